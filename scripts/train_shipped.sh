@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Reproduce one shipped model bundle with one command:
+#   bash scripts/train_shipped.sh mnist-2d|mnist-2d-course|mnist-16d|fashion-mnist-2d [DATA_DIR]
+# DATA_DIR holds the MNIST IDX files (default: ../shared/data/mnist beside the repo).
+# Fashion-MNIST comes from Debian's dataset-fashion-mnist package (or Keras' downloader).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+name=${1:?usage: train_shipped.sh NAME [DATA_DIR]}
+mnist=${2:-../shared/data/mnist}
+threads=${THREADS:-1}
+common=(--threads "$threads" --batch-size 128 --learning-rate 1e-3 --seed 0 --out "models/$name")
+case "$name" in
+  mnist-2d)
+    python -m vae train --dataset mnist --data-dir "$mnist" --preset default --latent-dim 2 --epochs 60 \
+      --name "MNIST, 2-D latent (default preset)" \
+      --description "The app's default model: a plain, wider convolutional VAE with a 2-D latent space, so every digit's z_mean and z_std can be drawn as they are." "${common[@]}" ;;
+  mnist-2d-course)
+    python -m vae train --dataset mnist --data-dir "$mnist" --preset course --latent-dim 2 --epochs 30 \
+      --name "MNIST, 2-D latent (the course's VAE)" \
+      --description "The course's VAE layer for layer (Conv32-BN-Conv64-BN-Dense20-BN, two Dense heads); its 'sigma' head is a log-variance, named z_log_var here." "${common[@]}" ;;
+  mnist-16d)
+    python -m vae train --dataset mnist --data-dir "$mnist" --preset default --latent-dim 16 --epochs 55 \
+      --name "MNIST, 16-D latent (default preset)" \
+      --description "A 16-D latent space: sharper reconstructions; the app shows it through PCA and t-SNE." "${common[@]}" ;;
+  fashion-mnist-2d)
+    python -m vae train --dataset fashion_mnist --preset default --latent-dim 2 --epochs 30 \
+      --name "Fashion-MNIST, 2-D latent (default preset)" \
+      --description "Clothing instead of digits: the same model on Fashion-MNIST's 60,000 training images." "${common[@]}" ;;
+  *) echo "unknown model '$name'" >&2; exit 2 ;;
+esac

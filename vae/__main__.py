@@ -1,0 +1,7 @@
+"""`python -m vae …`: the package's command line."""
+
+import sys
+
+from vae.cli import main
+
+sys.exit(main())

@@ -1,0 +1,137 @@
+"""Command line: train, evaluate, encode, decode, with clear messages instead of tracebacks."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from vae.bundle import DEFAULT_MODEL
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m vae", description="Train, evaluate and serve VAEs.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    t = sub.add_parser("train", help="train a VAE and save it as a model bundle")
+    t.add_argument("--dataset", required=True, choices=["mnist", "fashion_mnist", "digits"])
+    t.add_argument("--latent-dim", type=int, default=2)
+    t.add_argument("--epochs", type=int, required=True)
+    t.add_argument("--beta", type=float, default=1.0, help="weight of the KL term (1 = true ELBO)")
+    t.add_argument("--preset", default="default", choices=["default", "course"])
+    t.add_argument("--batch-size", type=int, default=128)
+    t.add_argument("--learning-rate", type=float, default=1e-3)
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--data-dir", help="folder with the IDX files (default: $VAE_DATA_DIR, Debian, download)")
+    t.add_argument("--job-dir", help="folder for progress.json / history.json; a STOP file there stops training")
+    t.add_argument("--threads", type=int, default=0, help="CPU threads for TensorFlow (0 = all)")
+    t.add_argument("--name", help="display name for the model card")
+    t.add_argument("--description", default="")
+    t.add_argument("--max-train", type=int, help="use only the first N training images")
+    t.add_argument("--out", required=True, help="model bundle directory to write")
+
+    e = sub.add_parser("evaluate", help="test-split metrics of a bundle, in nats per image")
+    e.add_argument("--model", default=str(DEFAULT_MODEL))
+    e.add_argument("--dataset", help="default: the dataset the model was trained on")
+    e.add_argument("--data-dir")
+    e.add_argument("--json", action="store_true", help="print one JSON object")
+
+    n = sub.add_parser("encode", help="encode images (served from the bundle's ONNX encoder)")
+    n.add_argument("--model", default=str(DEFAULT_MODEL))
+    n.add_argument("images", nargs="+", metavar="IMAGE")
+    n.add_argument("--k", type=int, default=5, help="number of nearest reference encodings")
+    n.add_argument("--json", action="store_true")
+
+    d = sub.add_parser("decode", help="decode a latent vector to a PNG (ONNX decoder)")
+    d.add_argument("--model", default=str(DEFAULT_MODEL))
+    d.add_argument("--z", required=True, help='comma-separated latent vector, e.g. "0.5,-1.2"')
+    d.add_argument("--scale", type=int, default=1, help="upscale factor for the PNG (nearest neighbour)")
+    d.add_argument("--out", required=True)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return {"train": _train, "evaluate": _evaluate, "encode": _encode, "decode": _decode}[args.command](args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except (ValueError, RuntimeError, OSError) as exc:
+        # Our own errors (bad data dir, bad bundle, bad hyperparameters) carry a message for people.
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _train(args) -> int:
+    if args.threads:
+        os.environ["TF_NUM_INTRAOP_THREADS"] = str(args.threads)
+        os.environ["TF_NUM_INTEROP_THREADS"] = "1"
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from vae.config import ModelConfig
+    from vae.train import train
+
+    cfg = ModelConfig(preset=args.preset, latent_dim=args.latent_dim, beta=args.beta)
+    out = train(cfg, dataset=args.dataset, epochs=args.epochs, out=args.out, data_dir=args.data_dir,
+                batch_size=args.batch_size, learning_rate=args.learning_rate, seed=args.seed,
+                job_dir=args.job_dir, name=args.name, description=args.description,
+                max_train=args.max_train, verbose=1 if sys.stdout.isatty() else 2)
+    print(Path(out, "MODEL_CARD.md").read_text())
+    return 0
+
+
+def _evaluate(args) -> int:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from vae.bundle import read_json, CARD_JSON, check_bundle
+    from vae.data import load_dataset
+
+    path = check_bundle(args.model)
+    dataset = args.dataset or read_json(path / CARD_JSON, {}).get("dataset", "mnist")
+    data = load_dataset(dataset, args.data_dir)
+    from vae.evaluate import evaluate
+    from vae.save import load_vae
+
+    vae, _ = load_vae(path)
+    metrics = {"model": str(path), "dataset": dataset, **evaluate(vae, data.x_test, seed=0)}
+    if args.json:
+        print(json.dumps(metrics))
+    else:
+        for k, v in metrics.items():
+            print(f"{k:>28}: {v}")
+    return 0
+
+
+def _encode(args) -> int:
+    from vae.serving import encode_files
+
+    results = encode_files(args.model, args.images, k=args.k)
+    if args.json:
+        print(json.dumps(results, indent=1))
+    else:
+        for r in results:
+            if "error" in r:
+                print(f"{r['file']}: error: {r['error']}")
+            else:
+                print(f"{r['file']}: z_mean={r['z_mean']} z_std={r['z_std']} nearest_label={r.get('nearest_label')}")
+    return 2 if any("error" in r for r in results) else 0
+
+
+def _decode(args) -> int:
+    import numpy as np
+
+    from vae.serving import ServedModel, to_png
+
+    model = ServedModel(args.model)
+    try:
+        z = np.array([float(v) for v in args.z.split(",")], np.float32)
+    except ValueError:
+        raise ValueError(f'--z must be comma-separated numbers, e.g. "0.5,-1.2"; got "{args.z}".') from None
+    if z.shape[0] != model.latent_dim:
+        raise ValueError(f"--z has {z.shape[0]} values but the model's latent_dim is {model.latent_dim}.")
+    if not np.all(np.isfinite(z)):
+        raise ValueError("--z values must be finite numbers.")
+    Path(args.out).write_bytes(to_png(model.decode(z[None])[0], scale=args.scale))
+    print(args.out)
+    return 0

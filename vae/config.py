@@ -1,0 +1,52 @@
+"""Model configuration: a small frozen dataclass that travels with the weights."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields
+
+PRESETS = ("default", "course")
+LIMITS = {
+    "latent_dim": (1, 64),
+    "beta": (0.0, 100.0),
+    "epochs": (1, 500),
+    "batch_size": (1, 4096),
+    "learning_rate": (1e-6, 1.0),
+}
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """What it takes to rebuild a model exactly: the architecture and the loss weight."""
+
+    preset: str = "default"
+    latent_dim: int = 2
+    beta: float = 1.0  # weight of the KL term; 1.0 is the true ELBO
+    image_shape: tuple[int, int, int] = (28, 28, 1)
+
+    def __post_init__(self) -> None:
+        if self.preset not in PRESETS:
+            raise ValueError(f"Unknown preset '{self.preset}': choose one of {', '.join(PRESETS)}.")
+        check_range("latent_dim", self.latent_dim)
+        check_range("beta", self.beta)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ModelConfig":
+        known = {f.name for f in fields(cls)}
+        d = {k: v for k, v in d.items() if k in known}
+        if "image_shape" in d:
+            d["image_shape"] = tuple(d["image_shape"])
+        return cls(**d)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
+
+
+def check_range(name: str, value: float) -> None:
+    """Raise a ValueError that says the allowed range when a hyperparameter is absurd."""
+    lo, hi = LIMITS[name]
+    if value != value or not lo <= value <= hi:  # value != value catches NaN
+        raise ValueError(f"{name} must be between {lo} and {hi}; got {value}.")

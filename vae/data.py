@@ -1,0 +1,181 @@
+"""Datasets (mnist, fashion_mnist, digits) with train/test splits, from local files first."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from vae.idx import IdxError, read_idx
+
+DATASETS = ("mnist", "fashion_mnist", "digits")
+
+CLASS_NAMES = {
+    "mnist": [str(i) for i in range(10)],
+    "digits": [str(i) for i in range(10)],
+    "fashion_mnist": [
+        "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+        "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+    ],
+}
+
+IDX_FILES = {
+    "train_images": "train-images-idx3-ubyte",
+    "train_labels": "train-labels-idx1-ubyte",
+    "test_images": "t10k-images-idx3-ubyte",
+    "test_labels": "t10k-labels-idx1-ubyte",
+}
+
+# Debian packages the datasets under a hyphenated name (package dataset-fashion-mnist).
+DEBIAN_DIRS = {
+    "mnist": [Path("/usr/share/datasets/mnist")],
+    "fashion_mnist": [Path("/usr/share/datasets/fashion-mnist"), Path("/usr/share/datasets/fashion_mnist")],
+}
+
+# Where Keras' downloader caches its files, so a user who once downloaded works offline.
+KERAS_CACHE = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "datasets"
+
+
+class DataUnavailable(RuntimeError):
+    """No source for the dataset could be reached; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Images as float32 in [0, 1], shape (n, 28, 28, 1), with integer labels."""
+
+    name: str
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    source: str
+
+    @property
+    def class_names(self) -> list[str]:
+        return CLASS_NAMES[self.name]
+
+
+def _find_idx_dir(directory: Path, name: str) -> Path | None:
+    """Return the folder holding the four IDX files: `directory` itself or `directory/name`."""
+    candidates = [directory, directory / name, directory / name.replace("_", "-")]
+    for cand in candidates:
+        if all(_idx_path(cand, stem) for stem in IDX_FILES.values()):
+            return cand
+    return None
+
+
+def _idx_path(directory: Path, stem: str) -> Path | None:
+    for suffix in (".gz", ""):
+        p = directory / f"{stem}{suffix}"
+        if p.is_file():
+            return p
+    return None
+
+
+def _load_idx_dir(directory: Path) -> tuple[np.ndarray, ...]:
+    arrays = [read_idx(_idx_path(directory, stem)) for stem in IDX_FILES.values()]
+    x_train, y_train, x_test, y_test = arrays
+    for x, y, split in ((x_train, y_train, "train"), (x_test, y_test, "test")):
+        if x.ndim != 3 or x.shape[1:] != (28, 28):
+            raise IdxError(f"{directory}: {split} images have shape {x.shape}, expected (n, 28, 28)")
+        if y.shape != (x.shape[0],):
+            raise IdxError(f"{directory}: {split} labels {y.shape} do not match images {x.shape}")
+    return x_train, y_train, x_test, y_test
+
+
+def _load_keras_cache(name: str) -> tuple[np.ndarray, ...] | None:
+    if name == "mnist" and (KERAS_CACHE / "mnist.npz").is_file():
+        with np.load(KERAS_CACHE / "mnist.npz") as f:
+            return f["x_train"], f["y_train"], f["x_test"], f["y_test"]
+    if name == "fashion_mnist":
+        found = _find_idx_dir(KERAS_CACHE, "fashion-mnist")
+        if found:
+            return _load_idx_dir(found)
+    return None
+
+
+def _load_digits() -> tuple[np.ndarray, ...]:
+    """scikit-learn's bundled 8x8 digits (values 0..16), brought to 28x28 like MNIST."""
+    from PIL import Image
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    images = (bunch.images / 16.0 * 255.0).astype(np.uint8)
+    # MNIST digits fill a 20x20 box centred in 28x28; do the same with a smooth resize.
+    big = np.zeros((len(images), 28, 28), np.uint8)
+    for i, img in enumerate(images):
+        big[i, 4:24, 4:24] = np.asarray(Image.fromarray(img).resize((20, 20), Image.BILINEAR))
+    labels = bunch.target.astype(np.uint8)
+    # A fixed, stratified-enough split: every 5th image is test (360 test, 1437 train).
+    test = np.arange(len(big)) % 5 == 0
+    return big[~test], labels[~test], big[test], labels[test]
+
+
+def _download(name: str) -> tuple[np.ndarray, ...]:
+    """Keras' downloader, for users with internet; imports TensorFlow, so CLI only."""
+    try:
+        import keras
+
+        loader = {"mnist": keras.datasets.mnist, "fashion_mnist": keras.datasets.fashion_mnist}[name]
+        (x_train, y_train), (x_test, y_test) = loader.load_data()
+    except Exception as exc:  # network errors come in many types; all mean the same here
+        raise DataUnavailable(_missing_message(name, f"download failed: {exc}")) from exc
+    return x_train, y_train, x_test, y_test
+
+
+def _missing_message(name: str, why: str) -> str:
+    debian = {"mnist": "", "fashion_mnist": " or `apt-get install dataset-fashion-mnist`"}[name]
+    return (
+        f"Dataset '{name}' is not available ({why}). Pass --data-dir (or set VAE_DATA_DIR) "
+        f"to a folder holding the four IDX files ({', '.join(v + '.gz' for v in IDX_FILES.values())})"
+        f"{debian}, or connect to the internet so Keras can download it."
+    )
+
+
+def load_dataset(
+    name: str, data_dir: str | Path | None = None, allow_download: bool = True
+) -> Dataset:
+    """Load a dataset from, in order: data_dir / $VAE_DATA_DIR, Debian's folder, Keras' cache, the downloader."""
+    if name not in DATASETS:
+        raise ValueError(f"Unknown dataset '{name}': choose one of {', '.join(DATASETS)}.")
+    if name == "digits":
+        return _wrap(name, _load_digits(), "scikit-learn load_digits()")
+
+    data_dir = data_dir or os.environ.get("VAE_DATA_DIR")
+    if data_dir:
+        found = _find_idx_dir(Path(data_dir), name)
+        if found is None:
+            raise DataUnavailable(
+                _missing_message(name, f"no IDX files for it in {data_dir}")
+            )
+        return _wrap(name, _load_idx_dir(found), str(found))
+    for directory in DEBIAN_DIRS.get(name, []):
+        found = _find_idx_dir(directory, name)
+        if found:
+            return _wrap(name, _load_idx_dir(found), str(found))
+    cached = _load_keras_cache(name)
+    if cached is not None:
+        return _wrap(name, cached, str(KERAS_CACHE))
+    if not allow_download:
+        raise DataUnavailable(_missing_message(name, "no local copy found"))
+    return _wrap(name, _download(name), "Keras downloader")
+
+
+def _wrap(name: str, arrays: tuple[np.ndarray, ...], source: str) -> Dataset:
+    x_train, y_train, x_test, y_test = arrays
+    return Dataset(
+        name=name,
+        x_train=to_float(x_train),
+        y_train=np.asarray(y_train, np.int64),
+        x_test=to_float(x_test),
+        y_test=np.asarray(y_test, np.int64),
+        source=source,
+    )
+
+
+def to_float(images: np.ndarray) -> np.ndarray:
+    """uint8 (n, 28, 28) -> float32 (n, 28, 28, 1) in [0, 1]."""
+    return (np.asarray(images, np.float32) / 255.0).reshape(-1, 28, 28, 1)

@@ -1,0 +1,140 @@
+"""Encoder/decoder architectures (presets `course` and `default`) and the VAE training model."""
+
+from __future__ import annotations
+
+import keras
+from keras import layers, ops
+
+from vae.config import ModelConfig
+from vae.layers import Sampling
+from vae.losses import kl_loss, kl_per_dim, reconstruction_loss
+
+
+def _course_encoder(cfg: ModelConfig) -> keras.Model:
+    """The course's encoder, layer for layer; its 'sigma' head is named for what it is."""
+    x_in = keras.Input(cfg.image_shape, name="image")
+    x = layers.Conv2D(32, 3, strides=2, padding="same", activation="relu")(x_in)
+    x = layers.BatchNormalization()(x)
+    x = layers.Conv2D(64, 3, strides=2, padding="same", activation="relu")(x)
+    x = layers.BatchNormalization()(x)
+    x = layers.Flatten()(x)
+    x = layers.Dense(20, activation="relu")(x)
+    x = layers.BatchNormalization()(x)
+    z_mean = layers.Dense(cfg.latent_dim, name="z_mean")(x)
+    z_log_var = layers.Dense(cfg.latent_dim, name="z_log_var")(x)  # the course's "sigma"
+    return keras.Model(x_in, [z_mean, z_log_var], name="encoder")
+
+
+def _course_decoder(cfg: ModelConfig) -> keras.Model:
+    """Mirror image of the course encoder with Conv2DTranspose; outputs pixel logits."""
+    z_in = keras.Input((cfg.latent_dim,), name="z")
+    x = layers.Dense(20, activation="relu")(z_in)
+    x = layers.BatchNormalization()(x)
+    x = layers.Dense(7 * 7 * 64, activation="relu")(x)
+    x = layers.BatchNormalization()(x)
+    x = layers.Reshape((7, 7, 64))(x)
+    x = layers.Conv2DTranspose(64, 3, strides=2, padding="same", activation="relu")(x)
+    x = layers.BatchNormalization()(x)
+    x = layers.Conv2DTranspose(32, 3, strides=2, padding="same", activation="relu")(x)
+    x = layers.BatchNormalization()(x)
+    logits = layers.Conv2DTranspose(1, 3, padding="same", name="logits")(x)
+    return keras.Model(z_in, logits, name="decoder")
+
+
+def _default_encoder(cfg: ModelConfig) -> keras.Model:
+    """A plain, wider convolutional encoder: no BatchNorm, a 512-unit hidden layer."""
+    x_in = keras.Input(cfg.image_shape, name="image")
+    x = layers.Conv2D(32, 3, strides=2, padding="same", activation="relu")(x_in)
+    x = layers.Conv2D(64, 3, strides=2, padding="same", activation="relu")(x)
+    x = layers.Flatten()(x)
+    x = layers.Dense(512, activation="relu")(x)
+    z_mean = layers.Dense(cfg.latent_dim, name="z_mean")(x)
+    z_log_var = layers.Dense(cfg.latent_dim, name="z_log_var")(x)
+    return keras.Model(x_in, [z_mean, z_log_var], name="encoder")
+
+
+def _default_decoder(cfg: ModelConfig) -> keras.Model:
+    """Mirror of the default encoder; outputs pixel logits."""
+    z_in = keras.Input((cfg.latent_dim,), name="z")
+    x = layers.Dense(512, activation="relu")(z_in)
+    x = layers.Dense(7 * 7 * 64, activation="relu")(x)
+    x = layers.Reshape((7, 7, 64))(x)
+    x = layers.Conv2DTranspose(64, 3, strides=2, padding="same", activation="relu")(x)
+    x = layers.Conv2DTranspose(32, 3, strides=2, padding="same", activation="relu")(x)
+    logits = layers.Conv2D(1, 3, padding="same", name="logits")(x)
+    return keras.Model(z_in, logits, name="decoder")
+
+
+_BUILDERS = {
+    "course": (_course_encoder, _course_decoder),
+    "default": (_default_encoder, _default_decoder),
+}
+
+
+class VAE(keras.Model):
+    """Encoder + sampling + decoder, trained on reconstruction + beta * KL (the negative ELBO)."""
+
+    def __init__(self, encoder: keras.Model, decoder: keras.Model, beta: float = 1.0, seed: int | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.encoder = encoder
+        self.decoder = decoder
+        self.beta = beta
+        self.sampling = Sampling(seed=seed, name="sampling")
+        self.loss_tracker = keras.metrics.Mean(name="loss")
+        self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction_loss")
+        self.kl_tracker = keras.metrics.Mean(name="kl_loss")
+
+    @property
+    def metrics(self):
+        return [self.loss_tracker, self.reconstruction_tracker, self.kl_tracker]
+
+    def call(self, x, training=False):
+        z_mean, z_log_var = self.encoder(x, training=training)
+        z = self.sampling([z_mean, z_log_var])
+        return self.decoder(z, training=training)
+
+    def _loss_terms(self, x, training: bool):
+        z_mean, z_log_var = self.encoder(x, training=training)
+        z = self.sampling([z_mean, z_log_var])
+        logits = self.decoder(z, training=training)
+        rec = ops.mean(reconstruction_loss(x, logits))
+        kl = ops.mean(kl_loss(z_mean, z_log_var))
+        return rec, kl
+
+    def _report(self, rec, kl) -> dict:
+        self.loss_tracker.update_state(rec + kl)  # reported loss is the negative ELBO (beta=1)
+        self.reconstruction_tracker.update_state(rec)
+        self.kl_tracker.update_state(kl)
+        return {m.name: m.result() for m in self.metrics}
+
+    def train_step(self, data):
+        import tensorflow as tf  # train_step is backend-specific; we train with TensorFlow
+
+        x = data[0] if isinstance(data, tuple) else data
+        with tf.GradientTape() as tape:
+            rec, kl = self._loss_terms(x, training=True)
+            loss = rec + self.beta * kl
+        grads = tape.gradient(loss, self.trainable_weights)
+        self.optimizer.apply_gradients(zip(grads, self.trainable_weights))
+        return self._report(rec, kl)
+
+    def test_step(self, data):
+        x = data[0] if isinstance(data, tuple) else data
+        return self._report(*self._loss_terms(x, training=False))
+
+
+def build_vae(cfg: ModelConfig, seed: int | None = None) -> VAE:
+    """Build an untrained VAE for a config; same config + same weights = same model."""
+    enc_fn, dec_fn = _BUILDERS[cfg.preset]
+    vae = VAE(enc_fn(cfg), dec_fn(cfg), beta=cfg.beta, seed=seed, name=f"vae_{cfg.preset}")
+    vae(ops.zeros((1, *cfg.image_shape)))  # build, so weights exist and can be loaded
+    return vae
+
+
+def probability_decoder(decoder: keras.Model) -> keras.Model:
+    """Decoder that outputs pixel probabilities (sigmoid of logits): what users see and ONNX serves."""
+    z_in = keras.Input(decoder.input_shape[1:], name="z")
+    return keras.Model(z_in, layers.Activation("sigmoid", name="image")(decoder(z_in)), name="decoder_probs")
+
+
+__all__ = ["VAE", "build_vae", "probability_decoder", "kl_per_dim"]

@@ -1,0 +1,73 @@
+"""Saving a trained VAE as a bundle and loading it back (needs TensorFlow/Keras)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import platform
+from pathlib import Path
+
+import numpy as np
+
+from vae import bundle as B
+from vae.config import ModelConfig
+
+
+def save_bundle(vae, cfg: ModelConfig, out: str | Path, *, history: dict, metrics: dict, card: dict,
+                reference: dict | None, sample_images: np.ndarray) -> Path:
+    """Write config, weights, history, metrics, card, ONNX exports and reference encodings atomically."""
+    from vae.models import probability_decoder
+
+    with B.atomic_bundle_dir(out) as tmp:
+        (tmp / B.CONFIG).write_text(cfg.to_json() + "\n")
+        vae.save_weights(str(tmp / B.WEIGHTS))
+        diffs = _export(vae, probability_decoder(vae.decoder), tmp, sample_images)
+        card = {**card, "onnx_check": diffs, "parameters": int(vae.count_params()),
+                "test_metrics": metrics}
+        B.write_json(tmp / B.HISTORY, history)
+        B.write_json(tmp / B.METRICS, metrics)
+        B.write_json(tmp / B.CARD_JSON, card)
+        (tmp / B.CARD_MD).write_text(B.render_card(card))
+        if reference is not None:
+            np.savez_compressed(tmp / B.REFERENCE, **reference)
+    return Path(out)
+
+
+def _export(vae, decoder_probs, tmp: Path, sample_images: np.ndarray) -> dict:
+    from vae.export import export_pair
+
+    return export_pair(vae.encoder, decoder_probs, tmp, sample_images)
+
+
+def load_vae(path: str | Path):
+    """Rebuild the exact model a bundle holds: its config, then its weights."""
+    from vae.models import build_vae
+
+    path = B.check_bundle(path)
+    cfg = ModelConfig.from_dict(B.read_json(path / B.CONFIG))
+    vae = build_vae(cfg)
+    vae.load_weights(str(path / B.WEIGHTS))
+    return vae, cfg
+
+
+def make_card(*, name: str, cfg: ModelConfig, dataset: str, n_train: int, source: str, epochs: int,
+              batch_size: int, train_seconds: float, description: str = "", notes: str = "",
+              stopped_early: bool = False) -> dict:
+    """The facts a user needs to trust a model: what it saw, how long, how it was trained."""
+    return {
+        "name": name,
+        "description": description,
+        "preset": cfg.preset,
+        "latent_dim": cfg.latent_dim,
+        "beta": cfg.beta,
+        "dataset": dataset,
+        "n_train": n_train,
+        "trained_on": f"{n_train:,} {dataset} training images (from {source})",
+        "test_split": f"{dataset} test split",
+        "epochs": epochs,
+        "stopped_early": stopped_early,
+        "batch_size": batch_size,
+        "train_seconds": round(train_seconds, 1),
+        "hardware": f"{platform.machine()} CPU",
+        "date": dt.date.today().isoformat(),
+        "notes": notes,
+    }

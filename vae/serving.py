@@ -1,0 +1,117 @@
+"""Serving a bundle with ONNX Runtime: encode, decode, nearest neighbours. Never imports TensorFlow."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+
+from vae import bundle as B
+
+
+def _session(path: Path):
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    # Requests are single images or small batches: one thread avoids contention between
+    # concurrent sessions on a small machine and is fastest at batch 1.
+    opts.intra_op_num_threads = 1
+    opts.inter_op_num_threads = 1
+    opts.log_severity_level = 3
+    return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+
+
+class ServedModel:
+    """A model bundle served from its ONNX exports: read-only, safe to share between sessions."""
+
+    def __init__(self, path: str | Path):
+        self.path = B.check_bundle(path)
+        self.config: dict = B.read_json(self.path / B.CONFIG)
+        self.card: dict = B.read_json(self.path / B.CARD_JSON, {})
+        self.metrics: dict = B.read_json(self.path / B.METRICS, {})
+        self.history: dict = B.read_json(self.path / B.HISTORY, {})
+        self.latent_dim: int = int(self.config["latent_dim"])
+        self.image_shape: tuple[int, ...] = tuple(self.config.get("image_shape", (28, 28, 1)))
+        self._encoder = _session(self.path / B.ENCODER_ONNX)
+        self._decoder = _session(self.path / B.DECODER_ONNX)
+        self.reference: dict[str, np.ndarray] | None = B.load_reference(self.path)
+
+    @property
+    def name(self) -> str:
+        return self.card.get("name") or self.path.name
+
+    @property
+    def card_markdown(self) -> str:
+        md = self.path / B.CARD_MD
+        return md.read_text() if md.is_file() else B.render_card(self.card)
+
+    def encode(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Images (n, 28, 28[, 1]) in [0, 1] -> (z_mean, z_log_var), each (n, latent_dim)."""
+        x = np.asarray(images, np.float32).reshape(-1, *self.image_shape)
+        z_mean, z_log_var = self._encoder.run(None, {self._encoder.get_inputs()[0].name: x})
+        return z_mean, z_log_var
+
+    def decode(self, z: np.ndarray) -> np.ndarray:
+        """Latent vectors (n, latent_dim) -> pixel probabilities (n, 28, 28) in [0, 1]."""
+        z = np.asarray(z, np.float32).reshape(-1, self.latent_dim)
+        out = self._decoder.run(None, {self._decoder.get_inputs()[0].name: z})[0]
+        return out.reshape(len(z), *self.image_shape[:2])
+
+    def nearest(self, z_mean: np.ndarray, k: int = 5) -> np.ndarray:
+        """Indices of the k reference encodings closest to each z_mean (Euclidean in latent space)."""
+        if self.reference is None:
+            raise B.BundleError(f"{self.path}: this bundle stores no reference encodings.")
+        ref = self.reference["z_mean"]
+        z_mean = np.atleast_2d(z_mean)
+        d2 = ((z_mean[:, None, :] - ref[None, :, :]) ** 2).sum(-1)
+        return np.argsort(d2, axis=1)[:, :k]
+
+
+def per_image_elbo(x: np.ndarray, x_prob: np.ndarray, z_mean: np.ndarray, z_log_var: np.ndarray) -> dict:
+    """One image's negative ELBO split into reconstruction (Bernoulli, nats) and KL per dim."""
+    p = np.clip(x_prob.reshape(-1).astype(np.float64), 1e-7, 1 - 1e-7)
+    t = x.reshape(-1).astype(np.float64)
+    rec = float(-(t * np.log(p) + (1 - t) * np.log(1 - p)).sum())
+    kl_dims = -0.5 * (1.0 + z_log_var - z_mean**2 - np.exp(z_log_var))
+    return {"reconstruction_loss": rec, "kl_per_dim": kl_dims.tolist(), "kl_loss": float(kl_dims.sum()),
+            "neg_elbo": rec + float(kl_dims.sum())}
+
+
+def to_png(image: np.ndarray, scale: int = 1) -> bytes:
+    """A [0, 1] grayscale image as PNG bytes, white ink on black like MNIST, optionally upscaled."""
+    from PIL import Image
+
+    arr = (np.clip(np.asarray(image).squeeze(), 0, 1) * 255).round().astype(np.uint8)
+    img = Image.fromarray(arr, mode="L")
+    if scale > 1:
+        img = img.resize((arr.shape[1] * scale, arr.shape[0] * scale), Image.NEAREST)
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def encode_files(model_path: str | Path, files: list[str], k: int = 5) -> list[dict]:
+    """Encode image files; a file that cannot be used gets an `error` entry instead of stopping the rest."""
+    from vae.preprocess import ImageError, load_image, to_mnist
+
+    model = ServedModel(model_path)
+    results = []
+    for f in files:
+        entry: dict = {"file": f}
+        try:
+            x = to_mnist(load_image(Path(f))).image
+        except ImageError as exc:
+            entry["error"] = str(exc)
+            results.append(entry)
+            continue
+        z_mean, z_log_var = model.encode(x[None])
+        entry.update(z_mean=z_mean[0].tolist(), z_log_var=z_log_var[0].tolist(),
+                     z_std=np.exp(0.5 * z_log_var[0]).tolist())
+        if model.reference is not None:
+            idx = model.nearest(z_mean[0], k)[0]
+            labels = model.reference["labels"][idx]
+            entry["neighbors"] = [{"index": int(i), "label": int(lab)} for i, lab in zip(idx, labels)]
+            entry["nearest_label"] = int(np.bincount(labels).argmax())  # majority vote of the k nearest
+        results.append(entry)
+    return results

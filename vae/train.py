@@ -1,0 +1,122 @@
+"""Training loop: Keras fit with a cosine-decayed Adam, progress files, a clean stop, a bundle at the end."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import time
+from pathlib import Path
+
+import numpy as np
+
+from vae.config import ModelConfig, check_range
+
+
+class TrainingFailed(RuntimeError):
+    """Training could not produce a usable model (e.g. the loss became NaN)."""
+
+
+def _callbacks(job_dir: Path | None, epochs: int, steps: int):
+    import keras
+
+    class JobFiles(keras.callbacks.Callback):
+        """Writes progress.json / history.json so another process can watch, and obeys Stop."""
+
+        def __init__(self):
+            super().__init__()
+            self.stop_requested = False
+            self.history: dict[str, list[float]] = {}
+            self._last_write = 0.0
+            signal.signal(signal.SIGTERM, self._on_sigterm)
+
+        def _on_sigterm(self, *_):
+            self.stop_requested = True
+
+        def _stop_file(self) -> bool:
+            return job_dir is not None and (job_dir / "STOP").exists()
+
+        def _write(self, name: str, obj: dict) -> None:
+            if job_dir is None:
+                return
+            tmp = job_dir / f".{name}.tmp"
+            tmp.write_text(json.dumps(obj))
+            os.replace(tmp, job_dir / name)  # readers never see a half-written file
+
+        def on_train_batch_end(self, batch, logs=None):
+            if self.stop_requested or self._stop_file():
+                self.stop_requested = True
+                self.model.stop_training = True
+            now = time.time()
+            if now - self._last_write > 0.5:
+                self._last_write = now
+                epoch = len(self.history.get("loss", []))
+                self._write("progress.json", {
+                    "epoch": epoch, "epochs": epochs, "step": batch + 1, "steps": steps,
+                    "fraction": (epoch + (batch + 1) / steps) / epochs,
+                    "logs": {k: float(v) for k, v in (logs or {}).items()},
+                })
+
+        def on_epoch_end(self, epoch, logs=None):
+            for k, v in (logs or {}).items():
+                self.history.setdefault(k, []).append(float(v))
+            self._write("history.json", self.history)
+            self._write("progress.json", {"epoch": epoch + 1, "epochs": epochs, "step": steps,
+                                          "steps": steps, "fraction": (epoch + 1) / epochs,
+                                          "logs": {k: float(v) for k, v in (logs or {}).items()}})
+
+    return JobFiles(), keras.callbacks.TerminateOnNaN()
+
+
+def train(cfg: ModelConfig, *, dataset: str, epochs: int, out: str | Path, data_dir: str | None = None,
+          batch_size: int = 128, learning_rate: float = 1e-3, seed: int = 0, job_dir: str | Path | None = None,
+          verbose: int | str = "auto", name: str | None = None, description: str = "",
+          max_train: int | None = None) -> Path:
+    """Train a VAE and save it as a bundle at `out`; returns the bundle's path."""
+    check_range("epochs", epochs)
+    check_range("batch_size", batch_size)
+    check_range("learning_rate", learning_rate)
+    import keras
+
+    from vae.data import load_dataset
+    from vae.evaluate import encode_all, evaluate
+    from vae.models import build_vae
+    from vae.save import make_card, save_bundle
+
+    data = load_dataset(dataset, data_dir)
+    x_train = data.x_train[:max_train] if max_train else data.x_train
+    keras.utils.set_random_seed(seed)
+    vae = build_vae(cfg, seed=seed)
+    steps = math.ceil(len(x_train) / batch_size)
+    schedule = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=epochs * steps, alpha=0.01)
+    vae.compile(optimizer=keras.optimizers.Adam(schedule))
+    job_dir = Path(job_dir) if job_dir else None
+    if job_dir:
+        job_dir.mkdir(parents=True, exist_ok=True)
+    job_files, nan_guard = _callbacks(job_dir, epochs, steps)
+
+    start = time.time()
+    vae.fit(x_train, epochs=epochs, batch_size=batch_size, shuffle=True,
+            validation_data=(data.x_test, None), callbacks=[job_files, nan_guard], verbose=verbose)
+    seconds = time.time() - start
+    history = job_files.history
+    if not history.get("loss") or not all(np.isfinite(w).all() for w in vae.get_weights()):
+        raise TrainingFailed(
+            "Training stopped with a NaN or infinite loss; the model was not saved. "
+            "Try a smaller learning rate or beta."
+        )
+    metrics = evaluate(vae, data.x_test, seed=0)
+    z_mean, z_log_var = encode_all(vae.encoder, data.x_test)
+    epochs_done = len(history["loss"])
+    card = make_card(
+        name=name or Path(out).name, cfg=cfg, dataset=dataset, n_train=len(x_train), source=data.source,
+        epochs=epochs_done, batch_size=batch_size, train_seconds=seconds, description=description,
+        stopped_early=job_files.stop_requested,
+        notes=f"Stopped by request after {epochs_done} of {epochs} epochs." if job_files.stop_requested else "",
+    )
+    card["learning_rate"] = learning_rate
+    card["seed"] = seed
+    reference = {"z_mean": z_mean, "z_log_var": z_log_var, "labels": data.y_test.astype(np.int16)}
+    return save_bundle(vae, cfg, out, history=history, metrics=metrics, card=card, reference=reference,
+                       sample_images=data.x_test[:64])
