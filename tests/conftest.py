@@ -1,0 +1,39 @@
+"""Shared fixtures: a tiny trained bundle (made once per test session) and paths."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+# Tests never download: point the loaders at the data on this machine, if present.
+SHARED_MNIST = REPO.parent / "shared" / "data" / "mnist"
+if SHARED_MNIST.is_dir():
+    os.environ.setdefault("VAE_DATA_DIR", str(SHARED_MNIST.parent))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+@pytest.fixture(scope="session")
+def tiny_bundle(tmp_path_factory) -> Path:
+    """A real bundle: the CLI trains the default preset on 256 scikit-learn digits for 1 epoch."""
+    out = tmp_path_factory.mktemp("bundles") / "tiny"
+    proc = subprocess.run(
+        [sys.executable, "-m", "vae", "train", "--dataset", "digits", "--epochs", "1",
+         "--max-train", "256", "--batch-size", "32", "--threads", "1", "--out", str(out)],
+        cwd=REPO, capture_output=True, text=True, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return out
+
+
+@pytest.fixture(scope="session")
+def default_bundle() -> Path:
+    """The shipped default model (committed in models/)."""
+    from vae.bundle import DEFAULT_MODEL
+
+    return DEFAULT_MODEL
