@@ -1,19 +1,25 @@
 """Latent Explorer: the Streamlit entry point; declares the pages and the shared sidebar."""
 
+from pathlib import Path
+
 import streamlit as st
 
 import app_services as svc
 
 st.set_page_config(page_title="Latent Explorer", page_icon="🧭", layout="wide")
 
-pages = [
-    st.Page("pages/home.py", title="Home", icon="🏠", default=True),
-    st.Page("pages/latent_map.py", title="Latent map", icon="🗺️"),
-    st.Page("pages/decoder.py", title="Decoder", icon="🎛️"),
-    st.Page("pages/encode.py", title="Encode", icon="✍️"),
-    st.Page("pages/train.py", title="Train", icon="🏋️"),
-    st.Page("pages/how_it_works.py", title="How it works", icon="💡"),
+PAGES = [  # (file, title, icon)
+    ("pages/home.py", "Home", "🏠"),
+    ("pages/latent_map.py", "Latent map", "🗺️"),
+    ("pages/decoder.py", "Decoder", "🎛️"),
+    ("pages/encode.py", "Encode", "✍️"),
+    ("pages/train.py", "Train", "🏋️"),
+    ("pages/how_it_works.py", "How it works", "💡"),
 ]
+HERE = Path(__file__).resolve().parent
+# A page file that is not there (yet) is left out rather than breaking the whole app.
+pages = [st.Page(f, title=t, icon=i, default=(f == "pages/home.py"))
+         for f, t, i in PAGES if (HERE / f).is_file()]
 nav = st.navigation(pages)
 model = svc.current_model()
 st.sidebar.caption(f"Model: **{model.name}** — latent_dim {model.latent_dim}")

@@ -34,10 +34,12 @@ def served_model(path: str | Path) -> ServedModel:
 def model_choices() -> dict[str, str]:
     """Label -> path for the shipped bundles and those trained or imported in the app."""
     choices = {}
-    for p in B.list_bundles(B.SHIPPED_DIR):
-        choices[f"{_label(p)}"] = str(p.resolve())
-    for p in B.list_bundles(USER_MODELS):
-        choices[f"{_label(p)} (yours)"] = str(p.resolve())
+    for root, suffix in ((B.SHIPPED_DIR, ""), (USER_MODELS, " (yours)")):
+        for p in B.list_bundles(root):
+            label = f"{_label(p)}{suffix}"
+            if label in choices:  # two bundles with the same card name: tell them apart by folder
+                label = f"{_label(p)} [{p.name}]{suffix}"
+            choices[label] = str(p.resolve())
     return choices
 
 
@@ -54,16 +56,21 @@ def current_model_path() -> str:
     if not path or not B.is_bundle(path):
         path = str(B.DEFAULT_MODEL.resolve())
     st.session_state[MODEL_KEY] = path
+    # Keep the link shareable on every page (page switches may drop the parameter).
+    default = str(B.DEFAULT_MODEL.resolve())
+    link = shareable_path(path)
+    if (path != default or "model" in st.query_params) and st.query_params.get("model") != link:
+        st.query_params["model"] = link
     return path
 
 
 def set_current_model(path: str | Path) -> None:
     path = str(Path(path).resolve())
     st.session_state[MODEL_KEY] = path
-    st.query_params["model"] = _shareable(path)
+    st.query_params["model"] = shareable_path(path)
 
 
-def _shareable(path: str) -> str:
+def shareable_path(path: str) -> str:
     """Paths inside the repo go into the URL relative to it, so links work on other machines."""
     try:
         return str(Path(path).relative_to(B.REPO_ROOT))
@@ -71,8 +78,78 @@ def _shareable(path: str) -> str:
         return path
 
 
+_shareable = shareable_path  # the skeleton's name
+
+
 def current_model() -> ServedModel:
-    return served_model(current_model_path())
+    """The current model; one that no longer loads falls back to the shipped default, with a warning."""
+    path = current_model_path()
+    try:
+        return served_model(path)
+    except Exception as exc:  # a damaged bundle (bad ONNX, unreadable file) must not break every page
+        if path == str(B.DEFAULT_MODEL.resolve()):
+            raise
+        st.warning(f"Model {path} could not be loaded ({exc}); using the shipped default instead.")
+        set_current_model(B.DEFAULT_MODEL)
+        return served_model(B.DEFAULT_MODEL)
+
+
+def check_model_dir(path: str) -> str:
+    """Validate a typed bundle directory and load it once; returns the resolved path or raises ValueError."""
+    path = str(Path(path.strip()).expanduser())
+    if not Path(path).is_absolute():
+        path = str((B.REPO_ROOT / path).resolve())
+    B.check_bundle(path)  # BundleError (a ValueError) says what is missing
+    try:
+        served_model(path)
+    except Exception as exc:
+        raise ValueError(f"{path}: the bundle's ONNX models could not be loaded ({exc}).") from exc
+    return path
+
+
+def class_names(model: ServedModel) -> list[str] | None:
+    """Label names of the model's dataset (card['dataset']), if known."""
+    from vae.data import CLASS_NAMES
+
+    return CLASS_NAMES.get(model.card.get("dataset", ""))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def latent_ranges(path: str, stamp: float) -> dict:
+    """Ranges per latent dim, from the data, and the data mean.
+
+    `ranges`: 0.5-99.5 % quantiles of the reference z_mean widened by 10 % (grids, maps).
+    `sliders`: those joined with [-3, 3], so a draw from the prior N(0, I) almost always fits.
+    A model without reference encodings gets [-3, 3] for both and a zero mean.
+    """
+    from vae.latent_views import data_ranges
+
+    model = served_model(path)
+    d = model.latent_dim
+    prior = np.tile([-3.0, 3.0], (d, 1))
+    if model.reference is None:
+        return {"ranges": prior, "sliders": prior, "mean": np.zeros(d), "from_data": False}
+    z_mean = model.reference["z_mean"]
+    ranges = data_ranges(z_mean)
+    sliders = np.stack([np.minimum(ranges[:, 0], -3.0), np.maximum(ranges[:, 1], 3.0)], axis=1)
+    return {"ranges": ranges, "sliders": sliders, "mean": z_mean.mean(0).astype(np.float64),
+            "from_data": True}
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def decode(path: str, stamp: float, z: np.ndarray) -> np.ndarray:
+    """Decoded images for a batch of z (cached: grids and strips are asked for again on reruns)."""
+    return served_model(path).decode(z)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def latent_csv(path: str, stamp: float) -> bytes:
+    """The reference latent codes as CSV: index, label, z_mean_*, z_std_*."""
+    from vae.latent_views import latent_csv as to_csv
+
+    model = served_model(path)
+    ref = model.reference
+    return to_csv(ref["z_mean"], ref["z_log_var"], ref.get("labels"), class_names(model))
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

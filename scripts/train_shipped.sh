@@ -15,7 +15,7 @@ case "$name" in
       --name "MNIST, 2-D latent (default preset)" \
       --description "The app's default model: a plain, wider convolutional VAE with a 2-D latent space, so every digit's z_mean and z_std can be drawn as they are." "${common[@]}" ;;
   mnist-2d-course)
-    python -m vae train --dataset mnist --data-dir "$mnist" --preset course --latent-dim 2 --epochs 30 \
+    python -m vae train --dataset mnist --data-dir "$mnist" --preset course --latent-dim 2 --epochs 15 \
       --name "MNIST, 2-D latent (the course's VAE)" \
       --description "The course's VAE layer for layer (Conv32-BN-Conv64-BN-Dense20-BN, two Dense heads); its 'sigma' head is a log-variance, named z_log_var here." "${common[@]}" ;;
   mnist-16d)
@@ -23,7 +23,7 @@ case "$name" in
       --name "MNIST, 16-D latent (default preset)" \
       --description "A 16-D latent space: sharper reconstructions; the app shows it through PCA and t-SNE." "${common[@]}" ;;
   fashion-mnist-2d)
-    python -m vae train --dataset fashion_mnist --preset default --latent-dim 2 --epochs 30 \
+    python -m vae train --dataset fashion_mnist --preset default --latent-dim 2 --epochs 6 \
       --name "Fashion-MNIST, 2-D latent (default preset)" \
       --description "Clothing instead of digits: the same model on Fashion-MNIST's 60,000 training images." "${common[@]}" ;;
   *) echo "unknown model '$name'" >&2; exit 2 ;;

@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
+import time
 from pathlib import Path
 
 from vae.bundle import DEFAULT_MODEL
@@ -21,6 +23,7 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--epochs", type=int, required=True)
     t.add_argument("--beta", type=float, default=1.0, help="weight of the KL term (1 = true ELBO)")
     t.add_argument("--preset", default="default", choices=["default", "course"])
+    t.add_argument("--augment-shift", type=int, default=0, help="random shifts of up to N pixels while training")
     t.add_argument("--batch-size", type=int, default=128)
     t.add_argument("--learning-rate", type=float, default=1e-3)
     t.add_argument("--seed", type=int, default=0)
@@ -49,13 +52,32 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--z", required=True, help='comma-separated latent vector, e.g. "0.5,-1.2"')
     d.add_argument("--scale", type=int, default=1, help="upscale factor for the PNG (nearest neighbour)")
     d.add_argument("--out", required=True)
+
+    i = sub.add_parser("import", help="import your own VAE (.keras encoder + decoder, or .weights.h5 for a preset)",
+                       description="Import a Keras 3 encoder/decoder pair (or a preset's .weights.h5) as a model "
+                                   "bundle. The files are inspected before loading and loaded with safe_mode in a "
+                                   "separate, limited process; anything unexpected is refused with the reason.")
+    i.add_argument("--encoder", help="encoder .keras (outputs [z_mean, z_log_var(, z)])")
+    i.add_argument("--decoder", help="decoder .keras (z -> 28x28(x1) sigmoid probabilities)")
+    i.add_argument("--weights", help="a .weights.h5 of one of our presets (with --preset and --latent-dim)")
+    i.add_argument("--preset", choices=["default", "course"])
+    i.add_argument("--latent-dim", type=int)
+    i.add_argument("--dataset", default="mnist", choices=["mnist", "fashion_mnist", "digits"],
+                   help="test split for the metrics and reference encodings (default: mnist)")
+    i.add_argument("--data-dir")
+    i.add_argument("--name", help="display name for the model card")
+    i.add_argument("--description", default="")
+    i.add_argument("--timeout", type=int, default=1200, help="seconds allowed for loading and checking")
+    i.add_argument("--memory-mb", type=int, help="address-space limit of the loading process")
+    i.add_argument("--out", required=True, help="model bundle directory to write")
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        return {"train": _train, "evaluate": _evaluate, "encode": _encode, "decode": _decode}[args.command](args)
+        return {"train": _train, "evaluate": _evaluate, "encode": _encode, "decode": _decode,
+                "import": _import}[args.command](args)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
@@ -66,20 +88,70 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _train(args) -> int:
+    job_dir = Path(args.job_dir) if args.job_dir else None
+    if job_dir:
+        job_dir.mkdir(parents=True, exist_ok=True)
+        # Until Keras' callback takes over, SIGTERM asks for a stop the same way the STOP file does.
+        signal.signal(signal.SIGTERM, lambda *_: (job_dir / "STOP").touch())
+    try:
+        out = _run_training(args)
+    except BaseException as exc:
+        if job_dir:
+            _write_status(job_dir, *_failure(exc), None)
+        raise
+    if job_dir:
+        card = json.loads(Path(out, "card.json").read_text())
+        if card.get("stopped_early"):
+            message = f"Stopped after {card['epochs']} of {args.epochs} epochs; the model so far was saved."
+            _write_status(job_dir, "stopped", message, str(Path(out).resolve()))
+        else:
+            _write_status(job_dir, "done", f"Trained {card['epochs']} epochs.", str(Path(out).resolve()))
+    print(Path(out, "MODEL_CARD.md").read_text())
+    return 0
+
+
+def _failure(exc: BaseException) -> tuple[str, str]:
+    """The job state and one-line message for an exception that ended training."""
+    from vae.train import TrainingStopped
+
+    if isinstance(exc, (TrainingStopped, KeyboardInterrupt)):
+        return "stopped", str(exc) or "Interrupted; no model was saved."
+    if isinstance(exc, (ValueError, RuntimeError, OSError)):
+        return "failed", str(exc)
+    return "failed", f"{type(exc).__name__}: {exc}"
+
+
+def _write_status(job_dir: Path, state: str, message: str, bundle: str | None) -> None:
+    """JOB_DIR/status.json: how the job ended (done, stopped or failed), for whoever watches it."""
+    from vae.train import write_job_json
+
+    write_job_json(job_dir, "status.json", {"state": state, "message": message, "bundle": bundle,
+                                            "finished": time.time()})
+
+
+def _run_training(args) -> Path:
+    from vae.config import ModelConfig, check_range
+
+    # Check every hyperparameter before the slow TensorFlow import, so mistakes fail at once.
+    for name in ("latent_dim", "beta", "epochs", "batch_size", "learning_rate"):
+        check_range(name, getattr(args, name))
+    if args.max_train is not None and args.max_train < 1:
+        raise ValueError(f"--max-train must be at least 1; got {args.max_train}.")
+    if args.threads < 0:
+        raise ValueError(f"--threads must be 0 (all cores) or more; got {args.threads}.")
     if args.threads:
         os.environ["TF_NUM_INTRAOP_THREADS"] = str(args.threads)
         os.environ["TF_NUM_INTEROP_THREADS"] = "1"
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from vae.config import ModelConfig
     from vae.train import train
 
-    cfg = ModelConfig(preset=args.preset, latent_dim=args.latent_dim, beta=args.beta)
+    cfg = ModelConfig(preset=args.preset, latent_dim=args.latent_dim, beta=args.beta,
+                      augment_shift=args.augment_shift)
     out = train(cfg, dataset=args.dataset, epochs=args.epochs, out=args.out, data_dir=args.data_dir,
                 batch_size=args.batch_size, learning_rate=args.learning_rate, seed=args.seed,
                 job_dir=args.job_dir, name=args.name, description=args.description,
                 max_train=args.max_train, verbose=1 if sys.stdout.isatty() else 2)
-    print(Path(out, "MODEL_CARD.md").read_text())
-    return 0
+    return Path(out)
 
 
 def _evaluate(args) -> int:
@@ -134,4 +206,25 @@ def _decode(args) -> int:
         raise ValueError("--z values must be finite numbers.")
     Path(args.out).write_bytes(to_png(model.decode(z[None])[0], scale=args.scale))
     print(args.out)
+    return 0
+
+
+def _import(args) -> int:
+    from vae import importer
+
+    limits = {"timeout_s": args.timeout, "memory_mb": args.memory_mb or importer.DEFAULT_MEMORY_MB}
+    common = {"dataset": args.dataset, "data_dir": args.data_dir, "name": args.name,
+              "description": args.description, **limits}
+    if args.weights:
+        if args.encoder or args.decoder:
+            raise ValueError("give either --weights (with --preset and --latent-dim) or --encoder and --decoder, "
+                             "not both.")
+        if not args.preset or args.latent_dim is None:
+            raise ValueError("--weights needs --preset and --latent-dim.")
+        out = importer.import_weights(args.weights, args.preset, args.latent_dim, args.out, **common)
+    elif args.encoder and args.decoder:
+        out = importer.import_graph(args.encoder, args.decoder, args.out, **common)
+    else:
+        raise ValueError("give --encoder and --decoder (.keras files), or --weights with --preset and --latent-dim.")
+    print(Path(out, "MODEL_CARD.md").read_text())
     return 0

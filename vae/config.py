@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, fields
 PRESETS = ("default", "course")
 LIMITS = {
     "latent_dim": (1, 64),
+    "augment_shift": (0, 4),
     "beta": (0.0, 100.0),
     "epochs": (1, 500),
     "batch_size": (1, 4096),
@@ -22,6 +23,7 @@ class ModelConfig:
     preset: str = "default"
     latent_dim: int = 2
     beta: float = 1.0  # weight of the KL term; 1.0 is the true ELBO
+    augment_shift: int = 0  # training only: random shifts of up to this many pixels (less overfitting)
     image_shape: tuple[int, int, int] = (28, 28, 1)
 
     def __post_init__(self) -> None:
@@ -29,6 +31,7 @@ class ModelConfig:
             raise ValueError(f"Unknown preset '{self.preset}': choose one of {', '.join(PRESETS)}.")
         check_range("latent_dim", self.latent_dim)
         check_range("beta", self.beta)
+        check_range("augment_shift", self.augment_shift)
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -144,13 +144,15 @@ def load_dataset(
     if name == "digits":
         return _wrap(name, _load_digits(), "scikit-learn load_digits()")
 
-    data_dir = data_dir or os.environ.get("VAE_DATA_DIR")
     if data_dir:
         found = _find_idx_dir(Path(data_dir), name)
         if found is None:
-            raise DataUnavailable(
-                _missing_message(name, f"no IDX files for it in {data_dir}")
-            )
+            raise DataUnavailable(_missing_message(name, f"no IDX files for it in {data_dir}"))
+        return _wrap(name, _load_idx_dir(found), str(found))
+    env_dir = os.environ.get("VAE_DATA_DIR")
+    # $VAE_DATA_DIR may hold some datasets and not others: fall through for the rest.
+    found = _find_idx_dir(Path(env_dir), name) if env_dir else None
+    if found:
         return _wrap(name, _load_idx_dir(found), str(found))
     for directory in DEBIAN_DIRS.get(name, []):
         found = _find_idx_dir(directory, name)

@@ -74,8 +74,14 @@ _BUILDERS = {
 class VAE(keras.Model):
     """Encoder + sampling + decoder, trained on reconstruction + beta * KL (the negative ELBO)."""
 
-    def __init__(self, encoder: keras.Model, decoder: keras.Model, beta: float = 1.0, seed: int | None = None, **kwargs):
+    def __init__(self, encoder: keras.Model, decoder: keras.Model, beta: float = 1.0, seed: int | None = None,
+                 augment_shift: int = 0, **kwargs):
         super().__init__(**kwargs)
+        # Shifted copies of the training images are new images the decoder cannot memorise;
+        # the target is the shifted image itself, so the ELBO being optimised is unchanged.
+        self.augment = (layers.RandomTranslation(augment_shift / 28, augment_shift / 28, fill_mode="constant",
+                                                 interpolation="nearest", seed=seed)
+                        if augment_shift else None)
         self.encoder = encoder
         self.decoder = decoder
         self.beta = beta
@@ -111,6 +117,8 @@ class VAE(keras.Model):
         import tensorflow as tf  # train_step is backend-specific; we train with TensorFlow
 
         x = data[0] if isinstance(data, tuple) else data
+        if self.augment is not None:
+            x = self.augment(x, training=True)
         with tf.GradientTape() as tape:
             rec, kl = self._loss_terms(x, training=True)
             loss = rec + self.beta * kl
@@ -126,7 +134,8 @@ class VAE(keras.Model):
 def build_vae(cfg: ModelConfig, seed: int | None = None) -> VAE:
     """Build an untrained VAE for a config; same config + same weights = same model."""
     enc_fn, dec_fn = _BUILDERS[cfg.preset]
-    vae = VAE(enc_fn(cfg), dec_fn(cfg), beta=cfg.beta, seed=seed, name=f"vae_{cfg.preset}")
+    vae = VAE(enc_fn(cfg), dec_fn(cfg), beta=cfg.beta, seed=seed, augment_shift=cfg.augment_shift,
+              name=f"vae_{cfg.preset}")
     vae(ops.zeros((1, *cfg.image_shape)))  # build, so weights exist and can be loaded
     return vae
 

@@ -19,7 +19,7 @@ def save_bundle(vae, cfg: ModelConfig, out: str | Path, *, history: dict, metric
 
     with B.atomic_bundle_dir(out) as tmp:
         (tmp / B.CONFIG).write_text(cfg.to_json() + "\n")
-        vae.save_weights(str(tmp / B.WEIGHTS))
+        _save_weights_only(vae, cfg, tmp / B.WEIGHTS)
         diffs = _export(vae, probability_decoder(vae.decoder), tmp, sample_images)
         card = {**card, "onnx_check": diffs, "parameters": int(vae.count_params()),
                 "test_metrics": metrics}
@@ -30,6 +30,15 @@ def save_bundle(vae, cfg: ModelConfig, out: str | Path, *, history: dict, metric
         if reference is not None:
             np.savez_compressed(tmp / B.REFERENCE, **reference)
     return Path(out)
+
+
+def _save_weights_only(vae, cfg: ModelConfig, path: Path) -> None:
+    """Save the model's weights without the optimizer's state (which would triple the file)."""
+    from vae.models import build_vae
+
+    clean = build_vae(cfg)
+    clean.set_weights(vae.get_weights())
+    clean.save_weights(str(path))
 
 
 def _export(vae, decoder_probs, tmp: Path, sample_images: np.ndarray) -> dict:
@@ -43,7 +52,12 @@ def load_vae(path: str | Path):
     from vae.models import build_vae
 
     path = B.check_bundle(path)
-    cfg = ModelConfig.from_dict(B.read_json(path / B.CONFIG))
+    raw = B.read_json(path / B.CONFIG)
+    if raw.get("preset") == "imported":  # a user's own graph (vae.importer): its saved graphs, then weights
+        from vae.importer import load_imported
+
+        return load_imported(path)
+    cfg = ModelConfig.from_dict(raw)
     vae = build_vae(cfg)
     vae.load_weights(str(path / B.WEIGHTS))
     return vae, cfg
@@ -61,7 +75,7 @@ def make_card(*, name: str, cfg: ModelConfig, dataset: str, n_train: int, source
         "beta": cfg.beta,
         "dataset": dataset,
         "n_train": n_train,
-        "trained_on": f"{n_train:,} {dataset} training images (from {source})",
+        "trained_on": _trained_on(dataset, n_train, source),
         "test_split": f"{dataset} test split",
         "epochs": epochs,
         "stopped_early": stopped_early,
@@ -71,3 +85,14 @@ def make_card(*, name: str, cfg: ModelConfig, dataset: str, n_train: int, source
         "date": dt.date.today().isoformat(),
         "notes": notes,
     }
+
+
+FULL_TRAIN_SIZE = {"mnist": 60000, "fashion_mnist": 60000}
+
+
+def _trained_on(dataset: str, n_train: int, source: str) -> str:
+    """Say plainly when a model saw only a prefix of the official training split."""
+    full = FULL_TRAIN_SIZE.get(dataset)
+    if full and n_train < full:
+        return f"the first {n_train:,} of the {full:,} {dataset} training images (from {source})"
+    return f"{n_train:,} {dataset} training images (from {source})"

@@ -18,6 +18,18 @@ class TrainingFailed(RuntimeError):
     """Training could not produce a usable model (e.g. the loss became NaN)."""
 
 
+class TrainingStopped(RuntimeError):
+    """A stop was requested before the first training step; nothing was trained or saved."""
+
+
+def write_job_json(job_dir: Path, name: str, obj: dict) -> None:
+    """Write JOB_DIR/name atomically, so a watching process never reads a half-written file."""
+    job_dir.mkdir(parents=True, exist_ok=True)
+    tmp = job_dir / f".{name}.tmp"
+    tmp.write_text(json.dumps(obj))
+    os.replace(tmp, job_dir / name)
+
+
 def _callbacks(job_dir: Path | None, epochs: int, steps: int):
     import keras
 
@@ -27,6 +39,7 @@ def _callbacks(job_dir: Path | None, epochs: int, steps: int):
         def __init__(self):
             super().__init__()
             self.stop_requested = False
+            self.non_finite = False  # a batch loss was NaN or infinite (TerminateOnNaN then stops)
             self.history: dict[str, list[float]] = {}
             self._last_write = 0.0
             signal.signal(signal.SIGTERM, self._on_sigterm)
@@ -38,13 +51,13 @@ def _callbacks(job_dir: Path | None, epochs: int, steps: int):
             return job_dir is not None and (job_dir / "STOP").exists()
 
         def _write(self, name: str, obj: dict) -> None:
-            if job_dir is None:
-                return
-            tmp = job_dir / f".{name}.tmp"
-            tmp.write_text(json.dumps(obj))
-            os.replace(tmp, job_dir / name)  # readers never see a half-written file
+            if job_dir is not None:
+                write_job_json(job_dir, name, obj)
 
         def on_train_batch_end(self, batch, logs=None):
+            loss = (logs or {}).get("loss")
+            if loss is not None and not math.isfinite(float(loss)):
+                self.non_finite = True
             if self.stop_requested or self._stop_file():
                 self.stop_requested = True
                 self.model.stop_training = True
@@ -77,6 +90,8 @@ def train(cfg: ModelConfig, *, dataset: str, epochs: int, out: str | Path, data_
     check_range("epochs", epochs)
     check_range("batch_size", batch_size)
     check_range("learning_rate", learning_rate)
+    if max_train is not None and max_train < 1:
+        raise ValueError(f"max_train must be at least 1; got {max_train}.")
     import keras
 
     from vae.data import load_dataset
@@ -95,13 +110,16 @@ def train(cfg: ModelConfig, *, dataset: str, epochs: int, out: str | Path, data_
     if job_dir:
         job_dir.mkdir(parents=True, exist_ok=True)
     job_files, nan_guard = _callbacks(job_dir, epochs, steps)
+    if job_dir and (job_dir / "STOP").exists():
+        raise TrainingStopped("Stopped before training began; no model was saved.")
 
     start = time.time()
     vae.fit(x_train, epochs=epochs, batch_size=batch_size, shuffle=True,
             validation_data=(data.x_test, None), callbacks=[job_files, nan_guard], verbose=verbose)
     seconds = time.time() - start
     history = job_files.history
-    if not history.get("loss") or not all(np.isfinite(w).all() for w in vae.get_weights()):
+    if (job_files.non_finite or not history.get("loss") or not np.isfinite(history["loss"]).all()
+            or not all(np.isfinite(w).all() for w in vae.get_weights())):
         raise TrainingFailed(
             "Training stopped with a NaN or infinite loss; the model was not saved. "
             "Try a smaller learning rate or beta."

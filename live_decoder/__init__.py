@@ -1,0 +1,226 @@
+"""Live decoding while dragging: a Streamlit component that runs the decoder in the browser.
+
+`st.slider` reports its value only on release, and a server round trip per frame cannot feel
+live. This component loads the bundle's ``decoder.onnx`` into ONNX Runtime Web (WebAssembly,
+one thread) inside its iframe and redraws the decoded image on every slider ``input`` event and
+every pointer move on a 2-D latent pad, at most once per animation frame (the latest value wins).
+Python hears only the final z, on release.
+
+It is a components-v1 component (``declare_component(path=...)``): v1 serves a plain folder of
+committed files with no build step and no package install, which is how the 3.7 MB ONNX Runtime
+WebAssembly binary reaches the browser offline. (Components v2 serves asset files only for
+installed packages that declare an ``asset_dir`` in ``pyproject.toml``.)
+
+Usage::
+
+    z = live_decoder(decoder_bytes, model.latent_dim, z0, ranges,
+                     points=ref["z_mean"], labels=ref["labels"], key="live")
+    if live_decoder_error("live"):
+        ...  # the browser could not run the model: decode on the server instead
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["live_decoder", "live_decoder_error", "build_args", "FRONTEND_DIR", "ORT_BUNDLE", "ORT_WASM"]
+
+FRONTEND_DIR = Path(__file__).resolve().parent / "frontend"
+ORT_DIR = FRONTEND_DIR / "ort"
+#: onnxruntime-web's single-file ESM bundle (the WebAssembly backend with its loader inlined).
+ORT_BUNDLE = ORT_DIR / "ort.wasm.bundle.min.mjs"
+#: onnxruntime-web's ``ort-wasm-simd-threaded.wasm``, gzipped (the browser inflates it).
+ORT_WASM = ORT_DIR / "ort-wasm-simd-threaded.wasm.gz"
+ORT_WEB_VERSION = "1.30.0"
+COMPONENT_NAME = "live_decoder"
+MAX_POINTS = 3000
+_ERROR_KEY = "_live_decoder_error:"
+
+
+@lru_cache(maxsize=4)
+def _model_id(decoder_onnx: bytes) -> str:
+    # bytes cache their hash, so a page that keeps passing the same object pays for this once.
+    return hashlib.sha256(decoder_onnx).hexdigest()[:16]
+
+
+def _floats(values, n: int, what: str) -> list[float]:
+    arr = np.asarray(values, dtype=np.float64).reshape(-1)
+    if arr.shape != (n,):
+        raise ValueError(f"{what} must have {n} values, got {arr.size}.")
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{what} must be finite.")
+    return arr.tolist()
+
+
+def _range_pair(r, what: str) -> list[float]:
+    lo, hi = _floats(r, 2, what)
+    if not lo < hi:
+        raise ValueError(f"{what} must be (low, high) with low < high, got {r}.")
+    return [lo, hi]
+
+
+def _plane(plane, latent_dim: int) -> dict | None:
+    if plane is None:
+        return None
+    if isinstance(plane, dict):
+        mean, comps = plane["mean"], plane["components"]
+    else:
+        mean, comps = plane
+    comps = np.asarray(comps, dtype=np.float64)
+    if comps.shape != (2, latent_dim):
+        raise ValueError(f"plane components must have shape (2, {latent_dim}), got {comps.shape}.")
+    if not np.isfinite(comps).all():
+        raise ValueError("plane components must be finite.")
+    return {"mean": _floats(mean, latent_dim, "plane mean"), "components": comps.tolist()}
+
+
+def build_args(
+    decoder_onnx: bytes,
+    latent_dim: int,
+    z: Sequence[float],
+    ranges: Sequence[tuple[float, float]],
+    points: np.ndarray | None = None,
+    labels: Sequence[int] | None = None,
+    *,
+    pad: bool = True,
+    plane=None,
+    pad_range: Sequence[tuple[float, float]] | None = None,
+    image_shape: tuple[int, int] = (28, 28),
+    max_points: int = MAX_POINTS,
+) -> dict[str, Any]:
+    """Validate the inputs and build the component's arguments (no Streamlit needed).
+
+    ``points`` are in pad coordinates: z itself for a 2-D latent, the PCA coordinates when a
+    ``plane`` = (mean (D,), components (2, D)) maps the pad to z = mean + xy @ components.
+    More than ``max_points`` points are subsampled (the same subsample on every rerun).
+    """
+    if not isinstance(decoder_onnx, (bytes, bytearray, memoryview)) or len(decoder_onnx) == 0:
+        raise ValueError("decoder_onnx must be the non-empty bytes of the decoder's ONNX file.")
+    decoder_onnx = bytes(decoder_onnx)
+    latent_dim = int(latent_dim)
+    if latent_dim < 1:
+        raise ValueError(f"latent_dim must be at least 1, got {latent_dim}.")
+    z_list = _floats(z, latent_dim, "z")
+    if len(ranges) != latent_dim:
+        raise ValueError(f"ranges must hold one (low, high) pair per latent dimension ({latent_dim}).")
+    range_list = [_range_pair(r, f"ranges[{i}]") for i, r in enumerate(ranges)]
+    plane_dict = _plane(plane, latent_dim)
+
+    pts = lab = None
+    if points is not None:
+        pts = np.asarray(points, dtype=np.float64)
+        if pts.ndim != 2 or pts.shape[1] != 2:
+            raise ValueError(f"points must have shape (n, 2), got {pts.shape}.")
+        if labels is not None:
+            lab = np.asarray(labels).reshape(-1).astype(np.int64)
+            if len(lab) != len(pts):
+                raise ValueError(f"labels ({len(lab)}) and points ({len(pts)}) differ in length.")
+        keep = np.isfinite(pts).all(axis=1)
+        if len(pts) - (~keep).sum() > max_points:
+            idx = np.flatnonzero(keep)
+            keep = np.sort(np.random.default_rng(0).choice(idx, max_points, replace=False))
+        pts = np.round(pts[keep], 4)
+        lab = None if lab is None else lab[keep]
+
+    if pad_range is not None:
+        pad_list = [_range_pair(r, f"pad_range[{i}]") for i, r in enumerate(pad_range)]
+        if len(pad_list) != 2:
+            raise ValueError("pad_range must be two (low, high) pairs: x then y.")
+    elif plane_dict is None and latent_dim == 2:
+        pad_list = range_list
+    elif plane_dict is not None and pts is not None and len(pts):
+        lo, hi = pts.min(axis=0), pts.max(axis=0)
+        margin = 0.05 * np.maximum(hi - lo, 1e-6)
+        pad_list = [[float(lo[i] - margin[i]), float(hi[i] + margin[i])] for i in range(2)]
+    elif plane_dict is not None:
+        pad_list = [[-3.0, 3.0], [-3.0, 3.0]]
+    else:
+        pad_list = None   # no pad for a latent that is not 2-D without a plane
+
+    if pts is not None:
+        digest = hashlib.sha1(pts.tobytes())
+        if lab is not None:
+            digest.update(lab.tobytes())
+        points_id = digest.hexdigest()[:12]
+    else:
+        points_id = None
+    return {
+        "decoder": decoder_onnx,             # sent as binary (no base64), arrives as a Uint8Array
+        "model_id": _model_id(decoder_onnx),  # the browser builds its session once per model_id
+        "latent_dim": latent_dim,
+        "z": z_list,
+        "ranges": range_list,
+        "plane": plane_dict,
+        "pad": bool(pad) and pad_list is not None,
+        "pad_range": pad_list,
+        "points": None if pts is None else pts.tolist(),
+        "labels": None if lab is None else lab.tolist(),
+        "points_id": points_id,
+        "image_shape": [int(image_shape[0]), int(image_shape[1])],
+    }
+
+
+def _component():
+    # Declared on each call so the component is registered with whichever runtime runs the
+    # script (also when this module was first imported outside of one, e.g. by tests).
+    from streamlit.components.v1 import declare_component
+
+    return declare_component(COMPONENT_NAME, path=str(FRONTEND_DIR))
+
+
+def live_decoder(
+    decoder_onnx: bytes,
+    latent_dim: int,
+    z: Sequence[float],
+    ranges: Sequence[tuple[float, float]],
+    points: np.ndarray | None = None,
+    labels: Sequence[int] | None = None,
+    *,
+    key: str,
+    pad: bool = True,
+    plane=None,
+    pad_range: Sequence[tuple[float, float]] | None = None,
+    image_shape: tuple[int, int] = (28, 28),
+    max_points: int = MAX_POINTS,
+    on_change: Callable[[], None] | None = None,
+) -> list[float] | None:
+    """Show sliders (and for a 2-D latent, or with a ``plane``, a latent pad) decoded live in the browser.
+
+    Returns the z last released by the user (pointer up on the pad, slider change), or None
+    before any release, for a different model than the one released on, or when the browser
+    could not run the decoder: then ``live_decoder_error(key)`` says why, and the page should
+    decode on the server instead. The decoder bytes travel with every rerun (as binary); the
+    browser builds its ONNX Runtime session once per distinct model.
+    """
+    import streamlit as st
+
+    args = build_args(decoder_onnx, latent_dim, z, ranges, points, labels, pad=pad, plane=plane,
+                      pad_range=pad_range, image_shape=image_shape, max_points=max_points)
+    value = _component()(key=key, default=None, on_change=on_change, **args)
+    result, error = _result(value, args["model_id"], args["latent_dim"])
+    st.session_state[_ERROR_KEY + key] = error
+    return result
+
+
+def _result(value: Any, model_id: str, latent_dim: int) -> tuple[list[float] | None, str | None]:
+    """The component's value -> (released z, error), ignoring what was sent for another model."""
+    if not isinstance(value, dict) or value.get("model_id") not in (None, model_id):
+        return None, None
+    error = value.get("error") or None
+    z = value.get("z")
+    if error or not isinstance(z, list) or len(z) != latent_dim:
+        return None, error
+    return [float(v) for v in z], None
+
+
+def live_decoder_error(key: str) -> str | None:
+    """Why the browser could not decode for the component with this key (None if it can, or has not said)."""
+    import streamlit as st
+
+    return st.session_state.get(_ERROR_KEY + key)

@@ -1,0 +1,167 @@
+"""Decoder: set z with one slider per latent dimension and see what the decoder draws there."""
+
+import hashlib
+
+import numpy as np
+import streamlit as st
+
+import app_services as svc
+from vae import latent_views as lv
+from vae.serving import to_png
+
+model = svc.current_model()
+path = svc.current_model_path()
+stamp = svc.stamp(path)
+d = model.latent_dim
+ref = model.reference
+info = svc.latent_ranges(path, stamp)
+SLIDERS, RANGES, MEAN = info["sliders"], info["ranges"], info["mean"]
+names = svc.class_names(model)
+# Slider keys are per model, so switching model never feeds one model's z to another's sliders.
+mid = hashlib.md5(f"{path}|{stamp}".encode()).hexdigest()[:8]
+KEYS = [f"dec_{mid}_z{i}" for i in range(d)]
+
+
+def set_z(z) -> None:
+    for key, v in zip(KEYS, lv.clamp(z, SLIDERS)):
+        st.session_state[key] = float(v)
+
+
+def label_of(i: int) -> str:
+    if ref is None or ref.get("labels") is None:
+        return ""
+    lab = int(ref["labels"][i])
+    return names[lab] if names and lab < len(names) else str(lab)
+
+
+st.title("🎛️ Decoder")
+st.markdown(
+    "Every point z of the latent space is an image: the decoder turns it into pixels. Move the sliders "
+    "(one per latent dimension) and watch the image change; this page's link keeps the z you chose."
+)
+if not info["from_data"]:
+    st.info("This model stores no reference encodings, so slider ranges are ±3 (the prior N(0, I)), "
+            "'reset' goes to z = 0 and there is no map or test digit to start from.")
+
+# Where z comes from on a full run: a link's ?z= that this page did not write itself (a shared or
+# edited link), else this session's last z, else the data mean.
+url_text = st.query_params.get("z")
+url_z = lv.parse_z(url_text, d)
+if url_text and url_z is None and url_text != st.session_state.get("dec_z_written"):
+    st.warning(f"The link's z is not {d} comma-separated numbers; it was ignored.")
+now = [st.session_state.get(k) for k in KEYS]
+if url_z is not None and url_text != st.session_state.get("dec_z_written"):
+    set_z(url_z)
+elif None in now:
+    last = st.session_state.get("dec_z")
+    same_model = st.session_state.get("dec_model") == path and last is not None and len(last) == d
+    set_z(np.asarray(last) if same_model else MEAN)
+st.session_state["dec_model"] = path
+
+
+def _reset() -> None:
+    set_z(MEAN)
+
+
+def _random() -> None:
+    set_z(np.random.default_rng().standard_normal(d))
+
+
+def _from_digit() -> None:
+    set_z(ref["z_mean"][int(st.session_state["dec_idx"])])
+
+
+@st.fragment
+def panel() -> None:
+    """Sliders, image, map and strips: a slider change reruns only this."""
+    b1, b2, b3, b4 = st.columns([1, 1.3, 1.2, 1.4], vertical_alignment="bottom")
+    b1.button("↺ Reset to the data mean" if info["from_data"] else "↺ Reset to z = 0",
+              on_click=_reset, width="stretch")
+    b2.button("🎲 Random z ~ N(0, I)", on_click=_random, width="stretch")
+    if ref is not None:
+        n = len(ref["z_mean"])
+        if "dec_idx" not in st.session_state:
+            # Start from the image last picked on the Latent map, if any.
+            st.session_state["dec_idx"] = min(int(st.session_state.get("sel_index") or 0), n - 1)
+        b3.number_input(f"Test digit (0–{n - 1})", min_value=0, max_value=n - 1, step=1, key="dec_idx")
+        idx = int(st.session_state["dec_idx"])
+        b4.button(f"Start from digit #{idx} ({label_of(idx)})", on_click=_from_digit, width="stretch")
+
+    ctrl, view = st.columns([3, 2], gap="large")
+    with ctrl:
+        n_cols = 1 if d <= 2 else 2 if d <= 8 else 4
+        cols = st.columns(n_cols)
+        for i, key in enumerate(KEYS):
+            lo, hi = map(float, SLIDERS[i])
+            cols[i % n_cols].slider(f"z{i}", min_value=lo, max_value=hi, step=(hi - lo) / 200,
+                                    key=key, format="%.2f")
+    z = np.array([st.session_state[k] for k in KEYS], np.float64)
+    image = model.decode(z[None])[0]
+    png = to_png(image, scale=10)
+    st.session_state["dec_z"] = z.tolist()
+    st.session_state["dec_png_md5"] = hashlib.md5(png).hexdigest()
+    st.query_params["z"] = st.session_state["dec_z_written"] = lv.format_z(z)
+
+    with view:
+        st.image(png, width=280, output_format="PNG", caption="decoder(z), 28×28 shown at 10×")
+        st.caption("z = (" + ", ".join(f"{v:.2f}" for v in z) + ")")
+        st.download_button("⬇ Decoded image (PNG)", png, file_name="decoded.png", mime="image/png",
+                           on_click="ignore")
+        small_map(z)
+
+    st.divider()
+    t_tab, i_tab = st.tabs(["Traversal along one dimension", "Interpolation between two test digits"])
+    with t_tab:
+        c1, c2 = st.columns(2)
+        dim = c1.selectbox("Dimension", range(d), format_func=lambda i: f"z{i}", key="dec_trav_dim")
+        steps = c2.number_input("Steps", min_value=3, max_value=21, value=11, key="dec_trav_steps")
+        lo, hi = RANGES[dim]
+        strip = lv.strip(model.decode(lv.traversal_z(z, dim, lo, hi, int(steps))))
+        st.image(to_png(strip, 3), output_format="PNG",
+                 caption=f"z{dim} from {lo:.2f} to {hi:.2f} (the data's range); "
+                         "the other dimensions stay at the current z")
+        st.download_button("⬇ Traversal strip (PNG)", to_png(strip, 4), file_name=f"traversal_z{dim}.png",
+                           mime="image/png", on_click="ignore")
+    with i_tab:
+        if ref is None:
+            st.info("This model stores no reference encodings of test digits to interpolate between.")
+        else:
+            n = len(ref["z_mean"])
+            c1, c2, c3 = st.columns(3)
+            a = int(c1.number_input("From test digit", 0, n - 1, 0, key="dec_int_a"))
+            b = int(c2.number_input("To test digit", 0, n - 1, 1, key="dec_int_b"))
+            steps = int(c3.number_input("Steps", 3, 21, 10, key="dec_int_steps"))
+            zs = lv.interpolation_z(ref["z_mean"][a], ref["z_mean"][b], steps)
+            strip = lv.strip(svc.decode(path, stamp, zs))
+            st.image(to_png(strip, 3), output_format="PNG",
+                     caption=f"straight line from z_mean of #{a} ({label_of(a)}) to #{b} ({label_of(b)})")
+            st.download_button("⬇ Interpolation strip (PNG)", to_png(strip, 4),
+                               file_name=f"interpolation_{a}_{b}.png", mime="image/png", on_click="ignore")
+
+
+def small_map(z: np.ndarray) -> None:
+    """The current z as a cross on a sample of the test set's z_means (PCA plane for > 2-D)."""
+    if ref is None:
+        st.info("No reference encodings in this bundle: no map to show where z lies.")
+        return
+    z_mean = ref["z_mean"]
+    rows = lv.sample_indices(len(z_mean), 2000)
+    if d == 2:
+        xy_all, here, titles = z_mean, z, ("z0", "z1")
+    else:
+        p = svc.pca_2d(path, stamp)
+        xy_all, here = p["xy"], lv.pca_project(z, p["components"], p["mean"])[0]
+        titles = ("PC1", "PC2")
+    r = lv.data_ranges(xy_all)
+    pad = 0.05 * (r[:, 1] - r[:, 0])
+    r = np.stack([np.minimum(r[:, 0], here - pad), np.maximum(r[:, 1], here + pad)], axis=1)
+    labels = None if ref.get("labels") is None else ref["labels"][rows]
+    fig = lv.latent_figure(xy_all[rows], rows, labels, names, None, r[0], r[1], *titles,
+                           selected=(float(here[0]), float(here[1])), height=300, marker_size=3,
+                           opacity=0.4, showlegend=False)
+    st.plotly_chart(fig, config={"displayModeBar": False})
+    st.caption("Where z is: a 2,000-point sample of the test set's z_mean"
+               + ("" if d == 2 else ", projected on its first two principal components") + ".")
+
+
+panel()

@@ -1,0 +1,281 @@
+"""Encode: upload or draw a digit, watch it being preprocessed, encoded and placed on the latent map."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+import app_services as svc
+from vae import explain as E
+from vae.serving import per_image_elbo, to_png
+
+IMAGE_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif"]
+MAP_POINTS = 4000  # reference points drawn on the map (a fixed subsample keeps the browser quick)
+PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+           "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
+
+
+# ----------------------------------------------------------------------------- input
+
+
+def _from_upload():
+    """(Preprocessed, name) for the uploaded file, or None (an unusable file shows st.error)."""
+    from vae.preprocess import ImageError, preprocess_bytes
+
+    up = st.file_uploader(
+        "An image of one digit (PNG, JPEG, WebP, BMP or GIF). Dark-on-light or light-on-dark both work.",
+        type=IMAGE_TYPES, key="encode_upload",
+    )
+    if up is None:
+        st.info("Upload an image to encode it, or switch to **Draw a digit**.")
+        return None
+    try:
+        return preprocess_bytes(up.getvalue()), up.name
+    except ImageError as exc:
+        st.error(str(exc))
+    except Exception:  # a file no decoder foresaw must still not crash the page
+        st.error(f"{up.name} could not be read as an image of a digit; try a PNG or JPEG.")
+    return None
+
+
+def _from_canvas():
+    """(Preprocessed, name) for the drawing on the canvas, or None while it is empty."""
+    from PIL import Image
+
+    from vae.preprocess import ImageError, to_mnist
+
+    try:
+        from streamlit_drawable_canvas import st_canvas
+    except ImportError:
+        st.warning("Drawing needs the package `streamlit-drawable-canvas`; upload an image instead.")
+        return None
+    st.caption("Draw one digit, large, in the middle of the square. Undo/clear with the canvas toolbar.")
+    result = st_canvas(
+        stroke_width=18, stroke_color="#FFFFFF", background_color="#000000",
+        height=280, width=280, drawing_mode="freedraw", return_image_data=True, key="encode_canvas",
+    )
+    objects = (result.json_data or {}).get("objects") or []
+    try:
+        data = result.image_data if objects else None
+        if data is None:
+            st.info("The canvas is empty: draw a digit on it.")
+            return None
+        # RGBA, white strokes on black: to_mnist reads the ink from alpha or from the polarity.
+        return to_mnist(Image.fromarray(np.asarray(data, np.uint8))), "your drawing"
+    except ImageError as exc:
+        st.error(str(exc))
+    except Exception:
+        st.error("The drawing could not be turned into a 28×28 digit; clear the canvas and try again.")
+    return None
+
+
+# ----------------------------------------------------------------------------- display
+
+
+def _show_steps(pre) -> None:
+    st.subheader("1 · Preprocessing: from your image to a 28×28 MNIST-style digit")
+    c1, c2, c3, c4 = st.columns(4)
+    c1.image(pre.original, caption=f"Original ({pre.original.shape[1]}×{pre.original.shape[0]})",
+             width="stretch")
+    how = []
+    if pre.alpha_used:
+        how.append("transparency used as ink")
+    how.append("inverted (dark ink on light paper)" if pre.inverted else "not inverted (already light ink on dark)")
+    c2.image(np.clip(pre.gray, 0, 1), caption="Grayscale, ink = white: " + ", ".join(how), width="stretch")
+    c3.image(np.clip(pre.cropped, 0, 1), caption="Cropped to the ink", width="stretch")
+    c4.image(to_png(pre.image, scale=8), caption="28×28, centred like MNIST (what the encoder sees)",
+             width="stretch")
+
+
+def _latent_map(model, path: str, z_mean, z_log_var, samples) -> go.Figure | None:
+    ref = model.reference
+    pca = None
+    if model.latent_dim > 2:
+        if ref is None:
+            return None
+        try:
+            pca = svc.pca_2d(path, svc.stamp(path))
+        except Exception:
+            return None
+    fig = go.Figure()
+    if ref is not None:
+        idx = np.random.default_rng(0).permutation(len(ref["z_mean"]))[:MAP_POINTS]
+        xy = pca["xy"][idx] if pca is not None else ref["z_mean"][idx, :2]
+        labels = ref["labels"][idx]
+        for lab in np.unique(labels):
+            m = labels == lab
+            fig.add_trace(go.Scattergl(
+                x=xy[m, 0], y=xy[m, 1], mode="markers", name=str(int(lab)),
+                marker=dict(size=4, opacity=0.35, color=PALETTE[int(lab) % 10]),
+                hovertemplate=f"test digit {int(lab)}<extra></extra>"))
+    center = E.project(z_mean, pca)[0]
+    cov = E.projected_cov(z_log_var, pca)
+    for n_sd, dash in ((1, "solid"), (2, "dot")):
+        ring = E.ellipse(center, cov, n_sd=n_sd)
+        fig.add_trace(go.Scatter(x=ring[:, 0], y=ring[:, 1], mode="lines", name=f"{n_sd}·z_std",
+                                 line=dict(color="black", width=2, dash=dash), hoverinfo="skip"))
+    s = E.project(samples, pca)
+    fig.add_trace(go.Scatter(x=s[:, 0], y=s[:, 1], mode="markers", name="samples z",
+                             marker=dict(size=9, color="white", line=dict(color="black", width=1.5))))
+    fig.add_trace(go.Scatter(x=[center[0]], y=[center[1]], mode="markers", name="your z_mean",
+                             marker=dict(size=16, symbol="star", color="gold", line=dict(color="black", width=1.5))))
+    if pca is not None:
+        ex = pca.get("explained", [np.nan, np.nan])
+        fig.update_xaxes(title=f"PC 1 ({ex[0]:.0%} of z_mean variance)")
+        fig.update_yaxes(title=f"PC 2 ({ex[1]:.0%})")
+    else:
+        fig.update_xaxes(title="z[0]")
+        fig.update_yaxes(title="z[1]", scaleanchor="x", scaleratio=1)
+    fig.update_layout(height=560, margin=dict(l=10, r=10, t=30, b=10), legend_title_text="label",
+                      plot_bgcolor="#f7f7f7")
+    return fig
+
+
+def _label_name(model, label) -> str:
+    names = None
+    try:
+        names = svc.class_names(model)
+    except Exception:  # older app_services without class_names, or an unknown dataset
+        pass
+    return names[int(label)] if names and 0 <= int(label) < len(names) else str(int(label))
+
+
+def _neighbors(model, z_mean, k: int = 8) -> list[dict] | None:
+    if model.reference is None:
+        return None
+    idx = model.nearest(z_mean, k)[0]
+    d = np.sqrt(((model.reference["z_mean"][idx] - z_mean.reshape(1, -1)) ** 2).sum(1))
+    return [{"index": int(i), "label": int(model.reference["labels"][i]), "distance": float(di)}
+            for i, di in zip(idx, d)]
+
+
+def _test_images(model):
+    """The test images matching the model's reference encodings, or None."""
+    dataset = model.card.get("dataset") or model.config.get("dataset")
+    if not dataset or model.reference is None:
+        return None
+    try:
+        images = svc.test_images(dataset)
+    except Exception:
+        return None
+    if images is None or len(images) != len(model.reference["labels"]):
+        return None
+    return images
+
+
+def _show_encoding(model, path: str, pre, name: str) -> None:
+    x = pre.image.astype(np.float32)
+    z_mean, z_log_var = model.encode(x[None])
+    mu, lv = z_mean[0].astype(np.float64), z_log_var[0].astype(np.float64)
+    std = E.z_std(lv)
+
+    st.subheader("2 · The encoder's answer: a mean and a spread for this image")
+    st.markdown(
+        "The encoder does not output one point: its two Dense heads output **z_mean** and **z_log_var** "
+        "(the course's “sigma”), and `z_std = exp(0.5·z_log_var)`. Together they describe a Gaussian "
+        "*cloud* of latent codes that could have produced this image.")
+    kl = E.kl_per_dim(mu, lv)
+    table = pd.DataFrame({"z_mean": mu, "z_log_var": lv, "z_std": std, "KL (nats)": kl},
+                         index=pd.Index([f"z[{i}]" for i in range(mu.size)], name="dim"))
+    c1, c2 = st.columns([3, 2])
+    c1.dataframe(table.style.format("{:.3f}"), width="stretch")
+    c2.code(f"z_mean = {E.fmt_vec(mu)}\nz_std  = {E.fmt_vec(std)}", language="python")
+
+    st.subheader("3 · Samples z = z_mean + z_std · ε and the reconstruction")
+    cc = st.columns([2, 1])
+    n = cc[0].slider("Number of samples", 1, 12, 6, key="encode_n_samples")
+    if cc[1].button("Draw new ε", key="encode_new_eps"):
+        st.session_state["encode_seed"] = st.session_state.get("encode_seed", 0) + 1
+    seed = st.session_state.get("encode_seed", 0)
+    samples, eps = E.sample_cloud(mu, lv, n, seed=seed)
+    recon = model.decode(mu[None])[0]
+    decodes = model.decode(samples)
+    cols = st.columns(2 + n)
+    cols[0].image(to_png(x, 4), caption="input", width="stretch")
+    cols[1].image(to_png(recon, 4), caption="decode(z_mean)", width="stretch")
+    for i in range(n):
+        cols[2 + i].image(to_png(decodes[i], 4), caption=f"sample {i + 1}", width="stretch")
+    st.caption("Each sample is a different ε ~ N(0, I) pushed through the same z_mean and z_std; "
+               "their decodes vary around the reconstruction as much as z_std allows.")
+
+    st.subheader("4 · How well it fits: the negative ELBO of this image")
+    elbo = per_image_elbo(x, recon, mu, lv)
+    sample_rec = float(np.mean([per_image_elbo(x, d, mu, lv)["reconstruction_loss"] for d in decodes]))
+    m1, m2, m3, m4 = st.columns(4)
+    m1.metric("Reconstruction (at z_mean)", f"{elbo['reconstruction_loss']:.1f} nats")
+    m2.metric("KL to N(0, I)", f"{elbo['kl_loss']:.2f} nats")
+    m3.metric("Negative ELBO (at z_mean)", f"{elbo['neg_elbo']:.1f} nats")
+    m4.metric(f"Reconstruction, mean over the {n} samples", f"{sample_rec:.1f} nats")
+    ref_m = model.card.get("test_metrics") or {}
+    if "neg_elbo_at_mean" in ref_m:
+        st.caption(f"For comparison, the test set's average negative ELBO at z_mean is "
+                   f"{ref_m['neg_elbo_at_mean']:.1f} nats (reconstruction {ref_m.get('reconstruction_loss_at_mean', float('nan')):.1f}). "
+                   "An image far above that is one the model finds unusual.")
+    fig = go.Figure(go.Bar(x=[f"z[{i}]" for i in range(mu.size)], y=kl, marker_color="#9467bd"))
+    fig.update_layout(height=260, margin=dict(l=10, r=10, t=30, b=10), title="KL per latent dimension (nats)")
+    st.plotly_chart(fig, width="stretch", key="encode_kl_bar")
+
+    st.subheader("5 · Its nearest test digits (by z_mean)")
+    nbrs = _neighbors(model, mu)
+    if nbrs is None:
+        st.info("This model stores no reference encodings of the test set, so there are no neighbours to show.")
+    else:
+        labels = [n_["label"] for n_ in nbrs]
+        vote = int(np.bincount(labels).argmax())
+        st.markdown(f"Labels of the {len(nbrs)} nearest: **{', '.join(_label_name(model, lab) for lab in labels)}**"
+                    f" — majority: **{_label_name(model, vote)}**.")
+        images = _test_images(model)
+        if images is not None:
+            cols = st.columns(len(nbrs))
+            for c, n_ in zip(cols, nbrs):
+                c.image(to_png(images[n_["index"]], 3),
+                        caption=f"{_label_name(model, n_['label'])} · d={n_['distance']:.2f}",
+                        width="stretch")
+        else:
+            st.caption("(The test images are not available on this machine, so only their labels are shown.)")
+
+    st.subheader("6 · Where it lands on the latent map")
+    fig = _latent_map(model, path, mu, lv, samples)
+    if fig is None:
+        st.info("This model stores no reference encodings, so there is no map to place the image on.")
+    else:
+        if model.latent_dim > 2:
+            st.caption(f"The latent space has {model.latent_dim} dimensions; the map shows its first two "
+                       "principal components. The ring is the projected 1·z_std and 2·z_std contour.")
+        st.plotly_chart(fig, width="stretch", key="encode_map")
+
+    record = E.encoding_record(mu, lv, source=name, model=model.name, elbo=elbo, neighbors=nbrs)
+    d1, d2, _ = st.columns([1, 1, 3])
+    d1.download_button("Download encoding (JSON)", E.record_json(record), file_name="encoding.json",
+                       mime="application/json", key="encode_dl_json")
+    d2.download_button("Download encoding (CSV)", E.record_csv(record), file_name="encoding.csv",
+                       mime="text/csv", key="encode_dl_csv")
+
+
+# ----------------------------------------------------------------------------- page
+
+
+def main() -> None:
+    st.title("Encode your own digit")
+    st.markdown("Give the encoder an image and see every step: how it is brought to MNIST's format, the "
+                "mean and spread the encoder outputs for it, samples from that spread, and where it "
+                "lands among the test digits.")
+    model = svc.current_model()
+    path = svc.current_model_path()
+    source = st.radio("Input", ["Upload an image", "Draw a digit"], horizontal=True, key="encode_source",
+                      label_visibility="collapsed")
+    got = _from_upload() if source == "Upload an image" else _from_canvas()
+    if got is None:
+        return
+    pre, name = got
+    # Shared with the How-it-works page: the last input encoded here.
+    st.session_state[E.CURRENT_INPUT_KEY] = np.asarray(pre.image, np.float32)
+    st.session_state[E.CURRENT_INPUT_NAME_KEY] = name
+    _show_steps(pre)
+    _show_encoding(model, path, pre, name)
+    st.caption("This input is also the “your input” choice on the **How it works** page.")
+
+
+main()

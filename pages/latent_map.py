@@ -1,0 +1,206 @@
+"""Latent map: every test image's z_mean, its z_std to scale, selections decoded, and a manifold grid."""
+
+import numpy as np
+import streamlit as st
+
+import app_services as svc
+from vae import latent_views as lv
+from vae.serving import to_png
+
+model = svc.current_model()
+path = svc.current_model_path()
+stamp = svc.stamp(path)
+d = model.latent_dim
+ref = model.reference
+names = svc.class_names(model)
+
+st.title("🗺️ Latent map")
+st.markdown(
+    "Each dot is one test image placed at its **z_mean**, coloured by its label. The grey rings are "
+    "the encoder's uncertainty **z_std** drawn to scale (1σ, for a sample of 150 images): the image "
+    "could have been coded anywhere in its ring. Click a dot to see the image and its reconstruction; "
+    "drag a box (box-select tool) to decode that region."
+)
+if ref is None:
+    st.info("This bundle stores no reference encodings of the test split (reference.npz), so there is "
+            "no map to draw. Retrain or re-export it with reference encodings; the Decoder page still works.")
+    st.stop()
+
+z_mean = ref["z_mean"]
+std = lv.z_std(ref["z_log_var"])
+labels = ref.get("labels")
+n = len(z_mean)
+MEAN = svc.latent_ranges(path, stamp)["mean"]
+
+
+def label_of(i: int) -> str:
+    if labels is None:
+        return "?"
+    lab = int(labels[i])
+    return names[lab] if names and lab < len(names) else str(lab)
+
+
+# --- the 2-D view: coordinates, the way back to z (if any), and the z_std ellipses in its units ---
+VIEWS = ["PCA", "Two latent dims", "t-SNE"]
+view = "Two latent dims" if d == 2 else st.segmented_control(
+    "2-D view of the latent space", VIEWS, default="PCA", key="map_view",
+    help="PCA: the plane of largest spread (exact, reversible). Two latent dims: the others held at "
+         "the data mean. t-SNE: neighbourhoods kept, distances and axes meaningless, no way back to z.")
+view = view or "PCA"
+index = np.arange(n)
+to_z = cov_of = None
+note = ""
+if view == "Two latent dims":
+    if d == 2:
+        i, j = 0, 1
+    else:
+        by_spread = [int(k) for k in np.argsort(-z_mean.var(0))]
+        c1, c2 = st.columns(2)
+        i = c1.selectbox("x axis", range(d), index=by_spread[0], format_func=lambda k: f"z{k}", key="map_dx")
+        j = c2.selectbox("y axis", range(d), index=by_spread[1], format_func=lambda k: f"z{k}", key="map_dy")
+        note = f"The other {d - 2} dimensions are held at the data mean when decoding."
+    xy = z_mean[:, [i, j]]
+    titles = (f"z{i}", f"z{j}")
+    hover_dims = (i, j)
+    to_z = lambda p: lv.plane_to_z(p, base=MEAN, dims=(i, j))  # noqa: E731
+    cov_of = lambda rows: lv.dims_cov(std[rows], i, j)  # noqa: E731
+elif view == "PCA":
+    p = svc.pca_2d(path, stamp)
+    xy = p["xy"]
+    ev = p["explained"]
+    titles = (f"PC1 ({ev[0]:.0%} of the spread)", f"PC2 ({ev[1]:.0%})")
+    hover_dims = None
+    to_z = lambda q: lv.plane_to_z(q, components=p["components"], mean=p["mean"])  # noqa: E731
+    cov_of = lambda rows: lv.projected_cov(std[rows], p["components"])  # noqa: E731
+    note = ("PCA keeps distances in this plane: the rings are each image's 1σ cloud projected onto it, "
+            "still to scale. A point of the plane maps back to z = mean + (x, y) · components.")
+else:
+    t = svc.tsne_2d(path, stamp)
+    xy, index = t["xy"], t["index"]
+    titles = ("t-SNE 1", "t-SNE 2")
+    hover_dims = None
+    note = (f"t-SNE of a fixed sample of {len(index):,} test images. It keeps neighbours together but "
+            "its distances and axes mean nothing, so there are no z_std rings, and it has no inverse: "
+            "a point or box of this view cannot be decoded (use PCA or two latent dims for that).")
+if note:
+    st.caption(note)
+
+xr, yr = lv.data_ranges(xy)
+sel = st.session_state.get("sel_index")
+box = st.session_state.get("map_box")
+if box and box.get("view") != (path, view, titles):
+    box = st.session_state["map_box"] = None  # a box drawn in another view means nothing here
+
+
+def _on_select() -> None:
+    """Selection event -> a box (decoded as a grid) or one point (shown in detail)."""
+    event = st.session_state.get("map_chart") or {}
+    selection = event.get("selection") or {}
+    boxes = selection.get("box") or []
+    points = [q for q in selection.get("points") or [] if q.get("customdata") is not None]
+    if boxes:
+        b = boxes[0]
+        st.session_state["map_box"] = {"x": sorted(b["x"]), "y": sorted(b["y"]), "view": (path, view, titles)}
+    elif points:
+        cd = points[0]["customdata"]
+        index_ = int(cd[0] if isinstance(cd, list) else cd)
+        st.session_state["sel_index"] = st.session_state["map_idx"] = index_
+        st.session_state["map_box"] = None
+
+
+def _on_index() -> None:
+    st.session_state["sel_index"] = st.session_state.get("map_idx")
+
+
+def _height(xr, yr, equal: bool) -> int:
+    """Axes drawn to scale: a flat region gets a low chart instead of one framed by empty space."""
+    if not equal:
+        return 640
+    aspect = (yr[1] - yr[0]) / max(xr[1] - xr[0], 1e-9)
+    return int(min(700, max(340, 720 * aspect + 110)))
+
+
+chart_col, detail_col = st.columns([3, 2], gap="large")
+with chart_col:
+    rings = cov_of is not None and st.toggle("Show z_std rings (1σ, to scale)", value=True, key="map_rings")
+    rows = lv.sample_indices(len(xy), 150, seed=1)
+    ellipses = lv.ellipse_paths(xy[rows], cov_of(index[rows])) if rings else None
+    sel_row = np.flatnonzero(index == sel) if sel is not None else []
+    selected = sel_ellipse = None
+    if len(sel_row):
+        r = sel_row[:1]
+        selected = (float(xy[r[0], 0]), float(xy[r[0], 1]))
+        sel_ellipse = lv.ellipse_paths(xy[r], cov_of(index[r])) if cov_of else None
+    hover = lv.hover_text(z_mean[index], std[index], None if labels is None else labels[index], index,
+                          names, dims=hover_dims)
+    fig = lv.latent_figure(xy, index, None if labels is None else labels[index], names, hover, xr, yr,
+                           *titles, ellipses=ellipses, selected=selected, selected_ellipse=sel_ellipse,
+                           equal_axes=view != "t-SNE", height=_height(xr, yr, view != "t-SNE"))
+    if box:
+        fig.add_shape(type="rect", x0=box["x"][0], x1=box["x"][1], y0=box["y"][0], y1=box["y"][1],
+                      line=dict(color="black", dash="dash"))
+    st.plotly_chart(fig, key="map_chart", on_select=_on_select, selection_mode=("points", "box"))
+
+with detail_col:
+    st.number_input(f"Test image (0–{n - 1}), or click a dot", min_value=0, max_value=n - 1, value=None,
+                    step=1, key="map_idx", on_change=_on_index, placeholder="click a dot on the map")
+    if box:
+        inside = ((xy[:, 0] >= box["x"][0]) & (xy[:, 0] <= box["x"][1])
+                  & (xy[:, 1] >= box["y"][0]) & (xy[:, 1] <= box["y"][1]))
+        st.markdown(f"**Box** x ∈ [{box['x'][0]:.2f}, {box['x'][1]:.2f}], "
+                    f"y ∈ [{box['y'][0]:.2f}, {box['y'][1]:.2f}] — {int(inside.sum()):,} inside")
+        if to_z is None:
+            st.info("t-SNE has no inverse: this box cannot be decoded. Switch to PCA or two latent dims.")
+        else:
+            cols, rows = lv.grid_shape(box["x"], box["y"], 10)
+            z_box = to_z(lv.grid_points(box["x"], box["y"], cols, rows))
+            grid = lv.compose_grid(svc.decode(path, stamp, z_box), rows, cols)
+            st.image(to_png(grid, 2), output_format="PNG", width=min(480, 48 * cols),
+                     caption=f"The box decoded as a {rows}×{cols} grid")
+            st.download_button("⬇ Box grid (PNG)", to_png(grid, 2), file_name="box_grid.png",
+                               mime="image/png", on_click="ignore")
+        st.button("Clear the box", on_click=lambda: st.session_state.update(map_box=None))
+    elif sel is not None:
+        sel = int(sel)
+        st.markdown(f"**Test image #{sel}** — label **{label_of(sel)}**")
+        c1, c2 = st.columns(2)
+        images = svc.test_images(model.card.get("dataset", ""))
+        if images is not None and len(images) == n:
+            c1.image(to_png(images[sel], 5), output_format="PNG", caption="input")
+        else:
+            c1.info(f"The {model.card.get('dataset', 'training')} dataset is not on this machine, "
+                    "so the input image cannot be shown.")
+        recon = model.decode(z_mean[sel][None])[0]
+        c2.image(to_png(recon, 5), output_format="PNG", caption="reconstruction: decoder(z_mean)")
+        st.dataframe({"dim": [f"z{k}" for k in range(d)], "z_mean": z_mean[sel].round(3),
+                      "z_std": std[sel].round(3)}, hide_index=True, height=min(35 * d + 40, 320))
+    else:
+        st.caption("Click a dot for its image, reconstruction and numbers; drag a box to decode a region.")
+
+
+@st.fragment
+def manifold() -> None:
+    """The visible region decoded on a regular grid: what the decoder draws everywhere on the map."""
+    st.subheader("The map, decoded")
+    if to_z is None:
+        st.info("t-SNE has no inverse, so its plane cannot be decoded. Switch to PCA or two latent dims.")
+        return
+    k = st.select_slider("Grid size (images along the longer side)", options=list(range(5, 26)), value=15,
+                         key="map_grid_n")
+    # Square cells in latent units, like the map (whose axes are to scale), unless the view is t-SNE.
+    cols, rows = lv.grid_shape(xr, yr, k)
+    grid = lv.compose_grid(svc.decode(path, stamp, to_z(lv.grid_points(xr, yr, cols, rows))), rows, cols)
+    st.image(to_png(grid, 2), output_format="PNG", width=min(640, 56 * cols),
+             caption=f"{rows}×{cols} decoded points over the map's view: {titles[0]} from {xr[0]:.2f} to "
+                     f"{xr[1]:.2f} (left to right), {titles[1]} from {yr[0]:.2f} to {yr[1]:.2f} (bottom to "
+                     "top) — 0.5–99.5 % of the data, widened by 10 %. Zooming the map does not change "
+                     "it; "
+                     "drag a box on the map to decode a smaller region.")
+    st.download_button("⬇ Grid (PNG)", to_png(grid, 2), file_name="latent_grid.png", mime="image/png",
+                       on_click="ignore")
+
+
+manifold()
+st.download_button("⬇ Latent codes of the test set (CSV: index, label, z_mean_*, z_std_*)",
+                   svc.latent_csv(path, stamp), file_name=f"{model.path.name}_latent_codes.csv",
+                   mime="text/csv", on_click="ignore")

@@ -1,0 +1,116 @@
+"""Train: start a VAE training in its own process, watch its losses, stop it, use the result."""
+
+from datetime import datetime
+
+import pandas as pd
+import streamlit as st
+
+import app_services as svc
+from vae.bundle import is_bundle
+from vae.jobs import JobSpec, JobStatus, LocalProcessRunner
+
+runner = LocalProcessRunner(models_dir=svc.USER_MODELS)
+
+st.title("Train a model")
+st.caption("Training runs in its own process on this machine: it keeps going if you switch pages or "
+           "close the tab. One job runs at a time; others wait in a queue.")
+
+with st.form("train_form"):
+    c1, c2, c3 = st.columns(3)
+    dataset = c1.selectbox("Dataset", ["mnist", "fashion_mnist", "digits"],
+                           help="digits: scikit-learn's 1,797 small digits, quick to train")
+    preset = c2.selectbox("Architecture preset", ["default", "course"])
+    name = c3.text_input("Name (optional)", max_chars=80, placeholder="e.g. my fashion 2-D")
+    c1, c2, c3, c4 = st.columns(4)
+    latent_dim = c1.number_input("Latent dimensions", 1, 64, 2)
+    beta = c2.number_input("β (weight of the KL term)", 0.0, 100.0, 1.0, step=0.1)
+    epochs = c3.number_input("Epochs", 1, 500, 10)
+    batch_size = c4.selectbox("Batch size", [32, 64, 128, 256, 512], index=2)
+    if st.form_submit_button("Start training", type="primary"):
+        try:
+            spec = JobSpec(dataset=dataset, preset=preset, latent_dim=int(latent_dim), beta=float(beta),
+                           epochs=int(epochs), batch_size=int(batch_size), name=name)
+            job = runner.status(runner.start(spec))
+            st.toast(f"“{spec.display_name}” is {job.state}"
+                     + (f" (position {job.queue_position} in the queue)." if job.queue_position else "."))
+        except ValueError as exc:
+            st.error(str(exc))
+
+
+def loss_charts(history: dict) -> None:
+    if not history.get("loss"):
+        return
+    epoch = pd.RangeIndex(1, len(history["loss"]) + 1, name="epoch")
+    for col, (key, title) in zip(st.columns(2), [("reconstruction_loss", "Reconstruction loss (nats)"),
+                                                  ("kl_loss", "KL divergence (nats)")]):
+        frame = pd.DataFrame({"train": history.get(key), "validation": history.get(f"val_{key}")},
+                             index=epoch)
+        col.caption(title)
+        col.line_chart(frame.dropna(axis=1, how="all"), height=220, x_label="epoch")
+
+
+def show_job(job: JobStatus) -> None:
+    s = job.spec
+    with st.container(border=True):
+        st.markdown(f"**{s.display_name}** · `{job.state}` — {s.dataset}, {s.preset} preset, "
+                    f"latent_dim {s.latent_dim}, β {s.beta:g}, {s.epochs} epochs, batch {s.batch_size}")
+        if job.state == "queued":
+            st.info(f"Queued: position {job.queue_position}; it starts when the running job ends.")
+        elif job.active:
+            if job.state == "stopping":
+                text = "Stopping at the next batch, then saving the model so far…"
+            elif not job.steps:
+                text = "Starting (loading TensorFlow and the data)…"
+            elif job.progress >= 1.0:
+                text = "Evaluating on the test split and saving…"
+            else:
+                text = f"Epoch {min(job.epoch + 1, job.epochs)} of {job.epochs}, batch {job.step}/{job.steps}"
+            st.progress(min(max(job.progress, 0.0), 1.0), text=text)
+            if job.logs.get("loss") is not None:
+                st.caption(f"Latest batch: reconstruction {job.logs.get('reconstruction_loss', 0):.1f}, "
+                           f"KL {job.logs.get('kl_loss', 0):.2f} nats per image")
+        elif job.state == "failed":
+            st.error(job.message)
+            if job.log_tail:
+                with st.expander("End of the training log"):
+                    st.code(job.log_tail, language=None)
+        else:
+            (st.success if job.state == "done" else st.warning)(job.message)
+        loss_charts(job.history)
+        if job.active:
+            label = {"queued": "Cancel", "running": "Stop", "stopping": "Stopping…"}[job.state]
+            tip = "Stops within one epoch and saves the model trained so far" if job.state == "running" else None
+            if st.button(label, key=f"stop-{job.id}", disabled=job.state == "stopping", help=tip):
+                runner.stop(job.id)
+                st.rerun()
+        elif job.bundle and is_bundle(job.bundle):
+            use, when = st.columns([1, 3])
+            if use.button("Use this model", key=f"use-{job.id}", type="primary"):
+                svc.set_current_model(job.bundle)
+                st.rerun(scope="app")  # so the sidebar shows the new current model
+            if job.finished:
+                at = datetime.fromtimestamp(job.finished)
+                when.caption(f"Saved to `{job.bundle}` · finished {at:%Y-%m-%d %H:%M}")
+            with st.expander("Model card"):
+                st.markdown(svc.served_model(job.bundle).card_markdown)
+
+
+jobs = runner.list()
+active_ids = {j.id for j in jobs if j.active}
+
+
+@st.fragment(run_every=2 if active_ids else None)
+def job_list() -> None:
+    current = runner.list()
+    if active_ids - {j.id for j in current if j.active}:
+        st.rerun(scope="app")  # a job ended: redraw the page so the new model shows everywhere
+    if not current:
+        st.info("No training jobs yet.")
+    for job in current[:10]:
+        show_job(job)
+    if len(current) > 10:
+        st.caption(f"{len(current) - 10} older jobs not shown (their folders are in `{runner.root}`).")
+
+
+st.subheader("Jobs")
+job_list()

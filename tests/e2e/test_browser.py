@@ -1,0 +1,98 @@
+"""The app in a real browser: every page renders without an exception; Decoder and Encode respond."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from . import PAGES, REPO, exceptions, wait_idle
+
+pytestmark = pytest.mark.e2e
+
+SCREENSHOTS = REPO / "test-output" / "screenshots"
+MAIN_IMAGES = "[data-testid='stMain'] [data-testid='stImage'] img"
+
+
+def open_page(page, app_url: str, path: str) -> None:
+    name = PAGES[path]
+    assert (REPO / "pages" / f"{name}.py").is_file(), f"pages/{name}.py does not exist (yet)"
+    page.goto(f"{app_url}/{path}", wait_until="domcontentloaded")
+    wait_idle(page)
+    assert not page.get_by_text("Page not found").count(), f"/{path}: Streamlit says 'Page not found'"
+
+
+def assert_no_exception(page, where: str) -> None:
+    found = exceptions(page)
+    assert not found, f"{where}: the app shows an exception:\n" + "\n---\n".join(found)[:4000]
+
+
+def screenshot(page, name: str) -> None:
+    """The whole page: Streamlit scrolls inside its main container, so grow the viewport to fit it."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    size = page.viewport_size
+    height = page.evaluate(
+        "Math.max(...['stMain', 'stAppViewContainer', 'stSidebarContent'].map("
+        "id => document.querySelector(`[data-testid='${id}']`)?.scrollHeight || 0))")
+    page.set_viewport_size({"width": size["width"], "height": int(min(max(height, size["height"]), 12_000))})
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    page.set_viewport_size(size)
+
+
+def digit_png(size: int = 200) -> bytes:
+    """A hand-drawn-like "0": dark ink on light paper, as a photo or scan would be."""
+    img = Image.new("L", (size, size), 235)
+    ImageDraw.Draw(img).ellipse([size * 0.3, size * 0.15, size * 0.7, size * 0.85], outline=20,
+                                width=size // 12)
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def upload(page, name: str, data: bytes, mime: str = "image/png") -> None:
+    page.locator("[data-testid='stFileUploader'] input[type='file']").set_input_files(
+        {"name": name, "mimeType": mime, "buffer": data})
+
+
+@pytest.mark.parametrize("path", list(PAGES), ids=[PAGES[p] for p in PAGES])
+def test_page_renders(page, app_url, path):
+    open_page(page, app_url, path)
+    screenshot(page, PAGES[path])
+    assert_no_exception(page, f"/{path}")
+
+
+def test_decoder_slider_changes_image(page, app_url):
+    open_page(page, app_url, "decoder")
+    decoded = page.locator(MAIN_IMAGES).first  # the decoded image comes before the strips
+    decoded.wait_for(state="attached")
+    before = decoded.get_attribute("src")
+    page.locator("[data-testid='stMain'] [data-testid='stSlider'] input[type='range']").first.focus()
+    for _ in range(5):
+        page.keyboard.press("ArrowRight")
+        page.wait_for_timeout(100)
+    page.wait_for_function("([sel, before]) => document.querySelector(sel)?.src !== before",
+                           arg=[MAIN_IMAGES, before], timeout=120_000)
+    wait_idle(page)
+    assert_no_exception(page, "Decoder after moving a slider")
+
+
+def test_encode_uploaded_digit(page, app_url):
+    open_page(page, app_url, "encode")
+    upload(page, "zero.png", digit_png())
+    page.get_by_text(re.compile(r"z_mean\s*=")).first.wait_for(timeout=120_000)
+    wait_idle(page)
+    assert_no_exception(page, "Encode after uploading a digit")
+    screenshot(page, "encode_uploaded")
+
+
+def test_encode_rejects_bad_file(page, app_url):
+    open_page(page, app_url, "encode")
+    upload(page, "bad.png", np.random.default_rng(0).bytes(4096))
+    page.locator("[data-testid='stAlertContentError']").first.wait_for(timeout=120_000)
+    wait_idle(page)
+    assert_no_exception(page, "Encode after uploading random bytes")
+    assert not page.get_by_text(re.compile(r"z_mean\s*=")).count()

@@ -1,0 +1,128 @@
+"""The Encode page: an uploaded digit is preprocessed, encoded and shown; a bad file gives st.error."""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from streamlit.testing.v1 import AppTest
+
+REPO = Path(__file__).resolve().parent.parent
+APP = str(REPO / "app.py")
+PAGE = "pages/encode.py"
+
+
+def _digit_png(dark_on_light: bool = True) -> bytes:
+    """A synthetic '7' drawn with thick strokes, as a phone photo of paper would look (or inverted)."""
+    bg, ink = (245, 245, 240), (20, 20, 30)
+    if not dark_on_light:
+        bg, ink = ink, bg
+    img = Image.new("RGB", (120, 140), bg)
+    d = ImageDraw.Draw(img)
+    d.line([(30, 30), (90, 30)], fill=ink, width=12)
+    d.line([(90, 30), (50, 115)], fill=ink, width=12)
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def _encode_page(model_path: str | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=90)
+    if model_path:
+        at.session_state["model_path"] = model_path
+    at.run()
+    at.switch_page(PAGE)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _shown_vector(at: AppTest, name: str) -> np.ndarray:
+    for code in at.code:
+        m = re.search(rf"^{name}\s*=\s*\[([^\]]*)\]", code.value, re.M)
+        if m:
+            return np.array([float(v) for v in m.group(1).split(",") if "…" not in v])
+    raise AssertionError(f"no '{name} = [...]' on the page")
+
+
+def test_page_runs_without_input():
+    at = _encode_page()
+    assert at.file_uploader, "the page offers an uploader"
+    assert not at.error
+
+
+@pytest.mark.parametrize("model,dark_on_light", [("mnist-2d", True), ("mnist-16d", False)])
+def test_uploaded_png_is_encoded(model, dark_on_light):
+    from vae.preprocess import preprocess_bytes
+    from vae.serving import ServedModel
+
+    path = str((REPO / "models" / model).resolve())
+    at = _encode_page(path)
+    png = _digit_png(dark_on_light)
+    at.file_uploader(key="encode_upload").upload("seven.png", png, "image/png")
+    at.run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+
+    served = ServedModel(path)
+    z_mean, z_log_var = served.encode(preprocess_bytes(png).image[None])
+    shown = _shown_vector(at, "z_mean")
+    n = min(len(shown), served.latent_dim)
+    np.testing.assert_allclose(shown[:n], z_mean[0, :n], atol=1e-3)
+    np.testing.assert_allclose(_shown_vector(at, "z_std")[:n], np.exp(0.5 * z_log_var[0, :n]), atol=1e-3)
+    # The per-dim table, the preprocessing steps and both downloads are there.
+    table = at.dataframe[0].value
+    assert list(table.columns)[:3] == ["z_mean", "z_log_var", "z_std"] and len(table) == served.latent_dim
+    np.testing.assert_allclose(table["z_mean"].to_numpy(), z_mean[0], atol=1e-5)
+    captions = " ".join(i.proto.imgs[0].caption for i in at.get("image"))
+    assert ("not inverted" not in captions) if dark_on_light else ("not inverted" in captions)
+    assert "28×28" in captions and "Cropped" in captions
+    labels = [b.label for b in at.get("download_button")]
+    assert any("JSON" in lab for lab in labels) and any("CSV" in lab for lab in labels)
+    # The input is left for the How-it-works page.
+    assert at.session_state["current_input"].shape == (28, 28)
+
+
+def test_bad_file_shows_error_not_exception():
+    at = _encode_page()
+    junk = np.random.default_rng(0).integers(0, 256, 3000, dtype=np.uint8).tobytes()
+    at.file_uploader(key="encode_upload").upload("digit.png", junk, "image/png")
+    at.run()
+    assert not at.exception, at.exception
+    assert at.error, "an unusable file must give an st.error"
+    assert "z_mean" not in " ".join(c.value for c in at.code)
+
+
+def test_blank_image_shows_error():
+    at = _encode_page()
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 64), (255, 255, 255)).save(buf, format="PNG")
+    at.file_uploader(key="encode_upload").upload("blank.png", buf.getvalue(), "image/png")
+    at.run()
+    assert not at.exception, at.exception
+    assert at.error and "ink" in at.error[0].value
+
+
+def test_draw_mode_runs_with_empty_canvas():
+    at = _encode_page()
+    at.radio(key="encode_source").set_value("Draw a digit")
+    at.run()
+    assert not at.exception, at.exception
+    assert not at.error
+
+
+@pytest.mark.parametrize("background", [(0, 0, 0, 255), (0, 0, 0, 0)])
+def test_canvas_rgba_goes_through_to_mnist(background):
+    """What the Encode page does with st_canvas's image_data (RGBA, white strokes, black or clear ground)."""
+    from vae.preprocess import to_mnist
+
+    img = Image.new("RGBA", (280, 280), background)
+    ImageDraw.Draw(img).line([(140, 40), (140, 240)], fill=(255, 255, 255, 255), width=18)
+    pre = to_mnist(Image.fromarray(np.asarray(img, np.uint8)))  # the page's exact call
+    assert pre.image.shape == (28, 28) and not pre.inverted
+    assert pre.image[:, 12:17].sum() > 0.9 * pre.image.sum()  # a vertical stroke in the middle

@@ -1,0 +1,254 @@
+"""Home, Latent map and Decoder pages (Streamlit AppTest), and the array helpers behind them."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from vae import latent_views as lv
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+MODEL_16D = "models/mnist-16d"
+
+
+def _app(**query):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(APP, default_timeout=90)
+    at.query_params.update(query)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _page(at, page: str):
+    at.switch_page(page).run()
+    assert not at.exception, at.exception
+    return at
+
+
+@pytest.fixture()
+def no_reference_bundle(tmp_path) -> Path:
+    """The shipped 2-D bundle without its reference encodings (the big weights file linked, not copied)."""
+    src = Path(__file__).resolve().parent.parent / "models" / "mnist-2d"
+    dst = tmp_path / "no-ref"
+    dst.mkdir()
+    for f in src.iterdir():
+        if f.name != "reference.npz":
+            (dst / f.name).symlink_to(f) if f.suffix == ".h5" else shutil.copy(f, dst / f.name)
+    return dst
+
+
+# --- pages ---
+
+def test_pages_run_and_never_import_tensorflow():
+    had_tf = "tensorflow" in sys.modules
+    at = _app()
+    assert "latent_dim 2" in " ".join(c.value for c in at.caption)
+    assert at.selectbox(key="home_model").value
+    _page(at, "pages/latent_map.py")
+    assert not at.info  # the shipped model has reference encodings: a map, not a notice
+    _page(at, "pages/decoder.py")
+    assert len(at.slider) == 2
+    if not had_tf:
+        assert "tensorflow" not in sys.modules
+
+
+def test_decoder_slider_changes_image_and_link():
+    at = _page(_app(), "pages/decoder.py")
+    url0, md5_0, z0 = at.image[0].value, at.session_state["dec_png_md5"], at.session_state["dec_z"]
+    lo, hi = at.slider[0].min, at.slider[0].max
+    new = lo + 0.9 * (hi - lo) if z0[0] < (lo + hi) / 2 else lo + 0.1 * (hi - lo)
+    at.slider[0].set_value(new).run()
+    assert not at.exception
+    assert at.session_state["dec_z"][0] == pytest.approx(new)
+    assert at.session_state["dec_png_md5"] != md5_0
+    assert at.image[0].value != url0
+    assert lv.parse_z(at.query_params["z"], 2)[0] == pytest.approx(new, abs=1e-3)
+
+
+def test_decoder_random_reset_and_start_from_digit():
+    at = _page(_app(), "pages/decoder.py")
+    z0 = at.session_state["dec_z"]
+    next(b for b in at.button if "Random" in b.label).click().run()
+    assert not at.exception and at.session_state["dec_z"] != z0
+    next(b for b in at.button if "Reset" in b.label).click().run()
+    assert at.session_state["dec_z"] == pytest.approx(z0, abs=1e-6)
+    at.number_input(key="dec_idx").set_value(3).run()
+    next(b for b in at.button if "Start from digit #3" in b.label).click().run()
+    assert not at.exception
+    ref = np.load(Path(APP).parent / "models" / "mnist-2d" / "reference.npz")["z_mean"][3]
+    assert at.session_state["dec_z"] == pytest.approx(ref.tolist(), abs=1e-5)
+
+
+def test_decoder_honours_link_z():
+    at = _page(_app(z="0.5,2.5"), "pages/decoder.py")
+    assert at.session_state["dec_z"] == pytest.approx([0.5, 2.5])
+    assert [s.value for s in at.slider] == pytest.approx([0.5, 2.5])
+    # A malformed z is ignored with a warning, never a traceback.
+    at = _page(_app(z="1,2,oops"), "pages/decoder.py")
+    assert at.warning and len(at.session_state["dec_z"]) == 2
+
+
+def test_choosing_16d_on_home_holds_on_every_page():
+    at = _app()
+    label = next(o for o in at.selectbox(key="home_model").options if "16" in o)
+    at.selectbox(key="home_model").select(label).run()
+    assert not at.exception
+    assert at.query_params["model"] == MODEL_16D
+    assert "latent_dim 16" in " ".join(c.value for c in at.caption)
+    _page(at, "pages/decoder.py")
+    assert len(at.slider) == 16
+    _page(at, "pages/latent_map.py")
+    assert at.segmented_control(key="map_view").value == "PCA"
+    assert any("PCA" in c.value for c in at.caption)
+    at.number_input(key="map_idx").set_value(7).run()
+    assert not at.exception
+    assert any("Test image #7" in m.value for m in at.markdown)
+    # The two-dims view (the one with z_std rings per axis) runs too.
+    at.segmented_control(key="map_view").set_value("Two latent dims").run()
+    assert not at.exception
+
+
+def test_link_with_model_shows_its_sidebar():
+    at = _app(model=MODEL_16D)
+    assert "latent_dim 16" in " ".join(c.value for c in at.sidebar.caption)
+
+
+def test_latent_map_selection_shows_image_and_reconstruction():
+    at = _page(_app(), "pages/latent_map.py")
+    n_images = len(at.image)
+    at.number_input(key="map_idx").set_value(5).run()
+    assert not at.exception
+    assert any("Test image #5" in m.value for m in at.markdown)
+    # reconstruction always; the input too if the dataset is on this machine, else a notice
+    assert len(at.image) >= n_images + 1
+    assert len(at.image) == n_images + 2 or any("not on this machine" in i.value for i in at.info)
+    at.select_slider(key="map_grid_n").set_value(6).run()
+    assert not at.exception
+
+
+def test_bundle_without_reference_gets_notices(no_reference_bundle):
+    at = _app(model=str(no_reference_bundle))
+    _page(at, "pages/latent_map.py")
+    assert any("no reference encodings" in i.value for i in at.info)
+    _page(at, "pages/decoder.py")
+    assert len(at.slider) == 2 and at.image
+
+
+def test_home_rejects_a_bad_directory(tmp_path):
+    at = _app()
+    at.text_input(key="home_dir").input(str(tmp_path)).run()
+    next(b for b in at.button if b.label == "Use this bundle").click().run()
+    assert not at.exception and at.error
+    assert "latent_dim 2" in " ".join(c.value for c in at.caption)
+
+
+# --- array helpers ---
+
+def test_pca_inverse_round_trips_on_the_plane():
+    rng = np.random.default_rng(0)
+    comps = np.linalg.qr(rng.normal(size=(5, 2)))[0].T  # (2, 5), orthonormal rows
+    mean = rng.normal(size=5)
+    xy = rng.normal(size=(7, 2))
+    z = lv.plane_to_z(xy, components=comps, mean=mean)
+    assert lv.pca_project(z, comps, mean) == pytest.approx(xy)
+
+
+def test_two_dims_plane_keeps_the_others_at_base():
+    z = lv.plane_to_z(np.array([[1.0, 2.0]]), base=np.zeros(4), dims=(2, 0))
+    assert z.tolist() == [[2.0, 0.0, 1.0, 0.0]]
+
+
+def test_ellipses_are_to_scale():
+    x, y = lv.ellipse_paths(np.array([[1.0, -1.0]]), lv.dims_cov(np.array([[0.5, 2.0]]), 0, 1))
+    assert np.nanmax(x) - np.nanmin(x) == pytest.approx(1.0, rel=1e-3)  # 2 * z_std along x
+    assert np.nanmax(y) - np.nanmin(y) == pytest.approx(4.0, rel=1e-3)
+    # projection by an identity-like PCA gives the same ellipse
+    cov = lv.projected_cov(np.array([[0.5, 2.0]]), np.eye(2))
+    assert cov[0] == pytest.approx(np.diag([0.25, 4.0]))
+
+
+def test_grid_ranges_come_from_the_data():
+    z = np.random.default_rng(0).normal(3.0, 0.1, size=(1000, 2))
+    r = lv.data_ranges(z)
+    assert (r[:, 0] > 2.5).all() and (r[:, 1] < 3.5).all()
+    pts = lv.grid_points(r[0], r[1], 3)
+    assert pts[0, 1] > pts[-1, 1] and pts[0, 0] < pts[-1, 0]  # top-left first
+    assert lv.compose_grid(np.ones((9, 28, 28)), 3, 3).shape == (84, 84)
+
+
+def test_z_text_and_csv():
+    assert lv.parse_z(lv.format_z([0.1234, -2.0]), 2) == pytest.approx([0.123, -2.0])
+    assert lv.parse_z("1,2", 3) is None and lv.parse_z("a,b", 2) is None and lv.parse_z("1,nan", 2) is None
+    csv = lv.latent_csv(np.zeros((2, 2)), np.zeros((2, 2)), np.array([0, 1])).decode().splitlines()
+    assert csv[0] == "index,label,z_mean_0,z_mean_1,z_std_0,z_std_1"
+    assert csv[2].startswith("1,1,0,0,1,1")
+    strip = lv.strip(np.ones((4, 28, 28)))
+    assert strip.shape == (28, 4 * 28 + 3 * 2)
+
+
+def _select_on_map(at, selection: dict) -> None:
+    """Rerun as if the browser sent this Plotly selection event for the map (AppTest cannot click a chart).
+
+    The event goes in as the chart widget's state, exactly as the frontend sends it (a JSON string).
+    """
+    import json
+
+    from streamlit.testing.v1 import element_tree as et
+
+    chart_id = next(e for e in at.get("plotly_chart") if e.proto.id.endswith("map_chart")).proto.id
+    event = {"selection": {"points": [], "point_indices": [], "box": [], "lasso": [], **selection}}
+    original = et.ElementTree.get_widget_states
+
+    def with_event(self):
+        states = original(self)
+        state = states.widgets.add()
+        state.id, state.string_value = chart_id, json.dumps(event)
+        return states
+
+    et.ElementTree.get_widget_states = with_event
+    try:
+        at.run()
+    finally:
+        et.ElementTree.get_widget_states = original
+    assert not at.exception, at.exception
+
+
+def test_latent_map_point_and_box_selection_events():
+    at = _page(_app(), "pages/latent_map.py")
+    _select_on_map(at, {"points": [{"curve_number": 4, "point_index": 3, "x": 1.0, "y": 2.0,
+                                    "customdata": [42]}], "point_indices": [3]})
+    assert at.session_state["sel_index"] == 42
+    assert any("Test image #42" in m.value for m in at.markdown)
+    ranges = lv.data_ranges(np.load(Path(APP).parent / "models" / "mnist-2d" / "reference.npz")["z_mean"])
+    (x0, x1), (y0, y1) = ranges
+    box = {"xref": "x", "yref": "y", "x": [x0, (x0 + x1) / 2], "y": [y0, (y0 + y1) / 2]}
+    _select_on_map(at, {"box": [box]})
+    assert any(m.value.startswith("**Box**") for m in at.markdown)
+    assert any("box decoded" in c for img in at.image for c in img.captions)
+    next(b for b in at.button if b.label == "Clear the box").click().run()
+    assert not at.exception and not any(m.value.startswith("**Box**") for m in at.markdown)
+
+
+def test_latent_map_tsne_view_says_it_has_no_inverse(monkeypatch):
+    """The t-SNE branch of the page (t-SNE itself is stood in for by a quick projection)."""
+    import app_services
+
+    def quick_tsne(path, stamp, n=3000):
+        z = app_services.served_model(path).reference["z_mean"]
+        index = lv.sample_indices(len(z), 500)
+        return {"xy": z[index][:, :2] * 3.0, "index": index}
+
+    monkeypatch.setattr(app_services, "tsne_2d", quick_tsne)
+    at = _page(_app(model=MODEL_16D), "pages/latent_map.py")
+    at.segmented_control(key="map_view").set_value("t-SNE").run()
+    assert not at.exception
+    assert any("no inverse" in c.value for c in at.caption)
+    assert any("no inverse" in i.value for i in at.info)  # the decoded grid is replaced by a notice
+    at.number_input(key="map_idx").set_value(int(lv.sample_indices(10000, 500)[0])).run()
+    assert not at.exception

@@ -1,0 +1,148 @@
+"""The Train page (Streamlit AppTest): the form, a failed job's message, and a job started from the page."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from vae import bundle as B
+from vae.jobs import FINISHED, JobSpec, LocalProcessRunner
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+
+
+@pytest.fixture()
+def dirs(tmp_path, monkeypatch):
+    """Jobs and user models in temporary folders, for the runner and for app_services alike."""
+    import app_services
+
+    jobs, models = tmp_path / "jobs", tmp_path / "models"
+    monkeypatch.setenv("VAE_JOBS_DIR", str(jobs))
+    monkeypatch.setenv("VAE_USER_MODELS", str(models))
+    monkeypatch.setattr(app_services, "USER_MODELS", models)  # read at import, maybe by an earlier test
+    yield jobs, models
+    for job in LocalProcessRunner(jobs, models, max_running=0).list():
+        if job.pid and job.state in ("running", "stopping"):
+            try:
+                os.killpg(job.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+def train_page():
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(APP, default_timeout=300)
+    at.run()
+    assert not at.exception, at.exception
+    at.switch_page("pages/train.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_train_page_shows_the_form_and_no_tensorflow(dirs):
+    had_tf = "tensorflow" in sys.modules
+    at = train_page()
+    assert [b.label for b in at.button] == ["Start training"]
+    assert {s.label for s in at.selectbox} >= {"Dataset", "Architecture preset", "Batch size"}
+    assert at.selectbox[0].options == ["mnist", "fashion_mnist", "digits"]
+    assert any("survives" in c.value or "close the tab" in c.value for c in at.caption)
+    assert "No training jobs yet." in [i.value for i in at.info]
+    if not had_tf:
+        assert "tensorflow" not in sys.modules
+
+
+def test_failed_job_shows_its_message_and_log(dirs, tmp_path):
+    jobs, models = dirs
+    fake = tmp_path / "fake-python"  # stands in for a trainer that fails with the CLI's one-line error
+    fake.write_text("#!/bin/sh\necho 'loading…'\n"
+                    "echo \"error: Dataset 'mnist' is not available (test).\" >&2\nexit 2\n")
+    fake.chmod(0o755)
+    broken = LocalProcessRunner(jobs, models, python=str(fake))
+    job_id = broken.start(JobSpec(dataset="digits", preset="default", latent_dim=2, beta=1.0, epochs=1))
+    deadline = time.time() + 60
+    while broken.status(job_id).state not in FINISHED and time.time() < deadline:
+        time.sleep(0.2)
+    at = train_page()
+    assert [e.value for e in at.error] == ["Dataset 'mnist' is not available (test)."]
+    assert any(x.label == "End of the training log" for x in at.expander)
+    assert "loading…" in at.code[0].value
+
+
+def test_start_from_the_form_queues_once_and_cancel(dirs, monkeypatch):
+    jobs, models = dirs
+    monkeypatch.setenv("VAE_MAX_JOBS", "0")  # nothing starts: the job stays queued, no process is run
+    at = train_page()
+    at.selectbox[0].select("digits")
+    at.number_input[2].set_value(3)  # epochs
+    at.text_input[0].input("From the page")
+    at.button[0].click().run()
+    assert not at.exception, at.exception
+    at.button[0].click().run()  # a second click on Start: the same job, not a second one
+    runner = LocalProcessRunner(jobs, models, max_running=0)
+    [job] = runner.list()
+    assert job.spec == JobSpec(dataset="digits", preset="default", latent_dim=2, beta=1.0, epochs=3,
+                               name="From the page")
+    assert job.out == (models / "from-the-page").resolve()
+    assert "Queued: position 1" in " ".join(i.value for i in at.info)
+    cancel = [b for b in at.button if b.label == "Cancel"]
+    assert cancel, [b.label for b in at.button]
+    cancel[0].click().run()
+    assert not at.exception, at.exception
+    assert runner.status(job.id).state == "stopped"
+    assert "Cancelled before it started." in [w.value for w in at.warning]
+
+
+FAKE_TRAINER = """#!{python}
+# Stands in for `python -m vae train`: copies a ready bundle to --out and reports done, as the CLI does.
+import json, shutil, sys, time
+args = sys.argv[1:]
+out, job = args[args.index("--out") + 1], args[args.index("--job-dir") + 1]
+shutil.copytree({bundle!r}, out)
+history = json.load(open(out + "/history.json"))
+json.dump(history, open(job + "/history.json", "w"))
+json.dump({{"state": "done", "message": "Trained 1 epochs.", "bundle": out, "finished": time.time()}},
+          open(job + "/status.json", "w"))
+"""
+
+
+def test_finished_job_offers_its_model(dirs, tmp_path):
+    jobs, models = dirs
+    ready = tmp_path / "ready"
+    for attempt in range(3):  # the shipped bundle is replaced atomically when it is retrained: retry a copy
+        try:
+            shutil.copytree(B.DEFAULT_MODEL, ready)
+            break
+        except (OSError, shutil.Error):
+            shutil.rmtree(ready, ignore_errors=True)
+            time.sleep(1)
+    assert B.is_bundle(ready)
+    fake = tmp_path / "fake-trainer"
+    fake.write_text(FAKE_TRAINER.format(python=sys.executable, bundle=str(ready)))
+    fake.chmod(0o755)
+    runner = LocalProcessRunner(jobs, models, python=str(fake))
+    job_id = runner.start(JobSpec(dataset="digits", preset="default", latent_dim=2, beta=1.0, epochs=1,
+                                  name="Mine"))
+    deadline = time.time() + 120
+    while (job := runner.status(job_id)).state not in FINISHED and time.time() < deadline:
+        time.sleep(0.5)
+    assert job.state == "done", f"{job.message}\n{runner.log_tail(job_id)}"
+    assert job.bundle == (models / "mine").resolve() and B.is_bundle(job.bundle)
+    at = train_page()
+    import app_services
+
+    assert str(job.bundle) in app_services.model_choices().values()  # the model picker lists it
+    assert "Trained 1 epochs." in [s.value for s in at.success]
+    use = [b for b in at.button if b.label == "Use this model"]
+    assert use, [b.label for b in at.button]
+    use[0].click().run()
+    assert not at.exception, at.exception
+    assert at.session_state["model_path"] == str(job.bundle)
+    assert any(x.label == "Model card" for x in at.expander)
+    assert len(at.get("vega_lite_chart")) == 2  # reconstruction and KL curves

@@ -1,0 +1,113 @@
+"""Bundle round trip (every weight equal, same outputs), ONNX parity, and atomic saving."""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+
+from vae import bundle as B
+
+keras = pytest.importorskip("keras")
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory):
+    from vae.config import ModelConfig
+    from vae.models import build_vae
+    from vae.save import save_bundle
+
+    cfg = ModelConfig(preset="course", latent_dim=3, beta=0.5)
+    vae = build_vae(cfg, seed=1)
+    x = np.random.default_rng(0).random((16, 28, 28, 1)).astype("float32")
+    vae.compile(optimizer="adam")
+    vae.fit(x, epochs=1, batch_size=8, verbose=0)  # move BatchNorm statistics off their defaults
+    out = tmp_path_factory.mktemp("b") / "model"
+    ref = {"z_mean": np.zeros((4, 3), "float32"), "z_log_var": np.zeros((4, 3), "float32"),
+           "labels": np.arange(4, dtype=np.int16)}
+    save_bundle(vae, cfg, out, history={"loss": [1.0]}, metrics={"neg_elbo": 1.0}, card={"name": "t"},
+                reference=ref, sample_images=x)
+    return vae, cfg, out, x
+
+
+def test_saved_files(saved):
+    _, _, out, _ = saved
+    assert B.is_bundle(out)
+    assert set(os.listdir(out)) == {B.MANIFEST, B.CONFIG, B.WEIGHTS, B.HISTORY, B.METRICS, B.CARD_JSON,
+                                    B.CARD_MD, B.ENCODER_ONNX, B.DECODER_ONNX, B.REFERENCE}
+    assert B.read_json(out / B.CARD_JSON)["onnx_check"]["decoder_max_abs_diff"] < 1e-4
+
+
+def test_round_trip_same_weights_and_outputs(saved):
+    from vae.save import load_vae
+
+    vae, cfg, out, x = saved
+    loaded, cfg2 = load_vae(out)
+    assert cfg2 == cfg
+    for a, b in zip(vae.get_weights(), loaded.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    for a, b in zip(vae.encoder(x), loaded.encoder(x)):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+def test_onnx_serving_matches_keras(saved):
+    from vae.models import probability_decoder
+    from vae.serving import ServedModel
+
+    vae, _, out, x = saved
+    served = ServedModel(out)
+    z_mean, z_log_var = served.encode(x)
+    k_mean, k_log_var = vae.encoder(x, training=False)
+    np.testing.assert_allclose(z_mean, np.asarray(k_mean), atol=1e-4)
+    np.testing.assert_allclose(z_log_var, np.asarray(k_log_var), atol=1e-4)
+    want = np.asarray(probability_decoder(vae.decoder)(z_mean))[..., 0]
+    np.testing.assert_allclose(served.decode(z_mean), want, atol=1e-4)
+    assert served.reference["labels"].tolist() == [0, 1, 2, 3]
+
+
+def test_failed_save_keeps_previous_bundle(saved, tmp_path):
+    import shutil
+
+    _, _, out, _ = saved
+    target = tmp_path / "m"
+    shutil.copytree(out, target)
+    before = (target / B.WEIGHTS).read_bytes()
+    with pytest.raises(RuntimeError):
+        with B.atomic_bundle_dir(target) as tmp:
+            (tmp / B.WEIGHTS).write_bytes(b"half")
+            raise RuntimeError("disk full")
+    assert B.is_bundle(target) and (target / B.WEIGHTS).read_bytes() == before
+    assert os.listdir(tmp_path) == ["m"]  # no scratch folder left behind
+
+
+def test_killed_save_never_leaves_a_loadable_half_bundle(tmp_path):
+    script = textwrap.dedent(f"""
+        import sys, time
+        sys.path.insert(0, {str(B.REPO_ROOT)!r})
+        from vae import bundle as B
+        with B.atomic_bundle_dir({str(tmp_path / 'm')!r}) as tmp:
+            for name in B.REQUIRED:
+                (tmp / name).write_bytes(b"x")
+            print("written", flush=True)
+            time.sleep(60)
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "written"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
+    assert not (tmp_path / "m").exists()
+    assert B.list_bundles(tmp_path) == []  # the hidden scratch folder has no manifest and is ignored
+    with pytest.raises(B.BundleError, match="not a model bundle"):
+        for d in tmp_path.iterdir():
+            B.check_bundle(d)
+
+
+def test_check_bundle_messages(tmp_path):
+    with pytest.raises(B.BundleError, match="no such"):
+        B.check_bundle(tmp_path / "nope")
+    with pytest.raises(B.BundleError, match="not a model bundle"):
+        B.check_bundle(tmp_path)

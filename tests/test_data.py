@@ -1,0 +1,89 @@
+"""IDX reader/writer and dataset loaders, on small IDX files the tests make themselves."""
+
+import gzip
+
+import numpy as np
+import pytest
+
+from vae import data as D
+from vae.idx import IdxError, read_idx, write_idx
+
+
+def _write_dataset(folder, n_train=12, n_test=5, gz=True):
+    rng = np.random.default_rng(0)
+    ext = ".gz" if gz else ""
+    arrays = {
+        "train-images-idx3-ubyte": rng.integers(0, 256, (n_train, 28, 28), dtype=np.uint8),
+        "train-labels-idx1-ubyte": rng.integers(0, 10, n_train, dtype=np.uint8),
+        "t10k-images-idx3-ubyte": rng.integers(0, 256, (n_test, 28, 28), dtype=np.uint8),
+        "t10k-labels-idx1-ubyte": rng.integers(0, 10, n_test, dtype=np.uint8),
+    }
+    folder.mkdir(parents=True, exist_ok=True)
+    for stem, arr in arrays.items():
+        write_idx(folder / f"{stem}{ext}", arr)
+    return arrays
+
+
+@pytest.mark.parametrize("gz", [True, False])
+def test_idx_round_trip(tmp_path, gz):
+    arr = np.arange(2 * 3 * 4, dtype=np.uint8).reshape(2, 3, 4)
+    path = tmp_path / ("a.idx.gz" if gz else "a.idx")
+    write_idx(path, arr)
+    out = read_idx(path)
+    assert out.shape == (2, 3, 4) and out.dtype == np.uint8
+    np.testing.assert_array_equal(out, arr)
+
+
+def test_idx_rejects_garbage_and_truncation(tmp_path):
+    bad = tmp_path / "bad.idx"
+    bad.write_bytes(b"hello world")
+    with pytest.raises(IdxError, match="magic"):
+        read_idx(bad)
+    good = tmp_path / "t.idx.gz"
+    write_idx(good, np.zeros((10, 28, 28), np.uint8))
+    raw = gzip.decompress(good.read_bytes())
+    trunc = tmp_path / "trunc.idx"
+    trunc.write_bytes(raw[:500])
+    with pytest.raises(IdxError, match="truncated"):
+        read_idx(trunc)
+
+
+def test_load_from_data_dir_and_named_subfolder(tmp_path, monkeypatch):
+    monkeypatch.delenv("VAE_DATA_DIR", raising=False)
+    arrays = _write_dataset(tmp_path / "mnist")
+    for where in (tmp_path / "mnist", tmp_path):  # the folder itself, or a parent holding mnist/
+        ds = D.load_dataset("mnist", where, allow_download=False)
+        assert ds.x_train.shape == (12, 28, 28, 1) and ds.x_test.shape == (5, 28, 28, 1)
+        assert ds.x_train.dtype == np.float32 and 0 <= ds.x_train.min() and ds.x_train.max() <= 1
+        np.testing.assert_allclose(ds.x_test[..., 0] * 255, arrays["t10k-images-idx3-ubyte"], atol=1e-3)
+        np.testing.assert_array_equal(ds.y_train, arrays["train-labels-idx1-ubyte"])
+
+
+def test_env_var_source(tmp_path, monkeypatch):
+    _write_dataset(tmp_path / "fashion_mnist", gz=False)
+    monkeypatch.setenv("VAE_DATA_DIR", str(tmp_path))
+    ds = D.load_dataset("fashion_mnist", allow_download=False)
+    assert ds.x_train.shape[0] == 12 and ds.class_names[0] == "T-shirt/top"
+
+
+def test_missing_dataset_gives_a_clear_message(tmp_path, monkeypatch):
+    monkeypatch.delenv("VAE_DATA_DIR", raising=False)
+    with pytest.raises(D.DataUnavailable, match="--data-dir"):
+        D.load_dataset("mnist", tmp_path / "empty", allow_download=False)
+    monkeypatch.setattr(D, "DEBIAN_DIRS", {"mnist": [], "fashion_mnist": []})
+    monkeypatch.setattr(D, "KERAS_CACHE", tmp_path / "no-cache")
+    with pytest.raises(D.DataUnavailable, match="VAE_DATA_DIR"):
+        D.load_dataset("mnist", allow_download=False)
+
+
+def test_unknown_dataset():
+    with pytest.raises(ValueError, match="choose one of"):
+        D.load_dataset("cifar")
+
+
+def test_digits_brought_to_28x28():
+    ds = D.load_dataset("digits")
+    assert ds.x_train.shape[1:] == (28, 28, 1) and len(ds.x_train) + len(ds.x_test) == 1797
+    # Digits fill the central 20x20 box, like MNIST: the 4-pixel border is empty.
+    assert ds.x_train[:, :4].max() == 0 and ds.x_train[:, 24:].max() == 0
+    assert set(np.unique(ds.y_test)) == set(range(10))

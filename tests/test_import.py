@@ -1,0 +1,378 @@
+"""Importing a user's own VAE: the two common shapes import as they are; anything unsafe is refused.
+
+The foreign models are built and saved here, with untrained weights; metrics and reference
+encodings use scikit-learn's bundled digits so nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+keras = pytest.importorskip("keras")
+from keras import layers, ops  # noqa: E402
+
+from vae.archive_check import ImportRefused, inspect_archive  # noqa: E402
+from vae import importer  # noqa: E402
+
+
+# --------------------------------------------------------------------------- foreign models, as users write them
+
+class Sampling(layers.Layer):
+    """keras-io examples/generative/vae.py's sampling layer (not registered)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.seed_generator = keras.random.SeedGenerator(1337)
+
+    def call(self, inputs):
+        z_mean, z_log_var = inputs
+        epsilon = keras.random.normal(ops.shape(z_mean), seed=self.seed_generator)
+        return z_mean + ops.exp(0.5 * z_log_var) * epsilon
+
+
+@keras.saving.register_keras_serializable(package="course")
+class CourseSampling(layers.Layer):
+    """The course notebook's sampling layer (registered): mu + exp(0.5 * sigma) * eps."""
+
+    def call(self, inputs):
+        mu, sigma = inputs
+        return mu + ops.exp(0.5 * sigma) * keras.random.normal(ops.shape(mu))
+
+
+@keras.saving.register_keras_serializable(package="evil")
+class MyScale(layers.Layer):
+    """A custom layer that is not a sampling layer: never allowed."""
+
+    def call(self, x):
+        return x * 2.0
+
+
+def keras_example(latent_dim: int = 2):
+    """keras-io examples/generative/vae.py, layer for layer (smaller Dense)."""
+    x_in = keras.Input(shape=(28, 28, 1))
+    x = layers.Conv2D(32, 3, activation="relu", strides=2, padding="same")(x_in)
+    x = layers.Conv2D(64, 3, activation="relu", strides=2, padding="same")(x)
+    x = layers.Flatten()(x)
+    x = layers.Dense(16, activation="relu")(x)
+    z_mean = layers.Dense(latent_dim, name="z_mean")(x)
+    z_log_var = layers.Dense(latent_dim, name="z_log_var")(x)
+    z = Sampling()([z_mean, z_log_var])
+    encoder = keras.Model(x_in, [z_mean, z_log_var, z], name="encoder")
+    z_in = keras.Input(shape=(latent_dim,))
+    x = layers.Dense(7 * 7 * 64, activation="relu")(z_in)
+    x = layers.Reshape((7, 7, 64))(x)
+    x = layers.Conv2DTranspose(64, 3, activation="relu", strides=2, padding="same")(x)
+    x = layers.Conv2DTranspose(32, 3, activation="relu", strides=2, padding="same")(x)
+    out = layers.Conv2DTranspose(1, 3, activation="sigmoid", padding="same")(x)
+    return encoder, keras.Model(z_in, out, name="decoder")
+
+
+def course_model(latent_dim: int = 3):
+    """The course's shape: BatchNorm, heads latent_mu / latent_sigma (a log-variance), a separate sigmoid."""
+    x_in = keras.Input(shape=(28, 28, 1), name="encoder_input")
+    x = layers.Conv2D(8, 3, strides=2, padding="same", activation="relu")(x_in)
+    x = layers.BatchNormalization()(x)
+    x = layers.Conv2D(16, 3, strides=2, padding="same", activation="relu")(x)
+    x = layers.BatchNormalization()(x)
+    x = layers.Flatten()(x)
+    x = layers.Dense(20, activation="relu")(x)
+    x = layers.BatchNormalization()(x)
+    mu = layers.Dense(latent_dim, name="latent_mu")(x)
+    sigma = layers.Dense(latent_dim, name="latent_sigma")(x)
+    z = CourseSampling(name="z")([mu, sigma])
+    encoder = keras.Model(x_in, [mu, sigma, z], name="encoder")
+    z_in = keras.Input(shape=(latent_dim,), name="decoder_input")
+    x = layers.Dense(7 * 7 * 16, activation="relu")(z_in)
+    x = layers.BatchNormalization()(x)
+    x = layers.Reshape((7, 7, 16))(x)
+    x = layers.Conv2DTranspose(16, 3, strides=2, padding="same", activation="relu")(x)
+    x = layers.BatchNormalization()(x)
+    x = layers.Conv2DTranspose(8, 3, strides=2, padding="same", activation="relu")(x)
+    x = layers.Conv2DTranspose(1, 3, padding="same")(x)
+    x = layers.Activation("sigmoid")(x)
+    out = layers.Reshape((28, 28))(x)  # a 28x28 output (no channel axis) is accepted too
+    decoder = keras.Model(z_in, out, name="decoder")
+    # Move the BatchNorm statistics away from their initial values, as training would.
+    rng = np.random.default_rng(0)
+    for model in (encoder, decoder):
+        for layer in model.layers:
+            if isinstance(layer, layers.BatchNormalization):
+                layer.moving_mean.assign(rng.normal(size=layer.moving_mean.shape) * 0.1)
+                layer.moving_variance.assign(rng.uniform(0.5, 2.0, size=layer.moving_variance.shape))
+    return encoder, decoder
+
+
+def _save(model, path: Path) -> Path:
+    model.save(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def example_files(tmp_path_factory):
+    d = tmp_path_factory.mktemp("keras_example")
+    enc, dec = keras_example()
+    return _save(enc, d / "enc.keras"), _save(dec, d / "dec.keras")
+
+
+@pytest.fixture(scope="module")
+def course_files(tmp_path_factory):
+    d = tmp_path_factory.mktemp("course")
+    enc, dec = course_model()
+    return _save(enc, d / "enc.keras"), _save(dec, d / "dec.keras")
+
+
+def _images(n: int = 8) -> np.ndarray:
+    from vae.data import load_dataset
+
+    return load_dataset("digits").x_test[:n]
+
+
+def _original(path: Path):
+    """The user's file loaded by Keras as the user would (their custom objects supplied)."""
+    return keras.saving.load_model(path, custom_objects={"Sampling": Sampling}, compile=False)
+
+
+def _assert_served_matches(bundle: Path, enc_file: Path, dec_file: Path, latent: int) -> None:
+    from vae.serving import ServedModel
+
+    served = ServedModel(bundle)
+    assert served.latent_dim == latent
+    x = _images()
+    z_mean, z_log_var, _ = _original(enc_file)(x, training=False)
+    got_mean, got_log_var = served.encode(x)
+    np.testing.assert_allclose(got_mean, np.asarray(z_mean), atol=1e-4)
+    np.testing.assert_allclose(got_log_var, np.asarray(z_log_var), atol=1e-4)
+    z = np.random.default_rng(0).normal(size=(5, latent)).astype(np.float32) * 2
+    want = np.asarray(_original(dec_file)(z, training=False)).reshape(5, 28, 28)
+    np.testing.assert_allclose(served.decode(z), want, atol=1e-4)
+
+
+# --------------------------------------------------------------------------- (a) the Keras example
+
+@pytest.fixture(scope="module")
+def example_bundle(example_files, tmp_path_factory):
+    enc, dec = example_files
+    return importer.import_graph(enc, dec, tmp_path_factory.mktemp("out") / "example", dataset="digits")
+
+
+def test_keras_example_imports_and_serves_like_keras(example_bundle, example_files):
+    _assert_served_matches(example_bundle, *example_files, latent=2)
+    config = json.loads((example_bundle / "config.json").read_text())
+    assert config["preset"] == "imported" and config["latent_dim"] == 2
+    card = json.loads((example_bundle / "card.json").read_text())
+    assert card["source"]["encoder"]["file"] == "enc.keras" and card["heads"]["sampling_layer"] == "sampling"
+    ref = np.load(example_bundle / "reference.npz")
+    assert ref["z_mean"].shape == (360, 2) and ref["labels"].shape == (360,)
+
+
+def test_evaluate_on_imported_bundle_gives_keras_numbers(example_bundle, example_files, capsys):
+    from vae.cli import main
+
+    assert main(["evaluate", "--model", str(example_bundle), "--json"]) == 0
+    got = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    stored = json.loads((example_bundle / "metrics.json").read_text())
+    assert got["neg_elbo"] == pytest.approx(stored["neg_elbo"], rel=1e-6)
+    # The same number straight from the original files: Bernoulli NLL at z_mean + analytic KL.
+    from vae.data import load_dataset
+
+    x = load_dataset("digits").x_test
+    z_mean, z_log_var, _ = _original(example_files[0])(x, training=False)
+    p = np.clip(np.asarray(_original(example_files[1])(z_mean, training=False), np.float64), 1e-12, 1 - 1e-12)
+    rec = -(x * np.log(p) + (1 - x) * np.log(1 - p)).reshape(len(x), -1).sum(1)
+    zm, zl = np.asarray(z_mean, np.float64), np.asarray(z_log_var, np.float64)
+    kl = (-0.5 * (1 + zl - zm**2 - np.exp(zl))).sum(1)
+    assert got["neg_elbo_at_mean"] == pytest.approx(float(np.mean(rec + kl)), rel=1e-4)
+
+
+# --------------------------------------------------------------------------- (b) the course's shape
+
+def test_course_shape_imports_and_card_says_sigma_is_a_log_variance(course_files, tmp_path):
+    enc, dec = course_files
+    bundle = importer.import_graph(enc, dec, tmp_path / "course", dataset="digits", name="Course VAE")
+    _assert_served_matches(bundle, enc, dec, latent=3)
+    card = json.loads((bundle / "card.json").read_text())
+    assert card["heads"] == {"z_mean": "latent_mu", "z_log_var": "latent_sigma", "roles_from": "sampling layer",
+                             "sampling_layer": "z"}
+    md = (bundle / "MODEL_CARD.md").read_text()
+    assert "the head named latent_sigma is a log-variance: it enters the sampling layer as exp(0.5·latent_sigma)" in md
+    assert md.startswith("# Course VAE")
+
+
+def test_roles_come_from_the_sampling_layer_not_from_names_or_output_order(course_files):
+    config = inspect_archive(course_files[0]).config
+    layers_cfg = config["config"]["layers"]
+    # Outputs listed in another order: the roles still follow the sampling layer's inputs.
+    config["config"]["output_layers"] = [["z", 0, 0], ["latent_sigma", 0, 0], ["latent_mu", 0, 0]]
+    plan = importer.analyze_encoder(config)
+    assert (plan.mean[0], plan.log_var[0]) == ("latent_mu", "latent_sigma")
+    assert plan.config["config"]["output_layers"] == [["latent_mu", 0, 0], ["latent_sigma", 0, 0]]
+    assert all(l["class_name"] != "CourseSampling" for l in plan.config["config"]["layers"])
+    # Swap the sampling layer's inputs: now the head *named* latent_mu is the log-variance.
+    sampling = next(l for l in layers_cfg if l["class_name"] == "CourseSampling")
+    sampling["inbound_nodes"][0]["args"][0].reverse()
+    plan = importer.analyze_encoder(config)
+    assert (plan.mean[0], plan.log_var[0]) == ("latent_sigma", "latent_mu")
+
+
+# --------------------------------------------------------------------------- (c) refusals
+
+def _lambda_encoder(marker: Path):
+    """The Keras example with a Lambda whose function writes a marker file when it runs."""
+    x_in = keras.Input(shape=(28, 28, 1))
+    x = layers.Lambda(lambda t, p=str(marker): (open(p, "w").close(), t)[1])(x_in)
+    x = layers.Flatten()(x)
+    z_mean = layers.Dense(2, name="z_mean")(x)
+    z_log_var = layers.Dense(2, name="z_log_var")(x)
+    return keras.Model(x_in, [z_mean, z_log_var, Sampling()([z_mean, z_log_var])])
+
+
+def test_lambda_layer_is_refused_and_never_runs(example_files, tmp_path):
+    marker = tmp_path / "PWNED"
+    enc = _lambda_encoder(marker)
+    assert marker.exists()  # building the model ran the function: the marker mechanism works
+    enc.save(tmp_path / "evil.keras")
+    marker.unlink()
+    with pytest.raises(ImportRefused, match="Lambda"):
+        importer.import_graph(tmp_path / "evil.keras", example_files[1], tmp_path / "out", dataset="digits")
+    assert not marker.exists()
+    assert not (tmp_path / "out").exists()
+
+
+def test_custom_non_sampling_layer_is_refused(example_files, tmp_path):
+    x_in = keras.Input(shape=(28, 28, 1))
+    x = layers.Flatten()(MyScale()(x_in))
+    z_mean, z_log_var = layers.Dense(2, name="z_mean")(x), layers.Dense(2, name="z_log_var")(x)
+    keras.Model(x_in, [z_mean, z_log_var]).save(tmp_path / "custom.keras")
+    with pytest.raises(ImportRefused, match="custom class"):
+        importer.import_graph(tmp_path / "custom.keras", example_files[1], tmp_path / "out", dataset="digits")
+
+
+def _rewrite(src: Path, dest: Path, extra: dict[str, bytes] | None = None, replace: dict[str, bytes] | None = None,
+             compression=zipfile.ZIP_STORED) -> Path:
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dest, "w", compression) as zout:
+        for info in zin.infolist():
+            zout.writestr(info.filename, (replace or {}).get(info.filename, zin.read(info)))
+        for name, data in (extra or {}).items():
+            zout.writestr(zipfile.ZipInfo(name), data)
+    return dest
+
+
+def test_extra_member_with_path_traversal_is_refused(example_files, tmp_path):
+    bad = _rewrite(example_files[0], tmp_path / "enc.keras", extra={"../evil.py": b"import os\n"})
+    assert "../evil.py" in zipfile.ZipFile(bad).namelist()
+    with pytest.raises(ImportRefused, match=r"unsafe path"):
+        importer.import_graph(bad, example_files[1], tmp_path / "out", dataset="digits")
+    bad = _rewrite(example_files[0], tmp_path / "enc2.keras", extra={"assets/run.py": b"print(1)\n"})
+    with pytest.raises(ImportRefused, match="unexpected member 'assets/run.py'"):
+        inspect_archive(bad)
+
+
+def test_zip_bomb_member_is_refused(example_files, tmp_path):
+    bomb = b"\x89HDF\r\n\x1a\n" + bytes(20 * 1024 * 1024)
+    bad = _rewrite(example_files[1], tmp_path / "dec.keras", replace={"model.weights.h5": bomb},
+                   compression=zipfile.ZIP_DEFLATED)
+    assert bad.stat().st_size < 1024 * 1024
+    with pytest.raises(ImportRefused, match="compression-ratio cap"):
+        inspect_archive(bad)
+
+
+def test_legacy_h5_and_non_zip_are_refused(tmp_path):
+    (tmp_path / "model.h5").write_bytes(b"\x89HDF\r\n\x1a\n" + bytes(100))
+    with pytest.raises(ImportRefused, match="legacy HDF5"):
+        inspect_archive(tmp_path / "model.h5")
+    (tmp_path / "x.keras").write_text("hello")
+    with pytest.raises(ImportRefused, match="not a .keras archive"):
+        inspect_archive(tmp_path / "x.keras")
+
+
+def test_function_config_and_custom_activation_are_refused(example_files):
+    config = inspect_archive(example_files[1]).config
+    layer = config["config"]["layers"][1]
+    layer["config"]["activation"] = {"module": "builtins", "class_name": "function", "config": "exec",
+                                     "registered_name": "function"}
+    with pytest.raises(ImportRefused, match="serialized Python function"):
+        importer.analyze_decoder(config)
+    layer["config"]["activation"] = "evil>act"
+    with pytest.raises(ImportRefused, match="not a built-in Keras activation"):
+        importer.analyze_decoder(config)
+
+
+def test_decoder_without_sigmoid_output_is_refused(example_files):
+    config = inspect_archive(example_files[1]).config
+    config["config"]["layers"][-1]["config"]["activation"] = "relu"
+    with pytest.raises(ImportRefused, match="sigmoid"):
+        importer.analyze_decoder(config)
+
+
+def test_time_limit_is_enforced(example_files, tmp_path):
+    with pytest.raises(ImportRefused, match="longer than the 1 s limit"):
+        importer.import_graph(*example_files, tmp_path / "out", dataset="digits", timeout_s=1)
+    assert not (tmp_path / "out").exists()
+
+
+def test_memory_limit_is_enforced_in_the_child(example_files, tmp_path):
+    """A config that declares a huge layer fails inside the child's address-space limit."""
+    config = inspect_archive(example_files[1]).config
+    dense = next(l for l in config["config"]["layers"] if l["class_name"] == "Dense")
+    dense["config"]["units"] = 2**31 - 1  # ~16 GB of kernel for a 2-d input
+    bad = _rewrite(example_files[1], tmp_path / "dec.keras", replace={"config.json": json.dumps(config).encode()})
+    with pytest.raises(ImportRefused, match="needs more memory than the 4096 MB limit") as info:
+        importer.import_graph(example_files[0], bad, tmp_path / "out", dataset="digits", memory_mb=4096)
+    assert "\n" not in str(info.value)
+    assert not (tmp_path / "out").exists()
+
+
+# --------------------------------------------------------------------------- (d) the CLI
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "vae", *args], cwd=REPO, capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_cli_refusal_exits_2_with_one_line(example_files, tmp_path):
+    marker = tmp_path / "PWNED"
+    _lambda_encoder(marker).save(tmp_path / "evil.keras")
+    marker.unlink()
+    proc = _cli("import", "--encoder", str(tmp_path / "evil.keras"), "--decoder", str(example_files[1]),
+                "--out", str(tmp_path / "out"), "--dataset", "digits")
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: evil.keras: ") and "Lambda" in lines[0], proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout
+    assert not marker.exists() and not (tmp_path / "out").exists()
+    proc = _cli("import", "--weights", str(example_files[1]), "--out", str(tmp_path / "out"))
+    assert proc.returncode == 2 and proc.stderr.startswith("error: --weights needs --preset")
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
+# --------------------------------------------------------------------------- (e) a preset's weights file
+
+def test_weights_file_for_a_preset_imports(tmp_path):
+    from vae.config import ModelConfig
+    from vae.models import build_vae
+    from vae.save import load_vae
+    from vae.serving import ServedModel
+
+    vae = build_vae(ModelConfig(preset="course", latent_dim=4), seed=0)
+    vae.save_weights(tmp_path / "mine.weights.h5")
+    bundle = importer.import_weights(tmp_path / "mine.weights.h5", "course", 4, tmp_path / "b", dataset="digits")
+    x = _images()
+    got_mean, _ = ServedModel(bundle).encode(x)
+    want_mean, _ = vae.encoder(x, training=False)
+    np.testing.assert_allclose(got_mean, np.asarray(want_mean), atol=1e-4)
+    loaded, cfg = load_vae(bundle)  # an ordinary preset bundle
+    assert cfg.preset == "course" and cfg.latent_dim == 4
+    assert "mine.weights.h5" in (bundle / "MODEL_CARD.md").read_text()
+    # The same file for another latent size is refused, with the reason.
+    with pytest.raises(ImportRefused, match="latent_dim 3"):
+        importer.import_weights(tmp_path / "mine.weights.h5", "course", 3, tmp_path / "c", dataset="digits")
+    assert not (tmp_path / "c").exists()

@@ -1,0 +1,211 @@
+"""Training jobs (vae.jobs): real `python -m vae train` processes on tiny data: run, stopped, killed."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from vae import bundle as B
+from vae.jobs import FINISHED, JobNotFound, JobSpec, LocalProcessRunner
+
+# A shared, slow machine: a tiny job is mostly TensorFlow's import, which can take a minute or more.
+TIMEOUT = 900
+
+
+def tiny(name: str, epochs: int = 2, **kw) -> JobSpec:
+    return JobSpec(dataset="digits", preset="default", latent_dim=2, beta=1.0, epochs=epochs,
+                   batch_size=32, max_train=256, name=name, **kw)
+
+
+def wait_for(runner, job_id, until, timeout=TIMEOUT, what="condition"):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        job = runner.status(job_id)
+        if until(job):
+            return job
+        if job.state in FINISHED:
+            pytest.fail(f"job ended {job.state} before {what}: {job.message}\n{runner.log_tail(job_id)}")
+        time.sleep(1)
+    pytest.fail(f"timed out waiting for {what}; job is {runner.status(job_id)}\n{runner.log_tail(job_id)}")
+
+
+def copy_bundle(src: Path, dst: Path) -> None:
+    """Copy a bundle, retrying if it is being replaced (atomically) by a retraining meanwhile."""
+    for _ in range(3):
+        try:
+            shutil.copytree(src, dst)
+            break
+        except (OSError, shutil.Error):
+            shutil.rmtree(dst, ignore_errors=True)
+            time.sleep(1)
+    assert B.is_bundle(dst)
+
+
+def finished(job) -> bool:
+    return job.state in FINISHED
+
+
+@pytest.fixture()
+def runner(tmp_path):
+    r = LocalProcessRunner(tmp_path / "jobs", tmp_path / "models", threads=1)
+    yield r
+    # Never leave a training behind: kill what is still running from this test's jobs folder.
+    for job in r.list():
+        if job.pid and job.state in ("running", "stopping"):
+            try:
+                os.killpg(job.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+# --- specs, dedupe and the queue (no processes) ---
+
+@pytest.mark.parametrize("bad, says", [
+    (dict(latent_dim=0), "latent_dim must be between 1 and 64"),
+    (dict(latent_dim=2.5), "latent_dim must be a whole number"),
+    (dict(beta=-1.0), "beta must be between"),
+    (dict(beta=float("nan")), "beta must be between"),
+    (dict(epochs=0), "epochs must be between 1 and 500"),
+    (dict(batch_size=10_000), "batch_size must be between"),
+    (dict(learning_rate=2.0), "learning_rate must be between"),
+    (dict(dataset="cifar"), "Unknown dataset 'cifar'"),
+    (dict(preset="huge"), "Unknown preset 'huge'"),
+    (dict(max_train=0), "max_train must be"),
+    (dict(name="x" * 81), "name must be at most 80"),
+])
+def test_bad_specs_say_what_is_wrong(bad, says):
+    kw = dict(dataset="digits", preset="default", latent_dim=2, beta=1.0, epochs=2)
+    with pytest.raises(ValueError, match=says):
+        JobSpec(**{**kw, **bad})
+
+
+def test_same_spec_twice_is_one_job_and_queue_positions(tmp_path):
+    r = LocalProcessRunner(tmp_path / "jobs", tmp_path / "models", max_running=0)  # nothing starts
+    a = r.start(tiny("a"))
+    assert r.start(tiny("a")) == a  # a double-click does not start a second job
+    assert r.start(tiny("  a ")) == a  # names are compared with spaces normalised
+    b = r.start(tiny("b"))
+    assert b != a
+    assert (r.status(a).state, r.status(a).queue_position) == ("queued", 1)
+    assert (r.status(b).state, r.status(b).queue_position) == ("queued", 2)
+    assert [j.id for j in r.list()] == [b, a]  # newest first
+    r.stop(a)
+    job = r.status(a)
+    assert job.state == "stopped" and "Cancelled" in job.message and job.bundle is None
+    assert r.status(b).queue_position == 1
+    assert r.start(tiny("a")) != a  # a finished job is not reused
+    with pytest.raises(JobNotFound):
+        r.status("no-such-job")
+    spec = json.loads((r.root / b / "spec.json").read_text())
+    assert JobSpec.from_dict(spec["spec"]) == tiny("b")
+    assert Path(spec["out"]) == (tmp_path / "models" / "b").resolve()
+
+
+# --- real trainings ---
+
+@pytest.mark.slow
+def test_tiny_job_runs_to_done_and_saves_a_bundle(runner):
+    job_id = runner.start(tiny("Tiny job!"))
+    job = wait_for(runner, job_id, finished, what="the job to end")
+    assert job.state == "done", f"{job.message}\n{runner.log_tail(job_id)}"
+    assert job.bundle == (runner.models_dir / "tiny-job").resolve()
+    assert runner.result(job_id) == job.bundle and B.is_bundle(job.bundle)
+    card = B.read_json(job.bundle / B.CARD_JSON)
+    assert card["name"] == "Tiny job!" and card["epochs"] == 2 and not card["stopped_early"]
+    assert job.progress == 1.0 and job.epoch == 2 and job.epochs == 2
+    assert job.started and job.finished and job.created <= job.started <= job.finished
+    for key in ("loss", "reconstruction_loss", "kl_loss",
+                "val_loss", "val_reconstruction_loss", "val_kl_loss"):
+        assert len(job.history[key]) == 2, key
+    assert {"spec.json", "pid.json", "train.log", "progress.json", "history.json", "status.json"} <= {
+        p.name for p in (runner.root / job_id).iterdir()}
+    assert job.log_tail == ""  # only failed jobs carry their log tail
+
+
+@pytest.mark.slow
+def test_stop_keeps_the_model_so_far_and_the_queue_moves_on(runner):
+    long_job = runner.start(tiny("long", epochs=500))
+    queued = runner.start(tiny("next", epochs=500))
+    job = runner.status(queued)
+    assert (job.state, job.queue_position) == ("queued", 1)
+    assert runner.status(long_job).state == "running"
+    seen = len(wait_for(runner, long_job, lambda j: len(j.history.get("loss", [])) >= 1, what="one epoch")
+               .history["loss"])
+    runner.stop(long_job)
+    assert runner.status(long_job).state in ("stopping", "stopped")
+    job = wait_for(runner, long_job, finished, what="the stop")
+    assert job.state == "stopped", job.message
+    card = B.read_json(runner.result(long_job) / B.CARD_JSON)
+    assert card["stopped_early"] and seen <= card["epochs"] <= seen + 2  # within the epoch under way
+    assert len(B.read_json(job.bundle / B.HISTORY)["loss"]) == card["epochs"]
+    # The queued job starts once the slot is free; stopping it (before or during training) ends it.
+    wait_for(runner, queued, lambda j: j.state != "queued", timeout=60, what="the queued job to start")
+    runner.stop(queued)
+    job = wait_for(runner, queued, finished, what="the second stop")
+    assert job.state == "stopped", job.message
+    assert job.bundle is None or B.is_bundle(job.bundle)
+
+
+@pytest.mark.slow
+def test_killed_process_is_failed_and_the_previous_bundle_survives(runner):
+    spec = tiny("victim", epochs=500)
+    previous = runner.models_dir / spec.slug
+    copy_bundle(B.DEFAULT_MODEL, previous)  # an earlier model of the same name
+    before = (previous / B.CARD_JSON).read_text()
+    job_id = runner.start(spec)
+    job = wait_for(runner, job_id, lambda j: j.step > 0, what="training to begin")
+    os.killpg(job.pid, signal.SIGKILL)
+    job = wait_for(runner, job_id, finished, timeout=60, what="the kill to be noticed")
+    assert job.state == "failed" and "ended unexpectedly" in job.message
+    assert job.bundle is None and runner.result(job_id) is None
+    assert B.is_bundle(previous) and (previous / B.CARD_JSON).read_text() == before
+    assert B.list_bundles(runner.models_dir) == [previous]  # nothing half-written shows up
+    assert runner.status(job_id).state == "failed"  # recorded, not guessed again each time
+    assert json.loads((runner.root / job_id / "status.json").read_text())["state"] == "failed"
+
+
+@pytest.mark.slow
+def test_missing_dataset_fails_with_the_cli_message(runner, tmp_path, monkeypatch):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    monkeypatch.setenv("VAE_DATA_DIR", str(empty))
+    monkeypatch.setenv("KERAS_HOME", str(empty))
+    # Make Keras' downloader fail fast and offline everywhere, even on a machine with internet.
+    for var in ("https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY"):
+        monkeypatch.setenv(var, "http://127.0.0.1:9")
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    job_id = runner.start(JobSpec(dataset="mnist", preset="default", latent_dim=2, beta=1.0, epochs=1))
+    job = wait_for(runner, job_id, finished, what="the job to fail")
+    assert job.state == "failed"
+    assert job.message.startswith("Dataset 'mnist' is not available") and "VAE_DATA_DIR" in job.message
+    assert "error: Dataset 'mnist'" in job.log_tail
+    assert not runner.models_dir.exists() or not B.list_bundles(runner.models_dir)
+
+
+def test_a_process_that_cannot_run_is_failed_with_its_log(tmp_path):
+    false = shutil.which("false") or "/bin/false"
+    r = LocalProcessRunner(tmp_path / "jobs", tmp_path / "models", python=false)
+    job_id = r.start(tiny("broken"))
+    deadline = time.time() + 60
+    while r.status(job_id).state not in FINISHED and time.time() < deadline:
+        time.sleep(0.2)
+    job = r.status(job_id)
+    assert job.state == "failed" and "ended unexpectedly" in job.message
+
+
+def test_runner_module_imports_neither_tensorflow_nor_streamlit():
+    import subprocess
+
+    code = ("import sys, vae.jobs; bad = [m for m in sys.modules if m.split('.')[0] in "
+            "('tensorflow', 'keras', 'streamlit')]; print(bad); sys.exit(1 if bad else 0)")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=B.REPO_ROOT, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -1,0 +1,147 @@
+"""The live decoder component without a browser: arguments, committed assets, the demo page."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import live_decoder as LD
+from vae import bundle as B
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def decoder_bytes(default_bundle) -> bytes:
+    return (default_bundle / B.DECODER_ONNX).read_bytes()
+
+
+@pytest.fixture(scope="module")
+def reference(default_bundle) -> dict:
+    return B.load_reference(default_bundle)
+
+
+def _ranges(z_mean):
+    return [(float(a) - 1, float(b) + 1) for a, b in zip(z_mean.min(0), z_mean.max(0))]
+
+
+def test_args_from_the_bundles_decoder(decoder_bytes, reference):
+    z_mean, labels = reference["z_mean"], reference["labels"]
+    d = z_mean.shape[1]
+    args = LD.build_args(decoder_bytes, d, z_mean[0], _ranges(z_mean), z_mean, labels)
+    assert args["decoder"] == decoder_bytes and isinstance(args["decoder"], bytes)
+    assert len(args["model_id"]) == 16
+    assert args["latent_dim"] == d and len(args["z"]) == d and len(args["ranges"]) == d
+    assert args["pad"] is True and args["pad_range"] == args["ranges"] and args["plane"] is None
+    # Subsampled to ~3000 points, deterministically, labels kept aligned with their points.
+    assert len(args["points"]) == min(len(z_mean), LD.MAX_POINTS) == len(args["labels"])
+    again = LD.build_args(decoder_bytes, d, z_mean[0], _ranges(z_mean), z_mean, labels)
+    assert again["points"] == args["points"] and again["points_id"] == args["points_id"]
+    idx = {tuple(np.round(p, 4)): i for i, p in enumerate(z_mean.astype(np.float64))}
+    for p, lab in list(zip(args["points"], args["labels"]))[:50]:
+        assert int(labels[idx[tuple(p)]]) == lab
+    # Everything but the model bytes is JSON (components v1 sends bytes as a binary argument).
+    json.dumps({k: v for k, v in args.items() if k != "decoder"})
+
+
+def test_onnx_input_matches_latent_dim(decoder_bytes, default_bundle):
+    onnx = pytest.importorskip("onnx")
+    model = onnx.load_from_string(decoder_bytes)
+    (inp,) = model.graph.input
+    dims = [dim.dim_value or dim.dim_param for dim in inp.type.tensor_type.shape.dim]
+    latent_dim = json.loads((default_bundle / B.CONFIG).read_text())["latent_dim"]
+    assert dims[-1] == latent_dim and inp.type.tensor_type.elem_type == onnx.TensorProto.FLOAT
+
+
+def test_plane_and_pad_range_for_higher_dims():
+    rng = np.random.default_rng(1)
+    zs = rng.standard_normal((500, 5))
+    mean = zs.mean(0)
+    _, _, vt = np.linalg.svd(zs - mean, full_matrices=False)
+    xy = (zs - mean) @ vt[:2].T
+    args = LD.build_args(b"onnx", 5, mean, [(-4, 4)] * 5, xy, rng.integers(0, 10, 500), plane=(mean, vt[:2]))
+    assert args["pad"] and len(args["plane"]["mean"]) == 5 and np.shape(args["plane"]["components"]) == (2, 5)
+    (x0, x1), (y0, y1) = args["pad_range"]
+    assert x0 < xy[:, 0].min() and x1 > xy[:, 0].max() and y0 < xy[:, 1].min() and y1 > xy[:, 1].max()
+    # Without a plane a 5-D latent has sliders only.
+    no_pad = LD.build_args(b"onnx", 5, mean, [(-4, 4)] * 5, xy)
+    assert no_pad["pad"] is False and no_pad["pad_range"] is None
+    # pad=False turns the pad off for a 2-D latent too.
+    assert LD.build_args(b"onnx", 2, [0, 0], [(-1, 1)] * 2, pad=False)["pad"] is False
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(decoder_onnx=b""), "decoder_onnx"),
+    (dict(z=[0.0]), "z must have 2"),
+    (dict(ranges=[(0, 1)]), "one \\(low, high\\) pair"),
+    (dict(ranges=[(1, 0), (0, 1)]), "low < high"),
+    (dict(points=np.zeros((4, 3))), "shape \\(n, 2\\)"),
+    (dict(points=np.zeros((4, 2)), labels=[1, 2]), "differ in length"),
+    (dict(z=[0.0, float("nan")]), "finite"),
+    (dict(plane=(np.zeros(2), np.zeros((3, 2)))), "plane components"),
+])
+def test_bad_arguments_are_refused(kwargs, match):
+    base = dict(decoder_onnx=b"x", latent_dim=2, z=[0.0, 0.0], ranges=[(-1, 1), (-1, 1)])
+    with pytest.raises(ValueError, match=match):
+        LD.build_args(**{**base, **kwargs})
+
+
+def test_committed_frontend_assets():
+    assert (LD.FRONTEND_DIR / "index.html").is_file() and (LD.FRONTEND_DIR / "main.js").is_file()
+    html = (LD.FRONTEND_DIR / "index.html").read_text()
+    js = (LD.FRONTEND_DIR / "main.js").read_text()
+    assert '<script type="module" src="./main.js">' in html
+    assert "canvas id=\"img\"" in html and "__liveDecoderStats" in js
+    # No CDN: every URL the component loads is relative to its own folder.
+    assert "http://" not in html + js and "https://" not in html + js
+    assert LD.ORT_BUNDLE.name in js and LD.ORT_WASM.name in js
+
+    # onnxruntime-web's single-file ESM bundle: ~70 KB, an ES module exporting InferenceSession.
+    mjs = LD.ORT_BUNDLE
+    assert mjs.suffix == ".mjs" and 30_000 < mjs.stat().st_size < 2_000_000
+    assert "InferenceSession" in mjs.read_text(errors="replace")
+    # Its WebAssembly runtime, committed gzipped: 3-6 MB on disk, ~14 MB once inflated, a real wasm module.
+    wasm_gz = LD.ORT_WASM
+    assert wasm_gz.name == "ort-wasm-simd-threaded.wasm.gz" and 2_000_000 < wasm_gz.stat().st_size < 8_000_000
+    wasm = gzip.decompress(wasm_gz.read_bytes())
+    assert wasm[:4] == b"\0asm" and 8_000_000 < len(wasm) < 30_000_000
+    assert LD.ORT_WEB_VERSION in (LD.ORT_DIR / "README.md").read_text()
+
+
+def test_content_types_the_browser_needs():
+    """Streamlit serves component files by extension: the ES module must be JavaScript, and the
+    gzipped wasm must be application/gzip so the gzip middleware leaves it alone."""
+    import mimetypes
+
+    from streamlit.web.server.component_file_utils import guess_content_type
+
+    mimetypes.add_type("application/javascript", ".mjs")   # what `streamlit run` registers at startup
+    assert "javascript" in guess_content_type(str(LD.ORT_BUNDLE))
+    assert guess_content_type(str(LD.ORT_WASM)) == "application/gzip"
+    assert "javascript" in guess_content_type(str(LD.FRONTEND_DIR / "main.js"))
+
+
+def test_demo_app_runs(default_bundle):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(REPO / "live_decoder" / "demo_app.py"), default_timeout=120).run()
+    assert not at.exception, at.exception
+    assert any("released z = null" in c.value for c in at.code)
+    assert len(at.slider) == 2   # the server-side comparison sliders
+    assert not at.warning        # no browser in AppTest: nothing has reported a failure
+
+
+def test_component_value_to_return_value():
+    """What the browser sends (setComponentValue) becomes the wrapper's return value and error flag."""
+    mid = "0123456789abcdef"
+    assert LD._result(None, mid, 2) == (None, None)
+    assert LD._result({"z": [0.1, 0.2], "error": None, "model_id": mid}, mid, 2) == ([0.1, 0.2], None)
+    # A z released for another model (another latent size) is not this model's z.
+    assert LD._result({"z": [0.1, 0.2], "error": None, "model_id": "other"}, mid, 2) == (None, None)
+    assert LD._result({"z": [0.1, 0.2, 0.3], "error": None, "model_id": mid}, mid, 2) == (None, None)
+    failed = {"z": None, "error": "no WebAssembly", "model_id": mid}
+    assert LD._result(failed, mid, 2) == (None, "no WebAssembly")

@@ -1,0 +1,87 @@
+"""Model shapes, layer names, the sampling layer and the loss terms."""
+
+import numpy as np
+import pytest
+
+keras = pytest.importorskip("keras")
+
+from vae.config import ModelConfig  # noqa: E402
+from vae.layers import Sampling  # noqa: E402
+from vae.losses import kl_loss, kl_per_dim, reconstruction_loss  # noqa: E402
+from vae.models import build_vae, probability_decoder  # noqa: E402
+
+
+@pytest.mark.parametrize("preset", ["course", "default"])
+@pytest.mark.parametrize("latent_dim", [2, 16])
+def test_shapes_and_names(preset, latent_dim):
+    vae = build_vae(ModelConfig(preset=preset, latent_dim=latent_dim))
+    x = np.random.default_rng(0).random((3, 28, 28, 1)).astype("float32")
+    z_mean, z_log_var = vae.encoder(x)
+    assert z_mean.shape == (3, latent_dim) and z_log_var.shape == (3, latent_dim)
+    assert vae.decoder(z_mean).shape == (3, 28, 28, 1)
+    probs = np.asarray(probability_decoder(vae.decoder)(z_mean))
+    assert probs.min() >= 0 and probs.max() <= 1
+    names = [layer.name for layer in vae.encoder.layers]
+    assert "z_mean" in names and "z_log_var" in names and not any("sigma" in n for n in names)
+
+
+def test_course_preset_is_the_course_architecture():
+    enc = build_vae(ModelConfig(preset="course")).encoder
+    kinds = [type(layer).__name__ for layer in enc.layers]
+    assert kinds == ["InputLayer", "Conv2D", "BatchNormalization", "Conv2D", "BatchNormalization",
+                     "Flatten", "Dense", "BatchNormalization", "Dense", "Dense"]
+    convs = [layer for layer in enc.layers if type(layer).__name__ == "Conv2D"]
+    assert [c.filters for c in convs] == [32, 64] and all(c.strides == (2, 2) for c in convs)
+    assert [layer.units for layer in enc.layers if type(layer).__name__ == "Dense"][0] == 20
+
+
+def test_sampling_is_serializable_and_reparameterized():
+    layer = Sampling(seed=1, name="sampling")
+    clone = keras.layers.deserialize(keras.layers.serialize(layer))
+    assert isinstance(clone, Sampling) and clone.seed == 1
+    z_mean = np.full((20000, 2), [1.0, -2.0], "float32")
+    z_log_var = np.full((20000, 2), [np.log(0.25), np.log(4.0)], "float32")
+    z = np.asarray(layer([z_mean, z_log_var]))
+    np.testing.assert_allclose(z.mean(0), [1.0, -2.0], atol=0.05)
+    np.testing.assert_allclose(z.std(0), [0.5, 2.0], atol=0.05)  # std = exp(0.5 * log var)
+
+
+def test_kl_matches_closed_form_and_is_zero_at_prior():
+    z_mean = np.array([[0.0, 0.0], [1.0, -2.0]], "float32")
+    z_log_var = np.array([[0.0, 0.0], [np.log(0.5), np.log(2.0)]], "float32")
+    kl = np.asarray(kl_loss(z_mean, z_log_var))
+    var = np.exp(z_log_var[1])
+    expected = 0.5 * np.sum(var + z_mean[1] ** 2 - 1 - np.log(var))
+    np.testing.assert_allclose(kl, [0.0, expected], rtol=1e-5)
+    assert np.asarray(kl_per_dim(z_mean, z_log_var)).shape == (2, 2)
+
+
+def test_reconstruction_is_summed_bce_over_pixels():
+    rng = np.random.default_rng(0)
+    x = rng.random((4, 28, 28, 1)).astype("float32")
+    logits = rng.normal(size=(4, 28, 28, 1)).astype("float32")
+    p = 1 / (1 + np.exp(-logits.astype("float64")))
+    expected = -(x * np.log(p) + (1 - x) * np.log(1 - p)).reshape(4, -1).sum(1)
+    np.testing.assert_allclose(np.asarray(reconstruction_loss(x, logits)), expected, rtol=1e-4)
+
+
+def test_config_rejects_absurd_values():
+    with pytest.raises(ValueError, match="latent_dim"):
+        ModelConfig(latent_dim=0)
+    with pytest.raises(ValueError, match="beta"):
+        ModelConfig(beta=float("nan"))
+    with pytest.raises(ValueError, match="preset"):
+        ModelConfig(preset="huge")
+
+
+def test_augment_shift_trains_and_round_trips_config():
+    cfg = ModelConfig(preset="default", latent_dim=2, augment_shift=2)
+    vae = build_vae(cfg, seed=0)
+    vae.compile(optimizer="adam")
+    x = np.zeros((8, 28, 28, 1), "float32")
+    x[:, 10:18, 12:16] = 1.0
+    history = vae.fit(x, epochs=1, batch_size=4, verbose=0).history
+    assert np.isfinite(history["loss"][0])
+    assert ModelConfig.from_dict(cfg.to_dict()) == cfg
+    with pytest.raises(ValueError, match="augment_shift"):
+        ModelConfig(augment_shift=10)

@@ -1,0 +1,151 @@
+"""Pure NumPy helpers for the Encode and How-it-works pages: the encoder head's numbers, explained.
+
+Nothing here imports Streamlit, TensorFlow or ONNX Runtime: every function takes the arrays the
+served encoder returned (z_mean, z_log_var) and computes what the pages show from them.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import numpy as np
+
+# Session-state key under which the Encode page leaves the last drawn/uploaded input
+# (a 28x28 float32 array in [0, 1], white ink on black) for the How-it-works page.
+CURRENT_INPUT_KEY = "current_input"
+CURRENT_INPUT_NAME_KEY = "current_input_name"
+
+COURSE_HEAD_CODE = """\
+z_mean    = Dense(latent_dim)(x)
+z_log_var = Dense(latent_dim)(x)          # the course called this "sigma"
+z = z_mean + exp(0.5 * z_log_var) * epsilon"""
+
+
+def z_std(z_log_var: np.ndarray) -> np.ndarray:
+    """The standard deviation the log-variance head stands for: exp(0.5 * log var) = sqrt(var)."""
+    return np.exp(0.5 * np.asarray(z_log_var, np.float64))
+
+
+def reparameterize(z_mean: np.ndarray, z_log_var: np.ndarray, eps: np.ndarray) -> np.ndarray:
+    """z = z_mean + z_std * eps, broadcasting z_mean/z_log_var (d,) against eps (n, d)."""
+    return np.asarray(z_mean, np.float64) + z_std(z_log_var) * np.asarray(eps, np.float64)
+
+
+def sample_cloud(
+    z_mean: np.ndarray, z_log_var: np.ndarray, n: int, seed: int | None = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """n draws z ~ N(z_mean, z_std^2) via the reparameterization; returns (z, eps), each (n, d)."""
+    z_mean = np.asarray(z_mean, np.float64).reshape(-1)
+    eps = np.random.default_rng(seed).standard_normal((int(n), z_mean.size))
+    return reparameterize(z_mean, np.asarray(z_log_var).reshape(-1), eps), eps
+
+
+def kl_per_dim(z_mean: np.ndarray, z_log_var: np.ndarray) -> np.ndarray:
+    """KL(N(mu, sigma^2) || N(0, 1)) per dimension: -0.5 * (1 + log sigma^2 - mu^2 - sigma^2), nats."""
+    mu = np.asarray(z_mean, np.float64)
+    lv = np.asarray(z_log_var, np.float64)
+    return -0.5 * (1.0 + lv - mu**2 - np.exp(lv))
+
+
+def kl_vs_std(mu: float, stds: np.ndarray) -> np.ndarray:
+    """The same KL as a function of the std for a fixed mean: 0.5 * (mu^2 + s^2 - 1) - log s."""
+    s = np.asarray(stds, np.float64)
+    return 0.5 * (mu**2 + s**2 - 1.0) - np.log(s)
+
+
+def parametrisations(raw: np.ndarray) -> dict[str, np.ndarray]:
+    """One head's raw Dense outputs read three ways, each turned into the std it would mean.
+
+    - as a log-variance (what the model does): std = exp(0.5 * raw), valid for every real number;
+    - as a variance: std = sqrt(raw), undefined (NaN) where raw <= 0;
+    - as a std: std = raw, meaningless (NaN) where raw <= 0.
+    """
+    raw = np.asarray(raw, np.float64)
+    with np.errstate(invalid="ignore"):
+        as_var = np.where(raw > 0, np.sqrt(np.where(raw > 0, raw, 1.0)), np.nan)
+    return {
+        "raw": raw,
+        "std_if_log_variance": np.exp(0.5 * raw),
+        "variance_if_log_variance": np.exp(raw),
+        "std_if_variance": as_var,
+        "std_if_std": np.where(raw > 0, raw, np.nan),
+    }
+
+
+def project(z: np.ndarray, pca: dict | None) -> np.ndarray:
+    """Latent points (n, d) onto the 2-D map: themselves when d == 2, else the PCA's first 2 axes."""
+    z = np.atleast_2d(np.asarray(z, np.float64))
+    if pca is None:
+        return z[:, :2]
+    return (z - np.asarray(pca["mean"])) @ np.asarray(pca["components"]).T
+
+
+def projected_cov(z_log_var: np.ndarray, pca: dict | None) -> np.ndarray:
+    """2x2 covariance of N(z_mean, diag(z_std^2)) on the map (W diag(var) W^T under a projection W)."""
+    var = np.exp(np.asarray(z_log_var, np.float64).reshape(-1))
+    if pca is None:
+        return np.diag(var[:2])
+    w = np.asarray(pca["components"], np.float64)
+    return (w * var) @ w.T
+
+
+def ellipse(center: np.ndarray, cov: np.ndarray, n_sd: float = 1.0, n_points: int = 73) -> np.ndarray:
+    """Points (n_points, 2) of the n_sd contour of a 2-D Gaussian (closed: first == last)."""
+    vals, vecs = np.linalg.eigh(np.asarray(cov, np.float64))
+    radii = n_sd * np.sqrt(np.clip(vals, 0.0, None))
+    t = np.linspace(0.0, 2.0 * np.pi, n_points)
+    circle = np.stack([np.cos(t), np.sin(t)], axis=1)
+    return np.asarray(center, np.float64).reshape(1, 2) + (circle * radii) @ vecs.T
+
+
+def encoding_record(
+    z_mean: np.ndarray,
+    z_log_var: np.ndarray,
+    *,
+    source: str = "",
+    model: str = "",
+    elbo: dict | None = None,
+    neighbors: list[dict] | None = None,
+) -> dict:
+    """Everything the Encode page computed for one input, as plain JSON-ready Python."""
+    mu = np.asarray(z_mean, np.float64).reshape(-1)
+    lv = np.asarray(z_log_var, np.float64).reshape(-1)
+    rec = {
+        "source": source,
+        "model": model,
+        "latent_dim": int(mu.size),
+        "z_mean": mu.tolist(),
+        "z_log_var": lv.tolist(),
+        "z_std": z_std(lv).tolist(),
+        "kl_per_dim": kl_per_dim(mu, lv).tolist(),
+    }
+    if elbo is not None:
+        rec.update({k: elbo[k] for k in ("reconstruction_loss", "kl_loss", "neg_elbo") if k in elbo})
+    if neighbors is not None:
+        rec["neighbors"] = neighbors
+    return rec
+
+
+def record_json(record: dict) -> str:
+    return json.dumps(record, indent=2) + "\n"
+
+
+def record_csv(record: dict) -> str:
+    """One row per latent dimension: dim, z_mean, z_log_var, z_std, kl."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["dim", "z_mean", "z_log_var", "z_std", "kl"])
+    for i, row in enumerate(zip(record["z_mean"], record["z_log_var"], record["z_std"], record["kl_per_dim"])):
+        w.writerow([i, *(f"{v:.6g}" for v in row)])
+    return buf.getvalue()
+
+
+def fmt_vec(v: np.ndarray, digits: int = 3, max_items: int = 8) -> str:
+    """A short printed vector for code blocks: [0.123, -1.5, ...] (at most max_items shown)."""
+    v = np.asarray(v, np.float64).reshape(-1)
+    items = [f"{x:.{digits}f}" for x in v[:max_items]]
+    if v.size > max_items:
+        items.append(f"… ({v.size} values)")
+    return "[" + ", ".join(items) + "]"

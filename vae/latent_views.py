@@ -1,0 +1,266 @@
+"""Array and figure helpers for looking at a latent space: ranges, ellipses, grids, strips, CSV.
+
+Nothing here knows about Streamlit or TensorFlow; the app's pages call these with arrays from a
+served model. Plotly is imported only by the figure builders.
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+
+# Plotly's default qualitative palette, one colour per class.
+PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+           "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
+
+
+def z_std(z_log_var: np.ndarray) -> np.ndarray:
+    return np.exp(0.5 * np.asarray(z_log_var, np.float64))
+
+
+def data_ranges(values: np.ndarray, lo: float = 0.5, hi: float = 99.5, widen: float = 0.1) -> np.ndarray:
+    """Per column (lo, hi) percentiles of `values` (n, d), widened by `widen` of the span: (d, 2)."""
+    q = np.percentile(np.asarray(values, np.float64), [lo, hi], axis=0).T
+    span = q[:, 1] - q[:, 0]
+    span = np.where(span > 1e-6, span, 1.0)  # a collapsed dimension still gets a usable range
+    return np.stack([q[:, 0] - widen * span, q[:, 1] + widen * span], axis=1)
+
+
+def clamp(z: np.ndarray, ranges: np.ndarray) -> np.ndarray:
+    return np.clip(np.asarray(z, np.float64), ranges[:, 0], ranges[:, 1])
+
+
+# --- ellipses: q(z|x) is an axis-aligned Gaussian; its 1-sigma contour, in the view's units ---
+
+def dims_cov(std: np.ndarray, i: int, j: int) -> np.ndarray:
+    """(n, 2, 2) covariances of the 2-D marginal over latent dims i and j (diagonal)."""
+    std = np.atleast_2d(std)
+    cov = np.zeros((len(std), 2, 2))
+    cov[:, 0, 0] = std[:, i] ** 2
+    cov[:, 1, 1] = std[:, j] ** 2
+    return cov
+
+
+def projected_cov(std: np.ndarray, components: np.ndarray) -> np.ndarray:
+    """(n, 2, 2) covariances of diag(std^2) projected linearly by `components` (2, d): C S C^T."""
+    var = np.atleast_2d(std) ** 2
+    return np.einsum("id,nd,jd->nij", components, var, components)
+
+
+def ellipse_paths(centers: np.ndarray, covs: np.ndarray, n_seg: int = 36) -> tuple[np.ndarray, np.ndarray]:
+    """One polyline through the 1-sigma ellipses of N(center, cov), separated by NaN (gaps in Plotly)."""
+    centers = np.atleast_2d(centers)
+    t = np.linspace(0, 2 * np.pi, n_seg + 1)
+    circle = np.stack([np.cos(t), np.sin(t)])  # (2, n_seg+1)
+    w, v = np.linalg.eigh(covs)  # covs (n, 2, 2)
+    shape = v * np.sqrt(np.clip(w, 0, None))[:, None, :]  # columns scaled by the radii
+    pts = centers[:, :, None] + shape @ circle  # (n, 2, n_seg+1)
+    gap = np.full((len(centers), 2, 1), np.nan)
+    pts = np.concatenate([pts, gap], axis=2)
+    return pts[:, 0, :].ravel(), pts[:, 1, :].ravel()
+
+
+# --- from a 2-D view back to z ---
+
+def plane_to_z(xy: np.ndarray, *, base: np.ndarray | None = None, dims: tuple[int, int] | None = None,
+               components: np.ndarray | None = None, mean: np.ndarray | None = None) -> np.ndarray:
+    """Map view coordinates (m, 2) to latent vectors (m, d).
+
+    PCA view: z = mean + xy @ components. Two-dims view: `base` with dims[0], dims[1] set to x, y.
+    """
+    xy = np.atleast_2d(np.asarray(xy, np.float64))
+    if components is not None:
+        return mean[None, :] + xy @ components
+    z = np.tile(np.asarray(base, np.float64), (len(xy), 1))
+    z[:, dims[0]] = xy[:, 0]
+    z[:, dims[1]] = xy[:, 1]
+    return z
+
+
+def pca_project(z: np.ndarray, components: np.ndarray, mean: np.ndarray) -> np.ndarray:
+    return (np.atleast_2d(z) - mean) @ components.T
+
+
+def grid_points(x_range, y_range, n_cols: int, n_rows: int | None = None) -> np.ndarray:
+    """Cell centres of an n_rows x n_cols grid over the region, row-major, top row = largest y."""
+    n_rows = n_rows or n_cols
+    (x0, x1), (y0, y1) = sorted(map(float, x_range)), sorted(map(float, y_range))
+    xs = x0 + (np.arange(n_cols) + 0.5) * (x1 - x0) / n_cols
+    ys = y1 - (np.arange(n_rows) + 0.5) * (y1 - y0) / n_rows
+    gx, gy = np.meshgrid(xs, ys)
+    return np.stack([gx.ravel(), gy.ravel()], axis=1)
+
+
+def grid_shape(x_range, y_range, k: int, min_side: int = 3) -> tuple[int, int]:
+    """(n_cols, n_rows) with k cells along the longer side and square cells in data units."""
+    w, h = abs(float(x_range[1]) - float(x_range[0])), abs(float(y_range[1]) - float(y_range[0]))
+    if w <= 0 or h <= 0:
+        return k, k
+    short = max(min_side, min(k, int(round(k * min(w, h) / max(w, h)))))
+    return (k, short) if w >= h else (short, k)
+
+
+def compose_grid(images: np.ndarray, n_rows: int, n_cols: int, gap: int = 0,
+                 fill: float = 0.25) -> np.ndarray:
+    """Tile (n_rows * n_cols, h, w) images into one (rows*h + gaps, cols*w + gaps) image."""
+    images = np.asarray(images)
+    h, w = images.shape[1:3]
+    out = np.full((n_rows * h + (n_rows - 1) * gap, n_cols * w + (n_cols - 1) * gap), fill, np.float32)
+    for k, img in enumerate(images[: n_rows * n_cols]):
+        r, c = divmod(k, n_cols)
+        out[r * (h + gap): r * (h + gap) + h, c * (w + gap): c * (w + gap) + w] = img
+    return out
+
+
+def strip(images: np.ndarray, gap: int = 2) -> np.ndarray:
+    return compose_grid(images, 1, len(images), gap=gap)
+
+
+def traversal_z(z: np.ndarray, dim: int, lo: float, hi: float, steps: int) -> np.ndarray:
+    """`steps` copies of z with dimension `dim` swept from lo to hi."""
+    out = np.tile(np.asarray(z, np.float64), (steps, 1))
+    out[:, dim] = np.linspace(lo, hi, steps)
+    return out
+
+
+def interpolation_z(z0: np.ndarray, z1: np.ndarray, steps: int) -> np.ndarray:
+    """Straight line from z0 to z1 (both ends included)."""
+    t = np.linspace(0.0, 1.0, steps)[:, None]
+    return (1 - t) * np.asarray(z0, np.float64) + t * np.asarray(z1, np.float64)
+
+
+# --- z as text (for links) and latent codes as CSV ---
+
+def format_z(z: np.ndarray, decimals: int = 3) -> str:
+    return ",".join(f"{float(v):.{decimals}f}".rstrip("0").rstrip(".") for v in np.ravel(z))
+
+
+def parse_z(text: str | None, latent_dim: int) -> np.ndarray | None:
+    """'0.1,-2,3' -> array, or None if it is not `latent_dim` finite numbers."""
+    if not text:
+        return None
+    try:
+        z = np.array([float(v) for v in str(text).split(",")], np.float64)
+    except ValueError:
+        return None
+    return z if z.shape == (latent_dim,) and np.isfinite(z).all() else None
+
+
+def latent_csv(z_mean: np.ndarray, z_log_var: np.ndarray, labels: np.ndarray | None = None,
+               class_names: list[str] | None = None) -> bytes:
+    """CSV with columns index, label[, label_name], z_mean_0.., z_std_0.."""
+    n, d = z_mean.shape
+    std = z_std(z_log_var)
+    head = ["index", "label"] + (["label_name"] if class_names and labels is not None else [])
+    head += [f"z_mean_{i}" for i in range(d)] + [f"z_std_{i}" for i in range(d)]
+    buf = io.StringIO()
+    buf.write(",".join(head) + "\n")
+    nums = np.concatenate([z_mean, std], axis=1)
+    for k in range(n):
+        row = [str(k), "" if labels is None else str(int(labels[k]))]
+        if len(head) > 2 + 2 * d:
+            row.append('"' + class_names[int(labels[k])].replace('"', '""') + '"')
+        row += [f"{v:.6g}" for v in nums[k]]
+        buf.write(",".join(row) + "\n")
+    return buf.getvalue().encode()
+
+
+def sample_indices(n: int, k: int, seed: int = 0) -> np.ndarray:
+    return np.sort(np.random.default_rng(seed).permutation(n)[: min(k, n)])
+
+
+def hover_text(z_mean: np.ndarray, std: np.ndarray, labels: np.ndarray | None, index: np.ndarray,
+               class_names: list[str] | None = None, dims: tuple[int, ...] | None = None,
+               max_dims: int = 4) -> list[str]:
+    """Per point: label, test index, z_mean and z_std (the given dims, or the first few)."""
+    d = z_mean.shape[1]
+    dims = tuple(dims) if dims is not None else tuple(range(min(d, max_dims)))
+    more = "" if len(dims) == d else f", … ({d} dims)"
+    names = ",".join(f"z{i}" for i in dims)
+
+    def fmt(row):
+        return "(" + ", ".join(f"{v:.2f}" for v in row) + more + ")"
+
+    zm, zs = z_mean[:, dims], std[:, dims]
+    out = []
+    for k, i in enumerate(index):
+        if labels is None:
+            lab = "?"
+        else:
+            lab = class_names[int(labels[k])] if class_names else str(int(labels[k]))
+        out.append(f"<b>{lab}</b> · test #{int(i)}<br>z_mean[{names}] {fmt(zm[k])}"
+                   f"<br>z_std[{names}] {fmt(zs[k])}")
+    return out
+
+
+# --- figures ---
+
+def latent_figure(xy: np.ndarray, index: np.ndarray, labels: np.ndarray | None,
+                  class_names: list[str] | None, hover: list[str] | None,
+                  x_range, y_range, x_title: str, y_title: str,
+                  ellipses: tuple[np.ndarray, np.ndarray] | None = None,
+                  selected: tuple[float, float] | None = None,
+                  selected_ellipse: tuple[np.ndarray, np.ndarray] | None = None,
+                  height: int = 640, marker_size: float = 4, opacity: float = 0.6,
+                  equal_axes: bool = True, showlegend: bool = True):
+    """A WebGL scatter of points coloured by label, optional 1-sigma ellipses and a selected marker.
+
+    Each point carries its test index in customdata, so a selection event maps back to the data.
+    Ellipse traces skip hover, so clicks and boxes select only data points.
+    """
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    groups = [(None, np.arange(len(xy)))] if labels is None else [
+        (int(c), np.flatnonzero(labels == c)) for c in np.unique(labels)]
+    for c, rows in groups:
+        name = "all" if c is None else (class_names[c] if class_names and c < len(class_names) else str(c))
+        fig.add_trace(go.Scattergl(
+            x=xy[rows, 0], y=xy[rows, 1], mode="markers", name=name,
+            marker=dict(size=marker_size, opacity=opacity,
+                        color=PALETTE[(c or 0) % len(PALETTE)]),
+            customdata=np.asarray(index)[rows, None],
+            text=None if hover is None else [hover[r] for r in rows],
+            hovertemplate="%{text}<extra></extra>" if hover is not None else
+            f"{name} · #%{{customdata[0]}}<extra></extra>",
+        ))
+    if ellipses is not None:
+        fig.add_trace(go.Scatter(x=ellipses[0], y=ellipses[1], mode="lines", name="z_std (1σ)",
+                                 line=dict(width=1, color="rgba(40,40,40,0.45)"), hoverinfo="skip"))
+    if selected_ellipse is not None:
+        fig.add_trace(go.Scatter(x=selected_ellipse[0], y=selected_ellipse[1], mode="lines",
+                                 name="selected z_std", line=dict(width=2.5, color="black"),
+                                 hoverinfo="skip"))
+    if selected is not None:
+        fig.add_trace(go.Scatter(x=[selected[0]], y=[selected[1]], mode="markers", name="selected",
+                                 marker=dict(size=14, symbol="x", color="black",
+                                             line=dict(width=1, color="white")),
+                                 hoverinfo="skip"))
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=40 if showlegend else 10, b=10),
+                      showlegend=showlegend,
+                      legend=dict(itemsizing="constant", orientation="h", yanchor="bottom", y=1.01,
+                                  xanchor="left", x=0), uirevision="keep")
+    fig.update_xaxes(title=x_title, range=list(map(float, x_range)), constrain="domain", zeroline=False)
+    fig.update_yaxes(title=y_title, range=list(map(float, y_range)), constrain="domain", zeroline=False)
+    if equal_axes:
+        fig.update_yaxes(scaleanchor="x", scaleratio=1)
+    return fig
+
+
+def history_figure(history: dict, metric: str, title: str, height: int = 260):
+    """Train and validation curves of one loss term, or None if the history lacks it."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    for key, name in ((metric, "train"), (f"val_{metric}", "validation")):
+        values = history.get(key)
+        if values:
+            fig.add_trace(go.Scatter(x=np.arange(1, len(values) + 1), y=values, mode="lines+markers",
+                                     name=name))
+    if not fig.data:
+        return None
+    fig.update_layout(title=title, height=height, margin=dict(l=10, r=10, t=40, b=10),
+                      xaxis_title="epoch", yaxis_title="nats / image",
+                      legend=dict(orientation="h", y=-0.3))
+    return fig
