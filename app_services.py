@@ -188,3 +188,20 @@ def tsne_2d(path: str, stamp: float, n: int = 3000) -> dict:
 def stamp(path: str) -> float:
     """Cache key part that changes when a bundle is re-saved."""
     return (Path(path) / B.MANIFEST).stat().st_mtime
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def decoder_bytes(path: str, stamp: float) -> bytes:
+    """The bundle's decoder.onnx, read once: the browser runs this same file (live decoding)."""
+    return (Path(path) / B.DECODER_ONNX).read_bytes()
+
+
+def reference_images(model: ServedModel) -> np.ndarray | None:
+    """The test images behind a model's reference encodings, if on this machine and aligned with them."""
+    dataset = model.card.get("dataset") or model.config.get("dataset")
+    if not dataset or model.reference is None:
+        return None
+    images = test_images(dataset)
+    if images is None or len(images) != len(model.reference["labels"]):
+        return None
+    return images

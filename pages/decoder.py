@@ -6,6 +6,7 @@ import numpy as np
 import streamlit as st
 
 import app_services as svc
+from live_decoder import live_decoder, live_decoder_error
 from vae import latent_views as lv
 from vae.serving import to_png
 
@@ -71,6 +72,9 @@ def _from_digit() -> None:
     set_z(ref["z_mean"][int(st.session_state["dec_idx"])])
 
 
+st.toggle("Live decoding in the browser (the image follows while you drag)", value=True, key="dec_live_on")
+
+
 @st.fragment
 def panel() -> None:
     """Sliders, image, map and strips: a slider change reruns only this."""
@@ -86,6 +90,11 @@ def panel() -> None:
         b3.number_input(f"Test digit (0–{n - 1})", min_value=0, max_value=n - 1, step=1, key="dec_idx")
         idx = int(st.session_state["dec_idx"])
         b4.button(f"Start from digit #{idx} ({label_of(idx)})", on_click=_from_digit, width="stretch")
+
+    if st.session_state.get("dec_live_on", True):
+        live_panel()
+        st.markdown("**Server-side decode** — the same decoder run by the server; it follows every release "
+                    "above, and is what you use if your browser cannot run the model.")
 
     ctrl, view = st.columns([3, 2], gap="large")
     with ctrl:
@@ -137,6 +146,32 @@ def panel() -> None:
                      caption=f"straight line from z_mean of #{a} ({label_of(a)}) to #{b} ({label_of(b)})")
             st.download_button("⬇ Interpolation strip (PNG)", to_png(strip, 4),
                                file_name=f"interpolation_{a}_{b}.png", mime="image/png", on_click="ignore")
+
+
+def live_panel() -> None:
+    """The decoder running in the browser: sliders and a latent pad decode on every drag event.
+
+    Only the released z comes back here; it then moves the server sliders (and the link).
+    """
+    z_now = [float(st.session_state[k]) for k in KEYS]
+    points = labels = plane = None
+    if ref is not None:
+        labels = ref.get("labels")
+        if d == 2:
+            points = ref["z_mean"]
+        else:
+            p = svc.pca_2d(path, stamp)
+            points, plane = p["xy"], (p["mean"], p["components"])
+    key = f"dec_live_{mid}"
+    released = live_decoder(svc.decoder_bytes(path, stamp), d, z_now, [tuple(r) for r in SLIDERS],
+                            points, labels, key=key, plane=plane)
+    error = live_decoder_error(key)
+    if error:
+        st.warning(f"Your browser could not run the decoder ({error}); the server decodes instead, "
+                   "after each slider release.")
+    if released is not None and released != st.session_state.get("dec_live_applied"):
+        st.session_state["dec_live_applied"] = released
+        set_z(np.asarray(released))  # before the server sliders exist in this run
 
 
 def small_map(z: np.ndarray) -> None:

@@ -82,14 +82,15 @@ def _show_steps(pre) -> None:
     how = []
     if pre.alpha_used:
         how.append("transparency used as ink")
-    how.append("inverted (dark ink on light paper)" if pre.inverted else "not inverted (already light ink on dark)")
+    how.append("inverted (dark ink on light paper)" if pre.inverted
+               else "not inverted (already light ink on dark)")
     c2.image(np.clip(pre.gray, 0, 1), caption="Grayscale, ink = white: " + ", ".join(how), width="stretch")
     c3.image(np.clip(pre.cropped, 0, 1), caption="Cropped to the ink", width="stretch")
     c4.image(to_png(pre.image, scale=8), caption="28×28, centred like MNIST (what the encoder sees)",
              width="stretch")
 
 
-def _latent_map(model, path: str, z_mean, z_log_var, samples) -> go.Figure | None:
+def _latent_map(model, path: str, z_mean, z_log_var, samples, zoom: bool = False) -> go.Figure | None:
     ref = model.reference
     pca = None
     if model.latent_dim > 2:
@@ -119,8 +120,8 @@ def _latent_map(model, path: str, z_mean, z_log_var, samples) -> go.Figure | Non
     s = E.project(samples, pca)
     fig.add_trace(go.Scatter(x=s[:, 0], y=s[:, 1], mode="markers", name="samples z",
                              marker=dict(size=9, color="white", line=dict(color="black", width=1.5))))
-    fig.add_trace(go.Scatter(x=[center[0]], y=[center[1]], mode="markers", name="your z_mean",
-                             marker=dict(size=16, symbol="star", color="gold", line=dict(color="black", width=1.5))))
+    star = dict(size=16, symbol="star", color="gold", line=dict(color="black", width=1.5))
+    fig.add_trace(go.Scatter(x=[center[0]], y=[center[1]], mode="markers", name="your z_mean", marker=star))
     if pca is not None:
         ex = pca.get("explained", [np.nan, np.nan])
         fig.update_xaxes(title=f"PC 1 ({ex[0]:.0%} of z_mean variance)")
@@ -128,6 +129,11 @@ def _latent_map(model, path: str, z_mean, z_log_var, samples) -> go.Figure | Non
     else:
         fig.update_xaxes(title="z[0]")
         fig.update_yaxes(title="z[1]", scaleanchor="x", scaleratio=1)
+    if zoom:  # a square box of 4 projected stds either side of z_mean (and the drawn samples)
+        half = 4.0 * float(np.sqrt(np.clip(np.diag(cov), 1e-12, None)).max())
+        half = max(half, float(np.abs(s - center).max()) * 1.1 if len(s) else 0.0, 1e-3)
+        fig.update_xaxes(range=[center[0] - half, center[0] + half])
+        fig.update_yaxes(range=[center[1] - half, center[1] + half])
     fig.update_layout(height=560, margin=dict(l=10, r=10, t=30, b=10), legend_title_text="label",
                       plot_bgcolor="#f7f7f7")
     return fig
@@ -152,17 +158,7 @@ def _neighbors(model, z_mean, k: int = 8) -> list[dict] | None:
 
 
 def _test_images(model):
-    """The test images matching the model's reference encodings, or None."""
-    dataset = model.card.get("dataset") or model.config.get("dataset")
-    if not dataset or model.reference is None:
-        return None
-    try:
-        images = svc.test_images(dataset)
-    except Exception:
-        return None
-    if images is None or len(images) != len(model.reference["labels"]):
-        return None
-    return images
+    return svc.reference_images(model)
 
 
 def _show_encoding(model, path: str, pre, name: str) -> None:
@@ -207,11 +203,14 @@ def _show_encoding(model, path: str, pre, name: str) -> None:
     m1.metric("Reconstruction (at z_mean)", f"{elbo['reconstruction_loss']:.1f} nats")
     m2.metric("KL to N(0, I)", f"{elbo['kl_loss']:.2f} nats")
     m3.metric("Negative ELBO (at z_mean)", f"{elbo['neg_elbo']:.1f} nats")
-    m4.metric(f"Reconstruction, mean over the {n} samples", f"{sample_rec:.1f} nats")
+    m4.metric("Reconstruction (samples)", f"{sample_rec:.1f} nats",
+              help=f"The reconstruction term averaged over the {n} sampled z above: what training actually "
+                   "optimises, estimated with a few draws instead of at z_mean.")
     ref_m = model.card.get("test_metrics") or {}
     if "neg_elbo_at_mean" in ref_m:
         st.caption(f"For comparison, the test set's average negative ELBO at z_mean is "
-                   f"{ref_m['neg_elbo_at_mean']:.1f} nats (reconstruction {ref_m.get('reconstruction_loss_at_mean', float('nan')):.1f}). "
+                   f"{ref_m['neg_elbo_at_mean']:.1f} nats (reconstruction "
+                   f"{ref_m.get('reconstruction_loss_at_mean', float('nan')):.1f}). "
                    "An image far above that is one the model finds unusual.")
     fig = go.Figure(go.Bar(x=[f"z[{i}]" for i in range(mu.size)], y=kl, marker_color="#9467bd"))
     fig.update_layout(height=260, margin=dict(l=10, r=10, t=30, b=10), title="KL per latent dimension (nats)")
@@ -220,12 +219,14 @@ def _show_encoding(model, path: str, pre, name: str) -> None:
     st.subheader("5 · Its nearest test digits (by z_mean)")
     nbrs = _neighbors(model, mu)
     if nbrs is None:
-        st.info("This model stores no reference encodings of the test set, so there are no neighbours to show.")
+        st.info("This model stores no reference encodings of the test set, "
+                "so there are no neighbours to show.")
     else:
         labels = [n_["label"] for n_ in nbrs]
         vote = int(np.bincount(labels).argmax())
-        st.markdown(f"Labels of the {len(nbrs)} nearest: **{', '.join(_label_name(model, lab) for lab in labels)}**"
-                    f" — majority: **{_label_name(model, vote)}**.")
+        names = ", ".join(_label_name(model, lab) for lab in labels)
+        st.markdown(f"Labels of the {len(nbrs)} nearest: **{names}** — "
+                    f"majority: **{_label_name(model, vote)}**.")
         images = _test_images(model)
         if images is not None:
             cols = st.columns(len(nbrs))
@@ -237,7 +238,9 @@ def _show_encoding(model, path: str, pre, name: str) -> None:
             st.caption("(The test images are not available on this machine, so only their labels are shown.)")
 
     st.subheader("6 · Where it lands on the latent map")
-    fig = _latent_map(model, path, mu, lv, samples)
+    zoom = st.toggle("Zoom in on its cloud", value=False, key="encode_zoom",
+                     help="The star is z_mean, the rings 1 and 2 z_std, the circles the samples drawn above.")
+    fig = _latent_map(model, path, mu, lv, samples, zoom=zoom)
     if fig is None:
         st.info("This model stores no reference encodings, so there is no map to place the image on.")
     else:
@@ -247,11 +250,13 @@ def _show_encoding(model, path: str, pre, name: str) -> None:
         st.plotly_chart(fig, width="stretch", key="encode_map")
 
     record = E.encoding_record(mu, lv, source=name, model=model.name, elbo=elbo, neighbors=nbrs)
-    d1, d2, _ = st.columns([1, 1, 3])
-    d1.download_button("Download encoding (JSON)", E.record_json(record), file_name="encoding.json",
-                       mime="application/json", key="encode_dl_json")
-    d2.download_button("Download encoding (CSV)", E.record_csv(record), file_name="encoding.csv",
-                       mime="text/csv", key="encode_dl_csv")
+    st.markdown("**Download this encoding** (z_mean, z_log_var, z_std, KL per dimension; the JSON adds the "
+                "losses and the nearest test digits):")
+    d1, d2, _ = st.columns([1, 1, 2])
+    d1.download_button("JSON", E.record_json(record), file_name="encoding.json", mime="application/json",
+                       key="encode_dl_json", icon=":material/download:", width="stretch")
+    d2.download_button("CSV", E.record_csv(record), file_name="encoding.csv", mime="text/csv",
+                       key="encode_dl_csv", icon=":material/download:", width="stretch")
 
 
 # ----------------------------------------------------------------------------- page

@@ -24,16 +24,8 @@ SRC_TEST, SRC_YOURS, SRC_RANDOM = "A test digit", "Your drawing / upload", "The 
 
 def _test_set(model):
     """(images, labels) of the test split the reference encodings come from, or None."""
-    dataset = model.card.get("dataset") or model.config.get("dataset")
-    if not dataset or model.reference is None:
-        return None
-    try:
-        images = svc.test_images(dataset)
-    except Exception:
-        return None
-    if images is None or len(images) != len(model.reference["labels"]):
-        return None
-    return images, model.reference["labels"]
+    images = svc.reference_images(model)
+    return None if images is None else (images, model.reference["labels"])
 
 
 def _label_name(model, label) -> str:
@@ -60,7 +52,8 @@ def _pick_input(model, test, slot: str, default_index: int, container) -> tuple[
     if source == SRC_YOURS:
         x = np.asarray(st.session_state[E.CURRENT_INPUT_KEY], np.float32).reshape(28, 28)
         return x, st.session_state.get(E.CURRENT_INPUT_NAME_KEY, "your input")
-    seed = int(container.number_input("Seed for the random z", 0, 10_000, default_index, key=f"how_seed_{slot}"))
+    seed = int(container.number_input("Seed for the random z", 0, 10_000, default_index,
+                                      key=f"how_seed_{slot}"))
     z = np.random.default_rng(seed).standard_normal((1, model.latent_dim))
     return model.decode(z)[0].astype(np.float32), f"decode of a random z (seed {seed})"
 
@@ -76,7 +69,19 @@ def _pca(model, path: str):
     return svc.pca_2d(path, svc.stamp(path))
 
 
-def _map(model, pca, clouds: list[dict], height: int = 520) -> go.Figure:
+def _zoom_box(pca, clouds: list[dict]) -> tuple[list[float], list[float]]:
+    """Axis ranges that frame the clouds (4 projected stds around each centre) instead of the whole map."""
+    lo, hi = np.full(2, np.inf), np.full(2, -np.inf)
+    for c in clouds:
+        center = E.project(c["z_mean"], pca)[0]
+        r = 4.0 * np.sqrt(np.clip(np.diag(E.projected_cov(c["z_log_var"], pca)), 1e-12, None))
+        lo, hi = np.minimum(lo, center - r), np.maximum(hi, center + r)
+    half = max(float((hi - lo).max()) / 2, 1e-3)  # a square box, so the cloud's shape is not distorted
+    mid = (lo + hi) / 2
+    return [mid[0] - half, mid[0] + half], [mid[1] - half, mid[1] + half]
+
+
+def _map(model, pca, clouds: list[dict], height: int = 520, zoom: bool = False) -> go.Figure:
     """Reference z_means coloured by label, plus for each cloud its samples, 2-sd ring and z_mean."""
     fig = go.Figure()
     ref = model.reference
@@ -99,8 +104,9 @@ def _map(model, pca, clouds: list[dict], height: int = 520) -> go.Figure:
         ring = E.ellipse(center, E.projected_cov(c["z_log_var"], pca), n_sd=2)
         fig.add_trace(go.Scatter(x=ring[:, 0], y=ring[:, 1], mode="lines", name=f"2·z_std ({c['name']})",
                                  line=dict(color=color, width=2, dash="dot"), hoverinfo="skip"))
+        star = dict(size=15, symbol="star", color="gold", line=dict(color=color, width=2))
         fig.add_trace(go.Scatter(x=[center[0]], y=[center[1]], mode="markers", name=f"z_mean ({c['name']})",
-                                 marker=dict(size=15, symbol="star", color="gold", line=dict(color=color, width=2))))
+                                 marker=star))
     if pca is not None:
         ex = pca.get("explained", [np.nan, np.nan])
         fig.update_xaxes(title=f"PC 1 ({ex[0]:.0%} of z_mean variance)")
@@ -108,6 +114,10 @@ def _map(model, pca, clouds: list[dict], height: int = 520) -> go.Figure:
     else:
         fig.update_xaxes(title="z[0]")
         fig.update_yaxes(title="z[1]", scaleanchor="x", scaleratio=1)
+    if zoom:
+        xr, yr = _zoom_box(pca, clouds)
+        fig.update_xaxes(range=xr)
+        fig.update_yaxes(range=yr)
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=30, b=10), plot_bgcolor="#f7f7f7")
     return fig
 
@@ -119,7 +129,7 @@ def _bar(values, title: str, color: str = "#9467bd") -> go.Figure:
 
 
 def _card_sigma_note(card: dict) -> str | None:
-    """What the model card says about the 'sigma' head (imported models record how the heads were identified)."""
+    """What the model card says about the 'sigma' head (an imported model's card records the heads' roles)."""
     heads = card.get("heads")
     if isinstance(heads, dict) and heads.get("z_log_var"):
         lv_name, mean_name = heads["z_log_var"], heads.get("z_mean", "?")
@@ -127,12 +137,14 @@ def _card_sigma_note(card: dict) -> str | None:
         text = (f"This model was imported. Its head `{lv_name}` was identified (source: {how}) as the "
                 f"log-variance z_log_var, and `{mean_name}` as z_mean")
         if "sigma" in str(lv_name).lower():
-            text += f" — so here too the head called “sigma” is a log-variance: it enters z as exp(0.5·{lv_name})"
+            text += (" — so here too the head called “sigma” is a log-variance: "
+                     f"it enters z as exp(0.5·{lv_name})")
         text += "."
         if card.get("roles"):
             text += f"\n\nFrom the model card: {card['roles']}"
         return text
-    quotes = [str(card[k]) for k in ("description", "notes", "roles") if "sigma" in str(card.get(k, "")).lower()]
+    quotes = [str(card[k]) for k in ("description", "notes", "roles")
+              if "sigma" in str(card.get(k, "")).lower()]
     return "From this model's card: " + " ".join(quotes) if quotes else None
 
 
@@ -195,17 +207,22 @@ def main() -> None:
     samples, eps = E.sample_cloud(mu, lv, n, seed=1)
     c_map, c_tab = st.columns([1, 1])
     if can_map:
+        zoom = c_map.toggle("Zoom in on the cloud", value=True, key="how_zoom",
+                            help="A well-trained encoder gives each input a small cloud: on the whole map it "
+                                 "is a dot. Zoomed, the box spans 4 z_std either side of z_mean.")
         if pca is not None:
-            c_map.caption(f"{model.latent_dim}-D latent space shown through its first two principal components.")
-        c_map.plotly_chart(_map(model, pca, [{"name": "this input", "z_mean": mu, "z_log_var": lv,
-                                              "samples": samples}]), width="stretch", key="how_cloud_map")
+            c_map.caption(f"{model.latent_dim}-D latent space shown through its first two principal "
+                          "components.")
+        cloud = {"name": "this input", "z_mean": mu, "z_log_var": lv, "samples": samples}
+        c_map.plotly_chart(_map(model, pca, [cloud], zoom=zoom), width="stretch", key="how_cloud_map")
     else:
         c_map.info("This model stores no reference encodings, so the cloud cannot be placed on a map.")
-    comp = pd.DataFrame({"z_mean": mu, "cloud mean": samples.mean(0), "z_std": std, "cloud std": samples.std(0)},
+    comp = pd.DataFrame({"z_mean": mu, "cloud mean": samples.mean(0),
+                         "z_std": std, "cloud std": samples.std(0)},
                         index=pd.Index([f"z[{i}]" for i in range(mu.size)], name="dim"))
     c_tab.markdown(f"The mean and std of these {n} samples (“cloud”) reproduce the two heads' outputs — "
-                   "more closely the more samples you draw. That is all “mean” and “std” mean here: the centre and width "
-                   "of the Gaussian the decoder is fed from.")
+                   "more closely the more samples you draw. That is all “mean” and “std” mean here: "
+                   "the centre and width of the Gaussian the decoder is fed from.")
     c_tab.dataframe(comp.style.format("{:.3f}"), width="stretch")
     dec = model.decode(samples[:8])
     cols = c_tab.columns(4)
@@ -235,16 +252,19 @@ def main() -> None:
             "would have to be forced to avoid them). Read as a **log-variance**, every real number is "
             "fine: `exp` makes the variance positive, and tiny variances like 0.0001 are ordinary "
             "outputs (log 0.0001 ≈ −9.2) instead of numbers squeezed against zero.")
+        def cells(v):  # strings, so that an impossible value reads as such (NaN would show as "None")
+            return [f"{x:.4g}" if np.isfinite(x) else "impossible (≤ 0)" for x in v]
+
         tab = pd.DataFrame({
-            "raw output": p["raw"],
-            "var = exp(raw)": p["variance_if_log_variance"],
-            "std = exp(raw/2)": p["std_if_log_variance"],
-            "std if raw were a var (√raw)": p["std_if_variance"],
-            "std if raw were a std": p["std_if_std"],
+            "raw output": cells(p["raw"]),
+            "var = exp(raw)": cells(p["variance_if_log_variance"]),
+            "std = exp(raw/2)": cells(p["std_if_log_variance"]),
+            "std if raw were a var (√raw)": cells(p["std_if_variance"]),
+            "std if raw were a std": cells(p["std_if_std"]),
         }, index=pd.Index([f"z[{i}]" for i in range(lv.size)], name="dim"))
         st.markdown("This input's raw `z_log_var` outputs, read the way the model reads them (columns 2–3) "
                     "and the two other ways (columns 4–5):")
-        st.dataframe(tab.style.format("{:.3f}", na_rep="impossible"), width="stretch")
+        st.dataframe(tab, width="stretch")
         neg = int((lv <= 0).sum())
         if neg:
             st.caption(f"For this input {neg} of {lv.size} raw outputs are ≤ 0: as a variance or a std they "
@@ -256,14 +276,14 @@ def main() -> None:
     with st.expander("Why the 0.5 in exp(0.5 · z_log_var)?"):
         j = 0
         st.markdown(r"Because $\exp(\tfrac12\log\sigma^2) = (\sigma^2)^{1/2} = \sigma$: the 0.5 turns the "
-                    "log-variance into a standard deviation, and ε must be scaled by the std, not the variance, "
-                    "for z to have variance σ². Dimension 0 of this input:")
+                    "log-variance into a standard deviation, and ε must be scaled by the std, not the "
+                    "variance, for z to have variance σ². Dimension 0 of this input:")
         st.code(
             f"z_log_var[0]              = {lv[j]:.4f}\n"
             f"0.5 * z_log_var[0]        = {0.5 * lv[j]:.4f}\n"
             f"exp(0.5 * z_log_var[0])   = {std[j]:.4f}   # the std\n"
             f"sqrt(exp(z_log_var[0]))   = {np.sqrt(np.exp(lv[j])):.4f}   # the same number\n"
-            f"exp(z_log_var[0])         = {np.exp(lv[j]):.4f}   # the variance: scaling ε by this would be wrong",
+            f"exp(z_log_var[0])         = {np.exp(lv[j]):.4f}   # the variance: wrong to scale ε by",
             language="python")
 
     with st.expander("What is ε really for?"):
@@ -279,7 +299,8 @@ def main() -> None:
         z_diff, _ = E.sample_cloud(mu, lv, 4, seed=seed + 1)
         st.code(f"epsilon              = {E.fmt_vec(eps[0])}\n"
                 f"dz/dz_mean           = {E.fmt_vec(np.ones(mu.size))}\n"
-                f"dz/dz_log_var        = 0.5 * z_std * epsilon = {E.fmt_vec(0.5 * std * eps[0])}", language="python")
+                f"dz/dz_log_var        = 0.5 * z_std * epsilon = {E.fmt_vec(0.5 * std * eps[0])}",
+                language="python")
         a, b = st.columns(2)
         a.markdown("**Same ε four times** → the same z, the same image: nothing random is left.")
         for col, img in zip(a.columns(4), model.decode(z_same)):
@@ -301,7 +322,8 @@ def main() -> None:
                                      for d in model.decode(samples[:32])]))
         m1, m2, m3, m4 = st.columns(4)
         m1.metric("Reconstruction at z_mean", f"{elbo['reconstruction_loss']:.1f} nats")
-        m2.metric("Reconstruction, average over samples", f"{rec_samples:.1f} nats")
+        m2.metric("Reconstruction (samples)", f"{rec_samples:.1f} nats",
+                  help="Averaged over 32 sampled z: the term training optimises, estimated by sampling.")
         m3.metric("KL (all dims)", f"{elbo['kl_loss']:.2f} nats")
         m4.metric("Negative ELBO (at z_mean)", f"{elbo['neg_elbo']:.1f} nats")
         st.plotly_chart(_bar(np.asarray(elbo["kl_per_dim"]), "This input's KL per dimension (nats)"),
@@ -312,8 +334,9 @@ def main() -> None:
         s = np.geomspace(0.005, 3.0, 300)
         curve = E.kl_vs_std(mu[dim], s)
         fig = go.Figure(go.Scatter(x=s, y=curve, mode="lines", name="KL", line=dict(color="#9467bd")))
+        star = dict(size=13, symbol="star", color="gold", line=dict(color="black", width=1.5))
         fig.add_trace(go.Scatter(x=[std[dim]], y=[kl[dim]], mode="markers", name="learned z_std",
-                                 marker=dict(size=13, symbol="star", color="gold", line=dict(color="black", width=1.5))))
+                                 marker=star))
         fig.update_xaxes(type="log", title=f"z_std of dimension {dim} (z_mean fixed at {mu[dim]:.3f})")
         fig.update_yaxes(title="KL (nats)")
         fig.update_layout(height=320, margin=dict(l=10, r=10, t=30, b=10))
@@ -325,7 +348,8 @@ def main() -> None:
         c2.code("\n".join(f"z_std = {v:<7g} → KL = {E.kl_vs_std(mu[dim], np.array([v]))[0]:.2f} nats"
                           for v in (1.0, 0.1, 0.01, 0.001, 1e-6)), language="text")
         c2.markdown(f"This input's learned z_std here is **{std[dim]:.3f}** (KL {kl[dim]:.3f} nats): "
-                    "the point where shrinking the cloud further costs more KL than it buys in reconstruction.")
+                    "the point where shrinking the cloud further costs more KL than it buys in "
+                    "reconstruction.")
 
     # ------------------------------------------------------------------ two inputs
     st.header("Every input gets its own z_mean and z_std")
@@ -336,10 +360,10 @@ def main() -> None:
     x_b, desc_b = _pick_input(model, test, "b", 1, pick_r)
     zb_mean, zb_log_var = model.encode(x_b[None])
     mu_b, lv_b = zb_mean[0].astype(np.float64), zb_log_var[0].astype(np.float64)
-    for col, img, d, m, l in zip(st.columns(2), (x, x_b), (desc, desc_b), (mu, mu_b), (lv, lv_b)):
+    for col, img, d, m, logvar in zip(st.columns(2), (x, x_b), (desc, desc_b), (mu, mu_b), (lv, lv_b)):
         ci, cc = col.columns([1, 3])
         ci.image(to_png(img, 3), caption=d, width="stretch")
-        cc.code(f"z_mean = {E.fmt_vec(m)}\nz_std  = {E.fmt_vec(E.z_std(l))}", language="python")
+        cc.code(f"z_mean = {E.fmt_vec(m)}\nz_std  = {E.fmt_vec(E.z_std(logvar))}", language="python")
     if can_map:
         s_b, _ = E.sample_cloud(mu_b, lv_b, n, seed=2)
         st.plotly_chart(_map(model, pca, [

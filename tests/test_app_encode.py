@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
-
 from streamlit.testing.v1 import AppTest
 
 REPO = Path(__file__).resolve().parent.parent
@@ -84,6 +83,9 @@ def test_uploaded_png_is_encoded(model, dark_on_light):
     assert "28×28" in captions and "Cropped" in captions
     labels = [b.label for b in at.get("download_button")]
     assert any("JSON" in lab for lab in labels) and any("CSV" in lab for lab in labels)
+    at.toggle(key="encode_zoom").set_value(True)
+    at.run()
+    assert not at.exception, at.exception
     # The input is left for the How-it-works page.
     assert at.session_state["current_input"].shape == (28, 28)
 
@@ -126,3 +128,30 @@ def test_canvas_rgba_goes_through_to_mnist(background):
     pre = to_mnist(Image.fromarray(np.asarray(img, np.uint8)))  # the page's exact call
     assert pre.image.shape == (28, 28) and not pre.inverted
     assert pre.image[:, 12:17].sum() > 0.9 * pre.image.sum()  # a vertical stroke in the middle
+
+
+@pytest.mark.slow
+def test_pages_never_import_tensorflow():
+    """The web process serves models with ONNX Runtime only: encoding an upload must not pull in TF/Keras."""
+    import subprocess
+    import sys
+
+    script = f"""
+import sys
+sys.path.insert(0, {str(REPO)!r})
+from streamlit.testing.v1 import AppTest
+sys.path.insert(0, {str(REPO / 'tests')!r})
+from test_app_encode import _digit_png
+at = AppTest.from_file({APP!r}, default_timeout=90)
+at.run()
+at.switch_page("pages/encode.py"); at.run()
+at.file_uploader(key="encode_upload").upload("seven.png", _digit_png(), "image/png"); at.run()
+assert not at.exception and not at.error
+at.switch_page("pages/how_it_works.py"); at.run()
+assert not at.exception
+print(sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras")))
+"""
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
+                          cwd=REPO)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip().splitlines()[-1] == "[]", proc.stdout[-500:]

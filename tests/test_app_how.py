@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
-
 from streamlit.testing.v1 import AppTest
 
 REPO = Path(__file__).resolve().parent.parent
@@ -63,9 +62,12 @@ def test_widgets_of_the_follow_ups_run():
     at.slider(key="how_n").set_value(2000)
     at.number_input(key="how_eps_seed").set_value(3)
     at.selectbox(key="how_dim").set_value(1)
+    at.toggle(key="how_zoom").set_value(False)
     at.run()
     assert not at.exception, at.exception
     assert any("KL =" in c.value for c in at.code)
+    table = next(d.value for d in at.dataframe if "std = exp(raw/2)" in d.value.columns)
+    assert len(table) == 2 and "dim" in table.index.name
 
 
 def test_uses_the_input_from_the_encode_page():
@@ -107,7 +109,8 @@ def test_imported_card_sigma_head_is_mentioned(tmp_path):
     bundle = tmp_path / "imported"
     shutil.copytree(DEFAULT_MODEL, bundle)
     card = json.loads((bundle / "card.json").read_text())
-    card.update(preset="imported", heads={"z_mean": "mu", "z_log_var": "sigma", "roles_from": "sampling layer"},
+    heads = {"z_mean": "mu", "z_log_var": "sigma", "roles_from": "sampling layer"}
+    card.update(preset="imported", heads=heads,
                 roles="z_mean is the head named `mu` and z_log_var the head named `sigma`.")
     (bundle / "card.json").write_text(json.dumps(card))
     at = _page(str(bundle))

@@ -42,7 +42,8 @@ def test_kl_per_dim_values():
     np.testing.assert_allclose(E.kl_per_dim(np.zeros(2), np.zeros(2)), [0.0, 0.0], atol=1e-12)
     np.testing.assert_allclose(E.kl_per_dim(np.array([1.0]), np.array([0.0])), [0.5])
     np.testing.assert_allclose(E.kl_per_dim(np.array([0.0]), np.array([1.0])), [0.5 * (np.e - 2.0)])
-    assert (E.kl_per_dim(np.random.default_rng(0).normal(size=50), np.random.default_rng(1).normal(size=50)) >= 0).all()
+    rng = np.random.default_rng(0)
+    assert (E.kl_per_dim(rng.normal(size=50), rng.normal(size=50)) >= 0).all()
 
 
 def test_kl_per_dim_matches_serving():
@@ -92,7 +93,8 @@ def test_ellipse_radii():
 
 def test_record_json_and_csv():
     elbo = {"reconstruction_loss": 100.0, "kl_loss": 3.0, "neg_elbo": 103.0, "kl_per_dim": [1, 2]}
-    rec = E.encoding_record(MU, LV, source="x.png", model="m", elbo=elbo, neighbors=[{"index": 1, "label": 7}])
+    nbrs = [{"index": 1, "label": 7}]
+    rec = E.encoding_record(MU, LV, source="x.png", model="m", elbo=elbo, neighbors=nbrs)
     back = json.loads(E.record_json(rec))
     assert back["latent_dim"] == 3 and back["neg_elbo"] == 103.0 and back["neighbors"][0]["label"] == 7
     np.testing.assert_allclose(back["z_std"], E.z_std(LV))

@@ -137,7 +137,8 @@ def record_csv(record: dict) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["dim", "z_mean", "z_log_var", "z_std", "kl"])
-    for i, row in enumerate(zip(record["z_mean"], record["z_log_var"], record["z_std"], record["kl_per_dim"])):
+    columns = (record["z_mean"], record["z_log_var"], record["z_std"], record["kl_per_dim"])
+    for i, row in enumerate(zip(*columns)):
         w.writerow([i, *(f"{v:.6g}" for v in row)])
     return buf.getvalue()
 
