@@ -75,9 +75,9 @@ def _from_digit() -> None:
 st.toggle("Live decoding in the browser (the image follows while you drag)", value=True, key="dec_live_on")
 
 
-@st.fragment
-def panel() -> None:
-    """Sliders, image, map and strips: a slider change reruns only this."""
+def controls() -> None:
+    """Buttons and the in-browser decoder, outside the fragment: the decoder file (several MB) is
+    sent to the browser only on full reruns, never on a server-slider change."""
     b1, b2, b3, b4 = st.columns([1, 1.3, 1.2, 1.4], vertical_alignment="bottom")
     b1.button("↺ Reset to the data mean" if info["from_data"] else "↺ Reset to z = 0",
               on_click=_reset, width="stretch")
@@ -96,6 +96,11 @@ def panel() -> None:
         st.markdown("**Server-side decode** — the same decoder run by the server; it follows every release "
                     "above, and is what you use if your browser cannot run the model.")
 
+
+
+@st.fragment
+def panel() -> None:
+    """Server sliders, image, map and strips: a slider change reruns only this."""
     ctrl, view = st.columns([3, 2], gap="large")
     with ctrl:
         n_cols = 1 if d <= 2 else 2 if d <= 8 else 4
@@ -199,4 +204,5 @@ def small_map(z: np.ndarray) -> None:
                + ("" if d == 2 else ", projected on its first two principal components") + ".")
 
 
+controls()
 panel()
