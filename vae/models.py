@@ -82,6 +82,8 @@ class VAE(keras.Model):
         self.augment = (layers.RandomTranslation(augment_shift / 28, augment_shift / 28, fill_mode="constant",
                                                  interpolation="nearest", seed=seed)
                         if augment_shift else None)
+        if self.augment is not None:
+            self.augment.build((None, *encoder.input_shape[1:]))  # built up front: call() never uses it
         self.encoder = encoder
         self.decoder = decoder
         self.beta = beta
