@@ -111,3 +111,13 @@ def test_check_bundle_messages(tmp_path):
         B.check_bundle(tmp_path / "nope")
     with pytest.raises(B.BundleError, match="not a model bundle"):
         B.check_bundle(tmp_path)
+
+
+def test_save_refuses_to_replace_a_folder_that_is_not_a_bundle(tmp_path):
+    precious = tmp_path / "thesis"
+    precious.mkdir()
+    (precious / "chapter1.tex").write_text("years of work")
+    with pytest.raises(B.BundleError, match="not a model bundle"):
+        with B.atomic_bundle_dir(precious):
+            pass
+    assert (precious / "chapter1.tex").read_text() == "years of work"

@@ -80,6 +80,9 @@ def atomic_bundle_dir(final: str | Path) -> Iterator[Path]:
     sits beside it under a hidden name and has no manifest, so it never loads.
     """
     final = Path(final).resolve()
+    if final.exists() and not is_bundle(final) and (not final.is_dir() or any(final.iterdir())):
+        # Replacing means deleting: never do that to a folder (or file) that is not a model bundle.
+        raise BundleError(f"{final} exists and is not a model bundle; choose another output folder.")
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=final.parent))
     try:
