@@ -8,6 +8,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 import app_services as svc
+from live_decoder import live_decoder, live_decoder_error
 from vae import explain as E
 from vae.serving import per_image_elbo, to_png
 
@@ -151,6 +152,31 @@ def _card_sigma_note(card: dict) -> str | None:
 # ----------------------------------------------------------------------------- page
 
 
+def _live_section(model, path: str, mu: np.ndarray) -> None:
+    """Drag z around this input's z_mean and watch the decoder's output change, decoded in the browser."""
+    st.subheader("Move z yourself")
+    st.markdown("The decoder only ever sees z. Start at this input's **z_mean** and drag: a step of one "
+                "z_std barely changes the image, which is why a draw from N(z_mean, z_std²) still "
+                "reconstructs this input.")
+    stamp = svc.stamp(path)
+    sliders = np.asarray(svc.latent_ranges(path, stamp)["sliders"], np.float64)
+    ref = model.reference
+    points = labels = plane = None
+    if ref is not None:
+        labels = ref.get("labels")
+        if model.latent_dim == 2:
+            points = ref["z_mean"]
+        else:
+            p = svc.pca_2d(path, stamp)
+            points, plane = p["xy"], (p["mean"], p["components"])
+    z0 = np.clip(mu, sliders[:, 0], sliders[:, 1])
+    live_decoder(svc.decoder_bytes(path, stamp), model.latent_dim, z0.tolist(),
+                 [tuple(r) for r in sliders], points, labels, key="how_live", plane=plane)
+    error = live_decoder_error("how_live")
+    if error:
+        st.warning(f"Your browser could not run the decoder ({error}); the Decoder page decodes on the server.")
+
+
 def main() -> None:
     st.title("How it works: the encoder's two heads")
     model = svc.current_model()
@@ -228,6 +254,8 @@ def main() -> None:
     cols = c_tab.columns(4)
     for i in range(min(8, len(dec))):
         cols[i % 4].image(to_png(dec[i], 3), caption=f"z #{i + 1}", width="stretch")
+
+    _live_section(model, path, mu)
 
     st.header("The KL term, per dimension")
     kl = E.kl_per_dim(mu, lv)
