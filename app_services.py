@@ -205,3 +205,14 @@ def reference_images(model: ServedModel) -> np.ndarray | None:
     if images is None or len(images) != len(model.reference["labels"]):
         return None
     return images
+
+
+def live_decoder_inputs(model: ServedModel, path: str, stamp: float) -> tuple:
+    """(points, labels, plane) for the in-browser decoder's pad: z_mean for 2-D, else the PCA plane."""
+    ref = model.reference
+    if ref is None:
+        return None, None, None
+    if model.latent_dim == 2:
+        return ref["z_mean"], ref.get("labels"), None
+    p = pca_2d(path, stamp)
+    return p["xy"], ref.get("labels"), (p["mean"], p["components"])

@@ -159,14 +159,7 @@ def live_panel() -> None:
     Only the released z comes back here; it then moves the server sliders (and the link).
     """
     z_now = [float(st.session_state[k]) for k in KEYS]
-    points = labels = plane = None
-    if ref is not None:
-        labels = ref.get("labels")
-        if d == 2:
-            points = ref["z_mean"]
-        else:
-            p = svc.pca_2d(path, stamp)
-            points, plane = p["xy"], (p["mean"], p["components"])
+    points, labels, plane = svc.live_decoder_inputs(model, path, stamp)
     key = f"dec_live_{mid}"
     released = live_decoder(svc.decoder_bytes(path, stamp), d, z_now, [tuple(r) for r in SLIDERS],
                             points, labels, key=key, plane=plane)

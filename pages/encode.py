@@ -9,6 +9,7 @@ import streamlit as st
 
 import app_services as svc
 from vae import explain as E
+from vae import latent_views as lv
 from vae.serving import per_image_elbo, to_png
 
 IMAGE_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif"]
@@ -122,13 +123,7 @@ def _latent_map(model, path: str, z_mean, z_log_var, samples, zoom: bool = False
                              marker=dict(size=9, color="white", line=dict(color="black", width=1.5))))
     star = dict(size=16, symbol="star", color="gold", line=dict(color="black", width=1.5))
     fig.add_trace(go.Scatter(x=[center[0]], y=[center[1]], mode="markers", name="your z_mean", marker=star))
-    if pca is not None:
-        ex = pca.get("explained", [np.nan, np.nan])
-        fig.update_xaxes(title=f"PC 1 ({ex[0]:.0%} of z_mean variance)")
-        fig.update_yaxes(title=f"PC 2 ({ex[1]:.0%})")
-    else:
-        fig.update_xaxes(title="z[0]")
-        fig.update_yaxes(title="z[1]", scaleanchor="x", scaleratio=1)
+    lv.label_latent_axes(fig, pca)
     if zoom:  # a square box of 4 projected stds either side of z_mean (and the drawn samples)
         half = 4.0 * float(np.sqrt(np.clip(np.diag(cov), 1e-12, None)).max())
         half = max(half, float(np.abs(s - center).max()) * 1.1 if len(s) else 0.0, 1e-3)

@@ -10,6 +10,7 @@ import streamlit as st
 import app_services as svc
 from live_decoder import live_decoder, live_decoder_error
 from vae import explain as E
+from vae import latent_views as lv
 from vae.serving import per_image_elbo, to_png
 
 MAP_POINTS = 4000
@@ -108,13 +109,7 @@ def _map(model, pca, clouds: list[dict], height: int = 520, zoom: bool = False) 
         star = dict(size=15, symbol="star", color="gold", line=dict(color=color, width=2))
         fig.add_trace(go.Scatter(x=[center[0]], y=[center[1]], mode="markers", name=f"z_mean ({c['name']})",
                                  marker=star))
-    if pca is not None:
-        ex = pca.get("explained", [np.nan, np.nan])
-        fig.update_xaxes(title=f"PC 1 ({ex[0]:.0%} of z_mean variance)")
-        fig.update_yaxes(title=f"PC 2 ({ex[1]:.0%})")
-    else:
-        fig.update_xaxes(title="z[0]")
-        fig.update_yaxes(title="z[1]", scaleanchor="x", scaleratio=1)
+    lv.label_latent_axes(fig, pca)
     if zoom:
         xr, yr = _zoom_box(pca, clouds)
         fig.update_xaxes(range=xr)
@@ -160,15 +155,7 @@ def _live_section(model, path: str, mu: np.ndarray) -> None:
                 "reconstructs this input.")
     stamp = svc.stamp(path)
     sliders = np.asarray(svc.latent_ranges(path, stamp)["sliders"], np.float64)
-    ref = model.reference
-    points = labels = plane = None
-    if ref is not None:
-        labels = ref.get("labels")
-        if model.latent_dim == 2:
-            points = ref["z_mean"]
-        else:
-            p = svc.pca_2d(path, stamp)
-            points, plane = p["xy"], (p["mean"], p["components"])
+    points, labels, plane = svc.live_decoder_inputs(model, path, stamp)
     z0 = np.clip(mu, sliders[:, 0], sliders[:, 1])
     live_decoder(svc.decoder_bytes(path, stamp), model.latent_dim, z0.tolist(),
                  [tuple(r) for r in sliders], points, labels, key="how_live", plane=plane)

@@ -37,3 +37,17 @@ def default_bundle() -> Path:
     from vae.bundle import DEFAULT_MODEL
 
     return DEFAULT_MODEL
+
+
+def open_page(page: str, model_path: str | None = None):
+    """Run app.py in AppTest (optionally on another model), switch to `page`, and check it ran cleanly."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=90)
+    if model_path:
+        at.session_state["model_path"] = model_path
+    at.run()
+    at.switch_page(page)
+    at.run()
+    assert not at.exception, at.exception
+    return at

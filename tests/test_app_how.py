@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import open_page
 from PIL import Image, ImageDraw
 from streamlit.testing.v1 import AppTest
 
@@ -17,14 +18,7 @@ PAGE = "pages/how_it_works.py"
 
 
 def _page(model_path: str | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=90)
-    if model_path:
-        at.session_state["model_path"] = model_path
-    at.run()
-    at.switch_page(PAGE)
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return open_page(PAGE, model_path)
 
 
 def _z_mean_shown(at: AppTest) -> str:

@@ -264,3 +264,14 @@ def history_figure(history: dict, metric: str, title: str, height: int = 260):
                       xaxis_title="epoch", yaxis_title="nats / image",
                       legend=dict(orientation="h", y=-0.3))
     return fig
+
+
+def label_latent_axes(fig, pca: dict | None) -> None:
+    """Axis titles for a latent map: principal components (with variance shares) or z[0], z[1] to scale."""
+    if pca is not None:
+        ex = pca.get("explained", [np.nan, np.nan])
+        fig.update_xaxes(title=f"PC 1 ({ex[0]:.0%} of z_mean variance)")
+        fig.update_yaxes(title=f"PC 2 ({ex[1]:.0%})")
+    else:
+        fig.update_xaxes(title="z[0]")
+        fig.update_yaxes(title="z[1]", scaleanchor="x", scaleratio=1)
