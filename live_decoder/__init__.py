@@ -21,7 +21,10 @@ Usage::
 
 from __future__ import annotations
 
+import gzip
 import hashlib
+import os
+import tempfile
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -29,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["live_decoder", "live_decoder_error", "build_args", "FRONTEND_DIR", "ORT_BUNDLE", "ORT_WASM"]
+__all__ = ["live_decoder", "live_decoder_error", "build_args", "publish_decoder", "FRONTEND_DIR", "ORT_BUNDLE", "ORT_WASM"]
 
 FRONTEND_DIR = Path(__file__).resolve().parent / "frontend"
 ORT_DIR = FRONTEND_DIR / "ort"
@@ -40,6 +43,8 @@ ORT_WASM = ORT_DIR / "ort-wasm-simd-threaded.wasm.gz"
 ORT_WEB_VERSION = "1.30.0"
 COMPONENT_NAME = "live_decoder"
 MAX_POINTS = 3000
+#: Decoders published for the browser to fetch: content-addressed gzip files under the component's folder.
+MODELS_DIR = FRONTEND_DIR / "models"
 _ERROR_KEY = "_live_decoder_error:"
 
 
@@ -166,6 +171,29 @@ def build_args(
     }
 
 
+def publish_decoder(decoder_onnx: bytes, model_id: str) -> str | None:
+    """Write the decoder where the component's iframe can fetch it; returns its URL relative to the iframe.
+
+    A decoder passed as an argument (6.7 MB for the default model) travels through the websocket on
+    every full rerun of the page; a file is fetched once per page load. It is gzipped once here, and
+    served as application/gzip so that Streamlit's gzip middleware does not recompress it on every
+    request (the browser inflates it). Returns None where the folder is not writable: the bytes then
+    travel as an argument, as before.
+    """
+    path = MODELS_DIR / f"{model_id}.onnx.gz"
+    if not path.is_file():
+        try:
+            MODELS_DIR.mkdir(exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=MODELS_DIR, prefix=".", suffix=".tmp")
+            with os.fdopen(fd, "wb") as f:
+                f.write(gzip.compress(decoder_onnx, compresslevel=6, mtime=0))
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, path)  # atomic: a browser never fetches half a file
+        except OSError:
+            return None
+    return f"models/{path.name}"
+
+
 def _component():
     # Declared on each call so the component is registered with whichever runtime runs the
     # script (also when this module was first imported outside of one, e.g. by tests).
@@ -195,13 +223,16 @@ def live_decoder(
     Returns the z last released by the user (pointer up on the pad, slider change), or None
     before any release, for a different model than the one released on, or when the browser
     could not run the decoder: then ``live_decoder_error(key)`` says why, and the page should
-    decode on the server instead. The decoder bytes travel with every rerun (as binary); the
-    browser builds its ONNX Runtime session once per distinct model.
+    decode on the server instead. The browser fetches the decoder as a file (see
+    ``publish_decoder``) and builds its ONNX Runtime session once per distinct model.
     """
     import streamlit as st
 
     args = build_args(decoder_onnx, latent_dim, z, ranges, points, labels, pad=pad, plane=plane,
                       pad_range=pad_range, image_shape=image_shape, max_points=max_points)
+    url = publish_decoder(args["decoder"], args["model_id"])
+    if url is not None:
+        args["decoder"], args["decoder_url"] = None, url
     value = _component()(key=key, default=None, on_change=on_change, **args)
     result, error = _result(value, args["model_id"], args["latent_dim"])
     st.session_state[_ERROR_KEY + key] = error

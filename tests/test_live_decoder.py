@@ -145,3 +145,18 @@ def test_component_value_to_return_value():
     assert LD._result({"z": [0.1, 0.2, 0.3], "error": None, "model_id": mid}, mid, 2) == (None, None)
     failed = {"z": None, "error": "no WebAssembly", "model_id": mid}
     assert LD._result(failed, mid, 2) == (None, "no WebAssembly")
+
+
+def test_decoder_is_published_as_a_gzip_file_the_iframe_can_fetch(decoder_bytes, tmp_path, monkeypatch):
+    from streamlit.web.server.component_file_utils import guess_content_type
+
+    mid = LD._model_id(decoder_bytes)
+    url = LD.publish_decoder(decoder_bytes, mid)
+    assert url == f"models/{mid}.onnx.gz"
+    path = LD.FRONTEND_DIR / url
+    assert gzip.decompress(path.read_bytes()) == decoder_bytes   # the same model, byte for byte
+    assert guess_content_type(str(path)) == "application/gzip"  # not recompressed per request
+    assert LD.publish_decoder(decoder_bytes, mid) == url and path.stat().st_size < len(decoder_bytes)
+    # A folder that cannot be written: None, and the bytes travel as an argument instead.
+    monkeypatch.setattr(LD, "MODELS_DIR", tmp_path / "missing" / "deeper")
+    assert LD.publish_decoder(b"onnx", "feedfacefeedface") is None

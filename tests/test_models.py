@@ -85,3 +85,18 @@ def test_augment_shift_trains_and_round_trips_config():
     assert ModelConfig.from_dict(cfg.to_dict()) == cfg
     with pytest.raises(ValueError, match="augment_shift"):
         ModelConfig(augment_shift=10)
+
+
+def test_dropout_is_active_only_while_training():
+    cfg = ModelConfig(preset="default", latent_dim=2, dropout=0.5)
+    vae = build_vae(cfg, seed=0)
+    assert sum(isinstance(layer, keras.layers.Dropout) for m in (vae.encoder, vae.decoder)
+               for layer in m.layers) == 2
+    x = np.random.default_rng(0).uniform(size=(4, 28, 28, 1)).astype("float32")
+    same = [np.asarray(vae.encoder(x, training=False)[0]) for _ in range(2)]
+    np.testing.assert_array_equal(*same)  # inference (the ONNX export, the app) is deterministic
+    noisy = [np.asarray(vae.encoder(x, training=True)[0]) for _ in range(2)]
+    assert not np.allclose(*noisy)
+    assert ModelConfig.from_dict(cfg.to_dict()) == cfg
+    with pytest.raises(ValueError, match="dropout"):
+        ModelConfig(dropout=1.0)

@@ -9,6 +9,7 @@ PRESETS = ("default", "course")
 LIMITS = {
     "latent_dim": (1, 64),
     "augment_shift": (0, 4),
+    "dropout": (0.0, 0.9),
     "beta": (0.0, 100.0),
     "epochs": (1, 500),
     "batch_size": (1, 4096),
@@ -24,6 +25,7 @@ class ModelConfig:
     latent_dim: int = 2
     beta: float = 1.0  # weight of the KL term; 1.0 is the true ELBO
     augment_shift: int = 0  # training only: random shifts of up to this many pixels (less overfitting)
+    dropout: float = 0.0  # default preset only: dropout after the hidden Dense layers, while training
     image_shape: tuple[int, int, int] = (28, 28, 1)
 
     def __post_init__(self) -> None:
@@ -32,6 +34,7 @@ class ModelConfig:
         check_range("latent_dim", self.latent_dim)
         check_range("beta", self.beta)
         check_range("augment_shift", self.augment_shift)
+        check_range("dropout", self.dropout)
 
     def to_dict(self) -> dict:
         return asdict(self)

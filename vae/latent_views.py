@@ -170,34 +170,31 @@ def sample_indices(n: int, k: int, seed: int = 0) -> np.ndarray:
     return np.sort(np.random.default_rng(seed).permutation(n)[: min(k, n)])
 
 
-def hover_text(z_mean: np.ndarray, std: np.ndarray, labels: np.ndarray | None, index: np.ndarray,
-               class_names: list[str] | None = None, dims: tuple[int, ...] | None = None,
-               max_dims: int = 4) -> list[str]:
-    """Per point: label, test index, z_mean and z_std (the given dims, or the first few)."""
+def hover_columns(z_mean: np.ndarray, std: np.ndarray, index: np.ndarray, dims: tuple[int, ...] | None = None,
+                  max_dims: int = 4) -> tuple[np.ndarray, str]:
+    """Per point: test index, z_mean and z_std (the given dims, or the first few) as customdata columns,
+    and the hovertemplate that formats them.
+
+    Numbers sent once as a typed array, formatted by Plotly in the browser, keep the map's figure small:
+    a preformatted string per point was 0.9 MB of the Latent map's 1.6 MB for 10,000 points.
+    """
     d = z_mean.shape[1]
     dims = tuple(dims) if dims is not None else tuple(range(min(d, max_dims)))
     more = "" if len(dims) == d else f", … ({d} dims)"
     names = ",".join(f"z{i}" for i in dims)
+    k = len(dims)
 
-    def fmt(row):
-        return "(" + ", ".join(f"{v:.2f}" for v in row) + more + ")"
+    def fmt(first: int) -> str:
+        return "(" + ", ".join(f"%{{customdata[{first + j}]:.2f}}" for j in range(k)) + more + ")"
 
-    zm, zs = z_mean[:, dims], std[:, dims]
-    out = []
-    for k, i in enumerate(index):
-        if labels is None:
-            lab = "?"
-        else:
-            lab = class_names[int(labels[k])] if class_names else str(int(labels[k]))
-        out.append(f"<b>{lab}</b> · test #{int(i)}<br>z_mean[{names}] {fmt(zm[k])}"
-                   f"<br>z_std[{names}] {fmt(zs[k])}")
-    return out
+    columns = np.column_stack([np.asarray(index), z_mean[:, dims], std[:, dims]]).astype(np.float32)
+    return columns, f"test #%{{customdata[0]}}<br>z_mean[{names}] {fmt(1)}<br>z_std[{names}] {fmt(1 + k)}"
 
 
 # --- figures ---
 
 def latent_figure(xy: np.ndarray, index: np.ndarray, labels: np.ndarray | None,
-                  class_names: list[str] | None, hover: list[str] | None,
+                  class_names: list[str] | None, hover: tuple[np.ndarray, str] | None,
                   x_range, y_range, x_title: str, y_title: str,
                   ellipses: tuple[np.ndarray, np.ndarray] | None = None,
                   selected: tuple[float, float] | None = None,
@@ -206,8 +203,9 @@ def latent_figure(xy: np.ndarray, index: np.ndarray, labels: np.ndarray | None,
                   equal_axes: bool = True, showlegend: bool = True):
     """A WebGL scatter of points coloured by label, optional 1-sigma ellipses and a selected marker.
 
-    Each point carries its test index in customdata, so a selection event maps back to the data.
-    Ellipse traces skip hover, so clicks and boxes select only data points.
+    Each point carries its test index in customdata[0], so a selection event maps back to the data;
+    `hover` (from `hover_columns`) adds the numbers its hover label shows. Ellipse traces skip hover,
+    so clicks and boxes select only data points. Coordinates travel as float32 typed arrays.
     """
     import plotly.graph_objects as go
 
@@ -217,16 +215,16 @@ def latent_figure(xy: np.ndarray, index: np.ndarray, labels: np.ndarray | None,
     for c, rows in groups:
         name = "all" if c is None else (class_names[c] if class_names and c < len(class_names) else str(c))
         fig.add_trace(go.Scattergl(
-            x=xy[rows, 0], y=xy[rows, 1], mode="markers", name=name,
+            x=xy[rows, 0].astype(np.float32), y=xy[rows, 1].astype(np.float32), mode="markers", name=name,
             marker=dict(size=marker_size, opacity=opacity,
                         color=PALETTE[(c or 0) % len(PALETTE)]),
-            customdata=np.asarray(index)[rows, None],
-            text=None if hover is None else [hover[r] for r in rows],
-            hovertemplate="%{text}<extra></extra>" if hover is not None else
-            f"{name} · #%{{customdata[0]}}<extra></extra>",
+            customdata=np.asarray(index, dtype=np.float32)[rows, None] if hover is None else hover[0][rows],
+            hovertemplate=f"{name} · #%{{customdata[0]}}<extra></extra>" if hover is None else
+            f"<b>{name}</b> · {hover[1]}<extra></extra>",
         ))
     if ellipses is not None:
-        fig.add_trace(go.Scatter(x=ellipses[0], y=ellipses[1], mode="lines", name="z_std (1σ)",
+        fig.add_trace(go.Scatter(x=ellipses[0].astype(np.float32), y=ellipses[1].astype(np.float32),
+                                 mode="lines", name="z_std (1σ)",
                                  line=dict(width=1, color="rgba(40,40,40,0.45)"), hoverinfo="skip"))
     if selected_ellipse is not None:
         fig.add_trace(go.Scatter(x=selected_ellipse[0], y=selected_ellipse[1], mode="lines",

@@ -84,11 +84,19 @@ function fail(err, modelId) {
   post("streamlit:setComponentValue", { value: { z: null, error: msg, model_id: modelId }, dataType: "json" });
 }
 
-async function loadModel(bytes, modelId) {
+// A decoder published as a gzipped file beside this page (see publish_decoder in __init__.py).
+async function fetchDecoder(url) {
+  const resp = await fetch(new URL(url, import.meta.url).href);
+  if (!resp.ok) throw new Error(`could not load the decoder (HTTP ${resp.status})`);
+  return new Uint8Array(await new Response(resp.body.pipeThrough(new DecompressionStream("gzip"))).arrayBuffer());
+}
+
+async function loadModel(bytes, modelId, url) {
   S.wantedModelId = modelId;
   window.__liveDecoderStatus = "loading";
   setStatus("Loading the decoder…");
   try {
+    if (url && !bytes) bytes = await fetchDecoder(url);
     if (!(bytes instanceof Uint8Array)) {
       if (typeof bytes === "string") bytes = Uint8Array.from(atob(bytes), (c) => c.charCodeAt(0));
       else if (bytes instanceof ArrayBuffer) bytes = new Uint8Array(bytes);
@@ -396,7 +404,7 @@ function onRender(args, theme, disabled) {
     if (S.showPad) drawScatter();
   }
   drawCursor();
-  if (args.model_id !== S.wantedModelId) loadModel(args.decoder, args.model_id);
+  if (args.model_id !== S.wantedModelId) loadModel(args.decoder, args.model_id, args.decoder_url);
   updateHeight();
 }
 

@@ -96,3 +96,22 @@ def test_encode_rejects_bad_file(page, app_url):
     wait_idle(page)
     assert_no_exception(page, "Encode after uploading random bytes")
     assert not page.get_by_text(re.compile(r"z_mean\s*=")).count()
+
+
+def test_direct_link_on_a_fresh_server_goes_through_app(page, tmp_path):
+    """A shared link such as /decoder, the server's very first request, still gets app.py's sidebar and menu."""
+    from . import AppServer
+
+    server = AppServer(tmp_path / "streamlit.log", env={"VAE_USER_MODELS": str(tmp_path / "user")})
+    try:
+        server.wait_healthy(timeout=90)
+        page.goto(f"{server.url}/decoder", wait_until="domcontentloaded")
+        wait_idle(page)
+        assert_no_exception(page, "/decoder as the first request")
+        sidebar = page.locator("[data-testid='stSidebar']")
+        sidebar.get_by_text(re.compile(r"Model: .+latent_dim")).wait_for(timeout=30_000)
+        nav = sidebar.locator("[data-testid='stSidebarNav']").inner_text()
+        assert "How it works" in nav and "how_it_works" not in nav, nav  # app.py's titles, not file names
+        assert page.get_by_role("heading", name=re.compile("Decoder")).count()
+    finally:
+        server.stop()
