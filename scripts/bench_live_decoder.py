@@ -19,6 +19,7 @@ import json
 import math
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -27,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from live_decoder.devserver import component_frame, demo_server, launch  # noqa: E402
+from tests.e2e import LIVE_DEMO, AppServer, component_frame, launch_chromium  # noqa: E402
 
 WATCH_SERVER_IMAGE = """() => {
   const find = () => [...document.querySelectorAll('[data-testid="stImage"]')]
@@ -168,8 +169,9 @@ def main() -> int:
 
     out: dict = {"model": args.model, "cpus": os.cpu_count(),
                  "loadavg": [round(x, 2) for x in os.getloadavg()]}
-    with demo_server() as url, sync_playwright() as p:
-        browser = launch(p)
+    logs = Path(tempfile.mkdtemp(prefix="bench_live_decoder-"))
+    with AppServer(logs / "streamlit.log", script=LIVE_DEMO) as url, sync_playwright() as p:
+        browser = launch_chromium(p)
         page = browser.new_page(viewport={"width": 1300, "height": 1100})
         page.set_default_timeout(180_000)   # a busy machine can take minutes to load the page
         t0 = time.perf_counter()

@@ -135,7 +135,7 @@ async def user(n: int, browser, url: str, actions: int, times: dict, errors: lis
                 if page is decoder:
                     await move_slider(page, times)
                 else:
-                    await upload_digit(page, seed=1000 * n + a, times=times)
+                    await upload_digit(page, seed=1000 * (n + 1) + a, times=times)
             except Exception as e:  # a timeout is an error of the app under load, not of this script
                 errors.append(f"user {n}, action {a}: {type(e).__name__}: {str(e).splitlines()[0]}")
             errors.extend(f"user {n}, action {a}: {msg.splitlines()[0]}" for msg in await page_errors(page))

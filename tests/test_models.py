@@ -100,3 +100,23 @@ def test_dropout_is_active_only_while_training():
     assert ModelConfig.from_dict(cfg.to_dict()) == cfg
     with pytest.raises(ValueError, match="dropout"):
         ModelConfig(dropout=1.0)
+
+
+def test_ema_saves_the_averaged_weights(tmp_path):
+    """With --ema the bundle holds the moving average, not the last step's weights (and the card says so)."""
+    from vae.bundle import CARD_JSON, read_json
+    from vae.save import load_vae
+    from vae.train import train
+
+    cfg = ModelConfig(preset="course", latent_dim=2)
+    kw = dict(dataset="digits", epochs=1, max_train=128, batch_size=32, learning_rate=1e-2, seed=0, verbose=0)
+    last, _ = load_vae(train(cfg, out=tmp_path / "last", **kw))
+    averaged, _ = load_vae(train(cfg, out=tmp_path / "ema", ema=True, **kw))
+    assert read_json(tmp_path / "ema" / CARD_JSON)["weight_averaging"].startswith("EMA")
+    assert read_json(tmp_path / "last" / CARD_JSON)["weight_averaging"] == "none"
+    keras.utils.set_random_seed(0)  # as train() does, so these are the weights training started from
+    init = build_vae(cfg, seed=0)
+    # Four steps at momentum 0.999: the average (started at the first step's weights) lags far behind.
+    w_init, w_last, w_ema = (np.concatenate([w.ravel() for w in m.get_weights()]) for m in (init, last, averaged))
+    moved = np.abs(w_last - w_init).mean()
+    assert np.abs(w_ema - w_init).mean() < 0.8 * moved and np.abs(w_ema - w_last).mean() > 0.3 * moved

@@ -1,6 +1,6 @@
 """Run the app under a real browser: start `streamlit run app.py`, drive Debian's chromium with Playwright.
 
-Shared by the e2e tests (tests/e2e/) and scripts/bench_app.py.
+Shared by the e2e tests (tests/e2e/) and the benchmark and load scripts in scripts/.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 # url path -> page file (app.py declares them with st.navigation; "" is the default page, Home)
 PAGES = {"": "home", "latent_map": "latent_map", "decoder": "decoder", "encode": "encode",
          "train": "train", "how_it_works": "how_it_works"}
+LIVE_DEMO = "live_decoder/demo_app.py"  # the live decoder component on a page of its own
+COMPONENT_IFRAME = 'iframe[title="live_decoder.live_decoder"]'
 IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
 EXCEPTION = "[data-testid='stException']"
 
@@ -32,16 +34,17 @@ def free_port() -> int:
 
 
 class AppServer:
-    """`streamlit run app.py` on a free port, in its own process group so that stop() ends all of it."""
+    """`streamlit run app.py` (or another script) on a free port, in its own process group so that
+    stop() ends all of it; also a context manager that yields the URL once the server is healthy."""
 
-    def __init__(self, log_path: Path, env: dict[str, str] | None = None):
+    def __init__(self, log_path: Path, env: dict[str, str] | None = None, script: str = "app.py"):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = Path(log_path)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = open(self.log_path, "w")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+            [sys.executable, "-m", "streamlit", "run", script, "--server.headless", "true",
              "--server.port", str(self.port), "--server.address", "127.0.0.1",
              "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
             cwd=REPO, env={**os.environ, **(env or {})}, stdout=self._log, stderr=subprocess.STDOUT,
@@ -63,6 +66,17 @@ class AppServer:
             time.sleep(0.2)
         raise TimeoutError(f"streamlit not healthy after {timeout:.0f} s:\n{self.log_tail()}")
 
+    def __enter__(self) -> str:
+        try:
+            self.wait_healthy(timeout=180)
+        except BaseException:
+            self.stop()
+            raise
+        return self.url
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
     def log_tail(self, n: int = 4000) -> str:
         self._log.flush()
         return self.log_path.read_text(errors="replace")[-n:]
@@ -78,8 +92,22 @@ class AppServer:
         self._log.close()
 
 
+def chromium_available() -> bool:
+    return Path(CHROMIUM).is_file()
+
+
 def launch_chromium(playwright):
+    """Headless Debian Chromium (never a downloaded browser build)."""
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
+
+def component_frame(page, timeout_ms: float = 60_000):
+    """The live decoder's iframe, once ONNX Runtime Web has a session (or has failed)."""
+    handle = page.wait_for_selector(COMPONENT_IFRAME, timeout=timeout_ms)
+    frame = handle.content_frame()
+    frame.wait_for_function("window.__liveDecoderStatus && window.__liveDecoderStatus !== 'loading'",
+                            timeout=timeout_ms)
+    return frame
 
 
 def wait_idle(page, timeout_ms: float = 180_000, settle_ms: int = 400) -> None:

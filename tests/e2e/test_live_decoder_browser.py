@@ -13,12 +13,7 @@ import pytest
 
 pytest.importorskip("playwright.sync_api")
 
-from live_decoder.devserver import (  # noqa: E402
-    chromium_available,
-    component_frame,
-    demo_server,
-    launch,
-)
+from . import LIVE_DEMO, REPO, AppServer, chromium_available, component_frame  # noqa: E402
 
 pytestmark = [
     pytest.mark.e2e,
@@ -32,18 +27,8 @@ RELEASED = re.compile(r"released z = (\[[^\]]*\])")
 
 @pytest.fixture(scope="module")
 def server():
-    with demo_server() as url:
+    with AppServer(REPO / "test-output" / "live_decoder_demo.log", script=LIVE_DEMO) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = launch(p)
-        yield b
-        b.close()
 
 
 @pytest.fixture
