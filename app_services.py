@@ -194,6 +194,24 @@ def pca_2d(path: str, stamp: float) -> dict:
             "explained": pca.explained_variance_ratio_}
 
 
+@st.cache_data(show_spinner=False, max_entries=8)
+def map_thumbnail(path: str, stamp: float, n: int = 2000) -> dict | None:
+    """A picture of a sample of the test set's z_means (PCA plane for > 2-D), drawn once per model."""
+    from vae import latent_views as lv
+
+    ref = served_model(path).reference
+    if ref is None:
+        return None
+    z_mean = ref["z_mean"]
+    rows = lv.sample_indices(len(z_mean), n)
+    pca = pca_2d(path, stamp) if z_mean.shape[1] > 2 else None
+    xy = z_mean if pca is None else pca["xy"]
+    x_range, y_range = lv.data_ranges(xy)
+    labels = ref.get("labels")
+    thumb = lv.map_thumbnail(xy[rows], None if labels is None else labels[rows], x_range, y_range)
+    return {"thumb": thumb, "x_range": tuple(x_range), "y_range": tuple(y_range), "pca": pca, "n": len(rows)}
+
+
 @st.cache_data(show_spinner="Running t-SNE once for this model (about a minute)…", max_entries=8)
 def tsne_2d(path: str, stamp: float, n: int = 3000) -> dict:
     """t-SNE of a fixed sample of reference z_means (t-SNE has no inverse; computed once, cached)."""

@@ -173,28 +173,17 @@ def live_panel() -> None:
 
 
 def small_map(z: np.ndarray) -> None:
-    """The current z as a cross on a sample of the test set's z_means (PCA plane for > 2-D)."""
-    if ref is None:
+    """The current z as a cross on a picture of the test set's z_means (PCA plane for > 2-D)."""
+    m = svc.map_thumbnail(path, stamp)
+    if m is None:
         st.info("No reference encodings in this bundle: no map to show where z lies.")
         return
-    z_mean = ref["z_mean"]
-    rows = lv.sample_indices(len(z_mean), 2000)
-    if d == 2:
-        xy_all, here, titles = z_mean, z, ("z0", "z1")
-    else:
-        p = svc.pca_2d(path, stamp)
-        xy_all, here = p["xy"], lv.pca_project(z, p["components"], p["mean"])[0]
-        titles = ("PC1", "PC2")
-    r = lv.data_ranges(xy_all)
-    pad = 0.05 * (r[:, 1] - r[:, 0])
-    r = np.stack([np.minimum(r[:, 0], here - pad), np.maximum(r[:, 1], here + pad)], axis=1)
-    labels = None if ref.get("labels") is None else ref["labels"][rows]
-    fig = lv.latent_figure(xy_all[rows], rows, labels, names, None, r[0], r[1], *titles,
-                           selected=(float(here[0]), float(here[1])), height=300, marker_size=3,
-                           opacity=0.4, showlegend=False)
-    st.plotly_chart(fig, config={"displayModeBar": False})
-    st.caption("Where z is: a 2,000-point sample of the test set's z_mean"
-               + ("" if d == 2 else ", projected on its first two principal components") + ".")
+    here = z if m["pca"] is None else lv.pca_project(z, m["pca"]["components"], m["pca"]["mean"])[0]
+    st.image(lv.mark_thumbnail(m["thumb"], here, m["x_range"], m["y_range"]), width=300, output_format="PNG")
+    inside = m["x_range"][0] <= here[0] <= m["x_range"][1] and m["y_range"][0] <= here[1] <= m["y_range"][1]
+    st.caption(f"Where z is (×): {m['n']:,} test images' z_mean"
+               + (", x = z0, y = z1" if m["pca"] is None else ", on their first two principal components")
+               + ("." if inside else " — z is outside the data's range; the × sits on the edge."))
 
 
 controls()

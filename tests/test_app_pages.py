@@ -252,3 +252,25 @@ def test_latent_map_tsne_view_says_it_has_no_inverse(monkeypatch):
     assert any("no inverse" in i.value for i in at.info)  # the decoded grid is replaced by a notice
     at.number_input(key="map_idx").set_value(int(lv.sample_indices(10000, 500)[0])).run()
     assert not at.exception
+
+
+def test_map_thumbnail_marks_z_where_it_is():
+    import io
+
+    from PIL import Image
+
+    xy = np.array([[-1.0, -1.0], [1.0, 1.0]])
+    thumb = lv.map_thumbnail(xy, np.array([0, 3]), (-2, 2), (-2, 2), size=101)
+    assert thumb.shape == (101, 101, 3)
+    # Label colours at the data points: (1, 1) is up and to the right, as on a plot.
+    assert tuple(thumb[25, 75]) == tuple(int(lv.PALETTE[3][i:i + 2], 16) for i in (1, 3, 5))
+    assert tuple(thumb[75, 25]) == tuple(int(lv.PALETTE[0][i:i + 2], 16) for i in (1, 3, 5))
+
+    def cross_at(point) -> tuple[int, int]:
+        img = np.asarray(Image.open(io.BytesIO(lv.mark_thumbnail(thumb, point, (-2, 2), (-2, 2)))).convert("L"))
+        rows, cols = np.nonzero(img < 10)  # the black cross
+        return int(np.median(rows)), int(np.median(cols))
+
+    assert cross_at((0.0, 1.0)) == (25, 50)
+    r, c = cross_at((50.0, -50.0))  # far outside: drawn on the bottom-right edge, still visible
+    assert r >= 90 and c >= 90

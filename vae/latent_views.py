@@ -191,6 +191,53 @@ def hover_columns(z_mean: np.ndarray, std: np.ndarray, index: np.ndarray, dims: 
     return columns, f"test #%{{customdata[0]}}<br>z_mean[{names}] {fmt(1)}<br>z_std[{names}] {fmt(1 + k)}"
 
 
+def map_thumbnail(xy: np.ndarray, labels: np.ndarray | None, x_range, y_range, size: int = 300,
+                  dot: float = 1.6) -> np.ndarray:
+    """A small latent map as an RGB array: dots coloured by label, grey lines through 0, x right, y up.
+
+    The Decoder shows where z is on this picture after every slider change. A Plotly scatter would be
+    rebuilt and redrawn by the browser each time (WebGL, slow without a GPU); a picture drawn once per
+    model with Pillow, marked with `mark_thumbnail`, is a ~20 KB PNG.
+    """
+    from PIL import Image, ImageDraw
+
+    img = Image.new("RGB", (size, size), "white")
+    draw = ImageDraw.Draw(img)
+    px = _to_pixels(np.zeros((1, 2)), x_range, y_range, size)[0]
+    draw.line([(px[0], 0), (px[0], size)], fill=(225, 225, 225))
+    draw.line([(0, px[1]), (size, px[1])], fill=(225, 225, 225))
+    pts = _to_pixels(xy, x_range, y_range, size)
+    for k, (u, v) in enumerate(pts):
+        c = PALETTE[int(labels[k]) % len(PALETTE)] if labels is not None else PALETTE[0]
+        draw.ellipse([u - dot, v - dot, u + dot, v + dot], fill=c)
+    draw.rectangle([0, 0, size - 1, size - 1], outline=(200, 200, 200))
+    return np.asarray(img)
+
+
+def mark_thumbnail(thumb: np.ndarray, point, x_range, y_range) -> bytes:
+    """The thumbnail with a black cross at `point` (clamped to the frame), as PNG bytes."""
+    from PIL import Image, ImageDraw
+
+    img = Image.fromarray(thumb)
+    size = img.size[0]
+    u, v = np.clip(_to_pixels(np.asarray(point, float)[None, :2], x_range, y_range, size)[0], 4, size - 5)
+    draw = ImageDraw.Draw(img)
+    for width, color in ((6, "white"), (3, "black")):
+        draw.line([(u - 9, v - 9), (u + 9, v + 9)], fill=color, width=width)
+        draw.line([(u - 9, v + 9), (u + 9, v - 9)], fill=color, width=width)
+    buf = io.BytesIO()
+    img.save(buf, format="PNG", compress_level=1)  # speed over a few KB: this runs per slider change
+    return buf.getvalue()
+
+
+def _to_pixels(xy: np.ndarray, x_range, y_range, size: int) -> np.ndarray:
+    """View coordinates -> pixel coordinates of a size x size picture (y grows upwards in the view)."""
+    (x0, x1), (y0, y1) = x_range, y_range
+    u = (np.asarray(xy)[:, 0] - x0) / max(x1 - x0, 1e-12) * (size - 1)
+    v = (y1 - np.asarray(xy)[:, 1]) / max(y1 - y0, 1e-12) * (size - 1)
+    return np.stack([u, v], axis=1)
+
+
 # --- figures ---
 
 def latent_figure(xy: np.ndarray, index: np.ndarray, labels: np.ndarray | None,
