@@ -126,6 +126,20 @@ def load_reference(path: str | Path) -> dict[str, np.ndarray] | None:
         return {k: f[k] for k in f.files}
 
 
+def _recipe(card: dict) -> str:
+    """How it was trained, from what the card recorded (older cards lack some of it)."""
+    if "learning_rate" not in card:
+        return ""
+    parts = [f"Adam, learning rate {card['learning_rate']:g} with cosine decay, batch {card.get('batch_size')}"]
+    if card.get("dropout"):
+        parts.append(f"dropout {card['dropout']:g} after the hidden Dense layers")
+    if str(card.get("weight_averaging", "none")) != "none":
+        parts.append(f"weights averaged ({card['weight_averaging']})")
+    if "seed" in card:
+        parts.append(f"seed {card['seed']}")
+    return "- **Training:** " + ", ".join(parts)
+
+
 def render_card(card: dict) -> str:
     """The human-readable model card (MODEL_CARD.md) from the card's fields."""
     m = card.get("test_metrics", {})
@@ -138,6 +152,7 @@ def render_card(card: dict) -> str:
         f"- **Trained on:** {card.get('trained_on')}",
         f"- **Epochs:** {card.get('epochs')} (batch {card.get('batch_size')}), "
         f"{card.get('train_seconds', 0) / 60:.1f} min on {card.get('hardware', 'this machine')}",
+        _recipe(card),
         f"- **Parameters:** {card.get('parameters', '?'):,}" if isinstance(card.get("parameters"), int) else "",
         f"- **Date:** {card.get('date')}",
     ]
