@@ -59,6 +59,8 @@ class JobSpec:
     epochs: int
     batch_size: int = 128
     learning_rate: float = 1e-3
+    dropout: float = 0.0  # default preset only (see ModelConfig)
+    ema: bool = False  # save an exponential moving average of the weights
     name: str = ""  # display name; the bundle goes to <user models>/<slug of the name>
     max_train: int | None = None  # use only the first N training images (tests, quick trials)
 
@@ -68,7 +70,7 @@ class JobSpec:
         if self.preset not in PRESETS:
             raise ValueError(f"Unknown preset '{self.preset}': choose one of {', '.join(PRESETS)}.")
         for name, kind in (("latent_dim", int), ("beta", float), ("epochs", int), ("batch_size", int),
-                           ("learning_rate", float)):
+                           ("learning_rate", float), ("dropout", float)):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, numbers.Real):
                 raise ValueError(f"{name} must be a number; got {value!r}.")
@@ -76,6 +78,8 @@ class JobSpec:
             if kind is int and value != int(value):
                 raise ValueError(f"{name} must be a whole number; got {value!r}.")
             object.__setattr__(self, name, kind(value))
+        if not isinstance(self.ema, bool):
+            raise ValueError(f"ema must be true or false; got {self.ema!r}.")
         if self.max_train is not None:
             if isinstance(self.max_train, bool) or not isinstance(self.max_train, numbers.Integral) \
                     or self.max_train < 1:
@@ -311,6 +315,10 @@ class LocalProcessRunner:
                "--batch-size", str(spec.batch_size), "--learning-rate", repr(spec.learning_rate),
                "--threads", str(self.threads), "--name", spec.display_name,
                "--out", str(job.out), "--job-dir", str(d.resolve())]
+        if spec.dropout:
+            cmd += ["--dropout", repr(spec.dropout)]
+        if spec.ema:
+            cmd.append("--ema")
         if spec.max_train:
             cmd += ["--max-train", str(spec.max_train)]
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
