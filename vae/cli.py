@@ -28,6 +28,7 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--batch-size", type=int, default=128)
     t.add_argument("--learning-rate", type=float, default=1e-3)
     t.add_argument("--ema", action="store_true", help="save an exponential moving average of the weights")
+    t.add_argument("--ema-momentum", type=float, default=0.999, help="EMA momentum (0.999: about 1,000 steps)")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--data-dir", help="folder with the IDX files (default: $VAE_DATA_DIR, Debian, download)")
     t.add_argument("--job-dir", help="folder for progress.json / history.json; a STOP file there stops training")
@@ -152,7 +153,8 @@ def _run_training(args) -> Path:
     out = train(cfg, dataset=args.dataset, epochs=args.epochs, out=args.out, data_dir=args.data_dir,
                 batch_size=args.batch_size, learning_rate=args.learning_rate, seed=args.seed,
                 job_dir=args.job_dir, name=args.name, description=args.description,
-                max_train=args.max_train, ema=args.ema, verbose=1 if sys.stdout.isatty() else 2)
+                max_train=args.max_train, ema=args.ema, ema_momentum=args.ema_momentum,
+                verbose=1 if sys.stdout.isatty() else 2)
     return Path(out)
 
 

@@ -85,7 +85,7 @@ def _callbacks(job_dir: Path | None, epochs: int, steps: int):
 def train(cfg: ModelConfig, *, dataset: str, epochs: int, out: str | Path, data_dir: str | None = None,
           batch_size: int = 128, learning_rate: float = 1e-3, seed: int = 0, job_dir: str | Path | None = None,
           verbose: int | str = "auto", name: str | None = None, description: str = "",
-          max_train: int | None = None, ema: bool = False) -> Path:
+          max_train: int | None = None, ema: bool = False, ema_momentum: float = 0.999) -> Path:
     """Train a VAE and save it as a bundle at `out`; returns the bundle's path."""
     check_range("epochs", epochs)
     check_range("batch_size", batch_size)
@@ -105,9 +105,11 @@ def train(cfg: ModelConfig, *, dataset: str, epochs: int, out: str | Path, data_
     vae = build_vae(cfg, seed=seed)
     steps = math.ceil(len(x_train) / batch_size)
     schedule = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=epochs * steps, alpha=0.01)
-    # EMA: the saved weights are an exponential moving average of the last ~1,000 steps' weights
-    # (Polyak averaging), which generalise better than the last step's; validation uses them too.
-    vae.compile(optimizer=keras.optimizers.Adam(schedule, use_ema=ema, ema_momentum=0.999))
+    # EMA: the saved weights are an exponential moving average of the last ~1 / (1 - momentum) steps'
+    # weights (Polyak averaging), which generalise better than the last step's; validation uses them too.
+    if not 0.0 < ema_momentum < 1.0:
+        raise ValueError(f"ema_momentum must be between 0 and 1 (exclusive); got {ema_momentum}.")
+    vae.compile(optimizer=keras.optimizers.Adam(schedule, use_ema=ema, ema_momentum=ema_momentum))
     job_dir = Path(job_dir) if job_dir else None
     if job_dir:
         job_dir.mkdir(parents=True, exist_ok=True)
@@ -137,7 +139,7 @@ def train(cfg: ModelConfig, *, dataset: str, epochs: int, out: str | Path, data_
         notes=f"Stopped by request after {epochs_done} of {epochs} epochs." if job_files.stop_requested else "",
     )
     card["learning_rate"] = learning_rate
-    card["weight_averaging"] = "EMA, momentum 0.999" if ema else "none"
+    card["weight_averaging"] = f"EMA, momentum {ema_momentum:g}" if ema else "none"
     card["seed"] = seed
     reference = {"z_mean": z_mean, "z_log_var": z_log_var, "labels": data.y_test.astype(np.int16)}
     return save_bundle(vae, cfg, out, history=history, metrics=metrics, card=card, reference=reference,
