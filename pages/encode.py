@@ -14,8 +14,6 @@ from vae.serving import per_image_elbo, to_png
 
 IMAGE_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif"]
 MAP_POINTS = 4000  # reference points drawn on the map (a fixed subsample keeps the browser quick)
-PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
-           "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
 
 
 # ----------------------------------------------------------------------------- input
@@ -105,13 +103,7 @@ def _latent_map(model, path: str, z_mean, z_log_var, samples, zoom: bool = False
     if ref is not None:
         idx = np.random.default_rng(0).permutation(len(ref["z_mean"]))[:MAP_POINTS]
         xy = pca["xy"][idx] if pca is not None else ref["z_mean"][idx, :2]
-        labels = ref["labels"][idx]
-        for lab in np.unique(labels):
-            m = labels == lab
-            fig.add_trace(go.Scattergl(
-                x=xy[m, 0], y=xy[m, 1], mode="markers", name=str(int(lab)),
-                marker=dict(size=4, opacity=0.35, color=PALETTE[int(lab) % 10]),
-                hovertemplate=f"test digit {int(lab)}<extra></extra>"))
+        lv.add_reference_points(fig, xy, ref["labels"][idx], opacity=0.35, names=svc.class_names(model))
     center = E.project(z_mean, pca)[0]
     cov = E.projected_cov(z_log_var, pca)
     for n_sd, dash in ((1, "solid"), (2, "dot")):

@@ -14,8 +14,6 @@ from vae import latent_views as lv
 from vae.serving import per_image_elbo, to_png
 
 MAP_POINTS = 4000
-PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
-           "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
 CLOUD_COLORS = ["#111111", "#d62728"]
 
 SRC_TEST, SRC_YOURS, SRC_RANDOM = "A test digit", "Your drawing / upload", "The decode of a random z"
@@ -90,12 +88,7 @@ def _map(model, pca, clouds: list[dict], height: int = 520, zoom: bool = False) 
     if ref is not None:
         idx = np.random.default_rng(0).permutation(len(ref["z_mean"]))[:MAP_POINTS]
         xy = pca["xy"][idx] if pca is not None else ref["z_mean"][idx, :2]
-        labels = ref["labels"][idx]
-        for lab in np.unique(labels):
-            m = labels == lab
-            fig.add_trace(go.Scattergl(x=xy[m, 0], y=xy[m, 1], mode="markers", name=str(int(lab)),
-                                       marker=dict(size=4, opacity=0.3, color=PALETTE[int(lab) % 10]),
-                                       hovertemplate=f"test digit {int(lab)}<extra></extra>"))
+        lv.add_reference_points(fig, xy, ref["labels"][idx], opacity=0.3, names=svc.class_names(model))
     for k, c in enumerate(clouds):
         color = CLOUD_COLORS[k % len(CLOUD_COLORS)]
         if c.get("samples") is not None:

@@ -293,6 +293,20 @@ def latent_figure(xy: np.ndarray, index: np.ndarray, labels: np.ndarray | None,
     return fig
 
 
+def add_reference_points(fig, xy: np.ndarray, labels: np.ndarray, opacity: float = 0.35, size: float = 4,
+                         names: list[str] | None = None) -> None:
+    """Test images' z_means as one WebGL trace per label (the background of Encode's and How it works' maps)."""
+    import plotly.graph_objects as go
+
+    for lab in np.unique(labels):
+        m = labels == lab
+        name = names[int(lab)] if names and int(lab) < len(names) else str(int(lab))
+        fig.add_trace(go.Scattergl(
+            x=xy[m, 0].astype(np.float32), y=xy[m, 1].astype(np.float32), mode="markers", name=name,
+            marker=dict(size=size, opacity=opacity, color=PALETTE[int(lab) % len(PALETTE)]),
+            hovertemplate=f"test image: {name}<extra></extra>"))
+
+
 def history_figure(history: dict, metric: str, title: str, height: int = 260):
     """Train and validation curves of one loss term, or None if the history lacks it."""
     import plotly.graph_objects as go
