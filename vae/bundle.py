@@ -133,6 +133,8 @@ def _recipe(card: dict) -> str:
     parts = [f"Adam, learning rate {card['learning_rate']:g} with cosine decay, batch {card.get('batch_size')}"]
     if card.get("dropout"):
         parts.append(f"dropout {card['dropout']:g} after the hidden Dense layers")
+    if card.get("augment_shift"):
+        parts.append(f"training images shifted at random by up to {card['augment_shift']} px")
     if str(card.get("weight_averaging", "none")) != "none":
         parts.append(f"weights averaged ({card['weight_averaging']})")
     if "seed" in card:

@@ -74,6 +74,7 @@ def make_card(*, name: str, cfg: ModelConfig, dataset: str, n_train: int, source
         "latent_dim": cfg.latent_dim,
         "beta": cfg.beta,
         "dropout": cfg.dropout,
+        "augment_shift": cfg.augment_shift,
         "dataset": dataset,
         "n_train": n_train,
         "trained_on": _trained_on(dataset, n_train, source),
