@@ -21,7 +21,7 @@ case "$name" in
       --name "MNIST, 2-D latent (the course's VAE)" \
       --description "The course's VAE layer for layer (Conv32-BN-Conv64-BN-Dense20-BN, two Dense heads); its 'sigma' head is a log-variance, named z_log_var here." "${common[@]}" ;;
   mnist-16d)
-    python -m vae train --dataset mnist --data-dir "$mnist" --preset default --latent-dim 16 --epochs 50 --batch-size 32 --ema \
+    python -m vae train --dataset mnist --data-dir "$mnist" --preset default --latent-dim 16 --epochs 40 --batch-size 16 --ema \
       --name "MNIST, 16-D latent (default preset)" \
       --description "A 16-D latent space: sharper reconstructions; the app shows it through PCA and t-SNE." "${common[@]}" ;;
   fashion-mnist-2d)
