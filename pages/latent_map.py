@@ -200,6 +200,6 @@ def manifold() -> None:
 
 
 manifold()
-st.download_button("⬇ Latent codes of the test set (CSV: index, label, z_mean_*, z_std_*)",
+st.download_button("⬇ Latent codes of the test set (CSV: index, label, z_mean_0…, z_std_0…)",
                    svc.latent_csv(path, stamp), file_name=f"{model.path.name}_latent_codes.csv",
                    mime="text/csv", on_click="ignore")
