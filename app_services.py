@@ -16,7 +16,6 @@ from vae import bundle as B
 from vae.serving import ServedModel
 
 
-
 def _leave_legacy_pages_mode() -> None:
     """Send every page through app.py's st.navigation, even a direct link on a freshly started server.
 

@@ -32,7 +32,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["live_decoder", "live_decoder_error", "build_args", "publish_decoder", "FRONTEND_DIR", "ORT_BUNDLE", "ORT_WASM"]
+__all__ = ["live_decoder", "live_decoder_error", "build_args", "publish_decoder", "FRONTEND_DIR", "ORT_BUNDLE",
+           "ORT_WASM"]
 
 FRONTEND_DIR = Path(__file__).resolve().parent / "frontend"
 ORT_DIR = FRONTEND_DIR / "ort"

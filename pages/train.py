@@ -29,7 +29,7 @@ with st.form("train_form"):
     c1, c2, _ = st.columns([1, 1, 2])
     dropout = c1.number_input("Dropout (default preset)", 0.0, 0.9, 0.0, step=0.05,
                               help="Dropout after the 512-unit Dense layers: less memorising of the training "
-                                   "images. The shipped 2-D model uses 0.2.")
+                                   "images. The shipped 2-D model uses 0.15.")
     ema = c2.toggle("Average the weights (EMA)", value=False,
                     help="Save an exponential moving average of the weights over the last ~1,000 steps "
                          "(Polyak averaging); the shipped MNIST models use it.")
