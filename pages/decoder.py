@@ -76,8 +76,8 @@ st.toggle("Live decoding in the browser (the image follows while you drag)", val
 
 
 def controls() -> None:
-    """Buttons and the in-browser decoder, outside the fragment: the decoder file (several MB) is
-    sent to the browser only on full reruns, never on a server-slider change."""
+    """Buttons and the in-browser decoder, outside the fragment: a server-slider change reruns only
+    the fragment and never re-renders the component (which fetches the decoder file once per page)."""
     b1, b2, b3, b4 = st.columns([1, 1.3, 1.2, 1.4], vertical_alignment="bottom")
     b1.button("↺ Reset to the data mean" if info["from_data"] else "↺ Reset to z = 0",
               on_click=_reset, width="stretch")
