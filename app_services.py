@@ -133,6 +133,13 @@ def class_names(model: ServedModel) -> list[str] | None:
     return CLASS_NAMES.get(model.card.get("dataset", ""))
 
 
+def label_name(model: ServedModel, label) -> str:
+    """A label as users read it: the class name where the dataset has them ("Sneaker"), else the number."""
+    names = class_names(model)
+    lab = int(label)
+    return names[lab] if names and 0 <= lab < len(names) else str(lab)
+
+
 @st.cache_data(show_spinner=False, max_entries=16)
 def latent_ranges(path: str, stamp: float) -> dict:
     """Ranges per latent dim, from the data, and the data mean.
@@ -208,7 +215,9 @@ def map_thumbnail(path: str, stamp: float, n: int = 2000) -> dict | None:
     x_range, y_range = lv.data_ranges(xy)
     labels = ref.get("labels")
     thumb = lv.map_thumbnail(xy[rows], None if labels is None else labels[rows], x_range, y_range)
-    return {"thumb": thumb, "x_range": tuple(x_range), "y_range": tuple(y_range), "pca": pca, "n": len(rows)}
+    # Only what marking z needs: cache_data hands out a copy of this on every slider change.
+    plane = None if pca is None else {"components": pca["components"], "mean": pca["mean"]}
+    return {"thumb": thumb, "x_range": tuple(x_range), "y_range": tuple(y_range), "pca": plane, "n": len(rows)}
 
 
 @st.cache_data(show_spinner="Running t-SNE once for this model (about a minute)…", max_entries=8)

@@ -17,7 +17,6 @@ d = model.latent_dim
 ref = model.reference
 info = svc.latent_ranges(path, stamp)
 SLIDERS, RANGES, MEAN = info["sliders"], info["ranges"], info["mean"]
-names = svc.class_names(model)
 # Slider keys are per model, so switching model never feeds one model's z to another's sliders.
 mid = hashlib.md5(f"{path}|{stamp}".encode()).hexdigest()[:8]
 KEYS = [f"dec_{mid}_z{i}" for i in range(d)]
@@ -29,10 +28,7 @@ def set_z(z) -> None:
 
 
 def label_of(i: int) -> str:
-    if ref is None or ref.get("labels") is None:
-        return ""
-    lab = int(ref["labels"][i])
-    return names[lab] if names and lab < len(names) else str(lab)
+    return "" if ref is None or ref.get("labels") is None else svc.label_name(model, ref["labels"][i])
 
 
 st.title("🎛️ Decoder")

@@ -126,15 +126,6 @@ def _latent_map(model, path: str, z_mean, z_log_var, samples, zoom: bool = False
     return fig
 
 
-def _label_name(model, label) -> str:
-    names = None
-    try:
-        names = svc.class_names(model)
-    except Exception:  # older app_services without class_names, or an unknown dataset
-        pass
-    return names[int(label)] if names and 0 <= int(label) < len(names) else str(int(label))
-
-
 def _neighbors(model, z_mean, k: int = 8) -> list[dict] | None:
     if model.reference is None:
         return None
@@ -211,15 +202,15 @@ def _show_encoding(model, path: str, pre, name: str) -> None:
     else:
         labels = [n_["label"] for n_ in nbrs]
         vote = int(np.bincount(labels).argmax())
-        names = ", ".join(_label_name(model, lab) for lab in labels)
+        names = ", ".join(svc.label_name(model, lab) for lab in labels)
         st.markdown(f"Labels of the {len(nbrs)} nearest: **{names}** — "
-                    f"majority: **{_label_name(model, vote)}**.")
+                    f"majority: **{svc.label_name(model, vote)}**.")
         images = _test_images(model)
         if images is not None:
             cols = st.columns(len(nbrs))
             for c, n_ in zip(cols, nbrs):
                 c.image(to_png(images[n_["index"]], 3),
-                        caption=f"{_label_name(model, n_['label'])} · d={n_['distance']:.2f}",
+                        caption=f"{svc.label_name(model, n_['label'])} · d={n_['distance']:.2f}",
                         width="stretch")
         else:
             st.caption("(The test images are not available on this machine, so only their labels are shown.)")

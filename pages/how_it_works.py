@@ -28,15 +28,6 @@ def _test_set(model):
     return None if images is None else (images, model.reference["labels"])
 
 
-def _label_name(model, label) -> str:
-    names = None
-    try:
-        names = svc.class_names(model)
-    except Exception:  # older app_services without class_names, or an unknown dataset
-        pass
-    return names[int(label)] if names and 0 <= int(label) < len(names) else str(int(label))
-
-
 def _pick_input(model, test, slot: str, default_index: int, container) -> tuple[np.ndarray, str]:
     """Let the learner choose an input in `container`; returns (28x28 image in [0, 1], description)."""
     options = ([SRC_TEST] if test is not None else []) \
@@ -48,7 +39,7 @@ def _pick_input(model, test, slot: str, default_index: int, container) -> tuple[
         images, labels = test
         i = int(container.number_input(f"Test image index (0–{len(images) - 1})", 0, len(images) - 1,
                                        default_index, key=f"how_index_{slot}"))
-        return np.asarray(images[i], np.float32), f"test image #{i} ({_label_name(model, labels[i])})"
+        return np.asarray(images[i], np.float32), f"test image #{i} ({svc.label_name(model, labels[i])})"
     if source == SRC_YOURS:
         x = np.asarray(st.session_state[E.CURRENT_INPUT_KEY], np.float32).reshape(28, 28)
         return x, st.session_state.get(E.CURRENT_INPUT_NAME_KEY, "your input")

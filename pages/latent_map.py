@@ -34,10 +34,7 @@ MEAN = svc.latent_ranges(path, stamp)["mean"]
 
 
 def label_of(i: int) -> str:
-    if labels is None:
-        return "?"
-    lab = int(labels[i])
-    return names[lab] if names and lab < len(names) else str(lab)
+    return "?" if labels is None else svc.label_name(model, labels[i])
 
 
 # --- the 2-D view: coordinates, the way back to z (if any), and the z_std ellipses in its units ---
