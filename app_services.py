@@ -220,6 +220,57 @@ def map_thumbnail(path: str, stamp: float, n: int = 2000) -> dict | None:
     return {"thumb": thumb, "x_range": tuple(x_range), "y_range": tuple(y_range), "pca": plane, "n": len(rows)}
 
 
+def map_plane(path: str, stamp: float) -> tuple[np.ndarray, dict | None] | None:
+    """The test set's points on the map (z_mean, or its PCA plane above 2-D) and that PCA, or None."""
+    ref = served_model(path).reference
+    if ref is None:
+        return None
+    if ref["z_mean"].shape[1] <= 2:
+        return ref["z_mean"], None
+    pca = pca_2d(path, stamp)
+    return pca["xy"], pca
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def reference_backdrop(path: str, stamp: float, box: tuple | None = None) -> dict | None:
+    """Every test image's point as one transparent picture over `box` (default: the whole map, a square
+    1.5 times the data's range), with that box and the labels shown; None if the bundle has no reference."""
+    from vae import latent_views as lv
+
+    plane = map_plane(path, stamp)
+    if plane is None:
+        return None
+    xy = plane[0]
+    if box is None:
+        box = full_backdrop_box(path, stamp)
+    labels = served_model(path).reference.get("labels")
+    return {"png": lv.points_png(xy, labels, *box), "box": box,
+            "labels": None if labels is None else np.unique(labels)}
+
+
+def cloud_map(model: ServedModel, path: str, clouds: list[dict], zoom: bool = False, height: int = 520):
+    """Clouds on the latent map (vae.cloud_map) over the test set's cached picture; None for a > 2-D model
+    without reference encodings (no PCA plane to draw in)."""
+    from vae import cloud_map as CM
+
+    stamp_ = stamp(path)
+    plane = map_plane(path, stamp_)
+    if plane is None and model.latent_dim > 2:
+        return None
+    ref_xy, pca = plane if plane is not None else (None, None)
+    view = CM.view_ranges(clouds, pca, ref_xy, zoom)
+    backdrop = None if plane is None else reference_backdrop(
+        path, stamp_, CM.backdrop_box(view, full_backdrop_box(path, stamp_)))
+    return CM.cloud_figure(clouds, pca, view, backdrop, class_names(model), height)
+
+
+def full_backdrop_box(path: str, stamp: float) -> tuple:
+    from vae import latent_views as lv
+
+    x_range, y_range = lv.data_ranges(map_plane(path, stamp)[0])
+    return lv.cover_box(tuple(map(float, x_range)), tuple(map(float, y_range)))
+
+
 @st.cache_data(show_spinner="Running t-SNE once for this model (about a minute)…", max_entries=8)
 def tsne_2d(path: str, stamp: float, n: int = 3000) -> dict:
     """t-SNE of a fixed sample of reference z_means (t-SNE has no inverse; computed once, cached)."""

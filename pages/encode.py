@@ -13,7 +13,6 @@ from vae import latent_views as lv
 from vae.serving import per_image_elbo, to_png
 
 IMAGE_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif"]
-MAP_POINTS = 4000  # reference points drawn on the map (a fixed subsample keeps the browser quick)
 
 
 # ----------------------------------------------------------------------------- input
@@ -87,43 +86,6 @@ def _show_steps(pre) -> None:
     c3.image(np.clip(pre.cropped, 0, 1), caption="Cropped to the ink", width="stretch")
     c4.image(to_png(pre.image, scale=8), caption="28×28, centred like MNIST (what the encoder sees)",
              width="stretch")
-
-
-def _latent_map(model, path: str, z_mean, z_log_var, samples, zoom: bool = False) -> go.Figure | None:
-    ref = model.reference
-    pca = None
-    if model.latent_dim > 2:
-        if ref is None:
-            return None
-        try:
-            pca = svc.pca_2d(path, svc.stamp(path))
-        except Exception:
-            return None
-    fig = go.Figure()
-    if ref is not None:
-        idx = np.random.default_rng(0).permutation(len(ref["z_mean"]))[:MAP_POINTS]
-        xy = pca["xy"][idx] if pca is not None else ref["z_mean"][idx, :2]
-        lv.add_reference_points(fig, xy, ref["labels"][idx], opacity=0.35, names=svc.class_names(model))
-    center = E.project(z_mean, pca)[0]
-    cov = E.projected_cov(z_log_var, pca)
-    for n_sd, dash in ((1, "solid"), (2, "dot")):
-        ring = E.ellipse(center, cov, n_sd=n_sd)
-        fig.add_trace(go.Scatter(x=ring[:, 0], y=ring[:, 1], mode="lines", name=f"{n_sd}·z_std",
-                                 line=dict(color="black", width=2, dash=dash), hoverinfo="skip"))
-    s = E.project(samples, pca)
-    fig.add_trace(go.Scatter(x=s[:, 0], y=s[:, 1], mode="markers", name="samples z",
-                             marker=dict(size=9, color="white", line=dict(color="black", width=1.5))))
-    star = dict(size=16, symbol="star", color="gold", line=dict(color="black", width=1.5))
-    fig.add_trace(go.Scatter(x=[center[0]], y=[center[1]], mode="markers", name="your z_mean", marker=star))
-    lv.label_latent_axes(fig, pca)
-    if zoom:  # a square box of 4 projected stds either side of z_mean (and the drawn samples)
-        half = 4.0 * float(np.sqrt(np.clip(np.diag(cov), 1e-12, None)).max())
-        half = max(half, float(np.abs(s - center).max()) * 1.1 if len(s) else 0.0, 1e-3)
-        fig.update_xaxes(range=[center[0] - half, center[0] + half])
-        fig.update_yaxes(range=[center[1] - half, center[1] + half])
-    fig.update_layout(height=560, margin=dict(l=10, r=10, t=30, b=10), legend_title_text="label",
-                      plot_bgcolor="#f7f7f7")
-    return fig
 
 
 def _neighbors(model, z_mean, k: int = 8) -> list[dict] | None:
@@ -218,7 +180,10 @@ def _show_encoding(model, path: str, pre, name: str) -> None:
     st.subheader("6 · Where it lands on the latent map")
     zoom = st.toggle("Zoom in on its cloud", value=False, key="encode_zoom",
                      help="The star is z_mean, the rings 1 and 2 z_std, the circles the samples drawn above.")
-    fig = _latent_map(model, path, mu, lv, samples, zoom=zoom)
+    cloud = {"name": "yours", "z_mean": mu, "z_log_var": lv, "samples": samples, "color": "black",
+             "rings": [(1, "solid"), (2, "dot")],
+             "sample_marker": dict(size=9, color="white", line=dict(color="black", width=1.5))}
+    fig = svc.cloud_map(model, path, [cloud], zoom=zoom, height=560)
     if fig is None:
         st.info("This model stores no reference encodings, so there is no map to place the image on.")
     else:

@@ -13,7 +13,6 @@ from vae import explain as E
 from vae import latent_views as lv
 from vae.serving import per_image_elbo, to_png
 
-MAP_POINTS = 4000
 CLOUD_COLORS = ["#111111", "#d62728"]
 
 SRC_TEST, SRC_YOURS, SRC_RANDOM = "A test digit", "Your drawing / upload", "The decode of a random z"
@@ -50,56 +49,6 @@ def _pick_input(model, test, slot: str, default_index: int, container) -> tuple[
 
 
 # ----------------------------------------------------------------------------- figures
-
-
-def _pca(model, path: str):
-    if model.latent_dim <= 2:
-        return None
-    if model.reference is None:
-        raise LookupError("no reference")
-    return svc.pca_2d(path, svc.stamp(path))
-
-
-def _zoom_box(pca, clouds: list[dict]) -> tuple[list[float], list[float]]:
-    """Axis ranges that frame the clouds (4 projected stds around each centre) instead of the whole map."""
-    lo, hi = np.full(2, np.inf), np.full(2, -np.inf)
-    for c in clouds:
-        center = E.project(c["z_mean"], pca)[0]
-        r = 4.0 * np.sqrt(np.clip(np.diag(E.projected_cov(c["z_log_var"], pca)), 1e-12, None))
-        lo, hi = np.minimum(lo, center - r), np.maximum(hi, center + r)
-    half = max(float((hi - lo).max()) / 2, 1e-3)  # a square box, so the cloud's shape is not distorted
-    mid = (lo + hi) / 2
-    return [mid[0] - half, mid[0] + half], [mid[1] - half, mid[1] + half]
-
-
-def _map(model, pca, clouds: list[dict], height: int = 520, zoom: bool = False) -> go.Figure:
-    """Reference z_means coloured by label, plus for each cloud its samples, 2-sd ring and z_mean."""
-    fig = go.Figure()
-    ref = model.reference
-    if ref is not None:
-        idx = np.random.default_rng(0).permutation(len(ref["z_mean"]))[:MAP_POINTS]
-        xy = pca["xy"][idx] if pca is not None else ref["z_mean"][idx, :2]
-        lv.add_reference_points(fig, xy, ref["labels"][idx], opacity=0.3, names=svc.class_names(model))
-    for k, c in enumerate(clouds):
-        color = CLOUD_COLORS[k % len(CLOUD_COLORS)]
-        if c.get("samples") is not None:
-            s = E.project(c["samples"], pca)
-            fig.add_trace(go.Scattergl(x=s[:, 0], y=s[:, 1], mode="markers", name=f"z samples ({c['name']})",
-                                       marker=dict(size=3, color=color, opacity=0.5)))
-        center = E.project(c["z_mean"], pca)[0]
-        ring = E.ellipse(center, E.projected_cov(c["z_log_var"], pca), n_sd=2)
-        fig.add_trace(go.Scatter(x=ring[:, 0], y=ring[:, 1], mode="lines", name=f"2·z_std ({c['name']})",
-                                 line=dict(color=color, width=2, dash="dot"), hoverinfo="skip"))
-        star = dict(size=15, symbol="star", color="gold", line=dict(color=color, width=2))
-        fig.add_trace(go.Scatter(x=[center[0]], y=[center[1]], mode="markers", name=f"z_mean ({c['name']})",
-                                 marker=star))
-    lv.label_latent_axes(fig, pca)
-    if zoom:
-        xr, yr = _zoom_box(pca, clouds)
-        fig.update_xaxes(range=xr)
-        fig.update_yaxes(range=yr)
-    fig.update_layout(height=height, margin=dict(l=10, r=10, t=30, b=10), plot_bgcolor="#f7f7f7")
-    return fig
 
 
 def _bar(values, title: str, color: str = "#9467bd") -> go.Figure:
@@ -148,16 +97,136 @@ def _live_section(model, path: str, mu: np.ndarray) -> None:
         st.warning(f"Your browser could not run the decoder ({error}); the Decoder page decodes on the server.")
 
 
+# ----------------------------------------------------------------------------- follow-up questions
+
+
+def _question(label: str, key: str, body, ctx: dict, expanded: bool = False) -> None:
+    """A follow-up question as an expander whose answer is built only while it is open (opening it reruns
+    the page): closed answers cost the page load nothing, neither their decodes nor their charts."""
+    box = st.expander(label, expanded=expanded, key=key, on_change="rerun")
+    if box.open:
+        with box:
+            body(**ctx)
+
+
+def _why_log_variance(*, lv, **_) -> None:
+    p = E.parametrisations(lv)
+    st.markdown(
+        "A Dense layer outputs **any real number**, negative ones included. If that number were the "
+        "variance or the std, every negative output would be an impossible value (and the network "
+        "would have to be forced to avoid them). Read as a **log-variance**, every real number is "
+        "fine: `exp` makes the variance positive, and tiny variances like 0.0001 are ordinary "
+        "outputs (log 0.0001 ≈ −9.2) instead of numbers squeezed against zero.")
+    def cells(v):  # strings, so that an impossible value reads as such (NaN would show as "None")
+        return [f"{x:.4g}" if np.isfinite(x) else "impossible (≤ 0)" for x in v]
+
+    tab = pd.DataFrame({
+        "raw output": cells(p["raw"]),
+        "var = exp(raw)": cells(p["variance_if_log_variance"]),
+        "std = exp(raw/2)": cells(p["std_if_log_variance"]),
+        "std if raw were a var (√raw)": cells(p["std_if_variance"]),
+        "std if raw were a std": cells(p["std_if_std"]),
+    }, index=pd.Index([f"z[{i}]" for i in range(lv.size)], name="dim"))
+    st.markdown("This input's raw `z_log_var` outputs, read the way the model reads them (columns 2–3) "
+                "and the two other ways (columns 4–5):")
+    st.dataframe(tab, width="stretch")
+    neg = int((lv <= 0).sum())
+    if neg:
+        st.caption(f"For this input {neg} of {lv.size} raw outputs are ≤ 0: as a variance or a std they "
+                   "would be impossible; as a log-variance they simply mean a std below 1.")
+    else:
+        st.caption("For this input every raw output happens to be positive, but nothing in a Dense layer "
+                   "guarantees that; a log-variance head never needs the guarantee.")
+
+
+def _why_half(*, lv, std, **_) -> None:
+    j = 0
+    st.markdown(r"Because $\exp(\tfrac12\log\sigma^2) = (\sigma^2)^{1/2} = \sigma$: the 0.5 turns the "
+                "log-variance into a standard deviation, and ε must be scaled by the std, not the "
+                "variance, for z to have variance σ². Dimension 0 of this input:")
+    st.code(
+        f"z_log_var[0]              = {lv[j]:.4f}\n"
+        f"0.5 * z_log_var[0]        = {0.5 * lv[j]:.4f}\n"
+        f"exp(0.5 * z_log_var[0])   = {std[j]:.4f}   # the std\n"
+        f"sqrt(exp(z_log_var[0]))   = {np.sqrt(np.exp(lv[j])):.4f}   # the same number\n"
+        f"exp(z_log_var[0])         = {np.exp(lv[j]):.4f}   # the variance: wrong to scale ε by",
+        language="python")
+
+
+def _what_epsilon_is_for(*, model, mu, lv, std, **_) -> None:
+    st.markdown(
+        "Not “noise to stir up the output”. `z = z_mean + z_std · ε` with ε ~ N(0, 1) **is a draw from "
+        "N(z_mean, z_std²)**, written so that all the randomness sits in ε and z depends smoothly on "
+        "both heads. That is the *reparameterization trick*: the gradient of the loss reaches the heads "
+        "through ∂z/∂z_mean = 1 and ∂z/∂z_log_var = 0.5 · z_std · ε. Sampling z directly with "
+        "`np.random.normal(z_mean, z_std)` would give the same distribution but no gradient.")
+    seed = int(st.number_input("Seed for ε", 0, 10_000, 7, key="how_eps_seed"))
+    eps = np.random.default_rng(seed).standard_normal((1, mu.size))
+    z_same = np.repeat(E.reparameterize(mu, lv, eps), 4, axis=0)
+    z_diff, _ = E.sample_cloud(mu, lv, 4, seed=seed + 1)
+    st.code(f"epsilon              = {E.fmt_vec(eps[0])}\n"
+            f"dz/dz_mean           = {E.fmt_vec(np.ones(mu.size))}\n"
+            f"dz/dz_log_var        = 0.5 * z_std * epsilon = {E.fmt_vec(0.5 * std * eps[0])}",
+            language="python")
+    a, b = st.columns(2)
+    a.markdown("**Same ε four times** → the same z, the same image: nothing random is left.")
+    for col, img in zip(a.columns(4), model.decode(z_same)):
+        col.image(to_png(img, 3), width="stretch")
+    b.markdown("**Four different ε** → four draws from this input's cloud.")
+    for col, img in zip(b.columns(4), model.decode(z_diff)):
+        col.image(to_png(img, 3), width="stretch")
+
+
+def _what_makes_the_heads(*, model, x, mu, lv, elbo, samples, **_) -> None:
+    st.markdown(
+        "Only the loss, the **negative ELBO = reconstruction + KL**:\n"
+        "- the **reconstruction** term wants the decoder to redraw this image from *any* z in its cloud: "
+        "it pushes z_mean to a spot that decodes to this digit and z_std small, so the cloud does not "
+        "spill into other digits;\n"
+        "- the **KL** term pulls every cloud towards N(0, 1): z_mean towards 0, z_std towards 1.\n\n"
+        "Training settles the tug-of-war; the head that sets the cloud's centre is what we then call "
+        "z_mean, the other its log-variance.")
+    rec_samples = float(np.mean([per_image_elbo(x, d, mu, lv)["reconstruction_loss"]
+                                 for d in model.decode(samples[:32])]))
+    m1, m2, m3, m4 = st.columns(4)
+    m1.metric("Reconstruction at z_mean", f"{elbo['reconstruction_loss']:.1f} nats")
+    m2.metric("Reconstruction (samples)", f"{rec_samples:.1f} nats",
+              help="Averaged over 32 sampled z: the term training optimises, estimated by sampling.")
+    m3.metric("KL (all dims)", f"{elbo['kl_loss']:.2f} nats")
+    m4.metric("Negative ELBO (at z_mean)", f"{elbo['neg_elbo']:.1f} nats")
+    st.plotly_chart(_bar(np.asarray(elbo["kl_per_dim"]), "This input's KL per dimension (nats)"),
+                    width="stretch", key="how_loss_kl_bar")
+
+
+def _why_no_collapse(*, mu, std, kl, **_) -> None:
+    dim = st.selectbox("Dimension", list(range(mu.size)), format_func=lambda d: f"z[{d}]", key="how_dim")
+    s = np.geomspace(0.005, 3.0, 300)
+    curve = E.kl_vs_std(mu[dim], s)
+    fig = go.Figure(go.Scatter(x=s, y=curve, mode="lines", name="KL", line=dict(color="#9467bd")))
+    star = dict(size=13, symbol="star", color="gold", line=dict(color="black", width=1.5))
+    fig.add_trace(go.Scatter(x=[std[dim]], y=[kl[dim]], mode="markers", name="learned z_std",
+                             marker=star))
+    fig.update_xaxes(type="log", title=f"z_std of dimension {dim} (z_mean fixed at {mu[dim]:.3f})")
+    fig.update_yaxes(title="KL (nats)")
+    fig.update_layout(height=320, margin=dict(l=10, r=10, t=30, b=10))
+    c1, c2 = st.columns([3, 2])
+    c1.plotly_chart(fig, width="stretch", key="how_kl_curve")
+    c2.markdown(
+        "The reconstruction term alone would shrink z_std to 0 (a point is easiest to decode). "
+        r"But the KL contains $-\log\sigma$, which **grows without bound as σ → 0**:")
+    c2.code("\n".join(f"z_std = {v:<7g} → KL = {E.kl_vs_std(mu[dim], np.array([v]))[0]:.2f} nats"
+                      for v in (1.0, 0.1, 0.01, 0.001, 1e-6)), language="text")
+    c2.markdown(f"This input's learned z_std here is **{std[dim]:.3f}** (KL {kl[dim]:.3f} nats): "
+                "the point where shrinking the cloud further costs more KL than it buys in "
+                "reconstruction.")
+
+
 def main() -> None:
     st.title("How it works: the encoder's two heads")
     model = svc.current_model()
     path = svc.current_model_path()
     test = _test_set(model)
-    try:
-        pca = _pca(model, path)
-    except Exception:
-        pca = None
-    can_map = model.latent_dim == 2 or pca is not None
+    can_map = model.latent_dim == 2 or model.reference is not None  # above 2-D the map is a PCA of it
 
     st.markdown("The question this page answers, about the encoder head the course wrote:")
     st.code(E.COURSE_HEAD_CODE, language="python")
@@ -207,11 +276,11 @@ def main() -> None:
         zoom = c_map.toggle("Zoom in on the cloud", value=True, key="how_zoom",
                             help="A well-trained encoder gives each input a small cloud: on the whole map it "
                                  "is a dot. Zoomed, the box spans 4 z_std either side of z_mean.")
-        if pca is not None:
+        if model.latent_dim > 2:
             c_map.caption(f"{model.latent_dim}-D latent space shown through its first two principal "
                           "components.")
-        cloud = {"name": "this input", "z_mean": mu, "z_log_var": lv, "samples": samples}
-        c_map.plotly_chart(_map(model, pca, [cloud], zoom=zoom), width="stretch", key="how_cloud_map")
+        cloud = {"name": "this input", "z_mean": mu, "z_log_var": lv, "samples": samples, "color": CLOUD_COLORS[0]}
+        c_map.plotly_chart(svc.cloud_map(model, path, [cloud], zoom=zoom), width="stretch", key="how_cloud_map")
     else:
         c_map.info("This model stores no reference encodings, so the cloud cannot be placed on a map.")
     comp = pd.DataFrame({"z_mean": mu, "cloud mean": samples.mean(0),
@@ -243,112 +312,13 @@ def main() -> None:
     x_prob = model.decode(mu[None])[0]
     elbo = per_image_elbo(x, x_prob, mu, lv)
 
-    with st.expander("Why a log-variance, rather than a variance or a std?", expanded=True):
-        p = E.parametrisations(lv)
-        st.markdown(
-            "A Dense layer outputs **any real number**, negative ones included. If that number were the "
-            "variance or the std, every negative output would be an impossible value (and the network "
-            "would have to be forced to avoid them). Read as a **log-variance**, every real number is "
-            "fine: `exp` makes the variance positive, and tiny variances like 0.0001 are ordinary "
-            "outputs (log 0.0001 ≈ −9.2) instead of numbers squeezed against zero.")
-        def cells(v):  # strings, so that an impossible value reads as such (NaN would show as "None")
-            return [f"{x:.4g}" if np.isfinite(x) else "impossible (≤ 0)" for x in v]
-
-        tab = pd.DataFrame({
-            "raw output": cells(p["raw"]),
-            "var = exp(raw)": cells(p["variance_if_log_variance"]),
-            "std = exp(raw/2)": cells(p["std_if_log_variance"]),
-            "std if raw were a var (√raw)": cells(p["std_if_variance"]),
-            "std if raw were a std": cells(p["std_if_std"]),
-        }, index=pd.Index([f"z[{i}]" for i in range(lv.size)], name="dim"))
-        st.markdown("This input's raw `z_log_var` outputs, read the way the model reads them (columns 2–3) "
-                    "and the two other ways (columns 4–5):")
-        st.dataframe(tab, width="stretch")
-        neg = int((lv <= 0).sum())
-        if neg:
-            st.caption(f"For this input {neg} of {lv.size} raw outputs are ≤ 0: as a variance or a std they "
-                       "would be impossible; as a log-variance they simply mean a std below 1.")
-        else:
-            st.caption("For this input every raw output happens to be positive, but nothing in a Dense layer "
-                       "guarantees that; a log-variance head never needs the guarantee.")
-
-    with st.expander("Why the 0.5 in exp(0.5 · z_log_var)?"):
-        j = 0
-        st.markdown(r"Because $\exp(\tfrac12\log\sigma^2) = (\sigma^2)^{1/2} = \sigma$: the 0.5 turns the "
-                    "log-variance into a standard deviation, and ε must be scaled by the std, not the "
-                    "variance, for z to have variance σ². Dimension 0 of this input:")
-        st.code(
-            f"z_log_var[0]              = {lv[j]:.4f}\n"
-            f"0.5 * z_log_var[0]        = {0.5 * lv[j]:.4f}\n"
-            f"exp(0.5 * z_log_var[0])   = {std[j]:.4f}   # the std\n"
-            f"sqrt(exp(z_log_var[0]))   = {np.sqrt(np.exp(lv[j])):.4f}   # the same number\n"
-            f"exp(z_log_var[0])         = {np.exp(lv[j]):.4f}   # the variance: wrong to scale ε by",
-            language="python")
-
-    with st.expander("What is ε really for?"):
-        st.markdown(
-            "Not “noise to stir up the output”. `z = z_mean + z_std · ε` with ε ~ N(0, 1) **is a draw from "
-            "N(z_mean, z_std²)**, written so that all the randomness sits in ε and z depends smoothly on "
-            "both heads. That is the *reparameterization trick*: the gradient of the loss reaches the heads "
-            "through ∂z/∂z_mean = 1 and ∂z/∂z_log_var = 0.5 · z_std · ε. Sampling z directly with "
-            "`np.random.normal(z_mean, z_std)` would give the same distribution but no gradient.")
-        seed = int(st.number_input("Seed for ε", 0, 10_000, 7, key="how_eps_seed"))
-        eps = np.random.default_rng(seed).standard_normal((1, mu.size))
-        z_same = np.repeat(E.reparameterize(mu, lv, eps), 4, axis=0)
-        z_diff, _ = E.sample_cloud(mu, lv, 4, seed=seed + 1)
-        st.code(f"epsilon              = {E.fmt_vec(eps[0])}\n"
-                f"dz/dz_mean           = {E.fmt_vec(np.ones(mu.size))}\n"
-                f"dz/dz_log_var        = 0.5 * z_std * epsilon = {E.fmt_vec(0.5 * std * eps[0])}",
-                language="python")
-        a, b = st.columns(2)
-        a.markdown("**Same ε four times** → the same z, the same image: nothing random is left.")
-        for col, img in zip(a.columns(4), model.decode(z_same)):
-            col.image(to_png(img, 3), width="stretch")
-        b.markdown("**Four different ε** → four draws from this input's cloud.")
-        for col, img in zip(b.columns(4), model.decode(z_diff)):
-            col.image(to_png(img, 3), width="stretch")
-
-    with st.expander("What makes the two heads become a mean and a spread?"):
-        st.markdown(
-            "Only the loss, the **negative ELBO = reconstruction + KL**:\n"
-            "- the **reconstruction** term wants the decoder to redraw this image from *any* z in its cloud: "
-            "it pushes z_mean to a spot that decodes to this digit and z_std small, so the cloud does not "
-            "spill into other digits;\n"
-            "- the **KL** term pulls every cloud towards N(0, 1): z_mean towards 0, z_std towards 1.\n\n"
-            "Training settles the tug-of-war; the head that sets the cloud's centre is what we then call "
-            "z_mean, the other its log-variance.")
-        rec_samples = float(np.mean([per_image_elbo(x, d, mu, lv)["reconstruction_loss"]
-                                     for d in model.decode(samples[:32])]))
-        m1, m2, m3, m4 = st.columns(4)
-        m1.metric("Reconstruction at z_mean", f"{elbo['reconstruction_loss']:.1f} nats")
-        m2.metric("Reconstruction (samples)", f"{rec_samples:.1f} nats",
-                  help="Averaged over 32 sampled z: the term training optimises, estimated by sampling.")
-        m3.metric("KL (all dims)", f"{elbo['kl_loss']:.2f} nats")
-        m4.metric("Negative ELBO (at z_mean)", f"{elbo['neg_elbo']:.1f} nats")
-        st.plotly_chart(_bar(np.asarray(elbo["kl_per_dim"]), "This input's KL per dimension (nats)"),
-                        width="stretch", key="how_loss_kl_bar")
-
-    with st.expander("Why doesn't z_std collapse to zero?"):
-        dim = st.selectbox("Dimension", list(range(mu.size)), format_func=lambda d: f"z[{d}]", key="how_dim")
-        s = np.geomspace(0.005, 3.0, 300)
-        curve = E.kl_vs_std(mu[dim], s)
-        fig = go.Figure(go.Scatter(x=s, y=curve, mode="lines", name="KL", line=dict(color="#9467bd")))
-        star = dict(size=13, symbol="star", color="gold", line=dict(color="black", width=1.5))
-        fig.add_trace(go.Scatter(x=[std[dim]], y=[kl[dim]], mode="markers", name="learned z_std",
-                                 marker=star))
-        fig.update_xaxes(type="log", title=f"z_std of dimension {dim} (z_mean fixed at {mu[dim]:.3f})")
-        fig.update_yaxes(title="KL (nats)")
-        fig.update_layout(height=320, margin=dict(l=10, r=10, t=30, b=10))
-        c1, c2 = st.columns([3, 2])
-        c1.plotly_chart(fig, width="stretch", key="how_kl_curve")
-        c2.markdown(
-            "The reconstruction term alone would shrink z_std to 0 (a point is easiest to decode). "
-            r"But the KL contains $-\log\sigma$, which **grows without bound as σ → 0**:")
-        c2.code("\n".join(f"z_std = {v:<7g} → KL = {E.kl_vs_std(mu[dim], np.array([v]))[0]:.2f} nats"
-                          for v in (1.0, 0.1, 0.01, 0.001, 1e-6)), language="text")
-        c2.markdown(f"This input's learned z_std here is **{std[dim]:.3f}** (KL {kl[dim]:.3f} nats): "
-                    "the point where shrinking the cloud further costs more KL than it buys in "
-                    "reconstruction.")
+    ctx = dict(model=model, x=x, mu=mu, lv=lv, std=std, kl=kl, elbo=elbo, samples=samples)
+    _question("Why a log-variance, rather than a variance or a std?", "how_q_log_var", _why_log_variance, ctx,
+              expanded=True)
+    _question("Why the 0.5 in exp(0.5 · z_log_var)?", "how_q_half", _why_half, ctx)
+    _question("What is ε really for?", "how_q_epsilon", _what_epsilon_is_for, ctx)
+    _question("What makes the two heads become a mean and a spread?", "how_q_heads", _what_makes_the_heads, ctx)
+    _question("Why doesn't z_std collapse to zero?", "how_q_collapse", _why_no_collapse, ctx)
 
     # ------------------------------------------------------------------ two inputs
     st.header("Every input gets its own z_mean and z_std")
@@ -365,10 +335,10 @@ def main() -> None:
         cc.code(f"z_mean = {E.fmt_vec(m)}\nz_std  = {E.fmt_vec(E.z_std(logvar))}", language="python")
     if can_map:
         s_b, _ = E.sample_cloud(mu_b, lv_b, n, seed=2)
-        st.plotly_chart(_map(model, pca, [
-            {"name": "input 1", "z_mean": mu, "z_log_var": lv, "samples": samples},
-            {"name": "input 2", "z_mean": mu_b, "z_log_var": lv_b, "samples": s_b}], height=460),
-            width="stretch", key="how_two_map")
+        st.plotly_chart(svc.cloud_map(model, path, [
+            {"name": "input 1", "z_mean": mu, "z_log_var": lv, "samples": samples, "color": CLOUD_COLORS[0]},
+            {"name": "input 2", "z_mean": mu_b, "z_log_var": lv_b, "samples": s_b, "color": CLOUD_COLORS[1]}],
+            height=460), width="stretch", key="how_two_map")
 
 
 main()

@@ -51,8 +51,23 @@ def test_runs_and_changing_input_changes_z_mean(model):
     assert _z_mean_shown(at) != before
 
 
+def test_follow_up_answers_are_built_only_once_opened():
+    at = _page()
+    assert not at.exception, at.exception
+    keys = {w.key for w in [*at.number_input, *at.selectbox]}
+    assert "how_eps_seed" not in keys and "how_dim" not in keys  # closed: nothing built
+    assert any("std = exp(raw/2)" in d.value.columns for d in at.dataframe)  # the one open by default
+    at.session_state["how_q_epsilon"] = True  # what a click on the expander does
+    at.run()
+    assert "how_eps_seed" in {w.key for w in at.number_input}
+    assert any("dz/dz_log_var" in c.value for c in at.code)
+
+
 def test_widgets_of_the_follow_ups_run():
     at = _page()
+    for q in ("half", "epsilon", "heads", "collapse"):
+        at.session_state[f"how_q_{q}"] = True
+    at.run()
     at.slider(key="how_n").set_value(2000)
     at.number_input(key="how_eps_seed").set_value(3)
     at.selectbox(key="how_dim").set_value(1)

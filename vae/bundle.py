@@ -130,7 +130,10 @@ def _recipe(card: dict) -> str:
     """How it was trained, from what the card recorded (older cards lack some of it)."""
     if "learning_rate" not in card:
         return ""
-    parts = [f"Adam, learning rate {card['learning_rate']:g} with cosine decay, batch {card.get('batch_size')}"]
+    adam = f"AdamW (weight decay {card['weight_decay']:g})" if card.get("weight_decay") else "Adam"
+    parts = [f"{adam}, learning rate {card['learning_rate']:g} with cosine decay, batch {card.get('batch_size')}"]
+    if card.get("kl_warmup_epochs"):
+        parts.append(f"KL weight ramped from 0 over the first {card['kl_warmup_epochs']} epochs")
     if card.get("dropout"):
         parts.append(f"dropout {card['dropout']:g} after the hidden Dense layers")
     if card.get("augment_shift"):

@@ -29,6 +29,8 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--learning-rate", type=float, default=1e-3)
     t.add_argument("--ema", action="store_true", help="save an exponential moving average of the weights")
     t.add_argument("--ema-momentum", type=float, default=0.999, help="EMA momentum (0.999: about 1,000 steps)")
+    t.add_argument("--weight-decay", type=float, default=0.0, help="decoupled weight decay (AdamW); 0 = plain Adam")
+    t.add_argument("--kl-warmup", type=int, default=0, help="ramp the KL weight from 0 to beta over N epochs")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--data-dir", help="folder with the IDX files (default: $VAE_DATA_DIR, Debian, download)")
     t.add_argument("--job-dir", help="folder for progress.json / history.json; a STOP file there stops training")
@@ -136,7 +138,7 @@ def _run_training(args) -> Path:
     from vae.config import ModelConfig, check_range
 
     # Check every hyperparameter before the slow TensorFlow import, so mistakes fail at once.
-    for name in ("latent_dim", "beta", "epochs", "batch_size", "learning_rate"):
+    for name in ("latent_dim", "beta", "epochs", "batch_size", "learning_rate", "weight_decay", "kl_warmup"):
         check_range(name, getattr(args, name))
     if args.max_train is not None and args.max_train < 1:
         raise ValueError(f"--max-train must be at least 1; got {args.max_train}.")
@@ -154,7 +156,7 @@ def _run_training(args) -> Path:
                 batch_size=args.batch_size, learning_rate=args.learning_rate, seed=args.seed,
                 job_dir=args.job_dir, name=args.name, description=args.description,
                 max_train=args.max_train, ema=args.ema, ema_momentum=args.ema_momentum,
-                verbose=1 if sys.stdout.isatty() else 2)
+                weight_decay=args.weight_decay, kl_warmup=args.kl_warmup, verbose=1 if sys.stdout.isatty() else 2)
     return Path(out)
 
 

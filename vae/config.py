@@ -14,6 +14,8 @@ LIMITS = {
     "epochs": (1, 500),
     "batch_size": (1, 4096),
     "learning_rate": (1e-6, 1.0),
+    "weight_decay": (0.0, 1.0),
+    "kl_warmup": (0, 500),
 }
 
 

@@ -206,12 +206,59 @@ def map_thumbnail(xy: np.ndarray, labels: np.ndarray | None, x_range, y_range, s
     px = _to_pixels(np.zeros((1, 2)), x_range, y_range, size)[0]
     draw.line([(px[0], 0), (px[0], size)], fill=(225, 225, 225))
     draw.line([(0, px[1]), (size, px[1])], fill=(225, 225, 225))
-    pts = _to_pixels(xy, x_range, y_range, size)
-    for k, (u, v) in enumerate(pts):
-        c = PALETTE[int(labels[k]) % len(PALETTE)] if labels is not None else PALETTE[0]
-        draw.ellipse([u - dot, v - dot, u + dot, v + dot], fill=c)
+    _draw_dots(draw, _to_pixels(xy, x_range, y_range, size), labels, dot)
     draw.rectangle([0, 0, size - 1, size - 1], outline=(200, 200, 200))
     return np.asarray(img)
+
+
+def points_png(xy: np.ndarray, labels: np.ndarray | None, x_range, y_range, size: int = 1000,
+               dot: float = 3.0, opacity: float = 0.35) -> bytes:
+    """Points coloured by label on a transparent size x size PNG that spans x_range x y_range.
+
+    Behind Encode's and How it works' maps: thousands of reference points as one picture cost the
+    browser almost nothing, where a WebGL scatter of them costs a GL context and its shaders on every
+    page load (about 0.3 s each without a GPU). Overlapping dots do not darken each other.
+    """
+    from PIL import Image, ImageDraw
+
+    img = Image.new("RGBA", (size, size), (255, 255, 255, 0))
+    _draw_dots(ImageDraw.Draw(img), _to_pixels(xy, x_range, y_range, size), labels, dot,
+               alpha=int(round(255 * opacity)))
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def cover_box(x_range, y_range, grow: float = 1.5) -> tuple[tuple[float, float], tuple[float, float]]:
+    """A square around the view, `grow` times its longer side: a background still fills the plot when
+    Plotly widens one axis to keep the two to scale."""
+    cx, cy = (x_range[0] + x_range[1]) / 2, (y_range[0] + y_range[1]) / 2
+    half = grow * max(x_range[1] - x_range[0], y_range[1] - y_range[0], 1e-9) / 2
+    return (cx - half, cx + half), (cy - half, cy + half)
+
+
+def add_points_background(fig, png: bytes, box, labels: np.ndarray | None, names: list[str] | None = None,
+                          opacity: float = 0.35) -> None:
+    """`points_png`'s picture under a figure's traces, and one legend entry per label it shows."""
+    import base64
+
+    import plotly.graph_objects as go
+
+    (x0, x1), (y0, y1) = box
+    fig.add_layout_image(source="data:image/png;base64," + base64.b64encode(png).decode(), xref="x", yref="y",
+                         x=x0, y=y1, sizex=x1 - x0, sizey=y1 - y0, sizing="stretch", layer="below")
+    for lab in ([] if labels is None else np.unique(labels)):
+        name = names[int(lab)] if names and int(lab) < len(names) else str(int(lab))
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=name, hoverinfo="skip",
+                                 marker=dict(size=7, opacity=opacity, color=PALETTE[int(lab) % len(PALETTE)])))
+
+
+def _draw_dots(draw, pts: np.ndarray, labels: np.ndarray | None, dot: float, alpha: int | None = None) -> None:
+    for k, (u, v) in enumerate(pts):
+        c = PALETTE[int(labels[k]) % len(PALETTE)] if labels is not None else PALETTE[0]
+        if alpha is not None:
+            c = tuple(int(c[i:i + 2], 16) for i in (1, 3, 5)) + (alpha,)
+        draw.ellipse([u - dot, v - dot, u + dot, v + dot], fill=c)
 
 
 def mark_thumbnail(thumb: np.ndarray, point, x_range, y_range) -> bytes:
@@ -291,20 +338,6 @@ def latent_figure(xy: np.ndarray, index: np.ndarray, labels: np.ndarray | None,
     if equal_axes:
         fig.update_yaxes(scaleanchor="x", scaleratio=1)
     return fig
-
-
-def add_reference_points(fig, xy: np.ndarray, labels: np.ndarray, opacity: float = 0.35, size: float = 4,
-                         names: list[str] | None = None) -> None:
-    """Test images' z_means as one WebGL trace per label (the background of Encode's and How it works' maps)."""
-    import plotly.graph_objects as go
-
-    for lab in np.unique(labels):
-        m = labels == lab
-        name = names[int(lab)] if names and int(lab) < len(names) else str(int(lab))
-        fig.add_trace(go.Scattergl(
-            x=xy[m, 0].astype(np.float32), y=xy[m, 1].astype(np.float32), mode="markers", name=name,
-            marker=dict(size=size, opacity=opacity, color=PALETTE[int(lab) % len(PALETTE)]),
-            hovertemplate=f"test image: {name}<extra></extra>"))
 
 
 def history_figure(history: dict, metric: str, title: str, height: int = 260):

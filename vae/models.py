@@ -91,6 +91,7 @@ class VAE(keras.Model):
         self.encoder = encoder
         self.decoder = decoder
         self.beta = beta
+        self.kl_warmup_steps = 0  # > 0: the KL weight ramps from 0 to beta over this many training steps
         self.sampling = Sampling(seed=seed, name="sampling")
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction_loss")
@@ -119,6 +120,13 @@ class VAE(keras.Model):
         self.kl_tracker.update_state(kl)
         return {m.name: m.result() for m in self.metrics}
 
+    def _kl_weight(self):
+        """Beta, or during a KL warm-up (Sønderby et al. 2016) a linear ramp to it, driven by the step count."""
+        if not self.kl_warmup_steps:
+            return self.beta
+        done = ops.cast(self.optimizer.iterations, "float32") / self.kl_warmup_steps
+        return self.beta * ops.minimum(1.0, done)
+
     def train_step(self, data):
         import tensorflow as tf  # train_step is backend-specific; we train with TensorFlow
 
@@ -127,7 +135,7 @@ class VAE(keras.Model):
             x = self.augment(x, training=True)
         with tf.GradientTape() as tape:
             rec, kl = self._loss_terms(x, training=True)
-            loss = rec + self.beta * kl
+            loss = rec + self._kl_weight() * kl
         grads = tape.gradient(loss, self.trainable_weights)
         self.optimizer.apply_gradients(zip(grads, self.trainable_weights))
         return self._report(rec, kl)

@@ -85,11 +85,14 @@ def _callbacks(job_dir: Path | None, epochs: int, steps: int):
 def train(cfg: ModelConfig, *, dataset: str, epochs: int, out: str | Path, data_dir: str | None = None,
           batch_size: int = 128, learning_rate: float = 1e-3, seed: int = 0, job_dir: str | Path | None = None,
           verbose: int | str = "auto", name: str | None = None, description: str = "",
-          max_train: int | None = None, ema: bool = False, ema_momentum: float = 0.999) -> Path:
+          max_train: int | None = None, ema: bool = False, ema_momentum: float = 0.999,
+          weight_decay: float = 0.0, kl_warmup: int = 0) -> Path:
     """Train a VAE and save it as a bundle at `out`; returns the bundle's path."""
     check_range("epochs", epochs)
     check_range("batch_size", batch_size)
     check_range("learning_rate", learning_rate)
+    check_range("weight_decay", weight_decay)
+    check_range("kl_warmup", kl_warmup)
     if max_train is not None and max_train < 1:
         raise ValueError(f"max_train must be at least 1; got {max_train}.")
     import keras
@@ -109,7 +112,11 @@ def train(cfg: ModelConfig, *, dataset: str, epochs: int, out: str | Path, data_
     # weights (Polyak averaging), which generalise better than the last step's; validation uses them too.
     if not 0.0 < ema_momentum < 1.0:
         raise ValueError(f"ema_momentum must be between 0 and 1 (exclusive); got {ema_momentum}.")
-    vae.compile(optimizer=keras.optimizers.Adam(schedule, use_ema=ema, ema_momentum=ema_momentum))
+    # Weight decay is decoupled from the gradient (AdamW), so it shrinks weights the same whatever the loss scale.
+    optimizer = (keras.optimizers.AdamW(schedule, weight_decay=weight_decay, use_ema=ema, ema_momentum=ema_momentum)
+                 if weight_decay else keras.optimizers.Adam(schedule, use_ema=ema, ema_momentum=ema_momentum))
+    vae.compile(optimizer=optimizer)
+    vae.kl_warmup_steps = kl_warmup * steps
     job_dir = Path(job_dir) if job_dir else None
     if job_dir:
         job_dir.mkdir(parents=True, exist_ok=True)
@@ -140,6 +147,8 @@ def train(cfg: ModelConfig, *, dataset: str, epochs: int, out: str | Path, data_
     )
     card["learning_rate"] = learning_rate
     card["weight_averaging"] = f"EMA, momentum {ema_momentum:g}" if ema else "none"
+    card["weight_decay"] = weight_decay
+    card["kl_warmup_epochs"] = kl_warmup
     card["seed"] = seed
     reference = {"z_mean": z_mean, "z_log_var": z_log_var, "labels": data.y_test.astype(np.int16)}
     return save_bundle(vae, cfg, out, history=history, metrics=metrics, card=card, reference=reference,

@@ -91,11 +91,21 @@ async function fetchDecoder(url) {
   return new Uint8Array(await new Response(resp.body.pipeThrough(new DecompressionStream("gzip"))).arrayBuffer());
 }
 
+// Resolves once the page's main thread is idle (or after 2 s). This iframe shares that thread with the
+// page, so fetching, unzipping and compiling a decoder of several MB right away would hold up the
+// page's own charts on a first paint.
+function whenIdle() {
+  return new Promise((resolve) => (typeof requestIdleCallback === "function"
+    ? requestIdleCallback(resolve, { timeout: 2000 }) : setTimeout(resolve, 50)));
+}
+
 async function loadModel(bytes, modelId, url) {
   S.wantedModelId = modelId;
   window.__liveDecoderStatus = "loading";
   setStatus("Loading the decoder…");
   try {
+    await whenIdle();
+    if (modelId !== S.wantedModelId) return;   // a newer model arrived while waiting
     if (url && !bytes) bytes = await fetchDecoder(url);
     if (!(bytes instanceof Uint8Array)) {
       if (typeof bytes === "string") bytes = Uint8Array.from(atob(bytes), (c) => c.charCodeAt(0));

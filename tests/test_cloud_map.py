@@ -1,0 +1,74 @@
+"""The cloud map: its test-set picture, the views it frames, and the figure's traces."""
+
+import io
+
+import numpy as np
+from PIL import Image
+
+from vae import cloud_map as CM
+from vae import latent_views as lv
+
+
+def _cloud(mu, log_var, n=50, name="a", color="black"):
+    mu, log_var = np.asarray(mu, float), np.asarray(log_var, float)
+    samples = mu + np.exp(0.5 * log_var) * np.random.default_rng(0).standard_normal((n, mu.size))
+    return {"name": name, "z_mean": mu, "z_log_var": log_var, "samples": samples, "color": color}
+
+
+def test_points_png_draws_each_label_in_its_colour_on_a_transparent_picture():
+    xy = np.array([[0.0, 0.0], [1.0, 1.0]])
+    img = np.asarray(Image.open(io.BytesIO(lv.points_png(xy, np.array([0, 3]), (-1, 2), (-1, 2), size=90,
+                                                         opacity=0.5))))
+    assert img.shape == (90, 90, 4)
+    assert img[0, 0, 3] == 0  # no point there: transparent
+    u0, v0 = 30, 60  # (0, 0): a third from the left, a third up from the bottom
+    assert tuple(img[v0, u0]) == (0x1F, 0x77, 0xB4, 128)  # label 0's colour at the given opacity
+    u1, v1 = 60, 30
+    assert tuple(img[v1, u1, :3]) == (0xD6, 0x27, 0x28)  # label 3's
+
+
+def test_view_ranges_hold_the_test_set_and_the_cloud_or_zoom_on_the_cloud():
+    ref = np.random.default_rng(1).standard_normal((2000, 2))
+    far = _cloud([6.0, 0.0], [-2.0, -2.0])
+    (x0, x1), (y0, y1) = CM.view_ranges([far], None, ref, zoom=False)
+    assert x0 < -2.5 and x1 >= 6.0 + 2 * np.exp(-1.0) - 1e-9 and y0 < -2.5 and y1 > 2.5
+    (x0, x1), (y0, y1) = CM.view_ranges([far], None, ref, zoom=True)
+    assert np.isclose(x1 - x0, y1 - y0)  # square: the cloud keeps its shape
+    s = far["samples"]
+    assert x0 <= s[:, 0].min() and x1 >= s[:, 0].max() and y0 <= s[:, 1].min() and y1 >= s[:, 1].max()
+    assert x1 - x0 < 4.0  # framed on the cloud (std 0.37), not the whole map
+
+
+def test_backdrop_box_is_the_whole_map_for_a_wide_view_and_a_reused_square_for_a_zoom():
+    full = ((-6.0, 6.0), (-6.0, 6.0))
+    assert CM.backdrop_box(((-4.0, 4.0), (-3.0, 3.0)), full) == full
+    a = CM.backdrop_box(((1.0, 1.5), (2.0, 2.5)), full)
+    b = CM.backdrop_box(((1.01, 1.51), (2.0, 2.5)), full)  # the cloud moved a little
+    assert a == b
+    (ax0, ax1), (ay0, ay1) = a
+    assert ax0 <= 1.0 and ax1 >= 1.5 and ay0 <= 2.0 and ay1 >= 2.5 and np.isclose(ax1 - ax0, ay1 - ay0)
+
+
+def test_cloud_figure_draws_backdrop_legend_samples_rings_and_star_without_webgl():
+    ref = np.random.default_rng(2).standard_normal((500, 2))
+    labels = np.arange(500) % 3
+    box = lv.cover_box((-3.0, 3.0), (-3.0, 3.0))
+    backdrop = {"png": lv.points_png(ref, labels, *box, size=100), "box": box, "labels": np.unique(labels)}
+    cloud = _cloud([0.5, -0.5], [-1.0, -1.5])
+    cloud["rings"] = [(1, "solid"), (2, "dot")]
+    view = CM.view_ranges([cloud], None, ref, zoom=False)
+    fig = CM.cloud_figure([cloud], None, view, backdrop, names=["zero", "one", "two"])
+    assert len(fig.layout.images) == 1 and fig.layout.images[0].source.startswith("data:image/png;base64,")
+    names = [t.name for t in fig.data]
+    assert names[:3] == ["zero", "one", "two"]  # legend entries for the pictured labels
+    assert {"z samples (a)", "1·z_std (a)", "2·z_std (a)", "z_mean (a)"} <= set(names)
+    assert all(t.type == "scatter" for t in fig.data)  # 50 samples: SVG, no WebGL context
+    star = next(t for t in fig.data if t.name == "z_mean (a)")
+    assert np.allclose([star.x[0], star.y[0]], [0.5, -0.5])
+    assert tuple(fig.layout.xaxis.range) == view[0]
+
+
+def test_many_samples_go_to_webgl():
+    cloud = _cloud([0.0, 0.0], [0.0, 0.0], n=CM.SVG_SAMPLES + 1)
+    fig = CM.cloud_figure([cloud], None, CM.view_ranges([cloud], None, None, zoom=True))
+    assert next(t for t in fig.data if t.name.startswith("z samples")).type == "scattergl"

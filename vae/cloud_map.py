@@ -1,0 +1,88 @@
+"""One or two inputs' posterior clouds on the latent map: the test set behind them, samples, rings, z_mean."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from vae import explain as E
+from vae import latent_views as lv
+
+SVG_SAMPLES = 1000  # more sampled points than this go to WebGL; fewer are cheaper as SVG (no GL context)
+
+
+def view_ranges(clouds: list[dict], pca: dict | None, reference_xy: np.ndarray | None,
+                zoom: bool) -> tuple[tuple[float, float], tuple[float, float]]:
+    """The map's axis ranges: the test set's (plus the clouds' 2-sd boxes), or zoomed, a square that
+    frames 4 z_std either side of each cloud's z_mean and all of its samples."""
+    lo, hi = np.full(2, np.inf), np.full(2, -np.inf)
+    for c in clouds:
+        center = E.project(c["z_mean"], pca)[0]
+        sd = np.sqrt(np.clip(np.diag(E.projected_cov(c["z_log_var"], pca)), 1e-12, None))
+        r = (4.0 if zoom or reference_xy is None else 2.0) * sd
+        lo, hi = np.minimum(lo, center - r), np.maximum(hi, center + r)
+        if zoom and c.get("samples") is not None and len(c["samples"]):
+            s = E.project(c["samples"], pca)
+            lo, hi = np.minimum(lo, s.min(0)), np.maximum(hi, s.max(0))
+    if not zoom and reference_xy is not None:
+        ranges = lv.data_ranges(reference_xy)
+        lo, hi = np.minimum(lo, ranges[:, 0]), np.maximum(hi, ranges[:, 1])
+        return (float(lo[0]), float(hi[0])), (float(lo[1]), float(hi[1]))
+    half = max(float((hi - lo).max()) / 2 * 1.05, 1e-3)  # square, so the cloud's shape is not distorted
+    mid = (lo + hi) / 2
+    return (float(mid[0] - half), float(mid[0] + half)), (float(mid[1] - half), float(mid[1] + half))
+
+
+def backdrop_box(view: tuple, full: tuple) -> tuple[tuple[float, float], tuple[float, float]]:
+    """The region the test-set picture covers: the whole map's for a wide view, else a square around the
+    view, snapped to a coarse grid so that small moves of the cloud reuse a cached picture."""
+    (x0, x1), (y0, y1) = view
+    (fx0, fx1), (fy0, fy1) = full
+    span = max(x1 - x0, y1 - y0)
+    if span >= 0.5 * max(fx1 - fx0, fy1 - fy0) and x0 >= fx0 and x1 <= fx1 and y0 >= fy0 and y1 <= fy1:
+        return full
+    side = 2.0 ** (math.ceil(4 * math.log2(2.0 * span)) / 4)  # at least twice the view, on a 2^(1/4) grid
+    step = side / 8
+    cx, cy = (round((x0 + x1) / 2 / step) * step, round((y0 + y1) / 2 / step) * step)
+    return (cx - side / 2, cx + side / 2), (cy - side / 2, cy + side / 2)
+
+
+def cloud_figure(clouds: list[dict], pca: dict | None, view: tuple, backdrop: dict | None = None,
+                 names: list[str] | None = None, height: int = 520):
+    """The map: `backdrop` (from a cached `lv.points_png`, with its box and labels) behind, then per cloud
+    its samples, its rings ("rings": [(n_sd, dash), ...]) and its z_mean as a star.
+
+    A cloud is a dict: name, z_mean, z_log_var, samples (or None), color, and optionally sample_marker
+    and rings (default one dotted 2-sd ring).
+    """
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    if backdrop is not None:
+        lv.add_points_background(fig, backdrop["png"], backdrop["box"], backdrop["labels"], names,
+                                 opacity=backdrop.get("opacity", 0.35))
+    n_samples = sum(len(c["samples"]) for c in clouds if c.get("samples") is not None)
+    scatter = go.Scatter if n_samples <= SVG_SAMPLES else go.Scattergl
+    for c in clouds:
+        center = E.project(c["z_mean"], pca)[0]
+        if c.get("samples") is not None:
+            s = E.project(c["samples"], pca)
+            marker = c.get("sample_marker") or dict(size=3, color=c["color"], opacity=0.5)
+            fig.add_trace(scatter(x=s[:, 0], y=s[:, 1], mode="markers", name=f"z samples ({c['name']})",
+                                  marker=marker))
+        cov = E.projected_cov(c["z_log_var"], pca)
+        for n_sd, dash in c.get("rings", [(2, "dot")]):
+            ring = E.ellipse(center, cov, n_sd=n_sd)
+            fig.add_trace(go.Scatter(x=ring[:, 0], y=ring[:, 1], mode="lines", name=f"{n_sd}·z_std ({c['name']})",
+                                     line=dict(color=c["color"], width=2, dash=dash), hoverinfo="skip"))
+        star = dict(size=15, symbol="star", color="gold", line=dict(color=c["color"], width=2))
+        fig.add_trace(go.Scatter(x=[center[0]], y=[center[1]], mode="markers", name=f"z_mean ({c['name']})",
+                                 marker=star))
+    lv.label_latent_axes(fig, pca)
+    fig.update_xaxes(range=list(view[0]))
+    fig.update_yaxes(range=list(view[1]))
+    # Legend clicks would hide only the legend's own markers, not the pictured test points: switched off.
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=30, b=10), plot_bgcolor="#f7f7f7",
+                      legend=dict(itemclick=False, itemdoubleclick=False))
+    return fig
