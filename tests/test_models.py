@@ -102,6 +102,20 @@ def test_dropout_is_active_only_while_training():
         ModelConfig(dropout=1.0)
 
 
+def test_encoder_and_input_dropout_have_their_own_rates():
+    cfg = ModelConfig(preset="default", latent_dim=2, dropout=0.1, encoder_dropout=0.4, input_dropout=0.2)
+    vae = build_vae(cfg, seed=0)
+    rates = lambda m: [layer.rate for layer in m.layers if isinstance(layer, keras.layers.Dropout)]  # noqa: E731
+    assert rates(vae.encoder) == [0.2, 0.4] and rates(vae.decoder) == [0.1]
+    assert rates(build_vae(ModelConfig(dropout=0.1, encoder_dropout=0.0)).encoder) == []
+    x = np.random.default_rng(0).uniform(size=(4, 28, 28, 1)).astype("float32")
+    np.testing.assert_array_equal(*[np.asarray(vae.encoder(x, training=False)[0]) for _ in range(2)])
+    assert ModelConfig.from_dict(cfg.to_dict()) == cfg
+    assert ModelConfig.from_dict({"preset": "default", "dropout": 0.1}).encoder_dropout is None  # older bundles
+    with pytest.raises(ValueError, match="dropout"):
+        ModelConfig(input_dropout=-0.1)
+
+
 def test_ema_saves_the_averaged_weights(tmp_path):
     """With --ema the bundle holds the moving average, not the last step's weights (and the card says so)."""
     from vae.bundle import CARD_JSON, read_json
@@ -120,3 +134,32 @@ def test_ema_saves_the_averaged_weights(tmp_path):
     w_init, w_last, w_ema = (np.concatenate([w.ravel() for w in m.get_weights()]) for m in (init, last, averaged))
     moved = np.abs(w_last - w_init).mean()
     assert np.abs(w_ema - w_init).mean() < 0.8 * moved and np.abs(w_ema - w_last).mean() > 0.3 * moved
+
+
+def test_kl_warmup_ramps_the_kl_weight_to_beta_with_the_step_count():
+    vae = build_vae(ModelConfig(preset="course", latent_dim=2, beta=2.0))
+    vae.compile(optimizer=keras.optimizers.Adam())
+    assert vae._kl_weight() == 2.0  # no warm-up: beta from the first step
+    vae.kl_warmup_steps = 10
+    for step, weight in ((0, 0.0), (5, 1.0), (10, 2.0), (50, 2.0)):
+        vae.optimizer.iterations.assign(step)
+        assert float(vae._kl_weight()) == pytest.approx(weight)
+
+
+def test_weight_decay_and_warmup_train_and_are_on_the_card(tmp_path):
+    """AdamW shrinks the weights: with the same seed and data they end smaller than with Adam."""
+    from vae.bundle import CARD_JSON, read_json, render_card
+    from vae.save import load_vae
+    from vae.train import train
+
+    cfg = ModelConfig(preset="course", latent_dim=2)
+    kw = dict(dataset="digits", epochs=1, max_train=128, batch_size=32, learning_rate=1e-2, seed=0, verbose=0)
+    plain, _ = load_vae(train(cfg, out=tmp_path / "plain", **kw))
+    decayed, _ = load_vae(train(cfg, out=tmp_path / "wd", weight_decay=0.9, kl_warmup=1, **kw))
+    card = read_json(tmp_path / "wd" / CARD_JSON)
+    assert card["weight_decay"] == 0.9 and card["kl_warmup_epochs"] == 1
+    assert "AdamW (weight decay 0.9)" in render_card(card) and "KL weight ramped" in render_card(card)
+    norm = lambda m: sum(float(np.sum(w.numpy() ** 2)) for w in m.trainable_weights)  # noqa: E731
+    assert norm(decayed) < norm(plain)
+    with pytest.raises(ValueError, match="weight_decay"):
+        train(cfg, out=tmp_path / "bad", weight_decay=-1.0, **kw)

@@ -133,9 +133,18 @@ def _recipe(card: dict) -> str:
     adam = f"AdamW (weight decay {card['weight_decay']:g})" if card.get("weight_decay") else "Adam"
     parts = [f"{adam}, learning rate {card['learning_rate']:g} with cosine decay, batch {card.get('batch_size')}"]
     if card.get("kl_warmup_epochs"):
-        parts.append(f"KL weight ramped from 0 over the first {card['kl_warmup_epochs']} epochs")
-    if card.get("dropout"):
+        n = card["kl_warmup_epochs"]
+        parts.append(f"KL weight ramped from 0 over the first {n} epoch{'' if n == 1 else 's'}")
+    enc = card.get("encoder_dropout")
+    if enc is not None and enc != card.get("dropout"):
+        if card.get("dropout"):
+            parts.append(f"dropout {card['dropout']:g} after the decoder's hidden Dense layer")
+        if enc:
+            parts.append(f"dropout {enc:g} after the encoder's")
+    elif card.get("dropout"):
         parts.append(f"dropout {card['dropout']:g} after the hidden Dense layers")
+    if card.get("input_dropout"):
+        parts.append(f"{card['input_dropout']:.0%} of the encoder's input pixels dropped")
     if card.get("augment_shift"):
         parts.append(f"training images shifted at random by up to {card['augment_shift']} px")
     if str(card.get("weight_averaging", "none")) != "none":

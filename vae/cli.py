@@ -24,6 +24,8 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--beta", type=float, default=1.0, help="weight of the KL term (1 = true ELBO)")
     t.add_argument("--preset", default="default", choices=["default", "course"])
     t.add_argument("--dropout", type=float, default=0.0, help="dropout after the hidden Dense layers (default preset)")
+    t.add_argument("--encoder-dropout", type=float, help="the encoder's dropout rate, if not --dropout's")
+    t.add_argument("--input-dropout", type=float, default=0.0, help="drop this share of the encoder's input pixels")
     t.add_argument("--augment-shift", type=int, default=0, help="random shifts of up to N pixels while training")
     t.add_argument("--batch-size", type=int, default=128)
     t.add_argument("--learning-rate", type=float, default=1e-3)
@@ -151,7 +153,8 @@ def _run_training(args) -> Path:
     from vae.train import train
 
     cfg = ModelConfig(preset=args.preset, latent_dim=args.latent_dim, beta=args.beta,
-                      augment_shift=args.augment_shift, dropout=args.dropout)
+                      augment_shift=args.augment_shift, dropout=args.dropout,
+                      encoder_dropout=args.encoder_dropout, input_dropout=args.input_dropout)
     out = train(cfg, dataset=args.dataset, epochs=args.epochs, out=args.out, data_dir=args.data_dir,
                 batch_size=args.batch_size, learning_rate=args.learning_rate, seed=args.seed,
                 job_dir=args.job_dir, name=args.name, description=args.description,

@@ -28,6 +28,8 @@ class ModelConfig:
     beta: float = 1.0  # weight of the KL term; 1.0 is the true ELBO
     augment_shift: int = 0  # training only: random shifts of up to this many pixels (less overfitting)
     dropout: float = 0.0  # default preset only: dropout after the hidden Dense layers, while training
+    encoder_dropout: float | None = None  # the encoder's own rate, if not `dropout`
+    input_dropout: float = 0.0  # default preset only: share of the encoder's input pixels dropped, while training
     image_shape: tuple[int, int, int] = (28, 28, 1)
 
     def __post_init__(self) -> None:
@@ -37,6 +39,9 @@ class ModelConfig:
         check_range("beta", self.beta)
         check_range("augment_shift", self.augment_shift)
         check_range("dropout", self.dropout)
+        check_range("dropout", self.input_dropout)
+        if self.encoder_dropout is not None:
+            check_range("dropout", self.encoder_dropout)
 
     def to_dict(self) -> dict:
         return asdict(self)

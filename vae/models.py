@@ -44,12 +44,16 @@ def _course_decoder(cfg: ModelConfig) -> keras.Model:
 def _default_encoder(cfg: ModelConfig) -> keras.Model:
     """A plain, wider convolutional encoder: no BatchNorm, a 512-unit hidden layer."""
     x_in = keras.Input(cfg.image_shape, name="image")
-    x = layers.Conv2D(32, 3, strides=2, padding="same", activation="relu")(x_in)
+    x = x_in
+    if cfg.input_dropout:  # the encoder learns codes from partial images: it then generalises to new ones
+        x = layers.Dropout(cfg.input_dropout, name="input_dropout")(x)
+    x = layers.Conv2D(32, 3, strides=2, padding="same", activation="relu")(x)
     x = layers.Conv2D(64, 3, strides=2, padding="same", activation="relu")(x)
     x = layers.Flatten()(x)
     x = layers.Dense(512, activation="relu")(x)
-    if cfg.dropout:  # regularises the 1.6 M-weight Dense layer, which otherwise memorises 20k images
-        x = layers.Dropout(cfg.dropout)(x)
+    rate = cfg.dropout if cfg.encoder_dropout is None else cfg.encoder_dropout
+    if rate:  # regularises the 1.6 M-weight Dense layer, which otherwise memorises 20k images
+        x = layers.Dropout(rate)(x)
     z_mean = layers.Dense(cfg.latent_dim, name="z_mean")(x)
     z_log_var = layers.Dense(cfg.latent_dim, name="z_log_var")(x)
     return keras.Model(x_in, [z_mean, z_log_var], name="encoder")

@@ -74,6 +74,8 @@ def make_card(*, name: str, cfg: ModelConfig, dataset: str, n_train: int, source
         "latent_dim": cfg.latent_dim,
         "beta": cfg.beta,
         "dropout": cfg.dropout,
+        "encoder_dropout": cfg.encoder_dropout,
+        "input_dropout": cfg.input_dropout,
         "augment_shift": cfg.augment_shift,
         "dataset": dataset,
         "n_train": n_train,
