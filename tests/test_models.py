@@ -1,5 +1,7 @@
 """Model shapes, layer names, the sampling layer and the loss terms."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -163,3 +165,15 @@ def test_weight_decay_and_warmup_train_and_are_on_the_card(tmp_path):
     assert norm(decayed) < norm(plain)
     with pytest.raises(ValueError, match="weight_decay"):
         train(cfg, out=tmp_path / "bad", weight_decay=-1.0, **kw)
+
+
+def test_decoder_filters_set_the_default_decoders_transposed_convs():
+    cfg = ModelConfig(preset="default", latent_dim=2, decoder_filters=(128, 32))
+    vae = build_vae(cfg, seed=0)
+    convs = [layer.filters for layer in vae.decoder.layers if isinstance(layer, keras.layers.Conv2DTranspose)]
+    assert convs == [128, 32]
+    assert vae.decoder(np.zeros((1, 2), "float32")).shape == (1, 28, 28, 1)
+    assert ModelConfig.from_dict(json.loads(cfg.to_json())) == cfg  # JSON lists come back as the tuple
+    assert ModelConfig.from_dict({"preset": "default"}).decoder_filters == (64, 32)  # older bundles
+    with pytest.raises(ValueError, match="decoder_filters"):
+        ModelConfig(decoder_filters=(0, 32))

@@ -143,6 +143,9 @@ def _recipe(card: dict) -> str:
             parts.append(f"dropout {enc:g} after the encoder's")
     elif card.get("dropout"):
         parts.append(f"dropout {card['dropout']:g} after the hidden Dense layers")
+    filters = card.get("decoder_filters")
+    if card.get("preset") == "default" and filters and list(filters) != [64, 32]:
+        parts.append(f"decoder's transposed convolutions with {filters[0]} and {filters[1]} filters")
     if card.get("input_dropout"):
         parts.append(f"{card['input_dropout']:.0%} of the encoder's input pixels dropped")
     if card.get("augment_shift"):

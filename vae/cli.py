@@ -26,6 +26,8 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--dropout", type=float, default=0.0, help="dropout after the hidden Dense layers (default preset)")
     t.add_argument("--encoder-dropout", type=float, help="the encoder's dropout rate, if not --dropout's")
     t.add_argument("--input-dropout", type=float, default=0.0, help="drop this share of the encoder's input pixels")
+    t.add_argument("--decoder-filters", default="64,32",
+                   help="filters of the default decoder's two transposed convolutions, e.g. 128,32")
     t.add_argument("--augment-shift", type=int, default=0, help="random shifts of up to N pixels while training")
     t.add_argument("--batch-size", type=int, default=128)
     t.add_argument("--learning-rate", type=float, default=1e-3)
@@ -136,6 +138,13 @@ def _write_status(job_dir: Path, state: str, message: str, bundle: str | None) -
                                             "finished": time.time()})
 
 
+def _filters(text: str) -> tuple[int, int]:
+    try:
+        return tuple(int(v) for v in text.split(","))
+    except ValueError:
+        raise ValueError(f"--decoder-filters takes two whole numbers such as 128,32; got {text!r}.") from None
+
+
 def _run_training(args) -> Path:
     from vae.config import ModelConfig, check_range
 
@@ -154,7 +163,8 @@ def _run_training(args) -> Path:
 
     cfg = ModelConfig(preset=args.preset, latent_dim=args.latent_dim, beta=args.beta,
                       augment_shift=args.augment_shift, dropout=args.dropout,
-                      encoder_dropout=args.encoder_dropout, input_dropout=args.input_dropout)
+                      encoder_dropout=args.encoder_dropout, input_dropout=args.input_dropout,
+                      decoder_filters=_filters(args.decoder_filters))
     out = train(cfg, dataset=args.dataset, epochs=args.epochs, out=args.out, data_dir=args.data_dir,
                 batch_size=args.batch_size, learning_rate=args.learning_rate, seed=args.seed,
                 job_dir=args.job_dir, name=args.name, description=args.description,

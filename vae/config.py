@@ -30,6 +30,7 @@ class ModelConfig:
     dropout: float = 0.0  # default preset only: dropout after the hidden Dense layers, while training
     encoder_dropout: float | None = None  # the encoder's own rate, if not `dropout`
     input_dropout: float = 0.0  # default preset only: share of the encoder's input pixels dropped, while training
+    decoder_filters: tuple[int, int] = (64, 32)  # default preset: filters of the decoder's two transposed convs
     image_shape: tuple[int, int, int] = (28, 28, 1)
 
     def __post_init__(self) -> None:
@@ -38,6 +39,8 @@ class ModelConfig:
         check_range("latent_dim", self.latent_dim)
         check_range("beta", self.beta)
         check_range("augment_shift", self.augment_shift)
+        if len(self.decoder_filters) != 2 or not all(1 <= int(f) <= 512 for f in self.decoder_filters):
+            raise ValueError(f"decoder_filters must be two numbers between 1 and 512; got {self.decoder_filters}.")
         check_range("dropout", self.dropout)
         check_range("dropout", self.input_dropout)
         if self.encoder_dropout is not None:
@@ -50,8 +53,9 @@ class ModelConfig:
     def from_dict(cls, d: dict) -> "ModelConfig":
         known = {f.name for f in fields(cls)}
         d = {k: v for k, v in d.items() if k in known}
-        if "image_shape" in d:
-            d["image_shape"] = tuple(d["image_shape"])
+        for name in ("image_shape", "decoder_filters"):  # JSON gives lists
+            if name in d:
+                d[name] = tuple(d[name])
         return cls(**d)
 
     def to_json(self) -> str:

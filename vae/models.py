@@ -67,8 +67,9 @@ def _default_decoder(cfg: ModelConfig) -> keras.Model:
         x = layers.Dropout(cfg.dropout)(x)
     x = layers.Dense(7 * 7 * 64, activation="relu")(x)
     x = layers.Reshape((7, 7, 64))(x)
-    x = layers.Conv2DTranspose(64, 3, strides=2, padding="same", activation="relu")(x)
-    x = layers.Conv2DTranspose(32, 3, strides=2, padding="same", activation="relu")(x)
+    f1, f2 = cfg.decoder_filters
+    x = layers.Conv2DTranspose(f1, 3, strides=2, padding="same", activation="relu")(x)
+    x = layers.Conv2DTranspose(f2, 3, strides=2, padding="same", activation="relu")(x)
     logits = layers.Conv2D(1, 3, padding="same", name="logits")(x)
     return keras.Model(z_in, logits, name="decoder")
 

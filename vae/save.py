@@ -76,6 +76,7 @@ def make_card(*, name: str, cfg: ModelConfig, dataset: str, n_train: int, source
         "dropout": cfg.dropout,
         "encoder_dropout": cfg.encoder_dropout,
         "input_dropout": cfg.input_dropout,
+        "decoder_filters": list(cfg.decoder_filters),
         "augment_shift": cfg.augment_shift,
         "dataset": dataset,
         "n_train": n_train,
