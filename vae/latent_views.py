@@ -197,18 +197,14 @@ def map_thumbnail(xy: np.ndarray, labels: np.ndarray | None, x_range, y_range, s
 
     The Decoder shows where z is on this picture after every slider change. A Plotly scatter would be
     rebuilt and redrawn by the browser each time (WebGL, slow without a GPU); a picture drawn once per
-    model with Pillow, marked with `mark_thumbnail`, is a ~20 KB PNG.
+    model, marked with `mark_thumbnail`, is a ~20 KB PNG.
     """
-    from PIL import Image, ImageDraw
-
-    img = Image.new("RGB", (size, size), "white")
-    draw = ImageDraw.Draw(img)
-    px = _to_pixels(np.zeros((1, 2)), x_range, y_range, size)[0]
-    draw.line([(px[0], 0), (px[0], size)], fill=(225, 225, 225))
-    draw.line([(0, px[1]), (size, px[1])], fill=(225, 225, 225))
-    _draw_dots(draw, _to_pixels(xy, x_range, y_range, size), labels, dot)
-    draw.rectangle([0, 0, size - 1, size - 1], outline=(200, 200, 200))
-    return np.asarray(img)
+    img = np.full((size, size, 3), 255, np.uint8)
+    u0, v0 = np.clip(_to_pixels(np.zeros((1, 2)), x_range, y_range, size)[0].round().astype(int), 0, size - 1)
+    img[:, u0] = img[v0, :] = 225
+    _draw_dots(img, _to_pixels(xy, x_range, y_range, size), labels, dot)
+    img[[0, -1], :] = img[:, [0, -1]] = 200
+    return img
 
 
 def points_png(xy: np.ndarray, labels: np.ndarray | None, x_range, y_range, size: int = 1000,
@@ -219,13 +215,12 @@ def points_png(xy: np.ndarray, labels: np.ndarray | None, x_range, y_range, size
     browser almost nothing, where a WebGL scatter of them costs a GL context and its shaders on every
     page load (about 0.3 s each without a GPU). Overlapping dots do not darken each other.
     """
-    from PIL import Image, ImageDraw
+    from PIL import Image
 
-    img = Image.new("RGBA", (size, size), (255, 255, 255, 0))
-    _draw_dots(ImageDraw.Draw(img), _to_pixels(xy, x_range, y_range, size), labels, dot,
-               alpha=int(round(255 * opacity)))
+    img = np.zeros((size, size, 4), np.uint8)
+    _draw_dots(img, _to_pixels(xy, x_range, y_range, size), labels, dot, alpha=int(round(255 * opacity)))
     buf = io.BytesIO()
-    img.save(buf, format="PNG")
+    Image.fromarray(img, "RGBA").save(buf, format="PNG")
     return buf.getvalue()
 
 
@@ -253,12 +248,23 @@ def add_points_background(fig, png: bytes, box, labels: np.ndarray | None, names
                                  marker=dict(size=7, opacity=opacity, color=PALETTE[int(lab) % len(PALETTE)])))
 
 
-def _draw_dots(draw, pts: np.ndarray, labels: np.ndarray | None, dot: float, alpha: int | None = None) -> None:
-    for k, (u, v) in enumerate(pts):
-        c = PALETTE[int(labels[k]) % len(PALETTE)] if labels is not None else PALETTE[0]
-        if alpha is not None:
-            c = tuple(int(c[i:i + 2], 16) for i in (1, 3, 5)) + (alpha,)
-        draw.ellipse([u - dot, v - dot, u + dot, v + dot], fill=c)
+def _draw_dots(img: np.ndarray, pts: np.ndarray, labels: np.ndarray | None, dot: float,
+               alpha: int | None = None) -> None:
+    """Stamp a disc of radius `dot` px per point into img (H, W, 3 or 4), in label colours; later
+    points cover earlier ones. Vectorised: 10,000 points take milliseconds, not a Python loop's 0.4 s."""
+    h, w = img.shape[:2]
+    colors = np.array([[int(c[i:i + 2], 16) for i in (1, 3, 5)] for c in PALETTE], np.uint8)
+    rgb = colors[(np.asarray(labels, int) if labels is not None else np.zeros(len(pts), int)) % len(PALETTE)]
+    value = rgb if img.shape[2] == 3 else np.column_stack([rgb, np.full(len(rgb), alpha, np.uint8)])
+    r = int(np.ceil(dot))
+    centre = np.asarray(pts).round().astype(int)
+    for dy in range(-r, r + 1):
+        for dx in range(-r, r + 1):
+            if dx * dx + dy * dy > dot * dot:
+                continue
+            u, v = centre[:, 0] + dx, centre[:, 1] + dy
+            inside = (u >= 0) & (u < w) & (v >= 0) & (v < h)
+            img[v[inside], u[inside]] = value[inside]
 
 
 def mark_thumbnail(thumb: np.ndarray, point, x_range, y_range) -> bytes:
