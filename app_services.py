@@ -264,6 +264,27 @@ def cloud_map(model: ServedModel, path: str, clouds: list[dict], zoom: bool = Fa
     return CM.cloud_figure(clouds, pca, view, backdrop, class_names(model), height)
 
 
+def kl_table(container, kl: np.ndarray, z_mean: np.ndarray, z_std: np.ndarray,
+             z_log_var: np.ndarray | None = None) -> None:
+    """KL per latent dimension as a table with in-cell bars, beside that dimension's z_mean and z_std
+    (and z_log_var, if given).
+
+    Used where a Plotly bar chart stood: the table grid is on the page anyway, and every Plotly chart
+    costs the browser ~0.1 s to build on each page load here.
+    """
+    import pandas as pd
+
+    kl = np.asarray(kl, np.float64)
+    columns = {"z_mean": z_mean, **({} if z_log_var is None else {"z_log_var": z_log_var}), "z_std": z_std}
+    frame = pd.DataFrame({**columns, "KL (nats)": kl},
+                         index=pd.Index([f"z[{i}]" for i in range(kl.size)], name="dim"))
+    container.dataframe(frame, width="stretch", column_config={
+        **{name: st.column_config.NumberColumn(format="%.3f") for name in columns},
+        "KL (nats)": st.column_config.ProgressColumn(format="%.3f", min_value=0.0,
+                                                     max_value=max(float(kl.max()), 1e-9)),
+    })
+
+
 def full_backdrop_box(path: str, stamp: float) -> tuple:
     from vae import latent_views as lv
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
 import app_services as svc
@@ -113,10 +111,8 @@ def _show_encoding(model, path: str, pre, name: str) -> None:
         "(the course's “sigma”), and `z_std = exp(0.5·z_log_var)`. Together they describe a Gaussian "
         "*cloud* of latent codes that could have produced this image.")
     kl = E.kl_per_dim(mu, lv)
-    table = pd.DataFrame({"z_mean": mu, "z_log_var": lv, "z_std": std, "KL (nats)": kl},
-                         index=pd.Index([f"z[{i}]" for i in range(mu.size)], name="dim"))
     c1, c2 = st.columns([3, 2])
-    c1.dataframe(table.style.format("{:.3f}"), width="stretch")
+    svc.kl_table(c1, kl, mu, std, z_log_var=lv)
     c2.code(f"z_mean = {E.fmt_vec(mu)}\nz_std  = {E.fmt_vec(std)}", language="python")
 
     st.subheader("3 · Samples z = z_mean + z_std · ε and the reconstruction")
@@ -152,9 +148,7 @@ def _show_encoding(model, path: str, pre, name: str) -> None:
                    f"{ref_m['neg_elbo_at_mean']:.1f} nats (reconstruction "
                    f"{ref_m.get('reconstruction_loss_at_mean', float('nan')):.1f}). "
                    "An image far above that is one the model finds unusual.")
-    fig = go.Figure(go.Bar(x=[f"z[{i}]" for i in range(mu.size)], y=kl, marker_color="#9467bd"))
-    fig.update_layout(height=260, margin=dict(l=10, r=10, t=30, b=10), title="KL per latent dimension (nats)")
-    st.plotly_chart(fig, width="stretch", key="encode_kl_bar")
+    st.caption("The KL term's split over the latent dimensions is the last column of the table in 2.")
 
     st.subheader("5 · Its nearest test digits (by z_mean)")
     nbrs = _neighbors(model, mu)

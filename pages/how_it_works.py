@@ -51,12 +51,6 @@ def _pick_input(model, test, slot: str, default_index: int, container) -> tuple[
 # ----------------------------------------------------------------------------- figures
 
 
-def _bar(values, title: str, color: str = "#9467bd") -> go.Figure:
-    fig = go.Figure(go.Bar(x=[f"z[{i}]" for i in range(len(values))], y=values, marker_color=color))
-    fig.update_layout(height=260, margin=dict(l=10, r=10, t=40, b=10), title=title)
-    return fig
-
-
 def _card_sigma_note(card: dict) -> str | None:
     """What the model card says about the 'sigma' head (an imported model's card records the heads' roles)."""
     heads = card.get("heads")
@@ -194,8 +188,8 @@ def _what_makes_the_heads(*, model, x, mu, lv, elbo, samples, **_) -> None:
               help="Averaged over 32 sampled z: the term training optimises, estimated by sampling.")
     m3.metric("KL (all dims)", f"{elbo['kl_loss']:.2f} nats")
     m4.metric("Negative ELBO (at z_mean)", f"{elbo['neg_elbo']:.1f} nats")
-    st.plotly_chart(_bar(np.asarray(elbo["kl_per_dim"]), "This input's KL per dimension (nats)"),
-                    width="stretch", key="how_loss_kl_bar")
+    st.markdown("**This input's KL per dimension**")
+    svc.kl_table(st, np.asarray(elbo["kl_per_dim"]), mu, E.z_std(lv))
 
 
 def _why_no_collapse(*, mu, std, kl, **_) -> None:
@@ -300,8 +294,8 @@ def main() -> None:
     st.header("The KL term, per dimension")
     kl = E.kl_per_dim(mu, lv)
     c1, c2 = st.columns([3, 2])
-    c1.plotly_chart(_bar(kl, f"KL(N(z_mean, z_std²) ‖ N(0, 1)) per dimension — total {kl.sum():.2f} nats"),
-                    width="stretch", key="how_kl_bar")
+    c1.markdown(f"**KL(N(z_mean, z_std²) ‖ N(0, 1)) per dimension** — total {kl.sum():.2f} nats")
+    svc.kl_table(c1, kl, mu, std, z_log_var=lv)
     c2.markdown("Per dimension, the KL term of the loss is")
     c2.latex(r"\mathrm{KL}_j = -\tfrac12\left(1 + \log\sigma_j^2 - \mu_j^2 - \sigma_j^2\right)")
     c2.markdown("It is zero only when z_mean = 0 and z_std = 1 (the prior N(0, 1)). It charges this input "

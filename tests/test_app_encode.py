@@ -72,6 +72,8 @@ def test_uploaded_png_is_encoded(model, dark_on_light):
     table = at.dataframe[0].value
     assert list(table.columns)[:3] == ["z_mean", "z_log_var", "z_std"] and len(table) == served.latent_dim
     np.testing.assert_allclose(table["z_mean"].to_numpy(), z_mean[0], atol=1e-5)
+    kl = -0.5 * (1 + z_log_var[0] - z_mean[0] ** 2 - np.exp(z_log_var[0]))
+    np.testing.assert_allclose(table["KL (nats)"].to_numpy(), kl, rtol=1e-4, atol=1e-5)  # drawn as bars
     captions = " ".join(i.proto.imgs[0].caption for i in at.get("image"))
     assert ("not inverted" not in captions) if dark_on_light else ("not inverted" in captions)
     assert "28×28" in captions and "Cropped" in captions
