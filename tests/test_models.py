@@ -157,9 +157,9 @@ def test_weight_decay_and_warmup_train_and_are_on_the_card(tmp_path):
     cfg = ModelConfig(preset="course", latent_dim=2)
     kw = dict(dataset="digits", epochs=1, max_train=128, batch_size=32, learning_rate=1e-2, seed=0, verbose=0)
     plain, _ = load_vae(train(cfg, out=tmp_path / "plain", **kw))
-    decayed, _ = load_vae(train(cfg, out=tmp_path / "wd", weight_decay=0.9, kl_warmup=1, **kw))
+    decayed, _ = load_vae(train(cfg, out=tmp_path / "wd", weight_decay=0.9, kl_warmup=1, average_last=1, **kw))
     card = read_json(tmp_path / "wd" / CARD_JSON)
-    assert card["weight_decay"] == 0.9 and card["kl_warmup_epochs"] == 1
+    assert card["weight_decay"] == 0.9 and card["kl_warmup_epochs"] == 1 and card["averaged_epochs"] == 1
     assert "AdamW (weight decay 0.9)" in render_card(card) and "KL weight ramped" in render_card(card)
     norm = lambda m: sum(float(np.sum(w.numpy() ** 2)) for w in m.trainable_weights)  # noqa: E731
     assert norm(decayed) < norm(plain)
@@ -177,3 +177,21 @@ def test_decoder_filters_set_the_default_decoders_transposed_convs():
     assert ModelConfig.from_dict({"preset": "default"}).decoder_filters == (64, 32)  # older bundles
     with pytest.raises(ValueError, match="decoder_filters"):
         ModelConfig(decoder_filters=(0, 32))
+
+
+def test_weight_average_is_the_mean_of_the_weights_at_the_last_epochs_ends():
+    from vae.train import _WeightAverage
+
+    vae = build_vae(ModelConfig(preset="course", latent_dim=2))
+    vae.compile(optimizer=keras.optimizers.Adam())
+    average = _WeightAverage(first_epoch=1)
+    average.set_model(vae)
+    w0 = [v.numpy() for v in vae.trainable_variables]
+    for epoch in range(4):  # weights w0 + epoch at the end of each epoch; epoch 0 is before the window
+        for v, w in zip(vae.trainable_variables, w0):
+            v.assign(w + epoch)
+        average.on_epoch_end(epoch)
+    average.apply(vae)
+    assert average.count == 3
+    for v, w in zip(vae.trainable_variables, w0):
+        np.testing.assert_allclose(v.numpy(), w + 2.0, rtol=1e-5, atol=1e-5)  # mean of 1, 2, 3

@@ -152,6 +152,8 @@ def _recipe(card: dict) -> str:
         parts.append(f"training images shifted at random by up to {card['augment_shift']} px")
     if str(card.get("weight_averaging", "none")) != "none":
         parts.append(f"weights averaged ({card['weight_averaging']})")
+    if card.get("averaged_epochs"):
+        parts.append(f"saved weights: the average of the last {card['averaged_epochs']} epochs' (SWA)")
     if "seed" in card:
         parts.append(f"seed {card['seed']}")
     return "- **Training:** " + ", ".join(parts)

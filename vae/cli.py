@@ -35,6 +35,8 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--ema-momentum", type=float, default=0.999, help="EMA momentum (0.999: about 1,000 steps)")
     t.add_argument("--weight-decay", type=float, default=0.0, help="decoupled weight decay (AdamW); 0 = plain Adam")
     t.add_argument("--kl-warmup", type=int, default=0, help="ramp the KL weight from 0 to beta over N epochs")
+    t.add_argument("--average-last", type=int, default=0,
+                   help="save the uniform average of the weights at the end of the last N epochs (SWA)")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--data-dir", help="folder with the IDX files (default: $VAE_DATA_DIR, Debian, download)")
     t.add_argument("--job-dir", help="folder for progress.json / history.json; a STOP file there stops training")
@@ -169,7 +171,8 @@ def _run_training(args) -> Path:
                 batch_size=args.batch_size, learning_rate=args.learning_rate, seed=args.seed,
                 job_dir=args.job_dir, name=args.name, description=args.description,
                 max_train=args.max_train, ema=args.ema, ema_momentum=args.ema_momentum,
-                weight_decay=args.weight_decay, kl_warmup=args.kl_warmup, verbose=1 if sys.stdout.isatty() else 2)
+                weight_decay=args.weight_decay, kl_warmup=args.kl_warmup,
+                average_last=args.average_last, verbose=1 if sys.stdout.isatty() else 2)
     return Path(out)
 
 

@@ -82,17 +82,50 @@ def _callbacks(job_dir: Path | None, epochs: int, steps: int):
     return JobFiles(), keras.callbacks.TerminateOnNaN()
 
 
+def _WeightAverage(first_epoch: int):
+    import keras
+
+    class WeightAverage(keras.callbacks.Callback):
+        """Uniform average of the weights at the end of each epoch from `first_epoch` (0-based) on:
+        stochastic weight averaging (Izmailov et al. 2018) over the run's last epochs. With EMA on, it
+        averages the EMA weights. BatchNorm statistics (course preset) are not averaged."""
+
+        def __init__(self):
+            super().__init__()
+            self.total: list[np.ndarray] | None = None
+            self.count = 0
+
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch < first_epoch:
+                return
+            opt = self.model.optimizer
+            # Keras keeps the EMA in the optimizer, one variable per trainable variable, in order.
+            source = opt._model_variables_moving_average if getattr(opt, "use_ema", False) \
+                else self.model.trainable_variables
+            values = [np.array(v, dtype=np.float64) for v in source]
+            self.total = values if self.total is None else [t + v for t, v in zip(self.total, values)]
+            self.count += 1
+
+        def apply(self, model) -> None:
+            for var, t in zip(model.trainable_variables, self.total):
+                var.assign((t / self.count).astype(var.dtype))
+
+    return WeightAverage()
+
+
 def train(cfg: ModelConfig, *, dataset: str, epochs: int, out: str | Path, data_dir: str | None = None,
           batch_size: int = 128, learning_rate: float = 1e-3, seed: int = 0, job_dir: str | Path | None = None,
           verbose: int | str = "auto", name: str | None = None, description: str = "",
           max_train: int | None = None, ema: bool = False, ema_momentum: float = 0.999,
-          weight_decay: float = 0.0, kl_warmup: int = 0) -> Path:
+          weight_decay: float = 0.0, kl_warmup: int = 0, average_last: int = 0) -> Path:
     """Train a VAE and save it as a bundle at `out`; returns the bundle's path."""
     check_range("epochs", epochs)
     check_range("batch_size", batch_size)
     check_range("learning_rate", learning_rate)
     check_range("weight_decay", weight_decay)
     check_range("kl_warmup", kl_warmup)
+    if not 0 <= average_last <= epochs:
+        raise ValueError(f"average_last must be between 0 and epochs ({epochs}); got {average_last}.")
     if max_train is not None and max_train < 1:
         raise ValueError(f"max_train must be at least 1; got {max_train}.")
     import keras
@@ -126,8 +159,9 @@ def train(cfg: ModelConfig, *, dataset: str, epochs: int, out: str | Path, data_
 
     start = time.time()
     swap = [keras.callbacks.SwapEMAWeights()] if ema else []  # first: the history sees EMA-weight metrics
+    averager = _WeightAverage(epochs - average_last) if average_last else None
     vae.fit(x_train, epochs=epochs, batch_size=batch_size, shuffle=True,
-            validation_data=(data.x_test, None), callbacks=[*swap, job_files, nan_guard], verbose=verbose)
+            validation_data=(data.x_test, None), callbacks=[*swap, *([averager] if averager else []), job_files, nan_guard], verbose=verbose)
     seconds = time.time() - start
     history = job_files.history
     if (job_files.non_finite or not history.get("loss") or not np.isfinite(history["loss"]).all()
@@ -136,6 +170,8 @@ def train(cfg: ModelConfig, *, dataset: str, epochs: int, out: str | Path, data_
             "Training stopped with a NaN or infinite loss; the model was not saved. "
             "Try a smaller learning rate or beta."
         )
+    if averager is not None and averager.count:
+        averager.apply(vae)  # after fit: the EMA values are in the model by now and are replaced
     metrics = evaluate(vae, data.x_test, seed=0)
     z_mean, z_log_var = encode_all(vae.encoder, data.x_test)
     epochs_done = len(history["loss"])
@@ -149,6 +185,7 @@ def train(cfg: ModelConfig, *, dataset: str, epochs: int, out: str | Path, data_
     card["weight_averaging"] = f"EMA, momentum {ema_momentum:g}" if ema else "none"
     card["weight_decay"] = weight_decay
     card["kl_warmup_epochs"] = kl_warmup
+    card["averaged_epochs"] = averager.count if averager is not None else 0
     card["seed"] = seed
     reference = {"z_mean": z_mean, "z_log_var": z_log_var, "labels": data.y_test.astype(np.int16)}
     return save_bundle(vae, cfg, out, history=history, metrics=metrics, card=card, reference=reference,
