@@ -7,7 +7,6 @@ import streamlit as st
 
 import app_services as svc
 from vae import explain as E
-from vae import latent_views as lv
 from vae.serving import per_image_elbo, to_png
 
 IMAGE_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif"]

@@ -10,7 +10,6 @@ import streamlit as st
 import app_services as svc
 from live_decoder import live_decoder, live_decoder_error
 from vae import explain as E
-from vae import latent_views as lv
 from vae.serving import per_image_elbo, to_png
 
 CLOUD_COLORS = ["#111111", "#d62728"]

@@ -180,11 +180,11 @@ def test_decoder_filters_set_the_default_decoders_transposed_convs():
 
 
 def test_weight_average_is_the_mean_of_the_weights_at_the_last_epochs_ends():
-    from vae.train import _WeightAverage
+    from vae.train import _weight_average
 
     vae = build_vae(ModelConfig(preset="course", latent_dim=2))
     vae.compile(optimizer=keras.optimizers.Adam())
-    average = _WeightAverage(first_epoch=1)
+    average = _weight_average(first_epoch=1)
     average.set_model(vae)
     w0 = [v.numpy() for v in vae.trainable_variables]
     for epoch in range(4):  # weights w0 + epoch at the end of each epoch; epoch 0 is before the window

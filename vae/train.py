@@ -82,7 +82,7 @@ def _callbacks(job_dir: Path | None, epochs: int, steps: int):
     return JobFiles(), keras.callbacks.TerminateOnNaN()
 
 
-def _WeightAverage(first_epoch: int):
+def _weight_average(first_epoch: int):
     import keras
 
     class WeightAverage(keras.callbacks.Callback):
@@ -159,7 +159,7 @@ def train(cfg: ModelConfig, *, dataset: str, epochs: int, out: str | Path, data_
 
     start = time.time()
     swap = [keras.callbacks.SwapEMAWeights()] if ema else []  # first: the history sees EMA-weight metrics
-    averager = _WeightAverage(epochs - average_last) if average_last else None
+    averager = _weight_average(epochs - average_last) if average_last else None
     vae.fit(x_train, epochs=epochs, batch_size=batch_size, shuffle=True,
             validation_data=(data.x_test, None), callbacks=[*swap, *([averager] if averager else []), job_files, nan_guard], verbose=verbose)
     seconds = time.time() - start
