@@ -160,7 +160,7 @@ def test_weight_decay_and_warmup_train_and_are_on_the_card(tmp_path):
     decayed, _ = load_vae(train(cfg, out=tmp_path / "wd", weight_decay=0.9, kl_warmup=1, average_last=1, **kw))
     card = read_json(tmp_path / "wd" / CARD_JSON)
     assert card["weight_decay"] == 0.9 and card["kl_warmup_epochs"] == 1 and card["averaged_epochs"] == 1
-    assert "AdamW (weight decay 0.9)" in render_card(card) and "KL weight ramped" in render_card(card)
+    assert "AdamW (weight decay 0.9)" in render_card(card) and "KL weight ramped" in render_card(card) and "averaged over the last 1 epoch (SWA)" in render_card(card)
     norm = lambda m: sum(float(np.sum(w.numpy() ** 2)) for w in m.trainable_weights)  # noqa: E731
     assert norm(decayed) < norm(plain)
     with pytest.raises(ValueError, match="weight_decay"):

@@ -153,7 +153,8 @@ def _recipe(card: dict) -> str:
     if str(card.get("weight_averaging", "none")) != "none":
         parts.append(f"weights averaged ({card['weight_averaging']})")
     if card.get("averaged_epochs"):
-        parts.append(f"saved weights: the average of the last {card['averaged_epochs']} epochs' (SWA)")
+        n = card["averaged_epochs"]
+        parts.append(f"saved weights averaged over the last {n} epoch{'' if n == 1 else 's'} (SWA)")
     if "seed" in card:
         parts.append(f"seed {card['seed']}")
     return "- **Training:** " + ", ".join(parts)
