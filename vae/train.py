@@ -161,7 +161,8 @@ def train(cfg: ModelConfig, *, dataset: str, epochs: int, out: str | Path, data_
     swap = [keras.callbacks.SwapEMAWeights()] if ema else []  # first: the history sees EMA-weight metrics
     averager = _weight_average(epochs - average_last) if average_last else None
     vae.fit(x_train, epochs=epochs, batch_size=batch_size, shuffle=True,
-            validation_data=(data.x_test, None), callbacks=[*swap, *([averager] if averager else []), job_files, nan_guard], verbose=verbose)
+            validation_data=(data.x_test, None), verbose=verbose,
+            callbacks=[*swap, *([averager] if averager else []), job_files, nan_guard])
     seconds = time.time() - start
     history = job_files.history
     if (job_files.non_finite or not history.get("loss") or not np.isfinite(history["loss"]).all()
