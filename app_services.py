@@ -205,19 +205,17 @@ def map_thumbnail(path: str, stamp: float, n: int = 2000) -> dict | None:
     """A picture of a sample of the test set's z_means (PCA plane for > 2-D), drawn once per model."""
     from vae import latent_views as lv
 
-    ref = served_model(path).reference
-    if ref is None:
+    plane = map_plane(path, stamp)
+    if plane is None:
         return None
-    z_mean = ref["z_mean"]
-    rows = lv.sample_indices(len(z_mean), n)
-    pca = pca_2d(path, stamp) if z_mean.shape[1] > 2 else None
-    xy = z_mean if pca is None else pca["xy"]
-    x_range, y_range = lv.data_ranges(xy)
-    labels = ref.get("labels")
+    xy, pca = plane
+    x_range, y_range = plane_ranges(path, stamp)
+    rows = lv.sample_indices(len(xy), n)
+    labels = served_model(path).reference.get("labels")
     thumb = lv.map_thumbnail(xy[rows], None if labels is None else labels[rows], x_range, y_range)
     # Only what marking z needs: cache_data hands out a copy of this on every slider change.
     plane = None if pca is None else {"components": pca["components"], "mean": pca["mean"]}
-    return {"thumb": thumb, "x_range": tuple(x_range), "y_range": tuple(y_range), "pca": plane, "n": len(rows)}
+    return {"thumb": thumb, "x_range": x_range, "y_range": y_range, "pca": plane, "n": len(rows)}
 
 
 def map_plane(path: str, stamp: float) -> tuple[np.ndarray, dict | None] | None:
@@ -231,20 +229,26 @@ def map_plane(path: str, stamp: float) -> tuple[np.ndarray, dict | None] | None:
     return pca["xy"], pca
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
-def reference_backdrop(path: str, stamp: float, box: tuple | None = None) -> dict | None:
-    """Every test image's point as one transparent picture over `box` (default: the whole map, a square
-    1.5 times the data's range), with that box and the labels shown; None if the bundle has no reference."""
-    from vae import latent_views as lv
+@st.cache_data(show_spinner=False, max_entries=8)
+def plane_ranges(path: str, stamp: float) -> tuple[tuple[float, float], tuple[float, float]] | None:
+    """(x_range, y_range) of the test set on the map plane: 0.5–99.5 % of the data, widened by 10 %."""
+    from vae.latent_views import data_ranges
 
     plane = map_plane(path, stamp)
     if plane is None:
         return None
-    xy = plane[0]
-    if box is None:
-        box = full_backdrop_box(path, stamp)
+    x_range, y_range = data_ranges(plane[0])
+    return (float(x_range[0]), float(x_range[1])), (float(y_range[0]), float(y_range[1]))
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def reference_backdrop(path: str, stamp: float, box: tuple) -> dict:
+    """Every test image's point as one transparent picture over `box`, with that box and the labels shown
+    (call only for a bundle with reference encodings)."""
+    from vae import latent_views as lv
+
     labels = served_model(path).reference.get("labels")
-    return {"png": lv.points_png(xy, labels, *box), "box": box,
+    return {"png": lv.points_png(map_plane(path, stamp)[0], labels, *box), "box": box,
             "labels": None if labels is None else np.unique(labels)}
 
 
@@ -252,15 +256,17 @@ def cloud_map(model: ServedModel, path: str, clouds: list[dict], zoom: bool = Fa
     """Clouds on the latent map (vae.cloud_map) over the test set's cached picture; None for a > 2-D model
     without reference encodings (no PCA plane to draw in)."""
     from vae import cloud_map as CM
+    from vae import latent_views as lv
 
     stamp_ = stamp(path)
     plane = map_plane(path, stamp_)
     if plane is None and model.latent_dim > 2:
         return None
-    ref_xy, pca = plane if plane is not None else (None, None)
-    view = CM.view_ranges(clouds, pca, ref_xy, zoom)
+    pca = None if plane is None else plane[1]
+    ranges = plane_ranges(path, stamp_)
+    view = CM.view_ranges(clouds, pca, ranges, zoom)
     backdrop = None if plane is None else reference_backdrop(
-        path, stamp_, CM.backdrop_box(view, full_backdrop_box(path, stamp_)))
+        path, stamp_, CM.backdrop_box(view, lv.cover_box(*ranges)))
     return CM.cloud_figure(clouds, pca, view, backdrop, class_names(model), height)
 
 
@@ -283,13 +289,6 @@ def kl_table(container, kl: np.ndarray, z_mean: np.ndarray, z_std: np.ndarray,
         "KL (nats)": st.column_config.ProgressColumn(format="%.3f", min_value=0.0,
                                                      max_value=max(float(kl.max()), 1e-9)),
     })
-
-
-def full_backdrop_box(path: str, stamp: float) -> tuple:
-    from vae import latent_views as lv
-
-    x_range, y_range = lv.data_ranges(map_plane(path, stamp)[0])
-    return lv.cover_box(tuple(map(float, x_range)), tuple(map(float, y_range)))
 
 
 @st.cache_data(show_spinner="Running t-SNE once for this model (about a minute)…", max_entries=8)

@@ -47,7 +47,7 @@ def _pick_input(model, test, slot: str, default_index: int, container) -> tuple[
     return model.decode(z)[0].astype(np.float32), f"decode of a random z (seed {seed})"
 
 
-# ----------------------------------------------------------------------------- figures
+# ----------------------------------------------------------------------------- the model card
 
 
 def _card_sigma_note(card: dict) -> str | None:

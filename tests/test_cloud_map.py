@@ -30,9 +30,9 @@ def test_points_png_draws_each_label_in_its_colour_on_a_transparent_picture():
 def test_view_ranges_hold_the_test_set_and_the_cloud_or_zoom_on_the_cloud():
     ref = np.random.default_rng(1).standard_normal((2000, 2))
     far = _cloud([6.0, 0.0], [-2.0, -2.0])
-    (x0, x1), (y0, y1) = CM.view_ranges([far], None, ref, zoom=False)
+    (x0, x1), (y0, y1) = CM.view_ranges([far], None, lv.data_ranges(ref), zoom=False)
     assert x0 < -2.5 and x1 >= 6.0 + 2 * np.exp(-1.0) - 1e-9 and y0 < -2.5 and y1 > 2.5
-    (x0, x1), (y0, y1) = CM.view_ranges([far], None, ref, zoom=True)
+    (x0, x1), (y0, y1) = CM.view_ranges([far], None, lv.data_ranges(ref), zoom=True)
     assert np.isclose(x1 - x0, y1 - y0)  # square: the cloud keeps its shape
     s = far["samples"]
     assert x0 <= s[:, 0].min() and x1 >= s[:, 0].max() and y0 <= s[:, 1].min() and y1 >= s[:, 1].max()
@@ -56,7 +56,7 @@ def test_cloud_figure_draws_backdrop_legend_samples_rings_and_star_without_webgl
     backdrop = {"png": lv.points_png(ref, labels, *box, size=100), "box": box, "labels": np.unique(labels)}
     cloud = _cloud([0.5, -0.5], [-1.0, -1.5])
     cloud["rings"] = [(1, "solid"), (2, "dot")]
-    view = CM.view_ranges([cloud], None, ref, zoom=False)
+    view = CM.view_ranges([cloud], None, lv.data_ranges(ref), zoom=False)
     fig = CM.cloud_figure([cloud], None, view, backdrop, names=["zero", "one", "two"])
     assert len(fig.layout.images) == 1 and fig.layout.images[0].source.startswith("data:image/png;base64,")
     names = [t.name for t in fig.data]

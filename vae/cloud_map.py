@@ -12,21 +12,22 @@ from vae import latent_views as lv
 SVG_SAMPLES = 1000  # more sampled points than this go to WebGL; fewer are cheaper as SVG (no GL context)
 
 
-def view_ranges(clouds: list[dict], pca: dict | None, reference_xy: np.ndarray | None,
+def view_ranges(clouds: list[dict], pca: dict | None, data_ranges: tuple | None,
                 zoom: bool) -> tuple[tuple[float, float], tuple[float, float]]:
-    """The map's axis ranges: the test set's (plus the clouds' 2-sd boxes), or zoomed, a square that
-    frames 4 z_std either side of each cloud's z_mean and all of its samples."""
+    """The map's axis ranges: the test set's `data_ranges` ((x0, x1), (y0, y1)) widened to hold the
+    clouds' 2-sd boxes, or zoomed (or with no test set), a square that frames 4 z_std either side of
+    each cloud's z_mean and all of its samples."""
     lo, hi = np.full(2, np.inf), np.full(2, -np.inf)
     for c in clouds:
         center = E.project(c["z_mean"], pca)[0]
         sd = np.sqrt(np.clip(np.diag(E.projected_cov(c["z_log_var"], pca)), 1e-12, None))
-        r = (4.0 if zoom or reference_xy is None else 2.0) * sd
+        r = (4.0 if zoom or data_ranges is None else 2.0) * sd
         lo, hi = np.minimum(lo, center - r), np.maximum(hi, center + r)
         if zoom and c.get("samples") is not None and len(c["samples"]):
             s = E.project(c["samples"], pca)
             lo, hi = np.minimum(lo, s.min(0)), np.maximum(hi, s.max(0))
-    if not zoom and reference_xy is not None:
-        ranges = lv.data_ranges(reference_xy)
+    if not zoom and data_ranges is not None:
+        ranges = np.asarray(data_ranges, np.float64)
         lo, hi = np.minimum(lo, ranges[:, 0]), np.maximum(hi, ranges[:, 1])
         return (float(lo[0]), float(hi[0])), (float(lo[1]), float(hi[1]))
     half = max(float((hi - lo).max()) / 2 * 1.05, 1e-3)  # square, so the cloud's shape is not distorted
@@ -60,8 +61,7 @@ def cloud_figure(clouds: list[dict], pca: dict | None, view: tuple, backdrop: di
 
     fig = go.Figure()
     if backdrop is not None:
-        lv.add_points_background(fig, backdrop["png"], backdrop["box"], backdrop["labels"], names,
-                                 opacity=backdrop.get("opacity", 0.35))
+        lv.add_points_background(fig, backdrop["png"], backdrop["box"], backdrop["labels"], names)
     n_samples = sum(len(c["samples"]) for c in clouds if c.get("samples") is not None)
     scatter = go.Scatter if n_samples <= SVG_SAMPLES else go.Scattergl
     for c in clouds:
