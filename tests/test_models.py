@@ -195,3 +195,51 @@ def test_weight_average_is_the_mean_of_the_weights_at_the_last_epochs_ends():
     assert average.count == 3
     for v, w in zip(vae.trainable_variables, w0):
         np.testing.assert_allclose(v.numpy(), w + 2.0, rtol=1e-5, atol=1e-5)  # mean of 1, 2, 3
+
+
+def test_deep_encoder_is_an_option_of_the_default_preset():
+    cfg = ModelConfig(preset="default", latent_dim=2, encoder="deep")
+    enc = build_vae(cfg, seed=0).encoder
+    convs = [(layer.filters, layer.strides) for layer in enc.layers if isinstance(layer, keras.layers.Conv2D)]
+    assert convs == [(32, (1, 1)), (32, (2, 2)), (64, (1, 1)), (64, (2, 2)), (128, (1, 1)), (128, (2, 2))]
+    assert [layer.units for layer in enc.layers if isinstance(layer, keras.layers.Dense)] == [256, 2, 2]
+    assert ModelConfig.from_dict(json.loads(cfg.to_json())) == cfg
+    assert ModelConfig.from_dict({"preset": "default"}).encoder == "wide"  # older bundles
+    with pytest.raises(ValueError, match="Unknown encoder"):
+        ModelConfig(encoder="huge")
+    with pytest.raises(ValueError, match="course preset"):
+        ModelConfig(preset="course", encoder="deep")
+
+
+def test_a_frozen_decoder_runs_without_dropout_while_the_encoder_trains():
+    vae = build_vae(ModelConfig(preset="default", latent_dim=2, dropout=0.5, encoder_dropout=0.0), seed=0)
+    vae.sampling = lambda args: args[0]  # z = z_mean: the decoder's dropout is the only randomness left
+    x = np.random.default_rng(0).uniform(size=(4, 28, 28, 1)).astype("float32")
+    trained = [float(vae._loss_terms(x, training=True)[0]) for _ in range(2)]
+    assert trained[0] != trained[1]
+    vae.decoder.trainable = False
+    frozen = [float(vae._loss_terms(x, training=True)[0]) for _ in range(2)]
+    assert frozen[0] == frozen[1]
+
+
+def test_decoder_from_trains_a_new_encoder_for_a_bundles_frozen_decoder(tmp_path, tiny_bundle):
+    from vae.bundle import CARD_JSON, CARD_MD, read_json
+    from vae.save import load_vae
+    from vae.train import train
+
+    kw = dict(dataset="digits", epochs=1, max_train=64, batch_size=32, seed=0, verbose=0)
+    out = train(ModelConfig(preset="default", latent_dim=2, encoder="deep"), out=tmp_path / "refit",
+                decoder_from=tiny_bundle, **kw)
+    source, _ = load_vae(tiny_bundle)
+    refit, cfg = load_vae(out)
+    assert cfg.encoder == "deep"
+    for a, b in zip(source.decoder.get_weights(), refit.decoder.get_weights()):
+        np.testing.assert_array_equal(a, b)  # the decoder is the source bundle's, untouched by training
+    card = read_json(out / CARD_JSON)
+    assert card["decoder_from"]["name"] == read_json(tiny_bundle / CARD_JSON)["name"]
+    assert "only the encoder was trained here" in (out / CARD_MD).read_text()
+    with pytest.raises(ValueError, match="does not fit"):
+        train(ModelConfig(preset="default", latent_dim=3), out=tmp_path / "bad", decoder_from=tiny_bundle, **kw)
+    with pytest.raises(ValueError, match="same dataset"):
+        train(ModelConfig(preset="default", latent_dim=2), out=tmp_path / "bad", decoder_from=tiny_bundle,
+              **{**kw, "dataset": "mnist", "max_train": 8})

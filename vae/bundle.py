@@ -127,6 +127,12 @@ def load_reference(path: str | Path) -> dict[str, np.ndarray] | None:
 
 
 def _recipe(card: dict) -> str:
+    """The model card's "Training:" line (empty for older cards that did not record it)."""
+    text = recipe_text(card)
+    return f"- **Training:** {text}" if text else ""
+
+
+def recipe_text(card: dict) -> str:
     """How it was trained, from what the card recorded (older cards lack some of it)."""
     if "learning_rate" not in card:
         return ""
@@ -143,6 +149,8 @@ def _recipe(card: dict) -> str:
             parts.append(f"dropout {enc:g} after the encoder's")
     elif card.get("dropout"):
         parts.append(f"dropout {card['dropout']:g} after the hidden Dense layers")
+    if card.get("preset") == "default" and card.get("encoder", "wide") != "wide":
+        parts.append(f"the {card['encoder']} encoder (6 convolutions, a 256-unit Dense layer)")
     filters = card.get("decoder_filters")
     if card.get("preset") == "default" and filters and list(filters) != [64, 32]:
         parts.append(f"decoder's transposed convolutions with {filters[0]} and {filters[1]} filters")
@@ -157,7 +165,13 @@ def _recipe(card: dict) -> str:
         parts.append(f"saved weights averaged over the last {n} epoch{'' if n == 1 else 's'} (SWA)")
     if "seed" in card:
         parts.append(f"seed {card['seed']}")
-    return "- **Training:** " + ", ".join(parts)
+    text = ", ".join(parts)
+    source = card.get("decoder_from")
+    if isinstance(source, dict):  # two stages: a trained decoder, then a new encoder fitted to it
+        minutes = f", {source['train_seconds'] / 60:.1f} min" if source.get("train_seconds") else ""
+        text = (f"only the encoder was trained here ({text}), for the frozen decoder of "
+                f"“{source.get('name')}” ({source.get('epochs')} epochs{minutes}: {source.get('recipe') or '?'})")
+    return text
 
 
 def render_card(card: dict) -> str:

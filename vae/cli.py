@@ -28,6 +28,10 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--input-dropout", type=float, default=0.0, help="drop this share of the encoder's input pixels")
     t.add_argument("--decoder-filters", default="64,32",
                    help="filters of the default decoder's two transposed convolutions, e.g. 128,32")
+    t.add_argument("--encoder", default="wide", choices=["wide", "deep"],
+                   help="the default preset's encoder: wide (2 convs, Dense 512) or deep (6 convs, Dense 256)")
+    t.add_argument("--decoder-from", metavar="BUNDLE",
+                   help="take this trained bundle's decoder, frozen, and train only a new encoder for it")
     t.add_argument("--augment-shift", type=int, default=0, help="random shifts of up to N pixels while training")
     t.add_argument("--batch-size", type=int, default=128)
     t.add_argument("--learning-rate", type=float, default=1e-3)
@@ -166,13 +170,13 @@ def _run_training(args) -> Path:
     cfg = ModelConfig(preset=args.preset, latent_dim=args.latent_dim, beta=args.beta,
                       augment_shift=args.augment_shift, dropout=args.dropout,
                       encoder_dropout=args.encoder_dropout, input_dropout=args.input_dropout,
-                      decoder_filters=_filters(args.decoder_filters))
+                      decoder_filters=_filters(args.decoder_filters), encoder=args.encoder)
     out = train(cfg, dataset=args.dataset, epochs=args.epochs, out=args.out, data_dir=args.data_dir,
                 batch_size=args.batch_size, learning_rate=args.learning_rate, seed=args.seed,
                 job_dir=args.job_dir, name=args.name, description=args.description,
                 max_train=args.max_train, ema=args.ema, ema_momentum=args.ema_momentum,
                 weight_decay=args.weight_decay, kl_warmup=args.kl_warmup,
-                average_last=args.average_last, verbose=1 if sys.stdout.isatty() else 2)
+                average_last=args.average_last, decoder_from=args.decoder_from, verbose=1 if sys.stdout.isatty() else 2)
     return Path(out)
 
 

@@ -6,6 +6,9 @@ import json
 from dataclasses import asdict, dataclass, fields
 
 PRESETS = ("default", "course")
+# The default preset's encoders: "wide" (two strided convs, a 512-unit Dense layer; the original) and
+# "deep" (six convs, a 256-unit Dense layer), whose codes carry over better to images it was not trained on.
+ENCODERS = ("wide", "deep")
 LIMITS = {
     "latent_dim": (1, 64),
     "augment_shift": (0, 4),
@@ -31,11 +34,16 @@ class ModelConfig:
     encoder_dropout: float | None = None  # the encoder's own rate, if not `dropout`
     input_dropout: float = 0.0  # default preset only: share of the encoder's input pixels dropped, while training
     decoder_filters: tuple[int, int] = (64, 32)  # default preset: filters of the decoder's two transposed convs
+    encoder: str = "wide"  # default preset: which encoder (ENCODERS); the course preset has the course's
     image_shape: tuple[int, int, int] = (28, 28, 1)
 
     def __post_init__(self) -> None:
         if self.preset not in PRESETS:
             raise ValueError(f"Unknown preset '{self.preset}': choose one of {', '.join(PRESETS)}.")
+        if self.encoder not in ENCODERS:
+            raise ValueError(f"Unknown encoder '{self.encoder}': choose one of {', '.join(ENCODERS)}.")
+        if self.preset == "course" and self.encoder != "wide":
+            raise ValueError("The course preset keeps the course's encoder; --encoder applies to the default preset.")
         check_range("latent_dim", self.latent_dim)
         check_range("beta", self.beta)
         check_range("augment_shift", self.augment_shift)

@@ -77,6 +77,7 @@ def make_card(*, name: str, cfg: ModelConfig, dataset: str, n_train: int, source
         "encoder_dropout": cfg.encoder_dropout,
         "input_dropout": cfg.input_dropout,
         "decoder_filters": list(cfg.decoder_filters),
+        "encoder": cfg.encoder,
         "augment_shift": cfg.augment_shift,
         "dataset": dataset,
         "n_train": n_train,

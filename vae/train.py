@@ -113,12 +113,47 @@ def _weight_average(first_epoch: int):
     return WeightAverage()
 
 
+def _decoder_source(decoder_from: str | Path, dataset: str) -> tuple[Path, dict]:
+    """The bundle to take a trained decoder from, and its card, checked before any data is loaded."""
+    from vae.bundle import CARD_JSON, CONFIG, check_bundle, read_json
+
+    path = check_bundle(decoder_from)
+    if read_json(path / CONFIG, {}).get("preset") == "imported":
+        raise ValueError(f"{path} is an imported model; a decoder can only be taken from one of our presets.")
+    card = read_json(path / CARD_JSON, {})
+    if card.get("dataset") not in (None, dataset):
+        raise ValueError(f"The decoder in {path} was trained on {card['dataset']}; "
+                         f"fit its encoder on the same dataset, not {dataset}.")
+    return path, card
+
+
+def _take_decoder(vae, path: Path, card: dict) -> dict:
+    """Copy a trained bundle's decoder into `vae` and freeze it, so that training fits only the encoder
+    to that decoder; returns what the new model card records of where the decoder came from."""
+    from vae.bundle import recipe_text
+    from vae.save import load_vae
+
+    source, _ = load_vae(path)
+    try:
+        vae.decoder.set_weights(source.decoder.get_weights())
+    except ValueError as exc:
+        raise ValueError(f"The decoder in {path} does not fit this model: preset, latent_dim and decoder "
+                         f"filters must match its own ({exc}).") from None
+    vae.decoder.trainable = False
+    return {"name": card.get("name", path.name), "epochs": card.get("epochs"),
+            "train_seconds": card.get("train_seconds"), "n_train": card.get("n_train"),
+            "recipe": recipe_text(card), "encoder": card.get("encoder", "wide"),
+            "test_neg_elbo": card.get("test_metrics", {}).get("neg_elbo")}
+
+
 def train(cfg: ModelConfig, *, dataset: str, epochs: int, out: str | Path, data_dir: str | None = None,
           batch_size: int = 128, learning_rate: float = 1e-3, seed: int = 0, job_dir: str | Path | None = None,
           verbose: int | str = "auto", name: str | None = None, description: str = "",
           max_train: int | None = None, ema: bool = False, ema_momentum: float = 0.999,
-          weight_decay: float = 0.0, kl_warmup: int = 0, average_last: int = 0) -> Path:
-    """Train a VAE and save it as a bundle at `out`; returns the bundle's path."""
+          weight_decay: float = 0.0, kl_warmup: int = 0, average_last: int = 0,
+          decoder_from: str | Path | None = None) -> Path:
+    """Train a VAE and save it as a bundle at `out`; returns the bundle's path. With `decoder_from` (a bundle),
+    its trained decoder is copied in and frozen and only the encoder is trained."""
     check_range("epochs", epochs)
     check_range("batch_size", batch_size)
     check_range("learning_rate", learning_rate)
@@ -135,10 +170,12 @@ def train(cfg: ModelConfig, *, dataset: str, epochs: int, out: str | Path, data_
     from vae.models import build_vae
     from vae.save import make_card, save_bundle
 
+    source = _decoder_source(decoder_from, dataset) if decoder_from else None
     data = load_dataset(dataset, data_dir)
     x_train = data.x_train[:max_train] if max_train else data.x_train
     keras.utils.set_random_seed(seed)
     vae = build_vae(cfg, seed=seed)
+    decoder_source = _take_decoder(vae, *source) if source else None  # before compile: it freezes
     steps = math.ceil(len(x_train) / batch_size)
     schedule = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=epochs * steps, alpha=0.01)
     # EMA: the saved weights are an exponential moving average of the last ~1 / (1 - momentum) steps'
@@ -188,6 +225,8 @@ def train(cfg: ModelConfig, *, dataset: str, epochs: int, out: str | Path, data_
     card["kl_warmup_epochs"] = kl_warmup
     card["averaged_epochs"] = averager.count if averager is not None else 0
     card["seed"] = seed
+    if decoder_source:
+        card["decoder_from"] = decoder_source
     reference = {"z_mean": z_mean, "z_log_var": z_log_var, "labels": data.y_test.astype(np.int16)}
     return save_bundle(vae, cfg, out, history=history, metrics=metrics, card=card, reference=reference,
                        sample_images=data.x_test[:64])
