@@ -252,9 +252,9 @@ def reference_backdrop(path: str, stamp: float, box: tuple) -> dict:
             "labels": None if labels is None else np.unique(labels)}
 
 
-def cloud_map(model: ServedModel, path: str, clouds: list[dict], zoom: bool = False, height: int = 520):
-    """Clouds on the latent map (vae.cloud_map) over the test set's cached picture; None for a > 2-D model
-    without reference encodings (no PCA plane to draw in)."""
+def _cloud_layout(model: ServedModel, path: str, clouds: list[dict], zoom: bool):
+    """(pca, view, backdrop) for drawing clouds on the latent map, or None for a > 2-D model without
+    reference encodings (no PCA plane to draw in)."""
     from vae import cloud_map as CM
     from vae import latent_views as lv
 
@@ -267,7 +267,25 @@ def cloud_map(model: ServedModel, path: str, clouds: list[dict], zoom: bool = Fa
     view = CM.view_ranges(clouds, pca, ranges, zoom)
     backdrop = None if plane is None else reference_backdrop(
         path, stamp_, CM.backdrop_box(view, lv.cover_box(*ranges)))
-    return CM.cloud_figure(clouds, pca, view, backdrop, class_names(model), height)
+    return pca, view, backdrop
+
+
+def cloud_map(model: ServedModel, path: str, clouds: list[dict], zoom: bool = False, height: int = 520):
+    """Clouds on the latent map (vae.cloud_map) over the test set's cached picture, as a Plotly figure;
+    None for a > 2-D model without reference encodings."""
+    from vae import cloud_map as CM
+
+    layout = _cloud_layout(model, path, clouds, zoom)
+    return None if layout is None else CM.cloud_figure(clouds, *layout, class_names(model), height)
+
+
+def cloud_picture(model: ServedModel, path: str, clouds: list[dict], zoom: bool = False, width: int = 760,
+                  height: int = 520) -> str | None:
+    """The same map as an SVG picture (vae.cloud_svg): no chart for the browser to build; None as above."""
+    from vae import cloud_svg
+
+    layout = _cloud_layout(model, path, clouds, zoom)
+    return None if layout is None else cloud_svg.cloud_svg(clouds, *layout, class_names(model), width, height)
 
 
 def kl_table(container, kl: np.ndarray, z_mean: np.ndarray, z_std: np.ndarray,

@@ -273,7 +273,7 @@ def main() -> None:
             c_map.caption(f"{model.latent_dim}-D latent space shown through its first two principal "
                           "components.")
         cloud = {"name": "this input", "z_mean": mu, "z_log_var": lv, "samples": samples, "color": CLOUD_COLORS[0]}
-        c_map.plotly_chart(svc.cloud_map(model, path, [cloud], zoom=zoom), width="stretch", key="how_cloud_map")
+        c_map.image(svc.cloud_picture(model, path, [cloud], zoom=zoom), width="stretch")
     else:
         c_map.info("This model stores no reference encodings, so the cloud cannot be placed on a map.")
     comp = pd.DataFrame({"z_mean": mu, "cloud mean": samples.mean(0),
@@ -328,10 +328,10 @@ def main() -> None:
         cc.code(f"z_mean = {E.fmt_vec(m)}\nz_std  = {E.fmt_vec(E.z_std(logvar))}", language="python")
     if can_map:
         s_b, _ = E.sample_cloud(mu_b, lv_b, n, seed=2)
-        st.plotly_chart(svc.cloud_map(model, path, [
+        st.image(svc.cloud_picture(model, path, [
             {"name": "input 1", "z_mean": mu, "z_log_var": lv, "samples": samples, "color": CLOUD_COLORS[0]},
             {"name": "input 2", "z_mean": mu_b, "z_log_var": lv_b, "samples": s_b, "color": CLOUD_COLORS[1]}],
-            height=460), width="stretch", key="how_two_map")
+            width=1100, height=460), width="stretch")
 
 
 main()

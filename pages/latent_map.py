@@ -197,6 +197,7 @@ def manifold() -> None:
 
 
 manifold()
+# Deferred: the ~0.5 MB file is made and sent only when the button is clicked, not with every page load.
 st.download_button("⬇ Latent codes of the test set (CSV: index, label, z_mean_0…, z_std_0…)",
-                   svc.latent_csv(path, stamp), file_name=f"{model.path.name}_latent_codes.csv",
+                   lambda: svc.latent_csv(path, stamp), file_name=f"{model.path.name}_latent_codes.csv",
                    mime="text/csv", on_click="ignore")

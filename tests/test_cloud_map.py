@@ -72,3 +72,45 @@ def test_many_samples_go_to_webgl():
     cloud = _cloud([0.0, 0.0], [0.0, 0.0], n=CM.SVG_SAMPLES + 1)
     fig = CM.cloud_figure([cloud], None, CM.view_ranges([cloud], None, None, zoom=True))
     assert next(t for t in fig.data if t.name.startswith("z samples")).type == "scattergl"
+
+
+def test_nice_ticks_are_round_and_inside_the_range():
+    from vae.cloud_svg import nice_ticks
+
+    ticks, decimals = nice_ticks(0.0, 1.0)
+    assert np.allclose(ticks, [0, 0.2, 0.4, 0.6, 0.8, 1.0]) and decimals == 1
+    ticks, decimals = nice_ticks(-3.7, 5.2)
+    assert np.allclose(ticks, [-2, 0, 2, 4]) and decimals == 0
+    ticks, decimals = nice_ticks(1.0, 1.6)
+    assert ticks[0] >= 1.0 and ticks[-1] <= 1.6 and decimals == 1
+
+
+def test_cloud_svg_draws_samples_rings_and_stars_to_scale_with_a_legend():
+    import re
+    import xml.etree.ElementTree as ET
+
+    from vae.cloud_svg import cloud_svg
+
+    ref = np.random.default_rng(2).standard_normal((500, 2))
+    labels = np.arange(500) % 3
+    box = lv.cover_box((-3.0, 3.0), (-3.0, 3.0))
+    backdrop = {"png": lv.points_png(ref, labels, *box, size=100), "box": box, "labels": np.unique(labels)}
+    a, b = _cloud([0.5, -0.5], [-1.0, -1.5], n=40, name="a"), _cloud([-1.5, 1.5], [-2.0, -2.0], n=30, name="b")
+    view = CM.view_ranges([a, b], None, lv.data_ranges(ref), zoom=False)
+    svg = cloud_svg([a, b], None, view, backdrop, names=["zero", "one", "two"], width=700, height=500)
+    root = ET.fromstring(svg)  # well-formed XML
+    ns = "{http://www.w3.org/2000/svg}"
+    assert root.get("viewBox") == "0 0 700 500"
+    assert len(root.findall(f".//{ns}image")) == 1
+    plot = root.find(f"{ns}g[@clip-path='url(#plot)']")
+    groups = plot.findall(f"{ns}g")
+    assert [len(g.findall(f"{ns}circle")) for g in groups] == [40, 30]  # every sample, per cloud
+    assert len(plot.findall(f"{ns}polyline")) == 2  # one 2-sd ring each
+    stars = [p.get("d") for p in plot.findall(f"{ns}path")]
+    tips = [tuple(map(float, re.match(r"M([-\d.]+),([-\d.]+)", d).groups())) for d in stars]
+    # The star tips are 9 px above each z_mean: (0.5, -0.5) and (-1.5, 1.5) differ by (+2, -2) in z, so
+    # by (+2k, +2k) px on a map drawn to scale (y grows downwards in the picture).
+    du, dv = tips[0][0] - tips[1][0], tips[0][1] - tips[1][1]
+    assert du > 0 and np.isclose(du, dv, rtol=0.02)
+    texts = [t.text for t in root.iter(f"{ns}text")]
+    assert {"zero", "one", "two", "z samples (a)", "2·z_std (b)", "z_mean (b)", "z[0]", "z[1]"} <= set(texts)

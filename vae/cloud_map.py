@@ -49,6 +49,22 @@ def backdrop_box(view: tuple, full: tuple) -> tuple[tuple[float, float], tuple[f
     return (cx - side / 2, cx + side / 2), (cy - side / 2, cy + side / 2)
 
 
+def cloud_parts(clouds: list[dict], pca: dict | None) -> list[dict]:
+    """What a map draws of each cloud, in map coordinates: its samples (or None), its rings as
+    (points, n_sd, dash) and its z_mean's point; `cloud_figure` and `vae.cloud_svg` draw these."""
+    parts = []
+    for c in clouds:
+        center = E.project(c["z_mean"], pca)[0]
+        cov = E.projected_cov(c["z_log_var"], pca)
+        samples = c.get("samples")
+        parts.append({
+            "name": c["name"], "color": c["color"], "center": center, "sample_marker": c.get("sample_marker"),
+            "samples": None if samples is None else E.project(samples, pca),
+            "rings": [(E.ellipse(center, cov, n_sd=n_sd), n_sd, dash) for n_sd, dash in c.get("rings", [(2, "dot")])],
+        })
+    return parts
+
+
 def cloud_figure(clouds: list[dict], pca: dict | None, view: tuple, backdrop: dict | None = None,
                  names: list[str] | None = None, height: int = 520):
     """The map: `backdrop` (from a cached `lv.points_png`, with its box and labels) behind, then per cloud
@@ -64,21 +80,18 @@ def cloud_figure(clouds: list[dict], pca: dict | None, view: tuple, backdrop: di
         lv.add_points_background(fig, backdrop["png"], backdrop["box"], backdrop["labels"], names)
     n_samples = sum(len(c["samples"]) for c in clouds if c.get("samples") is not None)
     scatter = go.Scatter if n_samples <= SVG_SAMPLES else go.Scattergl
-    for c in clouds:
-        center = E.project(c["z_mean"], pca)[0]
-        if c.get("samples") is not None:
-            s = E.project(c["samples"], pca)
-            marker = c.get("sample_marker") or dict(size=3, color=c["color"], opacity=0.5)
+    for c in cloud_parts(clouds, pca):
+        if c["samples"] is not None:
+            s = c["samples"]
+            marker = c["sample_marker"] or dict(size=3, color=c["color"], opacity=0.5)
             fig.add_trace(scatter(x=s[:, 0], y=s[:, 1], mode="markers", name=f"z samples ({c['name']})",
                                   marker=marker))
-        cov = E.projected_cov(c["z_log_var"], pca)
-        for n_sd, dash in c.get("rings", [(2, "dot")]):
-            ring = E.ellipse(center, cov, n_sd=n_sd)
+        for ring, n_sd, dash in c["rings"]:
             fig.add_trace(go.Scatter(x=ring[:, 0], y=ring[:, 1], mode="lines", name=f"{n_sd}·z_std ({c['name']})",
                                      line=dict(color=c["color"], width=2, dash=dash), hoverinfo="skip"))
         star = dict(size=15, symbol="star", color="gold", line=dict(color=c["color"], width=2))
-        fig.add_trace(go.Scatter(x=[center[0]], y=[center[1]], mode="markers", name=f"z_mean ({c['name']})",
-                                 marker=star))
+        fig.add_trace(go.Scatter(x=[c["center"][0]], y=[c["center"][1]], mode="markers",
+                                 name=f"z_mean ({c['name']})", marker=star))
     lv.label_latent_axes(fig, pca)
     fig.update_xaxes(range=list(view[0]))
     fig.update_yaxes(range=list(view[1]))

@@ -364,12 +364,18 @@ def history_figure(history: dict, metric: str, title: str, height: int = 260):
     return fig
 
 
+def latent_axis_titles(pca: dict | None) -> tuple[str, str]:
+    """A latent map's axis titles: principal components (with variance shares), or z[0] and z[1]."""
+    if pca is None:
+        return "z[0]", "z[1]"
+    ex = pca.get("explained", [np.nan, np.nan])
+    return f"PC 1 ({ex[0]:.0%} of z_mean variance)", f"PC 2 ({ex[1]:.0%})"
+
+
 def label_latent_axes(fig, pca: dict | None) -> None:
-    """Axis titles for a latent map: principal components (with variance shares) or z[0], z[1] to scale."""
-    if pca is not None:
-        ex = pca.get("explained", [np.nan, np.nan])
-        fig.update_xaxes(title=f"PC 1 ({ex[0]:.0%} of z_mean variance)")
-        fig.update_yaxes(title=f"PC 2 ({ex[1]:.0%})")
-    else:
-        fig.update_xaxes(title="z[0]")
-        fig.update_yaxes(title="z[1]", scaleanchor="x", scaleratio=1)
+    """Axis titles for a latent map; z[0] and z[1] are drawn to scale."""
+    x_title, y_title = latent_axis_titles(pca)
+    fig.update_xaxes(title=x_title)
+    fig.update_yaxes(title=y_title)
+    if pca is None:
+        fig.update_yaxes(scaleanchor="x", scaleratio=1)

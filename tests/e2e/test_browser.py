@@ -115,3 +115,14 @@ def test_direct_link_on_a_fresh_server_goes_through_app(page, tmp_path):
         assert page.get_by_role("heading", name=re.compile("Decoder")).count()
     finally:
         server.stop()
+
+
+def test_latent_map_csv_downloads_every_test_code(page, app_url):
+    """The CSV is made only on the click (a deferred download): the file still holds all 10,000 codes."""
+    open_page(page, app_url, "latent_map")
+    with page.expect_download() as info:
+        page.get_by_role("button", name=re.compile("Latent codes of the test set")).click()
+    lines = open(info.value.path(), encoding="utf-8").read().splitlines()
+    assert lines[0] == "index,label,label_name,z_mean_0,z_mean_1,z_std_0,z_std_1"
+    assert len(lines) == 1 + 10_000
+    assert_no_exception(page, "Latent map after the CSV download")
