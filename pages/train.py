@@ -26,18 +26,22 @@ with st.form("train_form"):
     beta = c2.number_input("β (weight of the KL term)", 0.0, 100.0, 1.0, step=0.1)
     epochs = c3.number_input("Epochs", 1, 500, 10)
     batch_size = c4.selectbox("Batch size", [32, 64, 128, 256, 512], index=2)
-    c1, c2, _ = st.columns([1, 1, 2])
+    c1, c2, c3, _ = st.columns([1, 1, 1, 1])
     dropout = c1.number_input("Dropout (default preset)", 0.0, 0.9, 0.0, step=0.05,
                               help="Dropout after the 512-unit Dense layers: less memorising of the training "
                                    "images. The shipped 2-D model uses 0.15.")
     ema = c2.toggle("Average the weights (EMA)", value=False,
                     help="Save an exponential moving average of the weights over the last ~1,000 steps "
                          "(Polyak averaging); the shipped MNIST models use it.")
+    encoder = c3.selectbox("Encoder (default preset)", ["wide", "deep"],
+                           help="wide: two strided convolutions and a 512-unit Dense layer. deep: six "
+                                "convolutions and a 256-unit Dense layer, whose codes carry over better to "
+                                "new images (the shipped 2-D model's encoder).")
     if st.form_submit_button("Start training", type="primary"):
         try:
             spec = JobSpec(dataset=dataset, preset=preset, latent_dim=int(latent_dim), beta=float(beta),
                            epochs=int(epochs), batch_size=int(batch_size), dropout=float(dropout), ema=bool(ema),
-                           name=name)
+                           encoder=encoder if preset == "default" else "wide", name=name)
             job = runner.status(runner.start(spec))
             st.toast(f"“{spec.display_name}” is {job.state}"
                      + (f" (position {job.queue_position} in the queue)." if job.queue_position else "."))
@@ -62,7 +66,8 @@ def show_job(job: JobStatus) -> None:
     with st.container(border=True):
         st.markdown(f"**{s.display_name}** · `{job.state}` — {s.dataset}, {s.preset} preset, "
                     f"latent_dim {s.latent_dim}, β {s.beta:g}, {s.epochs} epochs, batch {s.batch_size}"
-                    + (f", dropout {s.dropout:g}" if s.dropout else "") + (", EMA weights" if s.ema else ""))
+                    + (f", dropout {s.dropout:g}" if s.dropout else "") + (", EMA weights" if s.ema else "")
+                    + (f", {s.encoder} encoder" if s.encoder != "wide" else ""))
         if job.state == "queued":
             st.info(f"Queued: position {job.queue_position}; it starts when the running job ends.")
         elif job.active:

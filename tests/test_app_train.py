@@ -82,13 +82,15 @@ def test_start_from_the_form_queues_once_and_cancel(dirs, monkeypatch):
     at.selectbox[0].select("digits")
     at.number_input[2].set_value(3)  # epochs
     at.text_input[0].input("From the page")
+    next(s for s in at.selectbox if s.label.startswith("Encoder")).select("deep")
     at.button[0].click().run()
     assert not at.exception, at.exception
     at.button[0].click().run()  # a second click on Start: the same job, not a second one
     runner = LocalProcessRunner(jobs, models, max_running=0)
     [job] = runner.list()
     assert job.spec == JobSpec(dataset="digits", preset="default", latent_dim=2, beta=1.0, epochs=3,
-                               name="From the page")
+                               encoder="deep", name="From the page")
+    assert "deep encoder" in " ".join(m.value for m in at.markdown)
     assert job.out == (models / "from-the-page").resolve()
     assert "Queued: position 1" in " ".join(i.value for i in at.info)
     cancel = [b for b in at.button if b.label == "Cancel"]

@@ -80,6 +80,8 @@ def runner(tmp_path):
     (dict(max_train=0), "max_train must be"),
     (dict(dropout=0.95), "dropout must be between 0.0 and 0.9"),
     (dict(ema="yes"), "ema must be true or false"),
+    (dict(encoder="huge"), "Unknown encoder 'huge'"),
+    (dict(preset="course", encoder="deep"), "course preset keeps the course's encoder"),
     (dict(name="x" * 81), "name must be at most 80"),
 ])
 def test_bad_specs_say_what_is_wrong(bad, says):
@@ -114,14 +116,14 @@ def test_same_spec_twice_is_one_job_and_queue_positions(tmp_path):
 
 @pytest.mark.slow
 def test_tiny_job_runs_to_done_and_saves_a_bundle(runner):
-    job_id = runner.start(tiny("Tiny job!", dropout=0.2, ema=True))  # the shipped 2-D model's recipe
+    job_id = runner.start(tiny("Tiny job!", dropout=0.2, ema=True, encoder="deep"))  # the 2-D model's parts
     job = wait_for(runner, job_id, finished, what="the job to end")
     assert job.state == "done", f"{job.message}\n{runner.log_tail(job_id)}"
     assert job.bundle == (runner.models_dir / "tiny-job").resolve()
     assert runner.result(job_id) == job.bundle and B.is_bundle(job.bundle)
     card = B.read_json(job.bundle / B.CARD_JSON)
     assert card["name"] == "Tiny job!" and card["epochs"] == 2 and not card["stopped_early"]
-    assert card["dropout"] == 0.2 and card["weight_averaging"].startswith("EMA")
+    assert card["dropout"] == 0.2 and card["weight_averaging"].startswith("EMA") and card["encoder"] == "deep"
     assert job.progress == 1.0 and job.epoch == 2 and job.epochs == 2
     assert job.started and job.finished and job.created <= job.started <= job.finished
     for key in ("loss", "reconstruction_loss", "kl_loss",

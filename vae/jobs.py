@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Iterator, Protocol
 
 from vae import bundle as B
-from vae.config import PRESETS, check_range
+from vae.config import ENCODERS, PRESETS, check_range
 from vae.data import DATASETS
 
 ACTIVE = ("queued", "running", "stopping")
@@ -61,6 +61,7 @@ class JobSpec:
     learning_rate: float = 1e-3
     dropout: float = 0.0  # default preset only (see ModelConfig)
     ema: bool = False  # save an exponential moving average of the weights
+    encoder: str = "wide"  # default preset only: "wide" or "deep" (see ModelConfig)
     name: str = ""  # display name; the bundle goes to <user models>/<slug of the name>
     max_train: int | None = None  # use only the first N training images (tests, quick trials)
 
@@ -78,6 +79,11 @@ class JobSpec:
             if kind is int and value != int(value):
                 raise ValueError(f"{name} must be a whole number; got {value!r}.")
             object.__setattr__(self, name, kind(value))
+        if self.encoder not in ENCODERS:
+            raise ValueError(f"Unknown encoder '{self.encoder}': choose one of {', '.join(ENCODERS)}.")
+        if self.preset == "course" and self.encoder != "wide":
+            raise ValueError("The course preset keeps the course's encoder; the deep encoder is for the "
+                             "default preset.")
         if not isinstance(self.ema, bool):
             raise ValueError(f"ema must be true or false; got {self.ema!r}.")
         if self.max_train is not None:
@@ -319,6 +325,8 @@ class LocalProcessRunner:
             cmd += ["--dropout", repr(spec.dropout)]
         if spec.ema:
             cmd.append("--ema")
+        if spec.encoder != "wide":
+            cmd += ["--encoder", spec.encoder]
         if spec.max_train:
             cmd += ["--max-train", str(spec.max_train)]
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
