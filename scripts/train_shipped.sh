@@ -28,7 +28,10 @@ case "$name" in
       --name "MNIST, 2-D latent (the course's VAE)" \
       --description "The course's VAE layer for layer (Conv32-BN-Conv64-BN-Dense20-BN, two Dense heads); its 'sigma' head is a log-variance, named z_log_var here." "${common[@]}" --out "models/$name" ;;
   mnist-16d)
+    stage1="models/.$name-stage1"
     python -m vae train --dataset mnist --data-dir "$mnist" --preset default --latent-dim 16 --epochs 40 --batch-size 16 --ema \
+      --name "MNIST, 16-D latent: stage 1 (encoder and decoder)" "${common[@]}" --out "$stage1"
+    python -m vae train --dataset mnist --data-dir "$mnist" --preset default --encoder deep --latent-dim 16 --epochs 20 --batch-size 32 --decoder-from "$stage1" \
       --name "MNIST, 16-D latent (default preset)" \
       --description "A 16-D latent space: sharper reconstructions; the app shows it through PCA and t-SNE." "${common[@]}" --out "models/$name" ;;
   fashion-mnist-2d)
