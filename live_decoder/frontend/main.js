@@ -91,12 +91,25 @@ async function fetchDecoder(url) {
   return new Uint8Array(await new Response(resp.body.pipeThrough(new DecompressionStream("gzip"))).arrayBuffer());
 }
 
-// Resolves once the page's main thread is idle (or after 2 s). This iframe shares that thread with the
-// page, so fetching, unzipping and compiling a decoder of several MB right away would hold up the
-// page's own charts on a first paint.
+// Resolves once the page has been quiet for a while (three idle periods of nearly 50 ms in a row), at the
+// first touch of this component, or after 4 s. This iframe shares the main thread with the page, so
+// fetching, unzipping and compiling a decoder of several MB at once would hold up the page's own charts
+// and pictures; a single idle callback fires in the first gap between the page's own tasks, too early.
 function whenIdle() {
-  return new Promise((resolve) => (typeof requestIdleCallback === "function"
-    ? requestIdleCallback(resolve, { timeout: 2000 }) : setTimeout(resolve, 50)));
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, 4000);
+    const go = () => { clearTimeout(timer); resolve(); };
+    for (const type of ["pointerdown", "keydown", "focusin"]) {
+      document.addEventListener(type, go, { once: true, capture: true });
+    }
+    if (typeof requestIdleCallback !== "function") { setTimeout(go, 500); return; }
+    let calm = 0;
+    const check = (deadline) => {
+      calm = deadline.timeRemaining() >= 45 ? calm + 1 : 0;
+      if (calm >= 3) go(); else requestIdleCallback(check);
+    };
+    requestIdleCallback(check);
+  });
 }
 
 async function loadModel(bytes, modelId, url) {
