@@ -280,12 +280,13 @@ def cloud_map(model: ServedModel, path: str, clouds: list[dict], zoom: bool = Fa
 
 
 def cloud_picture(model: ServedModel, path: str, clouds: list[dict], zoom: bool = False, width: int = 760,
-                  height: int = 520) -> str | None:
+                  height: int = 520, legend_below: bool = False) -> str | None:
     """The same map as an SVG picture (vae.cloud_svg): no chart for the browser to build; None as above."""
     from vae import cloud_svg
 
     layout = _cloud_layout(model, path, clouds, zoom)
-    return None if layout is None else cloud_svg.cloud_svg(clouds, *layout, class_names(model), width, height)
+    return None if layout is None else cloud_svg.cloud_svg(clouds, *layout, class_names(model), width, height,
+                                                           legend_below)
 
 
 def kl_table(container, kl: np.ndarray, z_mean: np.ndarray, z_std: np.ndarray,

@@ -273,7 +273,9 @@ def main() -> None:
             c_map.caption(f"{model.latent_dim}-D latent space shown through its first two principal "
                           "components.")
         cloud = {"name": "this input", "z_mean": mu, "z_log_var": lv, "samples": samples, "color": CLOUD_COLORS[0]}
-        c_map.image(svc.cloud_picture(model, path, [cloud], zoom=zoom), width="stretch")
+        # Half the page wide: the legend goes under the plot, so the plot keeps the width.
+        c_map.image(svc.cloud_picture(model, path, [cloud], zoom=zoom, width=600, height=640, legend_below=True),
+                    width="stretch")
     else:
         c_map.info("This model stores no reference encodings, so the cloud cannot be placed on a map.")
     comp = pd.DataFrame({"z_mean": mu, "cloud mean": samples.mean(0),

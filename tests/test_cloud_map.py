@@ -114,3 +114,19 @@ def test_cloud_svg_draws_samples_rings_and_stars_to_scale_with_a_legend():
     assert du > 0 and np.isclose(du, dv, rtol=0.02)
     texts = [t.text for t in root.iter(f"{ns}text")]
     assert {"zero", "one", "two", "z samples (a)", "2·z_std (b)", "z_mean (b)", "z[0]", "z[1]"} <= set(texts)
+
+
+def test_cloud_svg_can_put_its_legend_under_the_plot():
+    import xml.etree.ElementTree as ET
+
+    from vae.cloud_svg import cloud_svg
+
+    a = _cloud([0.5, -0.5], [-1.0, -1.5], n=20, name="a")
+    view = CM.view_ranges([a], None, None, zoom=True)
+    root = ET.fromstring(cloud_svg([a], None, view, width=500, height=600, legend_below=True))
+    ns = "{http://www.w3.org/2000/svg}"
+    frame = root.findall(f"{ns}rect")[-1]  # the plot's frame, drawn last
+    bottom = float(frame.get("y")) + float(frame.get("height"))
+    legend = [t for t in root.iter(f"{ns}text") if t.text in ("z samples (a)", "2·z_std (a)", "z_mean (a)")]
+    assert len(legend) == 3 and all(float(t.get("y")) > bottom for t in legend)
+    assert float(frame.get("width")) == 500 - 62 - 12  # the whole width for the plot

@@ -55,10 +55,62 @@ def _stroke(color: str, width: float, dash: str | None) -> str:
     return f'stroke="{color}" stroke-width="{width}"' + (f' stroke-dasharray="{d}"' if d else "")
 
 
+def _sample_style(c: dict) -> tuple[str, float, float, str]:
+    """Fill colour, radius, opacity and stroke attributes of a cloud part's sample dots."""
+    m = c["sample_marker"] or {}
+    line = m.get("line") or {}
+    stroke = _stroke(line["color"], line.get("width", 1), None) if line.get("color") else ""
+    return m.get("color", c["color"]), m.get("size", 3) / 2 + 0.4, m.get("opacity", 1.0 if m else 0.5), stroke
+
+
+def _legend(parts: list[dict], backdrop: dict | None, names: list[str] | None) -> list[tuple[str, str]]:
+    """Legend entries, (swatch markup centred on the origin, text): the pictured labels, then per cloud."""
+    entries = []
+    for lab in [] if backdrop is None or backdrop.get("labels") is None else backdrop["labels"]:
+        name = names[int(lab)] if names and int(lab) < len(names) else str(int(lab))
+        color = lv.PALETTE[int(lab) % len(lv.PALETTE)]
+        entries.append((f'<circle r="4.5" fill="{color}" fill-opacity="0.55"/>', name))
+    for c in parts:
+        if c["samples"] is not None:
+            fill, r, opacity, stroke = _sample_style(c)
+            entries.append((f'<circle r="{max(r, 2.5):.1f}" fill="{fill}" fill-opacity="{opacity}" {stroke}/>',
+                            f"z samples ({c['name']})"))
+        for _, n_sd, dash in c["rings"]:
+            entries.append((f'<line x1="-9" y1="0" x2="9" y2="0" {_stroke(c["color"], 2, dash)}/>',
+                            f"{n_sd:g}·z_std ({c['name']})"))
+        entries.append((f'<path d="{_star(0, 0, 7)}" fill="gold" stroke="{c["color"]}" stroke-width="1.5"/>',
+                        f"z_mean ({c['name']})"))
+    return entries
+
+
+def _flow(entries: list[tuple[str, str]], width: float) -> list[tuple[float, float]]:
+    """(x, y) offsets that lay legend entries out in rows no wider than `width` (13 px text: ~7 px a letter)."""
+    x = y = 0.0
+    spots = []
+    for _, text in entries:
+        w = 16 + 7 * len(text) + 18
+        if x and x + w > width:
+            x, y = 0.0, y + 20
+        spots.append((x, y))
+        x += w
+    return spots
+
+
 def cloud_svg(clouds: list[dict], pca: dict | None, view: tuple, backdrop: dict | None = None,
-              names: list[str] | None = None, width: int = 760, height: int = 520) -> str:
-    """The map of `cloud_figure` (same clouds, view and backdrop) as an SVG document string."""
-    pw, ph = width - LEFT - RIGHT - LEGEND_WIDTH, height - TOP - BOTTOM
+              names: list[str] | None = None, width: int = 760, height: int = 520,
+              legend_below: bool = False) -> str:
+    """The map of `cloud_figure` (same clouds, view and backdrop) as an SVG document string; the legend
+    sits right of the plot, or under it (`legend_below`, for narrow columns)."""
+    parts = CM.cloud_parts(clouds, pca)
+    legend = _legend(parts, backdrop, names)
+    if legend_below:
+        spots = _flow(legend, width - LEFT - RIGHT)
+        legend_h = (spots[-1][1] + 26) if spots else 0
+        pw, ph = width - LEFT - RIGHT, height - TOP - BOTTOM - legend_h
+        spots = [(LEFT + x, TOP + ph + BOTTOM + 10 + y) for x, y in spots]
+    else:
+        pw, ph = width - LEFT - RIGHT - LEGEND_WIDTH, height - TOP - BOTTOM
+        spots = [(LEFT + pw + 18, TOP + 10 + 20 * i) for i in range(len(legend))]
     (x0, x1), (y0, y1) = _fit_to_scale(view, pw, ph)
     sx, sy = pw / (x1 - x0), ph / (y1 - y0)
 
@@ -74,8 +126,7 @@ def cloud_svg(clouds: list[dict], pca: dict | None, view: tuple, backdrop: dict 
            f'<defs><clipPath id="plot"><rect x="{LEFT}" y="{TOP}" width="{pw}" height="{ph}"/></clipPath></defs>',
            f'<rect x="{LEFT}" y="{TOP}" width="{pw}" height="{ph}" fill="#f7f7f7"/>']
     # Grid lines and tick labels.
-    for ticks_of, lo, hi, vertical in ((nice_ticks(x0, x1), x0, x1, True), (nice_ticks(y0, y1), y0, y1, False)):
-        ticks, decimals = ticks_of
+    for (ticks, decimals), vertical in ((nice_ticks(x0, x1), True), (nice_ticks(y0, y1), False)):
         for t in ticks:
             label = f"{t:.{decimals}f}".replace("-", "−")
             if vertical:
@@ -89,51 +140,33 @@ def cloud_svg(clouds: list[dict], pca: dict | None, view: tuple, backdrop: dict 
                            f'stroke-width="{2 if abs(t) < 1e-12 else 1}"/>')
                 out.append(f'<text x="{LEFT - 6}" y="{v + 4:.1f}" text-anchor="end">{label}</text>')
     x_title, y_title = lv.latent_axis_titles(pca)
-    out.append(f'<text x="{LEFT + pw / 2:.1f}" y="{height - 8}" text-anchor="middle">{escape(x_title)}</text>')
+    out.append(f'<text x="{LEFT + pw / 2:.1f}" y="{TOP + ph + BOTTOM - 8}" text-anchor="middle">'
+               f'{escape(x_title)}</text>')
     out.append(f'<text transform="translate(16 {TOP + ph / 2:.1f}) rotate(-90)" text-anchor="middle">'
                f'{escape(y_title)}</text>')
 
-    legend: list[tuple[str, str]] = []  # (swatch markup at the origin, text)
-    plot = ['<g clip-path="url(#plot)">']
+    out.append('<g clip-path="url(#plot)">')
     if backdrop is not None:
         (bx0, bx1), (by0, by1) = backdrop["box"]
         href = "data:image/png;base64," + base64.b64encode(backdrop["png"]).decode()
-        plot.append(f'<image href="{href}" x="{float(px(bx0)):.1f}" y="{float(py(by1)):.1f}" '
-                    f'width="{(bx1 - bx0) * sx:.1f}" height="{(by1 - by0) * sy:.1f}" preserveAspectRatio="none"/>')
-        for lab in [] if backdrop.get("labels") is None else backdrop["labels"]:
-            name = names[int(lab)] if names and int(lab) < len(names) else str(int(lab))
-            color = lv.PALETTE[int(lab) % len(lv.PALETTE)]
-            legend.append((f'<circle r="4.5" fill="{color}" fill-opacity="0.55"/>', name))
-    for c in CM.cloud_parts(clouds, pca):
-        color = c["color"]
+        out.append(f'<image href="{href}" x="{float(px(bx0)):.1f}" y="{float(py(by1)):.1f}" '
+                   f'width="{(bx1 - bx0) * sx:.1f}" height="{(by1 - by0) * sy:.1f}" preserveAspectRatio="none"/>')
+    for c in parts:
         if c["samples"] is not None:
-            m = c["sample_marker"] or {}
-            fill, r = m.get("color", color), m.get("size", 3) / 2 + 0.4
-            opacity = m.get("opacity", 0.5 if not c["sample_marker"] else 1.0)
-            line = m.get("line") or {}
-            stroke = _stroke(line["color"], line.get("width", 1), None) if line.get("color") else ""
+            fill, r, opacity, stroke = _sample_style(c)
             u, v = px(c["samples"][:, 0]), py(c["samples"][:, 1])
-            plot.append(f'<g fill="{fill}" fill-opacity="{opacity}" {stroke}>'
-                        + "".join(f'<circle cx="{a:.1f}" cy="{b:.1f}" r="{r:.1f}"/>' for a, b in zip(u, v))
-                        + "</g>")
-            legend.append((f'<circle r="{max(r, 2.5):.1f}" fill="{fill}" fill-opacity="{opacity}" {stroke}/>',
-                           f"z samples ({c['name']})"))
-        for ring, n_sd, dash in c["rings"]:
+            out.append(f'<g fill="{fill}" fill-opacity="{opacity}" {stroke}>'
+                       + "".join(f'<circle cx="{a:.1f}" cy="{b:.1f}" r="{r:.1f}"/>' for a, b in zip(u, v))
+                       + "</g>")
+        for ring, _, dash in c["rings"]:
             pts = " ".join(f"{a:.1f},{b:.1f}" for a, b in zip(px(ring[:, 0]), py(ring[:, 1])))
-            plot.append(f'<polyline points="{pts}" fill="none" {_stroke(color, 2, dash)}/>')
-            legend.append((f'<line x1="-9" y1="0" x2="9" y2="0" {_stroke(color, 2, dash)}/>',
-                           f"{n_sd:g}·z_std ({c['name']})"))
+            out.append(f'<polyline points="{pts}" fill="none" {_stroke(c["color"], 2, dash)}/>')
         u, v = float(px(c["center"][0])), float(py(c["center"][1]))
-        star = f'fill="gold" stroke="{color}" stroke-width="1.5"'
-        plot.append(f'<path d="{_star(u, v, 9)}" {star}/>')
-        legend.append((f'<path d="{_star(0, 0, 7)}" {star}/>', f"z_mean ({c['name']})"))
-    plot.append("</g>")
-    out += plot
+        out.append(f'<path d="{_star(u, v, 9)}" fill="gold" stroke="{c["color"]}" stroke-width="1.5"/>')
+    out.append("</g>")
     out.append(f'<rect x="{LEFT}" y="{TOP}" width="{pw}" height="{ph}" fill="none" stroke="#c8c8cc"/>')
-    lx = LEFT + pw + 18
-    for i, (swatch, text) in enumerate(legend):
-        y = TOP + 10 + 20 * i
-        out.append(f'<g transform="translate({lx} {y})">{swatch}</g>'
-                   f'<text x="{lx + 16}" y="{y + 4.5}">{escape(text)}</text>')
+    for (swatch, text), (x, y) in zip(legend, spots):
+        out.append(f'<g transform="translate({x + 8:.1f} {y:.1f})">{swatch}</g>'
+                   f'<text x="{x + 22:.1f}" y="{y + 4.5:.1f}">{escape(text)}</text>')
     out.append("</svg>")
     return "".join(out)
