@@ -274,8 +274,8 @@ def main() -> None:
                           "components.")
         cloud = {"name": "this input", "z_mean": mu, "z_log_var": lv, "samples": samples, "color": CLOUD_COLORS[0]}
         # Half the page wide: the legend goes under the plot, so the plot keeps the width.
-        c_map.image(svc.cloud_picture(model, path, [cloud], zoom=zoom, width=600, height=640, legend_below=True),
-                    width="stretch")
+        picture = svc.cloud_picture(model, path, [cloud], zoom=zoom, width=600, height=640, legend_below=True)
+        c_map.image(picture, width="stretch")
     else:
         c_map.info("This model stores no reference encodings, so the cloud cannot be placed on a map.")
     comp = pd.DataFrame({"z_mean": mu, "cloud mean": samples.mean(0),

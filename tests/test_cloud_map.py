@@ -95,7 +95,8 @@ def test_cloud_svg_draws_samples_rings_and_stars_to_scale_with_a_legend():
     labels = np.arange(500) % 3
     box = lv.cover_box((-3.0, 3.0), (-3.0, 3.0))
     backdrop = {"png": lv.points_png(ref, labels, *box, size=100), "box": box, "labels": np.unique(labels)}
-    a, b = _cloud([0.5, -0.5], [-1.0, -1.5], n=40, name="a"), _cloud([-1.5, 1.5], [-2.0, -2.0], n=30, name="b")
+    a = _cloud([0.5, -0.5], [-1.0, -1.5], n=40, name="a")
+    b = _cloud([-1.5, 1.5], [-2.0, -2.0], n=30, name="b")
     view = CM.view_ranges([a, b], None, lv.data_ranges(ref), zoom=False)
     svg = cloud_svg([a, b], None, view, backdrop, names=["zero", "one", "two"], width=700, height=500)
     root = ET.fromstring(svg)  # well-formed XML

@@ -239,7 +239,8 @@ def test_decoder_from_trains_a_new_encoder_for_a_bundles_frozen_decoder(tmp_path
     assert card["decoder_from"]["name"] == read_json(tiny_bundle / CARD_JSON)["name"]
     assert "only the encoder was trained here" in (out / CARD_MD).read_text()
     with pytest.raises(ValueError, match="does not fit"):
-        train(ModelConfig(preset="default", latent_dim=3), out=tmp_path / "bad", decoder_from=tiny_bundle, **kw)
+        train(ModelConfig(preset="default", latent_dim=3), out=tmp_path / "bad", decoder_from=tiny_bundle,
+              **kw)
     with pytest.raises(ValueError, match="same dataset"):
         train(ModelConfig(preset="default", latent_dim=2), out=tmp_path / "bad", decoder_from=tiny_bundle,
               **{**kw, "dataset": "mnist", "max_train": 8})

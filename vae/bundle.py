@@ -170,7 +170,8 @@ def recipe_text(card: dict) -> str:
     if isinstance(source, dict):  # two stages: a trained decoder, then a new encoder fitted to it
         minutes = f", {source['train_seconds'] / 60:.1f} min" if source.get("train_seconds") else ""
         text = (f"only the encoder was trained here ({text}), for the frozen decoder of "
-                f"“{source.get('name')}” ({source.get('epochs')} epochs{minutes}: {source.get('recipe') or '?'})")
+                f"“{source.get('name')}” ({source.get('epochs')} epochs{minutes}: "
+                f"{source.get('recipe') or '?'})")
     return text
 
 

@@ -29,7 +29,8 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--decoder-filters", default="64,32",
                    help="filters of the default decoder's two transposed convolutions, e.g. 128,32")
     t.add_argument("--encoder", default="wide", choices=["wide", "deep"],
-                   help="the default preset's encoder: wide (2 convs, Dense 512) or deep (6 convs, Dense 256)")
+                   help="the default preset's encoder: wide (2 convs, Dense 512) or deep (6 convs, "
+                        "Dense 256)")
     t.add_argument("--decoder-from", metavar="BUNDLE",
                    help="take this trained bundle's decoder, frozen, and train only a new encoder for it")
     t.add_argument("--augment-shift", type=int, default=0, help="random shifts of up to N pixels while training")
@@ -176,7 +177,8 @@ def _run_training(args) -> Path:
                 job_dir=args.job_dir, name=args.name, description=args.description,
                 max_train=args.max_train, ema=args.ema, ema_momentum=args.ema_momentum,
                 weight_decay=args.weight_decay, kl_warmup=args.kl_warmup,
-                average_last=args.average_last, decoder_from=args.decoder_from, verbose=1 if sys.stdout.isatty() else 2)
+                average_last=args.average_last, decoder_from=args.decoder_from,
+                verbose=1 if sys.stdout.isatty() else 2)
     return Path(out)
 
 

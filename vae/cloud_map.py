@@ -60,7 +60,8 @@ def cloud_parts(clouds: list[dict], pca: dict | None) -> list[dict]:
         parts.append({
             "name": c["name"], "color": c["color"], "center": center, "sample_marker": c.get("sample_marker"),
             "samples": None if samples is None else E.project(samples, pca),
-            "rings": [(E.ellipse(center, cov, n_sd=n_sd), n_sd, dash) for n_sd, dash in c.get("rings", [(2, "dot")])],
+            "rings": [(E.ellipse(center, cov, n_sd=n_sd), n_sd, dash)
+                      for n_sd, dash in c.get("rings", [(2, "dot")])],
         })
     return parts
 

@@ -32,7 +32,7 @@ def nice_ticks(lo: float, hi: float, target: int = 6) -> tuple[np.ndarray, int]:
     return ticks, decimals
 
 
-def _fit_to_scale(view: tuple, width: float, height: float) -> tuple[tuple[float, float], tuple[float, float]]:
+def _fit_to_scale(view: tuple, width: float, height: float) -> tuple[tuple[float, float], ...]:
     """Widen one axis of `view` so that a unit is as long on both axes (the clouds' shapes stay true)."""
     (x0, x1), (y0, y1) = view
     scale = min(width / max(x1 - x0, 1e-12), height / max(y1 - y0, 1e-12))
@@ -73,8 +73,8 @@ def _legend(parts: list[dict], backdrop: dict | None, names: list[str] | None) -
     for c in parts:
         if c["samples"] is not None:
             fill, r, opacity, stroke = _sample_style(c)
-            entries.append((f'<circle r="{max(r, 2.5):.1f}" fill="{fill}" fill-opacity="{opacity}" {stroke}/>',
-                            f"z samples ({c['name']})"))
+            swatch = f'<circle r="{max(r, 2.5):.1f}" fill="{fill}" fill-opacity="{opacity}" {stroke}/>'
+            entries.append((swatch, f"z samples ({c['name']})"))
         for _, n_sd, dash in c["rings"]:
             entries.append((f'<line x1="-9" y1="0" x2="9" y2="0" {_stroke(c["color"], 2, dash)}/>',
                             f"{n_sd:g}·z_std ({c['name']})"))
@@ -84,7 +84,7 @@ def _legend(parts: list[dict], backdrop: dict | None, names: list[str] | None) -
 
 
 def _flow(entries: list[tuple[str, str]], width: float) -> list[tuple[float, float]]:
-    """(x, y) offsets that lay legend entries out in rows no wider than `width` (13 px text: ~7 px a letter)."""
+    """(x, y) offsets that lay legend entries out in rows no wider than `width` (~7 px a letter)."""
     x = y = 0.0
     spots = []
     for _, text in entries:
@@ -123,7 +123,8 @@ def cloud_svg(clouds: list[dict], pca: dict | None, view: tuple, backdrop: dict 
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" '
            f'height="{height}" font-family="Source Sans Pro, Helvetica, Arial, sans-serif" font-size="13" '
            'fill="#31333f">',
-           f'<defs><clipPath id="plot"><rect x="{LEFT}" y="{TOP}" width="{pw}" height="{ph}"/></clipPath></defs>',
+           f'<defs><clipPath id="plot"><rect x="{LEFT}" y="{TOP}" width="{pw}" height="{ph}"/></clipPath>'
+           '</defs>',
            f'<rect x="{LEFT}" y="{TOP}" width="{pw}" height="{ph}" fill="#f7f7f7"/>']
     # Grid lines and tick labels.
     for (ticks, decimals), vertical in ((nice_ticks(x0, x1), True), (nice_ticks(y0, y1), False)):
@@ -150,7 +151,8 @@ def cloud_svg(clouds: list[dict], pca: dict | None, view: tuple, backdrop: dict 
         (bx0, bx1), (by0, by1) = backdrop["box"]
         href = "data:image/png;base64," + base64.b64encode(backdrop["png"]).decode()
         out.append(f'<image href="{href}" x="{float(px(bx0)):.1f}" y="{float(py(by1)):.1f}" '
-                   f'width="{(bx1 - bx0) * sx:.1f}" height="{(by1 - by0) * sy:.1f}" preserveAspectRatio="none"/>')
+                   f'width="{(bx1 - bx0) * sx:.1f}" height="{(by1 - by0) * sy:.1f}" '
+                   'preserveAspectRatio="none"/>')
     for c in parts:
         if c["samples"] is not None:
             fill, r, opacity, stroke = _sample_style(c)

@@ -43,7 +43,8 @@ class ModelConfig:
         if self.encoder not in ENCODERS:
             raise ValueError(f"Unknown encoder '{self.encoder}': choose one of {', '.join(ENCODERS)}.")
         if self.preset == "course" and self.encoder != "wide":
-            raise ValueError("The course preset keeps the course's encoder; --encoder applies to the default preset.")
+            raise ValueError("The course preset keeps the course's encoder; --encoder applies to the default "
+                             "preset.")
         check_range("latent_dim", self.latent_dim)
         check_range("beta", self.beta)
         check_range("augment_shift", self.augment_shift)

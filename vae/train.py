@@ -152,8 +152,8 @@ def train(cfg: ModelConfig, *, dataset: str, epochs: int, out: str | Path, data_
           max_train: int | None = None, ema: bool = False, ema_momentum: float = 0.999,
           weight_decay: float = 0.0, kl_warmup: int = 0, average_last: int = 0,
           decoder_from: str | Path | None = None) -> Path:
-    """Train a VAE and save it as a bundle at `out`; returns the bundle's path. With `decoder_from` (a bundle),
-    its trained decoder is copied in and frozen and only the encoder is trained."""
+    """Train a VAE and save it as a bundle at `out`; returns the bundle's path. With `decoder_from` (a
+    bundle), its trained decoder is copied in and frozen and only the encoder is trained."""
     check_range("epochs", epochs)
     check_range("batch_size", batch_size)
     check_range("learning_rate", learning_rate)

@@ -34,10 +34,12 @@ def free_port() -> int:
 
 
 class AppServer:
-    """`streamlit run app.py` (or another script) on a free port, in its own process group so that
-    stop() ends all of it; also a context manager that yields the URL once the server is healthy."""
+    """`streamlit run app.py` (or another script; or the app of another checkout at `root`) on a free port,
+    in its own process group so that stop() ends all of it; also a context manager that yields the URL
+    once the server is healthy."""
 
-    def __init__(self, log_path: Path, env: dict[str, str] | None = None, script: str = "app.py"):
+    def __init__(self, log_path: Path, env: dict[str, str] | None = None, script: str = "app.py",
+                 root: Path = REPO):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = Path(log_path)
@@ -47,7 +49,7 @@ class AppServer:
             [sys.executable, "-m", "streamlit", "run", script, "--server.headless", "true",
              "--server.port", str(self.port), "--server.address", "127.0.0.1",
              "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-            cwd=REPO, env={**os.environ, **(env or {})}, stdout=self._log, stderr=subprocess.STDOUT,
+            cwd=root, env={**os.environ, **(env or {})}, stdout=self._log, stderr=subprocess.STDOUT,
             start_new_session=True,
         )
 
