@@ -36,7 +36,7 @@ with st.form("train_form"):
     encoder = c3.selectbox("Encoder (default preset)", ["wide", "deep"],
                            help="wide: two strided convolutions and a 512-unit Dense layer. deep: six "
                                 "convolutions and a 256-unit Dense layer, whose codes carry over better to "
-                                "new images (the shipped 2-D model's encoder).")
+                                "new images (the encoder of the shipped MNIST models).")
     if st.form_submit_button("Start training", type="primary"):
         try:
             spec = JobSpec(dataset=dataset, preset=preset, latent_dim=int(latent_dim), beta=float(beta),
