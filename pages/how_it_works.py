@@ -274,7 +274,7 @@ def main() -> None:
                           "components.")
         cloud = {"name": "this input", "z_mean": mu, "z_log_var": lv, "samples": samples, "color": CLOUD_COLORS[0]}
         # Half the page wide: the legend goes under the plot, so the plot keeps the width.
-        picture = svc.cloud_picture(model, path, [cloud], zoom=zoom, width=600, height=640, legend_below=True)
+        picture = svc.cloud_picture(model, path, [cloud], zoom=zoom, width=480, height=560, legend_below=True)
         c_map.image(picture, width="stretch")
     else:
         c_map.info("This model stores no reference encodings, so the cloud cannot be placed on a map.")
