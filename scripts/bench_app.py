@@ -48,7 +48,8 @@ ARM = """(sel) => {
 
 
 # Installed in every page before its scripts run: times (ms since navigation start, in the page's own
-# clock) at which the script's run is reported finished and at which the last Plotly chart was built.
+# clock) at which the script's run is reported finished, the last Plotly chart was built and the last
+# picture was seen decoded (seen by a MutationObserver callback, so once the main thread was free).
 # Playwright's own wait sees "finished" only when the page's main thread is free, which on a page that
 # then builds a WebGL chart is sometimes ~0.8 s later: a two-humped, misleading figure.
 PAGE_CLOCK = """(() => {
@@ -141,7 +142,7 @@ def main() -> int:
     for name in warm:
         rows += [(f"{name}: first visit (cold caches)", first_visit[name]),
                  (f"{name}: warm reload, script done (page clock)", in_page[name]),
-                 (f"{name}: warm reload, charts and pictures shown (page clock)", drawn[name]),
+                 (f"{name}: warm reload, all drawn: charts, pictures (page clock)", drawn[name]),
                  (f"{name}: warm reload (Playwright's wait)", warm[name])]
     rows += slider
     width = max(len(r[0]) for r in rows)
