@@ -40,11 +40,7 @@ class ModelConfig:
     def __post_init__(self) -> None:
         if self.preset not in PRESETS:
             raise ValueError(f"Unknown preset '{self.preset}': choose one of {', '.join(PRESETS)}.")
-        if self.encoder not in ENCODERS:
-            raise ValueError(f"Unknown encoder '{self.encoder}': choose one of {', '.join(ENCODERS)}.")
-        if self.preset == "course" and self.encoder != "wide":
-            raise ValueError("The course preset keeps the course's encoder; --encoder applies to the default "
-                             "preset.")
+        check_encoder(self.preset, self.encoder)
         check_range("latent_dim", self.latent_dim)
         check_range("beta", self.beta)
         check_range("augment_shift", self.augment_shift)
@@ -69,6 +65,15 @@ class ModelConfig:
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2)
+
+
+def check_encoder(preset: str, encoder: str) -> None:
+    """Raise a ValueError that says why, unless `encoder` is one of ENCODERS and fits the preset."""
+    if encoder not in ENCODERS:
+        raise ValueError(f"Unknown encoder '{encoder}': choose one of {', '.join(ENCODERS)}.")
+    if preset == "course" and encoder != "wide":
+        raise ValueError("The course preset keeps the course's encoder; the deep encoder is for the default "
+                         "preset.")
 
 
 def check_range(name: str, value: float) -> None:

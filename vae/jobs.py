@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Iterator, Protocol
 
 from vae import bundle as B
-from vae.config import ENCODERS, PRESETS, check_range
+from vae.config import PRESETS, check_encoder, check_range
 from vae.data import DATASETS
 
 ACTIVE = ("queued", "running", "stopping")
@@ -79,11 +79,7 @@ class JobSpec:
             if kind is int and value != int(value):
                 raise ValueError(f"{name} must be a whole number; got {value!r}.")
             object.__setattr__(self, name, kind(value))
-        if self.encoder not in ENCODERS:
-            raise ValueError(f"Unknown encoder '{self.encoder}': choose one of {', '.join(ENCODERS)}.")
-        if self.preset == "course" and self.encoder != "wide":
-            raise ValueError("The course preset keeps the course's encoder; the deep encoder is for the "
-                             "default preset.")
+        check_encoder(self.preset, self.encoder)
         if not isinstance(self.ema, bool):
             raise ValueError(f"ema must be true or false; got {self.ema!r}.")
         if self.max_train is not None:

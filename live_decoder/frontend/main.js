@@ -97,11 +97,14 @@ async function fetchDecoder(url) {
 // and pictures; a single idle callback fires in the first gap between the page's own tasks, too early.
 function whenIdle() {
   return new Promise((resolve) => {
-    const timer = setTimeout(resolve, 4000);
-    const go = () => { clearTimeout(timer); resolve(); };
-    for (const type of ["pointerdown", "keydown", "focusin"]) {
-      document.addEventListener(type, go, { once: true, capture: true });
-    }
+    const touches = ["pointerdown", "keydown", "focusin"];
+    const go = () => {
+      clearTimeout(timer);
+      for (const type of touches) document.removeEventListener(type, go, { capture: true });
+      resolve();
+    };
+    const timer = setTimeout(go, 4000);
+    for (const type of touches) document.addEventListener(type, go, { capture: true });
     if (typeof requestIdleCallback !== "function") { setTimeout(go, 500); return; }
     let calm = 0;
     const check = (deadline) => {
