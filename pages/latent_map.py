@@ -128,7 +128,8 @@ with chart_col:
         r = sel_row[:1]
         selected = (float(xy[r[0], 0]), float(xy[r[0], 1]))
         sel_ellipse = lv.ellipse_paths(xy[r], cov_of(index[r])) if cov_of else None
-    hover = lv.hover_columns(z_mean[index], std[index], index, dims=hover_dims)
+    hover = lv.hover_columns(z_mean[index], std[index], index, dims=hover_dims,
+                              mean_is_xy=view == "Two latent dims")
     fig = lv.latent_figure(xy, index, None if labels is None else labels[index], names, hover, xr, yr,
                            *titles, ellipses=ellipses, selected=selected, selected_ellipse=sel_ellipse,
                            equal_axes=view != "t-SNE", height=_height(xr, yr, view != "t-SNE"))

@@ -131,3 +131,24 @@ def test_cloud_svg_can_put_its_legend_under_the_plot():
     legend = [t for t in root.iter(f"{ns}text") if t.text in ("z samples (a)", "2·z_std (a)", "z_mean (a)")]
     assert len(legend) == 3 and all(float(t.get("y")) > bottom for t in legend)
     assert float(frame.get("width")) == 500 - 62 - 12  # the whole width for the plot
+
+
+def test_hover_columns_send_z_mean_once_when_the_plot_is_two_latent_dims():
+    z_mean = np.array([[0.5, -1.0, 2.0], [1.5, 0.25, -2.0]])
+    std = np.array([[0.1, 0.2, 0.3], [0.4, 0.5, 0.6]])
+    cols, template = lv.hover_columns(z_mean, std, np.array([7, 9]), dims=(2, 0))
+    np.testing.assert_allclose(cols, [[7, 2.0, 0.5, 0.3, 0.1], [9, -2.0, 1.5, 0.6, 0.4]], rtol=1e-6)
+    assert "z_mean[z2,z0] (%{customdata[1]:.2f}" in template and "(3 dims)" in template
+    cols, template = lv.hover_columns(z_mean, std, np.array([7, 9]), dims=(2, 0), mean_is_xy=True)
+    np.testing.assert_allclose(cols, [[7, 0.3, 0.1], [9, 0.6, 0.4]], rtol=1e-6)  # the means: from x and y
+    assert "z_mean[z2,z0] (%{x:.2f}, %{y:.2f}" in template and "z_std[z2,z0] (%{customdata[1]:.2f}" in template
+
+
+def test_figures_pin_their_margins_so_plotly_lays_them_out_once():
+    xy = np.random.default_rng(0).standard_normal((30, 2))
+    figs = [lv.latent_figure(xy, np.arange(30), np.arange(30) % 3, None, None, (-3, 3), (-3, 3), "z0", "z1"),
+            lv.history_figure({"loss": [3.0, 2.0]}, "loss", "loss"),
+            CM.cloud_figure([_cloud([0, 0], [0, 0])], None, ((-3, 3), (-3, 3)))]
+    for fig in figs:
+        assert fig.layout.xaxis.automargin is False and fig.layout.yaxis.automargin is False
+        assert fig.layout.margin.l >= 60 and fig.layout.margin.b >= 50  # room for tick labels and titles

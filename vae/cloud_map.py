@@ -97,6 +97,7 @@ def cloud_figure(clouds: list[dict], pca: dict | None, view: tuple, backdrop: di
     fig.update_xaxes(range=list(view[0]))
     fig.update_yaxes(range=list(view[1]))
     # Legend clicks would hide only the legend's own markers, not the pictured test points: switched off.
-    fig.update_layout(height=height, margin=dict(l=10, r=10, t=30, b=10), plot_bgcolor="#f7f7f7",
+    lv.pin_margins(fig, top=30)
+    fig.update_layout(height=height, plot_bgcolor="#f7f7f7",
                       legend=dict(itemclick=False, itemdoubleclick=False))
     return fig
