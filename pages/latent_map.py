@@ -151,10 +151,10 @@ with detail_col:
         else:
             cols, rows = lv.grid_shape(box["x"], box["y"], 10)
             z_box = to_z(lv.grid_points(box["x"], box["y"], cols, rows))
-            grid = lv.compose_grid(svc.decode(path, stamp, z_box), rows, cols)
-            st.image(to_png(grid, 2), output_format="PNG", width=min(480, 48 * cols),
+            png = svc.decoded_grid_png(path, stamp, z_box, rows, cols)
+            st.image(png, output_format="PNG", width=min(480, 48 * cols),
                      caption=f"The box decoded as a {rows}×{cols} grid")
-            st.download_button("⬇ Box grid (PNG)", to_png(grid, 2), file_name="box_grid.png",
+            st.download_button("⬇ Box grid (PNG)", png, file_name="box_grid.png",
                                mime="image/png", on_click="ignore")
         st.button("Clear the box", on_click=lambda: st.session_state.update(map_box=None))
     elif sel is not None:
@@ -186,14 +186,14 @@ def manifold() -> None:
                          key="map_grid_n")
     # Square cells in latent units, like the map (whose axes are to scale), unless the view is t-SNE.
     cols, rows = lv.grid_shape(xr, yr, k)
-    grid = lv.compose_grid(svc.decode(path, stamp, to_z(lv.grid_points(xr, yr, cols, rows))), rows, cols)
-    st.image(to_png(grid, 2), output_format="PNG", width=min(640, 56 * cols),
+    png = svc.decoded_grid_png(path, stamp, to_z(lv.grid_points(xr, yr, cols, rows)), rows, cols)
+    st.image(png, output_format="PNG", width=min(640, 56 * cols),
              caption=f"{rows}×{cols} decoded points over the map's view: {titles[0]} from {xr[0]:.2f} to "
                      f"{xr[1]:.2f} (left to right), {titles[1]} from {yr[0]:.2f} to {yr[1]:.2f} (bottom to "
                      "top) — 0.5–99.5 % of the data, widened by 10 %. Zooming the map does not change "
                      "it; "
                      "drag a box on the map to decode a smaller region.")
-    st.download_button("⬇ Grid (PNG)", to_png(grid, 2), file_name="latent_grid.png", mime="image/png",
+    st.download_button("⬇ Grid (PNG)", png, file_name="latent_grid.png", mime="image/png",
                        on_click="ignore")
 
 
