@@ -168,6 +168,15 @@ def decode(path: str, stamp: float, z: np.ndarray) -> np.ndarray:
     return served_model(path).decode(z)
 
 
+def inline_png(png: bytes) -> str:
+    """PNG bytes as a data: URL for st.image: the picture travels inside the page's message instead of
+    as a media file the browser fetches afterwards, one request per picture, from a server that is
+    still busy sending the page (worth it for pictures of a few to ~100 KB shown on load)."""
+    import base64
+
+    return "data:image/png;base64," + base64.b64encode(png).decode()
+
+
 @st.cache_data(show_spinner=False, max_entries=32)
 def decoded_grid_png(path: str, stamp: float, z: np.ndarray, rows: int, cols: int, scale: int = 2) -> bytes:
     """z (rows * cols, d) decoded and laid out row by row as one PNG (cached: the Latent map shows and

@@ -165,10 +165,10 @@ def _what_epsilon_is_for(*, model, mu, lv, std, **_) -> None:
     a, b = st.columns(2)
     a.markdown("**Same ε four times** → the same z, the same image: nothing random is left.")
     for col, img in zip(a.columns(4), model.decode(z_same)):
-        col.image(to_png(img, 3), width="stretch")
+        col.image(svc.inline_png(to_png(img, 3)), width="stretch")
     b.markdown("**Four different ε** → four draws from this input's cloud.")
     for col, img in zip(b.columns(4), model.decode(z_diff)):
-        col.image(to_png(img, 3), width="stretch")
+        col.image(svc.inline_png(to_png(img, 3)), width="stretch")
 
 
 def _what_makes_the_heads(*, model, x, mu, lv, elbo, samples, **_) -> None:
@@ -242,7 +242,7 @@ def main() -> None:
     z1 = E.reparameterize(mu, lv, eps1)
 
     c_img, c_live = st.columns([1, 4])
-    c_img.image(to_png(x, 5), caption=desc, width="stretch")
+    c_img.image(svc.inline_png(to_png(x, 5)), caption=desc, width="stretch")
     c_live.markdown("**The course's code (as comments), and what each line produced for this input**")
     c_live.code(
         "# z_mean = Dense(latent_dim)(x)\n"
@@ -290,7 +290,7 @@ def main() -> None:
     dec = model.decode(samples[:8])
     cols = c_tab.columns(4)
     for i in range(min(8, len(dec))):
-        cols[i % 4].image(to_png(dec[i], 3), caption=f"z #{i + 1}", width="stretch")
+        cols[i % 4].image(svc.inline_png(to_png(dec[i], 3)), caption=f"z #{i + 1}", width="stretch")
 
     _live_section(model, path, mu)
 
@@ -328,7 +328,7 @@ def main() -> None:
     mu_b, lv_b = zb_mean[0].astype(np.float64), zb_log_var[0].astype(np.float64)
     for col, img, d, m, logvar in zip(st.columns(2), (x, x_b), (desc, desc_b), (mu, mu_b), (lv, lv_b)):
         ci, cc = col.columns([1, 3])
-        ci.image(to_png(img, 3), caption=d, width="stretch")
+        ci.image(svc.inline_png(to_png(img, 3)), caption=d, width="stretch")
         cc.code(f"z_mean = {E.fmt_vec(m)}\nz_std  = {E.fmt_vec(E.z_std(logvar))}", language="python")
     if can_map:
         s_b, _ = E.sample_cloud(mu_b, lv_b, n, seed=2)

@@ -187,7 +187,7 @@ def manifold() -> None:
     # Square cells in latent units, like the map (whose axes are to scale), unless the view is t-SNE.
     cols, rows = lv.grid_shape(xr, yr, k)
     png = svc.decoded_grid_png(path, stamp, to_z(lv.grid_points(xr, yr, cols, rows)), rows, cols)
-    st.image(png, output_format="PNG", width=min(640, 56 * cols),
+    st.image(svc.inline_png(png), width=min(640, 56 * cols),
              caption=f"{rows}×{cols} decoded points over the map's view: {titles[0]} from {xr[0]:.2f} to "
                      f"{xr[1]:.2f} (left to right), {titles[1]} from {yr[0]:.2f} to {yr[1]:.2f} (bottom to "
                      "top) — 0.5–99.5 % of the data, widened by 10 %. Zooming the map does not change "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import io
 import shutil
 import sys
 from pathlib import Path
@@ -130,6 +132,21 @@ def test_latent_map_selection_shows_image_and_reconstruction():
     assert len(at.image) == n_images + 2 or any("not on this machine" in i.value for i in at.info)
     at.select_slider(key="map_grid_n").set_value(6).run()
     assert not at.exception
+
+
+def test_latent_map_decoded_grid_travels_inline_and_follows_the_grid_size():
+    from PIL import Image
+
+    at = _page(_app(), "pages/latent_map.py")
+
+    def grid_size() -> tuple[int, int]:
+        img = next(i for el in at.get("image") for i in el.proto.imgs if "decoded points over" in i.caption)
+        assert img.url.startswith("data:image/png;base64,")  # inside the page's message, no media request
+        return Image.open(io.BytesIO(base64.b64decode(img.url.split(",", 1)[1]))).size
+
+    assert max(grid_size()) == 15 * 28 * 2  # the default: 15 images along the longer side, 2x pixels
+    at.select_slider(key="map_grid_n").set_value(6).run()
+    assert not at.exception and max(grid_size()) == 6 * 28 * 2
 
 
 def test_bundle_without_reference_gets_notices(no_reference_bundle):
