@@ -10,7 +10,7 @@ import streamlit as st
 import app_services as svc
 from live_decoder import live_decoder, live_decoder_error
 from vae import explain as E
-from vae import latent_views as lv
+from vae.latent_views import pin_margins
 from vae.serving import per_image_elbo, to_png
 
 CLOUD_COLORS = ["#111111", "#d62728"]
@@ -202,7 +202,7 @@ def _why_no_collapse(*, mu, std, kl, **_) -> None:
                              marker=star))
     fig.update_xaxes(type="log", title=f"z_std of dimension {dim} (z_mean fixed at {mu[dim]:.3f})")
     fig.update_yaxes(title="KL (nats)")
-    lv.pin_margins(fig, top=30)
+    pin_margins(fig, top=30)
     fig.update_layout(height=320)
     c1, c2 = st.columns([3, 2])
     c1.plotly_chart(fig, width="stretch", key="how_kl_curve")

@@ -141,7 +141,8 @@ def test_hover_columns_send_z_mean_once_when_the_plot_is_two_latent_dims():
     assert "z_mean[z2,z0] (%{customdata[1]:.2f}" in template and "(3 dims)" in template
     cols, template = lv.hover_columns(z_mean, std, np.array([7, 9]), dims=(2, 0), mean_is_xy=True)
     np.testing.assert_allclose(cols, [[7, 0.3, 0.1], [9, 0.6, 0.4]], rtol=1e-6)  # the means: from x and y
-    assert "z_mean[z2,z0] (%{x:.2f}, %{y:.2f}" in template and "z_std[z2,z0] (%{customdata[1]:.2f}" in template
+    assert "z_mean[z2,z0] (%{x:.2f}, %{y:.2f}" in template
+    assert "z_std[z2,z0] (%{customdata[1]:.2f}" in template
 
 
 def test_figures_pin_their_margins_so_plotly_lays_them_out_once():
