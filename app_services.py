@@ -180,11 +180,12 @@ def inline_png(png: bytes) -> str:
 @st.cache_data(show_spinner=False, max_entries=32)
 def decoded_grid_png(path: str, stamp: float, z: np.ndarray, rows: int, cols: int, scale: int = 2) -> bytes:
     """z (rows * cols, d) decoded and laid out row by row as one PNG (cached: the Latent map shows and
-    offers for download the same grid on every rerun, and PNG encoding takes ~15 ms)."""
+    offers for download the same grid on every rerun, and PNG encoding takes ~15 ms). It decodes
+    directly: only the PNG is worth keeping, not also the images in `decode`'s cache."""
     from vae.latent_views import compose_grid
     from vae.serving import to_png
 
-    return to_png(compose_grid(decode(path, stamp, z), rows, cols), scale)
+    return to_png(compose_grid(served_model(path).decode(z), rows, cols), scale)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

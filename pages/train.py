@@ -7,6 +7,7 @@ import streamlit as st
 
 import app_services as svc
 from vae.bundle import is_bundle
+from vae.config import ENCODERS
 from vae.jobs import JobSpec, JobStatus, LocalProcessRunner
 
 runner = LocalProcessRunner(models_dir=svc.USER_MODELS)
@@ -33,10 +34,10 @@ with st.form("train_form"):
     ema = c2.toggle("Average the weights (EMA)", value=False,
                     help="Save an exponential moving average of the weights over the last ~1,000 steps "
                          "(Polyak averaging); the shipped MNIST models use it.")
-    encoder = c3.selectbox("Encoder (default preset)", ["wide", "deep"],
-                           help="wide: two strided convolutions and a 512-unit Dense layer. deep: six "
-                                "convolutions and a 256-unit Dense layer, whose codes carry over better to "
-                                "new images (the encoder of the shipped MNIST models).")
+    encoder = c3.selectbox("Encoder (default preset)", list(ENCODERS),
+                           help=" ".join(f"{k}: {v}." for k, v in ENCODERS.items())
+                           + " The deep one's codes carry over better to new images (the encoder of the "
+                             "shipped MNIST models).")
     if st.form_submit_button("Start training", type="primary"):
         try:
             spec = JobSpec(dataset=dataset, preset=preset, latent_dim=int(latent_dim), beta=float(beta),

@@ -235,6 +235,9 @@ def test_decoder_from_trains_a_new_encoder_for_a_bundles_frozen_decoder(tmp_path
     assert cfg.encoder == "deep"
     for a, b in zip(source.decoder.get_weights(), refit.decoder.get_weights()):
         np.testing.assert_array_equal(a, b)  # the decoder is the source bundle's, untouched by training
+    keras.utils.set_random_seed(0)
+    untrained = build_vae(ModelConfig(preset="default", latent_dim=2, encoder="deep"), seed=0).encoder
+    assert any(not np.array_equal(a, b) for a, b in zip(untrained.get_weights(), refit.encoder.get_weights()))
     card = read_json(out / CARD_JSON)
     assert card["decoder_from"]["name"] == read_json(tiny_bundle / CARD_JSON)["name"]
     assert "only the encoder was trained here" in (out / CARD_MD).read_text()

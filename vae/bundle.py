@@ -12,6 +12,8 @@ from typing import Iterator
 
 import numpy as np
 
+from vae.config import ENCODERS
+
 MANIFEST = "bundle.json"
 FORMAT_VERSION = 1
 CONFIG = "config.json"
@@ -150,7 +152,7 @@ def recipe_text(card: dict) -> str:
     elif card.get("dropout"):
         parts.append(f"dropout {card['dropout']:g} after the hidden Dense layers")
     if card.get("preset") == "default" and card.get("encoder", "wide") != "wide":
-        parts.append(f"the {card['encoder']} encoder (6 convolutions, a 256-unit Dense layer)")
+        parts.append(f"the {card['encoder']} encoder ({ENCODERS.get(card['encoder'], 'unknown')})")
     filters = card.get("decoder_filters")
     if card.get("preset") == "default" and filters and list(filters) != [64, 32]:
         parts.append(f"decoder's transposed convolutions with {filters[0]} and {filters[1]} filters")

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from vae.bundle import DEFAULT_MODEL
+from vae.config import ENCODERS
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -28,9 +29,9 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--input-dropout", type=float, default=0.0, help="drop this share of the encoder's input pixels")
     t.add_argument("--decoder-filters", default="64,32",
                    help="filters of the default decoder's two transposed convolutions, e.g. 128,32")
-    t.add_argument("--encoder", default="wide", choices=["wide", "deep"],
-                   help="the default preset's encoder: wide (2 convs, Dense 512) or deep (6 convs, "
-                        "Dense 256)")
+    t.add_argument("--encoder", default="wide", choices=list(ENCODERS),
+                   help="the default preset's encoder: "
+                        + "; ".join(f"{k}: {v}" for k, v in ENCODERS.items()))
     t.add_argument("--decoder-from", metavar="BUNDLE",
                    help="take this trained bundle's decoder, frozen, and train only a new encoder for it")
     t.add_argument("--augment-shift", type=int, default=0, help="random shifts of up to N pixels while training")

@@ -6,9 +6,11 @@ import json
 from dataclasses import asdict, dataclass, fields
 
 PRESETS = ("default", "course")
-# The default preset's encoders: "wide" (two strided convs, a 512-unit Dense layer; the original) and
-# "deep" (six convs, a 256-unit Dense layer), whose codes carry over better to images it was not trained on.
-ENCODERS = ("wide", "deep")
+# The default preset's encoders, by name, with the words the CLI, the Train page and model cards use for
+# them. "wide" is the original; "deep" has fewer weights that can memorise training images, so its codes
+# carry over better to images it was not trained on.
+ENCODERS = {"wide": "2 strided convolutions, a 512-unit Dense layer",
+            "deep": "6 convolutions, a 256-unit Dense layer"}
 LIMITS = {
     "latent_dim": (1, 64),
     "augment_shift": (0, 4),

@@ -42,7 +42,7 @@ def _course_decoder(cfg: ModelConfig) -> keras.Model:
 
 
 def _default_encoder(cfg: ModelConfig) -> keras.Model:
-    """A plain conv encoder, no BatchNorm: `wide` (2 convs, Dense 512) or `deep` (6 convs, Dense 256)."""
+    """A plain conv encoder, no BatchNorm: `wide` or `deep` (see vae.config.ENCODERS)."""
     x_in = keras.Input(cfg.image_shape, name="image")
     x = x_in
     if cfg.input_dropout:  # training only; tried against the encoder's test gap, it made the 2-D model worse
