@@ -177,6 +177,39 @@ def inline_png(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode()
 
 
+# The browser's devicePixelRatio, kept in a cookie so the next page load's script can read it
+# (st.context knows the cookies of the page's request, not the screen).
+PIXEL_RATIO_COOKIE = "latent_explorer_dpr"
+_REMEMBER_PIXEL_RATIO = (f"<script>document.cookie = '{PIXEL_RATIO_COOKIE}=' + window.devicePixelRatio"
+                         " + '; path=/; max-age=31536000; SameSite=Lax';</script>")
+
+
+def remember_pixel_ratio() -> None:
+    """Have the browser note its screen's pixel ratio for the next page load (see plotly_config)."""
+    st.sidebar.html(_REMEMBER_PIXEL_RATIO, unsafe_allow_javascript=True)
+
+
+def plotly_config() -> dict:
+    """Plotly config for st.plotly_chart: WebGL drawn at the screen's own pixel ratio, once known.
+
+    Plotly draws WebGL traces (the Latent map's 10,000 dots) at a fixed 2x: four times the pixels a
+    1x screen shows, about 0.2 s of each page load on a machine without a GPU. Until the browser has
+    told us its ratio (the first page it ever loads from this app), Plotly's 2 stays: crisp everywhere.
+    """
+    return {"plotGlPixelRatio": gl_pixel_ratio(st.context.cookies.get(PIXEL_RATIO_COOKIE))}
+
+
+def gl_pixel_ratio(cookie: str | None) -> float:
+    """The cookie's devicePixelRatio within [1, 2]; Plotly's 2 when it is missing or not a number.
+
+    Above 2 (phones) stays at Plotly's 2 rather than drawing more pixels than the app does today."""
+    try:  # a str from the browser; anything else (None, or AppTest's mock of st.context) is not known
+        ratio = float(cookie) if isinstance(cookie, str) else np.nan
+    except ValueError:
+        return 2.0
+    return min(2.0, max(1.0, ratio)) if np.isfinite(ratio) else 2.0
+
+
 @st.cache_data(show_spinner=False, max_entries=32)
 def decoded_grid_png(path: str, stamp: float, z: np.ndarray, rows: int, cols: int, scale: int = 2) -> bytes:
     """z (rows * cols, d) decoded and laid out row by row as one PNG (cached: the Latent map shows and

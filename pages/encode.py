@@ -183,7 +183,7 @@ def _show_encoding(model, path: str, pre, name: str) -> None:
         if model.latent_dim > 2:
             st.caption(f"The latent space has {model.latent_dim} dimensions; the map shows its first two "
                        "principal components. The ring is the projected 1·z_std and 2·z_std contour.")
-        st.plotly_chart(fig, width="stretch", key="encode_map")
+        st.plotly_chart(fig, width="stretch", key="encode_map", config=svc.plotly_config())
 
     record = E.encoding_record(mu, lv, source=name, model=model.name, elbo=elbo, neighbors=nbrs)
     st.markdown("**Download this encoding** (z_mean, z_log_var, z_std, KL per dimension; the JSON adds the "

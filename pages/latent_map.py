@@ -136,7 +136,8 @@ with chart_col:
     if box:
         fig.add_shape(type="rect", x0=box["x"][0], x1=box["x"][1], y0=box["y"][0], y1=box["y"][1],
                       line=dict(color="black", dash="dash"))
-    st.plotly_chart(fig, key="map_chart", on_select=_on_select, selection_mode=("points", "box"))
+    st.plotly_chart(fig, key="map_chart", on_select=_on_select, selection_mode=("points", "box"),
+                    config=svc.plotly_config())
 
 with detail_col:
     st.number_input(f"Test image (0–{n - 1}), or click a dot", min_value=0, max_value=n - 1, value=None,

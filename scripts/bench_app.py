@@ -92,6 +92,8 @@ def main() -> int:
     ap.add_argument("--cold-runs", type=int, default=3, help="servers started for the cold-start numbers")
     ap.add_argument("--warm-runs", type=int, default=5, help="reloads per page")
     ap.add_argument("--presses", type=int, default=10, help="slider key presses on the Decoder")
+    ap.add_argument("--scale", type=float, default=1.0,
+                    help="the screen's device pixel ratio (2 for a HiDPI screen)")
     args = ap.parse_args()
 
     from playwright.sync_api import sync_playwright
@@ -102,7 +104,8 @@ def main() -> int:
         browser = launch_chromium(p)  # launched first: its start-up is not part of any number
         health, first_home, first_visit, warm, in_page, drawn = [], [], {}, {}, {}, {}
         for run in range(args.cold_runs):
-            ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+            ctx = browser.new_context(viewport={"width": 1400, "height": 1000},
+                                      device_scale_factor=args.scale)
             ctx.add_init_script(PAGE_CLOCK)
             page = ctx.new_page()
             t0 = time.perf_counter()

@@ -31,6 +31,8 @@ def main() -> int:
     ap.add_argument("--before", required=True, type=Path, help="the other checkout (e.g. a git worktree)")
     ap.add_argument("--pages", default="latent_map,how_it_works", help="comma-separated url paths")
     ap.add_argument("--reloads", type=int, default=7)
+    ap.add_argument("--scale", type=float, default=1.0,
+                    help="the screen's device pixel ratio (2 for a HiDPI screen)")
     args = ap.parse_args()
     if not (args.before / "app.py").is_file():
         print(f"error: {args.before} holds no app.py", file=sys.stderr)
@@ -48,7 +50,8 @@ def main() -> int:
             server.wait_healthy(timeout=120)
         with sync_playwright() as p:
             browser = launch_chromium(p)
-            ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+            ctx = browser.new_context(viewport={"width": 1400, "height": 1000},
+                                      device_scale_factor=args.scale)
             ctx.add_init_script(PAGE_CLOCK)
             page = ctx.new_page()
             for path in args.pages.split(","):

@@ -291,3 +291,20 @@ def test_map_thumbnail_marks_z_where_it_is():
     assert cross_at((0.0, 1.0)) == (25, 50)
     r, c = cross_at((50.0, -50.0))  # far outside: drawn on the bottom-right edge, still visible
     assert r >= 90 and c >= 90
+
+
+@pytest.mark.parametrize("cookie, ratio", [(None, 2), ("1", 1), ("1.25", 1.25), ("2", 2), ("3", 2),
+                                           ("0.5", 1), ("nan", 2), ("inf", 2), ("abc", 2), ("", 2)])
+def test_webgl_pixel_ratio_follows_the_screen_within_plotlys_default(cookie, ratio):
+    import app_services
+
+    assert app_services.gl_pixel_ratio(cookie) == ratio
+
+
+def test_pages_pass_the_pixel_ratio_to_webgl_charts():
+    """The page runs with no cookie (a first visit): Plotly's own 2 is passed on."""
+    import json
+
+    at = _page(_app(), "pages/latent_map.py")
+    config = json.loads(at.get("plotly_chart")[0].proto.config)
+    assert config["plotGlPixelRatio"] == 2
