@@ -113,7 +113,8 @@ def panel() -> None:
     st.query_params["z"] = st.session_state["dec_z_written"] = lv.format_z(z)
 
     with view:
-        st.image(png, width=280, output_format="PNG", caption="decoder(z), 28×28 shown at 10×")
+        # Inline (a data: URL in the fragment's message): the new image shows without one more request.
+        st.image(svc.inline_png(png), width=280, caption="decoder(z), 28×28 shown at 10×")
         st.caption("z = (" + ", ".join(f"{v:.2f}" for v in z) + ")")
         st.download_button("⬇ Decoded image (PNG)", png, file_name="decoded.png", mime="image/png",
                            on_click="ignore")
@@ -127,7 +128,7 @@ def panel() -> None:
         steps = c2.number_input("Steps", min_value=3, max_value=21, value=11, key="dec_trav_steps")
         lo, hi = RANGES[dim]
         strip = lv.strip(model.decode(lv.traversal_z(z, dim, lo, hi, int(steps))))
-        st.image(to_png(strip, 3), output_format="PNG",
+        st.image(svc.inline_png(to_png(strip, 3)),
                  caption=f"z{dim} from {lo:.2f} to {hi:.2f} (the data's range); "
                          "the other dimensions stay at the current z")
         st.download_button("⬇ Traversal strip (PNG)", to_png(strip, 4), file_name=f"traversal_z{dim}.png",
@@ -143,7 +144,7 @@ def panel() -> None:
             steps = int(c3.number_input("Steps", 3, 21, 10, key="dec_int_steps"))
             zs = lv.interpolation_z(ref["z_mean"][a], ref["z_mean"][b], steps)
             strip = lv.strip(svc.decode(path, stamp, zs))
-            st.image(to_png(strip, 3), output_format="PNG",
+            st.image(svc.inline_png(to_png(strip, 3)),
                      caption=f"straight line from z_mean of #{a} ({label_of(a)}) to #{b} ({label_of(b)})")
             st.download_button("⬇ Interpolation strip (PNG)", to_png(strip, 4),
                                file_name=f"interpolation_{a}_{b}.png", mime="image/png", on_click="ignore")
@@ -175,7 +176,7 @@ def small_map(z: np.ndarray) -> None:
         st.info("No reference encodings in this bundle: no map to show where z lies.")
         return
     here = z if m["pca"] is None else lv.pca_project(z, m["pca"]["components"], m["pca"]["mean"])[0]
-    st.image(lv.mark_thumbnail(m["thumb"], here, m["x_range"], m["y_range"]), width=300, output_format="PNG")
+    st.image(svc.inline_png(lv.mark_thumbnail(m["thumb"], here, m["x_range"], m["y_range"])), width=300)
     inside = m["x_range"][0] <= here[0] <= m["x_range"][1] and m["y_range"][0] <= here[1] <= m["y_range"][1]
     st.caption(f"Where z is (×): {m['n']:,} test images' z_mean"
                + (", x = z0, y = z1" if m["pca"] is None else ", on their first two principal components")

@@ -2,11 +2,13 @@
 
     git worktree add /tmp/before <commit>   # a checkout beside this one (its ../shared data as well)
     python scripts/bench_versions.py --before /tmp/before [--pages latent_map,how_it_works] [--reloads 7]
+        [--presses 30] [--scale 2]
 
 Starts `streamlit run app.py` in each checkout, then in one headless Debian Chromium loads each page
 on each server in turn, so that both versions see the same machine state; prints per page and
 version the medians of bench_app.py's page clock (script done, charts built, everything drawn) and
-the ratio now / before. Absolute figures run higher than bench_app's: two servers share the cores.
+the ratio now / before; with --presses, Decoder slider key presses timed as bench_app.py times
+them, in alternating rounds of three. Absolute figures run higher than bench_app's: two servers share the cores.
 """
 
 from __future__ import annotations
@@ -17,11 +19,13 @@ import sys
 import tempfile
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from bench_app import PAGE_CLOCK  # noqa: E402
+from bench_app import PAGE_CLOCK, key_presses  # noqa: E402
 
 from tests.e2e import AppServer, launch_chromium, wait_idle  # noqa: E402
 
@@ -31,6 +35,8 @@ def main() -> int:
     ap.add_argument("--before", required=True, type=Path, help="the other checkout (e.g. a git worktree)")
     ap.add_argument("--pages", default="latent_map,how_it_works", help="comma-separated url paths")
     ap.add_argument("--reloads", type=int, default=7)
+    ap.add_argument("--presses", type=int, default=0,
+                    help="also Decoder slider key presses per version, alternating in rounds of 3")
     ap.add_argument("--scale", type=float, default=1.0,
                     help="the screen's device pixel ratio (2 for a HiDPI screen)")
     args = ap.parse_args()
@@ -45,6 +51,7 @@ def main() -> int:
                                root=root)
                for name, root in (("before", args.before.resolve()), ("now", ROOT))}
     clocks: dict[tuple[str, str], list[tuple[float, float, float]]] = {}
+    presses: dict[str, list[float]] = {}
     try:
         for server in servers.values():
             server.wait_healthy(timeout=120)
@@ -66,6 +73,12 @@ def main() -> int:
                         charts = max(c["idle"], c["charts"] or 0)
                         clocks.setdefault((path, name), []).append(
                             (c["idle"], charts, max(charts, c["images"] or 0)))
+            for _ in range(0, args.presses, 3):
+                for name, server in servers.items():
+                    page.goto(f"{server.url}/decoder")
+                    wait_idle(page)
+                    for label, values in key_presses(page, 3, name):
+                        presses.setdefault(label, []).extend(values)
             browser.close()
     finally:
         for server in servers.values():
@@ -81,6 +94,10 @@ def main() -> int:
             print(f"{path:<14} {name:<7} {done:12.3f} {charts:13.3f} {drawn:10.3f}")
         ratio = [n / b for n, b in zip(medians["now"], medians["before"])]
         print(f"{path:<14} {'ratio':<7} {ratio[0]:12.2f} {ratio[1]:13.2f} {ratio[2]:10.2f}")
+    if presses:
+        print(f"\n{'Decoder slider, live decoding on (s)':<50} {'median':>7} {'p95':>7} {'n':>4}")
+        for label, values in presses.items():
+            print(f"{label:<50} {statistics.median(values):7.3f} {np.percentile(values, 95):7.3f} {len(values):4d}")
     return 0
 
 
