@@ -148,6 +148,25 @@ def test_kl_warmup_ramps_the_kl_weight_to_beta_with_the_step_count():
         assert float(vae._kl_weight()) == pytest.approx(weight)
 
 
+def test_train_step_weighs_the_kl_by_the_warm_up_ramp():
+    """At step 0 a warm-up's KL weight is 0: one training step moves the weights exactly as beta = 0."""
+    import tensorflow as tf
+
+    x = tf.constant(np.random.default_rng(0).random((8, 28, 28, 1)), tf.float32)
+
+    def one_step(beta: float, warmup_steps: int) -> np.ndarray:
+        keras.utils.set_random_seed(0)  # same initial weights and the same epsilon in each model
+        vae = build_vae(ModelConfig(preset="course", latent_dim=2, beta=beta), seed=0)
+        vae.kl_warmup_steps = warmup_steps
+        vae.compile(optimizer=keras.optimizers.SGD(0.1))
+        vae.train_step(x)
+        return np.concatenate([w.numpy().ravel() for w in vae.trainable_weights])
+
+    ramped, without_kl, with_kl = one_step(1.0, 100), one_step(0.0, 0), one_step(1.0, 0)
+    np.testing.assert_allclose(ramped, without_kl, atol=1e-6)
+    assert np.abs(with_kl - without_kl).max() > 1e-4  # the KL does move the weights when weighed in
+
+
 def test_weight_decay_and_warmup_train_and_are_on_the_card(tmp_path):
     """AdamW shrinks the weights: with the same seed and data they end smaller than with Adam."""
     from vae.bundle import CARD_JSON, read_json, render_card
