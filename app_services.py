@@ -271,15 +271,25 @@ def map_thumbnail(path: str, stamp: float, n: int = 2000) -> dict | None:
     return {"thumb": thumb, "x_range": x_range, "y_range": y_range, "pca": plane, "n": len(rows)}
 
 
+@st.cache_data(show_spinner=False, max_entries=8)
+def strip_2d(path: str, stamp: float) -> dict:
+    """A 1-D model's test set on a strip (x = z0, y a jitter), in the form pca_2d gives a plane."""
+    from vae.latent_views import strip_plane
+
+    return strip_plane(served_model(path).reference["z_mean"][:, 0])
+
+
 def map_plane(path: str, stamp: float) -> tuple[np.ndarray, dict | None] | None:
-    """The test set's points on the map (z_mean, or its PCA plane above 2-D) and that PCA, or None."""
+    """The test set's points on the map and the plane they lie on, or None without reference encodings:
+    z_mean itself for 2-D (no plane), its PCA plane above 2-D, a strip for 1-D (lv.strip_plane)."""
     ref = served_model(path).reference
     if ref is None:
         return None
-    if ref["z_mean"].shape[1] <= 2:
+    d = ref["z_mean"].shape[1]
+    if d == 2:
         return ref["z_mean"], None
-    pca = pca_2d(path, stamp)
-    return pca["xy"], pca
+    plane = strip_2d(path, stamp) if d == 1 else pca_2d(path, stamp)
+    return plane["xy"], plane
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -306,14 +316,14 @@ def reference_backdrop(path: str, stamp: float, box: tuple) -> dict:
 
 
 def _cloud_layout(model: ServedModel, path: str, clouds: list[dict], zoom: bool):
-    """(pca, view, backdrop) for drawing clouds on the latent map, or None for a > 2-D model without
-    reference encodings (no PCA plane to draw in)."""
+    """(pca, view, backdrop) for drawing clouds on the latent map, or None for a model other than 2-D
+    without reference encodings (no plane or strip to draw in)."""
     from vae import cloud_map as CM
     from vae import latent_views as lv
 
     stamp_ = stamp(path)
     plane = map_plane(path, stamp_)
-    if plane is None and model.latent_dim > 2:
+    if plane is None and model.latent_dim != 2:
         return None
     pca = None if plane is None else plane[1]
     ranges = plane_ranges(path, stamp_)
@@ -397,11 +407,13 @@ def reference_images(model: ServedModel) -> np.ndarray | None:
 
 
 def live_decoder_inputs(model: ServedModel, path: str, stamp: float) -> tuple:
-    """(points, labels, plane) for the in-browser decoder's pad: z_mean for 2-D, else the PCA plane."""
+    """(points, labels, plane) for the in-browser decoder's pad: z_mean for 2-D, else the PCA plane;
+    none of them for 1-D, whose one slider is the whole latent space (no pad)."""
     ref = model.reference
-    if ref is None:
+    if ref is None or model.latent_dim == 1:
         return None, None, None
     if model.latent_dim == 2:
         return ref["z_mean"], ref.get("labels"), None
     p = pca_2d(path, stamp)
     return p["xy"], ref.get("labels"), (p["mean"], p["components"])
+

@@ -170,7 +170,7 @@ def live_panel() -> None:
 
 
 def small_map(z: np.ndarray) -> None:
-    """The current z as a cross on a picture of the test set's z_means (PCA plane for > 2-D)."""
+    """The current z as a cross on a picture of the test set's z_means (PCA plane > 2-D, strip for 1-D)."""
     m = svc.map_thumbnail(path, stamp)
     if m is None:
         st.info("No reference encodings in this bundle: no map to show where z lies.")
@@ -178,8 +178,9 @@ def small_map(z: np.ndarray) -> None:
     here = z if m["pca"] is None else lv.pca_project(z, m["pca"]["components"], m["pca"]["mean"])[0]
     st.image(svc.inline_png(lv.mark_thumbnail(m["thumb"], here, m["x_range"], m["y_range"])), width=300)
     inside = m["x_range"][0] <= here[0] <= m["x_range"][1] and m["y_range"][0] <= here[1] <= m["y_range"][1]
+    axes = {1: ", x = z0, y a random jitter that means nothing (z on its centre line)", 2: ", x = z0, y = z1"}
     st.caption(f"Where z is (×): {m['n']:,} test images' z_mean"
-               + (", x = z0, y = z1" if m["pca"] is None else ", on their first two principal components")
+               + axes.get(d, ", on their first two principal components")
                + ("." if inside else " — z is outside the data's range; the × sits on the edge."))
 
 

@@ -10,6 +10,9 @@ from vae import explain as E
 from vae.serving import per_image_elbo, to_png
 
 IMAGE_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif"]
+STRIP_NOTE = ("The latent space has one dimension: x is z, and the test digits are spread along y by a "
+              "random jitter that means nothing. Your z_mean, samples and z_std bars (1 and 2·z_std, "
+              "horizontal: there is no other direction) lie on the centre line.")
 
 
 # ----------------------------------------------------------------------------- input
@@ -183,6 +186,8 @@ def _show_encoding(model, path: str, pre, name: str) -> None:
         if model.latent_dim > 2:
             st.caption(f"The latent space has {model.latent_dim} dimensions; the map shows its first two "
                        "principal components. The ring is the projected 1·z_std and 2·z_std contour.")
+        elif model.latent_dim == 1:
+            st.caption(STRIP_NOTE)
         st.plotly_chart(fig, width="stretch", key="encode_map", config=svc.plotly_config())
 
     record = E.encoding_record(mu, lv, source=name, model=model.name, elbo=elbo, neighbors=nbrs)

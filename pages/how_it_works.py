@@ -274,6 +274,9 @@ def main() -> None:
         if model.latent_dim > 2:
             c_map.caption(f"{model.latent_dim}-D latent space shown through its first two principal "
                           "components.")
+        elif model.latent_dim == 1:
+            c_map.caption("1-D latent space: x is z; y only spreads the test digits out (a random jitter). "
+                          "The cloud lies on the centre line, its 2·z_std ring a horizontal bar.")
         cloud = {"name": "this input", "z_mean": mu, "z_log_var": lv, "samples": samples, "color": CLOUD_COLORS[0]}
         # Half the page wide: the legend goes under the plot, so the plot keeps the width.
         picture = svc.cloud_picture(model, path, [cloud], zoom=zoom, width=480, height=560, legend_below=True)

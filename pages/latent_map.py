@@ -39,7 +39,8 @@ def label_of(i: int) -> str:
 
 # --- the 2-D view: coordinates, the way back to z (if any), and the z_std ellipses in its units ---
 VIEWS = ["PCA", "Two latent dims", "t-SNE"]
-view = "Two latent dims" if d == 2 else st.segmented_control(
+STRIP = "1-D strip"  # one latent dimension: nothing to project or choose
+view = {1: STRIP, 2: "Two latent dims"}.get(d) or st.segmented_control(
     "2-D view of the latent space", VIEWS, default="PCA", key="map_view",
     help="PCA: the plane of largest spread (exact, reversible). Two latent dims: the others held at "
          "the data mean. t-SNE: neighbourhoods kept, distances and axes meaningless, no way back to z.")
@@ -61,16 +62,20 @@ if view == "Two latent dims":
     hover_dims = (i, j)
     to_z = lambda p: lv.plane_to_z(p, base=MEAN, dims=(i, j))  # noqa: E731
     cov_of = lambda rows: lv.dims_cov(std[rows], i, j)  # noqa: E731
-elif view == "PCA":
-    p = svc.pca_2d(path, stamp)
-    xy = p["xy"]
-    ev = p["explained"]
-    titles = (f"PC1 ({ev[0]:.0%} of the spread)", f"PC2 ({ev[1]:.0%})")
+elif view in ("PCA", STRIP):
+    # The strip is laid out as a PCA plane is (lv.strip_plane): x = z0, and y dropped on the way back to z.
+    p = svc.pca_2d(path, stamp) if view == "PCA" else lv.strip_plane(z_mean[:, 0], labels, jitter=0.3)
+    xy, ev = p["xy"], p.get("explained")
+    titles = p.get("titles") or (f"PC1 ({ev[0]:.0%} of the spread)", f"PC2 ({ev[1]:.0%})")
     hover_dims = None
     to_z = lambda q: lv.plane_to_z(q, components=p["components"], mean=p["mean"])  # noqa: E731
     cov_of = lambda rows: lv.projected_cov(std[rows], p["components"])  # noqa: E731
     note = ("PCA keeps distances in this plane: the rings are each image's 1σ cloud projected onto it, "
-            "still to scale. A point of the plane maps back to z = mean + (x, y) · components.")
+            "still to scale. A point of the plane maps back to z = mean + (x, y) · components."
+            if view == "PCA" else
+            "This model has one latent dimension, so the map is a strip: x is z0, the only number the "
+            "encoder gives an image; each label has its own row, spread by a random jitter that means "
+            "nothing. The bars are z_std (1σ), to scale along x; only x is decoded.")
 else:
     t = svc.tsne_2d(path, stamp)
     xy, index = t["xy"], t["index"]
@@ -109,6 +114,11 @@ def _on_index() -> None:
     st.session_state["sel_index"] = st.session_state.get("map_idx")
 
 
+def _grid_shape(x_range, y_range, k: int) -> tuple[int, int]:
+    """(cols, rows) of a decoded grid over a region; on the strip one row, as only x is z."""
+    return (k, 1) if view == STRIP else lv.grid_shape(x_range, y_range, k)
+
+
 def _height(xr, yr, equal: bool) -> int:
     """Axes drawn to scale: a flat region gets a low chart instead of one framed by empty space."""
     if not equal:
@@ -119,7 +129,8 @@ def _height(xr, yr, equal: bool) -> int:
 
 chart_col, detail_col = st.columns([3, 2], gap="large")
 with chart_col:
-    rings = cov_of is not None and st.toggle("Show z_std rings (1σ, to scale)", value=True, key="map_rings")
+    ring_label = "bars (1σ, to scale along x)" if view == STRIP else "rings (1σ, to scale)"
+    rings = cov_of is not None and st.toggle(f"Show z_std {ring_label}", value=True, key="map_rings")
     rows = lv.sample_indices(len(xy), 150, seed=1)
     ellipses = lv.ellipse_paths(xy[rows], cov_of(index[rows])) if rings else None
     sel_row = np.flatnonzero(index == sel) if sel is not None else []
@@ -130,9 +141,13 @@ with chart_col:
         sel_ellipse = lv.ellipse_paths(xy[r], cov_of(index[r])) if cov_of else None
     hover = lv.hover_columns(z_mean[index], std[index], index, dims=hover_dims,
                               mean_is_xy=view == "Two latent dims")
+    equal = view not in ("t-SNE", STRIP)  # t-SNE's axes and the strip's rows are not latent units
     fig = lv.latent_figure(xy, index, None if labels is None else labels[index], names, hover, xr, yr,
                            *titles, ellipses=ellipses, selected=selected, selected_ellipse=sel_ellipse,
-                           equal_axes=view != "t-SNE", height=_height(xr, yr, view != "t-SNE"))
+                           equal_axes=equal, height=_height(xr, yr, equal))
+    if view == STRIP and labels is not None:  # the rows named by their labels
+        rows_ = np.unique(labels)
+        fig.update_yaxes(tickvals=rows_.tolist(), ticktext=[svc.label_name(model, c) for c in rows_])
     if box:
         fig.add_shape(type="rect", x0=box["x"][0], x1=box["x"][1], y0=box["y"][0], y1=box["y"][1],
                       line=dict(color="black", dash="dash"))
@@ -150,7 +165,7 @@ with detail_col:
         if to_z is None:
             st.info("t-SNE has no inverse: this box cannot be decoded. Switch to PCA or two latent dims.")
         else:
-            cols, rows = lv.grid_shape(box["x"], box["y"], 10)
+            cols, rows = _grid_shape(box["x"], box["y"], 10)
             z_box = to_z(lv.grid_points(box["x"], box["y"], cols, rows))
             png = svc.decoded_grid_png(path, stamp, z_box, rows, cols)
             st.image(png, output_format="PNG", width=min(480, 48 * cols),
@@ -186,14 +201,15 @@ def manifold() -> None:
     k = st.select_slider("Grid size (images along the longer side)", options=list(range(5, 26)), value=15,
                          key="map_grid_n")
     # Square cells in latent units, like the map (whose axes are to scale), unless the view is t-SNE.
-    cols, rows = lv.grid_shape(xr, yr, k)
+    cols, rows = _grid_shape(xr, yr, k)
     png = svc.decoded_grid_png(path, stamp, to_z(lv.grid_points(xr, yr, cols, rows)), rows, cols)
+    span = f"{titles[0]} from {xr[0]:.2f} to {xr[1]:.2f} (left to right)"
+    if view != STRIP:  # the strip's y is no latent coordinate: one row says all
+        span += f", {titles[1]} from {yr[0]:.2f} to {yr[1]:.2f} (bottom to top)"
     st.image(svc.inline_png(png), width=min(640, 56 * cols),
-             caption=f"{rows}×{cols} decoded points over the map's view: {titles[0]} from {xr[0]:.2f} to "
-                     f"{xr[1]:.2f} (left to right), {titles[1]} from {yr[0]:.2f} to {yr[1]:.2f} (bottom to "
-                     "top) — 0.5–99.5 % of the data, widened by 10 %. Zooming the map does not change "
-                     "it; "
-                     "drag a box on the map to decode a smaller region.")
+             caption=f"{rows}×{cols} decoded points over the map's view: {span} — 0.5–99.5 % of the data, "
+                     "widened by 10 %. Zooming the map does not change it; drag a box on the map to decode "
+                     "a smaller region.")
     st.download_button("⬇ Grid (PNG)", png, file_name="latent_grid.png", mime="image/png",
                        on_click="ignore")
 

@@ -18,17 +18,27 @@ if SHARED_MNIST.is_dir():
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
-@pytest.fixture(scope="session")
-def tiny_bundle(tmp_path_factory) -> Path:
-    """A real bundle: the CLI trains the default preset on 256 scikit-learn digits for 1 epoch."""
-    out = tmp_path_factory.mktemp("bundles") / "tiny"
+def train_tiny(out: Path, *flags: str) -> Path:
+    """Train the default preset on 256 scikit-learn digits for 1 epoch through the CLI into `out`."""
     proc = subprocess.run(
         [sys.executable, "-m", "vae", "train", "--dataset", "digits", "--epochs", "1",
-         "--max-train", "256", "--batch-size", "32", "--threads", "1", "--out", str(out)],
+         "--max-train", "256", "--batch-size", "32", "--threads", "1", *flags, "--out", str(out)],
         cwd=REPO, capture_output=True, text=True, timeout=600,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return out
+
+
+@pytest.fixture(scope="session")
+def tiny_bundle(tmp_path_factory) -> Path:
+    """A real bundle: the CLI trains the default preset on 256 scikit-learn digits for 1 epoch."""
+    return train_tiny(tmp_path_factory.mktemp("bundles") / "tiny")
+
+
+@pytest.fixture(scope="session")
+def tiny_1d_bundle(tmp_path_factory) -> Path:
+    """The same with latent_dim 1 (the Train page and the CLI allow it): a latent space of one number."""
+    return train_tiny(tmp_path_factory.mktemp("bundles") / "tiny1d", "--latent-dim", "1")
 
 
 @pytest.fixture(scope="session")

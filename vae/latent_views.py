@@ -82,6 +82,23 @@ def pca_project(z: np.ndarray, components: np.ndarray, mean: np.ndarray) -> np.n
     return (np.atleast_2d(z) - mean) @ components.T
 
 
+def strip_plane(z0: np.ndarray, labels: np.ndarray | None = None, jitter: float = 0.5, seed: int = 0) -> dict:
+    """A 1-D latent space laid out on a 2-D map, in the form of a PCA plane (xy, components, mean, titles).
+
+    x = z0; y = the label (one row per label, if given) plus a fixed random jitter in ±`jitter` that means
+    nothing and only keeps points from hiding each other. The components project z to (z0, 0) and take a
+    point of the map back to z (its y dropped), so clouds, marks and 1-sigma rings drawn through them land
+    on the centre line, the rings as horizontal bars: there is no spread along y to draw.
+    """
+    z0 = np.asarray(z0, np.float64).reshape(-1)
+    y = np.random.default_rng(seed).uniform(-jitter, jitter, len(z0))
+    if labels is not None:
+        y = y + np.asarray(labels, np.float64)
+    y_title = "label (rows spread by a random jitter)" if labels is not None else "random jitter (no meaning)"
+    return {"xy": np.column_stack([z0, y]), "components": np.array([[1.0], [0.0]]), "mean": np.zeros(1),
+            "titles": ("z0", y_title)}
+
+
 def grid_points(x_range, y_range, n_cols: int, n_rows: int | None = None) -> np.ndarray:
     """Cell centres of an n_rows x n_cols grid over the region, row-major, top row = largest y."""
     n_rows = n_rows or n_cols
@@ -384,9 +401,12 @@ def history_figure(history: dict, metric: str, title: str, height: int = 260):
 
 
 def latent_axis_titles(pca: dict | None) -> tuple[str, str]:
-    """A latent map's axis titles: principal components (with variance shares), or z[0] and z[1]."""
+    """A latent map's axis titles: principal components (with variance shares), z[0] and z[1], or the
+    plane's own."""
     if pca is None:
         return "z[0]", "z[1]"
+    if "titles" in pca:  # a plane that names its own axes: a 1-D model's strip (strip_plane)
+        return tuple(pca["titles"])
     ex = pca.get("explained", [np.nan, np.nan])
     return f"PC 1 ({ex[0]:.0%} of z_mean variance)", f"PC 2 ({ex[1]:.0%})"
 
