@@ -177,16 +177,26 @@ def inline_png(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode()
 
 
-# The browser's devicePixelRatio, kept in a cookie so the next page load's script can read it
-# (st.context knows the cookies of the page's request, not the screen).
+# The browser's devicePixelRatio. A page's script sees the cookies its session started with
+# (st.context.cookies), not the screen: the browser keeps its ratio in a cookie for later page loads, and
+# reports it once, as component state, in a session that started without that cookie (a browser's
+# first visit), which then reruns knowing it.
 PIXEL_RATIO_COOKIE = "latent_explorer_dpr"
-_REMEMBER_PIXEL_RATIO = (f"<script>document.cookie = '{PIXEL_RATIO_COOKIE}=' + window.devicePixelRatio"
-                         " + '; path=/; max-age=31536000; SameSite=Lax';</script>")
+PIXEL_RATIO_KEY = "pixel_ratio_reporter"
+_PIXEL_RATIO_JS = f"""
+export default function({{ setStateValue }}) {{
+  const known = document.cookie.split("; ").some((c) => c.startsWith("{PIXEL_RATIO_COOKIE}="));
+  document.cookie = "{PIXEL_RATIO_COOKIE}=" + window.devicePixelRatio + "; path=/; max-age=31536000; SameSite=Lax";
+  if (!known) setStateValue("ratio", String(window.devicePixelRatio));
+}}
+"""
+_pixel_ratio_reporter = st.components.v2.component("latent_explorer.pixel_ratio", js=_PIXEL_RATIO_JS)
 
 
 def remember_pixel_ratio() -> None:
-    """Have the browser note its screen's pixel ratio for the next page load (see plotly_config)."""
-    st.sidebar.html(_REMEMBER_PIXEL_RATIO, unsafe_allow_javascript=True)
+    """Have the browser note its screen's pixel ratio (see plotly_config); shows nothing."""
+    with st.sidebar:
+        _pixel_ratio_reporter(key=PIXEL_RATIO_KEY, on_ratio_change=lambda: None, height=0)
 
 
 def plotly_config() -> dict:
@@ -194,9 +204,12 @@ def plotly_config() -> dict:
 
     Plotly draws WebGL traces (the Latent map's 10,000 dots) at a fixed 2x: four times the pixels a
     1x screen shows, about 0.2 s of each page load on a machine without a GPU. Until the browser has
-    told us its ratio (the first page it ever loads from this app), Plotly's 2 stays: crisp everywhere.
+    said its ratio (the first run of its first visit), Plotly's 2 stays: crisp everywhere.
     """
-    return {"plotGlPixelRatio": gl_pixel_ratio(st.context.cookies.get(PIXEL_RATIO_COOKIE))}
+    cookie = st.context.cookies.get(PIXEL_RATIO_COOKIE)
+    if not isinstance(cookie, str):  # no cookie when this session started: the ratio it reported, if any
+        cookie = (st.session_state.get(PIXEL_RATIO_KEY) or {}).get("ratio")
+    return {"plotGlPixelRatio": gl_pixel_ratio(cookie)}
 
 
 def gl_pixel_ratio(cookie: str | None) -> float:

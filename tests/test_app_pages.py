@@ -302,9 +302,11 @@ def test_webgl_pixel_ratio_follows_the_screen_within_plotlys_default(cookie, rat
 
 
 def test_pages_pass_the_pixel_ratio_to_webgl_charts():
-    """The page runs with no cookie (a first visit): Plotly's own 2 is passed on."""
+    """No cookie and nothing reported (a first run): Plotly's own 2; once the browser reports 1, 1."""
     import json
 
     at = _page(_app(), "pages/latent_map.py")
-    config = json.loads(at.get("plotly_chart")[0].proto.config)
-    assert config["plotGlPixelRatio"] == 2
+    assert json.loads(at.get("plotly_chart")[0].proto.config)["plotGlPixelRatio"] == 2
+    at.session_state["pixel_ratio_reporter"] = {"ratio": "1"}  # the component's state, as the browser sets it
+    at.run()
+    assert json.loads(at.get("plotly_chart")[0].proto.config)["plotGlPixelRatio"] == 1
