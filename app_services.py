@@ -186,7 +186,8 @@ PIXEL_RATIO_KEY = "pixel_ratio_reporter"
 _PIXEL_RATIO_JS = f"""
 export default function({{ setStateValue }}) {{
   const known = document.cookie.split("; ").some((c) => c.startsWith("{PIXEL_RATIO_COOKIE}="));
-  document.cookie = "{PIXEL_RATIO_COOKIE}=" + window.devicePixelRatio + "; path=/; max-age=31536000; SameSite=Lax";
+  document.cookie = "{PIXEL_RATIO_COOKIE}=" + window.devicePixelRatio
+    + "; path=/; max-age=31536000; SameSite=Lax";
   if (!known) setStateValue("ratio", String(window.devicePixelRatio));
 }}
 """
@@ -429,4 +430,3 @@ def live_decoder_inputs(model: ServedModel, path: str, stamp: float) -> tuple:
         return ref["z_mean"], ref.get("labels"), None
     p = pca_2d(path, stamp)
     return p["xy"], ref.get("labels"), (p["mean"], p["components"])
-

@@ -8,7 +8,8 @@ Starts `streamlit run app.py` in each checkout, then in one headless Debian Chro
 on each server in turn, so that both versions see the same machine state; prints per page and
 version the medians of bench_app.py's page clock (script done, charts built, everything drawn) and
 the ratio now / before; with --presses, Decoder slider key presses timed as bench_app.py times
-them, in alternating rounds of three. Absolute figures run higher than bench_app's: two servers share the cores.
+them, in alternating rounds of three. Absolute figures run higher than bench_app's: two servers
+share the cores.
 """
 
 from __future__ import annotations
@@ -97,7 +98,8 @@ def main() -> int:
     if presses:
         print(f"\n{'Decoder slider, live decoding on (s)':<50} {'median':>7} {'p95':>7} {'n':>4}")
         for label, values in presses.items():
-            print(f"{label:<50} {statistics.median(values):7.3f} {np.percentile(values, 95):7.3f} {len(values):4d}")
+            median, p95 = statistics.median(values), np.percentile(values, 95)
+            print(f"{label:<50} {median:7.3f} {p95:7.3f} {len(values):4d}")
     return 0
 
 

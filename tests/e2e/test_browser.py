@@ -130,7 +130,8 @@ def test_latent_map_csv_downloads_every_test_code(page, app_url):
 
 @pytest.mark.parametrize("scale", [1, 2])
 def test_latent_map_draws_webgl_at_the_screens_pixel_ratio(browser, app_url, scale):
-    """Not Plotly's fixed 2x: in a browser's first session (it reports its ratio) and on later loads (cookie)."""
+    """Not Plotly's fixed 2x: in a browser's first session (it reports its ratio), and on later page loads
+    (its cookie)."""
     gl = "[data-testid='stPlotlyChart'] canvas.gl-canvas-context"
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, device_scale_factor=scale)
     context.set_default_timeout(120_000)
