@@ -7,6 +7,7 @@ imports TensorFlow: models are served from their ONNX exports.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +37,8 @@ def _leave_legacy_pages_mode() -> None:
 _leave_legacy_pages_mode()
 USER_MODELS = Path(os.environ.get("VAE_USER_MODELS", B.SHIPPED_DIR / "user"))
 MODEL_KEY = "model_path"
+NOTICE_KEY = "model_notice"
+MARKDOWN_SPECIAL = set("\\`*_{}[]()<>#+-.!|~:$")
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
@@ -69,10 +72,15 @@ def _label(path: Path) -> str:
 
 def current_model_path() -> str:
     """The model chosen on Home (or in the URL), else the shipped default; held across pages."""
-    path = st.session_state.get(MODEL_KEY) or st.query_params.get("model")
+    asked = st.session_state.get(MODEL_KEY) or st.query_params.get("model")
+    path = asked
     if path and not Path(path).is_absolute():
         path = str((B.REPO_ROOT / path).resolve())
     if not path or not B.is_bundle(path):
+        if asked and MODEL_KEY not in st.session_state:  # a shared link naming no model of this server
+            st.session_state[NOTICE_KEY] = (
+                f"This link's model, “{plain_text(asked)}”, is not one of this server's models, so the "
+                "default model is shown instead. Pick another on Home.")
         path = str(B.DEFAULT_MODEL.resolve())
     st.session_state[MODEL_KEY] = path
     # Keep the link shareable on every page (page switches may drop the parameter).
@@ -83,7 +91,22 @@ def current_model_path() -> str:
     return path
 
 
+def show_model_notice() -> None:
+    """Say why the page shows another model than its link asked for (kept until a model is picked)."""
+    notice = st.session_state.get(NOTICE_KEY)
+    if notice:
+        st.warning(notice, icon="⚠️")
+
+
+def plain_text(text: str, limit: int = 80) -> str:
+    """Text from a visitor, shortened and with Markdown's special characters escaped, to show as is."""
+    text = " ".join(str(text).split())
+    text = text if len(text) <= limit else text[: limit - 1] + "…"
+    return "".join("\\" + c if c in MARKDOWN_SPECIAL else c for c in text)
+
+
 def set_current_model(path: str | Path) -> None:
+    st.session_state.pop(NOTICE_KEY, None)
     path = str(Path(path).resolve())
     st.session_state[MODEL_KEY] = path
     st.query_params["model"] = shareable_path(path)
@@ -108,7 +131,11 @@ def current_model() -> ServedModel:
     except Exception as exc:  # a damaged bundle (bad ONNX, unreadable file) must not break every page
         if path == str(B.DEFAULT_MODEL.resolve()):
             raise
-        st.warning(f"Model {path} could not be loaded ({exc}); using the shipped default instead.")
+        # The reason goes to the server's log: its text can name server paths.
+        print(f"Latent Explorer: model {path} could not be loaded: {exc!r}", file=sys.stderr)
+        st.session_state[NOTICE_KEY] = (f"The model “{plain_text(_label(Path(path)))}” could not be loaded "
+                                        "(its files are damaged or incomplete), so the default model is "
+                                        "shown instead.")
         set_current_model(B.DEFAULT_MODEL)
         return served_model(B.DEFAULT_MODEL)
 
@@ -166,6 +193,25 @@ def latent_ranges(path: str, stamp: float) -> dict:
 def decode(path: str, stamp: float, z: np.ndarray) -> np.ndarray:
     """Decoded images for a batch of z (cached: grids and strips are asked for again on reruns)."""
     return served_model(path).decode(z)
+
+
+def point_test_index(point: dict) -> int | None:
+    """The test index a clicked map point carries in customdata[0] (vae.latent_views.latent_figure).
+
+    A real browser sends a point's customdata row of a typed array as a JSON object, {"0": 42.0, "1": ...}
+    (JSON.stringify of a Float32Array), not as a list; a list or a bare number is what plain arrays give.
+    Anything else (a ring or marker trace, which carry none) is None.
+    """
+    cd = point.get("customdata") if isinstance(point, dict) else None
+    if isinstance(cd, dict):
+        cd = cd.get("0", cd.get(0))
+    elif isinstance(cd, list | tuple):
+        cd = cd[0] if cd else None
+    try:
+        value = float(cd)
+    except (TypeError, ValueError):
+        return None
+    return int(round(value)) if np.isfinite(value) and value >= 0 else None
 
 
 def inline_png(png: bytes) -> str:

@@ -99,14 +99,13 @@ def _on_select() -> None:
     event = st.session_state.get("map_chart") or {}
     selection = event.get("selection") or {}
     boxes = selection.get("box") or []
-    points = [q for q in selection.get("points") or [] if q.get("customdata") is not None]
+    # Only points of the data traces carry a test index; an index past the test set is a forged event.
+    points = [i for i in map(svc.point_test_index, selection.get("points") or []) if i is not None and i < n]
     if boxes:
         b = boxes[0]
         st.session_state["map_box"] = {"x": sorted(b["x"]), "y": sorted(b["y"]), "view": (path, view, titles)}
     elif points:
-        cd = points[0]["customdata"]
-        index_ = int(cd[0] if isinstance(cd, list) else cd)
-        st.session_state["sel_index"] = st.session_state["map_idx"] = index_
+        st.session_state["sel_index"] = st.session_state["map_idx"] = points[0]
         st.session_state["map_box"] = None
 
 
@@ -168,7 +167,8 @@ with detail_col:
             cols, rows = _grid_shape(box["x"], box["y"], 10)
             z_box = to_z(lv.grid_points(box["x"], box["y"], cols, rows))
             png = svc.decoded_grid_png(path, stamp, z_box, rows, cols)
-            st.image(png, output_format="PNG", width=min(480, 48 * cols),
+            # "content": the picture's own width (56 px a cell), but never wider than this column.
+            st.image(png, output_format="PNG", width="content",
                      caption=f"The box decoded as a {rows}×{cols} grid")
             st.download_button("⬇ Box grid (PNG)", png, file_name="box_grid.png",
                                mime="image/png", on_click="ignore")
