@@ -214,6 +214,43 @@ def point_test_index(point: dict) -> int | None:
     return int(round(value)) if np.isfinite(value) and value >= 0 else None
 
 
+def unit_activity_notice(model: ServedModel) -> tuple[str, str] | None:
+    """("warning" or "info", text) when some latent units are inactive, else None.
+
+    An inactive unit's z_mean hardly changes between images: the encoder ignores it. Where the model uses
+    fewer than two units that is why its map looks broken, and the advice is to train differently; a model
+    with units to spare (16-D) leaving a few unused is normal, and only worth a word.
+    """
+    from vae.posterior import ACTIVE_UNIT_THRESHOLD, unit_activity
+
+    ref = model.reference
+    if ref is None:
+        return None
+    act = unit_activity(ref["z_mean"], ref["z_log_var"])
+    d, used = len(act["active"]), int(act["active"].sum())
+    idle = np.flatnonzero(~act["active"])
+    if not len(idle):
+        return None
+    names = ", ".join(f"z{k}" for k in idle[:8]) + (f" and {len(idle) - 8} more" if len(idle) > 8 else "")
+    figures = "; ".join(f"z{k}: {act['variance'][k]:.3f}, mean z_std {act['z_std'][k]:.2f}, "
+                        f"KL {act['kl'][k]:.2f} nats" for k in idle[:3])
+    it = "it" if len(idle) == 1 else "them"
+    what = (f"{names} {'hardly changes' if len(idle) == 1 else 'hardly change'} from one test image to "
+            f"another: the variance of z_mean is below the {ACTIVE_UNIT_THRESHOLD} of an active unit "
+            f"({figures}). The encoder does not use {it} to tell images apart, so the decoder draws the same "
+            f"image all along {it}.")
+    if used >= min(d, 2):
+        return "info", (f"**{used} of {d} latent units are active.** {what} A VAE with more dimensions "
+                        "than the data needs leaves some unused: the KL term keeps them at the prior, "
+                        "N(0, 1).")
+    return "warning", (
+        f"**Only {used} of {d} latent units {'is' if used == 1 else 'are'} active.** {what} This is "
+        "*posterior collapse*: the KL term pulled those units onto the prior before the decoder learned to "
+        "use them. It is common after a short training. To try: train for more epochs, or lower **β** "
+        "below 1 (Train page) so that the KL term pulls less; a KL warm-up (`--kl-warmup` on the command "
+        "line) helps too.")
+
+
 def inline_png(png: bytes) -> str:
     """PNG bytes as a data: URL for st.image: the picture travels inside the page's message instead of
     as a media file the browser fetches afterwards, one request per picture, from a server that is
@@ -270,6 +307,9 @@ def gl_pixel_ratio(cookie: str | None) -> float:
     return min(2.0, max(1.0, ratio)) if np.isfinite(ratio) else 2.0
 
 
+GRID_BATCH = 32  # images per decoder run for grids (see decoded_grid_png)
+
+
 @st.cache_data(show_spinner=False, max_entries=32)
 def decoded_grid_png(path: str, stamp: float, z: np.ndarray, rows: int, cols: int, scale: int = 2) -> bytes:
     """z (rows * cols, d) decoded and laid out row by row as one PNG (cached: the Latent map shows and
@@ -278,7 +318,12 @@ def decoded_grid_png(path: str, stamp: float, z: np.ndarray, rows: int, cols: in
     from vae.latent_views import compose_grid
     from vae.serving import to_png
 
-    return to_png(compose_grid(served_model(path).decode(z), rows, cols), scale)
+    model = served_model(path)
+    # In batches: ONNX Runtime's memory arena keeps, for the life of the process, room for the largest
+    # batch a session has run. A 25x25 grid at once pinned 190-360 MiB per model (scripts/soak.py);
+    # batches of GRID_BATCH pin ~20 MiB, and run no slower.
+    images = np.concatenate([model.decode(z[i:i + GRID_BATCH]) for i in range(0, max(len(z), 1), GRID_BATCH)])
+    return to_png(compose_grid(images, rows, cols), scale)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

@@ -26,6 +26,10 @@ if ref is None:
             "no map to draw. Retrain or re-export it with reference encodings; the Decoder page still works.")
     st.stop()
 
+notice = svc.unit_activity_notice(model)
+if notice:
+    getattr(st, notice[0])(notice[1])
+
 z_mean = ref["z_mean"]
 std = lv.z_std(ref["z_log_var"])
 labels = ref.get("labels")
@@ -39,6 +43,7 @@ def label_of(i: int) -> str:
 
 # --- the 2-D view: coordinates, the way back to z (if any), and the z_std ellipses in its units ---
 VIEWS = ["PCA", "Two latent dims", "t-SNE"]
+MAX_ASPECT = 4.0  # the most one axis may spread beyond the other on a to-scale map
 STRIP = "1-D strip"  # one latent dimension: nothing to project or choose
 view = {1: STRIP, 2: "Two latent dims"}.get(d) or st.segmented_control(
     "2-D view of the latent space", VIEWS, default="PCA", key="map_view",
@@ -47,7 +52,7 @@ view = {1: STRIP, 2: "Two latent dims"}.get(d) or st.segmented_control(
 view = view or "PCA"
 index = np.arange(n)
 to_z = cov_of = None
-note = ""
+note = note_other_dims = ""
 if view == "Two latent dims":
     if d == 2:
         i, j = 0, 1
@@ -57,6 +62,7 @@ if view == "Two latent dims":
         i = c1.selectbox("x axis", range(d), index=by_spread[0], format_func=lambda k: f"z{k}", key="map_dx")
         j = c2.selectbox("y axis", range(d), index=by_spread[1], format_func=lambda k: f"z{k}", key="map_dy")
         note = f"The other {d - 2} dimensions are held at the data mean when decoding."
+        note_other_dims = note + " "
     xy = z_mean[:, [i, j]]
     titles = (f"z{i}", f"z{j}")
     hover_dims = (i, j)
@@ -88,6 +94,14 @@ if note:
     st.caption(note)
 
 xr, yr = lv.data_ranges(xy)
+# Axes to scale (so the z_std rings are true circles) unless one axis spreads far more than the other: a
+# briefly trained model's map would be a thin sliver with its tick labels piled up.
+ratio = (xr[1] - xr[0]) / (yr[1] - yr[0])
+equal = view not in ("t-SNE", STRIP) and 1 / MAX_ASPECT <= ratio <= MAX_ASPECT
+if view not in ("t-SNE", STRIP) and not equal:
+    wide, narrow = (titles[0], titles[1]) if ratio > 1 else (titles[1], titles[0])
+    st.caption(f"Not to scale: {wide} spreads {max(ratio, 1 / ratio):.0f} times as far as {narrow}, so each "
+               "axis fits its own data and the rings are stretched.")
 sel = st.session_state.get("sel_index")
 box = st.session_state.get("map_box")
 if box and box.get("view") != (path, view, titles):
@@ -114,8 +128,11 @@ def _on_index() -> None:
 
 
 def _grid_shape(x_range, y_range, k: int) -> tuple[int, int]:
-    """(cols, rows) of a decoded grid over a region; on the strip one row, as only x is z."""
-    return (k, 1) if view == STRIP else lv.grid_shape(x_range, y_range, k)
+    """(cols, rows) of a decoded grid over a region; on the strip one row, as only x is z; square cells
+    in latent units where the map is to scale, else k by k."""
+    if view == STRIP:
+        return k, 1
+    return lv.grid_shape(x_range, y_range, k) if equal else (k, k)
 
 
 def _height(xr, yr, equal: bool) -> int:
@@ -140,7 +157,6 @@ with chart_col:
         sel_ellipse = lv.ellipse_paths(xy[r], cov_of(index[r])) if cov_of else None
     hover = lv.hover_columns(z_mean[index], std[index], index, dims=hover_dims,
                               mean_is_xy=view == "Two latent dims")
-    equal = view not in ("t-SNE", STRIP)  # t-SNE's axes and the strip's rows are not latent units
     fig = lv.latent_figure(xy, index, None if labels is None else labels[index], names, hover, xr, yr,
                            *titles, ellipses=ellipses, selected=selected, selected_ellipse=sel_ellipse,
                            equal_axes=equal, height=_height(xr, yr, equal))
@@ -191,25 +207,46 @@ with detail_col:
         st.caption("Click a dot for its image, reconstruction and numbers; drag a box to decode a region.")
 
 
+SPACING_LABELS = {"quantiles": "By the data (quantiles)", "prior": "By the prior (Φ⁻¹ of N(0, 1))",
+                  "even": "Evenly"}
+
+
 @st.fragment
 def manifold() -> None:
-    """The visible region decoded on a regular grid: what the decoder draws everywhere on the map."""
+    """The map's plane decoded on a grid: what the decoder draws where the data is."""
     st.subheader("The map, decoded")
     if to_z is None:
         st.info("t-SNE has no inverse, so its plane cannot be decoded. Switch to PCA or two latent dims.")
         return
-    k = st.select_slider("Grid size (images along the longer side)", options=list(range(5, 26)), value=15,
+    # The prior's quantiles are latent coordinates; a PCA plane's axes are not.
+    spacings = [s for s in lv.GRID_SPACINGS if s != "prior" or view != "PCA"]
+    c1, c2 = st.columns([2, 3])
+    k = c1.select_slider("Grid size (images along the longer side)", options=list(range(5, 26)), value=15,
                          key="map_grid_n")
-    # Square cells in latent units, like the map (whose axes are to scale), unless the view is t-SNE.
+    spacing = c2.segmented_control("Grid spacing", spacings, default="quantiles", key="map_grid_spacing",
+                                   format_func=SPACING_LABELS.get,
+                                   help="By the data: each column (and row) holds the same share of the "
+                                        "test set, so the crowded middle gets as many cells as the edges. "
+                                        "By the prior: the standard normal's quantiles, as in Kingma & "
+                                        "Welling's figures. Evenly: equal steps over the data's range.")
+    spacing = spacing or "quantiles"
     cols, rows = _grid_shape(xr, yr, k)
-    png = svc.decoded_grid_png(path, stamp, to_z(lv.grid_points(xr, yr, cols, rows)), rows, cols)
-    span = f"{titles[0]} from {xr[0]:.2f} to {xr[1]:.2f} (left to right)"
-    if view != STRIP:  # the strip's y is no latent coordinate: one row says all
-        span += f", {titles[1]} from {yr[0]:.2f} to {yr[1]:.2f} (bottom to top)"
-    st.image(svc.inline_png(png), width=min(640, 56 * cols),
-             caption=f"{rows}×{cols} decoded points over the map's view: {span} — 0.5–99.5 % of the data, "
-                     "widened by 10 %. Zooming the map does not change it; drag a box on the map to decode "
-                     "a smaller region.")
+    xs = lv.grid_axis(xy[:, 0], cols, spacing, xr)
+    ys = None if view == STRIP else lv.grid_axis(xy[:, 1], rows, spacing, yr)
+    z_grid = to_z(lv.grid_from_axes(xs, [0.0] if ys is None else ys))
+    png = svc.decoded_grid_png(path, stamp, z_grid, rows, cols)
+    cell = int(min(56, 640 // cols))
+    fig = lv.grid_figure(svc.inline_png(png), xs, ys, titles[0], None if ys is None else titles[1], cell)
+    st.plotly_chart(fig, key="map_grid", width="content", config={"displayModeBar": False})
+    share = {"quantiles": "each column and row holds the same share of the test set's points, so the ticks "
+                          "are uneven: close together where the data is dense",
+             "prior": "at the standard normal prior's quantiles, the spacing of Kingma & Welling's manifold "
+                      "figures",
+             "even": "evenly spaced over 0.5–99.5 % of the data, widened by 10 %"}[spacing]
+    st.caption(f"{rows}×{cols} decoded points; the axes give each cell's {titles[0]}"
+               + ("" if ys is None else f" and {titles[1]}") + f": {share}. "
+               + (note_other_dims if note_other_dims else "")
+               + "Zooming the map does not change it; drag a box on the map to decode a smaller region.")
     st.download_button("⬇ Grid (PNG)", png, file_name="latent_grid.png", mime="image/png",
                        on_click="ignore")
 

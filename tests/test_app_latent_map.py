@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
+import numpy as np
 import pytest
 
+from tests.conftest import open_page
 from tests.test_app_pages import _app, _page, _select_on_map
 
 
@@ -48,3 +53,51 @@ def test_a_good_model_link_shows_no_notice():
     at = _app(model="models/mnist-16d")
     assert not at.warning
     assert "latent_dim 16" in " ".join(c.value for c in at.caption)
+
+
+def _with_reference(bundle: Path, dst: Path, z_mean: np.ndarray, z_log_var: np.ndarray) -> str:
+    """A copy of a bundle whose reference encodings are the given ones (a stand-in for a model trained
+    briefly, whose encoder has not learned to use a unit)."""
+    shutil.copytree(bundle, dst)
+    ref = dict(np.load(bundle / "reference.npz"))
+    n = len(ref["labels"])
+    np.savez(dst / "reference.npz", **{**ref, "z_mean": z_mean[:n].astype(np.float32),
+                                       "z_log_var": z_log_var[:n].astype(np.float32)})
+    return str(dst)
+
+
+def _map_figure(at) -> dict:
+    import json
+
+    return json.loads(next(e for e in at.get("plotly_chart") if e.proto.id.endswith("map_chart")).proto.spec)
+
+
+def test_a_collapsed_unit_is_explained_and_the_map_fits_the_data(tiny_bundle, tmp_path):
+    rng = np.random.default_rng(0)
+    n = len(np.load(tiny_bundle / "reference.npz")["labels"])
+    z_mean = np.column_stack([rng.normal(0, 0.03, n), rng.normal(3, 1.0, n)])  # z0 unused, z1 used
+    z_log_var = np.column_stack([np.full(n, 1.2), np.full(n, -2.0)])
+    bundle = _with_reference(tiny_bundle, tmp_path / "collapsed", z_mean, z_log_var)
+    at = open_page("pages/latent_map.py", bundle)
+    warning = " ".join(w.value for w in at.warning)
+    assert "Only 1 of 2 latent units is active" in warning and "z0" in warning
+    assert "more epochs" in warning and "β" in warning  # what to try
+    fig = _map_figure(at)
+    assert "scaleanchor" not in fig["layout"]["yaxis"]  # each axis fits its own data: no thin sliver
+    x0, x1 = fig["layout"]["xaxis"]["range"]
+    assert x1 - x0 < 0.5  # the x axis spans z0's own small spread
+    assert any(c.value.startswith("Not to scale: z1 spreads") for c in at.caption)
+
+
+def test_models_using_every_unit_say_nothing_and_keep_the_map_to_scale():
+    at = _page(_app(), "pages/latent_map.py")
+    assert not at.warning and not any("latent units" in i.value for i in at.info)
+    fig = _map_figure(at)
+    assert fig["layout"]["yaxis"]["scaleanchor"] == "x"
+
+
+def test_a_16d_model_with_spare_units_gets_a_word_not_a_warning():
+    at = _page(_app(model="models/mnist-16d"), "pages/latent_map.py")
+    assert not at.warning
+    info = " ".join(i.value for i in at.info)
+    assert "14 of 16 latent units are active" in info and "more epochs" not in info

@@ -57,7 +57,8 @@ def test_every_page_runs(tiny_1d_bundle, page):
 def test_latent_map_is_a_strip_of_z0_with_z_std_bars(tiny_1d_bundle):
     ref = _reference(tiny_1d_bundle)
     at = open_page("pages/latent_map.py", str(tiny_1d_bundle))
-    assert not at.get("segmented_control")  # no PCA / t-SNE to choose with one dimension
+    # no PCA / t-SNE to choose with one dimension (the grid's spacing is the page's one segmented control)
+    assert [c.key for c in at.get("segmented_control")] == ["map_grid_spacing"]
     assert any("one latent dimension" in c.value for c in at.caption)
     fig = _chart(at, "map_chart")
     points = [t for t in fig["data"] if t["type"] == "scattergl"]
@@ -82,10 +83,12 @@ def test_latent_map_decodes_one_row(tiny_1d_bundle):
     from PIL import Image
 
     at = open_page("pages/latent_map.py", str(tiny_1d_bundle))
-    grid = next(i for el in at.get("image") for i in el.proto.imgs if "decoded points over" in i.caption)
-    size = Image.open(io.BytesIO(base64.b64decode(grid.url.split(",", 1)[1]))).size
+    fig = _chart(at, "map_grid")
+    url = fig["layout"]["images"][0]["source"]
+    size = Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))).size
     assert size == (15 * 28 * 2, 28 * 2)  # the default 15 images, one row, 2x pixels
-    assert grid.caption.startswith("1×15") and "bottom to top" not in grid.caption
+    assert fig["layout"]["yaxis"]["visible"] is False  # the strip's y is no latent coordinate
+    assert any(c.value.startswith("1×15 decoded points") for c in at.caption)
     at.number_input(key="map_idx").set_value(5).run()
     assert not at.exception and any("Test image #5" in m.value for m in at.markdown)
     z = _reference(tiny_1d_bundle)["z_mean"][:, 0]

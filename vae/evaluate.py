@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-ACTIVE_UNIT_THRESHOLD = 0.01  # Burda et al. 2016: a unit is active if Var_x[E[z_j|x]] > 0.01
+from vae.posterior import ACTIVE_UNIT_THRESHOLD
+from vae.posterior import kl_per_dim as kl_per_dim_np
 
 
 def encode_all(encoder, images: np.ndarray, batch_size: int = 500) -> tuple[np.ndarray, np.ndarray]:
@@ -20,11 +21,6 @@ def encode_all(encoder, images: np.ndarray, batch_size: int = 500) -> tuple[np.n
 def _bce_from_logits(x: np.ndarray, logits: np.ndarray) -> np.ndarray:
     per_pixel = np.maximum(logits, 0) - logits * x + np.log1p(np.exp(-np.abs(logits)))
     return per_pixel.reshape(len(x), -1).sum(axis=1)
-
-
-def kl_per_dim_np(z_mean: np.ndarray, z_log_var: np.ndarray) -> np.ndarray:
-    """Analytic KL to N(0, 1) per image and dimension (Kingma & Welling 2014, App. B)."""
-    return -0.5 * (1.0 + z_log_var - z_mean**2 - np.exp(z_log_var))
 
 
 def evaluate(vae, images: np.ndarray, seed: int = 0, batch_size: int = 500) -> dict:

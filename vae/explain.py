@@ -12,6 +12,8 @@ import json
 
 import numpy as np
 
+from vae.posterior import kl_per_dim, z_std  # noqa: F401  (kl_per_dim: the pages' E.kl_per_dim)
+
 # Session-state key under which the Encode page leaves the last drawn/uploaded input
 # (a 28x28 float32 array in [0, 1], white ink on black) for the How-it-works page.
 CURRENT_INPUT_KEY = "current_input"
@@ -23,14 +25,9 @@ z_log_var = Dense(latent_dim)(x)          # the course called this "sigma"
 z = z_mean + exp(0.5 * z_log_var) * epsilon"""
 
 
-def z_std(z_log_var: np.ndarray) -> np.ndarray:
-    """The standard deviation the log-variance head stands for: exp(0.5 * log var) = sqrt(var)."""
-    return np.exp(0.5 * np.asarray(z_log_var, np.float64))
-
-
-def reparameterize(z_mean: np.ndarray, z_log_var: np.ndarray, eps: np.ndarray) -> np.ndarray:
-    """z = z_mean + z_std * eps, broadcasting z_mean/z_log_var (d,) against eps (n, d)."""
-    return np.asarray(z_mean, np.float64) + z_std(z_log_var) * np.asarray(eps, np.float64)
+def reparameterize(z_mean: np.ndarray, z_log_var: np.ndarray, epsilon: np.ndarray) -> np.ndarray:
+    """z = z_mean + z_std * epsilon, broadcasting z_mean/z_log_var (d,) against epsilon (n, d)."""
+    return np.asarray(z_mean, np.float64) + z_std(z_log_var) * np.asarray(epsilon, np.float64)
 
 
 def sample_cloud(
@@ -40,13 +37,6 @@ def sample_cloud(
     z_mean = np.asarray(z_mean, np.float64).reshape(-1)
     eps = np.random.default_rng(seed).standard_normal((int(n), z_mean.size))
     return reparameterize(z_mean, np.asarray(z_log_var).reshape(-1), eps), eps
-
-
-def kl_per_dim(z_mean: np.ndarray, z_log_var: np.ndarray) -> np.ndarray:
-    """KL(N(mu, sigma^2) || N(0, 1)) per dimension: -0.5 * (1 + log sigma^2 - mu^2 - sigma^2), nats."""
-    mu = np.asarray(z_mean, np.float64)
-    lv = np.asarray(z_log_var, np.float64)
-    return -0.5 * (1.0 + lv - mu**2 - np.exp(lv))
 
 
 def kl_vs_std(mu: float, stds: np.ndarray) -> np.ndarray:

@@ -10,13 +10,11 @@ import io
 
 import numpy as np
 
+from vae.posterior import z_std  # noqa: F401  (the pages' lv.z_std)
+
 # Plotly's default qualitative palette, one colour per class.
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
            "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
-
-
-def z_std(z_log_var: np.ndarray) -> np.ndarray:
-    return np.exp(0.5 * np.asarray(z_log_var, np.float64))
 
 
 def data_ranges(values: np.ndarray, lo: float = 0.5, hi: float = 99.5, widen: float = 0.1) -> np.ndarray:
@@ -106,6 +104,37 @@ def grid_points(x_range, y_range, n_cols: int, n_rows: int | None = None) -> np.
     xs = x0 + (np.arange(n_cols) + 0.5) * (x1 - x0) / n_cols
     ys = y1 - (np.arange(n_rows) + 0.5) * (y1 - y0) / n_rows
     gx, gy = np.meshgrid(xs, ys)
+    return np.stack([gx.ravel(), gy.ravel()], axis=1)
+
+
+GRID_SPACINGS = ("quantiles", "prior", "even")
+
+
+def grid_axis(values: np.ndarray, n: int, spacing: str, value_range=None) -> np.ndarray:
+    """n cell centres along one axis of a decoded grid, ascending.
+
+    "quantiles": at the data's own quantiles (i + 0.5) / n, so every cell covers the same share of the
+    data and a dense core is not squeezed into a few cells; "prior": at the standard normal's quantiles
+    (Φ⁻¹, as in Kingma & Welling's manifold figures), meaningful only along a latent coordinate;
+    "even": evenly over `value_range` (the data's 0.5–99.5 % range, widened, if not given).
+    """
+    p = (np.arange(n) + 0.5) / n
+    if spacing == "quantiles":
+        return np.quantile(np.asarray(values, np.float64), p)
+    if spacing == "prior":
+        from scipy.special import ndtri
+
+        return ndtri(p)
+    if spacing != "even":
+        raise ValueError(f"spacing must be one of {GRID_SPACINGS}, got {spacing!r}")
+    lo, hi = data_ranges(np.asarray(values, np.float64)[:, None])[0] if value_range is None else value_range
+    return float(lo) + p * (float(hi) - float(lo))
+
+
+def grid_from_axes(xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+    """The (len(ys) * len(xs), 2) points of a grid, row-major with the top row (largest y) first, as
+    compose_grid lays out images."""
+    gx, gy = np.meshgrid(np.asarray(xs, np.float64), np.sort(np.asarray(ys, np.float64))[::-1])
     return np.stack([gx.ravel(), gy.ravel()], axis=1)
 
 
@@ -379,6 +408,48 @@ def latent_figure(xy: np.ndarray, index: np.ndarray, labels: np.ndarray | None,
     fig.update_yaxes(title=y_title, range=list(map(float, y_range)), constrain="domain", zeroline=False)
     if equal_axes:
         fig.update_yaxes(scaleanchor="x", scaleratio=1)
+    return fig
+
+
+def grid_figure(png_url: str, xs: np.ndarray, ys: np.ndarray | None, x_title: str, y_title: str | None,
+                cell_px: int = 40):
+    """A decoded grid (an inline PNG, top row = largest y) with its axes labelled by the actual
+    coordinates of its cells, which need not be evenly spaced; hover names each cell's coordinates.
+
+    `ys` None: a one-row grid (a 1-D model's strip), whose y is no coordinate.
+    """
+    import plotly.graph_objects as go
+
+    cols, rows = len(xs), 1 if ys is None else len(ys)
+    y_desc = None if ys is None else np.sort(np.asarray(ys, np.float64))[::-1]
+    fig = go.Figure()
+    fig.add_layout_image(source=png_url, xref="x", yref="y", x=0, y=rows, sizex=cols, sizey=rows,
+                         sizing="stretch", layer="below")
+    cx, cy = np.meshgrid(np.arange(cols) + 0.5, rows - 0.5 - np.arange(rows))
+    zx = np.broadcast_to(np.asarray(xs, np.float64), (rows, cols))
+    text = (f"{x_title} = %{{customdata[0]:.2f}}" if ys is None else
+            f"{x_title} = %{{customdata[0]:.2f}}<br>{y_title} = %{{customdata[1]:.2f}}")
+    zy = np.zeros((rows, cols)) if y_desc is None else np.broadcast_to(y_desc[:, None], (rows, cols))
+    fig.add_trace(go.Scatter(x=cx.ravel(), y=cy.ravel(), mode="markers", showlegend=False,
+                             marker=dict(size=cell_px, symbol="square", opacity=0),
+                             customdata=np.stack([zx.ravel(), zy.ravel()], 1),
+                             hovertemplate=text + "<extra></extra>"))
+    # Every k-th tick, so that labels about 40 px wide never overlap.
+    step = int(np.ceil(44 / cell_px))
+    ticks = np.arange(0, cols, step)
+    fig.update_xaxes(range=[0, cols], tickvals=(ticks + 0.5).tolist(), ticktext=[f"{v:.2f}" for v in
+                     np.asarray(xs)[ticks]], title=x_title, showgrid=False, zeroline=False, fixedrange=True)
+    if y_desc is None:
+        fig.update_yaxes(range=[0, rows], visible=False, fixedrange=True)
+    else:
+        rticks = np.arange(0, rows, int(np.ceil(22 / cell_px)))
+        fig.update_yaxes(range=[0, rows], tickvals=(rows - 0.5 - rticks).tolist(),
+                         ticktext=[f"{v:.2f}" for v in y_desc[rticks]], title=y_title, showgrid=False,
+                         zeroline=False, fixedrange=True, scaleanchor="x", scaleratio=1)
+    left, bottom = (10, 50) if y_desc is None else (70, 50)
+    pin_margins(fig, top=10, left=left, bottom=bottom, right=10)
+    fig.update_layout(width=cols * cell_px + left + 10, height=rows * cell_px + 10 + bottom,
+                      plot_bgcolor="white", dragmode=False)
     return fig
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from vae import bundle as B
+from vae.posterior import z_std
 
 
 def _session(path: Path):
@@ -107,7 +108,7 @@ def encode_files(model_path: str | Path, files: list[str], k: int = 5) -> list[d
             continue
         z_mean, z_log_var = model.encode(x[None])
         entry.update(z_mean=z_mean[0].tolist(), z_log_var=z_log_var[0].tolist(),
-                     z_std=np.exp(0.5 * z_log_var[0]).tolist())
+                     z_std=z_std(z_log_var[0]).tolist())
         if model.reference is not None:
             idx = model.nearest(z_mean[0], k)[0]
             labels = model.reference["labels"][idx]

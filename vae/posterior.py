@@ -1,0 +1,29 @@
+"""The posterior's maths in NumPy: z_std, KL to the prior per dimension, and which latent units are active."""
+
+from __future__ import annotations
+
+import numpy as np
+
+# Burda et al. 2016: a unit is active if the variance over inputs of its z_mean, Var_x[E[z_j | x]], > 0.01.
+ACTIVE_UNIT_THRESHOLD = 0.01
+
+
+def z_std(z_log_var: np.ndarray) -> np.ndarray:
+    """The encoder's spread: z_log_var is a log-variance, so z_std = exp(0.5 * z_log_var)."""
+    return np.exp(0.5 * np.asarray(z_log_var, np.float64))
+
+
+def kl_per_dim(z_mean: np.ndarray, z_log_var: np.ndarray) -> np.ndarray:
+    """KL(N(z_mean, z_std²) || N(0, 1)) per dimension, in nats (Kingma & Welling 2014, App. B)."""
+    z_mean = np.asarray(z_mean, np.float64)
+    z_log_var = np.asarray(z_log_var, np.float64)
+    return -0.5 * (1.0 + z_log_var - z_mean**2 - np.exp(z_log_var))
+
+
+def unit_activity(z_mean: np.ndarray, z_log_var: np.ndarray) -> dict[str, np.ndarray]:
+    """Per latent dimension, over a set of inputs (n, d): the variance of z_mean, the mean z_std, the mean
+    KL in nats, and `active` (variance above ACTIVE_UNIT_THRESHOLD)."""
+    z_mean = np.asarray(z_mean, np.float64)
+    variance = z_mean.var(axis=0)
+    return {"variance": variance, "z_std": z_std(z_log_var).mean(axis=0),
+            "kl": kl_per_dim(z_mean, z_log_var).mean(axis=0), "active": variance > ACTIVE_UNIT_THRESHOLD}
