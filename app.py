@@ -4,8 +4,6 @@ from pathlib import Path
 
 import streamlit as st
 
-import app_services as svc
-
 st.set_page_config(page_title="Latent Explorer", page_icon="🧭", layout="wide")
 
 PAGES = [  # (file, title, icon)
@@ -20,7 +18,17 @@ HERE = Path(__file__).resolve().parent
 # A page file that is not there (yet) is left out rather than breaking the whole app.
 pages = [st.Page(f, title=t, icon=i, default=(f == "pages/home.py"))
          for f, t, i in PAGES if (HERE / f).is_file()]
-nav = st.navigation(pages)
+# The app draws its own menu. Streamlit's, shown where this config leaves it on, first lists the pages/
+# folder's file names ("app", "latent map", …) until this script's first run reaches the browser; the
+# config turns it off (client.showSidebarNavigation), and with it st.navigation's, hence position="hidden".
+nav = st.navigation(pages, position="hidden")
+with st.sidebar:
+    for page in pages:
+        st.page_link(page, label=page.title, icon=page.icon)
+    st.divider()
+
+import app_services as svc  # noqa: E402  (after the menu: the first run on a fresh server imports it slowly)
+
 model = svc.current_model()
 st.sidebar.caption(f"Model: **{model.name}** — latent_dim {model.latent_dim}")
 svc.remember_pixel_ratio()

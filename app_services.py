@@ -36,6 +36,11 @@ def _leave_legacy_pages_mode() -> None:
 
 _leave_legacy_pages_mode()
 USER_MODELS = Path(os.environ.get("VAE_USER_MODELS", B.SHIPPED_DIR / "user"))
+# What a visitor is told when a dataset is not on the server: only whoever runs the server can fix it.
+DATA_HELP = ("Whoever runs this server can point it at a local copy of the dataset: start it with "
+             "`VAE_DATA_DIR=/path/to/data streamlit run app.py`, where the folder holds the four IDX files "
+             "(or one folder of them per dataset, `mnist/`, `fashion_mnist/`). Debian's "
+             "`dataset-fashion-mnist` package is found by itself. See the README's *Data* section.")
 MODEL_KEY = "model_path"
 NOTICE_KEY = "model_notice"
 MARKDOWN_SPECIAL = set("\\`*_{}[]()<>#+-.!|~:$")

@@ -197,8 +197,9 @@ with detail_col:
         if images is not None and len(images) == n:
             c1.image(to_png(images[sel], 5), output_format="PNG", caption="input")
         else:
-            c1.info(f"The {model.card.get('dataset', 'training')} dataset is not on this machine, "
+            c1.info(f"The {model.card.get('dataset', 'training')} dataset is not on this server, "
                     "so the input image cannot be shown.")
+            st.caption(svc.DATA_HELP)
         recon = model.decode(z_mean[sel][None])[0]
         c2.image(to_png(recon, 5), output_format="PNG", caption="reconstruction: decoder(z_mean)")
         st.dataframe({"dim": [f"z{k}" for k in range(d)], "z_mean": z_mean[sel].round(3),

@@ -2,13 +2,13 @@
 
 from datetime import datetime
 
-import pandas as pd
 import streamlit as st
 
 import app_services as svc
 from vae.bundle import is_bundle
 from vae.config import ENCODERS
 from vae.jobs import JobSpec, JobStatus, LocalProcessRunner
+from vae.latent_views import history_figure
 
 runner = LocalProcessRunner(models_dir=svc.USER_MODELS)
 
@@ -27,7 +27,7 @@ with st.form("train_form"):
     beta = c2.number_input("β (weight of the KL term)", 0.0, 100.0, 1.0, step=0.1)
     epochs = c3.number_input("Epochs", 1, 500, 10)
     batch_size = c4.selectbox("Batch size", [32, 64, 128, 256, 512], index=2)
-    c1, c2, c3, _ = st.columns([1, 1, 1, 1])
+    c1, c2, c3 = st.columns(3)  # a third of the form each: the toggle's label is shown whole
     dropout = c1.number_input("Dropout (default preset)", 0.0, 0.9, 0.0, step=0.05,
                               help="Dropout after the 512-unit Dense layers: less memorising of the training "
                                    "images. The shipped 2-D model uses 0.15.")
@@ -51,15 +51,12 @@ with st.form("train_form"):
 
 
 def loss_charts(history: dict) -> None:
-    if not history.get("loss"):
-        return
-    epoch = pd.RangeIndex(1, len(history["loss"]) + 1, name="epoch")
-    for col, (key, title) in zip(st.columns(2), [("reconstruction_loss", "Reconstruction loss (nats)"),
-                                                  ("kl_loss", "KL divergence (nats)")]):
-        frame = pd.DataFrame({"train": history.get(key), "validation": history.get(f"val_{key}")},
-                             index=epoch)
-        col.caption(title)
-        col.line_chart(frame.dropna(axis=1, how="all"), height=220, x_label="epoch")
+    """Reconstruction and KL side by side, train and validation, as on Home (whole-number epochs)."""
+    figs = [(col, history_figure(history, key, title)) for col, (key, title) in
+            zip(st.columns(2), [("reconstruction_loss", "Reconstruction loss"), ("kl_loss", "KL divergence")])]
+    for col, fig in figs:
+        if fig is not None:
+            col.plotly_chart(fig, config={"displayModeBar": False})
 
 
 def show_job(job: JobStatus) -> None:
@@ -86,6 +83,8 @@ def show_job(job: JobStatus) -> None:
                            f"KL {job.logs.get('kl_loss', 0):.2f} nats per image")
         elif job.state == "failed":
             st.error(job.message)
+            if "is not available" in job.message:  # the dataset is neither on this server nor downloadable
+                st.info(svc.DATA_HELP)
             if job.log_tail:
                 with st.expander("End of the training log"):
                     st.code(job.log_tail, language=None)

@@ -50,6 +50,9 @@ def test_train_page_shows_the_form_and_no_tensorflow(dirs):
     had_tf = "tensorflow" in sys.modules
     at = train_page()
     assert [b.label for b in at.button] == ["Start training"]
+    # The EMA toggle sits in a third of the form (a quarter cut its label short in a 1400 px window).
+    ema = next(t for t in at.toggle if t.label.startswith("Average the weights"))
+    assert ema.label == "Average the weights (EMA)"
     assert {s.label for s in at.selectbox} >= {"Dataset", "Architecture preset", "Batch size"}
     assert at.selectbox[0].options == ["mnist", "fashion_mnist", "digits"]
     assert any("survives" in c.value or "close the tab" in c.value for c in at.caption)
@@ -73,6 +76,8 @@ def test_failed_job_shows_its_message_and_log(dirs, tmp_path):
     assert [e.value for e in at.error] == ["Dataset 'mnist' is not available (test)."]
     assert any(x.label == "End of the training log" for x in at.expander)
     assert "loading…" in at.code[0].value
+    # The visitor cannot fix a missing dataset; the page says who can, and how.
+    assert any("VAE_DATA_DIR=" in i.value and "streamlit run app.py" in i.value for i in at.info)
 
 
 def test_start_from_the_form_queues_once_and_cancel(dirs, monkeypatch):
@@ -147,4 +152,19 @@ def test_finished_job_offers_its_model(dirs, tmp_path):
     assert not at.exception, at.exception
     assert at.session_state["model_path"] == str(job.bundle)
     assert any(x.label == "Model card" for x in at.expander)
-    assert len(at.get("vega_lite_chart")) == 2  # reconstruction and KL curves
+    import json
+
+    charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    assert len(charts) == 2  # reconstruction and KL curves
+    assert all(fig["layout"]["xaxis"]["tickformat"] == "d" for fig in charts)  # whole epochs
+
+
+def test_a_one_epoch_curve_has_one_whole_number_tick():
+    """Left to itself Plotly labelled a one-epoch run's only tick "1.000000"."""
+    from vae.latent_views import history_figure
+
+    fig = history_figure({"kl_loss": [3.0], "val_kl_loss": [2.5]}, "kl_loss", "KL")
+    assert fig.layout.xaxis.tickformat == "d" and fig.layout.xaxis.dtick == 1
+    assert tuple(fig.layout.xaxis.range) == (0.5, 1.5)  # the point in the middle, one tick: "1"
+    many = history_figure({"kl_loss": list(range(40))}, "kl_loss", "KL")
+    assert many.layout.xaxis.tickformat == "d" and many.layout.xaxis.dtick is None

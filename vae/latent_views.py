@@ -358,6 +358,9 @@ def pin_margins(fig, top: int = 40, left: int = 64, bottom: int = 50, right: int
     fig.update_yaxes(automargin=False)
 
 
+LEGEND_HEIGHT = 80  # px under a map for its horizontal legend: up to 4 rows of labels
+
+
 def latent_figure(xy: np.ndarray, index: np.ndarray, labels: np.ndarray | None,
                   class_names: list[str] | None, hover: tuple[np.ndarray, str] | None,
                   x_range, y_range, x_title: str, y_title: str,
@@ -400,10 +403,11 @@ def latent_figure(xy: np.ndarray, index: np.ndarray, labels: np.ndarray | None,
                                  marker=dict(size=14, symbol="x", color="black",
                                              line=dict(width=1, color="white")),
                                  hoverinfo="skip"))
-    pin_margins(fig, top=40 if showlegend else 10)
-    fig.update_layout(height=height, showlegend=showlegend,
-                      legend=dict(itemsizing="constant", orientation="h", yanchor="bottom", y=1.01,
-                                  xanchor="left", x=0), uirevision="keep")
+    # The legend goes under the plot: above it, Plotly's modebar (top right) covered some entries.
+    pin_margins(fig, top=36, bottom=50 + (LEGEND_HEIGHT if showlegend else 0))
+    fig.update_layout(height=height + (LEGEND_HEIGHT if showlegend else 0), showlegend=showlegend,
+                      legend=dict(itemsizing="constant", orientation="h", yanchor="bottom", y=0,
+                                  yref="container", xanchor="left", x=0), uirevision="keep")
     fig.update_xaxes(title=x_title, range=list(map(float, x_range)), constrain="domain", zeroline=False)
     fig.update_yaxes(title=y_title, range=list(map(float, y_range)), constrain="domain", zeroline=False)
     if equal_axes:
@@ -468,6 +472,10 @@ def history_figure(history: dict, metric: str, title: str, height: int = 260):
     pin_margins(fig)
     fig.update_layout(title=title, height=height, xaxis_title="epoch", yaxis_title="nats / image",
                       legend=dict(orientation="h", y=-0.3))
+    # Epochs are whole numbers: left to itself Plotly labels a one-epoch run's axis "1.000000".
+    epochs = max(len(t.x) for t in fig.data)
+    fig.update_xaxes(tickformat="d", dtick=1 if epochs <= 10 else None,
+                     range=[0.5, epochs + 0.5] if epochs <= 2 else None)
     return fig
 
 

@@ -25,6 +25,8 @@ LIVE_DEMO = "live_decoder/demo_app.py"  # the live decoder component on a page o
 COMPONENT_IFRAME = 'iframe[title="live_decoder.live_decoder"]'
 IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
 EXCEPTION = "[data-testid='stException']"
+# The app's page menu: its own links in the sidebar (app.py), Streamlit's menu being off.
+MENU = "[data-testid='stSidebar'] [data-testid='stPageLink-NavLink']"
 
 
 def free_port() -> int:

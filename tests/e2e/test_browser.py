@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from . import PAGES, REPO, exceptions, wait_idle
+from . import MENU, PAGES, REPO, exceptions, wait_idle
 
 pytestmark = pytest.mark.e2e
 
@@ -110,7 +110,8 @@ def test_direct_link_on_a_fresh_server_goes_through_app(page, tmp_path):
         assert_no_exception(page, "/decoder as the first request")
         sidebar = page.locator("[data-testid='stSidebar']")
         sidebar.get_by_text(re.compile(r"Model: .+latent_dim")).wait_for(timeout=30_000)
-        nav = sidebar.locator("[data-testid='stSidebarNav']").inner_text()
+        page.locator(MENU).get_by_text("How it works").wait_for(timeout=30_000)
+        nav = "\n".join(page.locator(MENU).all_inner_texts())
         assert "How it works" in nav and "how_it_works" not in nav, nav  # app.py's titles, not file names
         assert page.get_by_role("heading", name=re.compile("Decoder")).count()
     finally:
@@ -138,7 +139,7 @@ def test_latent_map_draws_webgl_at_the_screens_pixel_ratio(browser, app_url, sca
     try:
         pg = context.new_page()
         open_page(pg, app_url, "")  # a first visit: no cookie yet
-        pg.locator("[data-testid='stSidebarNav'] a", has_text="Latent map").click()  # same session
+        pg.locator(MENU, has_text="Latent map").click()  # same session
         ratios = []
         for load in range(2):  # in that first session, then on a page load that sends the cookie
             if load:

@@ -108,3 +108,15 @@ def test_box_select_grid_fits_in_the_window(page, app_url):
     # The picture is shown whole: drawn at its own aspect ratio, not clipped.
     natural = grid.evaluate("img => img.naturalWidth / img.naturalHeight")
     assert g["width"] / g["height"] == pytest.approx(natural, rel=0.03)
+
+
+def test_the_modebar_covers_no_legend_entry(page, app_url):
+    _open(page, app_url)
+    page.hover(CHART)  # the modebar shows while the pointer is over the chart
+    modebar = page.locator(f"{CHART} .modebar").first.bounding_box()
+    entries = [e.bounding_box() for e in page.locator(f"{CHART} .legend .traces").all()]
+    assert len(entries) >= 10
+    for e in entries:
+        apart = (e["x"] + e["width"] <= modebar["x"] or modebar["x"] + modebar["width"] <= e["x"]
+                 or e["y"] + e["height"] <= modebar["y"] or modebar["y"] + modebar["height"] <= e["y"])
+        assert apart, (e, modebar)

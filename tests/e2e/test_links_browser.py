@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from . import wait_idle
+from . import MENU, wait_idle
 
 pytestmark = pytest.mark.e2e
 
@@ -17,11 +17,11 @@ def test_a_bad_model_link_shows_a_message_that_stays(page, app_url):
     alerts = " ".join(page.locator(ALERTS).all_inner_texts())
     assert "models/does-not-exist" in alerts and "not one of this server's models" in alerts
     assert "model=models%2Fmnist-2d" in page.url  # the link now names what is shown
-    page.locator("[data-testid='stSidebarNav'] a", has_text="Decoder").click()
+    page.locator(MENU, has_text="Decoder").click()
     wait_idle(page)
     assert "not one of this server's models" in " ".join(page.locator(ALERTS).all_inner_texts())
     # Picking a model on Home answers the notice.
-    page.locator("[data-testid='stSidebarNav'] a", has_text="Home").click()
+    page.locator(MENU, has_text="Home").click()
     wait_idle(page)
     page.get_by_text("Model for every page").wait_for()
     page.locator("[data-testid='stSelectbox']").first.click()
