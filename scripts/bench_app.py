@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from tests.e2e import IDLE, PAGES, AppServer, exceptions, launch_chromium, wait_idle  # noqa: E402
+from scripts.harness import IDLE, PAGES, AppServer, exceptions, launch_chromium, wait_idle  # noqa: E402
 
 DECODED = "[data-testid='stMain'] [data-testid='stImage'] img"
 SLIDER = "[data-testid='stMain'] [data-testid='stSlider'] input[type='range']"

@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from tests.e2e import LIVE_DEMO, AppServer, component_frame, launch_chromium  # noqa: E402
+from scripts.harness import LIVE_DEMO, AppServer, component_frame, launch_chromium  # noqa: E402
 
 WATCH_SERVER_IMAGE = """() => {
   const find = () => [...document.querySelectorAll('[data-testid="stImage"]')]

@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from bench_app import PAGE_CLOCK, key_presses  # noqa: E402
 
-from tests.e2e import AppServer, launch_chromium, wait_idle  # noqa: E402
+from scripts.harness import AppServer, launch_chromium, wait_idle  # noqa: E402
 
 
 def main() -> int:

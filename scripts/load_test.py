@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 from PIL import Image, ImageDraw  # noqa: E402
 
-from tests.e2e import CHROMIUM, CHROMIUM_ARGS, EXCEPTION, IDLE, AppServer  # noqa: E402
+from scripts.harness import CHROMIUM, CHROMIUM_ARGS, EXCEPTION, IDLE, AppServer  # noqa: E402
 
 SLIDER = "[data-testid='stMain'] [data-testid='stSlider'] input[type='range']"
 DECODED = "[data-testid='stMain'] [data-testid='stImage'] img"

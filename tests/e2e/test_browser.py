@@ -99,7 +99,8 @@ def test_encode_rejects_bad_file(page, app_url):
 
 
 def test_direct_link_on_a_fresh_server_goes_through_app(page, tmp_path):
-    """A shared link such as /decoder, the server's very first request, still gets app.py's sidebar and menu."""
+    """A shared link such as /decoder, the server's very first request, still gets app.py's sidebar and
+    menu."""
     from . import AppServer
 
     server = AppServer(tmp_path / "streamlit.log", env={"VAE_USER_MODELS": str(tmp_path / "user")})

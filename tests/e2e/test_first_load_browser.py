@@ -13,11 +13,11 @@ RECORD_MENU = """
 window.__menus = [];
 new MutationObserver(() => {
   // Streamlit's own menu, or the app's links.
-  const items = document.querySelectorAll("[data-testid='stSidebarNav'] a, %s");
+  const items = document.querySelectorAll("[data-testid='stSidebarNav'] a, MENU");
   const text = [...items].map((a) => a.innerText.trim()).join(" | ");
   if (text && window.__menus[window.__menus.length - 1] !== text) window.__menus.push(text);
 }).observe(document, {subtree: true, childList: true, characterData: true});
-""" % MENU
+""".replace("MENU", MENU)
 
 
 @pytest.mark.parametrize("path", ["", "latent_map"])
