@@ -88,7 +88,8 @@ def _live_section(model, path: str, mu: np.ndarray) -> None:
                  [tuple(r) for r in sliders], points, labels, key="how_live", plane=plane)
     error = live_decoder_error("how_live")
     if error:
-        st.warning(f"Your browser could not run the decoder ({error}); the Decoder page decodes on the server.")
+        st.warning(f"Your browser could not run the decoder ({error}); "
+                   "the Decoder page decodes on the server.")
 
 
 # ----------------------------------------------------------------------------- follow-up questions
@@ -277,7 +278,8 @@ def main() -> None:
         elif model.latent_dim == 1:
             c_map.caption("1-D latent space: x is z; y only spreads the test digits out (a random jitter). "
                           "The cloud lies on the centre line, its 2·z_std ring a horizontal bar.")
-        cloud = {"name": "this input", "z_mean": mu, "z_log_var": lv, "samples": samples, "color": CLOUD_COLORS[0]}
+        cloud = {"name": "this input", "z_mean": mu, "z_log_var": lv, "samples": samples,
+                 "color": CLOUD_COLORS[0]}
         # Half the page wide: the legend goes under the plot, so the plot keeps the width.
         picture = svc.cloud_picture(model, path, [cloud], zoom=zoom, width=480, height=560, legend_below=True)
         c_map.image(picture, width="stretch")
@@ -317,7 +319,8 @@ def main() -> None:
               expanded=True)
     _question("Why the 0.5 in exp(0.5 · z_log_var)?", "how_q_half", _why_half, ctx)
     _question("What is ε really for?", "how_q_epsilon", _what_epsilon_is_for, ctx)
-    _question("What makes the two heads become a mean and a spread?", "how_q_heads", _what_makes_the_heads, ctx)
+    _question("What makes the two heads become a mean and a spread?", "how_q_heads", _what_makes_the_heads,
+              ctx)
     _question("Why doesn't z_std collapse to zero?", "how_q_collapse", _why_no_collapse, ctx)
 
     # ------------------------------------------------------------------ two inputs

@@ -59,7 +59,8 @@ def main() -> int:
         @tf.function
         def step(seed):
             with tf.GradientTape() as tape:
-                loss = neg_elbo(x, z_mean, z_log_var, tf.unstack(tf.random.stateless_normal((4, *z_mean.shape), seed=seed)))
+                loss = neg_elbo(x, z_mean, z_log_var,
+                                tf.unstack(tf.random.stateless_normal((4, *z_mean.shape), seed=seed)))
             opt.apply_gradients(zip(tape.gradient(loss, [z_mean, z_log_var]), [z_mean, z_log_var]))
 
         before = float(neg_elbo(x, z_mean, z_log_var, tf.unstack(eps)))

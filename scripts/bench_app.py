@@ -57,8 +57,11 @@ PAGE_CLOCK = """(() => {
   const seen = new WeakSet();
   const loaded = () => { t.images = performance.now(); };
   new MutationObserver((records) => {
-    if (t.idle === null && document.querySelector("[data-testid='stApp'][data-test-script-state='notRunning']")
-        && document.querySelector("[data-testid='stMain'] [data-testid='stHeading']")) t.idle = performance.now();
+    if (t.idle === null
+        && document.querySelector("[data-testid='stApp'][data-test-script-state='notRunning']")
+        && document.querySelector("[data-testid='stMain'] [data-testid='stHeading']")) {
+      t.idle = performance.now();
+    }
     for (const r of records) {
       const el = r.target.nodeType === 1 ? r.target : r.target.parentElement;
       if (el && el.closest && el.closest("[data-testid='stPlotlyChart']")) t.charts = performance.now();
@@ -67,7 +70,8 @@ PAGE_CLOCK = """(() => {
     for (const img of document.querySelectorAll("[data-testid='stMain'] [data-testid='stImage'] img")) {
       if (seen.has(img)) continue;
       seen.add(img);
-      if (img.complete && img.naturalWidth > 0) loaded(); else img.addEventListener("load", loaded, {once: true});
+      if (img.complete && img.naturalWidth > 0) loaded();
+      else img.addEventListener("load", loaded, {once: true});
     }
   }).observe(document, {subtree: true, childList: true, attributes: true});
 })();"""
@@ -134,7 +138,8 @@ def main() -> int:
                             wait_idle(page)
                             clock = page.evaluate("window.__load")
                             in_page[name].append(clock["idle"] / 1000)
-                            drawn[name].append(max(clock["idle"], clock["charts"] or 0, clock["images"] or 0) / 1000)
+                            drawn[name].append(max(clock["idle"], clock["charts"] or 0,
+                                                   clock["images"] or 0) / 1000)
                     slider = bench_slider(page, server.url, args.presses)
             finally:
                 ctx.close()

@@ -42,7 +42,8 @@ def keras_example_vae(seed: int):
     x = layers.Reshape((7, 7, 64))(x)
     x = layers.Conv2DTranspose(64, 3, activation="relu", strides=2, padding="same")(x)
     x = layers.Conv2DTranspose(32, 3, activation="relu", strides=2, padding="same")(x)
-    decoder = keras.Model(z_in, layers.Conv2DTranspose(1, 3, padding="same")(x))  # logits; sigmoid in the loss
+    decoder = keras.Model(z_in,
+                          layers.Conv2DTranspose(1, 3, padding="same")(x))  # logits; sigmoid in the loss
     return VAE(encoder, decoder, seed=seed)
 
 
@@ -124,7 +125,8 @@ def main() -> None:
         ref_time, ref_final = ref[-1]
         keras.utils.set_random_seed(0)
         steps = -(-len(data.x_train) // 128)
-        schedule = keras.optimizers.schedules.CosineDecay(1e-3, decay_steps=args.max_epochs * steps, alpha=0.01)
+        schedule = keras.optimizers.schedules.CosineDecay(1e-3, decay_steps=args.max_epochs * steps,
+                                                          alpha=0.01)
         print(f"default preset, until test -ELBO <= {ref_final:.2f} (at most {args.max_epochs} epochs)")
         ours = train_curve(build_vae(ModelConfig("default", 2), seed=0), keras.optimizers.Adam(schedule),
                            data.x_train, data.x_test, args.max_epochs, target=ref_final)

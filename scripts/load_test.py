@@ -149,8 +149,9 @@ async def run(args) -> int:
     from playwright.async_api import async_playwright
 
     logs = Path(tempfile.mkdtemp(prefix="load_test-"))
-    server = AppServer(logs / "streamlit.log", env={"VAE_USER_MODELS": str(logs / "user"),
-                                                    "STREAMLIT_SERVER_DISCONNECTED_SESSION_TTL": str(args.ttl)})
+    server = AppServer(logs / "streamlit.log",
+                       env={"VAE_USER_MODELS": str(logs / "user"),
+                            "STREAMLIT_SERVER_DISCONNECTED_SESSION_TTL": str(args.ttl)})
     times: dict[str, list[float]] = defaultdict(list)
     errors: list[str] = []
     memory: list[tuple[str, float]] = []

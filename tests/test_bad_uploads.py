@@ -115,7 +115,8 @@ CASES = {
     "too-many-bytes": (lambda: b"\x89PNG" + b"\x00" * MAX_BYTES, "MB limit"),
     "truncated-png": (lambda: _good_png()[: len(_good_png()) // 2], "truncated or corrupt"),
     "png-header-only": (lambda: _good_png()[:40], "truncated or corrupt"),
-    "corrupt-png-data": (lambda: _good_png()[:60] + b"\xff" * 200 + _good_png()[260:], "truncated or corrupt"),
+    "corrupt-png-data": (lambda: _good_png()[:60] + b"\xff" * 200 + _good_png()[260:],
+                         "truncated or corrupt"),
     "truncated-jpeg": (lambda: _save(_stroke(), "JPEG")[:300], "truncated or corrupt"),
     "random-bytes": (_random_bytes, "not a recognised image"),
     "text": (lambda: b"name,score\nalice,3\nbob,4\n" * 20, "text, not an image"),
@@ -125,7 +126,8 @@ CASES = {
     "svg-without-xml-header": (_bare_svg, "SVG"),
     "tiff": (lambda: _save(_stroke(), "TIFF"), "TIFF files are not supported"),
     "pdf-magic": (lambda: b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n", "PDF files are not supported"),
-    "eps-magic": (lambda: b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\n", "EPS files are not supported"),
+    "eps-magic": (lambda: b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\n",
+                  "EPS files are not supported"),
     "ico": (lambda: _save(_stroke(size=(32, 32)), "ICO"), "ICO files are not supported"),
     "bomb-20000x20000": (lambda: _png_bomb(20000, 20000), "too large"),
     "bomb-10000x10000": (lambda: _png_bomb(10000, 10000), "too large"),  # Pillow's warning range
@@ -234,7 +236,8 @@ def test_cli_encode_reports_bad_files_without_traceback(tiny_bundle, tmp_path):
     for name, data in files.items():
         (tmp_path / name).write_bytes(data)
     paths = [str(tmp_path / n) for n in files] + [str(tmp_path / "missing.png")]
-    proc = subprocess.run([sys.executable, "-m", "vae", "encode", "--model", str(tiny_bundle), *paths, "--json"],
+    proc = subprocess.run([sys.executable, "-m", "vae", "encode", "--model", str(tiny_bundle),
+                           *paths, "--json"],
                           cwd=REPO, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2, proc.stderr[-2000:]
     assert "Traceback" not in proc.stderr, proc.stderr[-2000:]

@@ -88,7 +88,8 @@ def cloud_figure(clouds: list[dict], pca: dict | None, view: tuple, backdrop: di
             fig.add_trace(scatter(x=s[:, 0], y=s[:, 1], mode="markers", name=f"z samples ({c['name']})",
                                   marker=marker))
         for ring, n_sd, dash in c["rings"]:
-            fig.add_trace(go.Scatter(x=ring[:, 0], y=ring[:, 1], mode="lines", name=f"{n_sd}·z_std ({c['name']})",
+            fig.add_trace(go.Scatter(x=ring[:, 0], y=ring[:, 1], mode="lines",
+                                     name=f"{n_sd}·z_std ({c['name']})",
                                      line=dict(color=c["color"], width=2, dash=dash), hoverinfo="skip"))
         star = dict(size=15, symbol="star", color="gold", line=dict(color=c["color"], width=2))
         fig.add_trace(go.Scatter(x=[c["center"][0]], y=[c["center"][1]], mode="markers",

@@ -138,7 +138,8 @@ def _missing_message(name: str, why: str) -> str:
 def load_dataset(
     name: str, data_dir: str | Path | None = None, allow_download: bool = True
 ) -> Dataset:
-    """Load a dataset from, in order: data_dir / $VAE_DATA_DIR, Debian's folder, Keras' cache, the downloader."""
+    """Load a dataset from, in order: data_dir / $VAE_DATA_DIR, Debian's folder, Keras' cache,
+    the downloader."""
     if name not in DATASETS:
         raise ValueError(f"Unknown dataset '{name}': choose one of {', '.join(DATASETS)}.")
     if name == "digits":

@@ -33,7 +33,8 @@ def evaluate(vae, images: np.ndarray, seed: int = 0, batch_size: int = 500) -> d
     for i in range(0, len(images), batch_size):
         x = images[i : i + batch_size]
         rec.append(_bce_from_logits(x, np.asarray(vae.decoder(z[i : i + batch_size], training=False))))
-        rec_at_mean.append(_bce_from_logits(x, np.asarray(vae.decoder(z_mean[i : i + batch_size], training=False))))
+        rec_at_mean.append(_bce_from_logits(x, np.asarray(vae.decoder(z_mean[i : i + batch_size],
+                                                                      training=False))))
     rec, rec_at_mean = np.concatenate(rec), np.concatenate(rec_at_mean)
     kl_dims = kl_per_dim_np(z_mean, z_log_var)
     kl = kl_dims.sum(axis=1)

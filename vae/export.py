@@ -35,7 +35,8 @@ def check_export(model, onnx_path: Path, sample: np.ndarray) -> float:
     want = want if isinstance(want, (list, tuple)) else [want]
     diff = max(float(np.max(np.abs(np.asarray(w) - g))) for w, g in zip(want, got))
     if not diff < MAX_ABS_DIFF:
-        raise ExportMismatch(f"{onnx_path.name}: ONNX differs from Keras by {diff:.2e} (limit {MAX_ABS_DIFF}).")
+        raise ExportMismatch(f"{onnx_path.name}: ONNX differs from Keras by {diff:.2e} "
+                             f"(limit {MAX_ABS_DIFF}).")
     return diff
 
 

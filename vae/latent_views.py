@@ -298,7 +298,8 @@ def add_points_background(fig, png: bytes, box, labels: np.ndarray | None, names
     for lab in ([] if labels is None else np.unique(labels)):
         name = names[int(lab)] if names and int(lab) < len(names) else str(int(lab))
         fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=name, hoverinfo="skip",
-                                 marker=dict(size=7, opacity=opacity, color=PALETTE[int(lab) % len(PALETTE)])))
+                                 marker=dict(size=7, opacity=opacity,
+                                             color=PALETTE[int(lab) % len(PALETTE)])))
 
 
 def _draw_dots(img: np.ndarray, pts: np.ndarray, labels: np.ndarray | None, dot: float,
