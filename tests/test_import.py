@@ -20,11 +20,11 @@ REPO = Path(__file__).resolve().parent.parent
 keras = pytest.importorskip("keras")
 from keras import layers, ops  # noqa: E402
 
-from vae.archive_check import ImportRefused, inspect_archive  # noqa: E402
 from vae import importer  # noqa: E402
+from vae.archive_check import ImportRefused, inspect_archive  # noqa: E402
+from vae.import_plan import analyze_decoder, analyze_encoder  # noqa: E402
 
-
-# --------------------------------------------------------------------------- foreign models, as users write them
+# ---------------------------------------------------------------------- foreign models, as users write them
 
 class Sampling(layers.Layer):
     """keras-io examples/generative/vae.py's sampling layer (not registered)."""
@@ -200,10 +200,12 @@ def test_course_shape_imports_and_card_says_sigma_is_a_log_variance(course_files
     bundle = importer.import_graph(enc, dec, tmp_path / "course", dataset="digits", name="Course VAE")
     _assert_served_matches(bundle, enc, dec, latent=3)
     card = json.loads((bundle / "card.json").read_text())
-    assert card["heads"] == {"z_mean": "latent_mu", "z_log_var": "latent_sigma", "roles_from": "sampling layer",
+    assert card["heads"] == {"z_mean": "latent_mu", "z_log_var": "latent_sigma",
+                             "roles_from": "sampling layer",
                              "sampling_layer": "z"}
     md = (bundle / "MODEL_CARD.md").read_text()
-    assert "the head named latent_sigma is a log-variance: it enters the sampling layer as exp(0.5·latent_sigma)" in md
+    assert ("the head named latent_sigma is a log-variance: it enters the sampling layer as "
+            "exp(0.5·latent_sigma)") in md
     assert md.startswith("# Course VAE")
 
 
@@ -212,14 +214,14 @@ def test_roles_come_from_the_sampling_layer_not_from_names_or_output_order(cours
     layers_cfg = config["config"]["layers"]
     # Outputs listed in another order: the roles still follow the sampling layer's inputs.
     config["config"]["output_layers"] = [["z", 0, 0], ["latent_sigma", 0, 0], ["latent_mu", 0, 0]]
-    plan = importer.analyze_encoder(config)
+    plan = analyze_encoder(config)
     assert (plan.mean[0], plan.log_var[0]) == ("latent_mu", "latent_sigma")
     assert plan.config["config"]["output_layers"] == [["latent_mu", 0, 0], ["latent_sigma", 0, 0]]
-    assert all(l["class_name"] != "CourseSampling" for l in plan.config["config"]["layers"])
+    assert all(layer["class_name"] != "CourseSampling" for layer in plan.config["config"]["layers"])
     # Swap the sampling layer's inputs: now the head *named* latent_mu is the log-variance.
-    sampling = next(l for l in layers_cfg if l["class_name"] == "CourseSampling")
+    sampling = next(layer for layer in layers_cfg if layer["class_name"] == "CourseSampling")
     sampling["inbound_nodes"][0]["args"][0].reverse()
-    plan = importer.analyze_encoder(config)
+    plan = analyze_encoder(config)
     assert (plan.mean[0], plan.log_var[0]) == ("latent_sigma", "latent_mu")
 
 
@@ -256,7 +258,8 @@ def test_custom_non_sampling_layer_is_refused(example_files, tmp_path):
         importer.import_graph(tmp_path / "custom.keras", example_files[1], tmp_path / "out", dataset="digits")
 
 
-def _rewrite(src: Path, dest: Path, extra: dict[str, bytes] | None = None, replace: dict[str, bytes] | None = None,
+def _rewrite(src: Path, dest: Path, extra: dict[str, bytes] | None = None,
+             replace: dict[str, bytes] | None = None,
              compression=zipfile.ZIP_STORED) -> Path:
     with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dest, "w", compression) as zout:
         for info in zin.infolist():
@@ -300,17 +303,17 @@ def test_function_config_and_custom_activation_are_refused(example_files):
     layer["config"]["activation"] = {"module": "builtins", "class_name": "function", "config": "exec",
                                      "registered_name": "function"}
     with pytest.raises(ImportRefused, match="serialized Python function"):
-        importer.analyze_decoder(config)
+        analyze_decoder(config)
     layer["config"]["activation"] = "evil>act"
     with pytest.raises(ImportRefused, match="not a built-in Keras activation"):
-        importer.analyze_decoder(config)
+        analyze_decoder(config)
 
 
 def test_decoder_without_sigmoid_output_is_refused(example_files):
     config = inspect_archive(example_files[1]).config
     config["config"]["layers"][-1]["config"]["activation"] = "relu"
     with pytest.raises(ImportRefused, match="sigmoid"):
-        importer.analyze_decoder(config)
+        analyze_decoder(config)
 
 
 def test_time_limit_is_enforced(example_files, tmp_path):
@@ -322,9 +325,10 @@ def test_time_limit_is_enforced(example_files, tmp_path):
 def test_memory_limit_is_enforced_in_the_child(example_files, tmp_path):
     """A config that declares a huge layer fails inside the child's address-space limit."""
     config = inspect_archive(example_files[1]).config
-    dense = next(l for l in config["config"]["layers"] if l["class_name"] == "Dense")
+    dense = next(layer for layer in config["config"]["layers"] if layer["class_name"] == "Dense")
     dense["config"]["units"] = 2**31 - 1  # ~16 GB of kernel for a 2-d input
-    bad = _rewrite(example_files[1], tmp_path / "dec.keras", replace={"config.json": json.dumps(config).encode()})
+    bad = _rewrite(example_files[1], tmp_path / "dec.keras",
+                   replace={"config.json": json.dumps(config).encode()})
     with pytest.raises(ImportRefused, match="needs more memory than the 4096 MB limit") as info:
         importer.import_graph(example_files[0], bad, tmp_path / "out", dataset="digits", memory_mb=4096)
     assert "\n" not in str(info.value)
@@ -346,7 +350,8 @@ def test_cli_refusal_exits_2_with_one_line(example_files, tmp_path):
                 "--out", str(tmp_path / "out"), "--dataset", "digits")
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: evil.keras: ") and "Lambda" in lines[0], proc.stderr
+    assert len(lines) == 1 and lines[0].startswith("error: evil.keras: "), proc.stderr
+    assert "Lambda" in lines[0], proc.stderr
     assert "Traceback" not in proc.stderr + proc.stdout
     assert not marker.exists() and not (tmp_path / "out").exists()
     proc = _cli("import", "--weights", str(example_files[1]), "--out", str(tmp_path / "out"))
@@ -364,7 +369,8 @@ def test_weights_file_for_a_preset_imports(tmp_path):
 
     vae = build_vae(ModelConfig(preset="course", latent_dim=4), seed=0)
     vae.save_weights(tmp_path / "mine.weights.h5")
-    bundle = importer.import_weights(tmp_path / "mine.weights.h5", "course", 4, tmp_path / "b", dataset="digits")
+    bundle = importer.import_weights(tmp_path / "mine.weights.h5", "course", 4, tmp_path / "b",
+                                     dataset="digits")
     x = _images()
     got_mean, _ = ServedModel(bundle).encode(x)
     want_mean, _ = vae.encoder(x, training=False)

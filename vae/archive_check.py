@@ -11,8 +11,8 @@ checked follows Keras' own security notes for loading untrusted models:
   allow-list: no Lambda, no TFSMLayer, no custom `module` / `registered_name`, no serialized
   function (`__lambda__`, `function`), no activation or initializer looked up by a custom name.
 
-The one exception, the encoder's sampling layer, is decided by `vae.importer`, which removes it
-from the graph; `check_config` is told which layer config to skip and checks everything else.
+The one exception, the encoder's sampling layer, is decided by `vae.import_plan`, which removes
+it from the graph before `check_config` sees the rest.
 """
 
 from __future__ import annotations
@@ -45,13 +45,16 @@ ALLOWED_LAYERS = frozenset({
     "BatchNormalization", "LayerNormalization", "GroupNormalization", "UnitNormalization",
     "Flatten", "Reshape", "Permute", "RepeatVector", "Identity",
     "Activation", "ReLU", "LeakyReLU", "ELU", "PReLU", "Softmax",
-    "Dropout", "SpatialDropout2D", "GaussianNoise", "GaussianDropout", "AlphaDropout", "ActivityRegularization",
+    "Dropout", "SpatialDropout2D", "GaussianNoise", "GaussianDropout", "AlphaDropout",
+    "ActivityRegularization",
     "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D",
     "UpSampling2D", "ZeroPadding2D", "Cropping2D", "Rescaling",
     "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate",
 })
 ALLOWED_MODELS = frozenset({"Functional", "Sequential"})
-MODEL_MODULES = frozenset({"keras", "keras.models", "keras.src.models.functional", "keras.src.models.sequential"})
+MODEL_MODULES = frozenset({
+    "keras", "keras.models", "keras.src.models.functional", "keras.src.models.sequential",
+})
 ALLOWED_BY_MODULE = {
     "keras.layers": ALLOWED_LAYERS,
     "keras.initializers": frozenset({
@@ -132,8 +135,8 @@ def inspect_archive(path: str | Path) -> KerasArchive:
     with open(path, "rb") as fh:
         signature = fh.read(8)
     if signature.startswith(HDF5_MAGIC):
-        raise _refuse(path, "this is a legacy HDF5 model (.h5); only Keras 3 .keras archives can be imported, "
-                            "because loading a legacy model can run code stored in it")
+        raise _refuse(path, "this is a legacy HDF5 model (.h5); only Keras 3 .keras archives can be "
+                            "imported, because loading a legacy model can run code stored in it")
     if not zipfile.is_zipfile(path):
         raise _refuse(path, "not a .keras archive (it is not a zip file)")
     try:
@@ -143,7 +146,8 @@ def inspect_archive(path: str | Path) -> KerasArchive:
             by_name = {i.filename: i for i in infos}
             try:
                 raw_config = _read_capped(zf, by_name[CONFIG], MAX_CONFIG_BYTES)
-                raw_meta = _read_capped(zf, by_name[METADATA], MAX_METADATA_BYTES) if METADATA in by_name else b"{}"
+                raw_meta = (_read_capped(zf, by_name[METADATA], MAX_METADATA_BYTES)
+                            if METADATA in by_name else b"{}")
                 head = io.BytesIO()
                 # Stream the weights through a counter (the bytes are not kept): the real size must
                 # respect the caps whatever the header says, and the CRC is verified at the end.
@@ -205,7 +209,8 @@ def _check_members(path: Path, infos: list[zipfile.ZipInfo]) -> None:
             raise _refuse(path, f"member {info.filename} expands {ratio:.0f}x when unpacked, over the "
                                 f"{MAX_RATIO}x compression-ratio cap (a zip bomb?)")
     if total > MAX_TOTAL_BYTES:
-        raise _refuse(path, f"its members unpack to {total / MiB:.0f} MB, over the {MAX_TOTAL_BYTES // MiB} MB cap")
+        raise _refuse(path, f"its members unpack to {total / MiB:.0f} MB, over the "
+                            f"{MAX_TOTAL_BYTES // MiB} MB cap")
 
 
 def _parse_json(path: Path, member: str, raw: bytes):
@@ -215,18 +220,13 @@ def _parse_json(path: Path, member: str, raw: bytes):
         raise _refuse(path, f"{member} is not valid JSON") from None
 
 
-def check_config(config: dict, *, skip: object | None = None, where: str = "the model") -> None:
-    """Walk the whole config (nested models too); raise ImportRefused at the first disallowed object.
-
-    `skip` is the one layer config (by identity) the caller replaces and never deserializes.
-    """
+def check_config(config: dict, *, where: str = "the model") -> None:
+    """Walk the whole config (nested models too); raise ImportRefused at the first disallowed object."""
     stack = [(config, 0)]
     while stack:
         obj, depth = stack.pop()
         if depth > MAX_CONFIG_DEPTH:
             raise ImportRefused(f"{where}: the config is nested more than {MAX_CONFIG_DEPTH} levels deep")
-        if obj is skip:
-            continue
         if isinstance(obj, list):
             stack.extend((v, depth + 1) for v in obj)
             continue
@@ -239,6 +239,15 @@ def check_config(config: dict, *, skip: object | None = None, where: str = "the 
                 _check_string(key, value, where)
             elif value is not None and not isinstance(value, (int, float, bool)):
                 stack.append((value, depth + 1))
+
+
+def is_builtin_layer(layer: dict) -> bool:
+    """True for a layer config of an allow-listed built-in class (not registered under another name)."""
+    module = layer.get("module")
+    allowed = ALLOWED_BY_MODULE.get(module) if isinstance(module, str) else None
+    reg = layer.get("registered_name")
+    cls = layer.get("class_name")
+    return allowed is not None and cls in allowed and reg in (None, cls)
 
 
 def _object_name(obj: dict) -> str:
@@ -262,13 +271,13 @@ def _check_object(obj: dict, where: str) -> None:
     if cls in ALLOWED_MARKERS and module is None:
         return
     if registered is not None and registered != cls:
-        raise ImportRefused(f"{where}: layer or object '{name}' is a custom class ({registered}); only built-in "
-                            f"Keras layers (and the encoder's sampling layer) can be imported")
+        raise ImportRefused(f"{where}: layer or object '{name}' is a custom class ({registered}); only "
+                            f"built-in Keras layers (and the encoder's sampling layer) can be imported")
     allowed = ALLOWED_BY_MODULE.get(module) if isinstance(module, str) else None
     if allowed is None or cls not in allowed:
         kind = f"{cls} from module {module}" if module else f"custom class {cls}"
-        raise ImportRefused(f"{where}: '{name}' is a {kind}, which is not on the allow-list of built-in Keras "
-                            f"layers (Lambda, TFSMLayer and custom layers are refused)")
+        raise ImportRefused(f"{where}: '{name}' is a {kind}, which is not on the allow-list of built-in "
+                            f"Keras layers (Lambda, TFSMLayer and custom layers are refused)")
 
 
 def _check_string(key: str, value: str, where: str) -> None:
