@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import json
 import os
 import tempfile
 from collections.abc import Callable, Sequence
@@ -32,8 +33,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["live_decoder", "live_decoder_error", "build_args", "publish_decoder", "FRONTEND_DIR", "ORT_BUNDLE",
-           "ORT_WASM"]
+__all__ = ["live_decoder", "live_decoder_error", "build_args", "publish_decoder", "publish_points",
+           "FRONTEND_DIR", "ORT_BUNDLE", "ORT_WASM"]
 
 FRONTEND_DIR = Path(__file__).resolve().parent / "frontend"
 ORT_DIR = FRONTEND_DIR / "ort"
@@ -181,13 +182,32 @@ def publish_decoder(decoder_onnx: bytes, model_id: str) -> str | None:
     request (the browser inflates it). Returns None where the folder is not writable: the bytes then
     travel as an argument, as before.
     """
-    path = MODELS_DIR / f"{model_id}.onnx.gz"
+    return _publish(f"{model_id}.onnx.gz", lambda: decoder_onnx)
+
+
+def publish_points(args: dict[str, Any]) -> str | None:
+    """Write the pad's points and labels (``build_args``'s) where the iframe can fetch them, gzipped JSON.
+
+    As arguments, 3,000 points are ~65 KB in every message that renders the component, and a page
+    that follows each slider change re-renders it each time (the Decoder); as a file, named by
+    ``points_id``, the browser fetches them once per iframe. Returns None when there are no points,
+    or where the folder is not writable (they then travel as arguments).
+    """
+    if args.get("points") is None or not args.get("points_id"):
+        return None
+    return _publish(f"points-{args['points_id']}.json.gz",
+                    lambda: json.dumps({"points": args["points"], "labels": args["labels"]}).encode())
+
+
+def _publish(name: str, content: Callable[[], bytes]) -> str | None:
+    """Gzip `content()` into MODELS_DIR / name once (content-addressed: an existing file is that content)."""
+    path = MODELS_DIR / name
     if not path.is_file():
         try:
             MODELS_DIR.mkdir(exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=MODELS_DIR, prefix=".", suffix=".tmp")
             with os.fdopen(fd, "wb") as f:
-                f.write(gzip.compress(decoder_onnx, compresslevel=6, mtime=0))
+                f.write(gzip.compress(content(), compresslevel=6, mtime=0))
             os.chmod(tmp, 0o644)
             os.replace(tmp, path)  # atomic: a browser never fetches half a file
         except OSError:
@@ -218,6 +238,7 @@ def live_decoder(
     image_shape: tuple[int, int] = (28, 28),
     max_points: int = MAX_POINTS,
     on_change: Callable[[], None] | None = None,
+    on_release: Callable[[list[float]], None] | None = None,
 ) -> list[float] | None:
     """Show sliders (and for a 2-D latent, or with a ``plane``, a latent pad) decoded live in the browser.
 
@@ -226,6 +247,11 @@ def live_decoder(
     could not run the decoder: then ``live_decoder_error(key)`` says why, and the page should
     decode on the server instead. The browser fetches the decoder as a file (see
     ``publish_decoder``) and builds its ONNX Runtime session once per distinct model.
+
+    ``z`` is applied in the browser whenever it differs from the ``z`` of the previous call (never in
+    the middle of a drag), so a page can move the component by passing a new z. ``on_release(z)`` is
+    a callback run once per release, before the rest of the script, with the released z (for this
+    model only): the place to move other widgets, whose keys may only be written before they exist.
     """
     import streamlit as st
 
@@ -234,14 +260,30 @@ def live_decoder(
     url = publish_decoder(args["decoder"], args["model_id"])
     if url is not None:
         args["decoder"], args["decoder_url"] = None, url
-    value = _component()(key=key, default=None, on_change=on_change, **args)
+    points_url = publish_points(args)
+    if points_url is not None:
+        args["points"], args["labels"], args["points_url"] = None, None, points_url
+    model_id, dim = args["model_id"], args["latent_dim"]
+
+    def released() -> None:
+        z_released, _ = _result(st.session_state.get(key), model_id, dim)
+        if z_released is not None:
+            on_release(z_released)
+        if on_change is not None:
+            on_change()
+
+    callback = on_change if on_release is None else released
+    value = _component()(key=key, default=None, on_change=callback, **args)
     result, error = _result(value, args["model_id"], args["latent_dim"])
     st.session_state[_ERROR_KEY + key] = error
     return result
 
 
 def _result(value: Any, model_id: str, latent_dim: int) -> tuple[list[float] | None, str | None]:
-    """The component's value -> (released z, error), ignoring what was sent for another model."""
+    """The component's value -> (released z, error), ignoring what was sent for another model.
+
+    The value also carries ``seq``, a count of releases: two releases at the same z are two changes,
+    so ``on_release`` hears both (the page may have moved z elsewhere in between)."""
     if not isinstance(value, dict) or value.get("model_id") not in (None, model_id):
         return None, None
     error = value.get("error") or None

@@ -23,6 +23,10 @@ KEYS = [f"dec_{mid}_z{i}" for i in range(d)]
 
 
 def set_z(z) -> None:
+    """Move the server sliders to z: the one writer of z (links, buttons, the live decoder's releases).
+
+    Called before the sliders exist in the run (a callback, or the top of a full run), as Streamlit
+    requires for a widget's key."""
     for key, v in zip(KEYS, lv.clamp(z, SLIDERS)):
         st.session_state[key] = float(v)
 
@@ -41,18 +45,21 @@ if not info["from_data"]:
             "'reset' goes to z = 0 and there is no map or test digit to start from.")
 
 # Where z comes from on a full run: a link's ?z= that this page did not write itself (a shared or
-# edited link), else this session's last z, else the data mean.
+# edited link, or the browser's Back button: each write of ?z= is a history entry), else the sliders,
+# else this session's last z on this model (Streamlit drops a widget's key once a run leaves it out, as
+# every other page does), else the data mean. dec_z is also what this page last wrote to ?z=, so no
+# second copy of the link is kept to tell the page's own ?z= from someone else's.
+last = st.session_state.get("dec_z")
+last = last if st.session_state.get("dec_model") == path and last is not None and len(last) == d else None
 url_text = st.query_params.get("z")
 url_z = lv.parse_z(url_text, d)
-if url_text and url_z is None and url_text != st.session_state.get("dec_z_written"):
+external = bool(url_text) and (last is None or url_text != lv.format_z(last))
+if external and url_z is None:
     st.warning(f"The link's z is not {d} comma-separated numbers; it was ignored.")
-now = [st.session_state.get(k) for k in KEYS]
-if url_z is not None and url_text != st.session_state.get("dec_z_written"):
+if external and url_z is not None:
     set_z(url_z)
-elif None in now:
-    last = st.session_state.get("dec_z")
-    same_model = st.session_state.get("dec_model") == path and last is not None and len(last) == d
-    set_z(np.asarray(last) if same_model else MEAN)
+elif any(k not in st.session_state for k in KEYS):
+    set_z(MEAN if last is None else np.asarray(last))
 st.session_state["dec_model"] = path
 
 
@@ -72,8 +79,7 @@ st.toggle("Live decoding in the browser (the image follows while you drag)", val
 
 
 def controls() -> None:
-    """Buttons and the in-browser decoder, outside the fragment: a server-slider change reruns only
-    the fragment and never re-renders the component (which fetches the decoder file once per page)."""
+    """The buttons: outside the fragment, so a click reruns the whole page with its new z."""
     b1, b2, b3, b4 = st.columns([1, 1.3, 1.2, 1.4], vertical_alignment="bottom")
     b1.button("↺ Reset to the data mean" if info["from_data"] else "↺ Reset to z = 0",
               on_click=_reset, width="stretch")
@@ -87,16 +93,26 @@ def controls() -> None:
         idx = int(st.session_state["dec_idx"])
         b4.button(f"Start from digit #{idx} ({label_of(idx)})", on_click=_from_digit, width="stretch")
 
-    if st.session_state.get("dec_live_on", True):
-        live_panel()
-        st.markdown("**Server-side decode** — the same decoder run by the server; it follows every release "
-                    "above, and is what you use if your browser cannot run the model.")
-
-
 
 @st.fragment
 def panel() -> None:
-    """Server sliders, image, map and strips: a slider change reruns only this."""
+    """Everything that shows z: the in-browser decoder, the server sliders, image, map and strips.
+
+    A slider change reruns only this, and the live decoder is part of it so that it is sent the new z
+    too (the page never shows two z); re-sending the component is cheap, as the browser keeps its
+    iframe and decoder session (same key, same model) and only applies the new z.
+    """
+    z = lv.clamp([st.session_state[k] for k in KEYS], SLIDERS)
+    # Tell the browser every slider's value on every run. Without this a slider is sent its value only
+    # in the run that set it, and a browser whose first session reruns at once (the pixel-ratio
+    # report in app.py's sidebar) may replace that run's sliders before it has drawn them: the rerun's
+    # sliders then come without a value, and the browser showed their default, the minimum, beside an
+    # image and caption of the real z (issue 14, defect 2).
+    set_z(z)
+    if st.session_state.get("dec_live_on", True):
+        live_panel(z)
+        st.markdown("**Server-side decode** — the same decoder run by the server; it follows every release "
+                    "above, and is what you use if your browser cannot run the model.")
     ctrl, view = st.columns([3, 2], gap="large")
     with ctrl:
         n_cols = 1 if d <= 2 else 2 if d <= 8 else 4
@@ -105,12 +121,10 @@ def panel() -> None:
             lo, hi = map(float, SLIDERS[i])
             cols[i % n_cols].slider(f"z{i}", min_value=lo, max_value=hi, step=(hi - lo) / 200,
                                     key=key, format="%.2f")
-    z = np.array([st.session_state[k] for k in KEYS], np.float64)
     image = model.decode(z[None])[0]
     png = to_png(image, scale=10)
     st.session_state["dec_z"] = z.tolist()
-    st.session_state["dec_png_md5"] = hashlib.md5(png).hexdigest()
-    st.query_params["z"] = st.session_state["dec_z_written"] = lv.format_z(z)
+    st.query_params["z"] = lv.format_z(z)
 
     with view:
         # Inline (a data: URL in the fragment's message): the new image shows without one more request.
@@ -150,23 +164,20 @@ def panel() -> None:
                                file_name=f"interpolation_{a}_{b}.png", mime="image/png", on_click="ignore")
 
 
-def live_panel() -> None:
+def live_panel(z: np.ndarray) -> None:
     """The decoder running in the browser: sliders and a latent pad decode on every drag event.
 
-    Only the released z comes back here; it then moves the server sliders (and the link).
+    Only a released z comes back; its callback moves the server sliders (and the link) before this
+    fragment's rerun draws them.
     """
-    z_now = [float(st.session_state[k]) for k in KEYS]
     points, labels, plane = svc.live_decoder_inputs(model, path, stamp)
     key = f"dec_live_{mid}"
-    released = live_decoder(svc.decoder_bytes(path, stamp), d, z_now, [tuple(r) for r in SLIDERS],
-                            points, labels, key=key, plane=plane)
+    live_decoder(svc.decoder_bytes(path, stamp), d, z.tolist(), [tuple(r) for r in SLIDERS],
+                 points, labels, key=key, plane=plane, on_release=set_z)
     error = live_decoder_error(key)
     if error:
         st.warning(f"Your browser could not run the decoder ({error}); the server decodes instead, "
                    "after each slider release.")
-    if released is not None and released != st.session_state.get("dec_live_applied"):
-        st.session_state["dec_live_applied"] = released
-        set_z(np.asarray(released))  # before the server sliders exist in this run
 
 
 def small_map(z: np.ndarray) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import io
 import shutil
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -47,8 +46,8 @@ def no_reference_bundle(tmp_path) -> Path:
 
 # --- pages ---
 
-def test_pages_run_and_never_import_tensorflow():
-    had_tf = "tensorflow" in sys.modules
+def test_pages_run():
+    """(That they import no TensorFlow is checked in a fresh process: tests/test_no_tensorflow.py.)"""
     at = _app()
     assert "latent_dim 2" in " ".join(c.value for c in at.caption)
     assert at.selectbox(key="home_model").value
@@ -56,19 +55,16 @@ def test_pages_run_and_never_import_tensorflow():
     assert not at.info  # the shipped model has reference encodings: a map, not a notice
     _page(at, "pages/decoder.py")
     assert len(at.slider) == 2
-    if not had_tf:
-        assert "tensorflow" not in sys.modules
 
 
 def test_decoder_slider_changes_image_and_link():
     at = _page(_app(), "pages/decoder.py")
-    url0, md5_0, z0 = at.image[0].value, at.session_state["dec_png_md5"], at.session_state["dec_z"]
+    url0, z0 = at.image[0].value, at.session_state["dec_z"]
     lo, hi = at.slider[0].min, at.slider[0].max
     new = lo + 0.9 * (hi - lo) if z0[0] < (lo + hi) / 2 else lo + 0.1 * (hi - lo)
     at.slider[0].set_value(new).run()
     assert not at.exception
     assert at.session_state["dec_z"][0] == pytest.approx(new)
-    assert at.session_state["dec_png_md5"] != md5_0
     assert at.image[0].value != url0
     assert lv.parse_z(at.query_params["z"], 2)[0] == pytest.approx(new, abs=1e-3)
 
@@ -94,6 +90,69 @@ def test_decoder_honours_link_z():
     # A malformed z is ignored with a warning, never a traceback.
     at = _page(_app(z="1,2,oops"), "pages/decoder.py")
     assert at.warning and len(at.session_state["dec_z"]) == 2
+
+
+def _rerun_with_widget_states(at, monkeypatch, drop=(), add=()) -> None:
+    """Rerun as if the browser sent no state for the widget ids in `drop`, and the WidgetState protos in
+    `add` (AppTest cannot hold back a widget's state, nor drive a custom component)."""
+    from streamlit.testing.v1 import element_tree as et
+
+    original = et.ElementTree.get_widget_states
+
+    def states(self):
+        got = original(self)
+        kept = [w for w in got.widgets if w.id not in drop]
+        del got.widgets[:]
+        got.widgets.extend([*kept, *add])
+        return got
+
+    monkeypatch.setattr(et.ElementTree, "get_widget_states", states)
+    at.run()
+    monkeypatch.setattr(et.ElementTree, "get_widget_states", original)
+    assert not at.exception, at.exception
+
+
+def test_decoder_sends_its_sliders_values_on_every_run(monkeypatch):
+    """Issue 14, defect 2: a browser's first session reruns at once (the pixel-ratio report in the sidebar),
+    often before it has drawn the first run's sliders, so that rerun brings no state for them. It must still
+    send the sliders' values, or the browser shows their default (the minimum) beside the image of z."""
+    at = _page(_app(), "pages/decoder.py")
+    z = at.session_state["dec_z"]
+    _rerun_with_widget_states(at, monkeypatch, drop={s.proto.id for s in at.slider})
+    assert [s.proto.set_value for s in at.slider] == [True, True]
+    assert [s.proto.value[0] for s in at.slider] == pytest.approx(z)
+    assert at.session_state["dec_z"] == pytest.approx(z)
+
+
+def test_decoder_live_release_moves_the_sliders_and_the_live_decoder_follows_them(monkeypatch):
+    """A release on the in-browser decoder moves the server sliders and the link, and every z the server
+    shows is sent back to the in-browser decoder (issue 14, defect 3), releases at the same spot included."""
+    import json
+
+    from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+    at = _page(_app(), "pages/decoder.py")
+
+    def live_args() -> dict:
+        (live,) = at.get("component_instance")
+        return json.loads(live.proto.json_args)
+
+    def release(z: list[float], seq: int) -> None:
+        (live,) = at.get("component_instance")
+        value = {"z": z, "source": "pad", "seq": seq, "error": None, "model_id": live_args()["model_id"]}
+        state = WidgetState(id=live.proto.id, json_value=json.dumps(value))
+        _rerun_with_widget_states(at, monkeypatch, add=[state])
+
+    spot = [0.5, -0.5]
+    release(spot, 1)
+    assert at.session_state["dec_z"] == pytest.approx(spot)
+    assert [s.value for s in at.slider] == pytest.approx(spot)
+    assert lv.parse_z(at.query_params["z"], 2) == pytest.approx(spot)
+    assert live_args()["z"] == pytest.approx(spot)
+    at.slider[0].set_value(1.0).run()
+    assert live_args()["z"] == pytest.approx([1.0, -0.5])
+    release(spot, 2)  # the same spot again: z goes back there
+    assert at.session_state["dec_z"] == pytest.approx(spot) and live_args()["z"] == pytest.approx(spot)
 
 
 def test_choosing_16d_on_home_holds_on_every_page():
@@ -129,24 +188,62 @@ def test_latent_map_selection_shows_image_and_reconstruction():
     assert any("Test image #5" in m.value for m in at.markdown)
     # reconstruction always; the input too if the dataset is on this machine, else a notice
     assert len(at.image) >= n_images + 1
-    assert len(at.image) == n_images + 2 or any("not on this machine" in i.value for i in at.info)
+    assert len(at.image) == n_images + 2 or any("not on this server" in i.value for i in at.info)
     at.select_slider(key="map_grid_n").set_value(6).run()
     assert not at.exception
 
 
-def test_latent_map_decoded_grid_travels_inline_and_follows_the_grid_size():
+def _grid(at) -> tuple[tuple[int, int], dict]:
+    """The Latent map's decoded grid: its picture's size, and its figure (axes labelled with z)."""
+    import json
+
     from PIL import Image
 
+    fig = json.loads(next(e for e in at.get("plotly_chart") if e.proto.id.endswith("map_grid")).proto.spec)
+    url = fig["layout"]["images"][0]["source"]
+    assert url.startswith("data:image/png;base64,")  # inside the page's message, no media request
+    return Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))).size, fig
+
+
+def test_latent_map_decoded_grid_travels_inline_and_follows_the_grid_size():
     at = _page(_app(), "pages/latent_map.py")
-
-    def grid_size() -> tuple[int, int]:
-        img = next(i for el in at.get("image") for i in el.proto.imgs if "decoded points over" in i.caption)
-        assert img.url.startswith("data:image/png;base64,")  # inside the page's message, no media request
-        return Image.open(io.BytesIO(base64.b64decode(img.url.split(",", 1)[1]))).size
-
-    assert max(grid_size()) == 15 * 28 * 2  # the default: 15 images along the longer side, 2x pixels
+    size, _ = _grid(at)
+    assert max(size) == 15 * 28 * 2  # the default: 15 images along the longer side, 2x pixels
     at.select_slider(key="map_grid_n").set_value(6).run()
-    assert not at.exception and max(grid_size()) == 6 * 28 * 2
+    assert not at.exception and max(_grid(at)[0]) == 6 * 28 * 2
+
+
+def _tick_values(axis: dict) -> np.ndarray:
+    return np.array([float(t) for t in axis["ticktext"]])
+
+
+def test_latent_map_grid_is_spaced_by_the_data_and_labelled_with_z():
+    """Defect: an evenly spaced grid put half the test set in a few central cells. By default each column
+    and row now holds the same share of the data, and the axes say the actual z of each cell."""
+    at = _page(_app(), "pages/latent_map.py")
+    (width, height), fig = _grid(at)
+    z_mean = np.load(Path(APP).parent / "models" / "mnist-2d" / "reference.npz")["z_mean"]
+    cols, rows = width // 56, height // 56
+    xs = _tick_values(fig["layout"]["xaxis"])
+    ys = _tick_values(fig["layout"]["yaxis"])
+    assert np.all(np.diff(xs) > 0) and np.all(np.diff(ys) < 0)  # left to right, top to bottom
+    # Every column holds about the same share of the test set: counts between cell centres are even.
+    expected = lv.grid_axis(z_mean[:, 0], cols, "quantiles")
+    step = max(1, int(np.ceil(44 / min(56, 640 // cols))))
+    np.testing.assert_allclose(xs, np.round(expected[::step], 2), atol=0.006)
+    between = np.histogram(z_mean[:, 0], bins=expected)[0]
+    assert between.max() / between.min() < 1.5, between
+    # The central 1.5 x 1.5 box, half the data, gets about half the cells (an even grid gave it a few).
+    centre = (np.abs(expected) < 0.75).sum()
+    assert centre >= 0.3 * cols, (centre, cols)
+    at.segmented_control(key="map_grid_spacing").set_value("prior").run()
+    (_, fig) = _grid(at)
+    prior = _tick_values(fig["layout"]["xaxis"])
+    assert prior[0] < 0 < prior[-1] and prior[0] == pytest.approx(-prior[-1], abs=0.011)  # Φ⁻¹ is symmetric
+    at.segmented_control(key="map_grid_spacing").set_value("even").run()
+    even = _tick_values(_grid(at)[1]["layout"]["xaxis"])
+    assert np.ptp(np.diff(even)) < 0.02  # equal steps (to the 2 decimals shown)
+    assert rows >= 3
 
 
 def test_bundle_without_reference_gets_notices(no_reference_bundle):
@@ -284,7 +381,8 @@ def test_map_thumbnail_marks_z_where_it_is():
     assert tuple(thumb[75, 25]) == tuple(int(lv.PALETTE[0][i:i + 2], 16) for i in (1, 3, 5))
 
     def cross_at(point) -> tuple[int, int]:
-        img = np.asarray(Image.open(io.BytesIO(lv.mark_thumbnail(thumb, point, (-2, 2), (-2, 2)))).convert("L"))
+        png = lv.mark_thumbnail(thumb, point, (-2, 2), (-2, 2))
+        img = np.asarray(Image.open(io.BytesIO(png)).convert("L"))
         rows, cols = np.nonzero(img < 10)  # the black cross
         return int(np.median(rows)), int(np.median(cols))
 

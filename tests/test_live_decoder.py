@@ -160,3 +160,66 @@ def test_decoder_is_published_as_a_gzip_file_the_iframe_can_fetch(decoder_bytes,
     # A folder that cannot be written: None, and the bytes travel as an argument instead.
     monkeypatch.setattr(LD, "MODELS_DIR", tmp_path / "missing" / "deeper")
     assert LD.publish_decoder(b"onnx", "feedfacefeedface") is None
+
+
+def test_on_release_hears_each_release_for_this_model_once(default_bundle):
+    """on_release runs before the script with each released z: twice for two releases at the same z (the
+    browser numbers them), never again for a rerun without one, never for another model's value."""
+    from streamlit.testing.v1 import AppTest
+    from streamlit.testing.v1 import element_tree as et
+
+    script = f"""
+import streamlit as st
+from live_decoder import live_decoder
+
+decoder = open({str(default_bundle / B.DECODER_ONNX)!r}, "rb").read()
+heard = st.session_state.setdefault("heard", [])
+live_decoder(decoder, 2, [0.0, 0.0], [(-3.0, 3.0), (-3.0, 3.0)], key="live", on_release=heard.append)
+"""
+    at = AppTest.from_string(script, default_timeout=60).run()
+    assert not at.exception, at.exception
+    (live,) = at.get("component_instance")
+    model_id = json.loads(live.proto.json_args)["model_id"]
+    original = et.ElementTree.get_widget_states
+
+    def send(value: dict | None) -> list:
+        def states(self):
+            got = original(self)
+            if value is not None:
+                got.widgets.add(id=live.proto.id, json_value=json.dumps(value))
+            return got
+
+        et.ElementTree.get_widget_states = states
+        try:
+            at.run()
+        finally:
+            et.ElementTree.get_widget_states = original
+        assert not at.exception, at.exception
+        return at.session_state["heard"]
+
+    release = {"z": [1.0, -2.0], "source": "pad", "seq": 1, "error": None, "model_id": model_id}
+    assert send(release) == [[1.0, -2.0]]
+    assert send(None) == [[1.0, -2.0]]                      # a rerun for something else
+    assert send({**release, "seq": 2}) == [[1.0, -2.0]] * 2  # the same spot, released again
+    assert send({**release, "seq": 3, "model_id": "another model"}) == [[1.0, -2.0]] * 2
+    assert send({"z": None, "error": "no WebAssembly", "model_id": model_id}) == [[1.0, -2.0]] * 2
+
+
+def test_points_are_published_as_a_gzip_file_once(decoder_bytes, reference, tmp_path, monkeypatch):
+    """The pad's points travel as a file: a page that re-renders the component on every slider change
+    (the Decoder) then sends only a few numbers each time."""
+    from streamlit.web.server.component_file_utils import guess_content_type
+
+    monkeypatch.setattr(LD, "MODELS_DIR", tmp_path / "models")
+    z_mean, labels = reference["z_mean"], reference["labels"]
+    args = LD.build_args(decoder_bytes, 2, z_mean[0], _ranges(z_mean), z_mean, labels)
+    url = LD.publish_points(args)
+    assert url == f"models/points-{args['points_id']}.json.gz"
+    path = tmp_path / url
+    published = json.loads(gzip.decompress(path.read_bytes()))
+    assert published == {"points": args["points"], "labels": args["labels"]}
+    assert guess_content_type(str(path)) == "application/gzip"
+    assert LD.publish_points(args) == url and path.stat().st_size < 40_000
+    assert LD.publish_points(LD.build_args(decoder_bytes, 2, [0, 0], [(-1, 1)] * 2)) is None  # no points
+    monkeypatch.setattr(LD, "MODELS_DIR", tmp_path / "missing" / "deeper")
+    assert LD.publish_points(args) is None  # not writable: they stay arguments

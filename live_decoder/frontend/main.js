@@ -65,7 +65,14 @@ const S = {
   points: null, labels: null, dragging: false, disabled: false,
   accent: "#ff4b4b", activeSlider: -1, sliderHeld: false,
   pending: null, rafScheduled: false, busy: false, lastSentKey: null, sliderInputs: [], sliderOutputs: [],
+  releases: 0, drawnZ: null, cursorAt: null,
 };
+
+// Tests read what the component shows: its z, the z of the image on the canvas, where the pad's cursor is.
+window.__liveDecoderState = () => ({
+  z: Array.from(S.z), drawnZ: S.drawnZ && Array.from(S.drawnZ), cursor: S.cursorAt, modelId: S.modelId,
+  points: S.points ? S.points.length : 0,
+});
 
 function setStatus(text, failed = false) {
   el.status.textContent = text;
@@ -84,11 +91,28 @@ function fail(err, modelId) {
   post("streamlit:setComponentValue", { value: { z: null, error: msg, model_id: modelId }, dataType: "json" });
 }
 
-// A decoder published as a gzipped file beside this page (see publish_decoder in __init__.py).
-async function fetchDecoder(url) {
+// A gzipped file published beside this page (see _publish in __init__.py), inflated.
+async function fetchGzip(url, what) {
   const resp = await fetch(new URL(url, import.meta.url).href);
-  if (!resp.ok) throw new Error(`could not load the decoder (HTTP ${resp.status})`);
-  return new Uint8Array(await new Response(resp.body.pipeThrough(new DecompressionStream("gzip"))).arrayBuffer());
+  if (!resp.ok) throw new Error(`could not load ${what} (HTTP ${resp.status})`);
+  return new Response(resp.body.pipeThrough(new DecompressionStream("gzip")));
+}
+
+async function fetchDecoder(url) {
+  return new Uint8Array(await (await fetchGzip(url, "the decoder")).arrayBuffer());
+}
+
+// The pad's points as a file (publish_points): fetched once per iframe, not sent with every render.
+async function loadPoints(url, pointsId) {
+  try {
+    const { points, labels } = await (await fetchGzip(url, "the pad's points")).json();
+    if (pointsId !== S.pointsId) return;   // other points arrived meanwhile
+    S.points = points;
+    S.labels = labels;
+    if (S.showPad) drawScatter();
+  } catch (err) {
+    console.error("live decoder: the pad shows no points:", err);   // it works without them
+  }
 }
 
 // Resolves once the page has been quiet for a while (three idle periods of nearly 50 ms in a row), at the
@@ -191,9 +215,11 @@ function exclusive(fn) {
 
 async function decodeNow() {
   const ort = S.ort;
-  const input = new ort.Tensor("float32", Float32Array.from(S.z), [1, S.D]);
+  const z = Float64Array.from(S.z);
+  const input = new ort.Tensor("float32", Float32Array.from(z), [1, S.D]);
   const out = await S.session.run({ [S.inputName]: input });
   draw(out[S.outputName].data);
+  S.drawnZ = z;
 }
 
 // For benchmarks: n back-to-back decodes of the current z (each with its draw), their times in ms.
@@ -299,7 +325,9 @@ function drawCursor() {
   if (!S.showPad) return;
   const ctx = hidpi(el.cursor);
   ctx.clearRect(0, 0, PAD, PAD);
-  const [cx, cy] = toCanvas(...padXY());
+  const xy = padXY();
+  S.cursorAt = xy;
+  const [cx, cy] = toCanvas(...xy);
   ctx.strokeStyle = "rgba(0,0,0,0.35)";
   ctx.lineWidth = 1;
   ctx.beginPath(); ctx.moveTo(cx, 0); ctx.lineTo(cx, PAD); ctx.moveTo(0, cy); ctx.lineTo(PAD, cy); ctx.stroke();
@@ -330,8 +358,11 @@ function sendValue(source) {
   const key = JSON.stringify(z);
   if (key === S.lastSentKey) return;
   S.lastSentKey = key;
+  S.releases += 1;
   window.__liveDecoderLastSent = z;
-  post("streamlit:setComponentValue", { value: { z, source, error: null, model_id: S.modelId }, dataType: "json" });
+  // seq: a release at the same z as an earlier one is still news to Python if z was moved in between.
+  post("streamlit:setComponentValue",
+       { value: { z, source, seq: S.releases, error: null, model_id: S.modelId }, dataType: "json" });
 }
 
 function buildLayout() {
@@ -413,12 +444,15 @@ function onRender(args, theme, disabled) {
   if (layoutKey !== S.layoutKey) { S.layoutKey = layoutKey; buildLayout(); }
   for (const n of S.sliderInputs) n.disabled = S.disabled;
 
-  // z from Python: applied when Python changes it (not on every rerun, not in the middle of a drag).
+  // z from Python: applied when Python changes it (not on every rerun, not in the middle of a drag), e.g.
+  // when the page's own sliders or buttons move z: the pad, sliders and image here then follow.
   const zKey = JSON.stringify(args.z);
   if (zKey !== S.argsZKey && !S.dragging && !S.sliderHeld) {
     S.argsZKey = zKey;
     for (let i = 0; i < D; i++) S.z[i] = Number(args.z[i]);
-    if (S.lastSentKey === null) S.lastSentKey = JSON.stringify(zList());
+    // Python has this z: a release here is news only if it differs from it (also when it equals an
+    // earlier release, from before Python moved z).
+    S.lastSentKey = JSON.stringify(zList());
     syncSliders();
     if (S.session && S.modelId === args.model_id) requestDecode(performance.now(), "args");
   }
@@ -428,6 +462,7 @@ function onRender(args, theme, disabled) {
     S.points = args.points || null;
     S.labels = args.labels || null;
     if (S.showPad) drawScatter();
+    if (!args.points && args.points_url) loadPoints(args.points_url, pointsId);
   }
   drawCursor();
   if (args.model_id !== S.wantedModelId) loadModel(args.decoder, args.model_id, args.decoder_url);
