@@ -1,4 +1,4 @@
-"""Encode: upload or draw a digit, watch it being preprocessed, encoded and placed on the latent map."""
+"""Encode: upload or draw an image, watch it being preprocessed, encoded and placed on the latent map."""
 
 from __future__ import annotations
 
@@ -10,70 +10,92 @@ from vae import explain as E
 from vae.serving import per_image_elbo, to_png
 
 IMAGE_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif"]
-STRIP_NOTE = ("The latent space has one dimension: x is z, and the test digits are spread along y by a "
+STRIP_NOTE = ("The latent space has one dimension: x is z, and the test {things} are spread along y by a "
               "random jitter that means nothing. Your z_mean, samples and z_std bars (1 and 2·z_std, "
               "horizontal: there is no other direction) lie on the centre line.")
+# What the page calls the images it encodes, by the model's dataset: a Fashion-MNIST model knows no digits.
+DIGITS = {"title": "Encode your own digit", "one": "one digit", "a": "a digit", "noun": "digit",
+          "things": "digits", "draw": "Draw a digit"}
+CLOTHES = {"title": "Encode your own image", "one": "one item of clothing", "a": "an item of clothing",
+           "noun": "image", "things": "images", "draw": "Draw an item of clothing"}
+
+
+def _is_digits(model) -> bool:
+    return (model.card.get("dataset") or model.config.get("dataset")) != "fashion_mnist"
+
+
+def _words(model) -> dict[str, str]:
+    return DIGITS if _is_digits(model) else CLOTHES
 
 
 # ----------------------------------------------------------------------------- input
 
 
-def _from_upload():
+def _from_upload(words: dict[str, str]):
     """(Preprocessed, name) for the uploaded file, or None (an unusable file shows st.error)."""
     from vae.preprocess import ImageError, preprocess_bytes
 
     up = st.file_uploader(
-        "An image of one digit (PNG, JPEG, WebP, BMP or GIF). Dark-on-light or light-on-dark both work.",
+        f"An image of {words['one']} (PNG, JPEG, WebP, BMP or GIF). "
+        "Dark-on-light or light-on-dark both work.",
         type=IMAGE_TYPES, key="encode_upload",
     )
     if up is None:
-        st.info("Upload an image to encode it, or switch to **Draw a digit**.")
+        st.info(f"Upload an image to encode it, or switch to **{words['draw']}**.")
         return None
     try:
         return preprocess_bytes(up.getvalue()), up.name
     except ImageError as exc:
         st.error(str(exc))
     except Exception:  # a file no decoder foresaw must still not crash the page
-        st.error(f"{up.name} could not be read as an image of a digit; try a PNG or JPEG.")
+        st.error(f"{up.name} could not be read as an image of {words['a']}; try a PNG or JPEG.")
     return None
 
 
-def _from_canvas():
+def _from_canvas(words: dict[str, str], digits: bool):
     """(Preprocessed, name) for the drawing on the canvas, or None while it is empty."""
     from PIL import Image
 
-    from vae.preprocess import ImageError, to_mnist
+    from vae.preprocess import CANVAS_SIDE, CANVAS_STROKE, MNIST_STROKE, ImageError, to_mnist
 
     try:
         from streamlit_drawable_canvas import st_canvas
     except ImportError:
         st.warning("Drawing needs the package `streamlit-drawable-canvas`; upload an image instead.")
         return None
-    st.caption("Draw one digit, large, in the middle of the square. Undo/clear with the canvas toolbar.")
+    st.caption(f"Draw {words['one']}, large, in the middle of the square. Point at the square for its "
+               "toolbar (undo, clear).")
+    # The toolbar floats 2.65rem above the canvas while the pointer is on it: keep it off the instruction.
+    st.space("medium")
     result = st_canvas(
-        stroke_width=18, stroke_color="#FFFFFF", background_color="#000000",
-        height=280, width=280, drawing_mode="freedraw", return_image_data=True, key="encode_canvas",
+        stroke_width=CANVAS_STROKE, stroke_color="#FFFFFF", background_color="#000000",
+        height=CANVAS_SIDE, width=CANVAS_SIDE, drawing_mode="freedraw", return_image_data=True,
+        key="encode_canvas",
     )
     objects = (result.json_data or {}).get("objects") or []
     try:
         data = result.image_data if objects else None
         if data is None:
-            st.info("The canvas is empty: draw a digit on it.")
+            st.info(f"The canvas is empty: draw {words['a']} on it.")
             return None
-        # RGBA, white strokes on black: to_mnist reads the ink from alpha or from the polarity.
-        return to_mnist(Image.fromarray(np.asarray(data, np.uint8))), "your drawing"
+        # RGBA, white strokes on black: to_mnist reads the ink from alpha or from the polarity. One pen
+        # makes a digit drawn large thin-stroked once scaled to 20 px and one drawn small bold, and the
+        # encoder reads thin-stroked 2s as 3s and 8s: digits get MNIST's stroke width whatever their size.
+        # Clothes are filled shapes, not pen strokes: they are left as drawn.
+        stroke = MNIST_STROKE if digits else None
+        return to_mnist(Image.fromarray(np.asarray(data, np.uint8)), stroke=stroke), "your drawing"
     except ImageError as exc:
         st.error(str(exc))
     except Exception:
-        st.error("The drawing could not be turned into a 28×28 digit; clear the canvas and try again.")
+        st.error("The drawing could not be turned into a 28×28 image; clear the canvas and try again.")
     return None
 
 
 # ----------------------------------------------------------------------------- display
 
 
-def _show_steps(pre) -> None:
-    st.subheader("1 · Preprocessing: from your image to a 28×28 MNIST-style digit")
+def _show_steps(pre, words: dict[str, str]) -> None:
+    st.subheader(f"1 · Preprocessing: from your image to a 28×28 MNIST-style {words['noun']}")
     c1, c2, c3, c4 = st.columns(4)
     c1.image(pre.original, caption=f"Original ({pre.original.shape[1]}×{pre.original.shape[0]})",
              width="stretch")
@@ -83,7 +105,13 @@ def _show_steps(pre) -> None:
     how.append("inverted (dark ink on light paper)" if pre.inverted
                else "not inverted (already light ink on dark)")
     c2.image(np.clip(pre.gray, 0, 1), caption="Grayscale, ink = white: " + ", ".join(how), width="stretch")
-    c3.image(np.clip(pre.cropped, 0, 1), caption="Cropped to the ink", width="stretch")
+    cropped = "Cropped to the ink"
+    if pre.stroke_width is not None:
+        from vae.preprocess import MNIST_STROKE
+
+        cropped += (f", strokes set from {pre.stroke_width:.1f} to MNIST's {MNIST_STROKE:.1f} px "
+                    "(at 28×28)")
+    c3.image(np.clip(pre.cropped, 0, 1), caption=cropped, width="stretch")
     c4.image(to_png(pre.image, scale=8), caption="28×28, centred like MNIST (what the encoder sees)",
              width="stretch")
 
@@ -101,7 +129,7 @@ def _test_images(model):
     return svc.reference_images(model)
 
 
-def _show_encoding(model, path: str, pre, name: str) -> None:
+def _show_encoding(model, path: str, pre, name: str, words: dict[str, str]) -> None:
     x = pre.image.astype(np.float32)
     z_mean, z_log_var = model.encode(x[None])
     mu, lv = z_mean[0].astype(np.float64), z_log_var[0].astype(np.float64)
@@ -152,7 +180,7 @@ def _show_encoding(model, path: str, pre, name: str) -> None:
                    "An image far above that is one the model finds unusual.")
     st.caption("The KL term's split over the latent dimensions is the last column of the table in 2.")
 
-    st.subheader("5 · Its nearest test digits (by z_mean)")
+    st.subheader(f"5 · Its nearest test {words['things']} (by z_mean)")
     nbrs = _neighbors(model, mu)
     if nbrs is None:
         st.info("This model stores no reference encodings of the test set, "
@@ -187,12 +215,12 @@ def _show_encoding(model, path: str, pre, name: str) -> None:
             st.caption(f"The latent space has {model.latent_dim} dimensions; the map shows its first two "
                        "principal components. The ring is the projected 1·z_std and 2·z_std contour.")
         elif model.latent_dim == 1:
-            st.caption(STRIP_NOTE)
+            st.caption(STRIP_NOTE.format(things=words["things"]))
         st.plotly_chart(fig, width="stretch", key="encode_map", config=svc.plotly_config())
 
     record = E.encoding_record(mu, lv, source=name, model=model.name, elbo=elbo, neighbors=nbrs)
     st.markdown("**Download this encoding** (z_mean, z_log_var, z_std, KL per dimension; the JSON adds the "
-                "losses and the nearest test digits):")
+                f"losses and the nearest test {words['things']}):")
     d1, d2, _ = st.columns([1, 1, 2])
     d1.download_button("JSON", E.record_json(record), file_name="encoding.json", mime="application/json",
                        key="encode_dl_json", icon=":material/download:", width="stretch")
@@ -204,23 +232,25 @@ def _show_encoding(model, path: str, pre, name: str) -> None:
 
 
 def main() -> None:
-    st.title("Encode your own digit")
-    st.markdown("Give the encoder an image and see every step: how it is brought to MNIST's format, the "
-                "mean and spread the encoder outputs for it, samples from that spread, and where it "
-                "lands among the test digits.")
     model = svc.current_model()
     path = svc.current_model_path()
-    source = st.radio("Input", ["Upload an image", "Draw a digit"], horizontal=True, key="encode_source",
+    words = _words(model)
+    st.title(words["title"])
+    st.markdown("Give the encoder an image and see every step: how it is brought to MNIST's format, the "
+                "mean and spread the encoder outputs for it, samples from that spread, and where it "
+                f"lands among the test {words['things']}.")
+    labels = {"upload": "Upload an image", "draw": words["draw"]}
+    source = st.radio("Input", list(labels), format_func=labels.get, horizontal=True, key="encode_source",
                       label_visibility="collapsed")
-    got = _from_upload() if source == "Upload an image" else _from_canvas()
+    got = _from_upload(words) if source == "upload" else _from_canvas(words, _is_digits(model))
     if got is None:
         return
     pre, name = got
     # Shared with the How-it-works page: the last input encoded here.
     st.session_state[E.CURRENT_INPUT_KEY] = np.asarray(pre.image, np.float32)
     st.session_state[E.CURRENT_INPUT_NAME_KEY] = name
-    _show_steps(pre)
-    _show_encoding(model, path, pre, name)
+    _show_steps(pre, words)
+    _show_encoding(model, path, pre, name, words)
     st.caption("This input is also the “your input” choice on the **How it works** page.")
 
 

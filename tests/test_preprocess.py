@@ -205,3 +205,67 @@ def test_large_image_is_processed_at_bounded_resolution():
     p = to_mnist(img)
     assert max(p.gray.shape) <= 1024 and p.original.shape[:2] == p.gray.shape
     np.testing.assert_allclose(p.image, to_mnist(_digit_one(size=(300, 200), width=20)).image, atol=0.15)
+
+
+# ----------------------------------------------------------------------------- stroke width (the canvas)
+
+
+def _upsampled_width(image: np.ndarray, k: int = 8) -> float:
+    """Stroke width of a 28x28 image in its own pixels, measured as MNIST_STROKE was: upsampled k times."""
+    from vae.preprocess import stroke_width
+
+    big = Image.fromarray(np.asarray(image, np.float32), "F").resize((28 * k, 28 * k),
+                                                                     Image.Resampling.BICUBIC)
+    return stroke_width(np.asarray(big)) / k
+
+
+@pytest.mark.parametrize("width", [8, 16, 30])
+def test_stroke_width_measures_a_pen(width):
+    from vae.preprocess import stroke_width
+
+    img = Image.new("L", (300, 300), 0)
+    d = ImageDraw.Draw(img)
+    d.line([(40, 60), (260, 220)], fill=255, width=width)
+    d.ellipse([(60, 20), (200, 160)], outline=255, width=width)
+    assert stroke_width(np.asarray(img, np.float32) / 255) == pytest.approx(width, abs=1)
+    assert stroke_width(np.zeros((20, 20))) == 0
+
+
+def _ring(size: int, pen: int) -> Image.Image:
+    """A "0" `size` px tall drawn with a `pen` px wide pen on a 280x280 black canvas, as the Encode page's."""
+    img = Image.new("L", (280, 280), 0)
+    top = (280 - size) // 2
+    ImageDraw.Draw(img).ellipse([(140 - size * 0.35, top), (140 + size * 0.35, top + size)], outline=255,
+                                width=pen)
+    return img
+
+
+@pytest.mark.parametrize("size", [100, 160, 220, 260])
+def test_stroke_is_set_to_the_target_whatever_the_drawing_size(size):
+    """One pen makes a digit drawn large thin-stroked at 28x28 and one drawn small bold; with stroke=...
+    both come out with that width, and the width they had is reported."""
+    from vae.preprocess import MNIST_STROKE
+
+    pen = 18
+    as_drawn = to_mnist(_ring(size, pen))
+    assert as_drawn.stroke_width is None  # the default leaves strokes alone
+    set_ = to_mnist(_ring(size, pen), stroke=MNIST_STROKE)
+    assert _upsampled_width(set_.image) == pytest.approx(MNIST_STROKE, abs=0.3)
+    assert set_.stroke_width == pytest.approx(pen * 20 / size, rel=0.15)  # the width before, at 28x28
+    # Still a 20 px box centred by its mass, and the ring is still open in the middle.
+    assert _bbox(set_.image)[0] in (19, 20, 21)
+    cy, cx = _com(set_.image)
+    assert abs(cy - 14) <= 0.6 and abs(cx - 14) <= 0.6
+    assert set_.image[12:17, 12:17].max() < 0.05
+
+
+def test_strokes_can_be_thinned():
+    p = to_mnist(_ring(200, 40), stroke=2.0)
+    assert p.stroke_width == pytest.approx(40 * 20 / 200, rel=0.15)
+    assert _upsampled_width(p.image) == pytest.approx(2.0, abs=0.3)
+
+
+@pytest.mark.parametrize("stroke", [0, -1, 10, 25])
+def test_impossible_stroke_is_refused(stroke):
+    with pytest.raises(ValueError, match="stroke"):
+        to_mnist(_ring(200, 18), stroke=stroke)

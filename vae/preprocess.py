@@ -1,4 +1,4 @@
-"""Safe image loading and MNIST-style preprocessing (crop, 20 px long side, centre of mass in 28x28)."""
+"""Safe image loading and MNIST-style preprocessing (crop, stroke width, 20 px box, centre of mass)."""
 
 from __future__ import annotations
 
@@ -32,8 +32,17 @@ MIN_INK_PIXELS = 4
 # so that its centre of mass lands on (14, 14).
 BOX_SIDE = 20
 SIDE = 28
+# MNIST's pen: its test digits' strokes are 2.4 px wide on average at 28x28 (median 2.25, quartiles
+# 2.0-2.75; the first 2,000, each upsampled 8x and measured with stroke_width();
+# scripts/bench_drawn_digits.py --mnist measures it again).
+MNIST_STROKE = 2.4
+# The Encode page's canvas: a square of this side, and a pen this wide, so that a digit drawn about
+# 200 px tall, as its instruction asks, has MNIST's strokes before any correction (2.4 * 200 / 20).
+CANVAS_SIDE = 280
+CANVAS_STROKE = 24
 
 _ALLOWED_NAMES = "PNG, JPEG, WEBP, BMP or GIF"
+NO_INK = "The image has no ink: it looks blank or nearly uniform, so there is nothing to encode."
 # Pillow opens some JPEG variants (phone photos with a multi-picture index) as "MPO".
 _OPENED_AS_ALLOWED = set(ALLOWED_FORMATS) | {"MPO"}
 # Formats we recognise from their first bytes, to name them in the message instead of a vague
@@ -60,12 +69,14 @@ _KNOWN_OTHER_FORMATS: tuple[tuple[bytes, int, str], ...] = (
 class Preprocessed:
     """Every stage of `to_mnist`, so the UI can show what was done to the upload."""
 
-    original: np.ndarray  # uint8 RGB (H, W, 3) of the input as shown to the user (alpha composited on a checker)
+    original: np.ndarray  # uint8 RGB (H, W, 3) of the input as shown (alpha composited on a checker)
     gray: np.ndarray  # float32 (H, W) in [0,1], INK = 1 (after polarity detection / alpha as ink)
     inverted: bool  # True when dark ink on light paper was inverted
     alpha_used: bool  # True when the alpha channel was used as ink
-    cropped: np.ndarray  # float32 crop of `gray` to the ink's bounding box
+    cropped: np.ndarray  # float32 crop of `gray` to the ink's bounding box (strokes set, see `stroke_width`)
     image: np.ndarray  # float32 (28, 28) in [0,1], MNIST-like: white ink on black
+    # The ink's stroke width in px at 28x28 before to_mnist(stroke=...) set it; None when left as it came.
+    stroke_width: float | None = None
 
 
 def _sniff(data: bytes) -> None:
@@ -143,7 +154,8 @@ def load_image(source: bytes | str | Path) -> Image.Image:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             img = Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS)
             if img.format not in _OPENED_AS_ALLOWED:  # defence in depth against plugin aliases
-                raise ImageError(f"{img.format} files are not supported; please upload a {_ALLOWED_NAMES} image.")
+                raise ImageError(f"{img.format} files are not supported; "
+                                 f"please upload a {_ALLOWED_NAMES} image.")
             _check_pixels(*img.size)  # from the header alone: nothing decoded yet
             img.load()  # first frame only: animated GIF/WEBP and multi-page files are not expanded
     except ImageError:
@@ -156,9 +168,11 @@ def load_image(source: bytes | str | Path) -> Image.Image:
     except Exception as exc:  # noqa: BLE001 - Pillow plugins raise OSError, SyntaxError, ValueError, EOFError,
         # struct.error, zlib.error... on malformed input; all mean the same thing to the user.
         if _looks_like_text(data):  # checked only now: a real image is never refused for looking like text
-            raise ImageError("This file is text, not an image; please upload a PNG or JPEG picture.") from None
+            raise ImageError("This file is text, not an image; "
+                             "please upload a PNG or JPEG picture.") from None
         if isinstance(exc, Image.UnidentifiedImageError) and not _has_allowed_magic(data):
-            raise ImageError(f"This file is not a recognised image; please upload a {_ALLOWED_NAMES} image.") from None
+            raise ImageError("This file is not a recognised image; "
+                             f"please upload a {_ALLOWED_NAMES} image.") from None
         # It starts like a PNG/JPEG/... but the header or the data is cut short or broken.
         raise ImageError("The image file is truncated or corrupt and could not be decoded.") from None
     try:
@@ -232,7 +246,59 @@ def _readonly(a: np.ndarray) -> np.ndarray:
     return a
 
 
-def to_mnist(img: Image.Image) -> Preprocessed:
+def stroke_width(ink: np.ndarray) -> float:
+    """The typical width in pixels of the strokes in an ink image (ink >= 0.5), 0 when there is none:
+    twice the median distance from the strokes' centre lines (the ridge of the distance transform)
+    to the paper. Exact for even widths, one pixel too wide for odd ones: use it on images whose strokes
+    are many pixels wide."""
+    from scipy import ndimage
+
+    return _ridge_width(ndimage.distance_transform_edt(np.pad(np.asarray(ink) >= 0.5, 1)))
+
+
+def _ridge_width(dist: np.ndarray) -> float:
+    from scipy import ndimage
+
+    if not dist.any():
+        return 0.0
+    ridge = (dist > 0) & (dist >= ndimage.maximum_filter(dist, size=3))
+    return 2.0 * float(np.median(dist[ridge]))
+
+
+def _set_stroke(crop: np.ndarray, target: float) -> tuple[np.ndarray, float]:
+    """Thicken or thin the strokes of a crop so that they are `target` px wide once its long side is
+    scaled to BOX_SIDE; returns the new crop (to its ink again) and the old width at that scale.
+
+    A pen of fixed width makes a digit drawn large thin-stroked and one drawn small bold once both are
+    scaled to 20 px, and the encoder only knows MNIST's strokes. The strokes are redrawn at the new width
+    from the signed distance to their edge, with a one-pixel soft edge (anti-aliased like the canvas).
+    """
+    from scipy import ndimage
+
+    if not 0 < target < BOX_SIDE / 2:
+        raise ValueError(f"stroke must be between 0 and {BOX_SIDE / 2} px, got {target}")
+    long_side = max(crop.shape)
+    k = target / BOX_SIDE
+    # Room for the thickest the strokes can become (delta below, for width 0), plus one pixel of paper.
+    ink = np.pad(crop >= 0.5, int(np.ceil(k * long_side / (2 * (1 - k)))) + 1)
+    inside = ndimage.distance_transform_edt(ink)
+    width = _ridge_width(inside)
+    before = width * BOX_SIDE / long_side
+    if width <= 0:
+        return crop, before
+    # Thicker strokes also grow the box, which shrinks them again when it is scaled to BOX_SIDE: the edge
+    # moves out by delta where  width + 2*delta = target / BOX_SIDE * (long_side + 2*delta).
+    delta = (k * long_side - width) / (2 * (1 - k))
+    # Distance to the strokes' edge: > 0 on the paper, < 0 in the ink (pixel centres lie 0.5 inside).
+    edge = np.where(ink, 0.5 - inside, ndimage.distance_transform_edt(~ink) - 0.5)
+    out = np.clip(0.5 + delta - edge, 0, 1).astype(np.float32)
+    rows, cols = np.flatnonzero(out.max(axis=1) > 0), np.flatnonzero(out.max(axis=0) > 0)
+    if len(rows) == 0:  # thinned away entirely (cannot happen for target > 0, but never return nothing)
+        return crop, before
+    return out[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1], before
+
+
+def to_mnist(img: Image.Image, stroke: float | None = None) -> Preprocessed:
     """Any image -> an MNIST-like 28x28 input, made the way MNIST was made.
 
     1. Ink: if the background is transparent (border alpha median < 0.5), alpha is the ink.
@@ -242,15 +308,17 @@ def to_mnist(img: Image.Image) -> Preprocessed:
     2. Paper removal: the border median is subtracted and the result scaled by the strongest ink,
        so grey paper becomes 0 and faint pencil becomes full strength; then anything below
        NOISE_THRESHOLD of that contrast is paper texture and set to 0.
-    3. Crop to the ink's bounding box, scale the long side to 20 px (Lanczos, anti-aliased), and
-       place in 28x28 so the centre of mass is at (14, 14), clipped so nothing falls off.
+    3. Crop to the ink's bounding box. With `stroke` (px at 28x28; MNIST_STROKE for MNIST's pen), the
+       strokes are thickened or thinned to that width: for drawings made with one pen, whatever their size.
+    4. Scale the long side to 20 px (Lanczos, anti-aliased), and place in 28x28 so the centre of
+       mass is at (14, 14), clipped so nothing falls off.
 
-    Raises ImageError for images too small to hold a digit and for images with no ink.
+    Raises ImageError for images too small to hold anything and for images with no ink.
     """
     w, h = img.size
     if min(w, h) < MIN_SIDE:
         raise ImageError(f"The image is {w}x{h} pixels, too small: it needs at least "
-                         f"{MIN_SIDE} pixels on each side to hold a digit.")
+                         f"{MIN_SIDE} pixels on each side.")
     _check_pixels(w, h)  # callers may pass an image that did not come through load_image
     rgb, alpha = _planes(img)
     hh, ww = rgb.shape[:2]
@@ -274,7 +342,7 @@ def to_mnist(img: Image.Image) -> Preprocessed:
     paper = float(np.median(_border(ink)))
     contrast = float(ink.max()) - paper
     if contrast < MIN_CONTRAST:
-        raise ImageError("The image has no ink: it looks blank or nearly uniform, so there is no digit to read.")
+        raise ImageError(NO_INK)
     gray = np.clip((ink - paper) / contrast, 0, 1)
     # Soft threshold: keeps the anti-aliased edges of strokes while removing paper texture.
     gray = np.clip((gray - NOISE_THRESHOLD) / (1 - NOISE_THRESHOLD), 0, 1).astype(np.float32)
@@ -284,6 +352,9 @@ def to_mnist(img: Image.Image) -> Preprocessed:
     rows = np.flatnonzero(gray.max(axis=1) > 0)
     cols = np.flatnonzero(gray.max(axis=0) > 0)
     cropped = gray[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1].copy()
+    before = None
+    if stroke is not None:
+        cropped, before = _set_stroke(cropped, float(stroke))
 
     ch, cw = cropped.shape
     s = BOX_SIDE / max(ch, cw)
@@ -292,7 +363,7 @@ def to_mnist(img: Image.Image) -> Preprocessed:
     small_a = np.clip(np.asarray(small, np.float32), 0, 1)  # Lanczos overshoots slightly at edges
     mass = float(small_a.sum())
     if mass <= 0:  # cannot happen after the ink check, but never divide by zero
-        raise ImageError("The image has no ink: it looks blank or nearly uniform, so there is no digit to read.")
+        raise ImageError(NO_INK)
     yy, xx = np.indices(small_a.shape)
     cy, cx = float((yy * small_a).sum()) / mass, float((xx * small_a).sum()) / mass
     # Whole-pixel shifts (as in the usual MNIST recipes) keep strokes sharp; clipped to stay inside.
@@ -302,7 +373,8 @@ def to_mnist(img: Image.Image) -> Preprocessed:
     image[top:top + nh, left:left + nw] = small_a
 
     return Preprocessed(original=_readonly(original), gray=_readonly(gray), inverted=bool(inverted),
-                        alpha_used=bool(alpha_used), cropped=_readonly(cropped), image=_readonly(image))
+                        alpha_used=bool(alpha_used), cropped=_readonly(cropped), image=_readonly(image),
+                        stroke_width=before)
 
 
 def preprocess_bytes(data: bytes) -> Preprocessed:
