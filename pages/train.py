@@ -41,8 +41,8 @@ with st.form("train_form"):
     if st.form_submit_button("Start training", type="primary"):
         try:
             spec = JobSpec(dataset=dataset, preset=preset, latent_dim=int(latent_dim), beta=float(beta),
-                           epochs=int(epochs), batch_size=int(batch_size), dropout=float(dropout), ema=bool(ema),
-                           encoder=encoder if preset == "default" else "wide", name=name)
+                           epochs=int(epochs), batch_size=int(batch_size), dropout=float(dropout),
+                           ema=bool(ema), encoder=encoder if preset == "default" else "wide", name=name)
             job = runner.status(runner.start(spec))
             st.toast(f"“{spec.display_name}” is {job.state}"
                      + (f" (position {job.queue_position} in the queue)." if job.queue_position else "."))
@@ -52,8 +52,8 @@ with st.form("train_form"):
 
 def loss_charts(history: dict) -> None:
     """Reconstruction and KL side by side, train and validation, as on Home (whole-number epochs)."""
-    figs = [(col, history_figure(history, key, title)) for col, (key, title) in
-            zip(st.columns(2), [("reconstruction_loss", "Reconstruction loss"), ("kl_loss", "KL divergence")])]
+    terms = [("reconstruction_loss", "Reconstruction loss"), ("kl_loss", "KL divergence")]
+    figs = [(col, history_figure(history, key, title)) for col, (key, title) in zip(st.columns(2), terms)]
     for col, fig in figs:
         if fig is not None:
             col.plotly_chart(fig, config={"displayModeBar": False})
@@ -93,7 +93,8 @@ def show_job(job: JobStatus) -> None:
         loss_charts(job.history)
         if job.active:
             label = {"queued": "Cancel", "running": "Stop", "stopping": "Stopping…"}[job.state]
-            tip = "Stops within one epoch and saves the model trained so far" if job.state == "running" else None
+            tip = ("Stops within one epoch and saves the model trained so far" if job.state == "running"
+                   else None)
             if st.button(label, key=f"stop-{job.id}", disabled=job.state == "stopping", help=tip):
                 runner.stop(job.id)
                 st.rerun()

@@ -5,7 +5,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 
 import numpy as np
 import pytest
@@ -17,11 +16,12 @@ keras = pytest.importorskip("keras")
 
 @pytest.fixture(scope="module")
 def saved(tmp_path_factory):
-    from vae.config import ModelConfig
     from vae.models import build_vae
     from vae.save import save_bundle
+    from vae.training_config import TrainingConfig
 
-    cfg = ModelConfig(preset="course", latent_dim=3, beta=0.5)
+    training = TrainingConfig(dataset="digits", epochs=1, preset="course", latent_dim=3, beta=0.5, seed=1)
+    cfg = training.model_config
     vae = build_vae(cfg, seed=1)
     x = np.random.default_rng(0).random((16, 28, 28, 1)).astype("float32")
     vae.compile(optimizer="adam")
@@ -29,7 +29,7 @@ def saved(tmp_path_factory):
     out = tmp_path_factory.mktemp("b") / "model"
     ref = {"z_mean": np.zeros((4, 3), "float32"), "z_log_var": np.zeros((4, 3), "float32"),
            "labels": np.arange(4, dtype=np.int16)}
-    save_bundle(vae, cfg, out, history={"loss": [1.0]}, metrics={"neg_elbo": 1.0}, card={"name": "t"},
+    save_bundle(vae, training, out, history={"loss": [1.0]}, metrics={"neg_elbo": 1.0}, card={"name": "t"},
                 reference=ref, sample_images=x)
     return vae, cfg, out, x
 
@@ -37,9 +37,40 @@ def saved(tmp_path_factory):
 def test_saved_files(saved):
     _, _, out, _ = saved
     assert B.is_bundle(out)
-    assert set(os.listdir(out)) == {B.MANIFEST, B.CONFIG, B.WEIGHTS, B.HISTORY, B.METRICS, B.CARD_JSON,
-                                    B.CARD_MD, B.ENCODER_ONNX, B.DECODER_ONNX, B.REFERENCE}
+    assert set(os.listdir(out)) == {B.MANIFEST, B.TRAINING_CONFIG, B.CONFIG, B.WEIGHTS, B.HISTORY, B.METRICS,
+                                    B.CARD_JSON, B.CARD_MD, B.ENCODER_ONNX, B.DECODER_ONNX, B.REFERENCE}
+    assert B.read_json(out / B.MANIFEST)["files"] == sorted(set(os.listdir(out)) - {B.MANIFEST})
     assert B.read_json(out / B.CARD_JSON)["onnx_check"]["decoder_max_abs_diff"] < 1e-4
+
+
+def test_the_training_config_travels_with_the_weights(saved):
+    from vae.training_config import TrainingConfig
+
+    _, cfg, out, _ = saved
+    training = B.read_training_config(out)
+    assert training == TrainingConfig(dataset="digits", epochs=1, preset="course", latent_dim=3, beta=0.5,
+                                      seed=1)
+    assert training.model_config == cfg
+    assert f"- **Training:** {training.describe()}" in (out / B.CARD_MD).read_text()
+
+
+@pytest.mark.parametrize("name", ["mnist-2d", "mnist-2d-course", "mnist-16d", "fashion-mnist-2d"])
+def test_bundles_saved_before_training_configs_still_give_their_recipe(name):
+    """The shipped bundles have no training_config.json: their recipe comes from what their card recorded,
+    and their model card renders as it was written."""
+    path = B.SHIPPED_DIR / name
+    assert B.is_bundle(path) and not (path / B.TRAINING_CONFIG).exists()
+    training = B.read_training_config(path)
+    card = B.read_json(path / B.CARD_JSON)
+    assert (training.dataset, training.batch_size, training.learning_rate) == (
+        card["dataset"], card["batch_size"], card["learning_rate"])
+    assert B.render_card(card, training) == B.render_card(card) == (path / B.CARD_MD).read_text()
+    assert "- **Training:** " in (path / B.CARD_MD).read_text()
+
+
+def test_a_card_without_a_recipe_has_no_recipe_line():
+    card = {"name": "old", "preset": "default", "latent_dim": 2, "beta": 1.0}  # before cards said how
+    assert B.recipe_text(card) == "" and "Training:" not in B.render_card(card)
 
 
 def test_round_trip_same_weights_and_outputs(saved):

@@ -6,9 +6,8 @@ import sys
 
 import numpy as np
 import pytest
-from PIL import Image
-
 from conftest import REPO
+from PIL import Image
 
 KEYS = {"neg_elbo", "reconstruction_loss", "kl_loss", "kl_per_dim", "active_units", "n", "neg_elbo_at_mean"}
 
@@ -19,14 +18,18 @@ def run(*args, timeout=600):
 
 
 def test_tiny_training_run_writes_history_and_card(tiny_bundle):
-    from vae.bundle import CARD_JSON, HISTORY, read_json
+    from vae.bundle import CARD_JSON, HISTORY, read_json, read_training_config
+    from vae.training_config import TrainingConfig
 
     history = read_json(tiny_bundle / HISTORY)
-    for key in ("loss", "reconstruction_loss", "kl_loss", "val_loss", "val_reconstruction_loss", "val_kl_loss"):
+    for key in ("loss", "reconstruction_loss", "kl_loss",
+                "val_loss", "val_reconstruction_loss", "val_kl_loss"):
         assert len(history[key]) == 1 and np.isfinite(history[key][0])
     card = read_json(tiny_bundle / CARD_JSON)
     assert card["n_train"] == 256 and card["dataset"] == "digits" and card["epochs"] == 1
     assert "256 digits training images" in card["trained_on"]
+    assert read_training_config(tiny_bundle) == TrainingConfig(dataset="digits", epochs=1, max_train=256,
+                                                               batch_size=32)
 
 
 def test_evaluate_json(tiny_bundle):
@@ -38,7 +41,8 @@ def test_evaluate_json(tiny_bundle):
     assert m["neg_elbo"] == pytest.approx(m["reconstruction_loss"] + m["kl_loss"], rel=1e-6)
     assert sum(m["kl_per_dim"]) == pytest.approx(m["kl_loss"], rel=1e-5)
     # Same seed, same numbers: the one-sample estimate is reproducible.
-    assert json.loads(run("evaluate", "--model", str(tiny_bundle), "--json").stdout)["neg_elbo"] == m["neg_elbo"]
+    again = json.loads(run("evaluate", "--model", str(tiny_bundle), "--json").stdout)
+    assert again["neg_elbo"] == m["neg_elbo"]
 
 
 def test_decode_and_encode_round(tiny_bundle, tmp_path):
@@ -62,12 +66,44 @@ def test_decode_and_encode_round(tiny_bundle, tmp_path):
     (("decode", "--z", "a,b"), "comma-separated"),
     (("evaluate", "--model", "/nonexistent"), "no such model"),
     (("train", "--dataset", "digits", "--epochs", "0", "--out", "/tmp/x"), "epochs"),
-    (("train", "--dataset", "digits", "--epochs", "1", "--latent-dim", "100000", "--out", "/tmp/x"), "latent_dim"),
-    (("train", "--dataset", "mnist", "--epochs", "1", "--data-dir", "/nonexistent", "--out", "/tmp/x"), "--data-dir"),
+    (("train", "--dataset", "digits", "--epochs", "1", "--latent-dim", "100000", "--out", "/tmp/x"),
+     "latent_dim"),
+    (("train", "--dataset", "mnist", "--epochs", "1", "--data-dir", "/nonexistent", "--out", "/tmp/x"),
+     "--data-dir"),
+    (("train", "--epochs", "1", "--out", "/tmp/x"), "train needs --dataset"),
+    (("train", "--config", "/nonexistent.json", "--out", "/tmp/x"), "No such file"),
 ])
 def test_bad_input_is_one_clear_line(tiny_bundle, tmp_path, args, words):
     if args[0] == "decode":
         args = (*args, "--model", str(tiny_bundle), "--out", str(tmp_path / "x.png"))
     proc = run(*args)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr and words in proc.stderr
+
+
+def test_every_training_config_field_has_a_flag():
+    from dataclasses import fields
+
+    from vae.training_config import TrainingConfig
+
+    proc = run("train", "--help")
+    assert proc.returncode == 0, proc.stderr
+    for field in fields(TrainingConfig):
+        assert f"--{field.name.replace('_', '-')}" in proc.stdout, field.name
+    assert "(default: 128)" in proc.stdout  # defaults shown are the dataclass's
+
+
+@pytest.mark.parametrize("config, flags, words", [
+    ({"dataset": "digits", "epochs": 1, "learning_rat": 0.1}, (), "Unknown training-config key learning_rat"),
+    ({"dataset": "digits", "epochs": 1}, ("--latent-dim", "100000"), "latent_dim must be between"),  # flag
+    ({"format_version": 2, "dataset": "digits", "epochs": 0, "warp_drive": 1}, (), "epochs must be between"),
+    ({"dataset": "digits"}, (), "A training config needs epochs"),
+    ("not json", (), "config.json: Expecting value"),
+])
+def test_train_reads_a_config_file_and_flags_override_it(tmp_path, config, flags, words):
+    """Mistakes in the file fail at once with one line; a newer version's unknown field is ignored."""
+    path = tmp_path / "config.json"
+    path.write_text(config if isinstance(config, str) else json.dumps(config))
+    proc = run("train", "--config", str(path), *flags, "--out", str(tmp_path / "out"))
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr and words in proc.stderr

@@ -123,14 +123,16 @@ def test_tiny_job_runs_to_done_and_saves_a_bundle(runner):
     assert runner.result(job_id) == job.bundle and B.is_bundle(job.bundle)
     card = B.read_json(job.bundle / B.CARD_JSON)
     assert card["name"] == "Tiny job!" and card["epochs"] == 2 and not card["stopped_early"]
-    assert card["dropout"] == 0.2 and card["weight_averaging"].startswith("EMA") and card["encoder"] == "deep"
+    assert card["dropout"] == 0.2 and card["encoder"] == "deep"
+    assert B.read_training_config(job.bundle) == job.spec.config  # the job's recipe, through --config
+    assert "weights averaged (EMA" in (job.bundle / B.CARD_MD).read_text()
     assert job.progress == 1.0 and job.epoch == 2 and job.epochs == 2
     assert job.started and job.finished and job.created <= job.started <= job.finished
     for key in ("loss", "reconstruction_loss", "kl_loss",
                 "val_loss", "val_reconstruction_loss", "val_kl_loss"):
         assert len(job.history[key]) == 2, key
-    assert {"spec.json", "pid.json", "train.log", "progress.json", "history.json", "status.json"} <= {
-        p.name for p in (runner.root / job_id).iterdir()}
+    assert {"spec.json", "training_config.json", "pid.json", "train.log", "progress.json", "history.json",
+            "status.json"} <= {p.name for p in (runner.root / job_id).iterdir()}
     assert job.log_tail == ""  # only failed jobs carry their log tail
 
 
@@ -204,6 +206,54 @@ def test_a_process_that_cannot_run_is_failed_with_its_log(tmp_path):
         time.sleep(0.2)
     job = r.status(job_id)
     assert job.state == "failed" and "ended unexpectedly" in job.message
+
+
+RECORDER = """#!{python}
+# Stands in for `python -m vae train`: records its arguments and the config file it was given.
+import json, pathlib, sys
+args = sys.argv[1:]
+config = json.loads(pathlib.Path(args[args.index("--config") + 1]).read_text())
+pathlib.Path({record!r}).write_text(json.dumps({{"args": args, "config": config}}))
+"""
+
+
+def test_a_job_hands_the_trainer_one_config_file(tmp_path):
+    from vae.training_config import TrainingConfig
+
+    recorder = tmp_path / "recorder"
+    recorder.write_text(RECORDER.format(python=sys.executable, record=str(tmp_path / "record.json")))
+    recorder.chmod(0o755)
+    r = LocalProcessRunner(tmp_path / "jobs", tmp_path / "models", python=str(recorder), threads=2)
+    spec = tiny("Recorded", dropout=0.2, ema=True, encoder="deep", learning_rate=3e-4)
+    job_id = r.start(spec)
+    deadline = time.time() + 60
+    while not (tmp_path / "record.json").exists() and time.time() < deadline:
+        time.sleep(0.2)
+    record = json.loads((tmp_path / "record.json").read_text())
+    assert TrainingConfig.from_dict(record["config"]) == spec.config
+    config_file = str((r.root / job_id / "training_config.json").resolve())
+    assert record["args"] == ["-m", "vae", "train", "--config", config_file, "--name", "Recorded",
+                              "--threads", "2", "--out", str((tmp_path / "models" / "recorded").resolve()),
+                              "--job-dir", str((r.root / job_id).resolve())]
+
+
+def test_job_folders_of_older_and_newer_runners_are_listed(tmp_path):
+    """A folder written by the runner that passed 15 flags (its spec has no format_version) still lists;
+    a newer runner's spec with a field this one does not know lists too; a foreign one is skipped."""
+    root = tmp_path / "jobs"
+    old = {"dataset": "digits", "preset": "default", "latent_dim": 2, "beta": 1.0, "epochs": 2,
+           "batch_size": 32, "learning_rate": 0.001, "dropout": 0.0, "ema": False, "encoder": "wide",
+           "name": "old", "max_train": 256}
+    specs = {"1-old": old, "2-newer": {**old, "name": "newer", "format_version": 2, "warp_drive": True},
+             "3-foreign": {"recipe": "secret"}}
+    for job_id, spec in specs.items():
+        (root / job_id).mkdir(parents=True)
+        (root / job_id / "spec.json").write_text(json.dumps({"spec": spec, "created": 1.0, "out": "/x"}))
+        status = {"state": "done", "message": "ok", "bundle": None, "finished": 2.0}
+        (root / job_id / "status.json").write_text(json.dumps(status))
+    jobs = {j.id: j for j in LocalProcessRunner(root, tmp_path / "models", max_running=0).list()}
+    assert set(jobs) == {"1-old", "2-newer"}
+    assert jobs["1-old"].spec == tiny("old") and jobs["2-newer"].spec.name == "newer"
 
 
 def test_runner_module_imports_neither_tensorflow_nor_streamlit():

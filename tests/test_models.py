@@ -1,6 +1,7 @@
 """Model shapes, layer names, the sampling layer and the loss terms."""
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -9,8 +10,11 @@ keras = pytest.importorskip("keras")
 
 from vae.config import ModelConfig  # noqa: E402
 from vae.layers import Sampling  # noqa: E402
-from vae.losses import kl_loss, kl_per_dim, reconstruction_loss  # noqa: E402
+from vae.losses import kl_loss, kl_per_dim, kl_weight, reconstruction_loss  # noqa: E402
 from vae.models import build_vae, probability_decoder  # noqa: E402
+from vae.training_config import TrainingConfig  # noqa: E402
+
+TINY = dict(dataset="digits", epochs=1, max_train=128, batch_size=32, learning_rate=1e-2, seed=0)
 
 
 @pytest.mark.parametrize("preset", ["course", "default"])
@@ -113,77 +117,81 @@ def test_encoder_and_input_dropout_have_their_own_rates():
     x = np.random.default_rng(0).uniform(size=(4, 28, 28, 1)).astype("float32")
     np.testing.assert_array_equal(*[np.asarray(vae.encoder(x, training=False)[0]) for _ in range(2)])
     assert ModelConfig.from_dict(cfg.to_dict()) == cfg
-    assert ModelConfig.from_dict({"preset": "default", "dropout": 0.1}).encoder_dropout is None  # older bundles
+    older = ModelConfig.from_dict({"preset": "default", "dropout": 0.1})  # a bundle saved before the field
+    assert older.encoder_dropout is None
     with pytest.raises(ValueError, match="dropout"):
         ModelConfig(input_dropout=-0.1)
 
 
 def test_ema_saves_the_averaged_weights(tmp_path):
     """With --ema the bundle holds the moving average, not the last step's weights (and the card says so)."""
-    from vae.bundle import CARD_JSON, read_json
+    from vae.bundle import CARD_MD, read_training_config
     from vae.save import load_vae
     from vae.train import train
 
-    cfg = ModelConfig(preset="course", latent_dim=2)
-    kw = dict(dataset="digits", epochs=1, max_train=128, batch_size=32, learning_rate=1e-2, seed=0, verbose=0)
-    last, _ = load_vae(train(cfg, out=tmp_path / "last", **kw))
-    averaged, _ = load_vae(train(cfg, out=tmp_path / "ema", ema=True, **kw))
-    assert read_json(tmp_path / "ema" / CARD_JSON)["weight_averaging"].startswith("EMA")
-    assert read_json(tmp_path / "last" / CARD_JSON)["weight_averaging"] == "none"
+    config = TrainingConfig(preset="course", latent_dim=2, **TINY)
+    last, _ = load_vae(train(config, out=tmp_path / "last", verbose=0))
+    averaged, _ = load_vae(train(replace(config, ema=True), out=tmp_path / "ema", verbose=0))
+    assert read_training_config(tmp_path / "ema").ema and not read_training_config(tmp_path / "last").ema
+    assert "weights averaged (EMA, momentum 0.999)" in (tmp_path / "ema" / CARD_MD).read_text()
+    assert "weights averaged" not in (tmp_path / "last" / CARD_MD).read_text()
     keras.utils.set_random_seed(0)  # as train() does, so these are the weights training started from
-    init = build_vae(cfg, seed=0)
+    init = build_vae(config.model_config, seed=0)
     # Four steps at momentum 0.999: the average (started at the first step's weights) lags far behind.
-    w_init, w_last, w_ema = (np.concatenate([w.ravel() for w in m.get_weights()]) for m in (init, last, averaged))
+    w_init, w_last, w_ema = (np.concatenate([w.ravel() for w in m.get_weights()])
+                             for m in (init, last, averaged))
     moved = np.abs(w_last - w_init).mean()
     assert np.abs(w_ema - w_init).mean() < 0.8 * moved and np.abs(w_ema - w_last).mean() > 0.3 * moved
 
 
 def test_kl_warmup_ramps_the_kl_weight_to_beta_with_the_step_count():
-    vae = build_vae(ModelConfig(preset="course", latent_dim=2, beta=2.0))
-    vae.compile(optimizer=keras.optimizers.Adam())
-    assert vae._kl_weight() == 2.0  # no warm-up: beta from the first step
-    vae.kl_warmup_steps = 10
+    assert kl_weight(2.0, 0, 0) == 2.0  # no warm-up: beta from the first step
     for step, weight in ((0, 0.0), (5, 1.0), (10, 2.0), (50, 2.0)):
-        vae.optimizer.iterations.assign(step)
-        assert float(vae._kl_weight()) == pytest.approx(weight)
+        assert float(kl_weight(2.0, float(step), 10)) == pytest.approx(weight)
 
 
 def test_train_step_weighs_the_kl_by_the_warm_up_ramp():
-    """At step 0 a warm-up's KL weight is 0: one training step moves the weights exactly as beta = 0."""
+    """A training step weighs the KL by the ramp at the optimizer's step count: at step 0 of a warm-up it
+    moves the weights exactly as beta = 0 does, half-way as beta / 2, and after it as beta."""
     import tensorflow as tf
 
     x = tf.constant(np.random.default_rng(0).random((8, 28, 28, 1)), tf.float32)
 
-    def one_step(beta: float, warmup_steps: int) -> np.ndarray:
+    def one_step(beta: float, warmup_steps: int, at_step: int = 0) -> np.ndarray:
         keras.utils.set_random_seed(0)  # same initial weights and the same epsilon in each model
         vae = build_vae(ModelConfig(preset="course", latent_dim=2, beta=beta), seed=0)
         vae.kl_warmup_steps = warmup_steps
-        vae.compile(optimizer=keras.optimizers.SGD(0.1))
+        vae.compile(optimizer=keras.optimizers.SGD(0.1))  # plain SGD: the step count changes nothing else
+        vae.optimizer.iterations.assign(at_step)
         vae.train_step(x)
         return np.concatenate([w.numpy().ravel() for w in vae.trainable_weights])
 
     ramped, without_kl, with_kl = one_step(1.0, 100), one_step(0.0, 0), one_step(1.0, 0)
     np.testing.assert_allclose(ramped, without_kl, atol=1e-6)
     assert np.abs(with_kl - without_kl).max() > 1e-4  # the KL does move the weights when weighed in
+    np.testing.assert_allclose(one_step(1.0, 100, at_step=50), one_step(0.5, 0), atol=1e-6)
+    np.testing.assert_allclose(one_step(1.0, 100, at_step=100), with_kl, atol=1e-6)
 
 
 def test_weight_decay_and_warmup_train_and_are_on_the_card(tmp_path):
     """AdamW shrinks the weights: with the same seed and data they end smaller than with Adam."""
-    from vae.bundle import CARD_JSON, read_json, render_card
+    from vae.bundle import CARD_JSON, CARD_MD, read_json, read_training_config
     from vae.save import load_vae
     from vae.train import train
 
-    cfg = ModelConfig(preset="course", latent_dim=2)
-    kw = dict(dataset="digits", epochs=1, max_train=128, batch_size=32, learning_rate=1e-2, seed=0, verbose=0)
-    plain, _ = load_vae(train(cfg, out=tmp_path / "plain", **kw))
-    decayed, _ = load_vae(train(cfg, out=tmp_path / "wd", weight_decay=0.9, kl_warmup=1, average_last=1, **kw))
-    card = read_json(tmp_path / "wd" / CARD_JSON)
-    assert card["weight_decay"] == 0.9 and card["kl_warmup_epochs"] == 1 and card["averaged_epochs"] == 1
-    assert "AdamW (weight decay 0.9)" in render_card(card) and "KL weight ramped" in render_card(card) and "averaged over the last 1 epoch (SWA)" in render_card(card)
+    config = TrainingConfig(preset="course", latent_dim=2, **TINY)
+    decay = replace(config, weight_decay=0.9, kl_warmup=1, average_last=1)
+    plain, _ = load_vae(train(config, out=tmp_path / "plain", verbose=0))
+    decayed, _ = load_vae(train(decay, out=tmp_path / "wd", verbose=0))
+    assert read_training_config(tmp_path / "wd") == decay
+    assert read_json(tmp_path / "wd" / CARD_JSON)["averaged_epochs"] == 1
+    card = (tmp_path / "wd" / CARD_MD).read_text()
+    for words in ("AdamW (weight decay 0.9)", "KL weight ramped", "averaged over the last 1 epoch (SWA)"):
+        assert words in card
     norm = lambda m: sum(float(np.sum(w.numpy() ** 2)) for w in m.trainable_weights)  # noqa: E731
     assert norm(decayed) < norm(plain)
     with pytest.raises(ValueError, match="weight_decay"):
-        train(cfg, out=tmp_path / "bad", weight_decay=-1.0, **kw)
+        replace(config, weight_decay=-1.0)
 
 
 def test_decoder_filters_set_the_default_decoders_transposed_convs():
@@ -199,11 +207,11 @@ def test_decoder_filters_set_the_default_decoders_transposed_convs():
 
 
 def test_weight_average_is_the_mean_of_the_weights_at_the_last_epochs_ends():
-    from vae.train import _weight_average
+    from vae.train import weight_average
 
     vae = build_vae(ModelConfig(preset="course", latent_dim=2))
     vae.compile(optimizer=keras.optimizers.Adam())
-    average = _weight_average(first_epoch=1)
+    average = weight_average(first_epoch=1)
     average.set_model(vae)
     w0 = [v.numpy() for v in vae.trainable_variables]
     for epoch in range(4):  # weights w0 + epoch at the end of each epoch; epoch 0 is before the window
@@ -234,21 +242,22 @@ def test_a_frozen_decoder_runs_without_dropout_while_the_encoder_trains():
     vae = build_vae(ModelConfig(preset="default", latent_dim=2, dropout=0.5, encoder_dropout=0.0), seed=0)
     vae.sampling = lambda args: args[0]  # z = z_mean: the decoder's dropout is the only randomness left
     x = np.random.default_rng(0).uniform(size=(4, 28, 28, 1)).astype("float32")
-    trained = [float(vae._loss_terms(x, training=True)[0]) for _ in range(2)]
+    trained = [float(vae.loss_terms(x, training=True)[0]) for _ in range(2)]
     assert trained[0] != trained[1]
     vae.decoder.trainable = False
-    frozen = [float(vae._loss_terms(x, training=True)[0]) for _ in range(2)]
+    frozen = [float(vae.loss_terms(x, training=True)[0]) for _ in range(2)]
     assert frozen[0] == frozen[1]
 
 
 def test_decoder_from_trains_a_new_encoder_for_a_bundles_frozen_decoder(tmp_path, tiny_bundle):
-    from vae.bundle import CARD_JSON, CARD_MD, read_json
+    from vae.bundle import CARD_JSON, CARD_MD, read_json, read_training_config
     from vae.save import load_vae
     from vae.train import train
 
-    kw = dict(dataset="digits", epochs=1, max_train=64, batch_size=32, seed=0, verbose=0)
-    out = train(ModelConfig(preset="default", latent_dim=2, encoder="deep"), out=tmp_path / "refit",
-                decoder_from=tiny_bundle, **kw)
+    kw = dict(dataset="digits", epochs=1, max_train=64, batch_size=32, seed=0, decoder_from=tiny_bundle)
+    out = train(TrainingConfig(preset="default", latent_dim=2, encoder="deep", **kw), out=tmp_path / "refit",
+                verbose=0)
+    assert read_training_config(out).decoder_from == str(tiny_bundle)
     source, _ = load_vae(tiny_bundle)
     refit, cfg = load_vae(out)
     assert cfg.encoder == "deep"
@@ -261,8 +270,7 @@ def test_decoder_from_trains_a_new_encoder_for_a_bundles_frozen_decoder(tmp_path
     assert card["decoder_from"]["name"] == read_json(tiny_bundle / CARD_JSON)["name"]
     assert "only the encoder was trained here" in (out / CARD_MD).read_text()
     with pytest.raises(ValueError, match="does not fit"):
-        train(ModelConfig(preset="default", latent_dim=3), out=tmp_path / "bad", decoder_from=tiny_bundle,
-              **kw)
+        train(TrainingConfig(preset="default", latent_dim=3, **kw), out=tmp_path / "bad", verbose=0)
     with pytest.raises(ValueError, match="same dataset"):
-        train(ModelConfig(preset="default", latent_dim=2), out=tmp_path / "bad", decoder_from=tiny_bundle,
-              **{**kw, "dataset": "mnist", "max_train": 8})
+        train(TrainingConfig(preset="default", latent_dim=2, **{**kw, "dataset": "mnist", "max_train": 8}),
+              out=tmp_path / "bad", verbose=0)

@@ -6,13 +6,13 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 
-from vae.config import ENCODERS
+from vae.training_config import MODEL_FIELDS, TrainingConfig
 
 MANIFEST = "bundle.json"
 FORMAT_VERSION = 1
@@ -25,6 +25,7 @@ CARD_MD = "MODEL_CARD.md"
 ENCODER_ONNX = "encoder.onnx"
 DECODER_ONNX = "decoder.onnx"
 REFERENCE = "reference.npz"
+TRAINING_CONFIG = "training_config.json"  # in bundles trained here since it existed: the recipe, in full
 REQUIRED = (CONFIG, WEIGHTS, CARD_JSON, ENCODER_ONNX, DECODER_ONNX)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -128,46 +129,49 @@ def load_reference(path: str | Path) -> dict[str, np.ndarray] | None:
         return {k: f[k] for k in f.files}
 
 
-def _recipe(card: dict) -> str:
-    """The model card's "Training:" line (empty for older cards that did not record it)."""
-    text = recipe_text(card)
+def read_training_config(path: str | Path) -> TrainingConfig | None:
+    """How a bundle's model was trained: its training_config.json, or for a bundle saved before there was
+    one, what its card recorded (None when it recorded nothing, or for an imported model)."""
+    path = Path(path)
+    if (path / TRAINING_CONFIG).is_file():
+        return TrainingConfig.read(path / TRAINING_CONFIG)
+    return _training_config_from_card(read_json(path / CARD_JSON, {}))
+
+
+def _training_config_from_card(card: dict) -> TrainingConfig | None:
+    """The recipe that a card of a bundle saved before training_config.json kept in loose keys. Fields it
+    did not record (max_train, decoder_from's path, and the epochs asked for) take their defaults or
+    what was done; the recipe line only needs the rest."""
+    if "learning_rate" not in card:
+        return None  # older still: the card did not say how it was trained
+    averaging = str(card.get("weight_averaging", "none"))  # "none" or "EMA, momentum 0.999"
+    momentum = averaging.partition("momentum ")[2]
+    model = {name: card[name] for name in MODEL_FIELDS if card.get(name) is not None}
+    try:
+        return TrainingConfig(
+            dataset=card.get("dataset"), epochs=card.get("epochs"), batch_size=card.get("batch_size"),
+            learning_rate=card["learning_rate"], weight_decay=card.get("weight_decay", 0.0),
+            kl_warmup=card.get("kl_warmup_epochs", 0), ema=averaging.startswith("EMA"),
+            ema_momentum=float(momentum) if momentum else 0.999, average_last=card.get("averaged_epochs", 0),
+            seed=card.get("seed", 0), **model)
+    except (ValueError, TypeError):
+        return None  # a card this code cannot read as a recipe has no recipe line, and still loads
+
+
+def _recipe(card: dict, training: TrainingConfig | None) -> str:
+    """The model card's "Training:" line (empty when neither the bundle nor its card says how)."""
+    text = recipe_text(card, training)
     return f"- **Training:** {text}" if text else ""
 
 
-def recipe_text(card: dict) -> str:
-    """How it was trained, from what the card recorded (older cards lack some of it)."""
-    if "learning_rate" not in card:
+def recipe_text(card: dict, training: TrainingConfig | None = None) -> str:
+    """How it was trained: rendered from its training config (for bundles saved before there was one,
+    from what the card recorded), with what the card says of the run (weights averaged over how many
+    epochs, a decoder taken from another bundle)."""
+    training = training or _training_config_from_card(card)
+    if training is None:
         return ""
-    adam = f"AdamW (weight decay {card['weight_decay']:g})" if card.get("weight_decay") else "Adam"
-    parts = [f"{adam}, learning rate {card['learning_rate']:g} with cosine decay, batch {card.get('batch_size')}"]
-    if card.get("kl_warmup_epochs"):
-        n = card["kl_warmup_epochs"]
-        parts.append(f"KL weight ramped from 0 over the first {n} epoch{'' if n == 1 else 's'}")
-    enc = card.get("encoder_dropout")
-    if enc is not None and enc != card.get("dropout"):
-        if card.get("dropout"):
-            parts.append(f"dropout {card['dropout']:g} after the decoder's hidden Dense layer")
-        if enc:
-            parts.append(f"dropout {enc:g} after the encoder's")
-    elif card.get("dropout"):
-        parts.append(f"dropout {card['dropout']:g} after the hidden Dense layers")
-    if card.get("preset") == "default" and card.get("encoder", "wide") != "wide":
-        parts.append(f"the {card['encoder']} encoder ({ENCODERS.get(card['encoder'], 'unknown')})")
-    filters = card.get("decoder_filters")
-    if card.get("preset") == "default" and filters and list(filters) != [64, 32]:
-        parts.append(f"decoder's transposed convolutions with {filters[0]} and {filters[1]} filters")
-    if card.get("input_dropout"):
-        parts.append(f"{card['input_dropout']:.0%} of the encoder's input pixels dropped")
-    if card.get("augment_shift"):
-        parts.append(f"training images shifted at random by up to {card['augment_shift']} px")
-    if str(card.get("weight_averaging", "none")) != "none":
-        parts.append(f"weights averaged ({card['weight_averaging']})")
-    if card.get("averaged_epochs"):
-        n = card["averaged_epochs"]
-        parts.append(f"saved weights averaged over the last {n} epoch{'' if n == 1 else 's'} (SWA)")
-    if "seed" in card:
-        parts.append(f"seed {card['seed']}")
-    text = ", ".join(parts)
+    text = training.describe(averaged_epochs=card.get("averaged_epochs", 0))
     source = card.get("decoder_from")
     if isinstance(source, dict):  # two stages: a trained decoder, then a new encoder fitted to it
         minutes = f", {source['train_seconds'] / 60:.1f} min" if source.get("train_seconds") else ""
@@ -177,20 +181,21 @@ def recipe_text(card: dict) -> str:
     return text
 
 
-def render_card(card: dict) -> str:
-    """The human-readable model card (MODEL_CARD.md) from the card's fields."""
+def render_card(card: dict, training: TrainingConfig | None = None) -> str:
+    """The human-readable model card (MODEL_CARD.md) from the card's fields and the training config."""
     m = card.get("test_metrics", {})
     lines = [
         f"# {card.get('name', 'VAE')}",
         "",
         card.get("description", ""),
         "",
-        f"- **Preset:** `{card.get('preset')}` — latent_dim {card.get('latent_dim')}, beta {card.get('beta')}",
+        f"- **Preset:** `{card.get('preset')}` — latent_dim {card.get('latent_dim')}, "
+        f"beta {card.get('beta')}",
         f"- **Trained on:** {card.get('trained_on')}",
         f"- **Epochs:** {card.get('epochs')} (batch {card.get('batch_size')}), "
         f"{card.get('train_seconds', 0) / 60:.1f} min on {card.get('hardware', 'this machine')}",
-        _recipe(card),
-        f"- **Parameters:** {card.get('parameters', '?'):,}" if isinstance(card.get("parameters"), int) else "",
+        _recipe(card, training),
+        f"- **Parameters:** {card['parameters']:,}" if isinstance(card.get("parameters"), int) else "",
         f"- **Date:** {card.get('date')}",
     ]
     if m:

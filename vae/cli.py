@@ -8,49 +8,19 @@ import os
 import signal
 import sys
 import time
+from dataclasses import MISSING, fields
 from pathlib import Path
 
 from vae.bundle import DEFAULT_MODEL
 from vae.config import ENCODERS
+from vae.training_config import TrainingConfig
 
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m vae", description="Train, evaluate and serve VAEs.")
     sub = p.add_subparsers(dest="command", required=True)
 
-    t = sub.add_parser("train", help="train a VAE and save it as a model bundle")
-    t.add_argument("--dataset", required=True, choices=["mnist", "fashion_mnist", "digits"])
-    t.add_argument("--latent-dim", type=int, default=2)
-    t.add_argument("--epochs", type=int, required=True)
-    t.add_argument("--beta", type=float, default=1.0, help="weight of the KL term (1 = true ELBO)")
-    t.add_argument("--preset", default="default", choices=["default", "course"])
-    t.add_argument("--dropout", type=float, default=0.0, help="dropout after the hidden Dense layers (default preset)")
-    t.add_argument("--encoder-dropout", type=float, help="the encoder's dropout rate, if not --dropout's")
-    t.add_argument("--input-dropout", type=float, default=0.0, help="drop this share of the encoder's input pixels")
-    t.add_argument("--decoder-filters", default="64,32",
-                   help="filters of the default decoder's two transposed convolutions, e.g. 128,32")
-    t.add_argument("--encoder", default="wide", choices=list(ENCODERS),
-                   help="the default preset's encoder: "
-                        + "; ".join(f"{k}: {v}" for k, v in ENCODERS.items()))
-    t.add_argument("--decoder-from", metavar="BUNDLE",
-                   help="take this trained bundle's decoder, frozen, and train only a new encoder for it")
-    t.add_argument("--augment-shift", type=int, default=0, help="random shifts of up to N pixels while training")
-    t.add_argument("--batch-size", type=int, default=128)
-    t.add_argument("--learning-rate", type=float, default=1e-3)
-    t.add_argument("--ema", action="store_true", help="save an exponential moving average of the weights")
-    t.add_argument("--ema-momentum", type=float, default=0.999, help="EMA momentum (0.999: about 1,000 steps)")
-    t.add_argument("--weight-decay", type=float, default=0.0, help="decoupled weight decay (AdamW); 0 = plain Adam")
-    t.add_argument("--kl-warmup", type=int, default=0, help="ramp the KL weight from 0 to beta over N epochs")
-    t.add_argument("--average-last", type=int, default=0,
-                   help="save the uniform average of the weights at the end of the last N epochs (SWA)")
-    t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--data-dir", help="folder with the IDX files (default: $VAE_DATA_DIR, Debian, download)")
-    t.add_argument("--job-dir", help="folder for progress.json / history.json; a STOP file there stops training")
-    t.add_argument("--threads", type=int, default=0, help="CPU threads for TensorFlow (0 = all)")
-    t.add_argument("--name", help="display name for the model card")
-    t.add_argument("--description", default="")
-    t.add_argument("--max-train", type=int, help="use only the first N training images")
-    t.add_argument("--out", required=True, help="model bundle directory to write")
+    _add_train(sub)
 
     e = sub.add_parser("evaluate", help="test-split metrics of a bundle, in nats per image")
     e.add_argument("--model", default=str(DEFAULT_MODEL))
@@ -70,10 +40,12 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--scale", type=int, default=1, help="upscale factor for the PNG (nearest neighbour)")
     d.add_argument("--out", required=True)
 
-    i = sub.add_parser("import", help="import your own VAE (.keras encoder + decoder, or .weights.h5 for a preset)",
-                       description="Import a Keras 3 encoder/decoder pair (or a preset's .weights.h5) as a model "
-                                   "bundle. The files are inspected before loading and loaded with safe_mode in a "
-                                   "separate, limited process; anything unexpected is refused with the reason.")
+    i = sub.add_parser("import",
+                       help="import your own VAE (.keras encoder + decoder, or .weights.h5 for a preset)",
+                       description="Import a Keras 3 encoder/decoder pair (or a preset's .weights.h5) as a "
+                                   "model bundle. The files are inspected before loading and loaded with "
+                                   "safe_mode in a separate, limited process; anything unexpected is refused "
+                                   "with the reason.")
     i.add_argument("--encoder", help="encoder .keras (outputs [z_mean, z_log_var(, z)])")
     i.add_argument("--decoder", help="decoder .keras (z -> 28x28(x1) sigmoid probabilities)")
     i.add_argument("--weights", help="a .weights.h5 of one of our presets (with --preset and --latent-dim)")
@@ -88,6 +60,61 @@ def _parser() -> argparse.ArgumentParser:
     i.add_argument("--memory-mb", type=int, help="address-space limit of the loading process")
     i.add_argument("--out", required=True, help="model bundle directory to write")
     return p
+
+
+def _add_train(sub) -> None:
+    """The train command: a flag for every training-config field (a flag given overrides --config's
+    value), then where the data, the job's files and the bundle go."""
+    t = sub.add_parser("train", help="train a VAE and save it as a model bundle",
+                       description="Train a VAE and save it as a model bundle. The recipe is a training "
+                                   "config: --config FILE (a JSON file, such as a bundle's "
+                                   "training_config.json), the flags below, or both (a flag given "
+                                   "overrides the file's value). Without --config, --dataset and --epochs "
+                                   "are required.")
+    t.add_argument("--config", metavar="FILE", help="a training-config JSON file")
+    group = t.add_argument_group("the training config")
+    defaults = {f.name: f.default for f in fields(TrainingConfig)}
+
+    def recipe(flag: str, text: str = "", **kw) -> None:
+        default = defaults[flag[2:].replace("-", "_")]
+        if default not in (None, MISSING):  # one place for the defaults: the dataclass's
+            shown = (",".join(map(str, default)) if isinstance(default, tuple)
+                     else ("off", "on")[default] if isinstance(default, bool) else default)
+            text = f"{text} (default: {shown})".strip()
+        group.add_argument(flag, help=text or None, **kw)
+
+    recipe("--dataset", choices=["mnist", "fashion_mnist", "digits"])
+    recipe("--latent-dim", type=int)
+    recipe("--epochs", type=int)
+    recipe("--beta", "weight of the KL term (1 = true ELBO)", type=float)
+    recipe("--preset", choices=["default", "course"])
+    recipe("--dropout", "dropout after the hidden Dense layers (default preset)", type=float)
+    recipe("--encoder-dropout", "the encoder's dropout rate, if not --dropout's", type=float)
+    recipe("--input-dropout", "drop this share of the encoder's input pixels", type=float)
+    recipe("--decoder-filters", "filters of the default decoder's two transposed convolutions, e.g. 128,32")
+    encoders = "; ".join(f"{k}: {v}" for k, v in ENCODERS.items())
+    recipe("--encoder", f"the default preset's encoder: {encoders}", choices=list(ENCODERS))
+    recipe("--decoder-from", "take this trained bundle's decoder, frozen, and train only a new encoder "
+           "for it", metavar="BUNDLE")
+    recipe("--augment-shift", "random shifts of up to N pixels while training", type=int)
+    recipe("--batch-size", type=int)
+    recipe("--learning-rate", type=float)
+    recipe("--ema", "save an exponential moving average of the weights",
+           action=argparse.BooleanOptionalAction)
+    recipe("--ema-momentum", "EMA momentum (0.999: about 1,000 steps)", type=float)
+    recipe("--weight-decay", "decoupled weight decay (AdamW); 0 = plain Adam", type=float)
+    recipe("--kl-warmup", "ramp the KL weight from 0 to beta over N epochs", type=int)
+    recipe("--average-last", "save the uniform average of the weights at the end of the last N epochs (SWA)",
+           type=int)
+    recipe("--seed", type=int)
+    recipe("--max-train", "use only the first N training images", type=int)
+    t.add_argument("--data-dir", help="folder with the IDX files (default: $VAE_DATA_DIR, Debian, download)")
+    t.add_argument("--job-dir",
+                   help="folder for progress.json / history.json; a STOP file there stops training")
+    t.add_argument("--threads", type=int, default=0, help="CPU threads for TensorFlow (0 = all)")
+    t.add_argument("--name", help="display name for the model card")
+    t.add_argument("--description", default="")
+    t.add_argument("--out", required=True, help="model bundle directory to write")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -111,7 +138,8 @@ def _train(args) -> int:
         # Until Keras' callback takes over, SIGTERM asks for a stop the same way the STOP file does.
         signal.signal(signal.SIGTERM, lambda *_: (job_dir / "STOP").touch())
     try:
-        out = _run_training(args)
+        config = _training_config(args)
+        out = _run_training(config, args)
     except BaseException as exc:
         if job_dir:
             _write_status(job_dir, *_failure(exc), None)
@@ -119,7 +147,7 @@ def _train(args) -> int:
     if job_dir:
         card = json.loads(Path(out, "card.json").read_text())
         if card.get("stopped_early"):
-            message = f"Stopped after {card['epochs']} of {args.epochs} epochs; the model so far was saved."
+            message = f"Stopped after {card['epochs']} of {config.epochs} epochs; the model so far was saved."
             _write_status(job_dir, "stopped", message, str(Path(out).resolve()))
         else:
             _write_status(job_dir, "done", f"Trained {card['epochs']} epochs.", str(Path(out).resolve()))
@@ -153,14 +181,22 @@ def _filters(text: str) -> tuple[int, int]:
         raise ValueError(f"--decoder-filters takes two whole numbers such as 128,32; got {text!r}.") from None
 
 
-def _run_training(args) -> Path:
-    from vae.config import ModelConfig, check_range
+def _training_config(args) -> TrainingConfig:
+    """--config's training config with the flags given on the command line over it, checked (before the
+    slow TensorFlow import, so that mistakes fail at once)."""
+    given = {f.name: getattr(args, f.name) for f in fields(TrainingConfig)}
+    flags = {name: value for name, value in given.items() if value is not None}
+    if "decoder_filters" in flags:
+        flags["decoder_filters"] = _filters(flags["decoder_filters"])
+    if args.config:
+        return TrainingConfig.from_dict({**TrainingConfig.read(args.config).to_dict(), **flags})
+    missing = [f"--{name.replace('_', '-')}" for name in ("dataset", "epochs") if name not in flags]
+    if missing:
+        raise ValueError(f"train needs {' and '.join(missing)}, or --config FILE.")
+    return TrainingConfig.from_dict(flags)
 
-    # Check every hyperparameter before the slow TensorFlow import, so mistakes fail at once.
-    for name in ("latent_dim", "beta", "epochs", "batch_size", "learning_rate", "weight_decay", "kl_warmup"):
-        check_range(name, getattr(args, name))
-    if args.max_train is not None and args.max_train < 1:
-        raise ValueError(f"--max-train must be at least 1; got {args.max_train}.")
+
+def _run_training(config: TrainingConfig, args) -> Path:
     if args.threads < 0:
         raise ValueError(f"--threads must be 0 (all cores) or more; got {args.threads}.")
     if args.threads:
@@ -169,23 +205,14 @@ def _run_training(args) -> Path:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from vae.train import train
 
-    cfg = ModelConfig(preset=args.preset, latent_dim=args.latent_dim, beta=args.beta,
-                      augment_shift=args.augment_shift, dropout=args.dropout,
-                      encoder_dropout=args.encoder_dropout, input_dropout=args.input_dropout,
-                      decoder_filters=_filters(args.decoder_filters), encoder=args.encoder)
-    out = train(cfg, dataset=args.dataset, epochs=args.epochs, out=args.out, data_dir=args.data_dir,
-                batch_size=args.batch_size, learning_rate=args.learning_rate, seed=args.seed,
-                job_dir=args.job_dir, name=args.name, description=args.description,
-                max_train=args.max_train, ema=args.ema, ema_momentum=args.ema_momentum,
-                weight_decay=args.weight_decay, kl_warmup=args.kl_warmup,
-                average_last=args.average_last, decoder_from=args.decoder_from,
-                verbose=1 if sys.stdout.isatty() else 2)
+    out = train(config, out=args.out, data_dir=args.data_dir, job_dir=args.job_dir, name=args.name,
+                description=args.description, verbose=1 if sys.stdout.isatty() else 2)
     return Path(out)
 
 
 def _evaluate(args) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from vae.bundle import read_json, CARD_JSON, check_bundle
+    from vae.bundle import CARD_JSON, check_bundle, read_json
     from vae.data import load_dataset
 
     path = check_bundle(args.model)
@@ -215,7 +242,8 @@ def _encode(args) -> int:
             if "error" in r:
                 print(f"{r['file']}: error: {r['error']}")
             else:
-                print(f"{r['file']}: z_mean={r['z_mean']} z_std={r['z_std']} nearest_label={r.get('nearest_label')}")
+                print(f"{r['file']}: z_mean={r['z_mean']} z_std={r['z_std']} "
+                      f"nearest_label={r.get('nearest_label')}")
     return 2 if any("error" in r for r in results) else 0
 
 
@@ -246,14 +274,15 @@ def _import(args) -> int:
               "description": args.description, **limits}
     if args.weights:
         if args.encoder or args.decoder:
-            raise ValueError("give either --weights (with --preset and --latent-dim) or --encoder and --decoder, "
-                             "not both.")
+            raise ValueError("give either --weights (with --preset and --latent-dim) or --encoder and "
+                             "--decoder, not both.")
         if not args.preset or args.latent_dim is None:
             raise ValueError("--weights needs --preset and --latent-dim.")
         out = importer.import_weights(args.weights, args.preset, args.latent_dim, args.out, **common)
     elif args.encoder and args.decoder:
         out = importer.import_graph(args.encoder, args.decoder, args.out, **common)
     else:
-        raise ValueError("give --encoder and --decoder (.keras files), or --weights with --preset and --latent-dim.")
+        raise ValueError("give --encoder and --decoder (.keras files), or --weights with --preset and "
+                         "--latent-dim.")
     print(Path(out, "MODEL_CARD.md").read_text())
     return 0

@@ -34,8 +34,8 @@ class ModelConfig:
     augment_shift: int = 0  # training only: random shifts of up to this many pixels (less overfitting)
     dropout: float = 0.0  # default preset only: dropout after the hidden Dense layers, while training
     encoder_dropout: float | None = None  # the encoder's own rate, if not `dropout`
-    input_dropout: float = 0.0  # default preset only: share of the encoder's input pixels dropped, while training
-    decoder_filters: tuple[int, int] = (64, 32)  # default preset: filters of the decoder's two transposed convs
+    input_dropout: float = 0.0  # default preset only: share of the encoder's input pixels dropped in training
+    decoder_filters: tuple[int, int] = (64, 32)  # default preset: the decoder's two transposed convs' filters
     encoder: str = "wide"  # default preset: which encoder (ENCODERS); the course preset has the course's
     image_shape: tuple[int, int, int] = (28, 28, 1)
 
@@ -47,7 +47,8 @@ class ModelConfig:
         check_range("beta", self.beta)
         check_range("augment_shift", self.augment_shift)
         if len(self.decoder_filters) != 2 or not all(1 <= int(f) <= 512 for f in self.decoder_filters):
-            raise ValueError(f"decoder_filters must be two numbers between 1 and 512; got {self.decoder_filters}.")
+            raise ValueError(f"decoder_filters must be two numbers between 1 and 512; "
+                             f"got {self.decoder_filters}.")
         check_range("dropout", self.dropout)
         check_range("dropout", self.input_dropout)
         if self.encoder_dropout is not None:
@@ -57,7 +58,7 @@ class ModelConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "ModelConfig":
+    def from_dict(cls, d: dict) -> ModelConfig:
         known = {f.name for f in fields(cls)}
         d = {k: v for k, v in d.items() if k in known}
         for name in ("image_shape", "decoder_filters"):  # JSON gives lists

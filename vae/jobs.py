@@ -5,15 +5,15 @@ process on this machine and keeps each job's state in its own folder, so a job o
 reruns, page switches and closed tabs; another runner (e.g. Ray Jobs) can implement the same
 interface. Nothing here imports Streamlit or TensorFlow.
 
-A job folder holds: spec.json (what to train, where to save), pid.json (once started),
-train.log (the process's output), and what the trainer writes: progress.json, history.json,
-status.json (how it ended) and STOP (a stop request).
+A job folder holds: spec.json (what to train, where to save), training_config.json (what
+the trainer reads, once started), pid.json (once started), train.log (the process's output),
+and what the trainer writes: progress.json, history.json, status.json (how it ended) and STOP
+(a stop request).
 """
 
 from __future__ import annotations
 
 import json
-import numbers
 import os
 import re
 import secrets
@@ -21,18 +21,19 @@ import subprocess
 import sys
 import time
 import unicodedata
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Iterator, Protocol
+from typing import Protocol
 
 from vae import bundle as B
-from vae.config import PRESETS, check_encoder, check_range
-from vae.data import DATASETS
+from vae.training_config import TrainingConfig
 
 ACTIVE = ("queued", "running", "stopping")
 FINISHED = ("done", "stopped", "failed")
 CRASHED = "The training process ended unexpectedly."
+JOB_CONFIG = "training_config.json"  # in the job's folder: the training config the trainer reads
 
 
 def jobs_dir() -> Path:
@@ -48,48 +49,23 @@ class JobNotFound(LookupError):
     """No job with that id under the runner's jobs folder."""
 
 
-@dataclass(frozen=True)
-class JobSpec:
-    """What to train; two equal specs are the same job (a double-click starts it once)."""
+@dataclass(frozen=True, kw_only=True)
+class JobSpec(TrainingConfig):
+    """What to train (a training config) and the job's display name; two equal specs are the same job
+    (a double-click starts it once)."""
 
-    dataset: str
-    preset: str
-    latent_dim: int
-    beta: float
-    epochs: int
-    batch_size: int = 128
-    learning_rate: float = 1e-3
-    dropout: float = 0.0  # default preset only (see ModelConfig)
-    ema: bool = False  # save an exponential moving average of the weights
-    encoder: str = "wide"  # default preset only: "wide" or "deep" (see ModelConfig)
     name: str = ""  # display name; the bundle goes to <user models>/<slug of the name>
-    max_train: int | None = None  # use only the first N training images (tests, quick trials)
 
     def __post_init__(self) -> None:
-        if self.dataset not in DATASETS:
-            raise ValueError(f"Unknown dataset '{self.dataset}': choose one of {', '.join(DATASETS)}.")
-        if self.preset not in PRESETS:
-            raise ValueError(f"Unknown preset '{self.preset}': choose one of {', '.join(PRESETS)}.")
-        for name, kind in (("latent_dim", int), ("beta", float), ("epochs", int), ("batch_size", int),
-                           ("learning_rate", float), ("dropout", float)):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, numbers.Real):
-                raise ValueError(f"{name} must be a number; got {value!r}.")
-            check_range(name, value)  # also says NaN is out of range
-            if kind is int and value != int(value):
-                raise ValueError(f"{name} must be a whole number; got {value!r}.")
-            object.__setattr__(self, name, kind(value))
-        check_encoder(self.preset, self.encoder)
-        if not isinstance(self.ema, bool):
-            raise ValueError(f"ema must be true or false; got {self.ema!r}.")
-        if self.max_train is not None:
-            if isinstance(self.max_train, bool) or not isinstance(self.max_train, numbers.Integral) \
-                    or self.max_train < 1:
-                raise ValueError(f"max_train must be a whole number of at least 1; got {self.max_train!r}.")
-            object.__setattr__(self, "max_train", int(self.max_train))
+        super().__post_init__()
         object.__setattr__(self, "name", " ".join(str(self.name).split()))
         if len(self.name) > 80:
             raise ValueError(f"name must be at most 80 characters; got {len(self.name)}.")
+
+    @property
+    def config(self) -> TrainingConfig:
+        """The training config alone: what the job hands the trainer."""
+        return TrainingConfig(**{f.name: getattr(self, f.name) for f in fields(TrainingConfig)})
 
     @property
     def display_name(self) -> str:
@@ -102,14 +78,6 @@ class JobSpec:
         slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:60].strip("-")
         auto = f"{self.dataset}-{self.latent_dim}d-beta-{self.beta:g}-{self.preset}"
         return slug or re.sub(r"[^a-z0-9]+", "-", auto)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "JobSpec":
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in known})
 
 
 @dataclass(frozen=True)
@@ -311,20 +279,11 @@ class LocalProcessRunner:
 
     def _launch(self, job: JobStatus) -> None:
         d = self.root / job.id
-        spec = job.spec
-        cmd = [self.python, "-m", "vae", "train", "--dataset", spec.dataset, "--preset", spec.preset,
-               "--latent-dim", str(spec.latent_dim), "--beta", repr(spec.beta), "--epochs", str(spec.epochs),
-               "--batch-size", str(spec.batch_size), "--learning-rate", repr(spec.learning_rate),
-               "--threads", str(self.threads), "--name", spec.display_name,
+        config = d / JOB_CONFIG  # written at launch, not at start(), so jobs an older runner queued start too
+        _write_json(config, job.spec.config.to_dict())
+        cmd = [self.python, "-m", "vae", "train", "--config", str(config.resolve()),
+               "--name", job.spec.display_name, "--threads", str(self.threads),
                "--out", str(job.out), "--job-dir", str(d.resolve())]
-        if spec.dropout:
-            cmd += ["--dropout", repr(spec.dropout)]
-        if spec.ema:
-            cmd.append("--ema")
-        if spec.encoder != "wide":
-            cmd += ["--encoder", spec.encoder]
-        if spec.max_train:
-            cmd += ["--max-train", str(spec.max_train)]
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(B.REPO_ROOT), env.get("PYTHONPATH")]))

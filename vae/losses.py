@@ -1,4 +1,4 @@
-"""Loss terms of the VAE as free functions: reconstruction (Bernoulli) and analytic KL."""
+"""Loss terms of the VAE as free functions: reconstruction (Bernoulli), analytic KL and its weight."""
 
 from __future__ import annotations
 
@@ -22,3 +22,11 @@ def kl_per_dim(z_mean, z_log_var):
 def kl_loss(z_mean, z_log_var):
     """Analytic KL divergence to the standard normal prior, summed over latent dims (nats)."""
     return ops.sum(kl_per_dim(z_mean, z_log_var), axis=1)
+
+
+def kl_weight(beta: float, step, warmup_steps: int):
+    """The KL term's weight at training step `step`: beta, or during a KL warm-up of `warmup_steps` steps
+    (Sønderby et al. 2016) a linear ramp from 0 to beta."""
+    if not warmup_steps:
+        return beta
+    return beta * ops.minimum(1.0, step / warmup_steps)

@@ -7,7 +7,7 @@ from keras import layers, ops
 
 from vae.config import ModelConfig
 from vae.layers import Sampling
-from vae.losses import kl_loss, kl_per_dim, reconstruction_loss
+from vae.losses import kl_loss, kl_per_dim, kl_weight, reconstruction_loss
 
 
 def _course_encoder(cfg: ModelConfig) -> keras.Model:
@@ -120,7 +120,8 @@ class VAE(keras.Model):
         z = self.sampling([z_mean, z_log_var])
         return self.decoder(z, training=training)
 
-    def _loss_terms(self, x, training: bool):
+    def loss_terms(self, x, training: bool = False):
+        """The batch's mean reconstruction loss and mean KL divergence (nats per image), unweighted."""
         z_mean, z_log_var = self.encoder(x, training=training)
         z = self.sampling([z_mean, z_log_var])
         # A frozen decoder (an encoder trained for a given decoder) runs as it will be served: no dropout.
@@ -135,13 +136,6 @@ class VAE(keras.Model):
         self.kl_tracker.update_state(kl)
         return {m.name: m.result() for m in self.metrics}
 
-    def _kl_weight(self):
-        """Beta, or during a KL warm-up (Sønderby et al. 2016) a linear ramp to it, driven by the step count."""
-        if not self.kl_warmup_steps:
-            return self.beta
-        done = ops.cast(self.optimizer.iterations, "float32") / self.kl_warmup_steps
-        return self.beta * ops.minimum(1.0, done)
-
     def train_step(self, data):
         import tensorflow as tf  # train_step is backend-specific; we train with TensorFlow
 
@@ -149,15 +143,16 @@ class VAE(keras.Model):
         if self.augment is not None:
             x = self.augment(x, training=True)
         with tf.GradientTape() as tape:
-            rec, kl = self._loss_terms(x, training=True)
-            loss = rec + self._kl_weight() * kl
+            rec, kl = self.loss_terms(x, training=True)
+            step = ops.cast(self.optimizer.iterations, "float32")
+            loss = rec + kl_weight(self.beta, step, self.kl_warmup_steps) * kl
         grads = tape.gradient(loss, self.trainable_weights)
         self.optimizer.apply_gradients(zip(grads, self.trainable_weights))
         return self._report(rec, kl)
 
     def test_step(self, data):
         x = data[0] if isinstance(data, tuple) else data
-        return self._report(*self._loss_terms(x, training=False))
+        return self._report(*self.loss_terms(x, training=False))
 
 
 def build_vae(cfg: ModelConfig, seed: int | None = None) -> VAE:

@@ -10,14 +10,18 @@ import numpy as np
 
 from vae import bundle as B
 from vae.config import ModelConfig
+from vae.training_config import TrainingConfig
 
 
-def save_bundle(vae, cfg: ModelConfig, out: str | Path, *, history: dict, metrics: dict, card: dict,
+def save_bundle(vae, training: TrainingConfig, out: str | Path, *, history: dict, metrics: dict, card: dict,
                 reference: dict | None, sample_images: np.ndarray) -> Path:
-    """Write config, weights, history, metrics, card, ONNX exports and reference encodings atomically."""
+    """Write the training and model configs, weights, history, metrics, card, ONNX exports and reference
+    encodings atomically."""
     from vae.models import probability_decoder
 
+    cfg = training.model_config
     with B.atomic_bundle_dir(out) as tmp:
+        (tmp / B.TRAINING_CONFIG).write_text(training.to_json() + "\n")
         (tmp / B.CONFIG).write_text(cfg.to_json() + "\n")
         _save_weights_only(vae, cfg, tmp / B.WEIGHTS)
         diffs = _export(vae, probability_decoder(vae.decoder), tmp, sample_images)
@@ -26,7 +30,7 @@ def save_bundle(vae, cfg: ModelConfig, out: str | Path, *, history: dict, metric
         B.write_json(tmp / B.HISTORY, history)
         B.write_json(tmp / B.METRICS, metrics)
         B.write_json(tmp / B.CARD_JSON, card)
-        (tmp / B.CARD_MD).write_text(B.render_card(card))
+        (tmp / B.CARD_MD).write_text(B.render_card(card, training))
         if reference is not None:
             np.savez_compressed(tmp / B.REFERENCE, **reference)
     return Path(out)
@@ -63,10 +67,12 @@ def load_vae(path: str | Path):
     return vae, cfg
 
 
-def make_card(*, name: str, cfg: ModelConfig, dataset: str, n_train: int, source: str, epochs: int,
-              batch_size: int, train_seconds: float, description: str = "", notes: str = "",
+def make_card(*, name: str, training: TrainingConfig, n_train: int, source: str, epochs: int,
+              train_seconds: float, description: str = "", notes: str = "",
               stopped_early: bool = False) -> dict:
-    """The facts a user needs to trust a model: what it saw, how long, how it was trained."""
+    """The facts a user needs to trust a model: what it saw, how long, what model. How it was trained is
+    the bundle's training config; the card's recipe line is rendered from it."""
+    cfg, dataset = training.model_config, training.dataset
     return {
         "name": name,
         "description": description,
@@ -85,7 +91,7 @@ def make_card(*, name: str, cfg: ModelConfig, dataset: str, n_train: int, source
         "test_split": f"{dataset} test split",
         "epochs": epochs,
         "stopped_early": stopped_early,
-        "batch_size": batch_size,
+        "batch_size": training.batch_size,
         "train_seconds": round(train_seconds, 1),
         "hardware": f"{platform.machine()} CPU",
         "date": dt.date.today().isoformat(),

@@ -45,7 +45,7 @@ class ServedModel:
     @property
     def card_markdown(self) -> str:
         md = self.path / B.CARD_MD
-        return md.read_text() if md.is_file() else B.render_card(self.card)
+        return md.read_text() if md.is_file() else B.render_card(self.card, B.read_training_config(self.path))
 
     def encode(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Images (n, 28, 28[, 1]) in [0, 1] -> (z_mean, z_log_var), each (n, latent_dim)."""

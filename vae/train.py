@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vae.config import ModelConfig, check_range
+from vae.training_config import TrainingConfig
 
 
 class TrainingFailed(RuntimeError):
@@ -82,7 +82,9 @@ def _callbacks(job_dir: Path | None, epochs: int, steps: int):
     return JobFiles(), keras.callbacks.TerminateOnNaN()
 
 
-def _weight_average(first_epoch: int):
+def weight_average(first_epoch: int):
+    """A Keras callback that averages the weights from the end of epoch `first_epoch` (0-based) on; after
+    training, its `apply(model)` puts the average in the model and `count` says how many epochs it took in."""
     import keras
 
     class WeightAverage(keras.callbacks.Callback):
@@ -130,7 +132,7 @@ def _decoder_source(decoder_from: str | Path, dataset: str) -> tuple[Path, dict]
 def _take_decoder(vae, path: Path, card: dict) -> dict:
     """Copy a trained bundle's decoder into `vae` and freeze it, so that training fits only the encoder
     to that decoder; returns what the new model card records of where the decoder came from."""
-    from vae.bundle import recipe_text
+    from vae.bundle import read_training_config, recipe_text
     from vae.save import load_vae
 
     source, _ = load_vae(path)
@@ -142,27 +144,16 @@ def _take_decoder(vae, path: Path, card: dict) -> dict:
     vae.decoder.trainable = False
     return {"name": card.get("name", path.name), "epochs": card.get("epochs"),
             "train_seconds": card.get("train_seconds"), "n_train": card.get("n_train"),
-            "recipe": recipe_text(card), "encoder": card.get("encoder", "wide"),
+            "recipe": recipe_text(card, read_training_config(path)), "encoder": card.get("encoder", "wide"),
             "test_neg_elbo": card.get("test_metrics", {}).get("neg_elbo")}
 
 
-def train(cfg: ModelConfig, *, dataset: str, epochs: int, out: str | Path, data_dir: str | None = None,
-          batch_size: int = 128, learning_rate: float = 1e-3, seed: int = 0, job_dir: str | Path | None = None,
-          verbose: int | str = "auto", name: str | None = None, description: str = "",
-          max_train: int | None = None, ema: bool = False, ema_momentum: float = 0.999,
-          weight_decay: float = 0.0, kl_warmup: int = 0, average_last: int = 0,
-          decoder_from: str | Path | None = None) -> Path:
-    """Train a VAE and save it as a bundle at `out`; returns the bundle's path. With `decoder_from` (a
-    bundle), its trained decoder is copied in and frozen and only the encoder is trained."""
-    check_range("epochs", epochs)
-    check_range("batch_size", batch_size)
-    check_range("learning_rate", learning_rate)
-    check_range("weight_decay", weight_decay)
-    check_range("kl_warmup", kl_warmup)
-    if not 0 <= average_last <= epochs:
-        raise ValueError(f"average_last must be between 0 and epochs ({epochs}); got {average_last}.")
-    if max_train is not None and max_train < 1:
-        raise ValueError(f"max_train must be at least 1; got {max_train}.")
+def train(config: TrainingConfig, *, out: str | Path, data_dir: str | None = None,
+          job_dir: str | Path | None = None, verbose: int | str = "auto", name: str | None = None,
+          description: str = "") -> Path:
+    """Train the VAE that `config` describes and save it as a bundle at `out`; returns the bundle's path.
+    With `config.decoder_from` (a bundle), its trained decoder is copied in and frozen and only the
+    encoder is trained. The config was checked when it was made, so a mistake fails before TensorFlow."""
     import keras
 
     from vae.data import load_dataset
@@ -170,34 +161,36 @@ def train(cfg: ModelConfig, *, dataset: str, epochs: int, out: str | Path, data_
     from vae.models import build_vae
     from vae.save import make_card, save_bundle
 
-    source = _decoder_source(decoder_from, dataset) if decoder_from else None
-    data = load_dataset(dataset, data_dir)
-    x_train = data.x_train[:max_train] if max_train else data.x_train
-    keras.utils.set_random_seed(seed)
-    vae = build_vae(cfg, seed=seed)
+    source = _decoder_source(config.decoder_from, config.dataset) if config.decoder_from else None
+    data = load_dataset(config.dataset, data_dir)
+    x_train = data.x_train[:config.max_train] if config.max_train else data.x_train
+    keras.utils.set_random_seed(config.seed)
+    vae = build_vae(config.model_config, seed=config.seed)
     decoder_source = _take_decoder(vae, *source) if source else None  # before compile: it freezes
-    steps = math.ceil(len(x_train) / batch_size)
-    schedule = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=epochs * steps, alpha=0.01)
+    steps = math.ceil(len(x_train) / config.batch_size)
+    schedule = keras.optimizers.schedules.CosineDecay(config.learning_rate, decay_steps=config.epochs * steps,
+                                                      alpha=0.01)
     # EMA: the saved weights are an exponential moving average of the last ~1 / (1 - momentum) steps'
     # weights (Polyak averaging), which generalise better than the last step's; validation uses them too.
-    if not 0.0 < ema_momentum < 1.0:
-        raise ValueError(f"ema_momentum must be between 0 and 1 (exclusive); got {ema_momentum}.")
-    # Weight decay is decoupled from the gradient (AdamW), so it shrinks weights the same whatever the loss scale.
-    optimizer = (keras.optimizers.AdamW(schedule, weight_decay=weight_decay, use_ema=ema, ema_momentum=ema_momentum)
-                 if weight_decay else keras.optimizers.Adam(schedule, use_ema=ema, ema_momentum=ema_momentum))
+    ema_args = {"use_ema": config.ema, "ema_momentum": config.ema_momentum}
+    # Weight decay is decoupled from the gradient (AdamW), so it shrinks weights the same whatever the
+    # loss scale.
+    optimizer = (keras.optimizers.AdamW(schedule, weight_decay=config.weight_decay, **ema_args)
+                 if config.weight_decay else keras.optimizers.Adam(schedule, **ema_args))
     vae.compile(optimizer=optimizer)
-    vae.kl_warmup_steps = kl_warmup * steps
+    vae.kl_warmup_steps = config.kl_warmup * steps
     job_dir = Path(job_dir) if job_dir else None
     if job_dir:
         job_dir.mkdir(parents=True, exist_ok=True)
-    job_files, nan_guard = _callbacks(job_dir, epochs, steps)
+    job_files, nan_guard = _callbacks(job_dir, config.epochs, steps)
     if job_dir and (job_dir / "STOP").exists():
         raise TrainingStopped("Stopped before training began; no model was saved.")
 
     start = time.time()
-    swap = [keras.callbacks.SwapEMAWeights()] if ema else []  # first: the history sees EMA-weight metrics
-    averager = _weight_average(epochs - average_last) if average_last else None
-    vae.fit(x_train, epochs=epochs, batch_size=batch_size, shuffle=True,
+    # SwapEMAWeights first, so that the history sees the EMA weights' metrics.
+    swap = [keras.callbacks.SwapEMAWeights()] if config.ema else []
+    averager = weight_average(config.epochs - config.average_last) if config.average_last else None
+    vae.fit(x_train, epochs=config.epochs, batch_size=config.batch_size, shuffle=True,
             validation_data=(data.x_test, None), verbose=verbose,
             callbacks=[*swap, *([averager] if averager else []), job_files, nan_guard])
     seconds = time.time() - start
@@ -213,20 +206,16 @@ def train(cfg: ModelConfig, *, dataset: str, epochs: int, out: str | Path, data_
     metrics = evaluate(vae, data.x_test, seed=0)
     z_mean, z_log_var = encode_all(vae.encoder, data.x_test)
     epochs_done = len(history["loss"])
+    stopped = job_files.stop_requested
     card = make_card(
-        name=name or Path(out).name, cfg=cfg, dataset=dataset, n_train=len(x_train), source=data.source,
-        epochs=epochs_done, batch_size=batch_size, train_seconds=seconds, description=description,
-        stopped_early=job_files.stop_requested,
-        notes=f"Stopped by request after {epochs_done} of {epochs} epochs." if job_files.stop_requested else "",
+        name=name or Path(out).name, training=config, n_train=len(x_train), source=data.source,
+        epochs=epochs_done, train_seconds=seconds, description=description, stopped_early=stopped,
+        notes=f"Stopped by request after {epochs_done} of {config.epochs} epochs." if stopped else "",
     )
-    card["learning_rate"] = learning_rate
-    card["weight_averaging"] = f"EMA, momentum {ema_momentum:g}" if ema else "none"
-    card["weight_decay"] = weight_decay
-    card["kl_warmup_epochs"] = kl_warmup
+    # What the run did beyond its recipe: the recipe itself is the bundle's training_config.json.
     card["averaged_epochs"] = averager.count if averager is not None else 0
-    card["seed"] = seed
     if decoder_source:
         card["decoder_from"] = decoder_source
     reference = {"z_mean": z_mean, "z_log_var": z_log_var, "labels": data.y_test.astype(np.int16)}
-    return save_bundle(vae, cfg, out, history=history, metrics=metrics, card=card, reference=reference,
+    return save_bundle(vae, config, out, history=history, metrics=metrics, card=card, reference=reference,
                        sample_images=data.x_test[:64])
