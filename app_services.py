@@ -46,7 +46,8 @@ NOTICE_KEY = "model_notice"
 MARKDOWN_SPECIAL = set("\\`*_{}[]()<>#+-.!|~:$")
 
 
-@st.cache_resource(show_spinner=False, max_entries=16)
+# ~45 MiB resident per model (weights, ONNX Runtime sessions): the four shipped and two more stay loaded.
+@st.cache_resource(show_spinner=False, max_entries=6)
 def _served(path: str, stamp: float) -> ServedModel:
     """One ServedModel per bundle (and per save of it) for the whole process, shared read-only."""
     return ServedModel(path)
@@ -180,7 +181,7 @@ def latent_ranges(path: str, stamp: float) -> dict:
     `sliders`: those joined with [-3, 3], so a draw from the prior N(0, I) almost always fits.
     A model without reference encodings gets [-3, 3] for both and a zero mean.
     """
-    from vae.latent_views import data_ranges
+    from explorer.geometry import data_ranges
 
     model = served_model(path)
     d = model.latent_dim
@@ -194,7 +195,7 @@ def latent_ranges(path: str, stamp: float) -> dict:
             "from_data": True}
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@st.cache_data(show_spinner=False, max_entries=64, max_size="16MiB")  # keyed by z: bytes bounded too
 def decode(path: str, stamp: float, z: np.ndarray) -> np.ndarray:
     """Decoded images for a batch of z (cached: grids and strips are asked for again on reruns)."""
     return served_model(path).decode(z)
@@ -315,12 +316,12 @@ def gl_pixel_ratio(cookie: str | None) -> float:
 GRID_BATCH = 32  # images per decoder run for grids (see decoded_grid_png)
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@st.cache_data(show_spinner=False, max_entries=32, max_size="32MiB")  # keyed by z: bytes bounded too
 def decoded_grid_png(path: str, stamp: float, z: np.ndarray, rows: int, cols: int, scale: int = 2) -> bytes:
     """z (rows * cols, d) decoded and laid out row by row as one PNG (cached: the Latent map shows and
     offers for download the same grid on every rerun, and PNG encoding takes ~15 ms). It decodes
     directly: only the PNG is worth keeping, not also the images in `decode`'s cache."""
-    from vae.latent_views import compose_grid
+    from explorer.pictures import compose_grid
     from vae.serving import to_png
 
     model = served_model(path)
@@ -334,22 +335,27 @@ def decoded_grid_png(path: str, stamp: float, z: np.ndarray, rows: int, cols: in
 @st.cache_data(show_spinner=False, max_entries=8)
 def latent_csv(path: str, stamp: float) -> bytes:
     """The reference latent codes as CSV: index, label, z_mean_*, z_std_*."""
-    from vae.latent_views import latent_csv as to_csv
+    from explorer.geometry import latent_csv as to_csv
 
     model = served_model(path)
     ref = model.reference
     return to_csv(ref["z_mean"], ref["z_log_var"], ref.get("labels"), class_names(model))
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
+# A resource, not data: st.cache_data hands every caller its own 30 MB copy (a Latent map click, an Encode,
+# a How-it-works run), and those big short-lived blocks left the heap fragmented (RSS +300 MiB in
+# scripts/soak.py). One shared read-only array per dataset instead: a caller that writes to it fails loudly.
+@st.cache_resource(show_spinner=False, max_entries=3)
 def test_images(dataset: str) -> np.ndarray | None:
-    """The dataset's test images if a local copy exists (never downloads in the web process)."""
+    """The dataset's test images if a local copy exists (never downloads in the web process); read-only."""
     from vae.data import DataUnavailable, load_dataset
 
     try:
-        return load_dataset(dataset, allow_download=False).x_test[..., 0]
+        images = load_dataset(dataset, allow_download=False).x_test[..., 0]
     except (DataUnavailable, ValueError, OSError):
         return None
+    images.setflags(write=False)
+    return images
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -366,16 +372,17 @@ def pca_2d(path: str, stamp: float) -> dict:
 @st.cache_data(show_spinner=False, max_entries=8)
 def map_thumbnail(path: str, stamp: float, n: int = 2000) -> dict | None:
     """A picture of a sample of the test set's z_means (PCA plane for > 2-D), drawn once per model."""
-    from vae import latent_views as lv
+    from explorer import geometry as geo
+    from explorer import pictures as pics
 
     plane = map_plane(path, stamp)
     if plane is None:
         return None
     xy, pca = plane
     x_range, y_range = plane_ranges(path, stamp)
-    rows = lv.sample_indices(len(xy), n)
+    rows = geo.sample_indices(len(xy), n)
     labels = served_model(path).reference.get("labels")
-    thumb = lv.map_thumbnail(xy[rows], None if labels is None else labels[rows], x_range, y_range)
+    thumb = pics.map_thumbnail(xy[rows], None if labels is None else labels[rows], x_range, y_range)
     # Only what marking z needs: cache_data hands out a copy of this on every slider change.
     plane = None if pca is None else {"components": pca["components"], "mean": pca["mean"]}
     return {"thumb": thumb, "x_range": x_range, "y_range": y_range, "pca": plane, "n": len(rows)}
@@ -384,14 +391,14 @@ def map_thumbnail(path: str, stamp: float, n: int = 2000) -> dict | None:
 @st.cache_data(show_spinner=False, max_entries=8)
 def strip_2d(path: str, stamp: float) -> dict:
     """A 1-D model's test set on a strip (x = z0, y a jitter), in the form pca_2d gives a plane."""
-    from vae.latent_views import strip_plane
+    from explorer.geometry import strip_plane
 
     return strip_plane(served_model(path).reference["z_mean"][:, 0])
 
 
 def map_plane(path: str, stamp: float) -> tuple[np.ndarray, dict | None] | None:
     """The test set's points on the map and the plane they lie on, or None without reference encodings:
-    z_mean itself for 2-D (no plane), its PCA plane above 2-D, a strip for 1-D (lv.strip_plane)."""
+    z_mean itself for 2-D (no plane), its PCA plane above 2-D, a strip for 1-D (geo.strip_plane)."""
     ref = served_model(path).reference
     if ref is None:
         return None
@@ -405,7 +412,7 @@ def map_plane(path: str, stamp: float) -> tuple[np.ndarray, dict | None] | None:
 @st.cache_data(show_spinner=False, max_entries=8)
 def plane_ranges(path: str, stamp: float) -> tuple[tuple[float, float], tuple[float, float]] | None:
     """(x_range, y_range) of the test set on the map plane: 0.5–99.5 % of the data, widened by 10 %."""
-    from vae.latent_views import data_ranges
+    from explorer.geometry import data_ranges
 
     plane = map_plane(path, stamp)
     if plane is None:
@@ -414,22 +421,22 @@ def plane_ranges(path: str, stamp: float) -> tuple[tuple[float, float], tuple[fl
     return (float(x_range[0]), float(x_range[1])), (float(y_range[0]), float(y_range[1]))
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@st.cache_data(show_spinner=False, max_entries=32, max_size="32MiB")  # keyed by a box: bytes bounded too
 def reference_backdrop(path: str, stamp: float, box: tuple) -> dict:
     """Every test image's point as one transparent picture over `box`, with that box and the labels shown
     (call only for a bundle with reference encodings)."""
-    from vae import latent_views as lv
+    from explorer import pictures as pics
 
     labels = served_model(path).reference.get("labels")
-    return {"png": lv.points_png(map_plane(path, stamp)[0], labels, *box), "box": box,
+    return {"png": pics.points_png(map_plane(path, stamp)[0], labels, *box), "box": box,
             "labels": None if labels is None else np.unique(labels)}
 
 
 def _cloud_layout(model: ServedModel, path: str, clouds: list[dict], zoom: bool):
     """(pca, view, backdrop) for drawing clouds on the latent map, or None for a model other than 2-D
     without reference encodings (no plane or strip to draw in)."""
-    from vae import cloud_map as CM
-    from vae import latent_views as lv
+    from explorer import cloud_map as CM
+    from explorer import geometry as geo
 
     stamp_ = stamp(path)
     plane = map_plane(path, stamp_)
@@ -439,14 +446,14 @@ def _cloud_layout(model: ServedModel, path: str, clouds: list[dict], zoom: bool)
     ranges = plane_ranges(path, stamp_)
     view = CM.view_ranges(clouds, pca, ranges, zoom)
     backdrop = None if plane is None else reference_backdrop(
-        path, stamp_, CM.backdrop_box(view, lv.cover_box(*ranges)))
+        path, stamp_, CM.backdrop_box(view, geo.cover_box(*ranges)))
     return pca, view, backdrop
 
 
 def cloud_map(model: ServedModel, path: str, clouds: list[dict], zoom: bool = False, height: int = 520):
     """Clouds on the latent map (vae.cloud_map) over the test set's cached picture, as a Plotly figure;
     None for a > 2-D model without reference encodings."""
-    from vae import cloud_map as CM
+    from explorer import cloud_map as CM
 
     layout = _cloud_layout(model, path, clouds, zoom)
     return None if layout is None else CM.cloud_figure(clouds, *layout, class_names(model), height)
@@ -455,7 +462,7 @@ def cloud_map(model: ServedModel, path: str, clouds: list[dict], zoom: bool = Fa
 def cloud_picture(model: ServedModel, path: str, clouds: list[dict], zoom: bool = False, width: int = 760,
                   height: int = 520, legend_below: bool = False) -> str | None:
     """The same map as an SVG picture (vae.cloud_svg): no chart for the browser to build; None as above."""
-    from vae import cloud_svg
+    from explorer import cloud_svg
 
     layout = _cloud_layout(model, path, clouds, zoom)
     return None if layout is None else cloud_svg.cloud_svg(clouds, *layout, class_names(model), width, height,
@@ -499,7 +506,7 @@ def stamp(path: str) -> float:
     return (Path(path) / B.MANIFEST).stat().st_mtime
 
 
-@st.cache_resource(show_spinner=False, max_entries=8)
+@st.cache_resource(show_spinner=False, max_entries=6)  # as many as _served keeps models
 def decoder_bytes(path: str, stamp: float) -> bytes:
     """The bundle's decoder.onnx, read once: the browser runs this same file (live decoding)."""
     return (Path(path) / B.DECODER_ONNX).read_bytes()

@@ -6,8 +6,9 @@ import numpy as np
 import streamlit as st
 
 import app_services as svc
+from explorer import geometry as geo
+from explorer import pictures as pics
 from live_decoder import live_decoder, live_decoder_error
-from vae import latent_views as lv
 from vae.serving import to_png
 
 model = svc.current_model()
@@ -27,7 +28,7 @@ def set_z(z) -> None:
 
     Called before the sliders exist in the run (a callback, or the top of a full run), as Streamlit
     requires for a widget's key."""
-    for key, v in zip(KEYS, lv.clamp(z, SLIDERS)):
+    for key, v in zip(KEYS, geo.clamp(z, SLIDERS)):
         st.session_state[key] = float(v)
 
 
@@ -52,8 +53,8 @@ if not info["from_data"]:
 last = st.session_state.get("dec_z")
 last = last if st.session_state.get("dec_model") == path and last is not None and len(last) == d else None
 url_text = st.query_params.get("z")
-url_z = lv.parse_z(url_text, d)
-external = bool(url_text) and (last is None or url_text != lv.format_z(last))
+url_z = geo.parse_z(url_text, d)
+external = bool(url_text) and (last is None or url_text != geo.format_z(last))
 if external and url_z is None:
     st.warning(f"The link's z is not {d} comma-separated numbers; it was ignored.")
 if external and url_z is not None:
@@ -102,7 +103,7 @@ def panel() -> None:
     too (the page never shows two z); re-sending the component is cheap, as the browser keeps its
     iframe and decoder session (same key, same model) and only applies the new z.
     """
-    z = lv.clamp([st.session_state[k] for k in KEYS], SLIDERS)
+    z = geo.clamp([st.session_state[k] for k in KEYS], SLIDERS)
     # Tell the browser every slider's value on every run. Without this a slider is sent its value only
     # in the run that set it, and a browser whose first session reruns at once (the pixel-ratio
     # report in app.py's sidebar) may replace that run's sliders before it has drawn them: the rerun's
@@ -124,7 +125,7 @@ def panel() -> None:
     image = model.decode(z[None])[0]
     png = to_png(image, scale=10)
     st.session_state["dec_z"] = z.tolist()
-    st.query_params["z"] = lv.format_z(z)
+    st.query_params["z"] = geo.format_z(z)
 
     with view:
         # Inline (a data: URL in the fragment's message): the new image shows without one more request.
@@ -141,7 +142,7 @@ def panel() -> None:
         dim = c1.selectbox("Dimension", range(d), format_func=lambda i: f"z{i}", key="dec_trav_dim")
         steps = c2.number_input("Steps", min_value=3, max_value=21, value=11, key="dec_trav_steps")
         lo, hi = RANGES[dim]
-        strip = lv.strip(model.decode(lv.traversal_z(z, dim, lo, hi, int(steps))))
+        strip = pics.strip(model.decode(geo.traversal_z(z, dim, lo, hi, int(steps))))
         st.image(svc.inline_png(to_png(strip, 3)),
                  caption=f"z{dim} from {lo:.2f} to {hi:.2f} (the data's range); "
                          "the other dimensions stay at the current z")
@@ -156,8 +157,8 @@ def panel() -> None:
             a = int(c1.number_input("From test digit", 0, n - 1, 0, key="dec_int_a"))
             b = int(c2.number_input("To test digit", 0, n - 1, 1, key="dec_int_b"))
             steps = int(c3.number_input("Steps", 3, 21, 10, key="dec_int_steps"))
-            zs = lv.interpolation_z(ref["z_mean"][a], ref["z_mean"][b], steps)
-            strip = lv.strip(svc.decode(path, stamp, zs))
+            zs = geo.interpolation_z(ref["z_mean"][a], ref["z_mean"][b], steps)
+            strip = pics.strip(svc.decode(path, stamp, zs))
             st.image(svc.inline_png(to_png(strip, 3)),
                      caption=f"straight line from z_mean of #{a} ({label_of(a)}) to #{b} ({label_of(b)})")
             st.download_button("⬇ Interpolation strip (PNG)", to_png(strip, 4),
@@ -186,8 +187,8 @@ def small_map(z: np.ndarray) -> None:
     if m is None:
         st.info("No reference encodings in this bundle: no map to show where z lies.")
         return
-    here = z if m["pca"] is None else lv.pca_project(z, m["pca"]["components"], m["pca"]["mean"])[0]
-    st.image(svc.inline_png(lv.mark_thumbnail(m["thumb"], here, m["x_range"], m["y_range"])), width=300)
+    here = z if m["pca"] is None else geo.pca_project(z, m["pca"]["components"], m["pca"]["mean"])[0]
+    st.image(svc.inline_png(pics.mark_thumbnail(m["thumb"], here, m["x_range"], m["y_range"])), width=300)
     inside = m["x_range"][0] <= here[0] <= m["x_range"][1] and m["y_range"][0] <= here[1] <= m["y_range"][1]
     axes = {1: ", x = z0, y a random jitter that means nothing (z on its centre line)", 2: ", x = z0, y = z1"}
     st.caption(f"Where z is (×): {m['n']:,} test images' z_mean"

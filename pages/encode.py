@@ -6,7 +6,7 @@ import numpy as np
 import streamlit as st
 
 import app_services as svc
-from vae import explain as E
+from explorer import explain as E
 from vae.serving import per_image_elbo, to_png
 
 IMAGE_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif"]

@@ -6,7 +6,7 @@ from pathlib import Path
 import streamlit as st
 
 import app_services as svc
-from vae.latent_views import history_figure
+from explorer.figures import history_figure
 
 st.title("🧭 Latent Explorer")
 st.markdown(

@@ -8,9 +8,9 @@ import plotly.graph_objects as go
 import streamlit as st
 
 import app_services as svc
+from explorer import explain as E
+from explorer.figures import pin_margins
 from live_decoder import live_decoder, live_decoder_error
-from vae import explain as E
-from vae.latent_views import pin_margins
 from vae.serving import per_image_elbo, to_png
 
 CLOUD_COLORS = ["#111111", "#d62728"]

@@ -4,7 +4,8 @@ import numpy as np
 import streamlit as st
 
 import app_services as svc
-from vae import latent_views as lv
+from explorer import figures as figs
+from explorer import geometry as geo
 from vae.serving import to_png
 
 model = svc.current_model()
@@ -31,7 +32,7 @@ if notice:
     getattr(st, notice[0])(notice[1])
 
 z_mean = ref["z_mean"]
-std = lv.z_std(ref["z_log_var"])
+std = geo.z_std(ref["z_log_var"])
 labels = ref.get("labels")
 n = len(z_mean)
 MEAN = svc.latent_ranges(path, stamp)["mean"]
@@ -66,16 +67,16 @@ if view == "Two latent dims":
     xy = z_mean[:, [i, j]]
     titles = (f"z{i}", f"z{j}")
     hover_dims = (i, j)
-    to_z = lambda p: lv.plane_to_z(p, base=MEAN, dims=(i, j))  # noqa: E731
-    cov_of = lambda rows: lv.dims_cov(std[rows], i, j)  # noqa: E731
+    to_z = lambda p: geo.plane_to_z(p, base=MEAN, dims=(i, j))  # noqa: E731
+    cov_of = lambda rows: geo.dims_cov(std[rows], i, j)  # noqa: E731
 elif view in ("PCA", STRIP):
-    # The strip is laid out as a PCA plane is (lv.strip_plane): x = z0, and y dropped on the way back to z.
-    p = svc.pca_2d(path, stamp) if view == "PCA" else lv.strip_plane(z_mean[:, 0], labels, jitter=0.3)
+    # The strip is laid out as a PCA plane is (geo.strip_plane): x = z0, and y dropped on the way back to z.
+    p = svc.pca_2d(path, stamp) if view == "PCA" else geo.strip_plane(z_mean[:, 0], labels, jitter=0.3)
     xy, ev = p["xy"], p.get("explained")
     titles = p.get("titles") or (f"PC1 ({ev[0]:.0%} of the spread)", f"PC2 ({ev[1]:.0%})")
     hover_dims = None
-    to_z = lambda q: lv.plane_to_z(q, components=p["components"], mean=p["mean"])  # noqa: E731
-    cov_of = lambda rows: lv.projected_cov(std[rows], p["components"])  # noqa: E731
+    to_z = lambda q: geo.plane_to_z(q, components=p["components"], mean=p["mean"])  # noqa: E731
+    cov_of = lambda rows: geo.projected_cov(std[rows], p["components"])  # noqa: E731
     note = ("PCA keeps distances in this plane: the rings are each image's 1σ cloud projected onto it, "
             "still to scale. A point of the plane maps back to z = mean + (x, y) · components."
             if view == "PCA" else
@@ -93,7 +94,7 @@ else:
 if note:
     st.caption(note)
 
-xr, yr = lv.data_ranges(xy)
+xr, yr = geo.data_ranges(xy)
 # Axes to scale (so the z_std rings are true circles) unless one axis spreads far more than the other: a
 # briefly trained model's map would be a thin sliver with its tick labels piled up.
 ratio = (xr[1] - xr[0]) / (yr[1] - yr[0])
@@ -132,7 +133,7 @@ def _grid_shape(x_range, y_range, k: int) -> tuple[int, int]:
     in latent units where the map is to scale, else k by k."""
     if view == STRIP:
         return k, 1
-    return lv.grid_shape(x_range, y_range, k) if equal else (k, k)
+    return geo.grid_shape(x_range, y_range, k) if equal else (k, k)
 
 
 def _height(xr, yr, equal: bool) -> int:
@@ -147,17 +148,17 @@ chart_col, detail_col = st.columns([3, 2], gap="large")
 with chart_col:
     ring_label = "bars (1σ, to scale along x)" if view == STRIP else "rings (1σ, to scale)"
     rings = cov_of is not None and st.toggle(f"Show z_std {ring_label}", value=True, key="map_rings")
-    rows = lv.sample_indices(len(xy), 150, seed=1)
-    ellipses = lv.ellipse_paths(xy[rows], cov_of(index[rows])) if rings else None
+    rows = geo.sample_indices(len(xy), 150, seed=1)
+    ellipses = geo.ellipse_paths(xy[rows], cov_of(index[rows])) if rings else None
     sel_row = np.flatnonzero(index == sel) if sel is not None else []
     selected = sel_ellipse = None
     if len(sel_row):
         r = sel_row[:1]
         selected = (float(xy[r[0], 0]), float(xy[r[0], 1]))
-        sel_ellipse = lv.ellipse_paths(xy[r], cov_of(index[r])) if cov_of else None
-    hover = lv.hover_columns(z_mean[index], std[index], index, dims=hover_dims,
+        sel_ellipse = geo.ellipse_paths(xy[r], cov_of(index[r])) if cov_of else None
+    hover = figs.hover_columns(z_mean[index], std[index], index, dims=hover_dims,
                               mean_is_xy=view == "Two latent dims")
-    fig = lv.latent_figure(xy, index, None if labels is None else labels[index], names, hover, xr, yr,
+    fig = figs.latent_figure(xy, index, None if labels is None else labels[index], names, hover, xr, yr,
                            *titles, ellipses=ellipses, selected=selected, selected_ellipse=sel_ellipse,
                            equal_axes=equal, height=_height(xr, yr, equal))
     if view == STRIP and labels is not None:  # the rows named by their labels
@@ -181,7 +182,7 @@ with detail_col:
             st.info("t-SNE has no inverse: this box cannot be decoded. Switch to PCA or two latent dims.")
         else:
             cols, rows = _grid_shape(box["x"], box["y"], 10)
-            z_box = to_z(lv.grid_points(box["x"], box["y"], cols, rows))
+            z_box = to_z(geo.grid_points(box["x"], box["y"], cols, rows))
             png = svc.decoded_grid_png(path, stamp, z_box, rows, cols)
             # "content": the picture's own width (56 px a cell), but never wider than this column.
             st.image(png, output_format="PNG", width="content",
@@ -220,7 +221,7 @@ def manifold() -> None:
         st.info("t-SNE has no inverse, so its plane cannot be decoded. Switch to PCA or two latent dims.")
         return
     # The prior's quantiles are latent coordinates; a PCA plane's axes are not.
-    spacings = [s for s in lv.GRID_SPACINGS if s != "prior" or view != "PCA"]
+    spacings = [s for s in geo.GRID_SPACINGS if s != "prior" or view != "PCA"]
     c1, c2 = st.columns([2, 3])
     k = c1.select_slider("Grid size (images along the longer side)", options=list(range(5, 26)), value=15,
                          key="map_grid_n")
@@ -232,12 +233,12 @@ def manifold() -> None:
                                         "Welling's figures. Evenly: equal steps over the data's range.")
     spacing = spacing or "quantiles"
     cols, rows = _grid_shape(xr, yr, k)
-    xs = lv.grid_axis(xy[:, 0], cols, spacing, xr)
-    ys = None if view == STRIP else lv.grid_axis(xy[:, 1], rows, spacing, yr)
-    z_grid = to_z(lv.grid_from_axes(xs, [0.0] if ys is None else ys))
+    xs = geo.grid_axis(xy[:, 0], cols, spacing, xr)
+    ys = None if view == STRIP else geo.grid_axis(xy[:, 1], rows, spacing, yr)
+    z_grid = to_z(geo.grid_from_axes(xs, [0.0] if ys is None else ys))
     png = svc.decoded_grid_png(path, stamp, z_grid, rows, cols)
     cell = int(min(56, 640 // cols))
-    fig = lv.grid_figure(svc.inline_png(png), xs, ys, titles[0], None if ys is None else titles[1], cell)
+    fig = figs.grid_figure(svc.inline_png(png), xs, ys, titles[0], None if ys is None else titles[1], cell)
     st.plotly_chart(fig, key="map_grid", width="content", config={"displayModeBar": False})
     share = {"quantiles": "each column and row holds the same share of the test set's points, so the ticks "
                           "are uneven: close together where the data is dense",

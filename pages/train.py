@@ -5,10 +5,10 @@ from datetime import datetime
 import streamlit as st
 
 import app_services as svc
+from explorer.figures import history_figure
 from vae.bundle import is_bundle
 from vae.config import ENCODERS
 from vae.jobs import JobSpec, JobStatus, LocalProcessRunner
-from vae.latent_views import history_figure
 
 runner = LocalProcessRunner(models_dir=svc.USER_MODELS)
 

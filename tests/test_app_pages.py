@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from vae import latent_views as lv
+from explorer import geometry as geo
+from explorer import pictures as pics
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 MODEL_16D = "models/mnist-16d"
@@ -66,7 +67,7 @@ def test_decoder_slider_changes_image_and_link():
     assert not at.exception
     assert at.session_state["dec_z"][0] == pytest.approx(new)
     assert at.image[0].value != url0
-    assert lv.parse_z(at.query_params["z"], 2)[0] == pytest.approx(new, abs=1e-3)
+    assert geo.parse_z(at.query_params["z"], 2)[0] == pytest.approx(new, abs=1e-3)
 
 
 def test_decoder_random_reset_and_start_from_digit():
@@ -147,7 +148,7 @@ def test_decoder_live_release_moves_the_sliders_and_the_live_decoder_follows_the
     release(spot, 1)
     assert at.session_state["dec_z"] == pytest.approx(spot)
     assert [s.value for s in at.slider] == pytest.approx(spot)
-    assert lv.parse_z(at.query_params["z"], 2) == pytest.approx(spot)
+    assert geo.parse_z(at.query_params["z"], 2) == pytest.approx(spot)
     assert live_args()["z"] == pytest.approx(spot)
     at.slider[0].set_value(1.0).run()
     assert live_args()["z"] == pytest.approx([1.0, -0.5])
@@ -228,7 +229,7 @@ def test_latent_map_grid_is_spaced_by_the_data_and_labelled_with_z():
     ys = _tick_values(fig["layout"]["yaxis"])
     assert np.all(np.diff(xs) > 0) and np.all(np.diff(ys) < 0)  # left to right, top to bottom
     # Every column holds about the same share of the test set: counts between cell centres are even.
-    expected = lv.grid_axis(z_mean[:, 0], cols, "quantiles")
+    expected = geo.grid_axis(z_mean[:, 0], cols, "quantiles")
     step = max(1, int(np.ceil(44 / min(56, 640 // cols))))
     np.testing.assert_allclose(xs, np.round(expected[::step], 2), atol=0.006)
     between = np.histogram(z_mean[:, 0], bins=expected)[0]
@@ -269,40 +270,40 @@ def test_pca_inverse_round_trips_on_the_plane():
     comps = np.linalg.qr(rng.normal(size=(5, 2)))[0].T  # (2, 5), orthonormal rows
     mean = rng.normal(size=5)
     xy = rng.normal(size=(7, 2))
-    z = lv.plane_to_z(xy, components=comps, mean=mean)
-    assert lv.pca_project(z, comps, mean) == pytest.approx(xy)
+    z = geo.plane_to_z(xy, components=comps, mean=mean)
+    assert geo.pca_project(z, comps, mean) == pytest.approx(xy)
 
 
 def test_two_dims_plane_keeps_the_others_at_base():
-    z = lv.plane_to_z(np.array([[1.0, 2.0]]), base=np.zeros(4), dims=(2, 0))
+    z = geo.plane_to_z(np.array([[1.0, 2.0]]), base=np.zeros(4), dims=(2, 0))
     assert z.tolist() == [[2.0, 0.0, 1.0, 0.0]]
 
 
 def test_ellipses_are_to_scale():
-    x, y = lv.ellipse_paths(np.array([[1.0, -1.0]]), lv.dims_cov(np.array([[0.5, 2.0]]), 0, 1))
+    x, y = geo.ellipse_paths(np.array([[1.0, -1.0]]), geo.dims_cov(np.array([[0.5, 2.0]]), 0, 1))
     assert np.nanmax(x) - np.nanmin(x) == pytest.approx(1.0, rel=1e-3)  # 2 * z_std along x
     assert np.nanmax(y) - np.nanmin(y) == pytest.approx(4.0, rel=1e-3)
     # projection by an identity-like PCA gives the same ellipse
-    cov = lv.projected_cov(np.array([[0.5, 2.0]]), np.eye(2))
+    cov = geo.projected_cov(np.array([[0.5, 2.0]]), np.eye(2))
     assert cov[0] == pytest.approx(np.diag([0.25, 4.0]))
 
 
 def test_grid_ranges_come_from_the_data():
     z = np.random.default_rng(0).normal(3.0, 0.1, size=(1000, 2))
-    r = lv.data_ranges(z)
+    r = geo.data_ranges(z)
     assert (r[:, 0] > 2.5).all() and (r[:, 1] < 3.5).all()
-    pts = lv.grid_points(r[0], r[1], 3)
+    pts = geo.grid_points(r[0], r[1], 3)
     assert pts[0, 1] > pts[-1, 1] and pts[0, 0] < pts[-1, 0]  # top-left first
-    assert lv.compose_grid(np.ones((9, 28, 28)), 3, 3).shape == (84, 84)
+    assert pics.compose_grid(np.ones((9, 28, 28)), 3, 3).shape == (84, 84)
 
 
 def test_z_text_and_csv():
-    assert lv.parse_z(lv.format_z([0.1234, -2.0]), 2) == pytest.approx([0.123, -2.0])
-    assert lv.parse_z("1,2", 3) is None and lv.parse_z("a,b", 2) is None and lv.parse_z("1,nan", 2) is None
-    csv = lv.latent_csv(np.zeros((2, 2)), np.zeros((2, 2)), np.array([0, 1])).decode().splitlines()
+    assert geo.parse_z(geo.format_z([0.1234, -2.0]), 2) == pytest.approx([0.123, -2.0])
+    assert geo.parse_z("1,2", 3) is None and geo.parse_z("a,b", 2) is None and geo.parse_z("1,nan", 2) is None
+    csv = geo.latent_csv(np.zeros((2, 2)), np.zeros((2, 2)), np.array([0, 1])).decode().splitlines()
     assert csv[0] == "index,label,z_mean_0,z_mean_1,z_std_0,z_std_1"
     assert csv[2].startswith("1,1,0,0,1,1")
-    strip = lv.strip(np.ones((4, 28, 28)))
+    strip = pics.strip(np.ones((4, 28, 28)))
     assert strip.shape == (28, 4 * 28 + 3 * 2)
 
 
@@ -339,7 +340,7 @@ def test_latent_map_point_and_box_selection_events():
                                     "customdata": [42]}], "point_indices": [3]})
     assert at.session_state["sel_index"] == 42
     assert any("Test image #42" in m.value for m in at.markdown)
-    ranges = lv.data_ranges(np.load(Path(APP).parent / "models" / "mnist-2d" / "reference.npz")["z_mean"])
+    ranges = geo.data_ranges(np.load(Path(APP).parent / "models" / "mnist-2d" / "reference.npz")["z_mean"])
     (x0, x1), (y0, y1) = ranges
     box = {"xref": "x", "yref": "y", "x": [x0, (x0 + x1) / 2], "y": [y0, (y0 + y1) / 2]}
     _select_on_map(at, {"box": [box]})
@@ -355,7 +356,7 @@ def test_latent_map_tsne_view_says_it_has_no_inverse(monkeypatch):
 
     def quick_tsne(path, stamp, n=3000):
         z = app_services.served_model(path).reference["z_mean"]
-        index = lv.sample_indices(len(z), 500)
+        index = geo.sample_indices(len(z), 500)
         return {"xy": z[index][:, :2] * 3.0, "index": index}
 
     monkeypatch.setattr(app_services, "tsne_2d", quick_tsne)
@@ -364,7 +365,7 @@ def test_latent_map_tsne_view_says_it_has_no_inverse(monkeypatch):
     assert not at.exception
     assert any("no inverse" in c.value for c in at.caption)
     assert any("no inverse" in i.value for i in at.info)  # the decoded grid is replaced by a notice
-    at.number_input(key="map_idx").set_value(int(lv.sample_indices(10000, 500)[0])).run()
+    at.number_input(key="map_idx").set_value(int(geo.sample_indices(10000, 500)[0])).run()
     assert not at.exception
 
 
@@ -374,14 +375,14 @@ def test_map_thumbnail_marks_z_where_it_is():
     from PIL import Image
 
     xy = np.array([[-1.0, -1.0], [1.0, 1.0]])
-    thumb = lv.map_thumbnail(xy, np.array([0, 3]), (-2, 2), (-2, 2), size=101)
+    thumb = pics.map_thumbnail(xy, np.array([0, 3]), (-2, 2), (-2, 2), size=101)
     assert thumb.shape == (101, 101, 3)
     # Label colours at the data points: (1, 1) is up and to the right, as on a plot.
-    assert tuple(thumb[25, 75]) == tuple(int(lv.PALETTE[3][i:i + 2], 16) for i in (1, 3, 5))
-    assert tuple(thumb[75, 25]) == tuple(int(lv.PALETTE[0][i:i + 2], 16) for i in (1, 3, 5))
+    assert tuple(thumb[25, 75]) == tuple(int(pics.PALETTE[3][i:i + 2], 16) for i in (1, 3, 5))
+    assert tuple(thumb[75, 25]) == tuple(int(pics.PALETTE[0][i:i + 2], 16) for i in (1, 3, 5))
 
     def cross_at(point) -> tuple[int, int]:
-        png = lv.mark_thumbnail(thumb, point, (-2, 2), (-2, 2))
+        png = pics.mark_thumbnail(thumb, point, (-2, 2), (-2, 2))
         img = np.asarray(Image.open(io.BytesIO(png)).convert("L"))
         rows, cols = np.nonzero(img < 10)  # the black cross
         return int(np.median(rows)), int(np.median(cols))

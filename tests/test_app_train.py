@@ -158,7 +158,7 @@ def test_finished_job_offers_its_model(dirs, tmp_path):
 
 def test_a_one_epoch_curve_has_one_whole_number_tick():
     """Left to itself Plotly labelled a one-epoch run's only tick "1.000000"."""
-    from vae.latent_views import history_figure
+    from explorer.figures import history_figure
 
     fig = history_figure({"kl_loss": [3.0], "val_kl_loss": [2.5]}, "kl_loss", "KL")
     assert fig.layout.xaxis.tickformat == "d" and fig.layout.xaxis.dtick == 1

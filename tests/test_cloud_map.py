@@ -5,8 +5,10 @@ import io
 import numpy as np
 from PIL import Image
 
-from vae import cloud_map as CM
-from vae import latent_views as lv
+from explorer import cloud_map as CM
+from explorer import figures as figs
+from explorer import geometry as geo
+from explorer import pictures as pics
 
 
 def _cloud(mu, log_var, n=50, name="a", color="black"):
@@ -17,7 +19,7 @@ def _cloud(mu, log_var, n=50, name="a", color="black"):
 
 def test_points_png_draws_each_label_in_its_colour_on_a_transparent_picture():
     xy = np.array([[0.0, 0.0], [1.0, 1.0]])
-    img = np.asarray(Image.open(io.BytesIO(lv.points_png(xy, np.array([0, 3]), (-1, 2), (-1, 2), size=90,
+    img = np.asarray(Image.open(io.BytesIO(pics.points_png(xy, np.array([0, 3]), (-1, 2), (-1, 2), size=90,
                                                          opacity=0.5))))
     assert img.shape == (90, 90, 4)
     assert img[0, 0, 3] == 0  # no point there: transparent
@@ -30,9 +32,9 @@ def test_points_png_draws_each_label_in_its_colour_on_a_transparent_picture():
 def test_view_ranges_hold_the_test_set_and_the_cloud_or_zoom_on_the_cloud():
     ref = np.random.default_rng(1).standard_normal((2000, 2))
     far = _cloud([6.0, 0.0], [-2.0, -2.0])
-    (x0, x1), (y0, y1) = CM.view_ranges([far], None, lv.data_ranges(ref), zoom=False)
+    (x0, x1), (y0, y1) = CM.view_ranges([far], None, geo.data_ranges(ref), zoom=False)
     assert x0 < -2.5 and x1 >= 6.0 + 2 * np.exp(-1.0) - 1e-9 and y0 < -2.5 and y1 > 2.5
-    (x0, x1), (y0, y1) = CM.view_ranges([far], None, lv.data_ranges(ref), zoom=True)
+    (x0, x1), (y0, y1) = CM.view_ranges([far], None, geo.data_ranges(ref), zoom=True)
     assert np.isclose(x1 - x0, y1 - y0)  # square: the cloud keeps its shape
     s = far["samples"]
     assert x0 <= s[:, 0].min() and x1 >= s[:, 0].max() and y0 <= s[:, 1].min() and y1 >= s[:, 1].max()
@@ -52,11 +54,11 @@ def test_backdrop_box_is_the_whole_map_for_a_wide_view_and_a_reused_square_for_a
 def test_cloud_figure_draws_backdrop_legend_samples_rings_and_star_without_webgl():
     ref = np.random.default_rng(2).standard_normal((500, 2))
     labels = np.arange(500) % 3
-    box = lv.cover_box((-3.0, 3.0), (-3.0, 3.0))
-    backdrop = {"png": lv.points_png(ref, labels, *box, size=100), "box": box, "labels": np.unique(labels)}
+    box = geo.cover_box((-3.0, 3.0), (-3.0, 3.0))
+    backdrop = {"png": pics.points_png(ref, labels, *box, size=100), "box": box, "labels": np.unique(labels)}
     cloud = _cloud([0.5, -0.5], [-1.0, -1.5])
     cloud["rings"] = [(1, "solid"), (2, "dot")]
-    view = CM.view_ranges([cloud], None, lv.data_ranges(ref), zoom=False)
+    view = CM.view_ranges([cloud], None, geo.data_ranges(ref), zoom=False)
     fig = CM.cloud_figure([cloud], None, view, backdrop, names=["zero", "one", "two"])
     assert len(fig.layout.images) == 1 and fig.layout.images[0].source.startswith("data:image/png;base64,")
     names = [t.name for t in fig.data]
@@ -75,7 +77,7 @@ def test_many_samples_go_to_webgl():
 
 
 def test_nice_ticks_are_round_and_inside_the_range():
-    from vae.cloud_svg import nice_ticks
+    from explorer.cloud_svg import nice_ticks
 
     ticks, decimals = nice_ticks(0.0, 1.0)
     assert np.allclose(ticks, [0, 0.2, 0.4, 0.6, 0.8, 1.0]) and decimals == 1
@@ -89,15 +91,15 @@ def test_cloud_svg_draws_samples_rings_and_stars_to_scale_with_a_legend():
     import re
     import xml.etree.ElementTree as ET
 
-    from vae.cloud_svg import cloud_svg
+    from explorer.cloud_svg import cloud_svg
 
     ref = np.random.default_rng(2).standard_normal((500, 2))
     labels = np.arange(500) % 3
-    box = lv.cover_box((-3.0, 3.0), (-3.0, 3.0))
-    backdrop = {"png": lv.points_png(ref, labels, *box, size=100), "box": box, "labels": np.unique(labels)}
+    box = geo.cover_box((-3.0, 3.0), (-3.0, 3.0))
+    backdrop = {"png": pics.points_png(ref, labels, *box, size=100), "box": box, "labels": np.unique(labels)}
     a = _cloud([0.5, -0.5], [-1.0, -1.5], n=40, name="a")
     b = _cloud([-1.5, 1.5], [-2.0, -2.0], n=30, name="b")
-    view = CM.view_ranges([a, b], None, lv.data_ranges(ref), zoom=False)
+    view = CM.view_ranges([a, b], None, geo.data_ranges(ref), zoom=False)
     svg = cloud_svg([a, b], None, view, backdrop, names=["zero", "one", "two"], width=700, height=500)
     root = ET.fromstring(svg)  # well-formed XML
     ns = "{http://www.w3.org/2000/svg}"
@@ -120,7 +122,7 @@ def test_cloud_svg_draws_samples_rings_and_stars_to_scale_with_a_legend():
 def test_cloud_svg_can_put_its_legend_under_the_plot():
     import xml.etree.ElementTree as ET
 
-    from vae.cloud_svg import cloud_svg
+    from explorer.cloud_svg import cloud_svg
 
     a = _cloud([0.5, -0.5], [-1.0, -1.5], n=20, name="a")
     view = CM.view_ranges([a], None, None, zoom=True)
@@ -136,10 +138,10 @@ def test_cloud_svg_can_put_its_legend_under_the_plot():
 def test_hover_columns_send_z_mean_once_when_the_plot_is_two_latent_dims():
     z_mean = np.array([[0.5, -1.0, 2.0], [1.5, 0.25, -2.0]])
     std = np.array([[0.1, 0.2, 0.3], [0.4, 0.5, 0.6]])
-    cols, template = lv.hover_columns(z_mean, std, np.array([7, 9]), dims=(2, 0))
+    cols, template = figs.hover_columns(z_mean, std, np.array([7, 9]), dims=(2, 0))
     np.testing.assert_allclose(cols, [[7, 2.0, 0.5, 0.3, 0.1], [9, -2.0, 1.5, 0.6, 0.4]], rtol=1e-6)
     assert "z_mean[z2,z0] (%{customdata[1]:.2f}" in template and "(3 dims)" in template
-    cols, template = lv.hover_columns(z_mean, std, np.array([7, 9]), dims=(2, 0), mean_is_xy=True)
+    cols, template = figs.hover_columns(z_mean, std, np.array([7, 9]), dims=(2, 0), mean_is_xy=True)
     np.testing.assert_allclose(cols, [[7, 0.3, 0.1], [9, 0.6, 0.4]], rtol=1e-6)  # the means: from x and y
     assert "z_mean[z2,z0] (%{x:.2f}, %{y:.2f}" in template
     assert "z_std[z2,z0] (%{customdata[1]:.2f}" in template
@@ -147,9 +149,10 @@ def test_hover_columns_send_z_mean_once_when_the_plot_is_two_latent_dims():
 
 def test_figures_pin_their_margins_so_plotly_lays_them_out_once():
     xy = np.random.default_rng(0).standard_normal((30, 2))
-    figs = [lv.latent_figure(xy, np.arange(30), np.arange(30) % 3, None, None, (-3, 3), (-3, 3), "z0", "z1"),
-            lv.history_figure({"loss": [3.0, 2.0]}, "loss", "loss"),
+    labels = np.arange(30) % 3
+    made = [figs.latent_figure(xy, np.arange(30), labels, None, None, (-3, 3), (-3, 3), "z0", "z1"),
+            figs.history_figure({"loss": [3.0, 2.0]}, "loss", "loss"),
             CM.cloud_figure([_cloud([0, 0], [0, 0])], None, ((-3, 3), (-3, 3)))]
-    for fig in figs:
+    for fig in made:
         assert fig.layout.xaxis.automargin is False and fig.layout.yaxis.automargin is False
         assert fig.layout.margin.l >= 60 and fig.layout.margin.b >= 50  # room for tick labels and titles

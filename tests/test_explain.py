@@ -9,7 +9,7 @@ import json
 import numpy as np
 import pytest
 
-from vae import explain as E
+from explorer import explain as E
 
 MU = np.array([0.5, -1.0, 2.0])
 LV = np.array([-2.0, 0.0, 1.0])

@@ -17,7 +17,8 @@ from test_app_encode import _digit_png
 from test_app_how import _cloud_pictures
 from test_app_pages import _select_on_map
 
-from vae import latent_views as lv
+from explorer import figures as figs
+from explorer import geometry as geo
 
 PAGES = ["home", "latent_map", "decoder", "encode", "train", "how_it_works"]
 
@@ -71,10 +72,10 @@ def test_latent_map_is_a_strip_of_z0_with_z_std_bars(tiny_1d_bundle):
     assert fig["layout"]["yaxis"]["tickvals"] == sorted(set(ref["labels"].tolist()))
 
     bars = next(t for t in fig["data"] if t["name"] == "z_std (1σ)")
-    rows = lv.sample_indices(len(x), 150, seed=1)
+    rows = geo.sample_indices(len(x), 150, seed=1)
     pieces = _segments(_values(bars["x"]), _values(bars["y"]))
     assert len(pieces) == len(rows)
-    for (bx, by), std in zip(pieces, lv.z_std(ref["z_log_var"][rows, 0])):
+    for (bx, by), std in zip(pieces, geo.z_std(ref["z_log_var"][rows, 0])):
         assert np.ptp(by) < 1e-5  # horizontal: no spread along y to draw
         assert np.ptp(bx) / 2 == pytest.approx(std, rel=1e-3)
 
@@ -152,13 +153,13 @@ def test_how_it_works_draws_the_clouds_on_the_strip(tiny_1d_bundle):
 
 def test_strip_plane_goes_to_z0_and_back():
     z0 = np.array([-1.0, 0.5, 2.0])
-    plane = lv.strip_plane(z0, np.array([0, 3, 3]), jitter=0.3)
+    plane = geo.strip_plane(z0, np.array([0, 3, 3]), jitter=0.3)
     assert plane["xy"][:, 0].tolist() == z0.tolist()
     assert np.abs(plane["xy"][:, 1] - [0, 3, 3]).max() <= 0.3
-    assert lv.pca_project(z0[:, None], plane["components"], plane["mean"]).tolist() == [
+    assert geo.pca_project(z0[:, None], plane["components"], plane["mean"]).tolist() == [
         [-1.0, 0.0], [0.5, 0.0], [2.0, 0.0]]
-    back = lv.plane_to_z(plane["xy"], components=plane["components"], mean=plane["mean"])
+    back = geo.plane_to_z(plane["xy"], components=plane["components"], mean=plane["mean"])
     assert back.shape == (3, 1) and back[:, 0].tolist() == z0.tolist()  # y dropped
-    cov = lv.projected_cov(np.array([[0.5]]), plane["components"])[0]
+    cov = geo.projected_cov(np.array([[0.5]]), plane["components"])[0]
     assert cov.tolist() == [[0.25, 0.0], [0.0, 0.0]]  # a bar along x, nothing along y
-    assert lv.latent_axis_titles(lv.strip_plane(z0))[1] == "random jitter (no meaning)"
+    assert figs.latent_axis_titles(geo.strip_plane(z0))[1] == "random jitter (no meaning)"

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from vae import latent_views as lv
+from explorer import geometry as geo
 
 from . import COMPONENT_IFRAME, component_frame, exceptions, wait_idle
 
@@ -30,7 +30,7 @@ LIVE_STATE = "window.__liveDecoderState && window.__liveDecoderState()"
 
 def server_z(page) -> np.ndarray:
     """The z the server last decoded, from the link it wrote (3 decimals)."""
-    z = lv.parse_z(parse_qs(urlparse(page.url).query).get("z", [None])[0], 2)
+    z = geo.parse_z(parse_qs(urlparse(page.url).query).get("z", [None])[0], 2)
     assert z is not None, f"no z in the link: {page.url}"
     return z
 
@@ -63,7 +63,7 @@ def open_decoder(page, app_url: str) -> None:
 def wait_for_new_z(page, before: np.ndarray) -> None:
     """Wait until the server has written a z other than `before` to the link, and the page is idle."""
     page.wait_for_function("before => !location.search.includes(before)",
-                           arg="z=" + lv.format_z(before).replace(",", "%2C"), timeout=60_000)
+                           arg="z=" + geo.format_z(before).replace(",", "%2C"), timeout=60_000)
     wait_idle(page)
 
 

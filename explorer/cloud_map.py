@@ -6,8 +6,8 @@ import math
 
 import numpy as np
 
-from vae import explain as E
-from vae import latent_views as lv
+from explorer import explain as E
+from explorer import figures as figs
 
 SVG_SAMPLES = 1000  # more sampled points than this go to WebGL; fewer are cheaper as SVG (no GL context)
 
@@ -68,7 +68,7 @@ def cloud_parts(clouds: list[dict], pca: dict | None) -> list[dict]:
 
 def cloud_figure(clouds: list[dict], pca: dict | None, view: tuple, backdrop: dict | None = None,
                  names: list[str] | None = None, height: int = 520):
-    """The map: `backdrop` (from a cached `lv.points_png`, with its box and labels) behind, then per cloud
+    """The map: `backdrop` (from a cached `pics.points_png`, with its box and labels) behind, then per cloud
     its samples, its rings ("rings": [(n_sd, dash), ...]) and its z_mean as a star.
 
     A cloud is a dict: name, z_mean, z_log_var, samples (or None), color, and optionally sample_marker
@@ -78,7 +78,7 @@ def cloud_figure(clouds: list[dict], pca: dict | None, view: tuple, backdrop: di
 
     fig = go.Figure()
     if backdrop is not None:
-        lv.add_points_background(fig, backdrop["png"], backdrop["box"], backdrop["labels"], names)
+        figs.add_points_background(fig, backdrop["png"], backdrop["box"], backdrop["labels"], names)
     n_samples = sum(len(c["samples"]) for c in clouds if c.get("samples") is not None)
     scatter = go.Scatter if n_samples <= SVG_SAMPLES else go.Scattergl
     for c in cloud_parts(clouds, pca):
@@ -94,11 +94,11 @@ def cloud_figure(clouds: list[dict], pca: dict | None, view: tuple, backdrop: di
         star = dict(size=15, symbol="star", color="gold", line=dict(color=c["color"], width=2))
         fig.add_trace(go.Scatter(x=[c["center"][0]], y=[c["center"][1]], mode="markers",
                                  name=f"z_mean ({c['name']})", marker=star))
-    lv.label_latent_axes(fig, pca)
+    figs.label_latent_axes(fig, pca)
     fig.update_xaxes(range=list(view[0]))
     fig.update_yaxes(range=list(view[1]))
     # Legend clicks would hide only the legend's own markers, not the pictured test points: switched off.
-    lv.pin_margins(fig, top=30)
+    figs.pin_margins(fig, top=30)
     fig.update_layout(height=height, plot_bgcolor="#f7f7f7",
                       legend=dict(itemclick=False, itemdoubleclick=False))
     return fig

@@ -14,8 +14,9 @@ from html import escape
 
 import numpy as np
 
-from vae import cloud_map as CM
-from vae import latent_views as lv
+from explorer import cloud_map as CM
+from explorer import figures as figs
+from explorer import pictures as pics
 
 LEFT, RIGHT, TOP, BOTTOM = 62, 12, 12, 48  # margins around the plot area, in px
 LEGEND_WIDTH = 175
@@ -68,7 +69,7 @@ def _legend(parts: list[dict], backdrop: dict | None, names: list[str] | None) -
     entries = []
     for lab in [] if backdrop is None or backdrop.get("labels") is None else backdrop["labels"]:
         name = names[int(lab)] if names and int(lab) < len(names) else str(int(lab))
-        color = lv.PALETTE[int(lab) % len(lv.PALETTE)]
+        color = pics.PALETTE[int(lab) % len(pics.PALETTE)]
         entries.append((f'<circle r="4.5" fill="{color}" fill-opacity="0.55"/>', name))
     for c in parts:
         if c["samples"] is not None:
@@ -140,7 +141,7 @@ def cloud_svg(clouds: list[dict], pca: dict | None, view: tuple, backdrop: dict 
                 out.append(f'<line x1="{LEFT}" y1="{v:.1f}" x2="{LEFT + pw}" y2="{v:.1f}" stroke="#fff" '
                            f'stroke-width="{2 if abs(t) < 1e-12 else 1}"/>')
                 out.append(f'<text x="{LEFT - 6}" y="{v + 4:.1f}" text-anchor="end">{label}</text>')
-    x_title, y_title = lv.latent_axis_titles(pca)
+    x_title, y_title = figs.latent_axis_titles(pca)
     out.append(f'<text x="{LEFT + pw / 2:.1f}" y="{TOP + ph + BOTTOM - 8}" text-anchor="middle">'
                f'{escape(x_title)}</text>')
     out.append(f'<text transform="translate(16 {TOP + ph / 2:.1f}) rotate(-90)" text-anchor="middle">'
