@@ -313,9 +313,6 @@ def gl_pixel_ratio(cookie: str | None) -> float:
     return min(2.0, max(1.0, ratio)) if np.isfinite(ratio) else 2.0
 
 
-GRID_BATCH = 32  # images per decoder run for grids (see decoded_grid_png)
-
-
 @st.cache_data(show_spinner=False, max_entries=32, max_size="32MiB")  # keyed by z: bytes bounded too
 def decoded_grid_png(path: str, stamp: float, z: np.ndarray, rows: int, cols: int, scale: int = 2) -> bytes:
     """z (rows * cols, d) decoded and laid out row by row as one PNG (cached: the Latent map shows and
@@ -324,12 +321,7 @@ def decoded_grid_png(path: str, stamp: float, z: np.ndarray, rows: int, cols: in
     from explorer.pictures import compose_grid
     from vae.serving import to_png
 
-    model = served_model(path)
-    # In batches: ONNX Runtime's memory arena keeps, for the life of the process, room for the largest
-    # batch a session has run. A 25x25 grid at once pinned 190-360 MiB per model (scripts/soak.py);
-    # batches of GRID_BATCH pin ~20 MiB, and run no slower.
-    images = np.concatenate([model.decode(z[i:i + GRID_BATCH]) for i in range(0, max(len(z), 1), GRID_BATCH)])
-    return to_png(compose_grid(images, rows, cols), scale)
+    return to_png(compose_grid(served_model(path).decode(z), rows, cols), scale)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
