@@ -27,10 +27,10 @@ with st.sidebar:
         st.page_link(page, label=page.title, icon=page.icon)
     st.divider()
 
-import app_services as svc  # noqa: E402  (after the menu: the first run on a fresh server imports it slowly)
+from explorer import models, widgets  # noqa: E402  (after the menu: slow on a fresh server's first run)
 
-model = svc.current_model()
+model = models.current_model()
 st.sidebar.caption(f"Model: **{model.name}** — latent_dim {model.latent_dim}")
-svc.remember_pixel_ratio()
-svc.show_model_notice()
+widgets.remember_pixel_ratio()
+models.show_model_notice()
 nav.run()

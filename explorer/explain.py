@@ -12,7 +12,7 @@ import json
 
 import numpy as np
 
-from vae.posterior import kl_per_dim, z_std  # noqa: F401  (kl_per_dim: the pages' E.kl_per_dim)
+from vae.posterior import kl_per_dim, per_image_elbo, z_std  # noqa: F401  (the pages' E.kl_per_dim, E.per_image_elbo)
 
 # Session-state key under which the Encode page leaves the last drawn/uploaded input
 # (a 28x28 float32 array in [0, 1], white ink on black) for the How-it-works page.

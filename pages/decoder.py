@@ -5,18 +5,17 @@ import hashlib
 import numpy as np
 import streamlit as st
 
-import app_services as svc
+from explorer import cache, models
 from explorer import geometry as geo
 from explorer import pictures as pics
 from live_decoder import live_decoder, live_decoder_error
-from vae.serving import to_png
 
-model = svc.current_model()
-path = svc.current_model_path()
-stamp = svc.stamp(path)
+model = models.current_model()
+path = models.current_model_path()
+stamp = models.stamp(path)
 d = model.latent_dim
 ref = model.reference
-info = svc.latent_ranges(path, stamp)
+info = cache.latent_ranges(path, stamp)
 SLIDERS, RANGES, MEAN = info["sliders"], info["ranges"], info["mean"]
 # Slider keys are per model, so switching model never feeds one model's z to another's sliders.
 mid = hashlib.md5(f"{path}|{stamp}".encode()).hexdigest()[:8]
@@ -33,7 +32,7 @@ def set_z(z) -> None:
 
 
 def label_of(i: int) -> str:
-    return "" if ref is None or ref.get("labels") is None else svc.label_name(model, ref["labels"][i])
+    return "" if ref is None or ref.get("labels") is None else models.label_name(model, ref["labels"][i])
 
 
 st.title("🎛️ Decoder")
@@ -123,13 +122,13 @@ def panel() -> None:
             cols[i % n_cols].slider(f"z{i}", min_value=lo, max_value=hi, step=(hi - lo) / 200,
                                     key=key, format="%.2f")
     image = model.decode(z[None])[0]
-    png = to_png(image, scale=10)
+    png = pics.to_png(image, scale=10)
     st.session_state["dec_z"] = z.tolist()
     st.query_params["z"] = geo.format_z(z)
 
     with view:
         # Inline (a data: URL in the fragment's message): the new image shows without one more request.
-        st.image(svc.inline_png(png), width=280, caption="decoder(z), 28×28 shown at 10×")
+        st.image(pics.inline_png(png), width=280, caption="decoder(z), 28×28 shown at 10×")
         st.caption("z = (" + ", ".join(f"{v:.2f}" for v in z) + ")")
         st.download_button("⬇ Decoded image (PNG)", png, file_name="decoded.png", mime="image/png",
                            on_click="ignore")
@@ -143,11 +142,11 @@ def panel() -> None:
         steps = c2.number_input("Steps", min_value=3, max_value=21, value=11, key="dec_trav_steps")
         lo, hi = RANGES[dim]
         strip = pics.strip(model.decode(geo.traversal_z(z, dim, lo, hi, int(steps))))
-        st.image(svc.inline_png(to_png(strip, 3)),
+        st.image(pics.inline_png(pics.to_png(strip, 3)),
                  caption=f"z{dim} from {lo:.2f} to {hi:.2f} (the data's range); "
                          "the other dimensions stay at the current z")
-        st.download_button("⬇ Traversal strip (PNG)", to_png(strip, 4), file_name=f"traversal_z{dim}.png",
-                           mime="image/png", on_click="ignore")
+        st.download_button("⬇ Traversal strip (PNG)", pics.to_png(strip, 4),
+                           file_name=f"traversal_z{dim}.png", mime="image/png", on_click="ignore")
     with i_tab:
         if ref is None:
             st.info("This model stores no reference encodings of test digits to interpolate between.")
@@ -158,10 +157,10 @@ def panel() -> None:
             b = int(c2.number_input("To test digit", 0, n - 1, 1, key="dec_int_b"))
             steps = int(c3.number_input("Steps", 3, 21, 10, key="dec_int_steps"))
             zs = geo.interpolation_z(ref["z_mean"][a], ref["z_mean"][b], steps)
-            strip = pics.strip(svc.decode(path, stamp, zs))
-            st.image(svc.inline_png(to_png(strip, 3)),
+            strip = pics.strip(cache.decode(path, stamp, zs))
+            st.image(pics.inline_png(pics.to_png(strip, 3)),
                      caption=f"straight line from z_mean of #{a} ({label_of(a)}) to #{b} ({label_of(b)})")
-            st.download_button("⬇ Interpolation strip (PNG)", to_png(strip, 4),
+            st.download_button("⬇ Interpolation strip (PNG)", pics.to_png(strip, 4),
                                file_name=f"interpolation_{a}_{b}.png", mime="image/png", on_click="ignore")
 
 
@@ -171,9 +170,9 @@ def live_panel(z: np.ndarray) -> None:
     Only a released z comes back; its callback moves the server sliders (and the link) before this
     fragment's rerun draws them.
     """
-    points, labels, plane = svc.live_decoder_inputs(model, path, stamp)
+    points, labels, plane = cache.live_decoder_inputs(model, path, stamp)
     key = f"dec_live_{mid}"
-    live_decoder(svc.decoder_bytes(path, stamp), d, z.tolist(), [tuple(r) for r in SLIDERS],
+    live_decoder(cache.decoder_bytes(path, stamp), d, z.tolist(), [tuple(r) for r in SLIDERS],
                  points, labels, key=key, plane=plane, on_release=set_z)
     error = live_decoder_error(key)
     if error:
@@ -183,12 +182,13 @@ def live_panel(z: np.ndarray) -> None:
 
 def small_map(z: np.ndarray) -> None:
     """The current z as a cross on a picture of the test set's z_means (PCA plane > 2-D, strip for 1-D)."""
-    m = svc.map_thumbnail(path, stamp)
+    m = cache.map_thumbnail(path, stamp)
     if m is None:
         st.info("No reference encodings in this bundle: no map to show where z lies.")
         return
     here = z if m["pca"] is None else geo.pca_project(z, m["pca"]["components"], m["pca"]["mean"])[0]
-    st.image(svc.inline_png(pics.mark_thumbnail(m["thumb"], here, m["x_range"], m["y_range"])), width=300)
+    marked = pics.mark_thumbnail(m["thumb"], here, m["x_range"], m["y_range"])
+    st.image(pics.inline_png(marked), width=300)
     inside = m["x_range"][0] <= here[0] <= m["x_range"][1] and m["y_range"][0] <= here[1] <= m["y_range"][1]
     axes = {1: ", x = z0, y a random jitter that means nothing (z on its centre line)", 2: ", x = z0, y = z1"}
     st.caption(f"Where z is (×): {m['n']:,} test images' z_mean"

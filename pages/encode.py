@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-import app_services as svc
+from explorer import cache, inputs, models, widgets
 from explorer import explain as E
-from vae.serving import per_image_elbo, to_png
+from explorer import pictures as pics
 
 IMAGE_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif"]
 STRIP_NOTE = ("The latent space has one dimension: x is z, and the test {things} are spread along y by a "
@@ -33,7 +33,6 @@ def _words(model) -> dict[str, str]:
 
 def _from_upload(words: dict[str, str]):
     """(Preprocessed, name) for the uploaded file, or None (an unusable file shows st.error)."""
-    from vae.preprocess import ImageError, preprocess_bytes
 
     up = st.file_uploader(
         f"An image of {words['one']} (PNG, JPEG, WebP, BMP or GIF). "
@@ -44,8 +43,8 @@ def _from_upload(words: dict[str, str]):
         st.info(f"Upload an image to encode it, or switch to **{words['draw']}**.")
         return None
     try:
-        return preprocess_bytes(up.getvalue()), up.name
-    except ImageError as exc:
+        return inputs.preprocess_bytes(up.getvalue()), up.name
+    except inputs.ImageError as exc:
         st.error(str(exc))
     except Exception:  # a file no decoder foresaw must still not crash the page
         st.error(f"{up.name} could not be read as an image of {words['a']}; try a PNG or JPEG.")
@@ -56,7 +55,6 @@ def _from_canvas(words: dict[str, str], digits: bool):
     """(Preprocessed, name) for the drawing on the canvas, or None while it is empty."""
     from PIL import Image
 
-    from vae.preprocess import CANVAS_SIDE, CANVAS_STROKE, MNIST_STROKE, ImageError, to_mnist
 
     try:
         from streamlit_drawable_canvas import st_canvas
@@ -68,8 +66,8 @@ def _from_canvas(words: dict[str, str], digits: bool):
     # The toolbar floats 2.65rem above the canvas while the pointer is on it: keep it off the instruction.
     st.space("medium")
     result = st_canvas(
-        stroke_width=CANVAS_STROKE, stroke_color="#FFFFFF", background_color="#000000",
-        height=CANVAS_SIDE, width=CANVAS_SIDE, drawing_mode="freedraw", return_image_data=True,
+        stroke_width=inputs.CANVAS_STROKE, stroke_color="#FFFFFF", background_color="#000000",
+        height=inputs.CANVAS_SIDE, width=inputs.CANVAS_SIDE, drawing_mode="freedraw", return_image_data=True,
         key="encode_canvas",
     )
     objects = (result.json_data or {}).get("objects") or []
@@ -78,13 +76,13 @@ def _from_canvas(words: dict[str, str], digits: bool):
         if data is None:
             st.info(f"The canvas is empty: draw {words['a']} on it.")
             return None
-        # RGBA, white strokes on black: to_mnist reads the ink from alpha or from the polarity. One pen
+        # RGBA, white strokes on black: inputs.to_mnist reads the ink from alpha or from the polarity. One pen
         # makes a digit drawn large thin-stroked once scaled to 20 px and one drawn small bold, and the
         # encoder reads thin-stroked 2s as 3s and 8s: digits get MNIST's stroke width whatever their size.
         # Clothes are filled shapes, not pen strokes: they are left as drawn.
-        stroke = MNIST_STROKE if digits else None
-        return to_mnist(Image.fromarray(np.asarray(data, np.uint8)), stroke=stroke), "your drawing"
-    except ImageError as exc:
+        stroke = inputs.MNIST_STROKE if digits else None
+        return inputs.to_mnist(Image.fromarray(np.asarray(data, np.uint8)), stroke=stroke), "your drawing"
+    except inputs.ImageError as exc:
         st.error(str(exc))
     except Exception:
         st.error("The drawing could not be turned into a 28×28 image; clear the canvas and try again.")
@@ -107,12 +105,11 @@ def _show_steps(pre, words: dict[str, str]) -> None:
     c2.image(np.clip(pre.gray, 0, 1), caption="Grayscale, ink = white: " + ", ".join(how), width="stretch")
     cropped = "Cropped to the ink"
     if pre.stroke_width is not None:
-        from vae.preprocess import MNIST_STROKE
 
-        cropped += (f", strokes set from {pre.stroke_width:.1f} to MNIST's {MNIST_STROKE:.1f} px "
+        cropped += (f", strokes set from {pre.stroke_width:.1f} to MNIST's {inputs.MNIST_STROKE:.1f} px "
                     "(at 28×28)")
     c3.image(np.clip(pre.cropped, 0, 1), caption=cropped, width="stretch")
-    c4.image(to_png(pre.image, scale=8), caption="28×28, centred like MNIST (what the encoder sees)",
+    c4.image(pics.to_png(pre.image, scale=8), caption="28×28, centred like MNIST (what the encoder sees)",
              width="stretch")
 
 
@@ -126,7 +123,7 @@ def _neighbors(model, z_mean, k: int = 8) -> list[dict] | None:
 
 
 def _test_images(model):
-    return svc.reference_images(model)
+    return cache.reference_images(model)
 
 
 def _show_encoding(model, path: str, pre, name: str, words: dict[str, str]) -> None:
@@ -142,7 +139,7 @@ def _show_encoding(model, path: str, pre, name: str, words: dict[str, str]) -> N
         "*cloud* of latent codes that could have produced this image.")
     kl = E.kl_per_dim(mu, lv)
     c1, c2 = st.columns([3, 2])
-    svc.kl_table(c1, kl, mu, std, z_log_var=lv)
+    widgets.kl_table(c1, kl, mu, std, z_log_var=lv)
     c2.code(f"z_mean = {E.fmt_vec(mu)}\nz_std  = {E.fmt_vec(std)}", language="python")
 
     st.subheader("3 · Samples z = z_mean + z_std · ε and the reconstruction")
@@ -155,16 +152,16 @@ def _show_encoding(model, path: str, pre, name: str, words: dict[str, str]) -> N
     recon = model.decode(mu[None])[0]
     decodes = model.decode(samples)
     cols = st.columns(2 + n)
-    cols[0].image(to_png(x, 4), caption="input", width="stretch")
-    cols[1].image(to_png(recon, 4), caption="decode(z_mean)", width="stretch")
+    cols[0].image(pics.to_png(x, 4), caption="input", width="stretch")
+    cols[1].image(pics.to_png(recon, 4), caption="decode(z_mean)", width="stretch")
     for i in range(n):
-        cols[2 + i].image(to_png(decodes[i], 4), caption=f"sample {i + 1}", width="stretch")
+        cols[2 + i].image(pics.to_png(decodes[i], 4), caption=f"sample {i + 1}", width="stretch")
     st.caption("Each sample is a different ε ~ N(0, I) pushed through the same z_mean and z_std; "
                "their decodes vary around the reconstruction as much as z_std allows.")
 
     st.subheader("4 · How well it fits: the negative ELBO of this image")
-    elbo = per_image_elbo(x, recon, mu, lv)
-    sample_rec = float(np.mean([per_image_elbo(x, d, mu, lv)["reconstruction_loss"] for d in decodes]))
+    elbo = E.per_image_elbo(x, recon, mu, lv)
+    sample_rec = float(np.mean([E.per_image_elbo(x, d, mu, lv)["reconstruction_loss"] for d in decodes]))
     m1, m2, m3, m4 = st.columns(4)
     m1.metric("Reconstruction (at z_mean)", f"{elbo['reconstruction_loss']:.1f} nats")
     m2.metric("KL to N(0, I)", f"{elbo['kl_loss']:.2f} nats")
@@ -188,15 +185,15 @@ def _show_encoding(model, path: str, pre, name: str, words: dict[str, str]) -> N
     else:
         labels = [n_["label"] for n_ in nbrs]
         vote = int(np.bincount(labels).argmax())
-        names = ", ".join(svc.label_name(model, lab) for lab in labels)
+        names = ", ".join(models.label_name(model, lab) for lab in labels)
         st.markdown(f"Labels of the {len(nbrs)} nearest: **{names}** — "
-                    f"majority: **{svc.label_name(model, vote)}**.")
+                    f"majority: **{models.label_name(model, vote)}**.")
         images = _test_images(model)
         if images is not None:
             cols = st.columns(len(nbrs))
             for c, n_ in zip(cols, nbrs):
-                c.image(to_png(images[n_["index"]], 3),
-                        caption=f"{svc.label_name(model, n_['label'])} · d={n_['distance']:.2f}",
+                c.image(pics.to_png(images[n_["index"]], 3),
+                        caption=f"{models.label_name(model, n_['label'])} · d={n_['distance']:.2f}",
                         width="stretch")
         else:
             st.caption("(The test images are not available on this machine, so only their labels are shown.)")
@@ -207,7 +204,7 @@ def _show_encoding(model, path: str, pre, name: str, words: dict[str, str]) -> N
     cloud = {"name": "yours", "z_mean": mu, "z_log_var": lv, "samples": samples, "color": "black",
              "rings": [(1, "solid"), (2, "dot")],
              "sample_marker": dict(size=9, color="white", line=dict(color="black", width=1.5))}
-    fig = svc.cloud_map(model, path, [cloud], zoom=zoom, height=560)
+    fig = cache.cloud_map(model, path, [cloud], zoom=zoom, height=560)
     if fig is None:
         st.info("This model stores no reference encodings, so there is no map to place the image on.")
     else:
@@ -216,7 +213,7 @@ def _show_encoding(model, path: str, pre, name: str, words: dict[str, str]) -> N
                        "principal components. The ring is the projected 1·z_std and 2·z_std contour.")
         elif model.latent_dim == 1:
             st.caption(STRIP_NOTE.format(things=words["things"]))
-        st.plotly_chart(fig, width="stretch", key="encode_map", config=svc.plotly_config())
+        st.plotly_chart(fig, width="stretch", key="encode_map", config=widgets.plotly_config())
 
     record = E.encoding_record(mu, lv, source=name, model=model.name, elbo=elbo, neighbors=nbrs)
     st.markdown("**Download this encoding** (z_mean, z_log_var, z_std, KL per dimension; the JSON adds the "
@@ -232,8 +229,8 @@ def _show_encoding(model, path: str, pre, name: str, words: dict[str, str]) -> N
 
 
 def main() -> None:
-    model = svc.current_model()
-    path = svc.current_model_path()
+    model = models.current_model()
+    path = models.current_model_path()
     words = _words(model)
     st.title(words["title"])
     st.markdown("Give the encoder an image and see every step: how it is brought to MNIST's format, the "

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import streamlit as st
 
-import app_services as svc
+from explorer import models
 from explorer.figures import history_figure
 
 st.title("🧭 Latent Explorer")
@@ -19,8 +19,8 @@ st.markdown(
 )
 
 st.subheader("Model")
-choices = svc.model_choices()
-current = svc.current_model_path()
+choices = models.model_choices()
+current = models.current_model_path()
 labels = list(choices)
 if current not in choices.values():  # a bundle directory typed in earlier
     labels.append(f"{Path(current).name} ({current})")
@@ -30,7 +30,7 @@ st.session_state["home_model"] = next(lab for lab in labels if choices[lab] == c
 
 
 def _pick() -> None:
-    svc.set_current_model(choices[st.session_state["home_model"]])
+    models.set_current_model(choices[st.session_state["home_model"]])
 
 
 # A callback runs before the script, so the sidebar already shows the new model on this rerun.
@@ -40,12 +40,12 @@ st.selectbox("Model for every page", labels, key="home_model", on_change=_pick,
 
 def _use_dir() -> None:
     try:
-        path = svc.check_model_dir(st.session_state.get("home_dir") or "")
+        path = models.check_model_dir(st.session_state.get("home_dir") or "")
     except ValueError as exc:
         st.session_state["home_dir_error"] = str(exc)
         return
     st.session_state.pop("home_dir_error", None)
-    svc.set_current_model(path)
+    models.set_current_model(path)
 
 
 with st.expander("Load a bundle directory"):
@@ -55,8 +55,9 @@ with st.expander("Load a bundle directory"):
     if st.session_state.get("home_dir_error"):
         st.error(st.session_state["home_dir_error"])
 
-model = svc.current_model()
-st.caption(f"Current: `{svc.shareable_path(svc.current_model_path())}` — latent_dim {model.latent_dim}. "
+model = models.current_model()
+link = models.shareable_path(models.current_model_path())
+st.caption(f"Current: `{link}` — latent_dim {model.latent_dim}. "
            "The choice holds on every page and is part of the page's link (`?model=`).")
 
 card_col, curve_col = st.columns([3, 2], gap="large")

@@ -7,11 +7,11 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-import app_services as svc
+from explorer import cache, models, widgets
 from explorer import explain as E
+from explorer import pictures as pics
 from explorer.figures import pin_margins
 from live_decoder import live_decoder, live_decoder_error
-from vae.serving import per_image_elbo, to_png
 
 CLOUD_COLORS = ["#111111", "#d62728"]
 
@@ -23,7 +23,7 @@ SRC_TEST, SRC_YOURS, SRC_RANDOM = "A test digit", "Your drawing / upload", "The 
 
 def _test_set(model):
     """(images, labels) of the test split the reference encodings come from, or None."""
-    images = svc.reference_images(model)
+    images = cache.reference_images(model)
     return None if images is None else (images, model.reference["labels"])
 
 
@@ -38,7 +38,7 @@ def _pick_input(model, test, slot: str, default_index: int, container) -> tuple[
         images, labels = test
         i = int(container.number_input(f"Test image index (0–{len(images) - 1})", 0, len(images) - 1,
                                        default_index, key=f"how_index_{slot}"))
-        return np.asarray(images[i], np.float32), f"test image #{i} ({svc.label_name(model, labels[i])})"
+        return np.asarray(images[i], np.float32), f"test image #{i} ({models.label_name(model, labels[i])})"
     if source == SRC_YOURS:
         x = np.asarray(st.session_state[E.CURRENT_INPUT_KEY], np.float32).reshape(28, 28)
         return x, st.session_state.get(E.CURRENT_INPUT_NAME_KEY, "your input")
@@ -80,11 +80,11 @@ def _live_section(model, path: str, mu: np.ndarray) -> None:
     st.markdown("The decoder only ever sees z. Start at this input's **z_mean** and drag: a step of one "
                 "z_std barely changes the image, which is why a draw from N(z_mean, z_std²) still "
                 "reconstructs this input.")
-    stamp = svc.stamp(path)
-    sliders = np.asarray(svc.latent_ranges(path, stamp)["sliders"], np.float64)
-    points, labels, plane = svc.live_decoder_inputs(model, path, stamp)
+    stamp = models.stamp(path)
+    sliders = np.asarray(cache.latent_ranges(path, stamp)["sliders"], np.float64)
+    points, labels, plane = cache.live_decoder_inputs(model, path, stamp)
     z0 = np.clip(mu, sliders[:, 0], sliders[:, 1])
-    live_decoder(svc.decoder_bytes(path, stamp), model.latent_dim, z0.tolist(),
+    live_decoder(cache.decoder_bytes(path, stamp), model.latent_dim, z0.tolist(),
                  [tuple(r) for r in sliders], points, labels, key="how_live", plane=plane)
     error = live_decoder_error("how_live")
     if error:
@@ -166,10 +166,10 @@ def _what_epsilon_is_for(*, model, mu, lv, std, **_) -> None:
     a, b = st.columns(2)
     a.markdown("**Same ε four times** → the same z, the same image: nothing random is left.")
     for col, img in zip(a.columns(4), model.decode(z_same)):
-        col.image(svc.inline_png(to_png(img, 3)), width="stretch")
+        col.image(pics.inline_png(pics.to_png(img, 3)), width="stretch")
     b.markdown("**Four different ε** → four draws from this input's cloud.")
     for col, img in zip(b.columns(4), model.decode(z_diff)):
-        col.image(svc.inline_png(to_png(img, 3)), width="stretch")
+        col.image(pics.inline_png(pics.to_png(img, 3)), width="stretch")
 
 
 def _what_makes_the_heads(*, model, x, mu, lv, elbo, samples, **_) -> None:
@@ -181,7 +181,7 @@ def _what_makes_the_heads(*, model, x, mu, lv, elbo, samples, **_) -> None:
         "- the **KL** term pulls every cloud towards N(0, 1): z_mean towards 0, z_std towards 1.\n\n"
         "Training settles the tug-of-war; the head that sets the cloud's centre is what we then call "
         "z_mean, the other its log-variance.")
-    rec_samples = float(np.mean([per_image_elbo(x, d, mu, lv)["reconstruction_loss"]
+    rec_samples = float(np.mean([E.per_image_elbo(x, d, mu, lv)["reconstruction_loss"]
                                  for d in model.decode(samples[:32])]))
     m1, m2, m3, m4 = st.columns(4)
     m1.metric("Reconstruction at z_mean", f"{elbo['reconstruction_loss']:.1f} nats")
@@ -190,7 +190,7 @@ def _what_makes_the_heads(*, model, x, mu, lv, elbo, samples, **_) -> None:
     m3.metric("KL (all dims)", f"{elbo['kl_loss']:.2f} nats")
     m4.metric("Negative ELBO (at z_mean)", f"{elbo['neg_elbo']:.1f} nats")
     st.markdown("**This input's KL per dimension**")
-    svc.kl_table(st, np.asarray(elbo["kl_per_dim"]), mu, E.z_std(lv))
+    widgets.kl_table(st, np.asarray(elbo["kl_per_dim"]), mu, E.z_std(lv))
 
 
 def _why_no_collapse(*, mu, std, kl, **_) -> None:
@@ -219,8 +219,8 @@ def _why_no_collapse(*, mu, std, kl, **_) -> None:
 
 def main() -> None:
     st.title("How it works: the encoder's two heads")
-    model = svc.current_model()
-    path = svc.current_model_path()
+    model = models.current_model()
+    path = models.current_model_path()
     test = _test_set(model)
     can_map = model.latent_dim == 2 or model.reference is not None  # above 2-D the map is a PCA of it
 
@@ -243,7 +243,7 @@ def main() -> None:
     z1 = E.reparameterize(mu, lv, eps1)
 
     c_img, c_live = st.columns([1, 4])
-    c_img.image(svc.inline_png(to_png(x, 5)), caption=desc, width="stretch")
+    c_img.image(pics.inline_png(pics.to_png(x, 5)), caption=desc, width="stretch")
     c_live.markdown("**The course's code (as comments), and what each line produced for this input**")
     c_live.code(
         "# z_mean = Dense(latent_dim)(x)\n"
@@ -281,7 +281,8 @@ def main() -> None:
         cloud = {"name": "this input", "z_mean": mu, "z_log_var": lv, "samples": samples,
                  "color": CLOUD_COLORS[0]}
         # Half the page wide: the legend goes under the plot, so the plot keeps the width.
-        picture = svc.cloud_picture(model, path, [cloud], zoom=zoom, width=480, height=560, legend_below=True)
+        picture = cache.cloud_picture(model, path, [cloud], zoom=zoom, width=480, height=560,
+                                      legend_below=True)
         c_map.image(picture, width="stretch")
     else:
         c_map.info("This model stores no reference encodings, so the cloud cannot be placed on a map.")
@@ -295,7 +296,7 @@ def main() -> None:
     dec = model.decode(samples[:8])
     cols = c_tab.columns(4)
     for i in range(min(8, len(dec))):
-        cols[i % 4].image(svc.inline_png(to_png(dec[i], 3)), caption=f"z #{i + 1}", width="stretch")
+        cols[i % 4].image(pics.inline_png(pics.to_png(dec[i], 3)), caption=f"z #{i + 1}", width="stretch")
 
     _live_section(model, path, mu)
 
@@ -303,7 +304,7 @@ def main() -> None:
     kl = E.kl_per_dim(mu, lv)
     c1, c2 = st.columns([3, 2])
     c1.markdown(f"**KL(N(z_mean, z_std²) ‖ N(0, 1)) per dimension** — total {kl.sum():.2f} nats")
-    svc.kl_table(c1, kl, mu, std, z_log_var=lv)
+    widgets.kl_table(c1, kl, mu, std, z_log_var=lv)
     c2.markdown("Per dimension, the KL term of the loss is")
     c2.latex(r"\mathrm{KL}_j = -\tfrac12\left(1 + \log\sigma_j^2 - \mu_j^2 - \sigma_j^2\right)")
     c2.markdown("It is zero only when z_mean = 0 and z_std = 1 (the prior N(0, 1)). It charges this input "
@@ -312,7 +313,7 @@ def main() -> None:
     # ------------------------------------------------------------------ follow-ups
     st.header("Follow-up questions")
     x_prob = model.decode(mu[None])[0]
-    elbo = per_image_elbo(x, x_prob, mu, lv)
+    elbo = E.per_image_elbo(x, x_prob, mu, lv)
 
     ctx = dict(model=model, x=x, mu=mu, lv=lv, std=std, kl=kl, elbo=elbo, samples=samples)
     _question("Why a log-variance, rather than a variance or a std?", "how_q_log_var", _why_log_variance, ctx,
@@ -334,11 +335,11 @@ def main() -> None:
     mu_b, lv_b = zb_mean[0].astype(np.float64), zb_log_var[0].astype(np.float64)
     for col, img, d, m, logvar in zip(st.columns(2), (x, x_b), (desc, desc_b), (mu, mu_b), (lv, lv_b)):
         ci, cc = col.columns([1, 3])
-        ci.image(svc.inline_png(to_png(img, 3)), caption=d, width="stretch")
+        ci.image(pics.inline_png(pics.to_png(img, 3)), caption=d, width="stretch")
         cc.code(f"z_mean = {E.fmt_vec(m)}\nz_std  = {E.fmt_vec(E.z_std(logvar))}", language="python")
     if can_map:
         s_b, _ = E.sample_cloud(mu_b, lv_b, n, seed=2)
-        st.image(svc.cloud_picture(model, path, [
+        st.image(cache.cloud_picture(model, path, [
             {"name": "input 1", "z_mean": mu, "z_log_var": lv, "samples": samples, "color": CLOUD_COLORS[0]},
             {"name": "input 2", "z_mean": mu_b, "z_log_var": lv_b, "samples": s_b, "color": CLOUD_COLORS[1]}],
             width=1100, height=460), width="stretch")

@@ -3,17 +3,17 @@
 import numpy as np
 import streamlit as st
 
-import app_services as svc
+from explorer import cache, models, notices, widgets
 from explorer import figures as figs
 from explorer import geometry as geo
-from vae.serving import to_png
+from explorer import pictures as pics
 
-model = svc.current_model()
-path = svc.current_model_path()
-stamp = svc.stamp(path)
+model = models.current_model()
+path = models.current_model_path()
+stamp = models.stamp(path)
 d = model.latent_dim
 ref = model.reference
-names = svc.class_names(model)
+names = models.class_names(model)
 
 st.title("🗺️ Latent map")
 st.markdown(
@@ -27,7 +27,7 @@ if ref is None:
             "no map to draw. Retrain or re-export it with reference encodings; the Decoder page still works.")
     st.stop()
 
-notice = svc.unit_activity_notice(model)
+notice = notices.unit_activity_notice(model)
 if notice:
     getattr(st, notice[0])(notice[1])
 
@@ -35,11 +35,11 @@ z_mean = ref["z_mean"]
 std = geo.z_std(ref["z_log_var"])
 labels = ref.get("labels")
 n = len(z_mean)
-MEAN = svc.latent_ranges(path, stamp)["mean"]
+MEAN = cache.latent_ranges(path, stamp)["mean"]
 
 
 def label_of(i: int) -> str:
-    return "?" if labels is None else svc.label_name(model, labels[i])
+    return "?" if labels is None else models.label_name(model, labels[i])
 
 
 # --- the 2-D view: coordinates, the way back to z (if any), and the z_std ellipses in its units ---
@@ -71,7 +71,7 @@ if view == "Two latent dims":
     cov_of = lambda rows: geo.dims_cov(std[rows], i, j)  # noqa: E731
 elif view in ("PCA", STRIP):
     # The strip is laid out as a PCA plane is (geo.strip_plane): x = z0, and y dropped on the way back to z.
-    p = svc.pca_2d(path, stamp) if view == "PCA" else geo.strip_plane(z_mean[:, 0], labels, jitter=0.3)
+    p = cache.pca_2d(path, stamp) if view == "PCA" else geo.strip_plane(z_mean[:, 0], labels, jitter=0.3)
     xy, ev = p["xy"], p.get("explained")
     titles = p.get("titles") or (f"PC1 ({ev[0]:.0%} of the spread)", f"PC2 ({ev[1]:.0%})")
     hover_dims = None
@@ -84,7 +84,7 @@ elif view in ("PCA", STRIP):
             "encoder gives an image; each label has its own row, spread by a random jitter that means "
             "nothing. The bars are z_std (1σ), to scale along x; only x is decoded.")
 else:
-    t = svc.tsne_2d(path, stamp)
+    t = cache.tsne_2d(path, stamp)
     xy, index = t["xy"], t["index"]
     titles = ("t-SNE 1", "t-SNE 2")
     hover_dims = None
@@ -115,7 +115,8 @@ def _on_select() -> None:
     selection = event.get("selection") or {}
     boxes = selection.get("box") or []
     # Only points of the data traces carry a test index; an index past the test set is a forged event.
-    points = [i for i in map(svc.point_test_index, selection.get("points") or []) if i is not None and i < n]
+    points = [i for i in map(widgets.point_test_index, selection.get("points") or [])
+              if i is not None and i < n]
     if boxes:
         b = boxes[0]
         st.session_state["map_box"] = {"x": sorted(b["x"]), "y": sorted(b["y"]), "view": (path, view, titles)}
@@ -163,12 +164,12 @@ with chart_col:
                            equal_axes=equal, height=_height(xr, yr, equal))
     if view == STRIP and labels is not None:  # the rows named by their labels
         rows_ = np.unique(labels)
-        fig.update_yaxes(tickvals=rows_.tolist(), ticktext=[svc.label_name(model, c) for c in rows_])
+        fig.update_yaxes(tickvals=rows_.tolist(), ticktext=[models.label_name(model, c) for c in rows_])
     if box:
         fig.add_shape(type="rect", x0=box["x"][0], x1=box["x"][1], y0=box["y"][0], y1=box["y"][1],
                       line=dict(color="black", dash="dash"))
     st.plotly_chart(fig, key="map_chart", on_select=_on_select, selection_mode=("points", "box"),
-                    config=svc.plotly_config())
+                    config=widgets.plotly_config())
 
 with detail_col:
     st.number_input(f"Test image (0–{n - 1}), or click a dot", min_value=0, max_value=n - 1, value=None,
@@ -183,7 +184,7 @@ with detail_col:
         else:
             cols, rows = _grid_shape(box["x"], box["y"], 10)
             z_box = to_z(geo.grid_points(box["x"], box["y"], cols, rows))
-            png = svc.decoded_grid_png(path, stamp, z_box, rows, cols)
+            png = cache.decoded_grid_png(path, stamp, z_box, rows, cols)
             # "content": the picture's own width (56 px a cell), but never wider than this column.
             st.image(png, output_format="PNG", width="content",
                      caption=f"The box decoded as a {rows}×{cols} grid")
@@ -194,15 +195,15 @@ with detail_col:
         sel = int(sel)
         st.markdown(f"**Test image #{sel}** — label **{label_of(sel)}**")
         c1, c2 = st.columns(2)
-        images = svc.test_images(model.card.get("dataset", ""))
+        images = cache.test_images(model.card.get("dataset", ""))
         if images is not None and len(images) == n:
-            c1.image(to_png(images[sel], 5), output_format="PNG", caption="input")
+            c1.image(pics.to_png(images[sel], 5), output_format="PNG", caption="input")
         else:
             c1.info(f"The {model.card.get('dataset', 'training')} dataset is not on this server, "
                     "so the input image cannot be shown.")
-            st.caption(svc.DATA_HELP)
+            st.caption(notices.DATA_HELP)
         recon = model.decode(z_mean[sel][None])[0]
-        c2.image(to_png(recon, 5), output_format="PNG", caption="reconstruction: decoder(z_mean)")
+        c2.image(pics.to_png(recon, 5), output_format="PNG", caption="reconstruction: decoder(z_mean)")
         st.dataframe({"dim": [f"z{k}" for k in range(d)], "z_mean": z_mean[sel].round(3),
                       "z_std": std[sel].round(3)}, hide_index=True, height=min(35 * d + 40, 320))
     else:
@@ -236,9 +237,10 @@ def manifold() -> None:
     xs = geo.grid_axis(xy[:, 0], cols, spacing, xr)
     ys = None if view == STRIP else geo.grid_axis(xy[:, 1], rows, spacing, yr)
     z_grid = to_z(geo.grid_from_axes(xs, [0.0] if ys is None else ys))
-    png = svc.decoded_grid_png(path, stamp, z_grid, rows, cols)
+    png = cache.decoded_grid_png(path, stamp, z_grid, rows, cols)
     cell = int(min(56, 640 // cols))
-    fig = figs.grid_figure(svc.inline_png(png), xs, ys, titles[0], None if ys is None else titles[1], cell)
+    y_title = None if ys is None else titles[1]
+    fig = figs.grid_figure(pics.inline_png(png), xs, ys, titles[0], y_title, cell)
     st.plotly_chart(fig, key="map_grid", width="content", config={"displayModeBar": False})
     share = {"quantiles": "each column and row holds the same share of the test set's points, so the ticks "
                           "are uneven: close together where the data is dense",
@@ -256,5 +258,5 @@ def manifold() -> None:
 manifold()
 # Deferred: the ~0.5 MB file is made and sent only when the button is clicked, not with every page load.
 st.download_button("⬇ Latent codes of the test set (CSV: index, label, z_mean_0…, z_std_0…)",
-                   lambda: svc.latent_csv(path, stamp), file_name=f"{model.path.name}_latent_codes.csv",
+                   lambda: cache.latent_csv(path, stamp), file_name=f"{model.path.name}_latent_codes.csv",
                    mime="text/csv", on_click="ignore")

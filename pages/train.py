@@ -4,13 +4,10 @@ from datetime import datetime
 
 import streamlit as st
 
-import app_services as svc
+from explorer import models, notices, training
 from explorer.figures import history_figure
-from vae.bundle import is_bundle
-from vae.config import ENCODERS
-from vae.jobs import JobSpec, JobStatus, LocalProcessRunner
 
-runner = LocalProcessRunner(models_dir=svc.USER_MODELS)
+runner = training.runner()
 
 st.title("Train a model")
 st.caption("Training runs in its own process on this machine: it keeps going if you switch pages or "
@@ -34,15 +31,16 @@ with st.form("train_form"):
     ema = c2.toggle("Average the weights (EMA)", value=False,
                     help="Save an exponential moving average of the weights over the last ~1,000 steps "
                          "(Polyak averaging); the shipped MNIST models use it.")
-    encoder = c3.selectbox("Encoder (default preset)", list(ENCODERS),
-                           help=" ".join(f"{k}: {v}." for k, v in ENCODERS.items())
+    encoder = c3.selectbox("Encoder (default preset)", list(training.ENCODERS),
+                           help=" ".join(f"{k}: {v}." for k, v in training.ENCODERS.items())
                            + " The deep one's codes carry over better to new images (the encoder of the "
                              "shipped MNIST models).")
     if st.form_submit_button("Start training", type="primary"):
         try:
-            spec = JobSpec(dataset=dataset, preset=preset, latent_dim=int(latent_dim), beta=float(beta),
-                           epochs=int(epochs), batch_size=int(batch_size), dropout=float(dropout),
-                           ema=bool(ema), encoder=encoder if preset == "default" else "wide", name=name)
+            spec = training.JobSpec(dataset=dataset, preset=preset, latent_dim=int(latent_dim),
+                                    beta=float(beta), epochs=int(epochs), batch_size=int(batch_size),
+                                    dropout=float(dropout), ema=bool(ema),
+                                    encoder=encoder if preset == "default" else "wide", name=name)
             job = runner.status(runner.start(spec))
             st.toast(f"“{spec.display_name}” is {job.state}"
                      + (f" (position {job.queue_position} in the queue)." if job.queue_position else "."))
@@ -59,7 +57,7 @@ def loss_charts(history: dict) -> None:
             col.plotly_chart(fig, config={"displayModeBar": False})
 
 
-def show_job(job: JobStatus) -> None:
+def show_job(job: training.JobStatus) -> None:
     s = job.spec
     with st.container(border=True):
         st.markdown(f"**{s.display_name}** · `{job.state}` — {s.dataset}, {s.preset} preset, "
@@ -84,7 +82,7 @@ def show_job(job: JobStatus) -> None:
         elif job.state == "failed":
             st.error(job.message)
             if "is not available" in job.message:  # the dataset is neither on this server nor downloadable
-                st.info(svc.DATA_HELP)
+                st.info(notices.DATA_HELP)
             if job.log_tail:
                 with st.expander("End of the training log"):
                     st.code(job.log_tail, language=None)
@@ -98,16 +96,16 @@ def show_job(job: JobStatus) -> None:
             if st.button(label, key=f"stop-{job.id}", disabled=job.state == "stopping", help=tip):
                 runner.stop(job.id)
                 st.rerun()
-        elif job.bundle and is_bundle(job.bundle):
+        elif job.bundle and training.is_bundle(job.bundle):
             use, when = st.columns([1, 3])
             if use.button("Use this model", key=f"use-{job.id}", type="primary"):
-                svc.set_current_model(job.bundle)
+                models.set_current_model(job.bundle)
                 st.rerun(scope="app")  # so the sidebar shows the new current model
             if job.finished:
                 at = datetime.fromtimestamp(job.finished)
                 when.caption(f"Saved to `{job.bundle}` · finished {at:%Y-%m-%d %H:%M}")
             with st.expander("Model card"):
-                st.markdown(svc.served_model(job.bundle).card_markdown)
+                st.markdown(models.served_model(job.bundle).card_markdown)
 
 
 jobs = runner.list()

@@ -18,9 +18,9 @@ from tests.test_app_pages import _app, _page, _select_on_map
     (float("nan"), None),
 ])
 def test_point_test_index_reads_every_form_of_customdata(customdata, expected):
-    import app_services as svc
+    from explorer import widgets
 
-    assert svc.point_test_index({"customdata": customdata}) == expected
+    assert widgets.point_test_index({"customdata": customdata}) == expected
 
 
 def test_a_click_whose_customdata_is_a_typed_array_row_shows_that_image():
@@ -104,17 +104,17 @@ def test_a_16d_model_with_spare_units_gets_a_word_not_a_warning():
 
 
 def test_without_the_dataset_the_map_says_how_to_point_the_server_at_it(monkeypatch, tmp_path):
-    import app_services as svc
+    from explorer import cache
     from vae import data
 
     monkeypatch.setenv("VAE_DATA_DIR", str(tmp_path))  # an empty folder: no IDX files
     monkeypatch.setattr(data, "DEBIAN_DIRS", {})
     monkeypatch.setattr(data, "KERAS_CACHE", tmp_path / "no-keras-cache")
-    svc.test_images.clear()
+    cache.test_images.clear()
     try:
         at = _page(_app(), "pages/latent_map.py")
         at.number_input(key="map_idx").set_value(5).run()
         assert any("dataset is not on this server" in i.value for i in at.info)
         assert any("VAE_DATA_DIR=" in c.value and "streamlit run app.py" in c.value for c in at.caption)
     finally:
-        svc.test_images.clear()
+        cache.test_images.clear()

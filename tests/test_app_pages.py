@@ -352,14 +352,14 @@ def test_latent_map_point_and_box_selection_events():
 
 def test_latent_map_tsne_view_says_it_has_no_inverse(monkeypatch):
     """The t-SNE branch of the page (t-SNE itself is stood in for by a quick projection)."""
-    import app_services
+    from explorer import cache, models
 
     def quick_tsne(path, stamp, n=3000):
-        z = app_services.served_model(path).reference["z_mean"]
+        z = models.served_model(path).reference["z_mean"]
         index = geo.sample_indices(len(z), 500)
         return {"xy": z[index][:, :2] * 3.0, "index": index}
 
-    monkeypatch.setattr(app_services, "tsne_2d", quick_tsne)
+    monkeypatch.setattr(cache, "tsne_2d", quick_tsne)
     at = _page(_app(model=MODEL_16D), "pages/latent_map.py")
     at.segmented_control(key="map_view").set_value("t-SNE").run()
     assert not at.exception
@@ -395,9 +395,9 @@ def test_map_thumbnail_marks_z_where_it_is():
 @pytest.mark.parametrize("cookie, ratio", [(None, 2), ("1", 1), ("1.25", 1.25), ("2", 2), ("3", 2),
                                            ("0.5", 1), ("nan", 2), ("inf", 2), ("abc", 2), ("", 2)])
 def test_webgl_pixel_ratio_follows_the_screen_within_plotlys_default(cookie, ratio):
-    import app_services
+    from explorer import widgets
 
-    assert app_services.gl_pixel_ratio(cookie) == ratio
+    assert widgets.gl_pixel_ratio(cookie) == ratio
 
 
 def test_pages_pass_the_pixel_ratio_to_webgl_charts():

@@ -19,13 +19,13 @@ APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
 @pytest.fixture()
 def dirs(tmp_path, monkeypatch):
-    """Jobs and user models in temporary folders, for the runner and for app_services alike."""
-    import app_services
+    """Jobs and user models in temporary folders, for the runner and for the app alike."""
+    from explorer import models as app_models
 
     jobs, models = tmp_path / "jobs", tmp_path / "models"
     monkeypatch.setenv("VAE_JOBS_DIR", str(jobs))
     monkeypatch.setenv("VAE_USER_MODELS", str(models))
-    monkeypatch.setattr(app_services, "USER_MODELS", models)  # read at import, maybe by an earlier test
+    monkeypatch.setattr(app_models, "USER_MODELS", models)  # read at import, maybe by an earlier test
     yield jobs, models
     for job in LocalProcessRunner(jobs, models, max_running=0).list():
         if job.pid and job.state in ("running", "stopping"):
@@ -139,9 +139,9 @@ def test_finished_job_offers_its_model(dirs, tmp_path):
     assert job.state == "done", f"{job.message}\n{runner.log_tail(job_id)}"
     assert job.bundle == (models / "mine").resolve() and B.is_bundle(job.bundle)
     at = train_page()
-    import app_services
+    from explorer import models
 
-    assert str(job.bundle) in app_services.model_choices().values()  # the model picker lists it
+    assert str(job.bundle) in models.model_choices().values()  # the model picker lists it
     assert "Trained 1 epochs." in [s.value for s in at.success]
     use = [b for b in at.button if b.label == "Use this model"]
     assert use, [b.label for b in at.button]

@@ -52,18 +52,19 @@ def _rss_growth_of_grids(model: str) -> float:
         from pathlib import Path
         import numpy as np
         sys.path.insert(0, {str(REPO)!r})
-        import app_services as svc
+        from explorer import cache
+        from explorer import models
 
         def rss():
             return int(re.search(r"VmRSS:\\s+(\\d+)", Path("/proc/self/status").read_text()).group(1)) / 1024
 
         path = str((Path({str(REPO)!r}) / {model!r}).resolve())
-        model = svc.served_model(path)
+        model = models.served_model(path)
         model.decode(np.zeros((1, model.latent_dim)))
         before = rss()
         for seed in (0, 1):
             z = np.random.default_rng(seed).normal(size=(625, model.latent_dim))
-            svc.decoded_grid_png(path, svc.stamp(path), z, 25, 25)
+            cache.decoded_grid_png(path, models.stamp(path), z, 25, 25)
         print(rss() - before)
     """)
     proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300)
@@ -77,11 +78,15 @@ def test_drawing_big_grids_does_not_pin_hundreds_of_mib():
     assert _rss_growth_of_grids("models/mnist-2d") < 100
 
 
+def _app_trees() -> list[ast.Module]:
+    """The app layer's modules, parsed."""
+    return [ast.parse(p.read_text()) for p in sorted((REPO / "explorer").glob("*.py"))]
+
+
 def _cache_decorators() -> list[tuple[str, str, dict]]:
-    """(function, decorator, keyword arguments) of each st.cache_data / st.cache_resource in app_services."""
-    tree = ast.parse((REPO / "app_services.py").read_text())
+    """(function, decorator, keyword arguments) of each st.cache_data / st.cache_resource of the app."""
     found = []
-    for node in ast.walk(tree):
+    for node in (n for tree in _app_trees() for n in ast.walk(tree)):
         if not isinstance(node, ast.FunctionDef):
             continue
         for dec in node.decorator_list:
@@ -103,8 +108,8 @@ def test_every_cache_of_the_app_has_a_bound():
 
 def test_caches_keyed_by_arrays_are_bounded_in_bytes_too():
     """z arrays and boxes come from users: entries differ in size, so a count alone does not bound memory."""
-    tree = ast.parse((REPO / "app_services.py").read_text())
-    keyed_by_input = {node.name for node in ast.walk(tree) if isinstance(node, ast.FunctionDef)
+    keyed_by_input = {node.name for tree in _app_trees() for node in ast.walk(tree)
+                      if isinstance(node, ast.FunctionDef)
                       and any(a.arg in ("z", "box") for a in node.args.args)}
     caches = {name: kw for name, kind, kw in _cache_decorators() if kind == "cache_data"}
     assert {"decode", "decoded_grid_png", "reference_backdrop"} <= keyed_by_input & set(caches)
@@ -113,7 +118,7 @@ def test_caches_keyed_by_arrays_are_bounded_in_bytes_too():
 
 def test_the_decode_cache_keeps_a_bounded_number_of_bytes(monkeypatch):
     """Forty ~1 MiB decodes: fewer than max_entries, but more bytes than the cache may keep."""
-    import app_services as svc
+    from explorer import cache
 
     class BigDecodes(_RecordingModel):
         def decode(self, z: np.ndarray) -> np.ndarray:
@@ -121,25 +126,25 @@ def test_the_decode_cache_keeps_a_bounded_number_of_bytes(monkeypatch):
             return np.full((len(z), 28, 28), float(np.asarray(z).flat[0]), np.float32)
 
     fake = BigDecodes()
-    monkeypatch.setattr(svc, "served_model", lambda path: fake)
+    monkeypatch.setattr(cache, "served_model", lambda path: fake)
     rows = 2**20 // (28 * 28 * 4) + 1  # one entry: just over 1 MiB of images
-    svc.decode.clear()
+    cache.decode.clear()
     try:
         for i in range(40):
-            svc.decode("fake-bundle", 1.0, np.full((rows, 2), float(i)))
-        svc.decode("fake-bundle", 1.0, np.full((rows, 2), 0.0))  # the first: dropped for room
-        svc.decode("fake-bundle", 1.0, np.full((rows, 2), 39.0))  # the last: still cached
+            cache.decode("fake-bundle", 1.0, np.full((rows, 2), float(i)))
+        cache.decode("fake-bundle", 1.0, np.full((rows, 2), 0.0))  # the first: dropped for room
+        cache.decode("fake-bundle", 1.0, np.full((rows, 2), 39.0))  # the last: still cached
     finally:
-        svc.decode.clear()
+        cache.decode.clear()
     assert len(fake.batches) == 41
 
 
 def test_test_images_are_one_shared_read_only_array():
     """cache_data handed every caller its own 30 MB copy of MNIST's test images; the copies fragmented the
     heap. The digits dataset (in scikit-learn, always here) goes through the same cache."""
-    import app_services as svc
+    from explorer import cache
 
-    first, again = svc.test_images("digits"), svc.test_images("digits")
+    first, again = cache.test_images("digits"), cache.test_images("digits")
     assert first is not None and first.shape[1:] == (28, 28)
     assert again is first
     assert not first.flags.writeable
@@ -149,18 +154,18 @@ def test_test_images_are_one_shared_read_only_array():
 
 def test_the_decode_cache_forgets_old_inputs(monkeypatch):
     """`decode` is keyed by z arrays (one per interpolation a user asks for): it keeps a bounded number."""
-    import app_services as svc
+    from explorer import cache
 
     fake = _RecordingModel()
-    monkeypatch.setattr(svc, "served_model", lambda path: fake)
-    svc.decode.clear()
+    monkeypatch.setattr(cache, "served_model", lambda path: fake)
+    cache.decode.clear()
     try:
         for i in range(200):
-            svc.decode("fake-bundle", 1.0, np.full((3, 2), float(i)))
+            cache.decode("fake-bundle", 1.0, np.full((3, 2), float(i)))
         calls = len(fake.batches)
-        svc.decode("fake-bundle", 1.0, np.full((3, 2), 0.0))  # the first input: long evicted
-        svc.decode("fake-bundle", 1.0, np.full((3, 2), 199.0))  # the last: still cached
+        cache.decode("fake-bundle", 1.0, np.full((3, 2), 0.0))  # the first input: long evicted
+        cache.decode("fake-bundle", 1.0, np.full((3, 2), 199.0))  # the last: still cached
     finally:
-        svc.decode.clear()
+        cache.decode.clear()
     assert calls == 200
     assert len(fake.batches) == 201

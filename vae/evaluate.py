@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from vae.posterior import ACTIVE_UNIT_THRESHOLD
+from vae.posterior import ACTIVE_UNIT_THRESHOLD, bce_from_logits
 from vae.posterior import kl_per_dim as kl_per_dim_np
 
 
@@ -18,11 +18,6 @@ def encode_all(encoder, images: np.ndarray, batch_size: int = 500) -> tuple[np.n
     return np.concatenate(means), np.concatenate(log_vars)
 
 
-def _bce_from_logits(x: np.ndarray, logits: np.ndarray) -> np.ndarray:
-    per_pixel = np.maximum(logits, 0) - logits * x + np.log1p(np.exp(-np.abs(logits)))
-    return per_pixel.reshape(len(x), -1).sum(axis=1)
-
-
 def evaluate(vae, images: np.ndarray, seed: int = 0, batch_size: int = 500) -> dict:
     """All metrics in nats per image, averaged over `images`."""
     z_mean, z_log_var = encode_all(vae.encoder, images, batch_size)
@@ -32,8 +27,8 @@ def evaluate(vae, images: np.ndarray, seed: int = 0, batch_size: int = 500) -> d
     rec, rec_at_mean = [], []
     for i in range(0, len(images), batch_size):
         x = images[i : i + batch_size]
-        rec.append(_bce_from_logits(x, np.asarray(vae.decoder(z[i : i + batch_size], training=False))))
-        rec_at_mean.append(_bce_from_logits(x, np.asarray(vae.decoder(z_mean[i : i + batch_size],
+        rec.append(bce_from_logits(x, np.asarray(vae.decoder(z[i : i + batch_size], training=False))))
+        rec_at_mean.append(bce_from_logits(x, np.asarray(vae.decoder(z_mean[i : i + batch_size],
                                                                       training=False))))
     rec, rec_at_mean = np.concatenate(rec), np.concatenate(rec_at_mean)
     kl_dims = kl_per_dim_np(z_mean, z_log_var)

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from vae import bundle as B
-from vae.posterior import z_std
+from vae.posterior import per_image_elbo, z_std  # noqa: F401  (per_image_elbo: callers of serving)
 
 
 def _session(path: Path):
@@ -75,16 +75,6 @@ class ServedModel:
         z_mean = np.atleast_2d(z_mean)
         d2 = ((z_mean[:, None, :] - ref[None, :, :]) ** 2).sum(-1)
         return np.argsort(d2, axis=1)[:, :k]
-
-
-def per_image_elbo(x: np.ndarray, x_prob: np.ndarray, z_mean: np.ndarray, z_log_var: np.ndarray) -> dict:
-    """One image's negative ELBO split into reconstruction (Bernoulli, nats) and KL per dim."""
-    p = np.clip(x_prob.reshape(-1).astype(np.float64), 1e-7, 1 - 1e-7)
-    t = x.reshape(-1).astype(np.float64)
-    rec = float(-(t * np.log(p) + (1 - t) * np.log(1 - p)).sum())
-    kl_dims = -0.5 * (1.0 + z_log_var - z_mean**2 - np.exp(z_log_var))
-    return {"reconstruction_loss": rec, "kl_per_dim": kl_dims.tolist(), "kl_loss": float(kl_dims.sum()),
-            "neg_elbo": rec + float(kl_dims.sum())}
 
 
 def to_png(image: np.ndarray, scale: int = 1) -> bytes:

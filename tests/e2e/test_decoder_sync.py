@@ -49,7 +49,7 @@ def slider_z(page) -> np.ndarray:
 
 def open_decoder(page, app_url: str) -> None:
     """Open /decoder and wait for its first session's second run (the pixel-ratio report) to finish too."""
-    from app_services import PIXEL_RATIO_COOKIE
+    from explorer.widgets import PIXEL_RATIO_COOKIE
 
     page.goto(f"{app_url}/decoder", wait_until="domcontentloaded")
     wait_idle(page)
