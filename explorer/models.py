@@ -18,7 +18,8 @@ leave_legacy_pages_mode()  # before anything else a page does (see legacy_pages)
 USER_MODELS = Path(os.environ.get("VAE_USER_MODELS", B.SHIPPED_DIR / "user"))
 
 
-MODEL_KEY = "model_path"
+USER_PREFIX = "user/"  # ids of the models trained or imported in the app
+MODEL_KEY = "model_path"  # the current bundle's folder, in session state: never from the browser
 
 
 NOTICE_KEY = "model_notice"
@@ -40,15 +41,24 @@ def served_model(path: str | Path) -> ServedModel:
     return _served(str(path), (path / B.MANIFEST).stat().st_mtime)
 
 
+def model_ids() -> dict[str, str]:
+    """Id -> bundle folder for every model a visitor may open: the shipped ones ("mnist-2d") and those
+    trained or imported in the app ("user/mine"). Links and the picker name models by these ids only, never
+    by a path, so nothing a browser sends can point the server at another folder."""
+    ids = {p.name: str(p.resolve()) for p in B.list_bundles(B.SHIPPED_DIR)}
+    ids.update({f"{USER_PREFIX}{p.name}": str(p.resolve()) for p in B.list_bundles(USER_MODELS)})
+    return ids
+
+
 def model_choices() -> dict[str, str]:
-    """Label -> path for the shipped bundles and those trained or imported in the app."""
+    """Label -> id, for the model picker: the card's name, and the id where two names are alike."""
     choices = {}
-    for root, suffix in ((B.SHIPPED_DIR, ""), (USER_MODELS, " (yours)")):
-        for p in B.list_bundles(root):
-            label = f"{_label(p)}{suffix}"
-            if label in choices:  # two bundles with the same card name: tell them apart by folder
-                label = f"{_label(p)} [{p.name}]{suffix}"
-            choices[label] = str(p.resolve())
+    for model_id, path in model_ids().items():
+        yours = " (yours)" if model_id.startswith(USER_PREFIX) else ""
+        label = f"{_label(Path(path))}{yours}"
+        if label in choices:
+            label = f"{_label(Path(path))} [{model_id}]{yours}"
+        choices[label] = model_id
     return choices
 
 
@@ -57,23 +67,31 @@ def _label(path: Path) -> str:
     return card.get("name") or path.name
 
 
+def id_of(path: str | Path) -> str | None:
+    """The id of a bundle folder, if it is one a visitor may open."""
+    path = str(Path(path).resolve())
+    return next((i for i, p in model_ids().items() if p == path), None)
+
+
 def current_model_path() -> str:
-    """The model chosen on Home (or in the URL), else the shipped default; held across pages."""
-    asked = st.session_state.get(MODEL_KEY) or st.query_params.get("model")
-    path = asked
-    if path and not Path(path).is_absolute():
-        path = str((B.REPO_ROOT / path).resolve())
+    """The bundle folder of the model chosen on Home or named by the link's ?model= id, else the shipped
+    default; held across pages in this session (server side)."""
+    path = st.session_state.get(MODEL_KEY)
     if not path or not B.is_bundle(path):
-        if asked and MODEL_KEY not in st.session_state:  # a shared link naming no model of this server
+        asked = st.query_params.get("model")
+        # Links made before ids were paths inside the project ("models/mnist-2d"): the same id.
+        model_id = asked.removeprefix("models/") if asked else None
+        path = model_ids().get(model_id) if model_id else None
+        if asked and path is None:  # a shared link naming no model of this server
             st.session_state[NOTICE_KEY] = (
                 f"This link's model, “{plain_text(asked)}”, is not one of this server's models, so the "
                 "default model is shown instead. Pick another on Home.")
-        path = str(B.DEFAULT_MODEL.resolve())
+        path = path or str(B.DEFAULT_MODEL.resolve())
     st.session_state[MODEL_KEY] = path
     # Keep the link shareable on every page (page switches may drop the parameter).
-    default = str(B.DEFAULT_MODEL.resolve())
-    link = shareable_path(path)
-    if (path != default or "model" in st.query_params) and st.query_params.get("model") != link:
+    link = id_of(path)
+    if link and (link != B.DEFAULT_MODEL.name or "model" in st.query_params) \
+            and st.query_params.get("model") != link:
         st.query_params["model"] = link
     return path
 
@@ -93,18 +111,22 @@ def plain_text(text: str, limit: int = 80) -> str:
 
 
 def set_current_model(path: str | Path) -> None:
+    """Make a bundle folder (one the server chose: a picked id's, a finished job's) the current model."""
     st.session_state.pop(NOTICE_KEY, None)
     path = str(Path(path).resolve())
     st.session_state[MODEL_KEY] = path
-    st.query_params["model"] = shareable_path(path)
+    link = id_of(path)
+    if link:
+        st.query_params["model"] = link
+    else:
+        st.query_params.pop("model", None)
 
 
-def shareable_path(path: str) -> str:
-    """Paths inside the repo go into the URL relative to it, so links work on other machines."""
-    try:
-        return str(Path(path).relative_to(B.REPO_ROOT))
-    except ValueError:
-        return path
+def choose_model(model_id: str) -> None:
+    """Make the model with this id current (an id not among model_ids() is ignored)."""
+    path = model_ids().get(model_id)
+    if path:
+        set_current_model(path)
 
 
 def current_model() -> ServedModel:
@@ -122,19 +144,6 @@ def current_model() -> ServedModel:
                                         "shown instead.")
         set_current_model(B.DEFAULT_MODEL)
         return served_model(B.DEFAULT_MODEL)
-
-
-def check_model_dir(path: str) -> str:
-    """Validate a typed bundle directory and load it once; returns the resolved path or raises ValueError."""
-    path = str(Path(path.strip()).expanduser())
-    if not Path(path).is_absolute():
-        path = str((B.REPO_ROOT / path).resolve())
-    B.check_bundle(path)  # BundleError (a ValueError) says what is missing
-    try:
-        served_model(path)
-    except Exception as exc:
-        raise ValueError(f"{path}: the bundle's ONNX models could not be loaded ({exc}).") from exc
-    return path
 
 
 def class_names(model: ServedModel) -> list[str] | None:

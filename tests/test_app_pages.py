@@ -161,7 +161,7 @@ def test_choosing_16d_on_home_holds_on_every_page():
     label = next(o for o in at.selectbox(key="home_model").options if "16" in o)
     at.selectbox(key="home_model").select(label).run()
     assert not at.exception
-    assert at.query_params["model"] == MODEL_16D
+    assert at.query_params["model"] == "mnist-16d"  # the model's id
     assert "latent_dim 16" in " ".join(c.value for c in at.caption)
     _page(at, "pages/decoder.py")
     assert len(at.slider) == 16
@@ -247,20 +247,30 @@ def test_latent_map_grid_is_spaced_by_the_data_and_labelled_with_z():
     assert rows >= 3
 
 
-def test_bundle_without_reference_gets_notices(no_reference_bundle):
-    at = _app(model=str(no_reference_bundle))
+def test_bundle_without_reference_gets_notices(no_reference_bundle, monkeypatch):
+    from explorer import models
+
+    monkeypatch.setattr(models, "USER_MODELS", no_reference_bundle.parent)  # a visitor's model, by id
+    at = _app(model=f"user/{no_reference_bundle.name}")
     _page(at, "pages/latent_map.py")
     assert any("no reference encodings" in i.value for i in at.info)
     _page(at, "pages/decoder.py")
     assert len(at.slider) == 2 and at.image
 
 
-def test_home_rejects_a_bad_directory(tmp_path):
+def test_models_are_picked_and_linked_by_id_never_by_path(no_reference_bundle):
+    """Home has no box for a folder, the link names a model by its id, and a link naming a real bundle
+    folder by its path (one outside the server's model folders) is refused."""
     at = _app()
-    at.text_input(key="home_dir").input(str(tmp_path)).run()
-    next(b for b in at.button if b.label == "Use this bundle").click().run()
-    assert not at.exception and at.error
+    assert not at.text_input  # no server path is typed in the browser
+    label = next(o for o in at.selectbox(key="home_model").options if o.startswith("MNIST, 16-D"))
+    at.selectbox(key="home_model").set_value(label).run()
+    assert at.query_params["model"] == "mnist-16d"
+    assert "latent_dim 16" in " ".join(c.value for c in at.caption)
+    at = _app(model=str(no_reference_bundle))  # a complete bundle, but named by its path
+    assert any("not one of this server's models" in w.value for w in at.warning)
     assert "latent_dim 2" in " ".join(c.value for c in at.caption)
+    assert at.session_state["model_path"] != str(no_reference_bundle)
 
 
 # --- array helpers ---

@@ -77,7 +77,7 @@ def _click_dots(page, n: int) -> list[int]:
     return shown
 
 
-@pytest.mark.parametrize("query", ["", "?model=models/mnist-16d"], ids=["2d", "16d-pca"])
+@pytest.mark.parametrize("query", ["", "?model=mnist-16d"], ids=["2d", "16d-pca"])
 def test_clicking_dots_shows_each_point(page, app_url, query):
     _open(page, app_url, query)
     shown = _click_dots(page, 3)

@@ -16,7 +16,7 @@ def test_a_bad_model_link_shows_a_message_that_stays(page, app_url):
     wait_idle(page)
     alerts = " ".join(page.locator(ALERTS).all_inner_texts())
     assert "models/does-not-exist" in alerts and "not one of this server's models" in alerts
-    assert "model=models%2Fmnist-2d" in page.url  # the link now names what is shown
+    assert "model=mnist-2d" in page.url  # the link now names, by its id, what is shown
     page.locator(MENU, has_text="Decoder").click()
     wait_idle(page)
     assert "not one of this server's models" in " ".join(page.locator(ALERTS).all_inner_texts())

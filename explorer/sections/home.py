@@ -1,0 +1,66 @@
+"""Home's sections: what a latent space is, the model picker (by id), the model's card and training curves."""
+
+from __future__ import annotations
+
+import re
+
+import streamlit as st
+
+from explorer import models
+from explorer.figures import history_figure
+from vae.serving import ServedModel
+
+INTRO = ("A variational autoencoder (VAE) squeezes each image into a few numbers, its **latent code z**, "
+         "and learns a decoder that turns any such z back into an image. "
+         "The encoder does not give one point but a small Gaussian cloud per image: a centre **z_mean** and "
+         "a spread **z_std**, and training keeps these clouds close to a standard normal N(0, I). "
+         "So the latent space becomes a smooth map where nearby points decode to similar images — "
+         "explore it on **Latent map** and **Decoder**.")
+CURVES = (("loss", "Negative ELBO (loss)"), ("reconstruction_loss", "Reconstruction"), ("kl_loss", "KL"))
+
+
+def intro() -> None:
+    st.title("🧭 Latent Explorer")
+    st.markdown(INTRO)
+
+
+def model_picker() -> None:
+    """One model for every page, picked by id among the shipped ones and the visitor's."""
+    st.subheader("Model")
+    choices = models.model_choices()  # label -> id
+    current = models.id_of(models.current_model_path())
+    labels = list(choices)
+    if current not in choices.values():  # a model the server chose that is not listed (none today)
+        labels.append(current or "(this session's model)")
+        choices[labels[-1]] = current
+    # The selectbox always shows the current model (it may have come from the link or a finished job).
+    st.session_state["home_model"] = next(lab for lab in labels if choices[lab] == current)
+    # A callback runs before the script, so the sidebar already shows the new model on this rerun.
+    st.selectbox("Model for every page", labels, key="home_model",
+                 on_change=lambda: models.choose_model(choices[st.session_state["home_model"]]),
+                 help="The shipped models, and those you trained in the app (Train page).")
+
+
+def current_caption(model: ServedModel) -> None:
+    link = models.id_of(models.current_model_path())
+    st.caption(f"Current: `{link}` — latent_dim {model.latent_dim}. The choice holds on every page and is "
+               "part of the page's link (`?model=`).")
+
+
+def card(model: ServedModel) -> None:
+    """The model card, its headings two levels down so they sit under this page's title."""
+    st.markdown(re.sub(r"^(#{1,4}) ", r"##\1 ", model.card_markdown, flags=re.M))
+    if model.reference is None:
+        st.info("This bundle stores no reference encodings of the test split, so the latent map "
+                "cannot be drawn; the Decoder still works (slider ranges then come from the prior).")
+
+
+def training_curves(model: ServedModel) -> None:
+    st.markdown("#### Training curves")
+    figs = [f for f in (history_figure(model.history or {}, m, t) for m, t in CURVES) if f is not None]
+    if not figs:
+        st.info("This bundle has no training history.")
+    for fig in figs:
+        st.plotly_chart(fig, key=None)
+    if figs and len((model.history or {}).get("loss", [])) == 1:
+        st.caption("Trained for a single epoch: each curve is one point.")
