@@ -1,0 +1,437 @@
+"""The How-it-works page's sections: the encoder's two heads, explained with this model's live numbers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
+
+from explorer import cache, models, widgets
+from explorer import explain as E
+from explorer import pictures as pics
+from explorer.figures import pin_margins
+from live_decoder import live_decoder, live_decoder_error
+from vae.serving import ServedModel
+
+CLOUD_COLORS = ["#111111", "#d62728"]
+
+SRC_TEST, SRC_YOURS, SRC_RANDOM = "A test digit", "Your drawing / upload", "The decode of a random z"
+
+TestDigits = tuple[np.ndarray, np.ndarray] | None  # (images, labels), or None where the test set is absent
+
+
+# ----------------------------------------------------------------------------- pure computations
+
+
+@dataclass(frozen=True)
+class Encoding:
+    """One input's two encoder heads, in float64 (the explanations do arithmetic on them)."""
+
+    z_mean: np.ndarray
+    z_log_var: np.ndarray
+
+    @property
+    def z_std(self) -> np.ndarray:
+        return E.z_std(self.z_log_var)
+
+    @property
+    def kl(self) -> np.ndarray:
+        return E.kl_per_dim(self.z_mean, self.z_log_var)
+
+
+def encode(model: ServedModel, x: np.ndarray) -> Encoding:
+    """The encoder's z_mean and z_log_var for one 28x28 image."""
+    z_mean, z_log_var = model.encode(x[None])
+    return Encoding(z_mean[0].astype(np.float64), z_log_var[0].astype(np.float64))
+
+
+def can_map(model: ServedModel) -> bool:
+    """Whether a cloud can be placed on a map: above 2-D the map is a PCA of the reference encodings."""
+    return model.latent_dim == 2 or model.reference is not None
+
+
+def input_options(has_test: bool, has_current_input: bool) -> list[str]:
+    """The input sources on offer: the test set if it is here, the Encode page's input if there is one."""
+    return ([SRC_TEST] if has_test else []) + ([SRC_YOURS] if has_current_input else []) + [SRC_RANDOM]
+
+
+def default_source(options: list[str], slot: str) -> int:
+    """Coming from the Encode page, the first input defaults to what was encoded there."""
+    return options.index(SRC_YOURS) if slot == "a" and SRC_YOURS in options else 0
+
+
+def dim_index(n: int) -> pd.Index:
+    """The row labels z[0], z[1], ... of the per-dimension tables."""
+    return pd.Index([f"z[{i}]" for i in range(n)], name="dim")
+
+
+def live_head_code(enc: Encoding, epsilon: np.ndarray) -> str:
+    """The course's head as comments, each line followed by what it produced for this input."""
+    return ("# z_mean = Dense(latent_dim)(x)\n"
+            f"z_mean    = {E.fmt_vec(enc.z_mean)}\n"
+            "# z_log_var = Dense(latent_dim)(x)   <- the course's \"sigma\": in fact a LOG-VARIANCE\n"
+            f"z_log_var = {E.fmt_vec(enc.z_log_var)}\n"
+            "# z = z_mean + exp(0.5 * z_log_var) * epsilon, step by step:\n"
+            f"z_std     = {E.fmt_vec(enc.z_std)}   # exp(0.5 * z_log_var)\n"
+            f"epsilon   = {E.fmt_vec(epsilon)}   # one draw from N(0, 1)\n"
+            f"z         = {E.fmt_vec(E.reparameterize(enc.z_mean, enc.z_log_var, epsilon))}"
+            "   # z_mean + z_std * epsilon")
+
+
+def card_sigma_note(card: dict) -> str | None:
+    """What the model card says about the 'sigma' head (an imported model's card records the heads' roles)."""
+    heads = card.get("heads")
+    if isinstance(heads, dict) and heads.get("z_log_var"):
+        lv_name, mean_name = heads["z_log_var"], heads.get("z_mean", "?")
+        how = heads.get("roles_from") or "the encoder's outputs"
+        text = (f"This model was imported. Its head `{lv_name}` was identified (source: {how}) as the "
+                f"log-variance z_log_var, and `{mean_name}` as z_mean")
+        if "sigma" in str(lv_name).lower():
+            text += (" — so here too the head called “sigma” is a log-variance: "
+                     f"it enters z as exp(0.5·{lv_name})")
+        text += "."
+        if card.get("roles"):
+            text += f"\n\nFrom the model card: {card['roles']}"
+        return text
+    quotes = [str(card[k]) for k in ("description", "notes", "roles")
+              if "sigma" in str(card.get(k, "")).lower()]
+    return "From this model's card: " + " ".join(quotes) if quotes else None
+
+
+def cloud(name: str, enc: Encoding, samples: np.ndarray, color: str) -> dict:
+    """One input's cloud, as the cloud pictures take it."""
+    return {"name": name, "z_mean": enc.z_mean, "z_log_var": enc.z_log_var, "samples": samples,
+            "color": color}
+
+
+def cloud_table(enc: Encoding, samples: np.ndarray) -> pd.DataFrame:
+    """The heads' outputs beside the mean and std of the samples drawn from them."""
+    return pd.DataFrame({"z_mean": enc.z_mean, "cloud mean": samples.mean(0),
+                         "z_std": enc.z_std, "cloud std": samples.std(0)}, index=dim_index(enc.z_mean.size))
+
+
+def parametrisation_table(z_log_var: np.ndarray) -> pd.DataFrame:
+    """The raw z_log_var outputs read as a log-variance, and the two other ways they could be read."""
+    p = E.parametrisations(z_log_var)
+
+    def cells(v):  # strings, so that an impossible value reads as such (NaN would show as "None")
+        return [f"{x:.4g}" if np.isfinite(x) else "impossible (≤ 0)" for x in v]
+
+    return pd.DataFrame({
+        "raw output": cells(p["raw"]),
+        "var = exp(raw)": cells(p["variance_if_log_variance"]),
+        "std = exp(raw/2)": cells(p["std_if_log_variance"]),
+        "std if raw were a var (√raw)": cells(p["std_if_variance"]),
+        "std if raw were a std": cells(p["std_if_std"]),
+    }, index=dim_index(z_log_var.size))
+
+
+def half_code(z_log_var: np.ndarray) -> str:
+    """Dimension 0's log-variance turned into its std step by step, and into the variance (the wrong one)."""
+    lv = z_log_var[0]
+    return (f"z_log_var[0]              = {lv:.4f}\n"
+            f"0.5 * z_log_var[0]        = {0.5 * lv:.4f}\n"
+            f"exp(0.5 * z_log_var[0])   = {E.z_std(lv):.4f}   # the std\n"
+            f"sqrt(exp(z_log_var[0]))   = {np.sqrt(np.exp(lv)):.4f}   # the same number\n"
+            f"exp(z_log_var[0])         = {np.exp(lv):.4f}   # the variance: wrong to scale ε by")
+
+
+def gradient_code(enc: Encoding, epsilon: np.ndarray) -> str:
+    """ε and the two gradients of z that the reparameterization trick opens to the heads."""
+    return (f"epsilon              = {E.fmt_vec(epsilon)}\n"
+            f"dz/dz_mean           = {E.fmt_vec(np.ones(enc.z_mean.size))}\n"
+            f"dz/dz_log_var        = 0.5 * z_std * epsilon = {E.fmt_vec(0.5 * enc.z_std * epsilon)}")
+
+
+def collapse_code(z_mean_j: float) -> str:
+    """The KL of one dimension as its z_std shrinks towards 0: it grows without bound."""
+    return "\n".join(f"z_std = {v:<7g} → KL = {E.kl_vs_std(z_mean_j, np.array([v]))[0]:.2f} nats"
+                     for v in (1.0, 0.1, 0.01, 0.001, 1e-6))
+
+
+def kl_curve_figure(enc: Encoding, dim: int) -> go.Figure:
+    """KL of dimension `dim` against its z_std (z_mean fixed), with the learned z_std starred."""
+    z_mean, z_std, kl = enc.z_mean[dim], enc.z_std[dim], enc.kl[dim]
+    s = np.geomspace(0.005, 3.0, 300)
+    fig = go.Figure(go.Scatter(x=s, y=E.kl_vs_std(z_mean, s), mode="lines", name="KL",
+                               line=dict(color="#9467bd")))
+    star = dict(size=13, symbol="star", color="gold", line=dict(color="black", width=1.5))
+    fig.add_trace(go.Scatter(x=[z_std], y=[kl], mode="markers", name="learned z_std", marker=star))
+    fig.update_xaxes(type="log", title=f"z_std of dimension {dim} (z_mean fixed at {z_mean:.3f})")
+    fig.update_yaxes(title="KL (nats)")
+    pin_margins(fig, top=30)
+    fig.update_layout(height=320)
+    return fig
+
+
+# ----------------------------------------------------------------------------- sections: the input
+
+
+def reference_digits(model: ServedModel) -> TestDigits:
+    """(images, labels) of the test split the reference encodings come from, or None."""
+    images = cache.reference_images(model)
+    return None if images is None else (images, model.reference["labels"])
+
+
+def pick_input(model: ServedModel, test: TestDigits, slot: str, default_index: int,
+               container: DeltaGenerator) -> tuple[np.ndarray, str]:
+    """Let the learner choose an input in `container`; returns (28x28 image in [0, 1], description)."""
+    options = input_options(test is not None, E.CURRENT_INPUT_KEY in st.session_state)
+    source = container.radio("Input", options, index=default_source(options, slot), key=f"how_source_{slot}",
+                             horizontal=True)
+    if source == SRC_TEST:
+        images, labels = test
+        i = int(container.number_input(f"Test image index (0–{len(images) - 1})", 0, len(images) - 1,
+                                       default_index, key=f"how_index_{slot}"))
+        return np.asarray(images[i], np.float32), f"test image #{i} ({models.label_name(model, labels[i])})"
+    if source == SRC_YOURS:
+        x = np.asarray(st.session_state[E.CURRENT_INPUT_KEY], np.float32).reshape(28, 28)
+        return x, st.session_state.get(E.CURRENT_INPUT_NAME_KEY, "your input")
+    seed = int(container.number_input("Seed for the random z", 0, 10_000, default_index,
+                                      key=f"how_seed_{slot}"))
+    z = np.random.default_rng(seed).standard_normal((1, model.latent_dim))
+    return model.decode(z)[0].astype(np.float32), f"decode of a random z (seed {seed})"
+
+
+def thumbnail(container: DeltaGenerator, image: np.ndarray, scale: int, caption: str | None = None) -> None:
+    """A digit as an inline PNG, as wide as its column."""
+    container.image(pics.inline_png(pics.to_png(image, scale)), caption=caption, width="stretch")
+
+
+# ----------------------------------------------------------------------------- sections: the page
+
+
+def the_question() -> None:
+    """The course's encoder head, and the answer to "where is the mean computed?"."""
+    st.markdown("The question this page answers, about the encoder head the course wrote:")
+    st.code(E.COURSE_HEAD_CODE, language="python")
+    st.info(
+        "**“Where is the mean computed?” — Nowhere.** `z_mean` and `z_log_var` are not statistics "
+        "(an average, a spread) computed from the pixels. They are simply the **outputs of two Dense "
+        "layers** that read the same features `x`. Nothing in the layers says “mean” or “variance”: "
+        "they *become* a mean and a (log-)variance because of how `z` is built from them and because "
+        "the loss rewards that. Every input gets its own pair, computed fresh by the network.")
+
+
+def head_beside_live_numbers(model: ServedModel, x: np.ndarray, desc: str, enc: Encoding) -> None:
+    """The input beside the course's code with this input's numbers, and why "sigma" is a log-variance."""
+    c_img, c_live = st.columns([1, 4])
+    thumbnail(c_img, x, 5, desc)
+    c_live.markdown("**The course's code (as comments), and what each line produced for this input**")
+    # A fixed ε, so that the example z does not change on every rerun.
+    c_live.code(live_head_code(enc, np.random.default_rng(0).standard_normal(enc.z_mean.size)),
+                language="python")
+    st.markdown(
+        "The course named the second head `sigma`, but it is **not** σ (a standard deviation): the code "
+        "uses it as `exp(0.5 * sigma)`, which is only the standard deviation if `sigma` is "
+        "**log σ², the log-variance**. That is why this app calls it `z_log_var`.")
+    note = card_sigma_note(model.card)
+    if note:
+        st.info(note)
+
+
+def the_cloud(model: ServedModel, path: str, enc: Encoding) -> np.ndarray:
+    """Samples z = z_mean + z_std·ε on the map and in a table beside the heads; returns the samples."""
+    st.header("The reparameterization: z is a draw from N(z_mean, z_std²)")
+    n = st.slider("Number of samples z = z_mean + z_std·ε", 10, 3000, 500, step=10, key="how_n")
+    samples, _ = E.sample_cloud(enc.z_mean, enc.z_log_var, n, seed=1)
+    c_map, c_tab = st.columns([1, 1])
+    if can_map(model):
+        zoom = c_map.toggle("Zoom in on the cloud", value=True, key="how_zoom",
+                            help="A well-trained encoder gives each input a small cloud: on the whole map it "
+                                 "is a dot. Zoomed, the box spans 4 z_std either side of z_mean.")
+        if model.latent_dim > 2:
+            c_map.caption(f"{model.latent_dim}-D latent space shown through its first two principal "
+                          "components.")
+        elif model.latent_dim == 1:
+            c_map.caption("1-D latent space: x is z; y only spreads the test digits out (a random jitter). "
+                          "The cloud lies on the centre line, its 2·z_std ring a horizontal bar.")
+        # Half the page wide: the legend goes under the plot, so the plot keeps the width.
+        picture = cache.cloud_picture(model, path, [cloud("this input", enc, samples, CLOUD_COLORS[0])],
+                                      zoom=zoom, width=480, height=560, legend_below=True)
+        c_map.image(picture, width="stretch")
+    else:
+        c_map.info("This model stores no reference encodings, so the cloud cannot be placed on a map.")
+    c_tab.markdown(f"The mean and std of these {n} samples (“cloud”) reproduce the two heads' outputs — "
+                   "more closely the more samples you draw. That is all “mean” and “std” mean here: "
+                   "the centre and width of the Gaussian the decoder is fed from.")
+    c_tab.dataframe(cloud_table(enc, samples).style.format("{:.3f}"), width="stretch")
+    cols = c_tab.columns(4)
+    for i, img in enumerate(model.decode(samples[:8])):
+        thumbnail(cols[i % 4], img, 3, f"z #{i + 1}")
+    return samples
+
+
+def move_z(model: ServedModel, path: str, z_mean: np.ndarray) -> None:
+    """Drag z around this input's z_mean and watch the decoder's output change, decoded in the browser."""
+    st.subheader("Move z yourself")
+    st.markdown("The decoder only ever sees z. Start at this input's **z_mean** and drag: a step of one "
+                "z_std barely changes the image, which is why a draw from N(z_mean, z_std²) still "
+                "reconstructs this input.")
+    stamp = models.stamp(path)
+    sliders = np.asarray(cache.latent_ranges(path, stamp)["sliders"], np.float64)
+    points, labels, plane = cache.live_decoder_inputs(model, path, stamp)
+    z0 = np.clip(z_mean, sliders[:, 0], sliders[:, 1])
+    live_decoder(cache.decoder_bytes(path, stamp), model.latent_dim, z0.tolist(),
+                 [tuple(r) for r in sliders], points, labels, key="how_live", plane=plane)
+    error = live_decoder_error("how_live")
+    if error:
+        st.warning(f"Your browser could not run the decoder ({error}); "
+                   "the Decoder page decodes on the server.")
+
+
+def kl_per_dimension(enc: Encoding) -> None:
+    """This input's KL per dimension, beside the formula it comes from."""
+    st.header("The KL term, per dimension")
+    kl = enc.kl
+    c1, c2 = st.columns([3, 2])
+    c1.markdown(f"**KL(N(z_mean, z_std²) ‖ N(0, 1)) per dimension** — total {kl.sum():.2f} nats")
+    widgets.kl_table(c1, kl, enc.z_mean, enc.z_std, z_log_var=enc.z_log_var)
+    c2.markdown("Per dimension, the KL term of the loss is")
+    c2.latex(r"\mathrm{KL}_j = -\tfrac12\left(1 + \log\sigma_j^2 - \mu_j^2 - \sigma_j^2\right)")
+    c2.markdown("It is zero only when z_mean = 0 and z_std = 1 (the prior N(0, 1)). It charges this input "
+                "for moving its cloud away from the centre and for making it narrower or wider than 1.")
+
+
+# ----------------------------------------------------------------------------- sections: follow-up questions
+
+
+@dataclass(frozen=True)
+class Input:
+    """What the follow-up answers are about: the model, this input, its heads and its sampled cloud."""
+
+    model: ServedModel
+    x: np.ndarray
+    enc: Encoding
+    samples: np.ndarray
+
+
+def question(label: str, key: str, answer: Callable[[Input], None], about: Input,
+             expanded: bool = False) -> None:
+    """A follow-up question as an expander whose answer is built only while it is open (opening it reruns
+    the page): closed answers cost the page load nothing, neither their decodes nor their charts."""
+    box = st.expander(label, expanded=expanded, key=key, on_change="rerun")
+    if box.open:
+        with box:
+            answer(about)
+
+
+def why_log_variance(about: Input) -> None:
+    """Why the head is read as a log-variance: any real number is a valid one."""
+    lv = about.enc.z_log_var
+    st.markdown(
+        "A Dense layer outputs **any real number**, negative ones included. If that number were the "
+        "variance or the std, every negative output would be an impossible value (and the network "
+        "would have to be forced to avoid them). Read as a **log-variance**, every real number is "
+        "fine: `exp` makes the variance positive, and tiny variances like 0.0001 are ordinary "
+        "outputs (log 0.0001 ≈ −9.2) instead of numbers squeezed against zero.")
+    st.markdown("This input's raw `z_log_var` outputs, read the way the model reads them (columns 2–3) "
+                "and the two other ways (columns 4–5):")
+    st.dataframe(parametrisation_table(lv), width="stretch")
+    neg = int((lv <= 0).sum())
+    if neg:
+        st.caption(f"For this input {neg} of {lv.size} raw outputs are ≤ 0: as a variance or a std they "
+                   "would be impossible; as a log-variance they simply mean a std below 1.")
+    else:
+        st.caption("For this input every raw output happens to be positive, but nothing in a Dense layer "
+                   "guarantees that; a log-variance head never needs the guarantee.")
+
+
+def why_half(about: Input) -> None:
+    """Why exp(0.5 · z_log_var): the 0.5 makes it a std."""
+    st.markdown(r"Because $\exp(\tfrac12\log\sigma^2) = (\sigma^2)^{1/2} = \sigma$: the 0.5 turns the "
+                "log-variance into a standard deviation, and ε must be scaled by the std, not the "
+                "variance, for z to have variance σ². Dimension 0 of this input:")
+    st.code(half_code(about.enc.z_log_var), language="python")
+
+
+def what_epsilon_is_for(about: Input) -> None:
+    """ε makes z a draw whose randomness sits outside the heads, so that gradients reach them."""
+    enc = about.enc
+    st.markdown(
+        "Not “noise to stir up the output”. `z = z_mean + z_std · ε` with ε ~ N(0, 1) **is a draw from "
+        "N(z_mean, z_std²)**, written so that all the randomness sits in ε and z depends smoothly on "
+        "both heads. That is the *reparameterization trick*: the gradient of the loss reaches the heads "
+        "through ∂z/∂z_mean = 1 and ∂z/∂z_log_var = 0.5 · z_std · ε. Sampling z directly with "
+        "`np.random.normal(z_mean, z_std)` would give the same distribution but no gradient.")
+    seed = int(st.number_input("Seed for ε", 0, 10_000, 7, key="how_eps_seed"))
+    eps = np.random.default_rng(seed).standard_normal((1, enc.z_mean.size))
+    z_same = np.repeat(E.reparameterize(enc.z_mean, enc.z_log_var, eps), 4, axis=0)
+    z_diff, _ = E.sample_cloud(enc.z_mean, enc.z_log_var, 4, seed=seed + 1)
+    st.code(gradient_code(enc, eps[0]), language="python")
+    a, b = st.columns(2)
+    texts = ("**Same ε four times** → the same z, the same image: nothing random is left.",
+             "**Four different ε** → four draws from this input's cloud.")
+    for col, z, text in zip((a, b), (z_same, z_diff), texts):
+        col.markdown(text)
+        for cell, img in zip(col.columns(4), about.model.decode(z)):
+            thumbnail(cell, img, 3)
+
+
+def what_makes_the_heads(about: Input) -> None:
+    """Only the loss makes the heads a mean and a spread: reconstruction against KL, in this input's nats."""
+    model, x, enc = about.model, about.x, about.enc
+    st.markdown(
+        "Only the loss, the **negative ELBO = reconstruction + KL**:\n"
+        "- the **reconstruction** term wants the decoder to redraw this image from *any* z in its cloud: "
+        "it pushes z_mean to a spot that decodes to this digit and z_std small, so the cloud does not "
+        "spill into other digits;\n"
+        "- the **KL** term pulls every cloud towards N(0, 1): z_mean towards 0, z_std towards 1.\n\n"
+        "Training settles the tug-of-war; the head that sets the cloud's centre is what we then call "
+        "z_mean, the other its log-variance.")
+    elbo = E.per_image_elbo(x, model.decode(enc.z_mean[None])[0], enc.z_mean, enc.z_log_var)
+    rec_samples = float(np.mean([E.per_image_elbo(x, d, enc.z_mean, enc.z_log_var)["reconstruction_loss"]
+                                 for d in model.decode(about.samples[:32])]))
+    m1, m2, m3, m4 = st.columns(4)
+    m1.metric("Reconstruction at z_mean", f"{elbo['reconstruction_loss']:.1f} nats")
+    m2.metric("Reconstruction (samples)", f"{rec_samples:.1f} nats",
+              help="Averaged over 32 sampled z: the term training optimises, estimated by sampling.")
+    m3.metric("KL (all dims)", f"{elbo['kl_loss']:.2f} nats")
+    m4.metric("Negative ELBO (at z_mean)", f"{elbo['neg_elbo']:.1f} nats")
+    st.markdown("**This input's KL per dimension**")
+    widgets.kl_table(st, np.asarray(elbo["kl_per_dim"]), enc.z_mean, enc.z_std)
+
+
+def why_no_collapse(about: Input) -> None:
+    """Why z_std stays above 0: the KL's −log σ grows without bound, shown on one dimension's curve."""
+    enc = about.enc
+    dim = st.selectbox("Dimension", list(range(enc.z_mean.size)), format_func=lambda d: f"z[{d}]",
+                       key="how_dim")
+    c1, c2 = st.columns([3, 2])
+    c1.plotly_chart(kl_curve_figure(enc, dim), width="stretch", key="how_kl_curve")
+    c2.markdown(
+        "The reconstruction term alone would shrink z_std to 0 (a point is easiest to decode). "
+        r"But the KL contains $-\log\sigma$, which **grows without bound as σ → 0**:")
+    c2.code(collapse_code(enc.z_mean[dim]), language="text")
+    c2.markdown(f"This input's learned z_std here is **{enc.z_std[dim]:.3f}** (KL {enc.kl[dim]:.3f} nats): "
+                "the point where shrinking the cloud further costs more KL than it buys in "
+                "reconstruction.")
+
+
+# ----------------------------------------------------------------------------- sections: two inputs
+
+
+def two_inputs(model: ServedModel, path: str, test: TestDigits, first: Input, desc: str) -> None:
+    """A second input beside the first: same weights, different heads, and both clouds on one map."""
+    st.header("Every input gets its own z_mean and z_std")
+    st.markdown("Same network, same weights — different inputs, different clouds. Pick a second input:")
+    pick_l, pick_r = st.columns(2)
+    pick_l.markdown(f"**Input 1** is the one chosen above: {desc}.")
+    pick_r.markdown("**Input 2**")
+    x_b, desc_b = pick_input(model, test, "b", 1, pick_r)
+    enc_b = encode(model, x_b)
+    for col, img, d, enc in zip(st.columns(2), (first.x, x_b), (desc, desc_b), (first.enc, enc_b)):
+        ci, cc = col.columns([1, 3])
+        thumbnail(ci, img, 3, d)
+        cc.code(f"z_mean = {E.fmt_vec(enc.z_mean)}\nz_std  = {E.fmt_vec(enc.z_std)}", language="python")
+    if can_map(model):
+        # As many samples as the first cloud, so that the two clouds look alike but for their heads.
+        samples_b, _ = E.sample_cloud(enc_b.z_mean, enc_b.z_log_var, len(first.samples), seed=2)
+        st.image(cache.cloud_picture(model, path, [
+            cloud("input 1", first.enc, first.samples, CLOUD_COLORS[0]),
+            cloud("input 2", enc_b, samples_b, CLOUD_COLORS[1])], width=1100, height=460), width="stretch")
