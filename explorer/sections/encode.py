@@ -1,0 +1,319 @@
+"""The Encode page's sections, input to map, and the plain computations behind them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import streamlit as st
+from PIL import Image
+
+from explorer import cache, inputs, models, widgets
+from explorer import explain as E
+from explorer import pictures as pics
+from vae.serving import ServedModel
+
+IMAGE_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif"]
+STRIP_NOTE = ("The latent space has one dimension: x is z, and the test {things} are spread along y by a "
+              "random jitter that means nothing. Your z_mean, samples and z_std bars (1 and 2·z_std, "
+              "horizontal: there is no other direction) lie on the centre line.")
+# What the page calls the images it encodes, by the model's dataset: a Fashion-MNIST model knows no digits.
+DIGITS = {"title": "Encode your own digit", "one": "one digit", "a": "a digit", "noun": "digit",
+          "things": "digits", "draw": "Draw a digit"}
+CLOTHES = {"title": "Encode your own image", "one": "one item of clothing", "a": "an item of clothing",
+           "noun": "image", "things": "images", "draw": "Draw an item of clothing"}
+N_NEIGHBORS = 8
+
+
+# ----------------------------------------------------------------------------- pure computations
+
+
+@dataclass(frozen=True)
+class Encoding:
+    """One image and the encoder's answer for it (in float64, as the page shows and computes it)."""
+
+    image: np.ndarray  # 28x28 float32, white ink on black: what the encoder saw
+    z_mean: np.ndarray
+    z_log_var: np.ndarray
+    z_std: np.ndarray
+    kl: np.ndarray  # nats per latent dimension
+
+
+@dataclass(frozen=True)
+class Samples:
+    """z = z_mean + z_std·ε for n draws of ε, their decodes, and the decode of z_mean itself."""
+
+    z: np.ndarray
+    decodes: np.ndarray
+    reconstruction: np.ndarray
+
+
+def is_digits(model: ServedModel) -> bool:
+    """Whether the model's images are digits: anything but Fashion-MNIST (named by card or config)."""
+    return (model.card.get("dataset") or model.config.get("dataset")) != "fashion_mnist"
+
+
+def words_for(model: ServedModel) -> dict[str, str]:
+    """The page's nouns for this model's images."""
+    return DIGITS if is_digits(model) else CLOTHES
+
+
+def step_captions(pre: inputs.Preprocessed) -> list[str]:
+    """The captions of the four preprocessing pictures: original, grayscale, cropped, 28×28."""
+    how = []
+    if pre.alpha_used:
+        how.append("transparency used as ink")
+    how.append("inverted (dark ink on light paper)" if pre.inverted
+               else "not inverted (already light ink on dark)")
+    cropped = "Cropped to the ink"
+    if pre.stroke_width is not None:
+        cropped += (f", strokes set from {pre.stroke_width:.1f} to MNIST's {inputs.MNIST_STROKE:.1f} px "
+                    "(at 28×28)")
+    return [f"Original ({pre.original.shape[1]}×{pre.original.shape[0]})",
+            "Grayscale, ink = white: " + ", ".join(how), cropped,
+            "28×28, centred like MNIST (what the encoder sees)"]
+
+
+def encode(model: ServedModel, image: np.ndarray) -> Encoding:
+    """The encoder's z_mean and z_log_var for one 28×28 image."""
+    x = np.asarray(image).astype(np.float32)
+    z_mean, z_log_var = (z[0].astype(np.float64) for z in model.encode(x[None]))
+    return Encoding(x, z_mean, z_log_var, E.z_std(z_log_var), E.kl_per_dim(z_mean, z_log_var))
+
+
+def draw_samples(model: ServedModel, enc: Encoding, n: int, seed: int) -> Samples:
+    """n samples of the encoding's cloud (the seed makes them stable across reruns) and their decodes."""
+    z, _ = E.sample_cloud(enc.z_mean, enc.z_log_var, n, seed=seed)
+    return Samples(z, model.decode(z), model.decode(enc.z_mean[None])[0])
+
+
+def fit_terms(enc: Encoding, samples: Samples) -> tuple[dict, float]:
+    """The negative ELBO's terms at z_mean, and the reconstruction term averaged over the samples (what
+    training optimises)."""
+    elbo = E.per_image_elbo(enc.image, samples.reconstruction, enc.z_mean, enc.z_log_var)
+    sampled = float(np.mean([E.per_image_elbo(enc.image, d, enc.z_mean, enc.z_log_var)["reconstruction_loss"]
+                             for d in samples.decodes]))
+    return elbo, sampled
+
+
+def neighbors(model: ServedModel, z_mean: np.ndarray, k: int = N_NEIGHBORS) -> list[dict] | None:
+    """The k test images nearest to z_mean (index, label, distance), or None without reference encodings."""
+    if model.reference is None:
+        return None
+    idx = model.nearest(z_mean, k)[0]
+    d = np.sqrt(((model.reference["z_mean"][idx] - z_mean.reshape(1, -1)) ** 2).sum(1))
+    return [{"index": int(i), "label": int(model.reference["labels"][i]), "distance": float(di)}
+            for i, di in zip(idx, d)]
+
+
+def majority(labels: list[int]) -> int:
+    """The most common label (the smallest one on a tie)."""
+    return int(np.bincount(labels).argmax())
+
+
+def map_note(latent_dim: int, things: str) -> str | None:
+    """What the map's axes are when they are not simply z's two dimensions."""
+    if latent_dim > 2:
+        return (f"The latent space has {latent_dim} dimensions; the map shows its first two "
+                "principal components. The ring is the projected 1·z_std and 2·z_std contour.")
+    if latent_dim == 1:
+        return STRIP_NOTE.format(things=things)
+    return None
+
+
+def your_cloud(enc: Encoding, samples: Samples) -> dict:
+    """The encoding as a map cloud: a star at z_mean, rings at 1 and 2 z_std, the samples as circles."""
+    return {"name": "yours", "z_mean": enc.z_mean, "z_log_var": enc.z_log_var, "samples": samples.z,
+            "color": "black", "rings": [(1, "solid"), (2, "dot")],
+            "sample_marker": dict(size=9, color="white", line=dict(color="black", width=1.5))}
+
+
+# ----------------------------------------------------------------------------- input
+
+
+def intro(words: dict[str, str]) -> None:
+    st.title(words["title"])
+    st.markdown("Give the encoder an image and see every step: how it is brought to MNIST's format, the "
+                "mean and spread the encoder outputs for it, samples from that spread, and where it "
+                f"lands among the test {words['things']}.")
+
+
+def choose_source(words: dict[str, str]) -> str:
+    """"upload" or "draw", as the visitor picks."""
+    labels = {"upload": "Upload an image", "draw": words["draw"]}
+    return st.radio("Input", list(labels), format_func=labels.get, horizontal=True, key="encode_source",
+                    label_visibility="collapsed")
+
+
+def from_upload(words: dict[str, str]) -> tuple[inputs.Preprocessed, str] | None:
+    """(Preprocessed, name) for the uploaded file, or None (an unusable file shows st.error)."""
+    up = st.file_uploader(
+        f"An image of {words['one']} (PNG, JPEG, WebP, BMP or GIF). "
+        "Dark-on-light or light-on-dark both work.",
+        type=IMAGE_TYPES, key="encode_upload",
+    )
+    if up is None:
+        st.info(f"Upload an image to encode it, or switch to **{words['draw']}**.")
+        return None
+    try:
+        return inputs.preprocess_bytes(up.getvalue()), up.name
+    except inputs.ImageError as exc:
+        st.error(str(exc))
+    except Exception:  # a file no decoder foresaw must still not crash the page
+        st.error(f"{up.name} could not be read as an image of {words['a']}; try a PNG or JPEG.")
+    return None
+
+
+def from_canvas(words: dict[str, str], digits: bool) -> tuple[inputs.Preprocessed, str] | None:
+    """(Preprocessed, name) for the drawing on the canvas, or None while it is empty."""
+    try:  # imported here: the page still works (upload only) where the package is missing
+        from streamlit_drawable_canvas import st_canvas
+    except ImportError:
+        st.warning("Drawing needs the package `streamlit-drawable-canvas`; upload an image instead.")
+        return None
+    st.caption(f"Draw {words['one']}, large, in the middle of the square. Point at the square for its "
+               "toolbar (undo, clear).")
+    # The toolbar floats 2.65rem above the canvas while the pointer is on it: keep it off the instruction.
+    st.space("medium")
+    result = st_canvas(
+        stroke_width=inputs.CANVAS_STROKE, stroke_color="#FFFFFF", background_color="#000000",
+        height=inputs.CANVAS_SIDE, width=inputs.CANVAS_SIDE, drawing_mode="freedraw", return_image_data=True,
+        key="encode_canvas",
+    )
+    objects = (result.json_data or {}).get("objects") or []
+    try:
+        data = result.image_data if objects else None
+        if data is None:
+            st.info(f"The canvas is empty: draw {words['a']} on it.")
+            return None
+        # RGBA, white strokes on black: inputs.to_mnist reads the ink from alpha or from the polarity. One pen
+        # makes a digit drawn large thin-stroked once scaled to 20 px and one drawn small bold, and the
+        # encoder reads thin-stroked 2s as 3s and 8s: digits get MNIST's stroke width whatever their size.
+        # Clothes are filled shapes, not pen strokes: they are left as drawn.
+        stroke = inputs.MNIST_STROKE if digits else None
+        return inputs.to_mnist(Image.fromarray(np.asarray(data, np.uint8)), stroke=stroke), "your drawing"
+    except inputs.ImageError as exc:
+        st.error(str(exc))
+    except Exception:
+        st.error("The drawing could not be turned into a 28×28 image; clear the canvas and try again.")
+    return None
+
+
+def remember_input(pre: inputs.Preprocessed, name: str) -> None:
+    """Leave the input for the How-it-works page, which shows it as "your input"."""
+    st.session_state[E.CURRENT_INPUT_KEY] = np.asarray(pre.image, np.float32)
+    st.session_state[E.CURRENT_INPUT_NAME_KEY] = name
+
+
+# ----------------------------------------------------------------------------- numbered sections
+
+
+def preprocessing(pre: inputs.Preprocessed, words: dict[str, str]) -> None:
+    """1: the image at each step from the file or canvas to the encoder's 28×28."""
+    st.subheader(f"1 · Preprocessing: from your image to a 28×28 MNIST-style {words['noun']}")
+    pictures = [pre.original, np.clip(pre.gray, 0, 1), np.clip(pre.cropped, 0, 1),
+                pics.to_png(pre.image, scale=8)]
+    for column, picture, caption in zip(st.columns(4), pictures, step_captions(pre)):
+        column.image(picture, caption=caption, width="stretch")
+
+
+def posterior(enc: Encoding) -> None:
+    """2: z_mean and z_std, per dimension with its KL term, and as vectors."""
+    st.subheader("2 · The encoder's answer: a mean and a spread for this image")
+    st.markdown(
+        "The encoder does not output one point: its two Dense heads output **z_mean** and **z_log_var** "
+        "(the course's “sigma”), and `z_std = exp(0.5·z_log_var)`. Together they describe a Gaussian "
+        "*cloud* of latent codes that could have produced this image.")
+    c1, c2 = st.columns([3, 2])
+    widgets.kl_table(c1, enc.kl, enc.z_mean, enc.z_std, z_log_var=enc.z_log_var)
+    c2.code(f"z_mean = {E.fmt_vec(enc.z_mean)}\nz_std  = {E.fmt_vec(enc.z_std)}", language="python")
+
+
+def sampling(model: ServedModel, enc: Encoding) -> Samples:
+    """3: samples of the cloud and their decodes beside the input and its reconstruction."""
+    st.subheader("3 · Samples z = z_mean + z_std · ε and the reconstruction")
+    cc = st.columns([2, 1])
+    n = cc[0].slider("Number of samples", 1, 12, 6, key="encode_n_samples")
+    if cc[1].button("Draw new ε", key="encode_new_eps"):
+        st.session_state["encode_seed"] = st.session_state.get("encode_seed", 0) + 1
+    samples = draw_samples(model, enc, n, seed=st.session_state.get("encode_seed", 0))
+    cols = st.columns(2 + n)
+    cols[0].image(pics.to_png(enc.image, 4), caption="input", width="stretch")
+    cols[1].image(pics.to_png(samples.reconstruction, 4), caption="decode(z_mean)", width="stretch")
+    for i in range(n):
+        cols[2 + i].image(pics.to_png(samples.decodes[i], 4), caption=f"sample {i + 1}", width="stretch")
+    st.caption("Each sample is a different ε ~ N(0, I) pushed through the same z_mean and z_std; "
+               "their decodes vary around the reconstruction as much as z_std allows.")
+    return samples
+
+
+def fit(model: ServedModel, enc: Encoding, samples: Samples) -> dict:
+    """4: the negative ELBO's terms, beside the test set's average; returns them for the download."""
+    st.subheader("4 · How well it fits: the negative ELBO of this image")
+    elbo, sample_rec = fit_terms(enc, samples)
+    m1, m2, m3, m4 = st.columns(4)
+    m1.metric("Reconstruction (at z_mean)", f"{elbo['reconstruction_loss']:.1f} nats")
+    m2.metric("KL to N(0, I)", f"{elbo['kl_loss']:.2f} nats")
+    m3.metric("Negative ELBO (at z_mean)", f"{elbo['neg_elbo']:.1f} nats")
+    m4.metric("Reconstruction (samples)", f"{sample_rec:.1f} nats",
+              help=f"The reconstruction term averaged over the {len(samples.z)} sampled z above: what "
+                   "training actually optimises, estimated with a few draws instead of at z_mean.")
+    ref_m = model.card.get("test_metrics") or {}
+    if "neg_elbo_at_mean" in ref_m:
+        st.caption(f"For comparison, the test set's average negative ELBO at z_mean is "
+                   f"{ref_m['neg_elbo_at_mean']:.1f} nats (reconstruction "
+                   f"{ref_m.get('reconstruction_loss_at_mean', float('nan')):.1f}). "
+                   "An image far above that is one the model finds unusual.")
+    st.caption("The KL term's split over the latent dimensions is the last column of the table in 2.")
+    return elbo
+
+
+def nearest(model: ServedModel, enc: Encoding, words: dict[str, str]) -> list[dict] | None:
+    """5: the nearest test images by z_mean, their labels and the majority; returns them for the download."""
+    st.subheader(f"5 · Its nearest test {words['things']} (by z_mean)")
+    nbrs = neighbors(model, enc.z_mean)
+    if nbrs is None:
+        st.info("This model stores no reference encodings of the test set, "
+                "so there are no neighbours to show.")
+        return None
+    labels = [n["label"] for n in nbrs]
+    names = ", ".join(models.label_name(model, lab) for lab in labels)
+    st.markdown(f"Labels of the {len(nbrs)} nearest: **{names}** — "
+                f"majority: **{models.label_name(model, majority(labels))}**.")
+    images = cache.reference_images(model)
+    if images is None:
+        st.caption("(The test images are not available on this machine, so only their labels are shown.)")
+        return nbrs
+    for c, n in zip(st.columns(len(nbrs)), nbrs):
+        c.image(pics.to_png(images[n["index"]], 3),
+                caption=f"{models.label_name(model, n['label'])} · d={n['distance']:.2f}", width="stretch")
+    return nbrs
+
+
+def landing(model: ServedModel, path: str, enc: Encoding, samples: Samples, words: dict[str, str]) -> None:
+    """6: the encoding's cloud on the latent map among the test images."""
+    st.subheader("6 · Where it lands on the latent map")
+    zoom = st.toggle("Zoom in on its cloud", value=False, key="encode_zoom",
+                     help="The star is z_mean, the rings 1 and 2 z_std, the circles the samples drawn above.")
+    fig = cache.cloud_map(model, path, [your_cloud(enc, samples)], zoom=zoom, height=560)
+    if fig is None:
+        st.info("This model stores no reference encodings, so there is no map to place the image on.")
+        return
+    note = map_note(model.latent_dim, words["things"])
+    if note:
+        st.caption(note)
+    st.plotly_chart(fig, width="stretch", key="encode_map", config=widgets.plotly_config())
+
+
+def downloads(model: ServedModel, enc: Encoding, name: str, elbo: dict, nbrs: list[dict] | None,
+              words: dict[str, str]) -> None:
+    """The encoding as JSON and CSV."""
+    record = E.encoding_record(enc.z_mean, enc.z_log_var, source=name, model=model.name, elbo=elbo,
+                               neighbors=nbrs)
+    st.markdown("**Download this encoding** (z_mean, z_log_var, z_std, KL per dimension; the JSON adds the "
+                f"losses and the nearest test {words['things']}):")
+    d1, d2, _ = st.columns([1, 1, 2])
+    d1.download_button("JSON", E.record_json(record), file_name="encoding.json", mime="application/json",
+                       key="encode_dl_json", icon=":material/download:", width="stretch")
+    d2.download_button("CSV", E.record_csv(record), file_name="encoding.csv", mime="text/csv",
+                       key="encode_dl_csv", icon=":material/download:", width="stretch")
