@@ -7,7 +7,7 @@ from vae.bundle import is_bundle
 from vae.config import ENCODERS
 from vae.jobs import JobSpec, JobStatus, LocalProcessRunner
 
-__all__ = ["ENCODERS", "JobSpec", "JobStatus", "is_bundle", "runner"]
+__all__ = ["ENCODERS", "JobSpec", "JobStatus", "LocalProcessRunner", "is_bundle", "runner"]
 
 
 def runner() -> LocalProcessRunner:

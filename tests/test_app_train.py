@@ -165,3 +165,16 @@ def test_a_one_epoch_curve_has_one_whole_number_tick():
     assert tuple(fig.layout.xaxis.range) == (0.5, 1.5)  # the point in the middle, one tick: "1"
     many = history_figure({"kl_loss": list(range(40))}, "kl_loss", "KL")
     assert many.layout.xaxis.tickformat == "d" and many.layout.xaxis.dtick is None
+
+
+def test_a_jobs_name_is_shown_as_text_and_no_server_path_is_shown(dirs):
+    """A name with Markdown must not become a picture every visitor's browser fetches, nor a link."""
+    jobs, models = dirs
+    runner = LocalProcessRunner(jobs, models, max_running=0)  # queued only: no process runs
+    runner.start(JobSpec(dataset="digits", preset="default", latent_dim=2, beta=1.0, epochs=1,
+                         name="![x](http://evil.example/p.png) [Login](http://evil.example)"))
+    at = train_page()
+    shown = " ".join(m.value for m in at.markdown)
+    assert "\\!\\[x\\]\\(http" in shown and "](http" not in shown.replace("\\]\\(", "")
+    page_text = " ".join(str(e.value) for e in [*at.markdown, *at.caption, *at.info] if hasattr(e, "value"))
+    assert str(jobs) not in page_text and str(models) not in page_text

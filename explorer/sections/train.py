@@ -1,0 +1,132 @@
+"""The Train page's sections: the training form, and each job with its progress, curves and model."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import streamlit as st
+
+from explorer import models, notices, training
+from explorer.figures import history_figure
+
+INTRO = ("Training runs in its own process on this machine: it keeps going if you switch pages or close the "
+         "tab. One job runs at a time; others wait in a queue.")
+
+
+def form(runner: training.LocalProcessRunner) -> None:
+    """The training form: dataset, architecture and hyperparameters; a submitted job is queued."""
+    with st.form("train_form"):
+        c1, c2, c3 = st.columns(3)
+        dataset = c1.selectbox("Dataset", ["mnist", "fashion_mnist", "digits"],
+                               help="digits: scikit-learn's 1,797 small digits, quick to train")
+        preset = c2.selectbox("Architecture preset", ["default", "course"])
+        name = c3.text_input("Name (optional)", max_chars=80, placeholder="e.g. my fashion 2-D")
+        c1, c2, c3, c4 = st.columns(4)
+        latent_dim = c1.number_input("Latent dimensions", 1, 64, 2)
+        beta = c2.number_input("β (weight of the KL term)", 0.0, 100.0, 1.0, step=0.1)
+        epochs = c3.number_input("Epochs", 1, 500, 10)
+        batch_size = c4.selectbox("Batch size", [32, 64, 128, 256, 512], index=2)
+        c1, c2, c3 = st.columns(3)  # a third of the form each: the toggle's label is shown whole
+        dropout = c1.number_input("Dropout (default preset)", 0.0, 0.9, 0.0, step=0.05,
+                                  help="Dropout after the 512-unit Dense layers: less memorising of the "
+                                       "training images. The shipped 2-D model uses 0.15.")
+        ema = c2.toggle("Average the weights (EMA)", value=False,
+                        help="Save an exponential moving average of the weights over the last ~1,000 steps "
+                             "(Polyak averaging); the shipped MNIST models use it.")
+        encoder = c3.selectbox("Encoder (default preset)", list(training.ENCODERS),
+                               help=" ".join(f"{k}: {v}." for k, v in training.ENCODERS.items())
+                               + " The deep one's codes carry over better to new images (the encoder of the "
+                                 "shipped MNIST models).")
+        if st.form_submit_button("Start training", type="primary"):
+            try:
+                spec = training.JobSpec(dataset=dataset, preset=preset, latent_dim=int(latent_dim),
+                                        beta=float(beta), epochs=int(epochs), batch_size=int(batch_size),
+                                        dropout=float(dropout), ema=bool(ema),
+                                        encoder=encoder if preset == "default" else "wide", name=name)
+                job = runner.status(runner.start(spec))
+                st.toast(f"“{models.plain_text(spec.display_name)}” is {job.state}"
+                         + (f" (position {job.queue_position} in the queue)." if job.queue_position else "."))
+            except ValueError as exc:
+                st.error(str(exc))
+
+
+def loss_charts(history: dict) -> None:
+    """Reconstruction and KL side by side, train and validation, as on Home (whole-number epochs)."""
+    terms = [("reconstruction_loss", "Reconstruction loss"), ("kl_loss", "KL divergence")]
+    figs = [(col, history_figure(history, key, title)) for col, (key, title) in zip(st.columns(2), terms)]
+    for col, fig in figs:
+        if fig is not None:
+            col.plotly_chart(fig, config={"displayModeBar": False})
+
+
+def show_job(runner: training.LocalProcessRunner, job: training.JobStatus) -> None:
+    s = job.spec
+    with st.container(border=True):
+        name = models.plain_text(s.display_name)  # a visitor's text, shown as text: never Markdown
+        st.markdown(f"**{name}** · `{job.state}` — {s.dataset}, {s.preset} preset, "
+                    f"latent_dim {s.latent_dim}, β {s.beta:g}, {s.epochs} epochs, batch {s.batch_size}"
+                    + (f", dropout {s.dropout:g}" if s.dropout else "") + (", EMA weights" if s.ema else "")
+                    + (f", {s.encoder} encoder" if s.encoder != "wide" else ""))
+        if job.state == "queued":
+            st.info(f"Queued: position {job.queue_position}; it starts when the running job ends.")
+        elif job.active:
+            if job.state == "stopping":
+                text = "Stopping at the next batch, then saving the model so far…"
+            elif not job.steps:
+                text = "Starting (loading TensorFlow and the data)…"
+            elif job.progress >= 1.0:
+                text = "Evaluating on the test split and saving…"
+            else:
+                text = f"Epoch {min(job.epoch + 1, job.epochs)} of {job.epochs}, batch {job.step}/{job.steps}"
+            st.progress(min(max(job.progress, 0.0), 1.0), text=text)
+            if job.logs.get("loss") is not None:
+                st.caption(f"Latest batch: reconstruction {job.logs.get('reconstruction_loss', 0):.1f}, "
+                           f"KL {job.logs.get('kl_loss', 0):.2f} nats per image")
+        elif job.state == "failed":
+            st.error(job.message)
+            if "is not available" in job.message:  # the dataset is neither on this server nor downloadable
+                st.info(notices.DATA_HELP)
+            if job.log_tail:
+                with st.expander("End of the training log"):
+                    st.code(job.log_tail, language=None)
+        else:
+            (st.success if job.state == "done" else st.warning)(job.message)
+        loss_charts(job.history)
+        if job.active:
+            label = {"queued": "Cancel", "running": "Stop", "stopping": "Stopping…"}[job.state]
+            tip = ("Stops within one epoch and saves the model trained so far" if job.state == "running"
+                   else None)
+            if st.button(label, key=f"stop-{job.id}", disabled=job.state == "stopping", help=tip):
+                runner.stop(job.id)
+                st.rerun()
+        elif job.bundle and training.is_bundle(job.bundle):
+            use, when = st.columns([1, 3])
+            if use.button("Use this model", key=f"use-{job.id}", type="primary"):
+                models.set_current_model(job.bundle)
+                st.rerun(scope="app")  # so the sidebar shows the new current model
+            if job.finished:
+                at = datetime.fromtimestamp(job.finished)
+                when.caption(f"Saved as the model `{models.id_of(job.bundle)}` · "
+                             f"finished {at:%Y-%m-%d %H:%M}")
+            with st.expander("Model card"):
+                st.markdown(models.served_model(job.bundle).card_markdown)
+
+
+def job_list(runner: training.LocalProcessRunner) -> None:
+    """The jobs, newest first, refreshed every 2 s while one is queued or running."""
+    active_ids = {j.id for j in runner.list() if j.active}
+    st.fragment(run_every=2 if active_ids else None)(_job_list)(runner, active_ids)
+
+
+def _job_list(runner: training.LocalProcessRunner, active_ids: set[str]) -> None:
+    current = runner.list()
+    if active_ids - {j.id for j in current if j.active}:
+        st.rerun(scope="app")  # a job ended: redraw the page so the new model shows everywhere
+    if not current:
+        st.info("No training jobs yet.")
+    for job in current[:10]:
+        show_job(runner, job)
+    if len(current) > 10:
+        st.caption(f"{len(current) - 10} older jobs not shown.")
+
+
