@@ -1,0 +1,250 @@
+"""The Decoder page's sections: the one owner of z (link, sliders, buttons, live decoder) and what shows z."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+
+import numpy as np
+import streamlit as st
+
+from explorer import cache, models
+from explorer import geometry as geo
+from explorer import pictures as pics
+from live_decoder import live_decoder, live_decoder_error
+
+Z_KEY = "dec_z"  # the z this page last showed, and so also what it last wrote to ?z=
+MODEL_KEY = "dec_model"  # the model dec_z belongs to
+LIVE_KEY = "dec_live_on"  # the page's "Live decoding in the browser" toggle
+DIGIT_KEY = "dec_idx"  # the test digit that "Start from digit" goes to
+
+
+# --- pure computations (no Streamlit): what the owner of z decides ---
+
+def model_tag(path: str, stamp: float) -> str:
+    """A short id of one saved version of one bundle."""
+    return hashlib.md5(f"{path}|{stamp}".encode()).hexdigest()[:8]
+
+
+def slider_keys(path: str, stamp: float, latent_dim: int) -> list[str]:
+    """The sliders' session_state keys: per model, so switching model never feeds one model's z to
+    another's sliders."""
+    tag = model_tag(path, stamp)
+    return [f"dec_{tag}_z{i}" for i in range(latent_dim)]
+
+
+def last_z(state: Mapping, path: str, latent_dim: int) -> list[float] | None:
+    """This session's last z on this model (dec_z), or None if it has none or it belongs to another model."""
+    last = state.get(Z_KEY)
+    return last if state.get(MODEL_KEY) == path and last is not None and len(last) == latent_dim else None
+
+
+def link_z(url_text: str | None, last: list[float] | None, latent_dim: int) -> tuple[bool, np.ndarray | None]:
+    """(whether the link's ?z= is someone else's, its z or None if malformed).
+
+    A ?z= this page did not write itself is a shared or edited link, or the browser's Back button (each
+    write of ?z= is a history entry). What the page wrote is dec_z, so no second copy of the link is kept
+    to tell the two apart.
+    """
+    external = bool(url_text) and (last is None or url_text != geo.format_z(last))
+    return external, geo.parse_z(url_text, latent_dim) if external else None
+
+
+def slider_columns(latent_dim: int) -> int:
+    """How many columns the sliders take: a few dimensions read best one under the other."""
+    return 1 if latent_dim <= 2 else 2 if latent_dim <= 8 else 4
+
+
+def map_caption(n: int, latent_dim: int, inside: bool) -> str:
+    """The small map's caption: what its axes are and whether the cross sits where z really is."""
+    axes = {1: ", x = z0, y a random jitter that means nothing (z on its centre line)", 2: ", x = z0, y = z1"}
+    return (f"Where z is (×): {n:,} test images' z_mean"
+            + axes.get(latent_dim, ", on their first two principal components")
+            + ("." if inside else " — z is outside the data's range; the × sits on the edge."))
+
+
+# --- the owner of z ---
+
+class DecoderZ:
+    """The Decoder's z and its one owner: it reads the link's ?z= and the sliders, and it alone writes the
+    sliders' keys, dec_z and ?z=. Links, buttons and the live decoder's releases all go through set()."""
+
+    def __init__(self, model, path: str, stamp: float) -> None:
+        self.model, self.path, self.stamp = model, path, stamp
+        self.d = model.latent_dim
+        self.ref = model.reference
+        info = cache.latent_ranges(path, stamp)
+        self.from_data: bool = info["from_data"]
+        self.sliders, self.ranges, self.mean = info["sliders"], info["ranges"], info["mean"]
+        self.tag = model_tag(path, stamp)
+        self.keys = slider_keys(path, stamp, self.d)
+
+    @classmethod
+    def current(cls) -> DecoderZ:
+        """The owner of z for the current model (model first: a broken bundle falls back to the default)."""
+        model = models.current_model()
+        path = models.current_model_path()
+        return cls(model, path, models.stamp(path))
+
+    def set(self, z) -> None:
+        """Move the server sliders to z: the one writer of z (links, buttons, the live decoder's releases).
+
+        Called before the sliders exist in the run (a callback, or the top of a full run), as Streamlit
+        requires for a widget's key."""
+        for key, v in zip(self.keys, geo.clamp(z, self.sliders)):
+            st.session_state[key] = float(v)
+
+    def start(self) -> None:
+        """Where z comes from on a full run: a link's ?z= that this page did not write itself, else the
+        sliders, else this session's last z on this model (Streamlit drops a widget's key once a run leaves
+        it out, as every other page does), else the data mean."""
+        last = last_z(st.session_state, self.path, self.d)
+        url_text = st.query_params.get("z")
+        external, url_z = link_z(url_text, last, self.d)
+        if external and url_z is None:
+            st.warning(f"The link's z is not {self.d} comma-separated numbers; it was ignored.")
+        if external and url_z is not None:
+            self.set(url_z)
+        elif any(k not in st.session_state for k in self.keys):
+            self.set(self.mean if last is None else np.asarray(last))
+        st.session_state[MODEL_KEY] = self.path
+
+    def reset(self) -> None:
+        self.set(self.mean)
+
+    def random(self) -> None:
+        self.set(np.random.default_rng().standard_normal(self.d))
+
+    def from_digit(self) -> None:
+        self.set(self.ref["z_mean"][int(st.session_state[DIGIT_KEY])])
+
+    def resend(self) -> np.ndarray:
+        """The sliders' z, written back to their keys.
+
+        Tell the browser every slider's value on every run. Without this a slider is sent its value only
+        in the run that set it, and a browser whose first session reruns at once (the pixel-ratio report
+        in app.py's sidebar) may replace that run's sliders before it has drawn them: the rerun's sliders
+        then come without a value, and the browser showed their default, the minimum, beside an image and
+        caption of the real z (issue 14, defect 2).
+        """
+        z = geo.clamp([st.session_state[k] for k in self.keys], self.sliders)
+        self.set(z)
+        return z
+
+    def publish(self, z: np.ndarray) -> None:
+        """Remember the z shown, and put it in the link (so the link keeps the z you chose)."""
+        st.session_state[Z_KEY] = z.tolist()
+        st.query_params["z"] = geo.format_z(z)
+
+    def label_of(self, i: int) -> str:
+        """Test digit i's label as users read it ("" without labels)."""
+        labels = None if self.ref is None else self.ref.get("labels")
+        return "" if labels is None else models.label_name(self.model, labels[i])
+
+
+# --- sections: each draws one part of the page ---
+
+def controls(owner: DecoderZ) -> None:
+    """The buttons: outside the fragment, so a click reruns the whole page with its new z."""
+    b1, b2, b3, b4 = st.columns([1, 1.3, 1.2, 1.4], vertical_alignment="bottom")
+    b1.button("↺ Reset to the data mean" if owner.from_data else "↺ Reset to z = 0",
+              on_click=owner.reset, width="stretch")
+    b2.button("🎲 Random z ~ N(0, I)", on_click=owner.random, width="stretch")
+    if owner.ref is not None:
+        n = len(owner.ref["z_mean"])
+        if DIGIT_KEY not in st.session_state:
+            # Start from the image last picked on the Latent map, if any.
+            st.session_state[DIGIT_KEY] = min(int(st.session_state.get("sel_index") or 0), n - 1)
+        b3.number_input(f"Test digit (0–{n - 1})", min_value=0, max_value=n - 1, step=1, key=DIGIT_KEY)
+        idx = int(st.session_state[DIGIT_KEY])
+        b4.button(f"Start from digit #{idx} ({owner.label_of(idx)})", on_click=owner.from_digit,
+                  width="stretch")
+
+
+def live(owner: DecoderZ, z: np.ndarray) -> None:
+    """The decoder running in the browser, if switched on: sliders and a latent pad decode on every drag.
+
+    Only a released z comes back; its callback moves the server sliders (and the link) before the
+    fragment's rerun draws them. Re-sending the component is cheap: the browser keeps its iframe and
+    decoder session (same key, same model) and only applies the new z.
+    """
+    if not st.session_state.get(LIVE_KEY, True):
+        return
+    points, labels, plane = cache.live_decoder_inputs(owner.model, owner.path, owner.stamp)
+    key = f"dec_live_{owner.tag}"
+    live_decoder(cache.decoder_bytes(owner.path, owner.stamp), owner.d, z.tolist(),
+                 [tuple(r) for r in owner.sliders], points, labels, key=key, plane=plane,
+                 on_release=owner.set)
+    error = live_decoder_error(key)
+    if error:
+        st.warning(f"Your browser could not run the decoder ({error}); the server decodes instead, "
+                   "after each slider release.")
+    st.markdown("**Server-side decode** — the same decoder run by the server; it follows every release "
+                "above, and is what you use if your browser cannot run the model.")
+
+
+def sliders(owner: DecoderZ) -> None:
+    """One server slider per latent dimension; their keys hold z."""
+    n_cols = slider_columns(owner.d)
+    cols = st.columns(n_cols)
+    for i, key in enumerate(owner.keys):
+        lo, hi = map(float, owner.sliders[i])
+        cols[i % n_cols].slider(f"z{i}", min_value=lo, max_value=hi, step=(hi - lo) / 200,
+                                key=key, format="%.2f")
+
+
+def decoded(owner: DecoderZ, z: np.ndarray) -> None:
+    """decoder(z) as the server draws it, z as numbers, its PNG, and where z lies on the small map."""
+    png = pics.to_png(owner.model.decode(z[None])[0], scale=10)
+    # Inline (a data: URL in the fragment's message): the new image shows without one more request.
+    st.image(pics.inline_png(png), width=280, caption="decoder(z), 28×28 shown at 10×")
+    st.caption("z = (" + ", ".join(f"{v:.2f}" for v in z) + ")")
+    st.download_button("⬇ Decoded image (PNG)", png, file_name="decoded.png", mime="image/png",
+                       on_click="ignore")
+    small_map(owner, z)
+
+
+def small_map(owner: DecoderZ, z: np.ndarray) -> None:
+    """The current z as a cross on a picture of the test set's z_means (PCA plane > 2-D, strip for 1-D)."""
+    m = cache.map_thumbnail(owner.path, owner.stamp)
+    if m is None:
+        st.info("No reference encodings in this bundle: no map to show where z lies.")
+        return
+    here = z if m["pca"] is None else geo.pca_project(z, m["pca"]["components"], m["pca"]["mean"])[0]
+    marked = pics.mark_thumbnail(m["thumb"], here, m["x_range"], m["y_range"])
+    st.image(pics.inline_png(marked), width=300)
+    inside = m["x_range"][0] <= here[0] <= m["x_range"][1] and m["y_range"][0] <= here[1] <= m["y_range"][1]
+    st.caption(map_caption(m["n"], owner.d, inside))
+
+
+def traversal(owner: DecoderZ, z: np.ndarray) -> None:
+    """One dimension swept across the data's range, the others held at z."""
+    c1, c2 = st.columns(2)
+    dim = c1.selectbox("Dimension", range(owner.d), format_func=lambda i: f"z{i}", key="dec_trav_dim")
+    steps = c2.number_input("Steps", min_value=3, max_value=21, value=11, key="dec_trav_steps")
+    lo, hi = owner.ranges[dim]
+    strip = pics.strip(owner.model.decode(geo.traversal_z(z, dim, lo, hi, int(steps))))
+    st.image(pics.inline_png(pics.to_png(strip, 3)),
+             caption=f"z{dim} from {lo:.2f} to {hi:.2f} (the data's range); "
+                     "the other dimensions stay at the current z")
+    st.download_button("⬇ Traversal strip (PNG)", pics.to_png(strip, 4),
+                       file_name=f"traversal_z{dim}.png", mime="image/png", on_click="ignore")
+
+
+def interpolation(owner: DecoderZ) -> None:
+    """The straight line between two test digits' z_means, decoded."""
+    ref = owner.ref
+    if ref is None:
+        st.info("This model stores no reference encodings of test digits to interpolate between.")
+        return
+    n = len(ref["z_mean"])
+    c1, c2, c3 = st.columns(3)
+    a = int(c1.number_input("From test digit", 0, n - 1, 0, key="dec_int_a"))
+    b = int(c2.number_input("To test digit", 0, n - 1, 1, key="dec_int_b"))
+    steps = int(c3.number_input("Steps", 3, 21, 10, key="dec_int_steps"))
+    zs = geo.interpolation_z(ref["z_mean"][a], ref["z_mean"][b], steps)
+    strip = pics.strip(cache.decode(owner.path, owner.stamp, zs))
+    st.image(pics.inline_png(pics.to_png(strip, 3)),
+             caption=f"straight line from z_mean of #{a} ({owner.label_of(a)}) to #{b} ({owner.label_of(b)})")
+    st.download_button("⬇ Interpolation strip (PNG)", pics.to_png(strip, 4),
+                       file_name=f"interpolation_{a}_{b}.png", mime="image/png", on_click="ignore")
