@@ -7,13 +7,12 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from explorer.models import class_names, served_model, stamp
+from explorer.models import ModelHandle, class_names
 from vae import bundle as B
-from vae.serving import ServedModel
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def latent_ranges(path: str, stamp: float) -> dict:
+def latent_ranges(model: ModelHandle) -> dict:
     """Ranges per latent dim, from the data, and the data mean.
 
     `ranges`: 0.5-99.5 % quantiles of the reference z_mean widened by 10 % (grids, maps).
@@ -22,12 +21,12 @@ def latent_ranges(path: str, stamp: float) -> dict:
     """
     from explorer.geometry import data_ranges
 
-    model = served_model(path)
-    d = model.latent_dim
+    served = model.served
+    d = served.latent_dim
     prior = np.tile([-3.0, 3.0], (d, 1))
-    if model.reference is None:
+    if served.reference is None:
         return {"ranges": prior, "sliders": prior, "mean": np.zeros(d), "from_data": False}
-    z_mean = model.reference["z_mean"]
+    z_mean = served.reference["z_mean"]
     ranges = data_ranges(z_mean)
     sliders = np.stack([np.minimum(ranges[:, 0], -3.0), np.maximum(ranges[:, 1], 3.0)], axis=1)
     return {"ranges": ranges, "sliders": sliders, "mean": z_mean.mean(0).astype(np.float64),
@@ -35,30 +34,30 @@ def latent_ranges(path: str, stamp: float) -> dict:
 
 
 @st.cache_data(show_spinner=False, max_entries=64, max_size="16MiB")  # keyed by z: bytes bounded too
-def decode(path: str, stamp: float, z: np.ndarray) -> np.ndarray:
+def decode(model: ModelHandle, z: np.ndarray) -> np.ndarray:
     """Decoded images for a batch of z (cached: grids and strips are asked for again on reruns)."""
-    return served_model(path).decode(z)
+    return model.served.decode(z)
 
 
 @st.cache_data(show_spinner=False, max_entries=32, max_size="32MiB")  # keyed by z: bytes bounded too
-def decoded_grid_png(path: str, stamp: float, z: np.ndarray, rows: int, cols: int, scale: int = 2) -> bytes:
+def decoded_grid_png(model: ModelHandle, z: np.ndarray, rows: int, cols: int, scale: int = 2) -> bytes:
     """z (rows * cols, d) decoded and laid out row by row as one PNG (cached: the Latent map shows and
     offers for download the same grid on every rerun, and PNG encoding takes ~15 ms). It decodes
     directly: only the PNG is worth keeping, not also the images in `decode`'s cache."""
     from explorer.pictures import compose_grid
     from vae.serving import to_png
 
-    return to_png(compose_grid(served_model(path).decode(z), rows, cols), scale)
+    return to_png(compose_grid(model.served.decode(z), rows, cols), scale)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def latent_csv(path: str, stamp: float) -> bytes:
+def latent_csv(model: ModelHandle) -> bytes:
     """The reference latent codes as CSV: index, label, z_mean_*, z_std_*."""
     from explorer.geometry import latent_csv as to_csv
 
-    model = served_model(path)
-    ref = model.reference
-    return to_csv(ref["z_mean"], ref["z_log_var"], ref.get("labels"), class_names(model))
+    served = model.served
+    ref = served.reference
+    return to_csv(ref["z_mean"], ref["z_log_var"], ref.get("labels"), class_names(served))
 
 
 # A resource, not data: st.cache_data hands every caller its own 30 MB copy (a Latent map click, an Encode,
@@ -78,29 +77,29 @@ def test_images(dataset: str) -> np.ndarray | None:
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def pca_2d(path: str, stamp: float) -> dict:
+def pca_2d(model: ModelHandle) -> dict:
     """PCA of the reference z_means: 2-D coordinates plus what is needed to map a point back to z."""
     from sklearn.decomposition import PCA
 
-    z_mean = served_model(path).reference["z_mean"]
+    z_mean = model.served.reference["z_mean"]
     pca = PCA(n_components=2, random_state=0).fit(z_mean)
     return {"xy": pca.transform(z_mean), "components": pca.components_, "mean": pca.mean_,
             "explained": pca.explained_variance_ratio_}
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def map_thumbnail(path: str, stamp: float, n: int = 2000) -> dict | None:
+def map_thumbnail(model: ModelHandle, n: int = 2000) -> dict | None:
     """A picture of a sample of the test set's z_means (PCA plane for > 2-D), drawn once per model."""
     from explorer import geometry as geo
     from explorer import pictures as pics
 
-    plane = map_plane(path, stamp)
+    plane = map_plane(model)
     if plane is None:
         return None
     xy, pca = plane
-    x_range, y_range = plane_ranges(path, stamp)
+    x_range, y_range = plane_ranges(model)
     rows = geo.sample_indices(len(xy), n)
-    labels = served_model(path).reference.get("labels")
+    labels = model.served.reference.get("labels")
     thumb = pics.map_thumbnail(xy[rows], None if labels is None else labels[rows], x_range, y_range)
     # Only what marking z needs: cache_data hands out a copy of this on every slider change.
     plane = None if pca is None else {"components": pca["components"], "mean": pca["mean"]}
@@ -108,32 +107,32 @@ def map_thumbnail(path: str, stamp: float, n: int = 2000) -> dict | None:
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def strip_2d(path: str, stamp: float) -> dict:
+def strip_2d(model: ModelHandle) -> dict:
     """A 1-D model's test set on a strip (x = z0, y a jitter), in the form pca_2d gives a plane."""
     from explorer.geometry import strip_plane
 
-    return strip_plane(served_model(path).reference["z_mean"][:, 0])
+    return strip_plane(model.served.reference["z_mean"][:, 0])
 
 
-def map_plane(path: str, stamp: float) -> tuple[np.ndarray, dict | None] | None:
+def map_plane(model: ModelHandle) -> tuple[np.ndarray, dict | None] | None:
     """The test set's points on the map and the plane they lie on, or None without reference encodings:
     z_mean itself for 2-D (no plane), its PCA plane above 2-D, a strip for 1-D (geo.strip_plane)."""
-    ref = served_model(path).reference
+    ref = model.served.reference
     if ref is None:
         return None
     d = ref["z_mean"].shape[1]
     if d == 2:
         return ref["z_mean"], None
-    plane = strip_2d(path, stamp) if d == 1 else pca_2d(path, stamp)
+    plane = strip_2d(model) if d == 1 else pca_2d(model)
     return plane["xy"], plane
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def plane_ranges(path: str, stamp: float) -> tuple[tuple[float, float], tuple[float, float]] | None:
+def plane_ranges(model: ModelHandle) -> tuple[tuple[float, float], tuple[float, float]] | None:
     """(x_range, y_range) of the test set on the map plane: 0.5–99.5 % of the data, widened by 10 %."""
     from explorer.geometry import data_ranges
 
-    plane = map_plane(path, stamp)
+    plane = map_plane(model)
     if plane is None:
         return None
     x_range, y_range = data_ranges(plane[0])
@@ -141,88 +140,89 @@ def plane_ranges(path: str, stamp: float) -> tuple[tuple[float, float], tuple[fl
 
 
 @st.cache_data(show_spinner=False, max_entries=32, max_size="32MiB")  # keyed by a box: bytes bounded too
-def reference_backdrop(path: str, stamp: float, box: tuple) -> dict:
+def reference_backdrop(model: ModelHandle, box: tuple) -> dict:
     """Every test image's point as one transparent picture over `box`, with that box and the labels shown
     (call only for a bundle with reference encodings)."""
     from explorer import pictures as pics
 
-    labels = served_model(path).reference.get("labels")
-    return {"png": pics.points_png(map_plane(path, stamp)[0], labels, *box), "box": box,
+    labels = model.served.reference.get("labels")
+    return {"png": pics.points_png(map_plane(model)[0], labels, *box), "box": box,
             "labels": None if labels is None else np.unique(labels)}
 
 
-def _cloud_layout(model: ServedModel, path: str, clouds: list[dict], zoom: bool):
+def _cloud_layout(model: ModelHandle, clouds: list[dict], zoom: bool):
     """(pca, view, backdrop) for drawing clouds on the latent map, or None for a model other than 2-D
     without reference encodings (no plane or strip to draw in)."""
     from explorer import cloud_map as CM
     from explorer import geometry as geo
 
-    stamp_ = stamp(path)
-    plane = map_plane(path, stamp_)
-    if plane is None and model.latent_dim != 2:
+    plane = map_plane(model)
+    if plane is None and model.served.latent_dim != 2:
         return None
     pca = None if plane is None else plane[1]
-    ranges = plane_ranges(path, stamp_)
+    ranges = plane_ranges(model)
     view = CM.view_ranges(clouds, pca, ranges, zoom)
     backdrop = None if plane is None else reference_backdrop(
-        path, stamp_, CM.backdrop_box(view, geo.cover_box(*ranges)))
+        model, CM.backdrop_box(view, geo.cover_box(*ranges)))
     return pca, view, backdrop
 
 
-def cloud_map(model: ServedModel, path: str, clouds: list[dict], zoom: bool = False, height: int = 520):
+def cloud_map(model: ModelHandle, clouds: list[dict], zoom: bool = False, height: int = 520):
     """Clouds on the latent map (vae.cloud_map) over the test set's cached picture, as a Plotly figure;
     None for a > 2-D model without reference encodings."""
     from explorer import cloud_map as CM
 
-    layout = _cloud_layout(model, path, clouds, zoom)
-    return None if layout is None else CM.cloud_figure(clouds, *layout, class_names(model), height)
+    layout = _cloud_layout(model, clouds, zoom)
+    return None if layout is None else CM.cloud_figure(clouds, *layout, class_names(model.served), height)
 
 
-def cloud_picture(model: ServedModel, path: str, clouds: list[dict], zoom: bool = False, width: int = 760,
+def cloud_picture(model: ModelHandle, clouds: list[dict], zoom: bool = False, width: int = 760,
                   height: int = 520, legend_below: bool = False) -> str | None:
     """The same map as an SVG picture (vae.cloud_svg): no chart for the browser to build; None as above."""
     from explorer import cloud_svg
 
-    layout = _cloud_layout(model, path, clouds, zoom)
-    return None if layout is None else cloud_svg.cloud_svg(clouds, *layout, class_names(model), width, height,
-                                                           legend_below)
+    layout = _cloud_layout(model, clouds, zoom)
+    if layout is None:
+        return None
+    return cloud_svg.cloud_svg(clouds, *layout, class_names(model.served), width, height, legend_below)
 
 
 @st.cache_data(show_spinner="Running t-SNE once for this model (about a minute)…", max_entries=8)
-def tsne_2d(path: str, stamp: float, n: int = 3000) -> dict:
+def tsne_2d(model: ModelHandle, n: int = 3000) -> dict:
     """t-SNE of a fixed sample of reference z_means (t-SNE has no inverse; computed once, cached)."""
     from sklearn.manifold import TSNE
 
-    z_mean = served_model(path).reference["z_mean"]
+    z_mean = model.served.reference["z_mean"]
     idx = np.random.default_rng(0).permutation(len(z_mean))[:n]
     xy = TSNE(n_components=2, init="pca", random_state=0, perplexity=30).fit_transform(z_mean[idx])
     return {"xy": xy, "index": idx}
 
 
 @st.cache_resource(show_spinner=False, max_entries=6)  # as many as _served keeps models
-def decoder_bytes(path: str, stamp: float) -> bytes:
+def decoder_bytes(model: ModelHandle) -> bytes:
     """The bundle's decoder.onnx, read once: the browser runs this same file (live decoding)."""
-    return (Path(path) / B.DECODER_ONNX).read_bytes()
+    return (Path(model.path) / B.DECODER_ONNX).read_bytes()
 
 
-def reference_images(model: ServedModel) -> np.ndarray | None:
+def reference_images(model: ModelHandle) -> np.ndarray | None:
     """The test images behind a model's reference encodings, if on this machine and aligned with them."""
-    dataset = model.card.get("dataset") or model.config.get("dataset")
-    if not dataset or model.reference is None:
+    served = model.served
+    dataset = served.card.get("dataset") or served.config.get("dataset")
+    if not dataset or served.reference is None:
         return None
     images = test_images(dataset)
-    if images is None or len(images) != len(model.reference["labels"]):
+    if images is None or len(images) != len(served.reference["labels"]):
         return None
     return images
 
 
-def live_decoder_inputs(model: ServedModel, path: str, stamp: float) -> tuple:
+def live_decoder_inputs(model: ModelHandle) -> tuple:
     """(points, labels, plane) for the in-browser decoder's pad: z_mean for 2-D, else the PCA plane;
     none of them for 1-D, whose one slider is the whole latent space (no pad)."""
-    ref = model.reference
-    if ref is None or model.latent_dim == 1:
+    ref, d = model.served.reference, model.served.latent_dim
+    if ref is None or d == 1:
         return None, None, None
-    if model.latent_dim == 2:
+    if d == 2:
         return ref["z_mean"], ref.get("labels"), None
-    p = pca_2d(path, stamp)
+    p = pca_2d(model)
     return p["xy"], ref.get("labels"), (p["mean"], p["components"])

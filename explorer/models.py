@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import streamlit as st
@@ -39,6 +40,38 @@ def served_model(path: str | Path) -> ServedModel:
     path = Path(path).resolve()
     # The manifest's mtime changes when a bundle is re-saved, so a retrained model reloads.
     return _served(str(path), (path / B.MANIFEST).stat().st_mtime)
+
+
+@dataclass(frozen=True)
+class ModelHandle:
+    """A model as every cached computation takes it: its bundle folder (server side only) and its cache
+    key, the manifest's mtime, which changes when the bundle is re-saved, so a retrained model is computed
+    afresh. Streamlit's caches hash it by these two fields."""
+
+    path: str
+    stamp: float
+
+    @property
+    def id(self) -> str | None:
+        """What links and the picker call it ("mnist-2d", "user/mine"), if a visitor may open it."""
+        return id_of(self.path)
+
+    @property
+    def served(self) -> ServedModel:
+        """Its ONNX models and arrays, loaded once per process."""
+        return served_model(self.path)
+
+
+def handle(path: str | Path) -> ModelHandle:
+    """The handle of a bundle folder, keyed by its current save."""
+    path = str(Path(path).resolve())
+    return ModelHandle(path, stamp(path))
+
+
+def current_handle() -> ModelHandle:
+    """The current model's handle (after current_model(), which falls back to the default when a bundle
+    no longer loads)."""
+    return handle(current_model_path())
 
 
 def model_ids() -> dict[str, str]:

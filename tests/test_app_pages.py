@@ -362,10 +362,10 @@ def test_latent_map_point_and_box_selection_events():
 
 def test_latent_map_tsne_view_says_it_has_no_inverse(monkeypatch):
     """The t-SNE branch of the page (t-SNE itself is stood in for by a quick projection)."""
-    from explorer import cache, models
+    from explorer import cache
 
-    def quick_tsne(path, stamp, n=3000):
-        z = models.served_model(path).reference["z_mean"]
+    def quick_tsne(model, n=3000):
+        z = model.served.reference["z_mean"]
         index = geo.sample_indices(len(z), 500)
         return {"xy": z[index][:, :2] * 3.0, "index": index}
 

@@ -14,6 +14,9 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 
 
+FAKE = None  # set below: a handle whose served model the tests stand in for
+
+
 class _RecordingModel:
     """Stands in for a ServedModel: decodes z to a picture that depends on z, and records batch sizes."""
 
@@ -64,7 +67,7 @@ def _rss_growth_of_grids(model: str) -> float:
         before = rss()
         for seed in (0, 1):
             z = np.random.default_rng(seed).normal(size=(625, model.latent_dim))
-            cache.decoded_grid_png(path, models.stamp(path), z, 25, 25)
+            cache.decoded_grid_png(models.handle(path), z, 25, 25)
         print(rss() - before)
     """)
     proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300)
@@ -118,7 +121,7 @@ def test_caches_keyed_by_arrays_are_bounded_in_bytes_too():
 
 def test_the_decode_cache_keeps_a_bounded_number_of_bytes(monkeypatch):
     """Forty ~1 MiB decodes: fewer than max_entries, but more bytes than the cache may keep."""
-    from explorer import cache
+    from explorer import cache, models
 
     class BigDecodes(_RecordingModel):
         def decode(self, z: np.ndarray) -> np.ndarray:
@@ -126,14 +129,14 @@ def test_the_decode_cache_keeps_a_bounded_number_of_bytes(monkeypatch):
             return np.full((len(z), 28, 28), float(np.asarray(z).flat[0]), np.float32)
 
     fake = BigDecodes()
-    monkeypatch.setattr(cache, "served_model", lambda path: fake)
+    monkeypatch.setattr(models, "served_model", lambda path: fake)
     rows = 2**20 // (28 * 28 * 4) + 1  # one entry: just over 1 MiB of images
     cache.decode.clear()
     try:
         for i in range(40):
-            cache.decode("fake-bundle", 1.0, np.full((rows, 2), float(i)))
-        cache.decode("fake-bundle", 1.0, np.full((rows, 2), 0.0))  # the first: dropped for room
-        cache.decode("fake-bundle", 1.0, np.full((rows, 2), 39.0))  # the last: still cached
+            cache.decode(FAKE, np.full((rows, 2), float(i)))
+        cache.decode(FAKE, np.full((rows, 2), 0.0))  # the first: dropped for room
+        cache.decode(FAKE, np.full((rows, 2), 39.0))  # the last: still cached
     finally:
         cache.decode.clear()
     assert len(fake.batches) == 41
@@ -154,18 +157,27 @@ def test_test_images_are_one_shared_read_only_array():
 
 def test_the_decode_cache_forgets_old_inputs(monkeypatch):
     """`decode` is keyed by z arrays (one per interpolation a user asks for): it keeps a bounded number."""
-    from explorer import cache
+    from explorer import cache, models
 
     fake = _RecordingModel()
-    monkeypatch.setattr(cache, "served_model", lambda path: fake)
+    monkeypatch.setattr(models, "served_model", lambda path: fake)
     cache.decode.clear()
     try:
         for i in range(200):
-            cache.decode("fake-bundle", 1.0, np.full((3, 2), float(i)))
+            cache.decode(FAKE, np.full((3, 2), float(i)))
         calls = len(fake.batches)
-        cache.decode("fake-bundle", 1.0, np.full((3, 2), 0.0))  # the first input: long evicted
-        cache.decode("fake-bundle", 1.0, np.full((3, 2), 199.0))  # the last: still cached
+        cache.decode(FAKE, np.full((3, 2), 0.0))  # the first input: long evicted
+        cache.decode(FAKE, np.full((3, 2), 199.0))  # the last: still cached
     finally:
         cache.decode.clear()
     assert calls == 200
     assert len(fake.batches) == 201
+
+
+def _fake_handle():
+    from explorer.models import ModelHandle
+
+    return ModelHandle("fake-bundle", 1.0)
+
+
+FAKE = _fake_handle()

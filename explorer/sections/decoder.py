@@ -71,9 +71,10 @@ class DecoderZ:
 
     def __init__(self, model, path: str, stamp: float) -> None:
         self.model, self.path, self.stamp = model, path, stamp
+        self.handle = models.handle(path)
         self.d = model.latent_dim
         self.ref = model.reference
-        info = cache.latent_ranges(path, stamp)
+        info = cache.latent_ranges(self.handle)
         self.from_data: bool = info["from_data"]
         self.sliders, self.ranges, self.mean = info["sliders"], info["ranges"], info["mean"]
         self.tag = model_tag(path, stamp)
@@ -170,9 +171,9 @@ def live(owner: DecoderZ, z: np.ndarray) -> None:
     """
     if not st.session_state.get(LIVE_KEY, True):
         return
-    points, labels, plane = cache.live_decoder_inputs(owner.model, owner.path, owner.stamp)
+    points, labels, plane = cache.live_decoder_inputs(owner.handle)
     key = f"dec_live_{owner.tag}"
-    live_decoder(cache.decoder_bytes(owner.path, owner.stamp), owner.d, z.tolist(),
+    live_decoder(cache.decoder_bytes(owner.handle), owner.d, z.tolist(),
                  [tuple(r) for r in owner.sliders], points, labels, key=key, plane=plane,
                  on_release=owner.set)
     error = live_decoder_error(key)
@@ -206,7 +207,7 @@ def decoded(owner: DecoderZ, z: np.ndarray) -> None:
 
 def small_map(owner: DecoderZ, z: np.ndarray) -> None:
     """The current z as a cross on a picture of the test set's z_means (PCA plane > 2-D, strip for 1-D)."""
-    m = cache.map_thumbnail(owner.path, owner.stamp)
+    m = cache.map_thumbnail(owner.handle)
     if m is None:
         st.info("No reference encodings in this bundle: no map to show where z lies.")
         return
@@ -243,7 +244,7 @@ def interpolation(owner: DecoderZ) -> None:
     b = int(c2.number_input("To test digit", 0, n - 1, 1, key="dec_int_b"))
     steps = int(c3.number_input("Steps", 3, 21, 10, key="dec_int_steps"))
     zs = geo.interpolation_z(ref["z_mean"][a], ref["z_mean"][b], steps)
-    strip = pics.strip(cache.decode(owner.path, owner.stamp, zs))
+    strip = pics.strip(cache.decode(owner.handle, zs))
     st.image(pics.inline_png(pics.to_png(strip, 3)),
              caption=f"straight line from z_mean of #{a} ({owner.label_of(a)}) to #{b} ({owner.label_of(b)})")
     st.download_button("⬇ Interpolation strip (PNG)", pics.to_png(strip, 4),

@@ -280,7 +280,7 @@ def nearest(model: ServedModel, enc: Encoding, words: dict[str, str]) -> list[di
     names = ", ".join(models.label_name(model, lab) for lab in labels)
     st.markdown(f"Labels of the {len(nbrs)} nearest: **{names}** — "
                 f"majority: **{models.label_name(model, majority(labels))}**.")
-    images = cache.reference_images(model)
+    images = cache.reference_images(models.handle(model.path))
     if images is None:
         st.caption("(The test images are not available on this machine, so only their labels are shown.)")
         return nbrs
@@ -295,7 +295,7 @@ def landing(model: ServedModel, path: str, enc: Encoding, samples: Samples, word
     st.subheader("6 · Where it lands on the latent map")
     zoom = st.toggle("Zoom in on its cloud", value=False, key="encode_zoom",
                      help="The star is z_mean, the rings 1 and 2 z_std, the circles the samples drawn above.")
-    fig = cache.cloud_map(model, path, [your_cloud(enc, samples)], zoom=zoom, height=560)
+    fig = cache.cloud_map(models.handle(path), [your_cloud(enc, samples)], zoom=zoom, height=560)
     if fig is None:
         st.info("This model stores no reference encodings, so there is no map to place the image on.")
         return

@@ -174,7 +174,7 @@ def kl_curve_figure(enc: Encoding, dim: int) -> go.Figure:
 
 def reference_digits(model: ServedModel) -> TestDigits:
     """(images, labels) of the test split the reference encodings come from, or None."""
-    images = cache.reference_images(model)
+    images = cache.reference_images(models.handle(model.path))
     return None if images is None else (images, model.reference["labels"])
 
 
@@ -252,7 +252,8 @@ def the_cloud(model: ServedModel, path: str, enc: Encoding) -> np.ndarray:
             c_map.caption("1-D latent space: x is z; y only spreads the test digits out (a random jitter). "
                           "The cloud lies on the centre line, its 2·z_std ring a horizontal bar.")
         # Half the page wide: the legend goes under the plot, so the plot keeps the width.
-        picture = cache.cloud_picture(model, path, [cloud("this input", enc, samples, CLOUD_COLORS[0])],
+        this = [cloud("this input", enc, samples, CLOUD_COLORS[0])]
+        picture = cache.cloud_picture(models.handle(path), this,
                                       zoom=zoom, width=480, height=560, legend_below=True)
         c_map.image(picture, width="stretch")
     else:
@@ -273,11 +274,11 @@ def move_z(model: ServedModel, path: str, z_mean: np.ndarray) -> None:
     st.markdown("The decoder only ever sees z. Start at this input's **z_mean** and drag: a step of one "
                 "z_std barely changes the image, which is why a draw from N(z_mean, z_std²) still "
                 "reconstructs this input.")
-    stamp = models.stamp(path)
-    sliders = np.asarray(cache.latent_ranges(path, stamp)["sliders"], np.float64)
-    points, labels, plane = cache.live_decoder_inputs(model, path, stamp)
+    handle = models.handle(path)
+    sliders = np.asarray(cache.latent_ranges(handle)["sliders"], np.float64)
+    points, labels, plane = cache.live_decoder_inputs(handle)
     z0 = np.clip(z_mean, sliders[:, 0], sliders[:, 1])
-    live_decoder(cache.decoder_bytes(path, stamp), model.latent_dim, z0.tolist(),
+    live_decoder(cache.decoder_bytes(handle), model.latent_dim, z0.tolist(),
                  [tuple(r) for r in sliders], points, labels, key="how_live", plane=plane)
     error = live_decoder_error("how_live")
     if error:
@@ -432,6 +433,6 @@ def two_inputs(model: ServedModel, path: str, test: TestDigits, first: Input, de
     if can_map(model):
         # As many samples as the first cloud, so that the two clouds look alike but for their heads.
         samples_b, _ = E.sample_cloud(enc_b.z_mean, enc_b.z_log_var, len(first.samples), seed=2)
-        st.image(cache.cloud_picture(model, path, [
+        st.image(cache.cloud_picture(models.handle(path), [
             cloud("input 1", first.enc, first.samples, CLOUD_COLORS[0]),
             cloud("input 2", enc_b, samples_b, CLOUD_COLORS[1])], width=1100, height=460), width="stretch")

@@ -82,7 +82,7 @@ def choose_view(model: ServedModel, path: str) -> MapView:
     """The 2-D view to draw: a 2-D model's own axes, a 1-D model's strip, or PCA / two dims / t-SNE."""
     d, ref = model.latent_dim, model.reference
     z_mean, std, labels = ref["z_mean"], geo.z_std(ref["z_log_var"]), ref.get("labels")
-    stamp = models.stamp(path)
+    handle = models.handle(path)
     name = {1: STRIP, 2: "Two latent dims"}.get(d) or st.segmented_control(
         "2-D view of the latent space", VIEWS, default="PCA", key="map_view",
         help="PCA: the plane of largest spread (exact, reversible). Two latent dims: the others held at "
@@ -97,13 +97,13 @@ def choose_view(model: ServedModel, path: str) -> MapView:
             i = c1.selectbox("x axis", range(d), index=by_spread[0], format_func=name_of, key="map_dx")
             j = c2.selectbox("y axis", range(d), index=by_spread[1], format_func=name_of, key="map_dy")
             note = f"The other {d - 2} dimensions are held at the data mean when decoding."
-        base = cache.latent_ranges(path, stamp)["mean"]
+        base = cache.latent_ranges(handle)["mean"]
         return MapView(name, z_mean[:, [i, j]], np.arange(len(z_mean)), (f"z{i}", f"z{j}"), (i, j),
                        lambda p: geo.plane_to_z(p, base=base, dims=(i, j)),
                        lambda rows: geo.dims_cov(std[rows], i, j), note, note)
     if name in ("PCA", STRIP):
         # The strip is laid out as a PCA plane is (geo.strip_plane): x = z0, and y dropped on the way back.
-        p = cache.pca_2d(path, stamp) if name == "PCA" else geo.strip_plane(z_mean[:, 0], labels, jitter=0.3)
+        p = cache.pca_2d(handle) if name == "PCA" else geo.strip_plane(z_mean[:, 0], labels, jitter=0.3)
         ev = p.get("explained")
         titles = p.get("titles") or (f"PC1 ({ev[0]:.0%} of the spread)", f"PC2 ({ev[1]:.0%})")
         note = ("PCA keeps distances in this plane: the rings are each image's 1σ cloud projected onto it, "
@@ -115,7 +115,7 @@ def choose_view(model: ServedModel, path: str) -> MapView:
         return MapView(name, p["xy"], np.arange(len(z_mean)), tuple(titles), None,
                        lambda q: geo.plane_to_z(q, components=p["components"], mean=p["mean"]),
                        lambda rows: geo.projected_cov(std[rows], p["components"]), note)
-    t = cache.tsne_2d(path, stamp)
+    t = cache.tsne_2d(handle)
     note = (f"t-SNE of a fixed sample of {len(t['index']):,} test images. It keeps neighbours together but "
             "its distances and axes mean nothing, so there are no z_std rings, and it has no inverse: "
             "a point or box of this view cannot be decoded (use PCA or two latent dims for that).")
@@ -217,7 +217,7 @@ def _box_detail(path: str, view: MapView, box: dict) -> None:
     else:
         cols, rows = view.grid_shape(box["x"], box["y"], 10)
         z_box = view.to_z(geo.grid_points(box["x"], box["y"], cols, rows))
-        png = cache.decoded_grid_png(path, models.stamp(path), z_box, rows, cols)
+        png = cache.decoded_grid_png(models.handle(path), z_box, rows, cols)
         # "content": the picture's own width (56 px a cell), but never wider than this column.
         st.image(png, output_format="PNG", width="content",
                  caption=f"The box decoded as a {rows}×{cols} grid")
@@ -270,7 +270,7 @@ def decoded_grid(path: str, view: MapView) -> None:
     xs = geo.grid_axis(view.xy[:, 0], cols, spacing, view.x_range)
     ys = None if view.name == STRIP else geo.grid_axis(view.xy[:, 1], rows, spacing, view.y_range)
     z_grid = view.to_z(geo.grid_from_axes(xs, [0.0] if ys is None else ys))
-    png = cache.decoded_grid_png(path, models.stamp(path), z_grid, rows, cols)
+    png = cache.decoded_grid_png(models.handle(path), z_grid, rows, cols)
     y_title = None if ys is None else view.titles[1]
     fig = figs.grid_figure(pics.inline_png(png), xs, ys, view.titles[0], y_title, int(min(56, 640 // cols)))
     st.plotly_chart(fig, key="map_grid", width="content", config={"displayModeBar": False})
@@ -290,5 +290,5 @@ def csv_download(model: ServedModel, path: str) -> None:
     """Every test image's z_mean and z_std as CSV, made only when clicked (a deferred download: the ~0.5 MB
     file is not sent with every page load)."""
     st.download_button("⬇ Latent codes of the test set (CSV: index, label, z_mean_0…, z_std_0…)",
-                       lambda: cache.latent_csv(path, models.stamp(path)),
+                       lambda: cache.latent_csv(models.handle(path)),
                        file_name=f"{model.path.name}_latent_codes.csv", mime="text/csv", on_click="ignore")
