@@ -33,8 +33,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["live_decoder", "live_decoder_error", "build_args", "publish_decoder", "publish_points",
-           "FRONTEND_DIR", "ORT_BUNDLE", "ORT_WASM"]
+__all__ = ["live_decoder", "live_decoder_error", "model_id_of", "read_value", "build_args", "publish_decoder",
+           "publish_points", "FRONTEND_DIR", "ORT_BUNDLE", "ORT_WASM"]
 
 FRONTEND_DIR = Path(__file__).resolve().parent / "frontend"
 ORT_DIR = FRONTEND_DIR / "ort"
@@ -51,7 +51,8 @@ _ERROR_KEY = "_live_decoder_error:"
 
 
 @lru_cache(maxsize=4)
-def _model_id(decoder_onnx: bytes) -> str:
+def model_id_of(decoder_onnx: bytes) -> str:
+    """The id the browser knows a decoder by: a hash of its ONNX bytes."""
     # bytes cache their hash, so a page that keeps passing the same object pays for this once.
     return hashlib.sha256(decoder_onnx).hexdigest()[:16]
 
@@ -159,7 +160,7 @@ def build_args(
         points_id = None
     return {
         "decoder": decoder_onnx,             # sent as binary (no base64), arrives as a Uint8Array
-        "model_id": _model_id(decoder_onnx),  # the browser builds its session once per model_id
+        "model_id": model_id_of(decoder_onnx),  # the browser builds its session once per model_id
         "latent_dim": latent_dim,
         "z": z_list,
         "ranges": range_list,
@@ -266,7 +267,7 @@ def live_decoder(
     model_id, dim = args["model_id"], args["latent_dim"]
 
     def released() -> None:
-        z_released, _ = _result(st.session_state.get(key), model_id, dim)
+        z_released, _ = read_value(st.session_state.get(key), model_id, dim)
         if z_released is not None:
             on_release(z_released)
         if on_change is not None:
@@ -274,12 +275,12 @@ def live_decoder(
 
     callback = on_change if on_release is None else released
     value = _component()(key=key, default=None, on_change=callback, **args)
-    result, error = _result(value, args["model_id"], args["latent_dim"])
+    result, error = read_value(value, args["model_id"], args["latent_dim"])
     st.session_state[_ERROR_KEY + key] = error
     return result
 
 
-def _result(value: Any, model_id: str, latent_dim: int) -> tuple[list[float] | None, str | None]:
+def read_value(value: Any, model_id: str, latent_dim: int) -> tuple[list[float] | None, str | None]:
     """The component's value -> (released z, error), ignoring what was sent for another model.
 
     The value also carries ``seq``, a count of releases: two releases at the same z are two changes,

@@ -12,6 +12,7 @@ import pytest
 
 from explorer import geometry as geo
 from explorer import pictures as pics
+from tests.widget_states import rerun_with, string_state
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 MODEL_16D = "models/mnist-16d"
@@ -96,21 +97,7 @@ def test_decoder_honours_link_z():
 def _rerun_with_widget_states(at, monkeypatch, drop=(), add=()) -> None:
     """Rerun as if the browser sent no state for the widget ids in `drop`, and the WidgetState protos in
     `add` (AppTest cannot hold back a widget's state, nor drive a custom component)."""
-    from streamlit.testing.v1 import element_tree as et
-
-    original = et.ElementTree.get_widget_states
-
-    def states(self):
-        got = original(self)
-        kept = [w for w in got.widgets if w.id not in drop]
-        del got.widgets[:]
-        got.widgets.extend([*kept, *add])
-        return got
-
-    monkeypatch.setattr(et.ElementTree, "get_widget_states", states)
-    at.run()
-    monkeypatch.setattr(et.ElementTree, "get_widget_states", original)
-    assert not at.exception, at.exception
+    rerun_with(at, add=add, drop=drop)
 
 
 def test_decoder_sends_its_sliders_values_on_every_run(monkeypatch):
@@ -324,24 +311,9 @@ def _select_on_map(at, selection: dict) -> None:
     """
     import json
 
-    from streamlit.testing.v1 import element_tree as et
-
     chart_id = next(e for e in at.get("plotly_chart") if e.proto.id.endswith("map_chart")).proto.id
     event = {"selection": {"points": [], "point_indices": [], "box": [], "lasso": [], **selection}}
-    original = et.ElementTree.get_widget_states
-
-    def with_event(self):
-        states = original(self)
-        state = states.widgets.add()
-        state.id, state.string_value = chart_id, json.dumps(event)
-        return states
-
-    et.ElementTree.get_widget_states = with_event
-    try:
-        at.run()
-    finally:
-        et.ElementTree.get_widget_states = original
-    assert not at.exception, at.exception
+    rerun_with(at, add=[string_state(chart_id, json.dumps(event))])
 
 
 def test_latent_map_point_and_box_selection_events():

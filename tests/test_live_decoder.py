@@ -138,19 +138,19 @@ def test_demo_app_runs(default_bundle):
 def test_component_value_to_return_value():
     """What the browser sends (setComponentValue) becomes the wrapper's return value and error flag."""
     mid = "0123456789abcdef"
-    assert LD._result(None, mid, 2) == (None, None)
-    assert LD._result({"z": [0.1, 0.2], "error": None, "model_id": mid}, mid, 2) == ([0.1, 0.2], None)
+    assert LD.read_value(None, mid, 2) == (None, None)
+    assert LD.read_value({"z": [0.1, 0.2], "error": None, "model_id": mid}, mid, 2) == ([0.1, 0.2], None)
     # A z released for another model (another latent size) is not this model's z.
-    assert LD._result({"z": [0.1, 0.2], "error": None, "model_id": "other"}, mid, 2) == (None, None)
-    assert LD._result({"z": [0.1, 0.2, 0.3], "error": None, "model_id": mid}, mid, 2) == (None, None)
+    assert LD.read_value({"z": [0.1, 0.2], "error": None, "model_id": "other"}, mid, 2) == (None, None)
+    assert LD.read_value({"z": [0.1, 0.2, 0.3], "error": None, "model_id": mid}, mid, 2) == (None, None)
     failed = {"z": None, "error": "no WebAssembly", "model_id": mid}
-    assert LD._result(failed, mid, 2) == (None, "no WebAssembly")
+    assert LD.read_value(failed, mid, 2) == (None, "no WebAssembly")
 
 
 def test_decoder_is_published_as_a_gzip_file_the_iframe_can_fetch(decoder_bytes, tmp_path, monkeypatch):
     from streamlit.web.server.component_file_utils import guess_content_type
 
-    mid = LD._model_id(decoder_bytes)
+    mid = LD.model_id_of(decoder_bytes)
     url = LD.publish_decoder(decoder_bytes, mid)
     assert url == f"models/{mid}.onnx.gz"
     path = LD.FRONTEND_DIR / url
@@ -166,7 +166,8 @@ def test_on_release_hears_each_release_for_this_model_once(default_bundle):
     """on_release runs before the script with each released z: twice for two releases at the same z (the
     browser numbers them), never again for a rerun without one, never for another model's value."""
     from streamlit.testing.v1 import AppTest
-    from streamlit.testing.v1 import element_tree as et
+
+    from tests.widget_states import json_state, rerun_with
 
     script = f"""
 import streamlit as st
@@ -180,21 +181,9 @@ live_decoder(decoder, 2, [0.0, 0.0], [(-3.0, 3.0), (-3.0, 3.0)], key="live", on_
     assert not at.exception, at.exception
     (live,) = at.get("component_instance")
     model_id = json.loads(live.proto.json_args)["model_id"]
-    original = et.ElementTree.get_widget_states
 
     def send(value: dict | None) -> list:
-        def states(self):
-            got = original(self)
-            if value is not None:
-                got.widgets.add(id=live.proto.id, json_value=json.dumps(value))
-            return got
-
-        et.ElementTree.get_widget_states = states
-        try:
-            at.run()
-        finally:
-            et.ElementTree.get_widget_states = original
-        assert not at.exception, at.exception
+        rerun_with(at, add=[] if value is None else [json_state(live.proto.id, json.dumps(value))])
         return at.session_state["heard"]
 
     release = {"z": [1.0, -2.0], "source": "pad", "seq": 1, "error": None, "model_id": model_id}
