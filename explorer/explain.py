@@ -12,7 +12,13 @@ import json
 
 import numpy as np
 
-from vae.posterior import kl_per_dim, per_image_elbo, z_std  # noqa: F401  (the pages' E.kl_per_dim, E.per_image_elbo)
+from vae.posterior import (  # noqa: F401  (the sections use them as E.*)
+    kl_per_dim,
+    per_image_elbo,
+    reparameterize,
+    sample_cloud,
+    z_std,
+)
 
 # Session-state key under which the Encode page leaves the last drawn/uploaded input
 # (a 28x28 float32 array in [0, 1], white ink on black) for the How-it-works page.
@@ -25,24 +31,10 @@ z_log_var = Dense(latent_dim)(x)          # the course called this "sigma"
 z = z_mean + exp(0.5 * z_log_var) * epsilon"""
 
 
-def reparameterize(z_mean: np.ndarray, z_log_var: np.ndarray, epsilon: np.ndarray) -> np.ndarray:
-    """z = z_mean + z_std * epsilon, broadcasting z_mean/z_log_var (d,) against epsilon (n, d)."""
-    return np.asarray(z_mean, np.float64) + z_std(z_log_var) * np.asarray(epsilon, np.float64)
-
-
-def sample_cloud(
-    z_mean: np.ndarray, z_log_var: np.ndarray, n: int, seed: int | None = 0
-) -> tuple[np.ndarray, np.ndarray]:
-    """n draws z ~ N(z_mean, z_std^2) via the reparameterization; returns (z, eps), each (n, d)."""
-    z_mean = np.asarray(z_mean, np.float64).reshape(-1)
-    eps = np.random.default_rng(seed).standard_normal((int(n), z_mean.size))
-    return reparameterize(z_mean, np.asarray(z_log_var).reshape(-1), eps), eps
-
-
-def kl_vs_std(mu: float, stds: np.ndarray) -> np.ndarray:
-    """The same KL as a function of the std for a fixed mean: 0.5 * (mu^2 + s^2 - 1) - log s."""
+def kl_vs_std(z_mean: float, stds: np.ndarray) -> np.ndarray:
+    """The same KL as a function of the std for a fixed mean: 0.5 * (z_mean^2 + s^2 - 1) - log s."""
     s = np.asarray(stds, np.float64)
-    return 0.5 * (mu**2 + s**2 - 1.0) - np.log(s)
+    return 0.5 * (z_mean**2 + s**2 - 1.0) - np.log(s)
 
 
 def parametrisations(raw: np.ndarray) -> dict[str, np.ndarray]:
@@ -100,16 +92,16 @@ def encoding_record(
     neighbors: list[dict] | None = None,
 ) -> dict:
     """Everything the Encode page computed for one input, as plain JSON-ready Python."""
-    mu = np.asarray(z_mean, np.float64).reshape(-1)
-    lv = np.asarray(z_log_var, np.float64).reshape(-1)
+    z_mean = np.asarray(z_mean, np.float64).reshape(-1)
+    z_log_var = np.asarray(z_log_var, np.float64).reshape(-1)
     rec = {
         "source": source,
         "model": model,
-        "latent_dim": int(mu.size),
-        "z_mean": mu.tolist(),
-        "z_log_var": lv.tolist(),
-        "z_std": z_std(lv).tolist(),
-        "kl_per_dim": kl_per_dim(mu, lv).tolist(),
+        "latent_dim": int(z_mean.size),
+        "z_mean": z_mean.tolist(),
+        "z_log_var": z_log_var.tolist(),
+        "z_std": z_std(z_log_var).tolist(),
+        "kl_per_dim": kl_per_dim(z_mean, z_log_var).tolist(),
     }
     if elbo is not None:
         rec.update({k: elbo[k] for k in ("reconstruction_loss", "kl_loss", "neg_elbo") if k in elbo})

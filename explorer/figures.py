@@ -123,48 +123,6 @@ def latent_figure(xy: np.ndarray, index: np.ndarray, labels: np.ndarray | None,
     return fig
 
 
-def grid_figure(png_url: str, xs: np.ndarray, ys: np.ndarray | None, x_title: str, y_title: str | None,
-                cell_px: int = 40):
-    """A decoded grid (an inline PNG, top row = largest y) with its axes labelled by the actual
-    coordinates of its cells, which need not be evenly spaced; hover names each cell's coordinates.
-
-    `ys` None: a one-row grid (a 1-D model's strip), whose y is no coordinate.
-    """
-    import plotly.graph_objects as go
-
-    cols, rows = len(xs), 1 if ys is None else len(ys)
-    y_desc = None if ys is None else np.sort(np.asarray(ys, np.float64))[::-1]
-    fig = go.Figure()
-    fig.add_layout_image(source=png_url, xref="x", yref="y", x=0, y=rows, sizex=cols, sizey=rows,
-                         sizing="stretch", layer="below")
-    cx, cy = np.meshgrid(np.arange(cols) + 0.5, rows - 0.5 - np.arange(rows))
-    zx = np.broadcast_to(np.asarray(xs, np.float64), (rows, cols))
-    text = (f"{x_title} = %{{customdata[0]:.2f}}" if ys is None else
-            f"{x_title} = %{{customdata[0]:.2f}}<br>{y_title} = %{{customdata[1]:.2f}}")
-    zy = np.zeros((rows, cols)) if y_desc is None else np.broadcast_to(y_desc[:, None], (rows, cols))
-    fig.add_trace(go.Scatter(x=cx.ravel(), y=cy.ravel(), mode="markers", showlegend=False,
-                             marker=dict(size=cell_px, symbol="square", opacity=0),
-                             customdata=np.stack([zx.ravel(), zy.ravel()], 1),
-                             hovertemplate=text + "<extra></extra>"))
-    # Every k-th tick, so that labels about 40 px wide never overlap.
-    step = int(np.ceil(44 / cell_px))
-    ticks = np.arange(0, cols, step)
-    fig.update_xaxes(range=[0, cols], tickvals=(ticks + 0.5).tolist(), ticktext=[f"{v:.2f}" for v in
-                     np.asarray(xs)[ticks]], title=x_title, showgrid=False, zeroline=False, fixedrange=True)
-    if y_desc is None:
-        fig.update_yaxes(range=[0, rows], visible=False, fixedrange=True)
-    else:
-        rticks = np.arange(0, rows, int(np.ceil(22 / cell_px)))
-        fig.update_yaxes(range=[0, rows], tickvals=(rows - 0.5 - rticks).tolist(),
-                         ticktext=[f"{v:.2f}" for v in y_desc[rticks]], title=y_title, showgrid=False,
-                         zeroline=False, fixedrange=True, scaleanchor="x", scaleratio=1)
-    left, bottom = (10, 50) if y_desc is None else (70, 50)
-    pin_margins(fig, top=10, left=left, bottom=bottom, right=10)
-    fig.update_layout(width=cols * cell_px + left + 10, height=rows * cell_px + 10 + bottom,
-                      plot_bgcolor="white", dragmode=False)
-    return fig
-
-
 def history_figure(history: dict, metric: str, title: str, height: int = 260):
     """Train and validation curves of one loss term, or None if the history lacks it."""
     import plotly.graph_objects as go

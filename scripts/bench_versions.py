@@ -68,9 +68,13 @@ def main() -> int:
                     wait_idle(page)
                 for _ in range(args.reloads):
                     for name, server in servers.items():
-                        page.goto(f"{server.url}/{path}")
-                        wait_idle(page)
-                        c = page.evaluate("window.__load")
+                        c = {"idle": None}
+                        for _ in range(3):  # a load whose finished state the clock missed is taken again
+                            page.goto(f"{server.url}/{path}")
+                            wait_idle(page)
+                            c = page.evaluate("window.__load")
+                            if c["idle"] is not None:
+                                break
                         charts = max(c["idle"], c["charts"] or 0)
                         clocks.setdefault((path, name), []).append(
                             (c["idle"], charts, max(charts, c["images"] or 0)))

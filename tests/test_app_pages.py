@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import io
 import shutil
 from pathlib import Path
@@ -12,6 +11,7 @@ import pytest
 
 from explorer import geometry as geo
 from explorer import pictures as pics
+from tests.grid_picture import grid_of
 from tests.widget_states import rerun_with, string_state
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -182,15 +182,8 @@ def test_latent_map_selection_shows_image_and_reconstruction():
 
 
 def _grid(at) -> tuple[tuple[int, int], dict]:
-    """The Latent map's decoded grid: its picture's size, and its figure (axes labelled with z)."""
-    import json
-
-    from PIL import Image
-
-    fig = json.loads(next(e for e in at.get("plotly_chart") if e.proto.id.endswith("map_grid")).proto.spec)
-    url = fig["layout"]["images"][0]["source"]
-    assert url.startswith("data:image/png;base64,")  # inside the page's message, no media request
-    return Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))).size, fig
+    """The Latent map's decoded grid: its picture's size, and its axes' tick labels (the cells' z)."""
+    return grid_of(at)
 
 
 def test_latent_map_decoded_grid_travels_inline_and_follows_the_grid_size():
@@ -201,8 +194,8 @@ def test_latent_map_decoded_grid_travels_inline_and_follows_the_grid_size():
     assert not at.exception and max(_grid(at)[0]) == 6 * 28 * 2
 
 
-def _tick_values(axis: dict) -> np.ndarray:
-    return np.array([float(t) for t in axis["ticktext"]])
+def _tick_values(ticks: list[str]) -> np.ndarray:
+    return np.array([float(t) for t in ticks])
 
 
 def test_latent_map_grid_is_spaced_by_the_data_and_labelled_with_z():
@@ -212,8 +205,8 @@ def test_latent_map_grid_is_spaced_by_the_data_and_labelled_with_z():
     (width, height), fig = _grid(at)
     z_mean = np.load(Path(APP).parent / "models" / "mnist-2d" / "reference.npz")["z_mean"]
     cols, rows = width // 56, height // 56
-    xs = _tick_values(fig["layout"]["xaxis"])
-    ys = _tick_values(fig["layout"]["yaxis"])
+    xs = _tick_values(fig["x"])
+    ys = _tick_values(fig["y"])
     assert np.all(np.diff(xs) > 0) and np.all(np.diff(ys) < 0)  # left to right, top to bottom
     # Every column holds about the same share of the test set: counts between cell centres are even.
     expected = geo.grid_axis(z_mean[:, 0], cols, "quantiles")
@@ -226,10 +219,10 @@ def test_latent_map_grid_is_spaced_by_the_data_and_labelled_with_z():
     assert centre >= 0.3 * cols, (centre, cols)
     at.segmented_control(key="map_grid_spacing").set_value("prior").run()
     (_, fig) = _grid(at)
-    prior = _tick_values(fig["layout"]["xaxis"])
+    prior = _tick_values(fig["x"])
     assert prior[0] < 0 < prior[-1] and prior[0] == pytest.approx(-prior[-1], abs=0.011)  # Φ⁻¹ is symmetric
     at.segmented_control(key="map_grid_spacing").set_value("even").run()
-    even = _tick_values(_grid(at)[1]["layout"]["xaxis"])
+    even = _tick_values(_grid(at)[1]["x"])
     assert np.ptp(np.diff(even)) < 0.02  # equal steps (to the 2 decimals shown)
     assert rows >= 3
 
@@ -352,7 +345,6 @@ def test_latent_map_tsne_view_says_it_has_no_inverse(monkeypatch):
 
 
 def test_map_thumbnail_marks_z_where_it_is():
-    import io
 
     from PIL import Image
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from vae.posterior import ACTIVE_UNIT_THRESHOLD, bce_from_logits
+from vae.posterior import ACTIVE_UNIT_THRESHOLD, bce_from_logits, reparameterize
 from vae.posterior import kl_per_dim as kl_per_dim_np
 
 
@@ -23,7 +23,7 @@ def evaluate(vae, images: np.ndarray, seed: int = 0, batch_size: int = 500) -> d
     z_mean, z_log_var = encode_all(vae.encoder, images, batch_size)
     rng = np.random.default_rng(seed)
     epsilon = rng.standard_normal(z_mean.shape).astype(np.float32)
-    z = z_mean + np.exp(0.5 * z_log_var) * epsilon
+    z = reparameterize(z_mean, z_log_var, epsilon).astype(np.float32)
     rec, rec_at_mean = [], []
     for i in range(0, len(images), batch_size):
         x = images[i : i + batch_size]

@@ -1,5 +1,5 @@
-"""The posterior's maths in NumPy: z_std, KL per dimension, Bernoulli reconstruction loss, per-image ELBO,
-active units."""
+"""The posterior's maths in NumPy: z_std, sampling z, KL per dimension, Bernoulli reconstruction loss,
+per-image ELBO, active units."""
 
 from __future__ import annotations
 
@@ -12,6 +12,20 @@ ACTIVE_UNIT_THRESHOLD = 0.01
 def z_std(z_log_var: np.ndarray) -> np.ndarray:
     """The encoder's spread: z_log_var is a log-variance, so z_std = exp(0.5 * z_log_var)."""
     return np.exp(0.5 * np.asarray(z_log_var, np.float64))
+
+
+def reparameterize(z_mean: np.ndarray, z_log_var: np.ndarray, epsilon: np.ndarray) -> np.ndarray:
+    """z = z_mean + z_std * epsilon, broadcasting z_mean/z_log_var (d,) against epsilon (n, d)."""
+    return np.asarray(z_mean, np.float64) + z_std(z_log_var) * np.asarray(epsilon, np.float64)
+
+
+def sample_cloud(
+    z_mean: np.ndarray, z_log_var: np.ndarray, n: int, seed: int | None = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """n draws z ~ N(z_mean, z_std^2) via the reparameterization; returns (z, epsilon), each (n, d)."""
+    z_mean = np.asarray(z_mean, np.float64).reshape(-1)
+    epsilon = np.random.default_rng(seed).standard_normal((int(n), z_mean.size))
+    return reparameterize(z_mean, np.asarray(z_log_var).reshape(-1), epsilon), epsilon
 
 
 def kl_per_dim(z_mean: np.ndarray, z_log_var: np.ndarray) -> np.ndarray:

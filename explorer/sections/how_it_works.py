@@ -133,12 +133,12 @@ def parametrisation_table(z_log_var: np.ndarray) -> pd.DataFrame:
 
 def half_code(z_log_var: np.ndarray) -> str:
     """Dimension 0's log-variance turned into its std step by step, and into the variance (the wrong one)."""
-    lv = z_log_var[0]
-    return (f"z_log_var[0]              = {lv:.4f}\n"
-            f"0.5 * z_log_var[0]        = {0.5 * lv:.4f}\n"
-            f"exp(0.5 * z_log_var[0])   = {E.z_std(lv):.4f}   # the std\n"
-            f"sqrt(exp(z_log_var[0]))   = {np.sqrt(np.exp(lv)):.4f}   # the same number\n"
-            f"exp(z_log_var[0])         = {np.exp(lv):.4f}   # the variance: wrong to scale ε by")
+    first = z_log_var[0]
+    return (f"z_log_var[0]              = {first:.4f}\n"
+            f"0.5 * z_log_var[0]        = {0.5 * first:.4f}\n"
+            f"exp(0.5 * z_log_var[0])   = {E.z_std(first):.4f}   # the std\n"
+            f"sqrt(exp(z_log_var[0]))   = {np.sqrt(np.exp(first)):.4f}   # the same number\n"
+            f"exp(z_log_var[0])         = {np.exp(first):.4f}   # the variance: wrong to scale ε by")
 
 
 def gradient_code(enc: Encoding, epsilon: np.ndarray) -> str:
@@ -324,7 +324,7 @@ def question(label: str, key: str, answer: Callable[[Input], None], about: Input
 
 def why_log_variance(about: Input) -> None:
     """Why the head is read as a log-variance: any real number is a valid one."""
-    lv = about.enc.z_log_var
+    z_log_var = about.enc.z_log_var
     st.markdown(
         "A Dense layer outputs **any real number**, negative ones included. If that number were the "
         "variance or the std, every negative output would be an impossible value (and the network "
@@ -333,11 +333,11 @@ def why_log_variance(about: Input) -> None:
         "outputs (log 0.0001 ≈ −9.2) instead of numbers squeezed against zero.")
     st.markdown("This input's raw `z_log_var` outputs, read the way the model reads them (columns 2–3) "
                 "and the two other ways (columns 4–5):")
-    st.dataframe(parametrisation_table(lv), width="stretch")
-    neg = int((lv <= 0).sum())
+    st.dataframe(parametrisation_table(z_log_var), width="stretch")
+    neg = int((z_log_var <= 0).sum())
     if neg:
-        st.caption(f"For this input {neg} of {lv.size} raw outputs are ≤ 0: as a variance or a std they "
-                   "would be impossible; as a log-variance they simply mean a std below 1.")
+        st.caption(f"For this input {neg} of {z_log_var.size} raw outputs are ≤ 0: as a variance or a std "
+                   "they would be impossible; as a log-variance they simply mean a std below 1.")
     else:
         st.caption("For this input every raw output happens to be positive, but nothing in a Dense layer "
                    "guarantees that; a log-variance head never needs the guarantee.")

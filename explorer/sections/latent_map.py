@@ -272,8 +272,8 @@ def decoded_grid(path: str, view: MapView) -> None:
     z_grid = view.to_z(geo.grid_from_axes(xs, [0.0] if ys is None else ys))
     png = cache.decoded_grid_png(models.handle(path), z_grid, rows, cols)
     y_title = None if ys is None else view.titles[1]
-    fig = figs.grid_figure(pics.inline_png(png), xs, ys, view.titles[0], y_title, int(min(56, 640 // cols)))
-    st.plotly_chart(fig, key="map_grid", width="content", config={"displayModeBar": False})
+    st.image(pics.labelled_grid_svg(png, xs, ys, view.titles[0], y_title, int(min(56, 640 // cols))),
+             width="content")
     share = {"quantiles": "each column and row holds the same share of the test set's points, so the ticks "
                           "are uneven: close together where the data is dense",
              "prior": "at the standard normal prior's quantiles, the spacing of Kingma & Welling's manifold "
