@@ -66,7 +66,7 @@ def pin_margins(fig, top: int = 40, left: int = 64, bottom: int = 50, right: int
     fig.update_yaxes(automargin=False)
 
 
-LEGEND_HEIGHT = 80  # px under a map for its horizontal legend: up to 4 rows of labels
+LEGEND_WIDTH = 120  # px right of a map for its legend, one entry a row
 
 
 def latent_figure(xy: np.ndarray, index: np.ndarray, labels: np.ndarray | None,
@@ -111,11 +111,13 @@ def latent_figure(xy: np.ndarray, index: np.ndarray, labels: np.ndarray | None,
                                  marker=dict(size=14, symbol="x", color="black",
                                              line=dict(width=1, color="white")),
                                  hoverinfo="skip"))
-    # The legend goes under the plot: above it, Plotly's modebar (top right) covered some entries.
-    pin_margins(fig, top=36, bottom=50 + (LEGEND_HEIGHT if showlegend else 0))
-    fig.update_layout(height=height + (LEGEND_HEIGHT if showlegend else 0), showlegend=showlegend,
-                      legend=dict(itemsizing="constant", orientation="h", yanchor="bottom", y=0,
-                                  yref="container", xanchor="left", x=0), uirevision="keep")
+    # The legend goes right of the plot, starting under Plotly's modebar (top right), which covered some
+    # entries of a legend above the plot. Not under it: a taller figure is a taller WebGL canvas, and
+    # without a GPU each draw's cost follows the canvas's pixels.
+    pin_margins(fig, top=36, right=LEGEND_WIDTH if showlegend else 10)
+    fig.update_layout(height=height, showlegend=showlegend,
+                      legend=dict(itemsizing="constant", orientation="v", yanchor="top", y=1,
+                                  xanchor="left", x=1.02), uirevision="keep")
     fig.update_xaxes(title=x_title, range=list(map(float, x_range)), constrain="domain", zeroline=False)
     fig.update_yaxes(title=y_title, range=list(map(float, y_range)), constrain="domain", zeroline=False)
     if equal_axes:

@@ -62,7 +62,8 @@ class MapView:
         if not self.equal:
             return 640
         aspect = (self.y_range[1] - self.y_range[0]) / max(self.x_range[1] - self.x_range[0], 1e-9)
-        return int(min(700, max(340, 720 * aspect + 110)))
+        # The plot is ~380 px wide beside its legend in a 1400 px window; margins take 86 px of the height.
+        return int(min(700, max(340, 380 * aspect + 86)))
 
 
 def intro(model: ServedModel) -> bool:
