@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -29,6 +30,31 @@ COURSE_HEAD_CODE = """\
 z_mean    = Dense(latent_dim)(x)
 z_log_var = Dense(latent_dim)(x)          # the course called this "sigma"
 z = z_mean + exp(0.5 * z_log_var) * epsilon"""
+
+
+@dataclass(frozen=True)
+class Encoding:
+    """One image and the encoder's two heads for it, in float64 (the pages do arithmetic on them)."""
+
+    image: np.ndarray  # 28x28 float32, white ink on black: what the encoder saw
+    z_mean: np.ndarray
+    z_log_var: np.ndarray
+
+    @property
+    def z_std(self) -> np.ndarray:
+        return z_std(self.z_log_var)
+
+    @property
+    def kl(self) -> np.ndarray:
+        """KL to the prior per latent dimension, in nats."""
+        return kl_per_dim(self.z_mean, self.z_log_var)
+
+
+def encode(model, image: np.ndarray) -> Encoding:
+    """The served model's z_mean and z_log_var for one 28x28 image."""
+    x = np.asarray(image).astype(np.float32)
+    z_mean, z_log_var = (z[0].astype(np.float64) for z in model.encode(x[None]))
+    return Encoding(x, z_mean, z_log_var)
 
 
 def kl_vs_std(z_mean: float, stds: np.ndarray) -> np.ndarray:

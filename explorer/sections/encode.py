@@ -11,6 +11,7 @@ from PIL import Image
 from explorer import cache, inputs, models, widgets
 from explorer import explain as E
 from explorer import pictures as pics
+from explorer.explain import Encoding, encode  # noqa: F401  (the page calls S.encode)
 from vae.serving import ServedModel
 
 IMAGE_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif"]
@@ -26,17 +27,6 @@ N_NEIGHBORS = 8
 
 
 # ----------------------------------------------------------------------------- pure computations
-
-
-@dataclass(frozen=True)
-class Encoding:
-    """One image and the encoder's answer for it (in float64, as the page shows and computes it)."""
-
-    image: np.ndarray  # 28x28 float32, white ink on black: what the encoder saw
-    z_mean: np.ndarray
-    z_log_var: np.ndarray
-    z_std: np.ndarray
-    kl: np.ndarray  # nats per latent dimension
 
 
 @dataclass(frozen=True)
@@ -72,13 +62,6 @@ def step_captions(pre: inputs.Preprocessed) -> list[str]:
     return [f"Original ({pre.original.shape[1]}×{pre.original.shape[0]})",
             "Grayscale, ink = white: " + ", ".join(how), cropped,
             "28×28, centred like MNIST (what the encoder sees)"]
-
-
-def encode(model: ServedModel, image: np.ndarray) -> Encoding:
-    """The encoder's z_mean and z_log_var for one 28×28 image."""
-    x = np.asarray(image).astype(np.float32)
-    z_mean, z_log_var = (z[0].astype(np.float64) for z in model.encode(x[None]))
-    return Encoding(x, z_mean, z_log_var, E.z_std(z_log_var), E.kl_per_dim(z_mean, z_log_var))
 
 
 def draw_samples(model: ServedModel, enc: Encoding, n: int, seed: int) -> Samples:

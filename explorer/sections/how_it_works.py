@@ -14,6 +14,7 @@ from streamlit.delta_generator import DeltaGenerator
 from explorer import cache, models, widgets
 from explorer import explain as E
 from explorer import pictures as pics
+from explorer.explain import Encoding, encode  # noqa: F401  (the page calls how.encode)
 from explorer.figures import pin_margins
 from live_decoder import live_decoder, live_decoder_error
 from vae.serving import ServedModel
@@ -26,28 +27,6 @@ TestDigits = tuple[np.ndarray, np.ndarray] | None  # (images, labels), or None w
 
 
 # ----------------------------------------------------------------------------- pure computations
-
-
-@dataclass(frozen=True)
-class Encoding:
-    """One input's two encoder heads, in float64 (the explanations do arithmetic on them)."""
-
-    z_mean: np.ndarray
-    z_log_var: np.ndarray
-
-    @property
-    def z_std(self) -> np.ndarray:
-        return E.z_std(self.z_log_var)
-
-    @property
-    def kl(self) -> np.ndarray:
-        return E.kl_per_dim(self.z_mean, self.z_log_var)
-
-
-def encode(model: ServedModel, x: np.ndarray) -> Encoding:
-    """The encoder's z_mean and z_log_var for one 28x28 image."""
-    z_mean, z_log_var = model.encode(x[None])
-    return Encoding(z_mean[0].astype(np.float64), z_log_var[0].astype(np.float64))
 
 
 def can_map(model: ServedModel) -> bool:
