@@ -168,7 +168,7 @@ def _cloud_layout(model: ModelHandle, clouds: list[dict], zoom: bool):
 
 
 def cloud_map(model: ModelHandle, clouds: list[dict], zoom: bool = False, height: int = 520):
-    """Clouds on the latent map (vae.cloud_map) over the test set's cached picture, as a Plotly figure;
+    """Clouds on the latent map (explorer.cloud_map) over the test set's cached picture, as a Plotly figure;
     None for a > 2-D model without reference encodings."""
     from explorer import cloud_map as CM
 
@@ -178,7 +178,8 @@ def cloud_map(model: ModelHandle, clouds: list[dict], zoom: bool = False, height
 
 def cloud_picture(model: ModelHandle, clouds: list[dict], zoom: bool = False, width: int = 760,
                   height: int = 520, legend_below: bool = False) -> str | None:
-    """The same map as an SVG picture (vae.cloud_svg): no chart for the browser to build; None as above."""
+    """The same map as an SVG picture (explorer.cloud_svg): no chart for the browser to build; None as
+    above."""
     from explorer import cloud_svg
 
     layout = _cloud_layout(model, clouds, zoom)

@@ -51,7 +51,7 @@ def backdrop_box(view: tuple, full: tuple) -> tuple[tuple[float, float], tuple[f
 
 def cloud_parts(clouds: list[dict], pca: dict | None) -> list[dict]:
     """What a map draws of each cloud, in map coordinates: its samples (or None), its rings as
-    (points, n_sd, dash) and its z_mean's point; `cloud_figure` and `vae.cloud_svg` draw these."""
+    (points, n_sd, dash) and its z_mean's point; `cloud_figure` and `explorer.cloud_svg` draw these."""
     parts = []
     for c in clouds:
         center = E.project(c["z_mean"], pca)[0]

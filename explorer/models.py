@@ -15,17 +15,10 @@ from vae.serving import ServedModel
 
 leave_legacy_pages_mode()  # before anything else a page does (see legacy_pages)
 
-
 USER_MODELS = Path(os.environ.get("VAE_USER_MODELS", B.SHIPPED_DIR / "user"))
-
-
 USER_PREFIX = "user/"  # ids of the models trained or imported in the app
 MODEL_KEY = "model_path"  # the current bundle's folder, in session state: never from the browser
-
-
 NOTICE_KEY = "model_notice"
-
-
 MARKDOWN_SPECIAL = set("\\`*_{}[]()<>#+-.!|~:$")
 
 

@@ -7,7 +7,7 @@ import streamlit as st
 
 
 def point_test_index(point: dict) -> int | None:
-    """The test index a clicked map point carries in customdata[0] (vae.latent_views.latent_figure).
+    """The test index a clicked map point carries in customdata[0] (explorer.figures.latent_figure).
 
     A real browser sends a point's customdata row of a typed array as a JSON object, {"0": 42.0, "1": ...}
     (JSON.stringify of a Float32Array), not as a list; a list or a bare number is what plain arrays give.
@@ -30,11 +30,7 @@ def point_test_index(point: dict) -> int | None:
 # reports it once, as component state, in a session that started without that cookie (a browser's
 # first visit), which then reruns knowing it.
 PIXEL_RATIO_COOKIE = "latent_explorer_dpr"
-
-
 PIXEL_RATIO_KEY = "pixel_ratio_reporter"
-
-
 _PIXEL_RATIO_JS = f"""
 export default function({{ setStateValue }}) {{
   const known = document.cookie.split("; ").some((c) => c.startsWith("{PIXEL_RATIO_COOKIE}="));

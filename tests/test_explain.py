@@ -1,4 +1,4 @@
-"""vae.explain: the numbers the Encode and How-it-works pages show."""
+"""explorer.explain: the numbers the Encode and How-it-works pages show."""
 
 from __future__ import annotations
 

@@ -41,7 +41,7 @@ def jobs_dir() -> Path:
 
 
 def user_models_dir() -> Path:
-    """Where trained bundles go; the same folder app_services.USER_MODELS lists."""
+    """Where trained bundles go; the same folder explorer.models.USER_MODELS lists."""
     return Path(os.environ.get("VAE_USER_MODELS", B.SHIPPED_DIR / "user"))
 
 
