@@ -116,13 +116,15 @@ def test_same_spec_twice_is_one_job_and_queue_positions(tmp_path):
 
 @pytest.mark.slow
 def test_tiny_job_runs_to_done_and_saves_a_bundle(runner):
-    job_id = runner.start(tiny("Tiny job!", dropout=0.2, ema=True, encoder="deep"))  # the 2-D model's parts
+    # A name that starts with "-" once made the training command reject its own arguments.
+    # dropout, EMA and the deep encoder: the shipped 2-D model's parts
+    job_id = runner.start(tiny("-rf", dropout=0.2, ema=True, encoder="deep"))
     job = wait_for(runner, job_id, finished, what="the job to end")
     assert job.state == "done", f"{job.message}\n{runner.log_tail(job_id)}"
-    assert job.bundle == (runner.models_dir / "tiny-job").resolve()
+    assert job.bundle == (runner.models_dir / "rf").resolve()
     assert runner.result(job_id) == job.bundle and B.is_bundle(job.bundle)
     card = B.read_json(job.bundle / B.CARD_JSON)
-    assert card["name"] == "Tiny job!" and card["epochs"] == 2 and not card["stopped_early"]
+    assert card["name"] == "-rf" and card["epochs"] == 2 and not card["stopped_early"]
     assert card["dropout"] == 0.2 and card["encoder"] == "deep"
     assert B.read_training_config(job.bundle) == job.spec.config  # the job's recipe, through --config
     assert "weights averaged (EMA" in (job.bundle / B.CARD_MD).read_text()
@@ -232,7 +234,7 @@ def test_a_job_hands_the_trainer_one_config_file(tmp_path):
     record = json.loads((tmp_path / "record.json").read_text())
     assert TrainingConfig.from_dict(record["config"]) == spec.config
     config_file = str((r.root / job_id / "training_config.json").resolve())
-    assert record["args"] == ["-m", "vae", "train", "--config", config_file, "--name", "Recorded",
+    assert record["args"] == ["-m", "vae", "train", "--config", config_file, "--name=Recorded",
                               "--threads", "2", "--out", str((tmp_path / "models" / "recorded").resolve()),
                               "--job-dir", str((r.root / job_id).resolve())]
 

@@ -282,7 +282,8 @@ class LocalProcessRunner:
         config = d / JOB_CONFIG  # written at launch, not at start(), so jobs an older runner queued start too
         _write_json(config, job.spec.config.to_dict())
         cmd = [self.python, "-m", "vae", "train", "--config", str(config.resolve()),
-               "--name", job.spec.display_name, "--threads", str(self.threads),
+               # "--name=…" in one piece: a name that starts with "-" is still the name, not an option.
+               f"--name={job.spec.display_name}", "--threads", str(self.threads),
                "--out", str(job.out), "--job-dir", str(d.resolve())]
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
