@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from vae import bundle as B
-from vae.posterior import per_image_elbo, z_std  # noqa: F401  (per_image_elbo: callers of serving)
+from vae.posterior import z_std
 
 
 def _session(path: Path):

@@ -69,23 +69,21 @@ class DecoderZ:
     """The Decoder's z and its one owner: it reads the link's ?z= and the sliders, and it alone writes the
     sliders' keys, dec_z and ?z=. Links, buttons and the live decoder's releases all go through set()."""
 
-    def __init__(self, model, path: str, stamp: float) -> None:
-        self.model, self.path, self.stamp = model, path, stamp
-        self.handle = models.handle(path)
+    def __init__(self, model, handle: models.ModelHandle) -> None:
+        self.model, self.handle, self.path = model, handle, handle.path
         self.d = model.latent_dim
         self.ref = model.reference
         info = cache.latent_ranges(self.handle)
         self.from_data: bool = info["from_data"]
         self.sliders, self.ranges, self.mean = info["sliders"], info["ranges"], info["mean"]
-        self.tag = model_tag(path, stamp)
-        self.keys = slider_keys(path, stamp, self.d)
+        self.tag = model_tag(handle.path, handle.stamp)
+        self.keys = slider_keys(handle.path, handle.stamp, self.d)
 
     @classmethod
     def current(cls) -> DecoderZ:
         """The owner of z for the current model (model first: a broken bundle falls back to the default)."""
         model = models.current_model()
-        path = models.current_model_path()
-        return cls(model, path, models.stamp(path))
+        return cls(model, models.current_handle())
 
     def set(self, z) -> None:
         """Move the server sliders to z: the one writer of z (links, buttons, the live decoder's releases).
@@ -228,7 +226,8 @@ def traversal(owner: DecoderZ, z: np.ndarray) -> None:
     st.image(pics.inline_png(pics.to_png(strip, 3)),
              caption=f"z{dim} from {lo:.2f} to {hi:.2f} (the data's range); "
                      "the other dimensions stay at the current z")
-    st.download_button("⬇ Traversal strip (PNG)", pics.to_png(strip, 4),
+    # Deferred: the 4x PNG is made when clicked, not on every slider move.
+    st.download_button("⬇ Traversal strip (PNG)", lambda: pics.to_png(strip, 4),
                        file_name=f"traversal_z{dim}.png", mime="image/png", on_click="ignore")
 
 
@@ -247,5 +246,5 @@ def interpolation(owner: DecoderZ) -> None:
     strip = pics.strip(cache.decode(owner.handle, zs))
     st.image(pics.inline_png(pics.to_png(strip, 3)),
              caption=f"straight line from z_mean of #{a} ({owner.label_of(a)}) to #{b} ({owner.label_of(b)})")
-    st.download_button("⬇ Interpolation strip (PNG)", pics.to_png(strip, 4),
+    st.download_button("⬇ Interpolation strip (PNG)", lambda: pics.to_png(strip, 4),
                        file_name=f"interpolation_{a}_{b}.png", mime="image/png", on_click="ignore")
