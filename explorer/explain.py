@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from explorer.geometry import pca_project
+from explorer.geometry import projected_cov as geometry_projected_cov
 from vae.posterior import (  # noqa: F401  (the sections use them as E.*)
     kl_per_dim,
     per_image_elbo,
@@ -85,18 +87,14 @@ def parametrisations(raw: np.ndarray) -> dict[str, np.ndarray]:
 def project(z: np.ndarray, pca: dict | None) -> np.ndarray:
     """Latent points (n, d) onto the 2-D map: themselves when d == 2, else the PCA's first 2 axes."""
     z = np.atleast_2d(np.asarray(z, np.float64))
-    if pca is None:
-        return z[:, :2]
-    return (z - np.asarray(pca["mean"])) @ np.asarray(pca["components"]).T
+    return z[:, :2] if pca is None else pca_project(z, np.asarray(pca["components"]), np.asarray(pca["mean"]))
 
 
 def projected_cov(z_log_var: np.ndarray, pca: dict | None) -> np.ndarray:
     """2x2 covariance of N(z_mean, diag(z_std^2)) on the map (W diag(var) W^T under a projection W)."""
-    var = np.exp(np.asarray(z_log_var, np.float64).reshape(-1))
-    if pca is None:
-        return np.diag(var[:2])
-    w = np.asarray(pca["components"], np.float64)
-    return (w * var) @ w.T
+    std = z_std(np.asarray(z_log_var, np.float64).reshape(-1))
+    components = np.eye(2, std.size) if pca is None else np.asarray(pca["components"], np.float64)
+    return geometry_projected_cov(std, components)[0]
 
 
 def ellipse(center: np.ndarray, cov: np.ndarray, n_sd: float = 1.0, n_points: int = 73) -> np.ndarray:

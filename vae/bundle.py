@@ -64,7 +64,12 @@ def read_json(path: Path, default=None):
 
 
 def write_json(path: Path, obj) -> None:
-    Path(path).write_text(json.dumps(obj, indent=2, default=_json_default) + "\n")
+    """Write JSON atomically: aside, then renamed, so a reader (the app, another process) never sees half
+    a file."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(json.dumps(obj, indent=2, default=_json_default) + "\n")
+    os.replace(tmp, path)
 
 
 def _json_default(o):

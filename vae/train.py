@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import math
-import os
 import signal
 import time
 from pathlib import Path
 
 import numpy as np
 
+from vae import bundle as B
 from vae.training_config import TrainingConfig
 
 
@@ -25,9 +24,7 @@ class TrainingStopped(RuntimeError):
 def write_job_json(job_dir: Path, name: str, obj: dict) -> None:
     """Write JOB_DIR/name atomically, so a watching process never reads a half-written file."""
     job_dir.mkdir(parents=True, exist_ok=True)
-    tmp = job_dir / f".{name}.tmp"
-    tmp.write_text(json.dumps(obj))
-    os.replace(tmp, job_dir / name)
+    B.write_json(job_dir / name, obj)
 
 
 def _callbacks(job_dir: Path | None, epochs: int, steps: int):
