@@ -27,10 +27,13 @@ with st.sidebar:
         st.page_link(page, label=page.title, icon=page.icon)
     st.divider()
 
-from explorer import models, widgets  # noqa: E402  (after the menu: slow on a fresh server's first run)
+from explorer import keeper, models, visitors, widgets  # noqa: E402  (after the menu: slow on a first run)
 
+keeper.start()
+visitors.remember_visitor()
 model = models.current_model()
-st.sidebar.caption(f"Model: **{model.name}** — latent_dim {model.latent_dim}")
+st.sidebar.caption(f"Model: **{models.display_name(model)}** — latent_dim {model.latent_dim}")
+visitors.login_controls()
 widgets.remember_pixel_ratio()
 models.show_model_notice()
 nav.run()

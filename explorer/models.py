@@ -1,16 +1,20 @@
-"""Which model is current: shipped and visitors' bundles, the link's ?model=, one served model each."""
+"""Which model is current: the models a visitor may open (by id), the link's ?model=, one served each."""
 
 from __future__ import annotations
 
 import os
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import streamlit as st
 
+from explorer import visitors
 from explorer.legacy_pages import leave_legacy_pages_mode
 from vae import bundle as B
+from vae import user_models
+from vae.jobs import public_message
 from vae.serving import ServedModel
 
 leave_legacy_pages_mode()  # before anything else a page does (see legacy_pages)
@@ -30,6 +34,8 @@ def _served(path: str, stamp: float) -> ServedModel:
 
 
 def served_model(path: str | Path) -> ServedModel:
+    if B.has_symlinks(path):
+        raise B.BundleError("a model bundle with symbolic links is not loaded")
     path = Path(path).resolve()
     # The manifest's mtime changes when a bundle is re-saved, so a retrained model reloads.
     return _served(str(path), (path / B.MANIFEST).stat().st_mtime)
@@ -67,42 +73,112 @@ def current_handle() -> ModelHandle:
     return handle(current_model_path())
 
 
+@dataclass(frozen=True)
+class Entry:
+    """A bundle a visitor might open: its id, folder, card name, and owner (None: the server's own)."""
+
+    id: str
+    path: str
+    name: str
+    owner: str | None = None
+    shared: bool = False
+
+
+# A short life: a model saved, shared or deleted through another session (or replica) shows within 2 s;
+# this session's own changes clear it at once (forget_models).
+@st.cache_data(ttl=2, show_spinner=False)
+def _catalogue(user_root: str, extra_roots: tuple[str, ...]) -> list[Entry]:
+    """Every bundle in the model roots, without symlinks: the shipped ones ("mnist-2d"), the operator's
+    extra roots ("<root>/<bundle>") and the visitors' ("user/<bundle>", with their owner)."""
+    found = [Entry(p.name, str(p.resolve()), _label(p)) for p in _clean(B.list_bundles(B.SHIPPED_DIR))]
+    for root in extra_roots:
+        found += [Entry(f"{Path(root).name}/{p.name}", str(p.resolve()), _label(p))
+                  for p in _clean(B.list_bundles(root))]
+    for p, acc in user_models.bundles(user_root):
+        if acc.owner is not None and not B.has_symlinks(p):
+            found.append(Entry(f"{USER_PREFIX}{p.name}", str(p.resolve()), _label(p), acc.owner, acc.shared))
+    return found
+
+
+def _clean(paths: list[Path]) -> list[Path]:
+    # A bundle that is, or holds, a symlink could show any file the server can read (its MODEL_CARD.md).
+    return [p for p in paths if not B.has_symlinks(p)]
+
+
+def extra_roots() -> tuple[str, ...]:
+    """Folders of bundles the operator adds for everyone (VAE_MODEL_ROOTS, separated like PATH)."""
+    return tuple(r for r in os.environ.get("VAE_MODEL_ROOTS", "").split(os.pathsep) if r.strip())
+
+
+def forget_models() -> None:
+    """Drop the cached catalogue, after this session saved, shared or deleted a model."""
+    _catalogue.clear()
+
+
+def entries() -> list[Entry]:
+    """The models this visitor may open: shipped, the operator's, their own and those shared with the
+    class."""
+    me = visitors.owner()
+    return [e for e in _catalogue(str(USER_MODELS), extra_roots())
+            if e.owner is None or e.owner == me or e.shared]
+
+
 def model_ids() -> dict[str, str]:
-    """Id -> bundle folder for every model a visitor may open: the shipped ones ("mnist-2d") and those
-    trained or imported in the app ("user/mine"). Links and the picker name models by these ids only, never
-    by a path, so nothing a browser sends can point the server at another folder."""
-    ids = {p.name: str(p.resolve()) for p in B.list_bundles(B.SHIPPED_DIR)}
-    ids.update({f"{USER_PREFIX}{p.name}": str(p.resolve()) for p in B.list_bundles(USER_MODELS)})
-    return ids
+    """Id -> bundle folder for every model this visitor may open. Links and the picker name models by
+    these ids only, never by a path, so nothing a browser sends can point the server at another folder."""
+    return {e.id: e.path for e in entries()}
 
 
 def model_choices() -> dict[str, str]:
-    """Label -> id, for the model picker: the card's name, and the id where two names are alike."""
+    """Label -> id, for the model picker: the card's name, and the id where two names are alike; "(yours)"
+    marks this visitor's own models, "(shared)" those a classmate shared."""
+    me = visitors.owner()
     choices = {}
-    for model_id, path in model_ids().items():
-        yours = " (yours)" if model_id.startswith(USER_PREFIX) else ""
-        label = f"{_label(Path(path))}{yours}"
+    for e in entries():
+        tag = " (yours)" if e.owner == me else " (shared)" if e.owner else ""
+        label = f"{e.name}{tag}"
         if label in choices:
-            label = f"{_label(Path(path))} [{model_id}]{yours}"
-        choices[label] = model_id
+            label = f"{e.name} [{e.id}]{tag}"
+        choices[label] = e.id
     return choices
 
 
+def entry_of(path: str | Path) -> Entry | None:
+    path = str(Path(path).resolve())
+    return next((e for e in entries() if e.path == path), None)
+
+
 def _label(path: Path) -> str:
-    card = B.read_json(path / B.CARD_JSON, {})
-    return card.get("name") or path.name
+    card = B.read_json(path / B.CARD_JSON, {}) if not (path / B.CARD_JSON).is_symlink() else {}
+    return " ".join(str(card.get("name") or path.name).split())[:80]
 
 
 def id_of(path: str | Path) -> str | None:
-    """The id of a bundle folder, if it is one a visitor may open."""
-    path = str(Path(path).resolve())
-    return next((i for i, p in model_ids().items() if p == path), None)
+    """The id of a bundle folder, if it is one this visitor may open."""
+    e = entry_of(path)
+    return e.id if e else None
+
+
+def is_mine(path: str | Path) -> bool:
+    e = entry_of(path)
+    return bool(e and e.owner and e.owner == visitors.owner())
+
+
+def _allowed(path: str) -> bool:
+    """Whether this session may keep showing a bundle it holds: not a visitor's model it may no longer see
+    (deleted, or no longer shared). Bundles the server picked outside the roots (a test's, or a folder
+    opened by path where the operator allows it) stay."""
+    return not is_visitors(path) or id_of(path) is not None
 
 
 def current_model_path() -> str:
     """The bundle folder of the model chosen on Home or named by the link's ?model= id, else the shipped
     default; held across pages in this session (server side)."""
     path = st.session_state.get(MODEL_KEY)
+    if path and B.is_bundle(path) and not _allowed(path):
+        st.session_state[NOTICE_KEY] = ("The model you had open is no longer shared with you (or was "
+                                        "deleted), so the default model is shown instead.")
+        path = None
     if not path or not B.is_bundle(path):
         asked = st.query_params.get("model")
         # Links made before ids were paths inside the project ("models/mnist-2d"): the same id.
@@ -134,6 +210,70 @@ def plain_text(text: str, limit: int = 80) -> str:
     text = " ".join(str(text).split())
     text = text if len(text) <= limit else text[: limit - 1] + "…"
     return "".join("\\" + c if c in MARKDOWN_SPECIAL else c for c in text)
+
+
+def card_markdown(model: ServedModel) -> str:
+    """The model card to show. The server's own cards show as written; a visitor's keeps its headings, lists
+    and tables, but no server path, and no link, picture or HTML: its name and notes are a visitor's text."""
+    text = model.card_markdown
+    if not is_visitors(model.path):
+        return text
+    text = public_message(text)
+    text = re.sub(r"[\\\[\]!<>@]", lambda m: "\\" + m.group(), text)
+    return text.replace("://", ":\\/\\/").replace("www.", "www\\.")
+
+
+def share(path: str | Path, shared: bool) -> None:
+    """Share one of this visitor's models with the class, or stop sharing it."""
+    user_models.set_shared(path, visitors.owner(), shared)
+    forget_models()
+
+
+def delete(path: str | Path) -> None:
+    """Delete one of this visitor's models; the session moves to the default model if it was current."""
+    user_models.delete(path, visitors.owner())
+    forget_models()
+    if Path(st.session_state.get(MODEL_KEY) or "").resolve() == Path(path).resolve():
+        set_current_model(B.DEFAULT_MODEL)
+
+
+def usage_text() -> str:
+    """This visitor's storage against the quota, in words."""
+    from vae.jobs import Limits
+
+    lim, used = Limits.from_env(), user_models.usage(USER_MODELS, visitors.owner())
+    return (f"Your models: {used.models} of {lim.models_per_owner}, {used.bytes / 2**20:,.0f} MB of "
+            f"{lim.bytes_per_owner / 2**20:,.0f} MB.")
+
+
+def paths_allowed() -> bool:
+    """VAE_ALLOW_BUNDLE_PATHS=1: Home opens bundle folders by path. Off by default: on a server that many
+    people use, a path typed in a browser would reach any folder the server can read."""
+    return os.environ.get("VAE_ALLOW_BUNDLE_PATHS", "0").strip().lower() in ("1", "true", "yes")
+
+
+def open_path(folder: str) -> str | None:
+    """Open a bundle folder by path (only where paths_allowed()); None, or why it cannot be opened."""
+    if not paths_allowed():
+        return "Opening folders by path is turned off on this server."
+    path = Path(folder).expanduser()
+    try:
+        B.check_bundle(path)
+        served_model(path)
+    except Exception as exc:  # this mode is one person's own machine: their own path is fine to show
+        return f"Could not open it: {exc}"
+    set_current_model(path)
+    return None
+
+
+def display_name(model: ServedModel) -> str:
+    """The model's name as plain text (Markdown escaped), for captions and notices."""
+    return plain_text(model.name)
+
+
+def is_visitors(path: str | Path) -> bool:
+    """Whether a bundle sits among the visitors' models (trained or imported in the app)."""
+    return Path(path).resolve().parent == USER_MODELS.resolve()
 
 
 def set_current_model(path: str | Path) -> None:

@@ -9,6 +9,8 @@ section.intro()
 section.model_picker()
 model = models.current_model()
 section.current_caption(model)
+section.your_model(model)
+section.open_by_path()
 
 card_col, curve_col = st.columns([3, 2], gap="large")
 with card_col:

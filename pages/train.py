@@ -8,6 +8,7 @@ from explorer.sections import train as section
 runner = training.runner()
 st.title("Train a model")
 st.caption(section.INTRO)
+section.limits(runner)
 section.form(runner)
 st.subheader("Jobs")
 section.job_list(runner)

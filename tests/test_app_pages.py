@@ -36,13 +36,13 @@ def _page(at, page: str):
 
 @pytest.fixture()
 def no_reference_bundle(tmp_path) -> Path:
-    """The shipped 2-D bundle without its reference encodings (the big weights file linked, not copied)."""
+    """The shipped 2-D bundle without its reference encodings (copied: a bundle holding symlinks is refused)."""
     src = Path(__file__).resolve().parent.parent / "models" / "mnist-2d"
     dst = tmp_path / "no-ref"
     dst.mkdir()
     for f in src.iterdir():
         if f.name != "reference.npz":
-            (dst / f.name).symlink_to(f) if f.suffix == ".h5" else shutil.copy(f, dst / f.name)
+            shutil.copy(f, dst / f.name)
     return dst
 
 
@@ -230,7 +230,11 @@ def test_latent_map_grid_is_spaced_by_the_data_and_labelled_with_z():
 def test_bundle_without_reference_gets_notices(no_reference_bundle, monkeypatch):
     from explorer import models
 
+    from vae import user_models
+
     monkeypatch.setattr(models, "USER_MODELS", no_reference_bundle.parent)  # a visitor's model, by id
+    user_models.set_owner(no_reference_bundle, "v-classmate")
+    user_models.set_shared(no_reference_bundle, "v-classmate", True)  # a classmate shared it
     at = _app(model=f"user/{no_reference_bundle.name}")
     _page(at, "pages/latent_map.py")
     assert any("no reference encodings" in i.value for i in at.info)

@@ -35,10 +35,23 @@ def dirs(tmp_path, monkeypatch):
                 pass
 
 
-def train_page():
+ALICE = "alice-token-0123456789"  # a visitor's cookie token (explorer.visitors)
+
+
+def owner(token: str = ALICE) -> str:
+    from explorer.visitors import owner_of_token
+
+    return owner_of_token(token)
+
+
+def train_page(token: str = ALICE):
+    """The Train page in AppTest, as the visitor whose browser holds this cookie token."""
     from streamlit.testing.v1 import AppTest
 
+    from explorer.visitors import TOKEN_KEY
+
     at = AppTest.from_file(APP, default_timeout=300)
+    at.session_state[TOKEN_KEY] = token
     at.run()
     assert not at.exception, at.exception
     at.switch_page("pages/train.py").run()
@@ -58,21 +71,24 @@ def test_train_page_shows_the_form(dirs):
     assert "No training jobs yet." in [i.value for i in at.info]
 
 
-def test_failed_job_shows_its_message_and_log(dirs, tmp_path):
+def test_failed_job_shows_its_message_and_no_log(dirs, tmp_path):
     jobs, models = dirs
     fake = tmp_path / "fake-python"  # stands in for a trainer that fails with the CLI's one-line error
-    fake.write_text("#!/bin/sh\necho 'loading…'\n"
-                    "echo \"error: Dataset 'mnist' is not available (test).\" >&2\nexit 2\n")
+    fake.write_text("#!/bin/sh\necho 'Traceback in /srv/secret/vae/train.py'\n"
+                    "echo \"error: Dataset 'mnist' is not available (no IDX files in /srv/data/x).\" >&2\n"
+                    "exit 2\n")
     fake.chmod(0o755)
     broken = LocalProcessRunner(jobs, models, python=str(fake))
-    job_id = broken.start(JobSpec(dataset="digits", preset="default", latent_dim=2, beta=1.0, epochs=1))
+    job_id = broken.start(JobSpec(dataset="digits", preset="default", latent_dim=2, beta=1.0, epochs=1),
+                          owner=owner())
     deadline = time.time() + 60
     while broken.status(job_id).state not in FINISHED and time.time() < deadline:
         time.sleep(0.2)
     at = train_page()
-    assert [e.value for e in at.error] == ["Dataset 'mnist' is not available (test)."]
-    assert any(x.label == "End of the training log" for x in at.expander)
-    assert "loading…" in at.code[0].value
+    # The CLI's one line, its server path hidden; the traceback stays in the server's log.
+    assert [e.value for e in at.error] == ["Dataset 'mnist' is not available (no IDX files in …)."]
+    assert not at.code and not any("log" in x.label for x in at.expander)
+    assert "/srv/" not in str([e.value for e in [*at.markdown, *at.caption, *at.error, *at.info]])
     # The visitor cannot fix a missing dataset; the page says who can, and how.
     assert any("VAE_DATA_DIR=" in i.value and "streamlit run app.py" in i.value for i in at.info)
 
@@ -92,8 +108,9 @@ def test_start_from_the_form_queues_once_and_cancel(dirs, monkeypatch):
     [job] = runner.list()
     assert job.spec == JobSpec(dataset="digits", preset="default", latent_dim=2, beta=1.0, epochs=3,
                                encoder="deep", name="From the page")
+    assert job.owner == owner()
     assert "deep encoder" in " ".join(m.value for m in at.markdown)
-    assert job.out == (models / "from-the-page").resolve()
+    assert job.out == (models / f"from-the-page-{job.id[-6:]}").resolve()
     assert "Queued: position 1" in " ".join(i.value for i in at.info)
     cancel = [b for b in at.button if b.label == "Cancel"]
     assert cancel, [b.label for b in at.button]
@@ -132,17 +149,15 @@ def test_finished_job_offers_its_model(dirs, tmp_path):
     fake.chmod(0o755)
     runner = LocalProcessRunner(jobs, models, python=str(fake))
     job_id = runner.start(JobSpec(dataset="digits", preset="default", latent_dim=2, beta=1.0, epochs=1,
-                                  name="Mine"))
+                                  name="Mine"), owner=owner())
     deadline = time.time() + 120
     while (job := runner.status(job_id)).state not in FINISHED and time.time() < deadline:
         time.sleep(0.5)
     assert job.state == "done", f"{job.message}\n{runner.log_tail(job_id)}"
-    assert job.bundle == (models / "mine").resolve() and B.is_bundle(job.bundle)
+    assert job.bundle == (models / f"mine-{job_id[-6:]}").resolve() and B.is_bundle(job.bundle)
     at = train_page()
-    from explorer import models
-
-    assert "user/mine" in models.model_choices().values()  # the model picker lists it, by id
     assert "Trained 1 epochs." in [s.value for s in at.success]
+    assert f"Saved as the model `user/mine-{job_id[-6:]}`" in " ".join(c.value for c in at.caption)
     use = [b for b in at.button if b.label == "Use this model"]
     assert use, [b.label for b in at.button]
     use[0].click().run()
@@ -172,7 +187,7 @@ def test_a_jobs_name_is_shown_as_text_and_no_server_path_is_shown(dirs):
     jobs, models = dirs
     runner = LocalProcessRunner(jobs, models, max_running=0)  # queued only: no process runs
     runner.start(JobSpec(dataset="digits", preset="default", latent_dim=2, beta=1.0, epochs=1,
-                         name="![x](http://evil.example/p.png) [Login](http://evil.example)"))
+                         name="![x](http://evil.example/p.png) [Login](http://evil.example)"), owner=owner())
     at = train_page()
     shown = " ".join(m.value for m in at.markdown)
     assert "\\!\\[x\\]\\(http" in shown and "](http" not in shown.replace("\\]\\(", "")

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from vae import bundle as B
+from vae import user_models
 from vae.jobs import FINISHED, JobNotFound, JobSpec, LocalProcessRunner
 
 # A shared, slow machine: a tiny job is mostly TensorFlow's import, which can take a minute or more.
@@ -46,6 +47,9 @@ def copy_bundle(src: Path, dst: Path) -> None:
             shutil.rmtree(dst, ignore_errors=True)
             time.sleep(1)
     assert B.is_bundle(dst)
+
+
+OWNER = "v-alice"
 
 
 def finished(job) -> bool:
@@ -92,24 +96,25 @@ def test_bad_specs_say_what_is_wrong(bad, says):
 
 def test_same_spec_twice_is_one_job_and_queue_positions(tmp_path):
     r = LocalProcessRunner(tmp_path / "jobs", tmp_path / "models", max_running=0)  # nothing starts
-    a = r.start(tiny("a"))
-    assert r.start(tiny("a")) == a  # a double-click does not start a second job
-    assert r.start(tiny("  a ")) == a  # names are compared with spaces normalised
-    b = r.start(tiny("b"))
+    a = r.start(tiny("a"), owner=OWNER)
+    assert r.start(tiny("a"), owner=OWNER) == a  # a double-click does not start a second job
+    assert r.start(tiny("  a "), owner=OWNER) == a  # names are compared with spaces normalised
+    b = r.start(tiny("b"), owner=OWNER)
     assert b != a
     assert (r.status(a).state, r.status(a).queue_position) == ("queued", 1)
     assert (r.status(b).state, r.status(b).queue_position) == ("queued", 2)
     assert [j.id for j in r.list()] == [b, a]  # newest first
-    r.stop(a)
+    r.stop(a, owner=OWNER)
     job = r.status(a)
     assert job.state == "stopped" and "Cancelled" in job.message and job.bundle is None
     assert r.status(b).queue_position == 1
-    assert r.start(tiny("a")) != a  # a finished job is not reused
+    assert r.start(tiny("a"), owner=OWNER) != a  # a finished job is not reused
     with pytest.raises(JobNotFound):
         r.status("no-such-job")
     spec = json.loads((r.root / b / "spec.json").read_text())
     assert JobSpec.from_dict(spec["spec"]) == tiny("b")
-    assert Path(spec["out"]) == (tmp_path / "models" / "b").resolve()
+    assert Path(spec["out"]) == (tmp_path / "models" / f"b-{b.rsplit('-', 1)[1]}").resolve()
+    assert spec["owner"] == OWNER
 
 
 # --- real trainings ---
@@ -118,10 +123,12 @@ def test_same_spec_twice_is_one_job_and_queue_positions(tmp_path):
 def test_tiny_job_runs_to_done_and_saves_a_bundle(runner):
     # A name that starts with "-" once made the training command reject its own arguments.
     # dropout, EMA and the deep encoder: the shipped 2-D model's parts
-    job_id = runner.start(tiny("-rf", dropout=0.2, ema=True, encoder="deep"))
+    job_id = runner.start(tiny("-rf", dropout=0.2, ema=True, encoder="deep"), owner=OWNER)
     job = wait_for(runner, job_id, finished, what="the job to end")
     assert job.state == "done", f"{job.message}\n{runner.log_tail(job_id)}"
-    assert job.bundle == (runner.models_dir / "rf").resolve()
+    assert job.bundle == (runner.models_dir / f"rf-{job_id.rsplit('-', 1)[1]}").resolve()
+    access = user_models.access(job.bundle)
+    assert (access.owner, access.shared) == (OWNER, False)  # the runner gave the model its owner
     assert runner.result(job_id) == job.bundle and B.is_bundle(job.bundle)
     card = B.read_json(job.bundle / B.CARD_JSON)
     assert card["name"] == "-rf" and card["epochs"] == 2 and not card["stopped_early"]
@@ -140,14 +147,14 @@ def test_tiny_job_runs_to_done_and_saves_a_bundle(runner):
 
 @pytest.mark.slow
 def test_stop_keeps_the_model_so_far_and_the_queue_moves_on(runner):
-    long_job = runner.start(tiny("long", epochs=500))
-    queued = runner.start(tiny("next", epochs=500))
+    long_job = runner.start(tiny("long", epochs=500), owner=OWNER)
+    queued = runner.start(tiny("next", epochs=500), owner=OWNER)
     job = runner.status(queued)
     assert (job.state, job.queue_position) == ("queued", 1)
     assert runner.status(long_job).state == "running"
     seen = len(wait_for(runner, long_job, lambda j: len(j.history.get("loss", [])) >= 1, what="one epoch")
                .history["loss"])
-    runner.stop(long_job)
+    runner.stop(long_job, owner=OWNER)
     assert runner.status(long_job).state in ("stopping", "stopped")
     job = wait_for(runner, long_job, finished, what="the stop")
     assert job.state == "stopped", job.message
@@ -156,7 +163,7 @@ def test_stop_keeps_the_model_so_far_and_the_queue_moves_on(runner):
     assert len(B.read_json(job.bundle / B.HISTORY)["loss"]) == card["epochs"]
     # The queued job starts once the slot is free; stopping it (before or during training) ends it.
     wait_for(runner, queued, lambda j: j.state != "queued", timeout=60, what="the queued job to start")
-    runner.stop(queued)
+    runner.stop(queued, owner=OWNER)
     job = wait_for(runner, queued, finished, what="the second stop")
     assert job.state == "stopped", job.message
     assert job.bundle is None or B.is_bundle(job.bundle)
@@ -165,10 +172,10 @@ def test_stop_keeps_the_model_so_far_and_the_queue_moves_on(runner):
 @pytest.mark.slow
 def test_killed_process_is_failed_and_the_previous_bundle_survives(runner):
     spec = tiny("victim", epochs=500)
-    previous = runner.models_dir / spec.slug
-    copy_bundle(B.DEFAULT_MODEL, previous)  # an earlier model of the same name
+    previous = runner.models_dir / "victim-earlier"
+    copy_bundle(B.DEFAULT_MODEL, previous)  # an earlier model of the visitor's
     before = (previous / B.CARD_JSON).read_text()
-    job_id = runner.start(spec)
+    job_id = runner.start(spec, owner=OWNER)
     job = wait_for(runner, job_id, lambda j: j.step > 0, what="training to begin")
     os.killpg(job.pid, signal.SIGKILL)
     job = wait_for(runner, job_id, finished, timeout=60, what="the kill to be noticed")
@@ -191,18 +198,20 @@ def test_missing_dataset_fails_with_the_cli_message(runner, tmp_path, monkeypatc
         monkeypatch.setenv(var, "http://127.0.0.1:9")
     monkeypatch.delenv("no_proxy", raising=False)
     monkeypatch.delenv("NO_PROXY", raising=False)
-    job_id = runner.start(JobSpec(dataset="mnist", preset="default", latent_dim=2, beta=1.0, epochs=1))
+    job_id = runner.start(JobSpec(dataset="mnist", preset="default", latent_dim=2, beta=1.0, epochs=1),
+                          owner=OWNER)
     job = wait_for(runner, job_id, finished, what="the job to fail")
     assert job.state == "failed"
     assert job.message.startswith("Dataset 'mnist' is not available") and "VAE_DATA_DIR" in job.message
-    assert "error: Dataset 'mnist'" in job.log_tail
+    assert "error: Dataset 'mnist'" in job.log_tail  # the operator's; the page shows only the message
+    assert str(empty) not in job.message  # the path it looked in is the server's business
     assert not runner.models_dir.exists() or not B.list_bundles(runner.models_dir)
 
 
 def test_a_process_that_cannot_run_is_failed_with_its_log(tmp_path):
     false = shutil.which("false") or "/bin/false"
     r = LocalProcessRunner(tmp_path / "jobs", tmp_path / "models", python=false)
-    job_id = r.start(tiny("broken"))
+    job_id = r.start(tiny("broken"), owner=OWNER)
     deadline = time.time() + 60
     while r.status(job_id).state not in FINISHED and time.time() < deadline:
         time.sleep(0.2)
@@ -227,7 +236,7 @@ def test_a_job_hands_the_trainer_one_config_file(tmp_path):
     recorder.chmod(0o755)
     r = LocalProcessRunner(tmp_path / "jobs", tmp_path / "models", python=str(recorder), threads=2)
     spec = tiny("Recorded", dropout=0.2, ema=True, encoder="deep", learning_rate=3e-4)
-    job_id = r.start(spec)
+    job_id = r.start(spec, owner=OWNER)
     deadline = time.time() + 60
     while not (tmp_path / "record.json").exists() and time.time() < deadline:
         time.sleep(0.2)
@@ -235,7 +244,8 @@ def test_a_job_hands_the_trainer_one_config_file(tmp_path):
     assert TrainingConfig.from_dict(record["config"]) == spec.config
     config_file = str((r.root / job_id / "training_config.json").resolve())
     assert record["args"] == ["-m", "vae", "train", "--config", config_file, "--name=Recorded",
-                              "--threads", "2", "--out", str((tmp_path / "models" / "recorded").resolve()),
+                              "--threads", "2",
+                              "--out", str((tmp_path / "models" / f"recorded-{job_id[-6:]}").resolve()),
                               "--job-dir", str((r.root / job_id).resolve())]
 
 

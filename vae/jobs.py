@@ -9,6 +9,10 @@ A job folder holds: spec.json (what to train, where to save), training_config.js
 the trainer reads, once started), pid.json (once started), train.log (the process's output),
 and what the trainer writes: progress.json, history.json, status.json (how it ended) and STOP
 (a stop request).
+
+Every job has an owner (an opaque visitor id); the runner itself enforces what a class server needs: only
+the owner stops, cancels or deletes a job, each job saves to a folder of its own (a name never replaces
+anything), per-visitor and whole-queue limits, a cap on a job's size, and storage quotas (`Limits`).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import subprocess
 import sys
 import time
@@ -28,12 +33,18 @@ from pathlib import Path
 from typing import Protocol
 
 from vae import bundle as B
+from vae import user_models
 from vae.training_config import TrainingConfig
 
 ACTIVE = ("queued", "running", "stopping")
 FINISHED = ("done", "stopped", "failed")
 CRASHED = "The training process ended unexpectedly."
 JOB_CONFIG = "training_config.json"  # in the job's folder: the training config the trainer reads
+
+
+# Training images per epoch, before --max-train: what a job's size (epochs × images) is counted in.
+TRAIN_IMAGES = {"mnist": 60_000, "fashion_mnist": 60_000, "digits": 1_437}
+GIB = 1024 ** 3
 
 
 def jobs_dir() -> Path:
@@ -47,6 +58,51 @@ def user_models_dir() -> Path:
 
 class JobNotFound(LookupError):
     """No job with that id under the runner's jobs folder."""
+
+
+class LimitReached(ValueError):
+    """A job refused by the server's limits (queue, job size, storage); the message says which and why."""
+
+
+NotYours = user_models.NotYours  # only a job's owner may stop, cancel or delete it
+
+
+def _env_number(name: str, default: float) -> float:
+    try:
+        return float(os.environ.get(name, default))
+    except ValueError:
+        return default
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one server allows; the defaults suit a class on one machine (see README, "Running it for a
+    class"), and each comes from an environment variable."""
+
+    running_per_owner: int = 1  # VAE_RUNNING_PER_VISITOR
+    active_per_owner: int = 3  # VAE_JOBS_PER_VISITOR: queued or running, so one running and two queued
+    queue: int = 30  # VAE_QUEUE_LIMIT: queued or running jobs on the whole server
+    job_size: int = 3_000_000  # VAE_JOB_SIZE_LIMIT: epochs × training images (50 epochs of MNIST)
+    models_per_owner: int = 10  # VAE_MODELS_PER_VISITOR: saved models plus active jobs
+    bytes_per_owner: int = GIB  # VAE_BYTES_PER_VISITOR: disk taken by a visitor's saved models
+
+    @classmethod
+    def from_env(cls) -> Limits:
+        d = cls()
+        return cls(
+            running_per_owner=int(_env_number("VAE_RUNNING_PER_VISITOR", d.running_per_owner)),
+            active_per_owner=int(_env_number("VAE_JOBS_PER_VISITOR", d.active_per_owner)),
+            queue=int(_env_number("VAE_QUEUE_LIMIT", d.queue)),
+            job_size=int(_env_number("VAE_JOB_SIZE_LIMIT", d.job_size)),
+            models_per_owner=int(_env_number("VAE_MODELS_PER_VISITOR", d.models_per_owner)),
+            bytes_per_owner=int(_env_number("VAE_BYTES_PER_VISITOR", d.bytes_per_owner)),
+        )
+
+
+def job_size(spec: TrainingConfig) -> int:
+    """Epochs × training images: what a job costs, roughly, in trainer time."""
+    images = TRAIN_IMAGES.get(spec.dataset, 60_000)
+    return spec.epochs * min(images, spec.max_train or images)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -102,7 +158,8 @@ class JobStatus:
     started: float | None = None
     finished: float | None = None
     pid: int | None = None
-    log_tail: str = ""  # the end of the process's output, for failed jobs
+    log_tail: str = ""  # the end of the process's output, for failed jobs (server side: it names paths)
+    owner: str | None = None  # the visitor who started it (None: from before owners, or the operator's)
 
     @property
     def active(self) -> bool:
@@ -110,15 +167,16 @@ class JobStatus:
 
 
 class JobRunner(Protocol):
-    """What pages need from a place that runs trainings."""
+    """What pages need from a place that runs trainings. `owner` is the visitor asking; the runner refuses
+    (NotYours, LimitReached) what they may not do."""
 
-    def start(self, spec: JobSpec) -> str: ...
+    def start(self, spec: JobSpec, *, owner: str) -> str: ...
 
     def status(self, job_id: str) -> JobStatus: ...
 
-    def list(self) -> list[JobStatus]: ...
+    def list(self, owner: str | None = None) -> list[JobStatus]: ...
 
-    def stop(self, job_id: str) -> None: ...
+    def stop(self, job_id: str, *, owner: str | None) -> None: ...
 
     def result(self, job_id: str) -> Path | None: ...
 
@@ -131,35 +189,45 @@ _CHILDREN: dict[int, subprocess.Popen] = {}
 class LocalProcessRunner:
     """Runs each job as a detached `python -m vae train` process; at most `max_running` at once.
 
-    There is no daemon: every call to start/status/list/stop first reconciles the folder
-    (marks dead processes failed, starts queued jobs in free slots) under a file lock, so
-    any number of Streamlit sessions and threads can share one jobs folder.
+    There is no daemon here: every call to start/status/list/stop first reconciles the folder (marks dead
+    processes failed, gives finished bundles their owner, starts queued jobs in free slots) under a file
+    lock, so any number of Streamlit sessions, threads and app replicas can share one jobs folder. The web
+    process also calls reconcile() every few seconds (explorer.keeper), so the queue moves with no page open.
     """
 
     def __init__(self, root: str | Path | None = None, models_dir: str | Path | None = None, *,
-                 max_running: int | None = None, threads: int | None = None, python: str = sys.executable):
+                 max_running: int | None = None, threads: int | None = None, python: str = sys.executable,
+                 limits: Limits | None = None):
         self.root = Path(root) if root else jobs_dir()
         self.models_dir = Path(models_dir) if models_dir else user_models_dir()
         self.max_running = int(os.environ.get("VAE_MAX_JOBS", 1)) if max_running is None else max_running
-        self.threads = int(os.environ.get("VAE_TRAIN_THREADS", 0)) if threads is None else threads
+        self.threads = default_threads() if threads is None else threads
         self.python = python
+        self.limits = limits or Limits.from_env()
 
     # -- the JobRunner interface -------------------------------------------------------------
 
-    def start(self, spec: JobSpec) -> str:
-        """Queue the job (it starts at once if a slot is free); an identical active job is reused."""
+    def start(self, spec: JobSpec, *, owner: str) -> str:
+        """Queue the owner's job (it starts at once if a slot is free), or raise LimitReached saying why
+        not; the owner's identical active job (a double-click) is reused."""
         if not isinstance(spec, JobSpec):
             raise TypeError("start() takes a JobSpec")
+        if not owner:
+            raise ValueError("a job needs an owner")
         with self._lock():
             self._reconcile()
-            for job in self._read_all():
-                if job.active and job.spec == spec:
+            jobs = self._read_all()
+            for job in jobs:
+                if job.active and job.owner == owner and job.spec == spec:
                     return job.id
+            self._check_limits(spec, owner, jobs)
             job_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
             d = self.root / job_id
             d.mkdir(parents=True)
-            B.write_json(d / "spec.json", {"spec": spec.to_dict(), "created": time.time(),
-                                          "out": str((self.models_dir / spec.slug).resolve())})
+            # Its own folder, named after the job as well as the name: two equal names never collide.
+            out = (self.models_dir / f"{spec.slug}-{job_id.rsplit('-', 1)[1]}").resolve()
+            B.write_json(d / "spec.json", {"spec": spec.to_dict(), "created": time.time(), "owner": owner,
+                                          "out": str(out)})
             self._reconcile()
         return job_id
 
@@ -169,17 +237,21 @@ class LocalProcessRunner:
             self._reconcile()
         return next((j for j in self._read_all() if j.id == d.name), None) or self._read(d)
 
-    def list(self) -> list[JobStatus]:
-        """All jobs, newest first."""
+    def list(self, owner: str | None = None) -> list[JobStatus]:
+        """The owner's jobs (everyone's for None: the operator), newest first."""
         with self._lock():
             self._reconcile()
-        return sorted(self._read_all(), key=lambda j: j.created, reverse=True)
+        jobs = self._read_all()
+        return sorted((j for j in jobs if owner is None or j.owner == owner), key=lambda j: j.created,
+                      reverse=True)
 
-    def stop(self, job_id: str) -> None:
-        """A queued job is cancelled; a running one stops at its next batch and saves what it has."""
+    def stop(self, job_id: str, *, owner: str | None) -> None:
+        """A queued job is cancelled; a running one stops at its next batch and saves what it has. Only the
+        job's owner may (owner None: the operator, from the command line or a test)."""
         d = self._dir(job_id)
         with self._lock():
             job = self._read(d)
+            self._check_owner(job, owner)
             if job.state == "queued":
                 B.write_json(d / "status.json", {"state": "stopped", "bundle": None, "finished": time.time(),
                                                 "message": "Cancelled before it started."})
@@ -191,15 +263,81 @@ class LocalProcessRunner:
         job = self.status(job_id)
         return job.bundle if job.bundle and B.is_bundle(job.bundle) else None
 
+    # -- the class server's part ------------------------------------------------------------
+
+    def delete(self, job_id: str, *, owner: str | None) -> None:
+        """Remove a finished job from the list (its model, if any, stays: delete that on Home)."""
+        d = self._dir(job_id)
+        with self._lock():
+            job = self._read(d)
+            self._check_owner(job, owner)
+            if job.active:
+                raise ValueError("Stop the job before removing it.")
+            _remove_dir(d)
+            _FINAL.pop(str(d), None)
+
+    def reconcile(self) -> None:
+        """Start queued jobs in free slots and record ended ones (what every call does first)."""
+        with self._lock():
+            self._reconcile()
+
+    def clean_up(self, retention_days: float, now: float | None = None) -> list[str]:
+        """Remove the folders of jobs that finished more than `retention_days` ago (0: keep all); their
+        models stay. Returns the removed job ids."""
+        if retention_days <= 0:
+            return []
+        now = time.time() if now is None else now
+        removed = []
+        with self._lock():
+            for job in self._read_all():
+                if job.state in FINISHED and now - (job.finished or job.created) > retention_days * 86400:
+                    _remove_dir(self.root / job.id)
+                    _FINAL.pop(str(self.root / job.id), None)
+                    removed.append(job.id)
+        return removed
+
+    def _check_owner(self, job: JobStatus, owner: str | None) -> None:
+        if owner is not None and job.owner != owner:
+            raise NotYours("Only the visitor who started a job can stop, cancel or remove it.")
+
+    def _check_limits(self, spec: JobSpec, owner: str, jobs: list[JobStatus]) -> None:
+        lim = self.limits
+        size = job_size(spec)
+        if size > lim.job_size:
+            raise LimitReached(
+                f"This job is too large for this server: {spec.epochs} epochs × "
+                f"{size // spec.epochs:,} images = {size:,} image passes; the limit is {lim.job_size:,} "
+                f"(about {lim.job_size // TRAIN_IMAGES['mnist']} epochs of MNIST). Lower the epochs.")
+        mine = [j for j in jobs if j.owner == owner and j.active]
+        if len(mine) >= lim.active_per_owner:
+            raise LimitReached(
+                f"You already have {len(mine)} jobs queued or running, the most one visitor may have at "
+                "once here. Wait for one to end, or cancel one.")
+        active = sum(j.active for j in jobs)
+        if active >= lim.queue:
+            raise LimitReached(f"The server's queue is full ({active} jobs queued or running). "
+                               "Try again when some have finished.")
+        used = user_models.usage(self.models_dir, owner)
+        if used.models + len(mine) >= lim.models_per_owner:
+            raise LimitReached(
+                f"You have {used.models} saved models and {len(mine)} jobs under way; each visitor may keep "
+                f"{lim.models_per_owner}. Delete a model on Home to make room.")
+        if used.bytes >= lim.bytes_per_owner:
+            raise LimitReached(
+                f"Your saved models take {used.bytes / 2**20:,.0f} MB; each visitor may keep "
+                f"{lim.bytes_per_owner / 2**20:,.0f} MB. Delete a model on Home to make room.")
+
     # -- files and processes -----------------------------------------------------------------
 
     def log_tail(self, job_id: str, lines: int = 30) -> str:
+        """The end of the job's log, for the operator and tests: it names server paths, so never a visitor."""
         return _tail(self._dir(job_id) / "train.log", lines)
 
     def _dir(self, job_id: str) -> Path:
-        d = self.root / job_id
-        if not job_id or "/" in job_id or job_id.startswith(".") or not (d / "spec.json").is_file():
-            raise JobNotFound(f"No training job '{job_id}' in {self.root}.")
+        d = self.root / str(job_id)
+        if not job_id or "/" in job_id or "\\" in job_id or job_id.startswith(".") \
+                or not (d / "spec.json").is_file():
+            raise JobNotFound(f"No training job '{job_id}' on this server.")
         return d
 
     @contextmanager
@@ -221,15 +359,37 @@ class LocalProcessRunner:
         if not self.root.is_dir():
             return []
         jobs = []
-        for d in self.root.iterdir():
-            if not d.name.startswith(".") and (d / "spec.json").is_file():
+        with os.scandir(self.root) as entries:
+            for entry in entries:
+                if entry.name.startswith("."):
+                    continue
                 try:
-                    jobs.append(self._read(d))
-                except (ValueError, TypeError, KeyError):
-                    continue  # a folder with a corrupt or foreign spec is not ours to show
+                    job = self._read_cached(Path(entry.path))
+                except (ValueError, TypeError, KeyError, OSError):
+                    continue  # a folder with a corrupt or foreign spec (or half removed) is not ours to show
+                if job is not None:
+                    jobs.append(job)
         queued = sorted((j for j in jobs if j.state == "queued"), key=lambda j: j.created)
         position = {j.id: i + 1 for i, j in enumerate(queued)}
-        return [replace(j, queue_position=position.get(j.id)) for j in jobs]
+        return [replace(j, queue_position=position.get(j.id)) if j.id in position else j for j in jobs]
+
+    def _read_cached(self, d: Path) -> JobStatus | None:
+        """A finished job never changes: read it once per process (a list of 1,000 jobs is then a stat
+        each), keyed by its status file's mtime so a rewritten one is read again."""
+        try:
+            mtime = (d / "status.json").stat().st_mtime
+        except FileNotFoundError:
+            mtime = None
+        if mtime is not None:
+            hit = _FINAL.get(str(d))
+            if hit and hit[0] == mtime:
+                return hit[1]
+        if not (d / "spec.json").is_file():
+            return None
+        job = self._read(d)
+        if mtime is not None and job.state in FINISHED and (d / "status.json").stat().st_mtime == mtime:
+            _FINAL[str(d)] = (mtime, job)
+        return job
 
     def _read(self, d: Path) -> JobStatus:
         """A job's state from its files and whether its process is alive; writes nothing."""
@@ -257,25 +417,42 @@ class LocalProcessRunner:
             epoch=int(progress.get("epoch", 0)), epochs=spec.epochs,
             step=int(progress.get("step", 0)), steps=int(progress.get("steps", 0)),
             logs=progress.get("logs", {}), history=_read_json(d / "history.json") or {},
-            message=(status or {}).get("message", ""), bundle=Path(bundle) if bundle else None,
+            message=public_message((status or {}).get("message", "")),
+            bundle=Path(bundle) if bundle else None,
             created=float(meta.get("created", 0.0)), started=(run or {}).get("started"),
             finished=(status or {}).get("finished"), pid=(run or {}).get("pid"),
-            log_tail=_tail(d / "train.log") if state == "failed" else "",
+            log_tail=_tail(d / "train.log") if state == "failed" else "", owner=meta.get("owner"),
         )
 
     def _reconcile(self) -> None:
-        """Under the lock: record crashed processes as failed, then start queued jobs in free slots."""
+        """Under the lock: record crashed processes as failed, give finished bundles their owner, then start
+        queued jobs in free slots, oldest first, skipping visitors who already have their share running."""
         jobs = self._read_all()
         for job in jobs:
-            if job.state == "failed" and not (self.root / job.id / "status.json").exists():
-                B.write_json(self.root / job.id / "status.json", {"state": "failed", "message": job.message,
-                                                                  "bundle": None, "finished": time.time()})
-        running = sum(j.state in ("running", "stopping") for j in jobs)
+            d = self.root / job.id
+            if job.state == "failed" and not (d / "status.json").exists():
+                B.write_json(d / "status.json", {"state": "failed", "message": job.message, "bundle": None,
+                                                 "finished": time.time()})
+                # The whole story (a traceback, server paths) is for the operator: the server's log.
+                print(f"Latent Explorer: training job {job.id} failed; its log: {d / 'train.log'}\n"
+                      f"{_tail(d / 'train.log', 15)}", file=sys.stderr)
+            if job.bundle and job.owner and job.state in FINISHED and str(job.bundle) not in _OWNED:
+                if B.is_bundle(job.bundle) and user_models.access(job.bundle).owner is None:
+                    user_models.set_owner(job.bundle, job.owner)
+                _OWNED.add(str(job.bundle))
+        running = [j for j in jobs if j.state in ("running", "stopping")]
+        per_owner: dict[str | None, int] = {}
+        for j in running:
+            per_owner[j.owner] = per_owner.get(j.owner, 0) + 1
+        free = self.max_running - len(running)
         for job in sorted((j for j in jobs if j.state == "queued"), key=lambda j: j.created):
-            if running >= self.max_running:
+            if free <= 0:
                 break
+            if per_owner.get(job.owner, 0) >= self.limits.running_per_owner:
+                continue  # fair: someone else's job goes first
             self._launch(job)
-            running += 1
+            per_owner[job.owner] = per_owner.get(job.owner, 0) + 1
+            free -= 1
 
     def _launch(self, job: JobStatus) -> None:
         d = self.root / job.id
@@ -293,12 +470,42 @@ class LocalProcessRunner:
                 proc = subprocess.Popen(cmd, cwd=B.REPO_ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log,
                                         stderr=subprocess.STDOUT, start_new_session=True)
         except OSError as exc:
+            print(f"Latent Explorer: could not start training job {job.id}: {exc!r}", file=sys.stderr)
             B.write_json(d / "status.json", {"state": "failed", "bundle": None, "finished": time.time(),
-                                            "message": f"Could not start the training process: {exc}"})
+                                            "message": "Could not start the training process."})
             return
         _CHILDREN[proc.pid] = proc
         B.write_json(d / "pid.json",
                     {"pid": proc.pid, "proc_start": _proc_start(proc.pid), "started": time.time()})
+
+
+# Finished jobs as read once: job folder -> (status.json's mtime, JobStatus).
+_FINAL: dict[str, tuple[float, JobStatus]] = {}
+_OWNED: set[str] = set()  # bundles of finished jobs already given their owner
+
+
+def default_threads() -> int:
+    """Threads per training job: VAE_TRAIN_THREADS, else half the cores, so the web pages stay responsive
+    while a job trains (0 means every core, as the CLI's default)."""
+    env = os.environ.get("VAE_TRAIN_THREADS")
+    if env is not None and env.strip().isdigit():
+        return int(env)
+    return max(1, (os.cpu_count() or 2) // 2)
+
+
+# Absolute paths (two or more parts), and the home folder: what a message must not show a visitor.
+_PATH = re.compile(r"(?<![\w.:/-])(?:~|/[\w.@+-]+)(?:/[\w.@+-]*)+")
+
+
+def public_message(text: str) -> str:
+    """A message fit for a visitor: server paths replaced by "…" (the full one goes to the server's log)."""
+    return _PATH.sub("…", str(text))
+
+
+def _remove_dir(d: Path) -> None:
+    aside = d.with_name(f".{d.name}.removed-{os.getpid()}")
+    os.rename(d, aside)
+    shutil.rmtree(aside, ignore_errors=True)
 
 
 def _alive(run: dict) -> bool:

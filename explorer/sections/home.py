@@ -43,13 +43,49 @@ def model_picker() -> None:
 
 def current_caption(model: ServedModel) -> None:
     link = models.id_of(models.current_model_path())
-    st.caption(f"Current: `{link}` — latent_dim {model.latent_dim}. The choice holds on every page and is "
+    where = f"`{link}`" if link else "a folder opened by path"
+    st.caption(f"Current: {where} — latent_dim {model.latent_dim}. The choice holds on every page and is "
                "part of the page's link (`?model=`).")
+
+
+def your_model(model: ServedModel) -> None:
+    """The visitor's own current model: share it with the class, or delete it; a classmate's is named so."""
+    entry = models.entry_of(model.path)
+    if entry is None or entry.owner is None:
+        return
+    if not models.is_mine(model.path):
+        st.caption("A classmate shared this model with the class: you can explore it, not change it.")
+        return
+    share, delete, usage = st.columns([2, 1, 3], vertical_alignment="center")
+    share.toggle("Share with the class", value=entry.shared, key=f"share-{entry.id}",
+                 on_change=lambda: models.share(model.path, st.session_state[f"share-{entry.id}"]),
+                 help="Shared, it is listed for everyone on this server; only you can change or delete it.")
+    with delete.popover("Delete…"):
+        st.write("Delete this model for good? Pages that show it switch to the default model.")
+        if st.button("Delete", type="primary", key=f"delete-{entry.id}"):
+            models.delete(model.path)
+            st.rerun(scope="app")
+    usage.caption(models.usage_text())
+
+
+def open_by_path() -> None:
+    """Open a bundle folder by its path: only where the operator allows it (VAE_ALLOW_BUNDLE_PATHS=1), for
+    one person running the app on their own machine; on a shared server a path would reach its files."""
+    if not models.paths_allowed():
+        return
+    with st.expander("Open a bundle folder on this machine"):
+        folder = st.text_input("Bundle folder", placeholder="/path/to/my-bundle", key="open_path")
+        if st.button("Open", key="open_path_button") and folder:
+            problem = models.open_path(folder)
+            if problem:
+                st.error(problem)
+            else:
+                st.rerun(scope="app")
 
 
 def card(model: ServedModel) -> None:
     """The model card, its headings two levels down so they sit under this page's title."""
-    st.markdown(re.sub(r"^(#{1,4}) ", r"##\1 ", model.card_markdown, flags=re.M))
+    st.markdown(re.sub(r"^(#{1,4}) ", r"##\1 ", models.card_markdown(model), flags=re.M))
     if model.reference is None:
         st.info("This bundle stores no reference encodings of the test split, so the latent map "
                 "cannot be drawn; the Decoder still works (slider ranges then come from the prior).")

@@ -6,11 +6,15 @@ from datetime import datetime
 
 import streamlit as st
 
-from explorer import models, notices, training
+from explorer import models, notices, training, visitors
 from explorer.figures import history_figure
 
-INTRO = ("Training runs in its own process on this machine: it keeps going if you switch pages or close the "
-         "tab. One job runs at a time; others wait in a queue.")
+INTRO = ("Training runs in its own process on this server: it keeps going if you switch pages or close the "
+         "tab, and queued jobs start in turn with no page open. You see your own jobs only.")
+
+
+def limits(runner: training.LocalProcessRunner) -> None:
+    st.caption(training.limits_text(runner.limits))
 
 
 def form(runner: training.LocalProcessRunner) -> None:
@@ -43,10 +47,10 @@ def form(runner: training.LocalProcessRunner) -> None:
                                         beta=float(beta), epochs=int(epochs), batch_size=int(batch_size),
                                         dropout=float(dropout), ema=bool(ema),
                                         encoder=encoder if preset == "default" else "wide", name=name)
-                job = runner.status(runner.start(spec))
+                job = runner.status(runner.start(spec, owner=visitors.owner()))
                 st.toast(f"“{models.plain_text(spec.display_name)}” is {job.state}"
                          + (f" (position {job.queue_position} in the queue)." if job.queue_position else "."))
-            except ValueError as exc:
+            except ValueError as exc:  # a bad setting, or a limit (LimitReached): the message says which
                 st.error(str(exc))
 
 
@@ -68,7 +72,8 @@ def show_job(runner: training.LocalProcessRunner, job: training.JobStatus) -> No
                     + (f", dropout {s.dropout:g}" if s.dropout else "") + (", EMA weights" if s.ema else "")
                     + (f", {s.encoder} encoder" if s.encoder != "wide" else ""))
         if job.state == "queued":
-            st.info(f"Queued: position {job.queue_position}; it starts when the running job ends.")
+            st.info(f"Queued: position {job.queue_position} on this server; it starts in turn, one job per "
+                    "visitor at a time, whether or not this page is open.")
         elif job.active:
             if job.state == "stopping":
                 text = "Stopping at the next batch, then saving the model so far…"
@@ -86,9 +91,7 @@ def show_job(runner: training.LocalProcessRunner, job: training.JobStatus) -> No
             st.error(job.message)
             if "is not available" in job.message:  # the dataset is neither on this server nor downloadable
                 st.info(notices.DATA_HELP)
-            if job.log_tail:
-                with st.expander("End of the training log"):
-                    st.code(job.log_tail, language=None)
+            st.caption("The full log is in the server's log, for whoever runs this server.")
         else:
             (st.success if job.state == "done" else st.warning)(job.message)
         loss_charts(job.history)
@@ -97,29 +100,43 @@ def show_job(runner: training.LocalProcessRunner, job: training.JobStatus) -> No
             tip = ("Stops within one epoch and saves the model trained so far" if job.state == "running"
                    else None)
             if st.button(label, key=f"stop-{job.id}", disabled=job.state == "stopping", help=tip):
-                runner.stop(job.id)
-                st.rerun()
-        elif job.bundle and training.is_bundle(job.bundle):
-            use, when = st.columns([1, 3])
-            if use.button("Use this model", key=f"use-{job.id}", type="primary"):
-                models.set_current_model(job.bundle)
-                st.rerun(scope="app")  # so the sidebar shows the new current model
-            if job.finished:
-                at = datetime.fromtimestamp(job.finished)
-                when.caption(f"Saved as the model `{models.id_of(job.bundle)}` · "
-                             f"finished {at:%Y-%m-%d %H:%M}")
+                _act(lambda: runner.stop(job.id, owner=visitors.owner()))
+            return
+        use, remove, when = st.columns([1, 1, 3], vertical_alignment="center")
+        model_id = models.id_of(job.bundle) if job.bundle and training.is_bundle(job.bundle) else None
+        if model_id and use.button("Use this model", key=f"use-{job.id}", type="primary"):
+            models.choose_model(model_id)
+            st.rerun(scope="app")  # so the sidebar shows the new current model
+        if remove.button("Remove from list", key=f"remove-{job.id}",
+                         help="Removes the job; its model stays (delete models on Home)."):
+            _act(lambda: runner.delete(job.id, owner=visitors.owner()))
+        if job.finished:
+            at = datetime.fromtimestamp(job.finished)
+            saved = f"Saved as the model `{model_id}` · " if model_id else ""
+            when.caption(f"{saved}finished {at:%Y-%m-%d %H:%M}")
+        if model_id:
             with st.expander("Model card"):
-                st.markdown(models.served_model(job.bundle).card_markdown)
+                st.markdown(models.card_markdown(models.served_model(job.bundle)))
+
+
+def _act(action) -> None:
+    """Stop, cancel or remove a job; a job gone meanwhile (another tab) or not this visitor's is refused."""
+    try:
+        action()
+    except (training.JobNotFound, training.NotYours, ValueError) as exc:
+        st.error(str(exc))
+        return
+    st.rerun()
 
 
 def job_list(runner: training.LocalProcessRunner) -> None:
-    """The jobs, newest first, refreshed every 2 s while one is queued or running."""
-    active_ids = {j.id for j in runner.list() if j.active}
+    """This visitor's jobs, newest first, refreshed every 2 s while one of them is queued or running."""
+    active_ids = {j.id for j in runner.list(visitors.owner()) if j.active}
     st.fragment(run_every=2 if active_ids else None)(_job_list)(runner, active_ids)
 
 
 def _job_list(runner: training.LocalProcessRunner, active_ids: set[str]) -> None:
-    current = runner.list()
+    current = runner.list(visitors.owner())
     if active_ids - {j.id for j in current if j.active}:
         st.rerun(scope="app")  # a job ended: redraw the page so the new model shows everywhere
     if not current:

@@ -1,0 +1,67 @@
+"""The queue keeper: one thread per web process that moves the training queue and cleans up old files.
+
+Pages reconcile the job folder whenever they read it, but nobody may be watching: the keeper does it every
+few seconds, so the next job starts when one ends with no page open, and once an hour it removes old job
+folders and idle visitors' unshared models (README, "Running it for a class"). Replicas each run one; the
+job folder's lock keeps them from starting a job twice.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+
+import streamlit as st
+
+from explorer import models, training
+from vae import user_models
+
+TICK_S = 2.0
+CLEAN_EVERY_S = 3600.0
+
+
+def retention_days() -> tuple[float, float]:
+    """(days a finished job's folder is kept, days of absence after which a visitor's unshared models go);
+    VAE_JOB_RETENTION_DAYS (7) and VAE_IDLE_MODEL_DAYS (30); 0 keeps them for ever."""
+    def days(name: str, default: float) -> float:
+        try:
+            return float(os.environ.get(name, default))
+        except ValueError:
+            return default
+
+    return days("VAE_JOB_RETENTION_DAYS", 7), days("VAE_IDLE_MODEL_DAYS", 30)
+
+
+def tick(now: float, last_clean: float) -> float:
+    """One round: reconcile, and clean up if an hour has passed; returns when it last cleaned up."""
+    runner = training.runner()
+    runner.reconcile()
+    if now - last_clean < CLEAN_EVERY_S:
+        return last_clean
+    job_days, idle_days = retention_days()
+    removed = runner.clean_up(job_days, now)
+    gone = user_models.remove_idle(models.USER_MODELS, idle_days, now)
+    if removed or gone:
+        print(f"Latent Explorer: removed {len(removed)} old job folders and {len(gone)} idle visitors' "
+              "models.", file=sys.stderr)
+    return now
+
+
+def _loop() -> None:
+    last_clean = 0.0
+    while True:
+        try:
+            last_clean = tick(time.time(), last_clean)
+        except Exception as exc:  # never let one bad folder stop the queue for good
+            print(f"Latent Explorer: queue keeper: {exc!r}", file=sys.stderr)
+        time.sleep(TICK_S)
+
+
+@st.cache_resource(show_spinner=False)
+def start() -> threading.Thread:
+    """Start the process's keeper once (later calls return it)."""
+    thread = threading.Thread(target=_loop, name="latent-explorer-queue-keeper", daemon=True)
+    thread.start()
+    return thread

@@ -1,0 +1,147 @@
+"""Visitors' model bundles: who owns each, whether the class may see it, quotas, deletion and clean-up.
+
+Each bundle trained or imported for a visitor sits in its own folder under the user-models root, with an
+`access.json` beside its model files: {"owner": ..., "shared": false, "created": ...}. The owner is an
+opaque id (explorer.visitors makes it: a hash of the visitor's cookie, login or proxy identity). A bundle
+without one (copied in by hand, or from before owners existed) belongs to nobody and is listed for nobody.
+Nothing here imports Streamlit or TensorFlow.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from vae import bundle as B
+
+ACCESS = "access.json"
+VISITORS = ".visitors"  # one empty file per owner id, touched when they visit: when they were last seen
+
+
+class NotYours(PermissionError):
+    """Only a model's (or job's) owner may change or delete it."""
+
+
+@dataclass(frozen=True)
+class Access:
+    owner: str | None
+    shared: bool = False
+    created: float = 0.0
+
+
+def access(bundle: str | Path) -> Access:
+    """Who owns a bundle and whether it is shared; Access(None) for a bundle nobody owns."""
+    meta = _read_access(Path(bundle))
+    if not isinstance(meta, dict) or not isinstance(meta.get("owner"), str):
+        return Access(None)
+    return Access(meta["owner"], bool(meta.get("shared", False)), float(meta.get("created", 0.0)))
+
+
+def _read_access(bundle: Path):
+    path = bundle / ACCESS
+    if path.is_symlink():
+        return None
+    try:
+        return B.read_json(path)
+    except (OSError, ValueError):
+        return None
+
+
+def set_owner(bundle: str | Path, owner: str) -> None:
+    """Record the owner of a freshly saved bundle (not shared)."""
+    B.write_json(Path(bundle) / ACCESS, {"owner": owner, "shared": False, "created": time.time()})
+
+
+def set_shared(bundle: str | Path, owner: str, shared: bool) -> None:
+    """Share a model with the class, or stop sharing it: only its owner may."""
+    now = _owned(bundle, owner)
+    B.write_json(Path(bundle) / ACCESS, {"owner": owner, "shared": bool(shared), "created": now.created})
+
+
+def delete(bundle: str | Path, owner: str) -> None:
+    """Delete a model: only its owner may. It is renamed aside first, so no reader sees half a bundle."""
+    bundle = Path(bundle)
+    _owned(bundle, owner)
+    aside = bundle.with_name(f".{bundle.name}.deleted-{os.getpid()}")
+    os.rename(bundle, aside)
+    shutil.rmtree(aside, ignore_errors=True)
+
+
+def _owned(bundle: str | Path, owner: str) -> Access:
+    now = access(bundle)
+    if not owner or now.owner != owner:
+        raise NotYours("Only the model's owner can change or delete it.")
+    return now
+
+
+def bundles(root: str | Path) -> list[tuple[Path, Access]]:
+    """Every complete bundle under the root with its access record (ownerless ones included)."""
+    return [(p, access(p)) for p in B.list_bundles(root)]
+
+
+def visible(root: str | Path, owner: str | None) -> list[tuple[Path, Access]]:
+    """The bundles a visitor may open: their own, and those their owners shared with the class."""
+    return [(p, a) for p, a in bundles(root) if a.owner is not None and (a.owner == owner or a.shared)]
+
+
+@dataclass(frozen=True)
+class Usage:
+    models: int
+    bytes: int
+
+
+def usage(root: str | Path, owner: str) -> Usage:
+    """How many models an owner keeps under the root, and their size on disk."""
+    mine = [p for p, a in bundles(root) if a.owner == owner]
+    return Usage(len(mine), sum(folder_bytes(p) for p in mine))
+
+
+def folder_bytes(folder: Path) -> int:
+    total = 0
+    for dirpath, _dirs, files in os.walk(folder):
+        for f in files:
+            try:
+                total += os.lstat(os.path.join(dirpath, f)).st_size
+            except OSError:
+                pass
+    return total
+
+
+def touch_visitor(root: str | Path, owner: str) -> None:
+    """Note that a visitor is active now (for the idle clean-up)."""
+    folder = Path(root) / VISITORS
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / _safe(owner)).touch()
+
+
+def last_seen(root: str | Path, owner: str) -> float | None:
+    try:
+        return (Path(root) / VISITORS / _safe(owner)).stat().st_mtime
+    except OSError:
+        return None
+
+
+def remove_idle(root: str | Path, idle_days: float, now: float | None = None) -> list[Path]:
+    """Delete the unshared models of visitors not seen for `idle_days` (0 or less: keep everything)."""
+    if idle_days <= 0:
+        return []
+    now = time.time() if now is None else now
+    removed = []
+    for path, acc in bundles(root):
+        if acc.owner is None or acc.shared:
+            continue
+        seen = max(last_seen(root, acc.owner) or 0.0, acc.created)
+        if now - seen > idle_days * 86400:
+            delete(path, acc.owner)
+            removed.append(path)
+    return removed
+
+
+def _safe(owner: str) -> str:
+    """Owner ids are made by explorer.visitors ("v-1a2b…"); anything else cannot name a file outside."""
+    if not owner or not all(c.isalnum() or c in "-_" for c in owner):
+        raise ValueError("not an owner id")
+    return owner
