@@ -1,4 +1,4 @@
-"""Encode: upload or draw an image, watch it being preprocessed, encoded and placed on the latent map."""
+"""Encode: upload, photograph or draw an image; see it preprocessed, encoded and placed on the latent map."""
 
 import streamlit as st
 
@@ -10,9 +10,12 @@ path = models.current_model_path()
 words = S.words_for(model)  # a Fashion-MNIST model's page never says "digit"
 S.intro(words)
 
-# Input: an uploaded file or a drawing, preprocessed; nothing below runs until there is one.
-if S.choose_source(words) == "upload":
+# Input: an uploaded file, a camera photo or a drawing, preprocessed; nothing below runs until there is one.
+source = S.choose_source(words)
+if source == "upload":
     got = S.from_upload(words)
+elif source == "camera":
+    got = S.from_camera(words)
 else:
     got = S.from_canvas(words, S.is_digits(model))
 

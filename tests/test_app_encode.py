@@ -248,3 +248,34 @@ print(sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras"
                           cwd=REPO)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.strip().splitlines()[-1] == "[]", proc.stdout[-500:]
+
+
+def test_camera_photo_is_preprocessed_like_an_upload():
+    """Encode's "Take a photo": st.camera_input's JPEG goes through the same preprocessing as an upload, and
+    the page shows and says what the clean-up removed (here: ruled lines and a far mark)."""
+    from scripts import photo_digits as P
+    from vae.preprocess import preprocess_bytes
+    from vae.serving import ServedModel
+
+    rng = np.random.default_rng(0)
+    digit = np.zeros((28, 28), np.float32)
+    digit[4:24, 13:16] = 1.0  # a "1"
+    cover = P.marks(P.place(digit, rng), rng)
+    page = P.lay(P.lay(P.blank(), P.ruled(P.SIDE, rng), P.RULE), cover, P.BLACK)
+    jpeg = P.encode(P.camera(page, rng), "JPEG", 80)
+
+    at = _encode_page()
+    at.radio(key="encode_source").set_value("camera")
+    at.run()
+    assert not at.exception, at.exception
+    assert at.camera_input(key="encode_camera") is not None and not at.error
+    at.camera_input(key="encode_camera").set_value(("shot.jpg", jpeg, "image/jpeg"))
+    at.run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    z_mean, _ = ServedModel(str(REPO / "models" / "mnist-2d")).encode(preprocess_bytes(jpeg).image[None])
+    np.testing.assert_allclose(_shown_vector(at, "z_mean")[:2], z_mean[0], atol=1e-3)
+    captions = [i.proto.imgs[0].caption for i in at.get("image")]
+    assert any("removed" in c for c in captions), captions
+    said = " ".join(c.value for c in at.caption)
+    assert "Cleaned up:" in said and "ruled line" in said and "apart from the digit" in said, said

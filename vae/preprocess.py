@@ -9,6 +9,9 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps
+from scipy import ndimage
+
+from vae import photo
 
 
 class ImageError(ValueError):
@@ -24,6 +27,15 @@ MIN_SIDE = 8  # below this there is no room for a recognisable digit
 WORK_SIDE = 1024
 # Ink below this fraction of the image's contrast is paper texture, shadows or JPEG noise.
 NOISE_THRESHOLD = 0.2
+# ... or, on grainy paper or in JPEG noise, six times the paper's spread, up to this.
+MAX_NOISE_THRESHOLD = 0.45
+# Lines found slanted by at least this many degrees straighten the digit with them (the paper was turned).
+MIN_STRAIGHTEN = 1.0
+# A border whose brightness spans more than this (10th to 90th percentile) is unevenly lit, and says nothing
+# about the polarity.
+UNEVEN_BORDER = 0.15
+# The ink counts as coloured (and the page says so) when its colour, not its darkness, made this share of it.
+COLOURED_SHARE = 0.3
 # A (nearly) uniform image: less than this contrast between the paper and the darkest/lightest mark.
 MIN_CONTRAST = 0.15
 # Fewer clearly-inked pixels than this is a speck of dust, not a digit.
@@ -77,6 +89,9 @@ class Preprocessed:
     image: np.ndarray  # float32 (28, 28) in [0,1], MNIST-like: white ink on black
     # The ink's stroke width in px at 28x28 before to_mnist(stroke=...) set it; None when left as it came.
     stroke_width: float | None = None
+    # bool, like `gray`: the ink that was not the digit (ruled lines, specks, other marks); None if not made.
+    removed: np.ndarray | None = None
+    notes: tuple[str, ...] = ()  # what was done beyond the usual steps, in words, for the page
 
 
 def _sniff(data: bytes) -> None:
@@ -227,13 +242,6 @@ def _planes(img: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
     return a, None
 
 
-def _border(a: np.ndarray) -> np.ndarray:
-    """The pixels of a frame around the image (about 5% of the short side wide)."""
-    h, w = a.shape
-    b = max(1, round(0.05 * min(h, w)))
-    return np.concatenate([a[:b].ravel(), a[-b:].ravel(), a[b:-b, :b].ravel(), a[b:-b, -b:].ravel()])
-
-
 def _checker(h: int, w: int, cell: int = 8) -> np.ndarray:
     """A mid-grey checkerboard: shows transparency, and both dark and light ink stay visible on it."""
     yy, xx = np.indices((h, w))
@@ -244,6 +252,49 @@ def _readonly(a: np.ndarray) -> np.ndarray:
     # Results may be cached and shared between sessions: nobody should modify them in place.
     a.setflags(write=False)
     return a
+
+
+def _soft(level: np.ndarray, threshold: float) -> np.ndarray:
+    """Soft threshold: below `threshold` is paper (0); above, rescaled so that the strokes' anti-aliased
+    edges are kept."""
+    return np.clip((level - threshold) / (1 - threshold), 0, 1).astype(np.float32)
+
+
+def _straighten(crop: np.ndarray, angle: float) -> np.ndarray:
+    """The crop turned by `angle` degrees (the slant of the paper's lines), and cropped to its ink again."""
+    turned = np.clip(ndimage.rotate(np.pad(crop, 2), angle, order=1, reshape=True), 0, 1).astype(np.float32)
+    turned[turned < 0.02] = 0
+    rows, cols = np.flatnonzero(turned.max(axis=1) > 0), np.flatnonzero(turned.max(axis=0) > 0)
+    return turned[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1] if len(rows) else crop
+
+
+def _plural(n: int, one: str, many: str | None = None) -> str:
+    return f"{n:,} {one if n == 1 else (many or one + 's')}"
+
+
+def _notes(evened: bool, coloured: bool, threshold: float, lines: photo.Lines, group: photo.Group,
+           removed: np.ndarray) -> tuple[str, ...]:
+    """What was done beyond the usual steps, each in a few words."""
+    notes = []
+    if evened:
+        notes.append("evened out the lighting (the paper's brightness around each pixel divided out)")
+    if coloured:
+        notes.append("read the coloured ink by its colour as well as its darkness")
+    if threshold > NOISE_THRESHOLD:
+        notes.append(f"raised the noise threshold to {threshold:.0%} of the ink's strength for the paper's "
+                     "grain or JPEG noise")
+    if lines.count:
+        line_px = int((lines.pixels & removed).sum())
+        text = f"removed {_plural(lines.count, 'ruled line')} ({_plural(line_px, 'pixel')})"
+        if abs(lines.angle) >= MIN_STRAIGHTEN:
+            text += f" and turned the digit {abs(lines.angle):.1f}° to lie square with them"
+        notes.append(text)
+    parts = [_plural(group.specks, "speck")] if group.specks else []
+    if group.marks:
+        parts.append(_plural(group.marks, "other mark"))
+    if parts:
+        notes.append("removed " + " and ".join(parts) + " apart from the digit")
+    return tuple(notes)
 
 
 def stroke_width(ink: np.ndarray) -> float:
@@ -329,29 +380,62 @@ def to_mnist(img: Image.Image, stroke: float | None = None) -> Preprocessed:
         shown = rgb
     original = (np.clip(shown, 0, 1) * 255).round().astype(np.uint8)
 
-    alpha_used = alpha is not None and float(np.median(_border(alpha))) < 0.5
-    inverted = False
+    alpha_used = alpha is not None and float(np.median(photo.border(alpha))) < 0.5
+    inverted, evened, colour = False, False, None
     if alpha_used:
         ink = alpha
     else:
         flat = rgb if alpha is None else rgb * alpha[:, :, None] + (1 - alpha[:, :, None])  # on white paper
-        lum = flat @ np.array([0.299, 0.587, 0.114], np.float32)  # ITU-R 601 luma, as Pillow's "L"
-        inverted = float(np.median(_border(lum))) > float(lum.mean())
-        ink = 1.0 - lum if inverted else lum
+        lum = flat @ photo.LUMA
+        edge = photo.border(lum)
+        lo, hi = np.percentile(edge, [10, 90])
+        if hi - lo < UNEVEN_BORDER:  # even paper all round: ink is what differs from the border
+            inverted = float(np.median(edge)) > float(lum.mean())
+        else:  # uneven light: compared with the paper around it, is the ink darker or lighter?
+            inverted = photo.dark_is_ink(lum)
+        if inverted:  # dark ink on light paper: a photo, perhaps, under uneven light
+            light = photo.paper_light(flat)
+            evened = light is not None
+            ink, colour = photo.dark_ink(flat, light)
+        else:
+            ink = lum
 
-    paper = float(np.median(_border(ink)))
+    paper = float(np.median(photo.border(ink)))
     contrast = float(ink.max()) - paper
     if contrast < MIN_CONTRAST:
         raise ImageError(NO_INK)
-    gray = np.clip((ink - paper) / contrast, 0, 1)
-    # Soft threshold: keeps the anti-aliased edges of strokes while removing paper texture.
-    gray = np.clip((gray - NOISE_THRESHOLD) / (1 - NOISE_THRESHOLD), 0, 1).astype(np.float32)
+    level = np.clip((ink - paper) / contrast, 0, 1).astype(np.float32)
+    # Grainy paper and JPEG noise: the threshold rises above the paper's own spread (robust: the median
+    # absolute deviation, as paper is most of the image); clean paper has none and keeps NOISE_THRESHOLD.
+    faint = level[level < 0.5]
+    spread = 1.4826 * float(np.median(np.abs(faint - np.median(faint)))) if faint.size else 0.0
+    threshold = float(np.clip(6 * spread, NOISE_THRESHOLD, MAX_NOISE_THRESHOLD))
+    gray = _soft(level, threshold)
     if int((gray >= 0.5).sum()) < MIN_INK_PIXELS:
         raise ImageError("The image has no ink to speak of: only a speck stands out from the background.")
 
-    rows = np.flatnonzero(gray.max(axis=1) > 0)
-    cols = np.flatnonzero(gray.max(axis=0) > 0)
-    cropped = gray[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1].copy()
+    # Lines are looked for down to half the threshold: a faint ruled line is whole there, not in pieces.
+    lines = photo.find_lines(level > threshold / 2, level)
+    group = photo.main_group(np.where(lines.pixels, 0, gray))
+    if not group.keep.any():
+        raise ImageError(NO_INK)
+    # The digit's own strongest ink is full strength, whatever darker speck or mark was dropped.
+    top = float(level[group.keep].max())
+    if 0 < top < 1:
+        gray = _soft(np.clip(level / top, 0, 1), threshold)
+    kept = np.where(ndimage.binary_dilation(group.keep) & ~lines.pixels, gray, 0).astype(np.float32)
+    removed = (gray > 0) & (kept == 0) | lines.pixels
+    if int((kept >= 0.5).sum()) < MIN_INK_PIXELS:
+        raise ImageError("The image has no ink to speak of: only a speck stands out from the background.")
+
+    rows = np.flatnonzero(kept.max(axis=1) > 0)
+    cols = np.flatnonzero(kept.max(axis=0) > 0)
+    cropped = kept[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1].copy()
+    if lines.count and abs(lines.angle) >= MIN_STRAIGHTEN:
+        cropped = _straighten(cropped, lines.angle)
+    strong = kept >= 0.5
+    coloured = colour is not None and float(colour[strong].mean()) >= COLOURED_SHARE
+    notes = _notes(evened, coloured, threshold, lines, group, removed)
     before = None
     if stroke is not None:
         cropped, before = _set_stroke(cropped, float(stroke))
@@ -374,7 +458,7 @@ def to_mnist(img: Image.Image, stroke: float | None = None) -> Preprocessed:
 
     return Preprocessed(original=_readonly(original), gray=_readonly(gray), inverted=bool(inverted),
                         alpha_used=bool(alpha_used), cropped=_readonly(cropped), image=_readonly(image),
-                        stroke_width=before)
+                        stroke_width=before, removed=_readonly(removed), notes=notes)
 
 
 def preprocess_bytes(data: bytes) -> Preprocessed:

@@ -20,9 +20,13 @@ STRIP_NOTE = ("The latent space has one dimension: x is z, and the test {things}
               "horizontal: there is no other direction) lie on the centre line.")
 # What the page calls the images it encodes, by the model's dataset: a Fashion-MNIST model knows no digits.
 DIGITS = {"title": "Encode your own digit", "one": "one digit", "a": "a digit", "noun": "digit",
-          "things": "digits", "draw": "Draw a digit"}
+          "things": "digits", "draw": "Draw a digit",
+          "camera": "Write a digit large on paper, hold it up to the camera so that it fills most of the "
+                    "frame, and take the photo."}
 CLOTHES = {"title": "Encode your own image", "one": "one item of clothing", "a": "an item of clothing",
-           "noun": "image", "things": "images", "draw": "Draw an item of clothing"}
+           "noun": "image", "things": "images", "draw": "Draw an item of clothing",
+           "camera": "Hold an item of clothing, or a picture of one on light paper, up to the camera and "
+                     "take the photo."}
 N_NEIGHBORS = 8
 
 
@@ -62,6 +66,25 @@ def step_captions(pre: inputs.Preprocessed) -> list[str]:
     return [f"Original ({pre.original.shape[1]}×{pre.original.shape[0]})",
             "Grayscale, ink = white: " + ", ".join(how), cropped,
             "28×28, centred like MNIST (what the encoder sees)"]
+
+
+def cleanup_note(pre: inputs.Preprocessed) -> str | None:
+    """What the photo clean-up did (evened the light, removed lines, specks, marks), in one sentence, or None
+    when the image needed none of it."""
+    if not pre.notes:
+        return None
+    text = "; ".join(pre.notes)
+    return f"Cleaned up: {text[0].upper()}{text[1:]}."
+
+
+def removed_picture(pre: inputs.Preprocessed) -> np.ndarray | None:
+    """The grayscale ink with what was removed (lines, specks, other marks) in red, or None if nothing was."""
+    if pre.removed is None or not pre.removed.any():
+        return None
+    gray = np.clip(pre.gray, 0, 1)
+    rgb = np.repeat(gray[..., None], 3, axis=-1)
+    rgb[pre.removed] = (0.9, 0.15, 0.15)
+    return rgb
 
 
 def draw_samples(model: ServedModel, enc: Encoding, n: int, seed: int) -> Samples:
@@ -122,8 +145,8 @@ def intro(words: dict[str, str]) -> None:
 
 
 def choose_source(words: dict[str, str]) -> str:
-    """"upload" or "draw", as the visitor picks."""
-    labels = {"upload": "Upload an image", "draw": words["draw"]}
+    """"upload", "camera" or "draw", as the visitor picks."""
+    labels = {"upload": "Upload an image", "camera": "Take a photo", "draw": words["draw"]}
     return st.radio("Input", list(labels), format_func=labels.get, horizontal=True, key="encode_source",
                     label_visibility="collapsed")
 
@@ -138,12 +161,27 @@ def from_upload(words: dict[str, str]) -> tuple[inputs.Preprocessed, str] | None
     if up is None:
         st.info(f"Upload an image to encode it, or switch to **{words['draw']}**.")
         return None
+    return from_bytes(up.getvalue(), up.name, words)
+
+
+def from_camera(words: dict[str, str]) -> tuple[inputs.Preprocessed, str] | None:
+    """(Preprocessed, name) for a photo from the visitor's camera, or None until one is taken."""
+    shot = st.camera_input(words["camera"], key="encode_camera")
+    if shot is None:
+        st.info("Lined, squared or grey paper, uneven light and coloured ink are fine: the preprocessing "
+                "evens out the light and removes the lines and stray marks, and shows what it removed.")
+        return None
+    return from_bytes(shot.getvalue(), "your photo", words)
+
+
+def from_bytes(data: bytes, name: str, words: dict[str, str]) -> tuple[inputs.Preprocessed, str] | None:
+    """An uploaded file's or a camera photo's bytes preprocessed, or None (st.error says why)."""
     try:
-        return inputs.preprocess_bytes(up.getvalue()), up.name
+        return inputs.preprocess_bytes(data), name
     except inputs.ImageError as exc:
         st.error(str(exc))
     except Exception:  # a file no decoder foresaw must still not crash the page
-        st.error(f"{up.name} could not be read as an image of {words['a']}; try a PNG or JPEG.")
+        st.error(f"{name} could not be read as an image of {words['a']}; try a PNG or JPEG.")
     return None
 
 
@@ -196,8 +234,16 @@ def preprocessing(pre: inputs.Preprocessed, words: dict[str, str]) -> None:
     st.subheader(f"1 · Preprocessing: from your image to a 28×28 MNIST-style {words['noun']}")
     pictures = [pre.original, np.clip(pre.gray, 0, 1), np.clip(pre.cropped, 0, 1),
                 pics.to_png(pre.image, scale=8)]
-    for column, picture, caption in zip(st.columns(4), pictures, step_captions(pre)):
+    captions = step_captions(pre)
+    removed = removed_picture(pre)
+    if removed is not None:  # between the ink and the crop: what was not the digit, in red
+        pictures.insert(2, removed)
+        captions.insert(2, "Not the digit (in red): removed")
+    for column, picture, caption in zip(st.columns(len(pictures)), pictures, captions):
         column.image(picture, caption=caption, width="stretch")
+    note = cleanup_note(pre)
+    if note:
+        st.caption(note)
 
 
 def posterior(enc: Encoding) -> None:
