@@ -175,9 +175,10 @@ def current_model_path() -> str:
     """The bundle folder of the model chosen on Home or named by the link's ?model= id, else the shipped
     default; held across pages in this session (server side)."""
     path = st.session_state.get(MODEL_KEY)
-    if path and B.is_bundle(path) and not _allowed(path):
-        st.session_state[NOTICE_KEY] = ("The model you had open is no longer shared with you (or was "
-                                        "deleted), so the default model is shown instead.")
+    if path and is_visitors(path) and not (B.is_bundle(path) and _allowed(path)):
+        st.session_state[NOTICE_KEY] = ("The model you had open was deleted or is no longer shared with you, "
+                                        "so the default model is shown instead.")
+        st.query_params["model"] = B.DEFAULT_MODEL.name  # not its id, which names no model of theirs now
         path = None
     if not path or not B.is_bundle(path):
         asked = st.query_params.get("model")
@@ -185,9 +186,11 @@ def current_model_path() -> str:
         model_id = asked.removeprefix("models/") if asked else None
         path = model_ids().get(model_id) if model_id else None
         if asked and path is None:  # a shared link naming no model of this server
+            what = ("a folder" if asked.startswith(("/", "~", ".", "\\")) or ".." in asked
+                    else f"“{plain_text(asked)}”")  # a path is not repeated back: models have ids
             st.session_state[NOTICE_KEY] = (
-                f"This link's model, “{plain_text(asked)}”, is not one of this server's models, so the "
-                "default model is shown instead. Pick another on Home.")
+                f"This link's model, {what}, is not one of this server's models, so the default model is "
+                "shown instead. Pick another on Home.")
         path = path or str(B.DEFAULT_MODEL.resolve())
     st.session_state[MODEL_KEY] = path
     # Keep the link shareable on every page (page switches may drop the parameter).
@@ -209,7 +212,17 @@ def plain_text(text: str, limit: int = 80) -> str:
     """Text from a visitor, shortened and with Markdown's special characters escaped, to show as is."""
     text = " ".join(str(text).split())
     text = text if len(text) <= limit else text[: limit - 1] + "…"
-    return "".join("\\" + c if c in MARKDOWN_SPECIAL else c for c in text)
+    return "".join("\\" + c if c in MARKDOWN_SPECIAL else c for c in no_autolinks(text))
+
+
+# Streamlit's Markdown (GFM) turns bare "http://…", "www.…" and "name@host.tld" into links after escapes are
+# resolved, so escaping cannot stop it: an invisible word joiner (U+2060) inside each, before escaping, does.
+_AUTOLINK = re.compile(r"(?i)(?<=https:)(?=//)|(?<=http:)(?=//)|(?<=www)(?=\.)|(?=@)")
+
+
+def no_autolinks(text: str) -> str:
+    """Markdown source in which no bare URL or e-mail address becomes a link (it reads the same)."""
+    return _AUTOLINK.sub("\u2060", text)
 
 
 def card_markdown(model: ServedModel) -> str:
@@ -219,8 +232,7 @@ def card_markdown(model: ServedModel) -> str:
     if not is_visitors(model.path):
         return text
     text = public_message(text)
-    text = re.sub(r"[\\\[\]!<>@]", lambda m: "\\" + m.group(), text)
-    return text.replace("://", ":\\/\\/").replace("www.", "www\\.")
+    return re.sub(r"[\\\[\]!<>]", lambda m: "\\" + m.group(), no_autolinks(text))
 
 
 def share(path: str | Path, shared: bool) -> None:

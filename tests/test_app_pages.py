@@ -36,7 +36,7 @@ def _page(at, page: str):
 
 @pytest.fixture()
 def no_reference_bundle(tmp_path) -> Path:
-    """The shipped 2-D bundle without its reference encodings (copied: a bundle holding symlinks is refused)."""
+    """The shipped 2-D bundle without its reference encodings (copied: bundles with symlinks are refused)."""
     src = Path(__file__).resolve().parent.parent / "models" / "mnist-2d"
     dst = tmp_path / "no-ref"
     dst.mkdir()
@@ -229,7 +229,6 @@ def test_latent_map_grid_is_spaced_by_the_data_and_labelled_with_z():
 
 def test_bundle_without_reference_gets_notices(no_reference_bundle, monkeypatch):
     from explorer import models
-
     from vae import user_models
 
     monkeypatch.setattr(models, "USER_MODELS", no_reference_bundle.parent)  # a visitor's model, by id

@@ -454,14 +454,19 @@ class LocalProcessRunner:
             per_owner[job.owner] = per_owner.get(job.owner, 0) + 1
             free -= 1
 
-    def _launch(self, job: JobStatus) -> None:
+    def _command(self, job: JobStatus) -> list[str]:
+        """The job's command line, after `python` (another runner, e.g. Ray's, runs the same one)."""
         d = self.root / job.id
         config = d / JOB_CONFIG  # written at launch, not at start(), so jobs an older runner queued start too
         B.write_json(config, job.spec.config.to_dict())
-        cmd = [self.python, "-m", "vae", "train", "--config", str(config.resolve()),
-               # "--name=…" in one piece: a name that starts with "-" is still the name, not an option.
-               f"--name={job.spec.display_name}", "--threads", str(self.threads),
-               "--out", str(job.out), "--job-dir", str(d.resolve())]
+        return ["-m", "vae", "train", "--config", str(config.resolve()),
+                # "--name=…" in one piece: a name that starts with "-" is still the name, not an option.
+                f"--name={job.spec.display_name}", "--threads", str(self.threads),
+                "--out", str(job.out), "--job-dir", str(d.resolve())]
+
+    def _launch(self, job: JobStatus) -> None:
+        d = self.root / job.id
+        cmd = [self.python, *self._command(job)]
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(B.REPO_ROOT), env.get("PYTHONPATH")]))

@@ -1,0 +1,121 @@
+"""Two visitors in two real browser contexts on one server: own jobs and models, sharing, a queue that moves
+with every page closed, Markdown names shown as text, and links that name paths or unknown ids."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from . import REPO, AppServer, exceptions, wait_idle
+
+OUTPUT = REPO / "test-output"
+EVIL = "![x](http://127.0.0.1:9/p.png) **bold**"
+
+
+@pytest.fixture(scope="module")
+def class_server(tmp_path_factory):
+    """An app with its own (empty) jobs and visitors' models folders; one training thread per job."""
+    root = tmp_path_factory.mktemp("class")
+    server = AppServer(OUTPUT / "class_server.log",
+                       env={"VAE_JOBS_DIR": str(root / "jobs"), "VAE_USER_MODELS": str(root / "models"),
+                            "VAE_TRAIN_THREADS": "1", "VAE_MAX_JOBS": "1"})
+    try:
+        server.wait_healthy(timeout=90)
+        yield server.url, root
+    finally:
+        server.stop()
+
+
+def new_visitor(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.set_default_timeout(120_000)
+    return context
+
+
+def start_digits_job(page, url: str, name: str, root: Path) -> None:
+    """Train the scikit-learn digits for one epoch, from the Train page's form."""
+    before = len(job_states(root))
+    page.goto(f"{url}/train")
+    wait_idle(page)
+    page.locator("[data-testid='stSelectbox']").first.click()  # Dataset
+    page.get_by_role("option", name="digits", exact=True).click()
+    page.get_by_label("Epochs").fill("1")  # (Enter would submit the form)
+    page.get_by_label("Name (optional)").fill(name)
+    page.get_by_role("button", name="Start training").click()
+    deadline = time.time() + 60
+    while len(job_states(root)) == before and time.time() < deadline:
+        time.sleep(0.5)
+    wait_idle(page)
+
+
+def job_states(root: Path) -> dict[str, str]:
+    """Each job's state from its folder, read without a runner (which would itself move the queue)."""
+    states = {}
+    for d in (root / "jobs").iterdir() if (root / "jobs").is_dir() else []:
+        if (d / "spec.json").is_file():
+            name = json.loads((d / "spec.json").read_text())["spec"]["name"]
+            status = d / "status.json"
+            states[name] = json.loads(status.read_text())["state"] if status.is_file() else "not finished"
+    return states
+
+
+@pytest.mark.slow
+def test_two_visitors_on_one_server(browser, class_server):
+    url, root = class_server
+    alice = new_visitor(browser)
+    page = alice.new_page()
+    start_digits_job(page, url, "first", root)
+    start_digits_job(page, url, f"second {EVIL}", root)
+    assert len(job_states(root)) == 2
+    # The name is shown as typed: no picture fetched, no link, no bold.
+    page.get_by_text("second ![x]", exact=False).first.wait_for()
+    shown = page.locator("[data-testid='stMain']").inner_text().replace("\u2060", "")  # (see plain_text)
+    assert "second ![x](http://127.0.0.1:9/p.png) **bold**" in shown
+    assert page.locator("img[src*='127.0.0.1:9']").count() == 0
+    assert page.locator("a[href*='127.0.0.1:9']").count() == 0
+
+    # Every page closed (the browser keeps its cookie): the queue still moves, and both jobs finish.
+    page.close()
+    deadline = time.time() + 600
+    while time.time() < deadline and set(job_states(root).values()) != {"done"}:
+        time.sleep(2)
+    assert set(job_states(root).values()) == {"done"}, job_states(root)
+
+    # Bob: none of Alice's jobs or models, not even through a link naming them.
+    bob = new_visitor(browser)
+    bpage = bob.new_page()
+    bpage.goto(f"{url}/train")
+    wait_idle(bpage)
+    bpage.get_by_text("No training jobs yet.").wait_for()
+    assert "first" not in bpage.locator("[data-testid='stMain']").inner_text()
+    [first_model] = [p.name for p in (root / "models").iterdir() if p.name.startswith("first-")]
+    for link in (f"user/{first_model}", str(root / "models" / first_model), "/etc"):
+        bpage.goto(f"{url}/?model={link}")
+        wait_idle(bpage)
+        bpage.get_by_text("is not one of this server's models").wait_for()
+        assert "latent_dim 2" in bpage.locator("[data-testid='stSidebar']").inner_text()
+        assert str(root) not in bpage.content()
+
+    # Alice comes back (same browser): her jobs are there; she opens her model and shares it.
+    page = alice.new_page()
+    page.goto(f"{url}/train")
+    wait_idle(page)
+    page.get_by_role("button", name="Use this model").first.wait_for()
+    page.goto(f"{url}/?model=user/{first_model}")
+    wait_idle(page)
+    assert "Current: user/first-" in page.locator("[data-testid='stMain']").inner_text()
+    page.get_by_text("Share with the class").click()
+    wait_idle(page)
+
+    # Now Bob sees it, marked as shared, and can open it but not change it.
+    bpage.goto(f"{url}/?model=user/{first_model}")
+    wait_idle(bpage)
+    bpage.get_by_text("A classmate shared this model").wait_for()
+    assert "Current: user/first-" in bpage.locator("[data-testid='stMain']").inner_text()
+    assert bpage.get_by_text("Share with the class").count() == 0
+    assert not exceptions(page) and not exceptions(bpage)
+    alice.close()
+    bob.close()

@@ -1,0 +1,151 @@
+"""Two visitors on one server, as two AppTest sessions: their own jobs and models, sharing, links by id."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from vae import bundle as B
+from vae import user_models
+from vae.jobs import JobSpec, LocalProcessRunner
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+ALICE, BOB = "alice-token-0123456789", "bob-token-0123456789ab"
+EVIL_NAME = "![x](http://evil.example/p.png) [Login](http://evil.example) **bold**"
+
+
+def owner(token: str) -> str:
+    from explorer.visitors import owner_of_token
+
+    return owner_of_token(token)
+
+
+@pytest.fixture()
+def server(tmp_path, monkeypatch):
+    """This test's jobs and visitors' models folders, for the runner and the app alike; nothing trains."""
+    from explorer import models as app_models
+
+    jobs, models = tmp_path / "jobs", tmp_path / "models"
+    monkeypatch.setenv("VAE_JOBS_DIR", str(jobs))
+    monkeypatch.setenv("VAE_USER_MODELS", str(models))
+    monkeypatch.setenv("VAE_MAX_JOBS", "0")  # jobs stay queued: no process runs
+    monkeypatch.setattr(app_models, "USER_MODELS", models)
+    app_models.forget_models()
+    return LocalProcessRunner(jobs, models, max_running=0)
+
+
+def visitor_model(server: LocalProcessRunner, token: str, folder: str, name: str) -> Path:
+    """A model of this visitor's (the shipped default's files, hard-linked, under another name)."""
+    dst = server.models_dir / folder
+    shutil.copytree(B.DEFAULT_MODEL, dst, copy_function=os.link)
+    card = {**B.read_json(dst / B.CARD_JSON), "name": name}
+    B.write_json(dst / B.CARD_JSON, card)  # replaced, not written through the link
+    (dst / B.CARD_MD).unlink()
+    B.write_text(dst / B.CARD_MD, B.render_card(card))
+    user_models.set_owner(dst, owner(token))
+    return dst
+
+
+def job(name: str) -> JobSpec:
+    return JobSpec(dataset="digits", preset="default", latent_dim=2, beta=1.0, epochs=1, name=name)
+
+
+def visit(token: str, page: str | None = None, model: str | None = None):
+    from streamlit.testing.v1 import AppTest
+
+    from explorer import models
+    from explorer.visitors import TOKEN_KEY
+
+    models.forget_models()  # another "session" changed the folder a moment ago
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.session_state[TOKEN_KEY] = token
+    if model is not None:
+        at.query_params["model"] = model
+    at.run()
+    assert not at.exception, at.exception
+    if page:
+        at.switch_page(page).run()
+        assert not at.exception, at.exception
+    return at
+
+
+def texts(at) -> str:
+    return " ".join(str(e.value) for e in [*at.markdown, *at.caption, *at.info, *at.warning, *at.error,
+                                           *at.success])
+
+
+def test_a_visitor_sees_and_stops_only_their_own_jobs(server):
+    server.start(job("Alice's"), owner=owner(ALICE))
+    alice = visit(ALICE, "pages/train.py")
+    assert "Alice's" in texts(alice) and [b.label for b in alice.button if b.label == "Cancel"]
+    bob = visit(BOB, "pages/train.py")
+    assert "Alice's" not in texts(bob) and "No training jobs yet." in texts(bob)
+    assert "Cancel" not in [b.label for b in bob.button]
+    assert "1 job running and 2 queued" in texts(bob)  # the limits are stated
+
+
+def test_models_are_yours_shared_or_invisible(server):
+    mine = visitor_model(server, ALICE, "alices-abc123", "Alice's MNIST")
+    alice = visit(ALICE)
+    assert "Alice's MNIST (yours)" in alice.selectbox(key="home_model").options
+    bob = visit(BOB)
+    assert not any("Alice" in o for o in bob.selectbox(key="home_model").options)
+    # Bob cannot open it by its id, nor by its path.
+    for link in ("user/alices-abc123", str(mine), "../../etc", "no-such-model"):
+        bob = visit(BOB, model=link)
+        assert any("not one of this server's models" in w.value for w in bob.warning), link
+        assert bob.session_state["model_path"] == str(B.DEFAULT_MODEL.resolve())
+
+    # Alice opens hers and shares it with the class: now Bob sees it, marked as shared, and cannot change it.
+    alice = visit(ALICE, model="user/alices-abc123")
+    assert alice.session_state["model_path"] == str(mine.resolve())
+    alice.toggle(key="share-user/alices-abc123").set_value(True).run()
+    assert user_models.access(mine).shared
+    bob = visit(BOB)
+    assert "Alice's MNIST (shared)" in bob.selectbox(key="home_model").options
+    bob = visit(BOB, model="user/alices-abc123")
+    assert bob.session_state["model_path"] == str(mine.resolve())
+    assert "A classmate shared this model" in texts(bob)
+    assert not [t for t in bob.toggle if t.key and t.key.startswith("share-")]
+    assert not [b for b in bob.button if b.label == "Delete"]
+
+    # Alice deletes it: it is gone for her, and Bob's next run falls back to the default with a word.
+    alice = visit(ALICE, model="user/alices-abc123")
+    next(b for b in alice.button if b.label == "Delete").click().run()
+    assert not mine.exists()
+    assert alice.session_state["model_path"] == str(B.DEFAULT_MODEL.resolve())
+    bob.run()
+    assert bob.session_state["model_path"] == str(B.DEFAULT_MODEL.resolve())
+    # (AppTest's later runs execute the page alone, not app.py, which shows the notice: the browser test
+    # sees it shown.)
+    assert "deleted or is no longer shared with you" in bob.session_state["model_notice"]
+
+
+def test_a_name_with_markdown_is_plain_text_everywhere(server):
+    visitor_model(server, ALICE, "evil-abc123", EVIL_NAME)
+    server.start(job(EVIL_NAME), owner=owner(ALICE))
+    alice = visit(ALICE, model="user/evil-abc123")
+    shown = texts(alice) + " ".join(m.value for m in alice.sidebar.caption)
+    assert "](http" not in shown.replace("\\](http", "") and "http://" not in shown
+    assert "\\*\\*bold\\*\\*" in shown  # escaped: shown as typed
+    alice.switch_page("pages/train.py").run()
+    assert "](http" not in texts(alice).replace("\\](http", "")
+
+
+def test_open_by_path_is_off_unless_the_operator_allows_it(server, monkeypatch, tmp_path):
+    folder = tmp_path / "mine"
+    shutil.copytree(B.DEFAULT_MODEL, folder, copy_function=os.link)
+    alice = visit(ALICE)
+    assert not alice.text_input  # no box for a path on a shared server
+    monkeypatch.setenv("VAE_ALLOW_BUNDLE_PATHS", "1")
+    alice = visit(ALICE)
+    alice.text_input(key="open_path").input(str(tmp_path / "nothing-here"))
+    alice.button(key="open_path_button").click().run()
+    assert alice.error and "no such model directory" in alice.error[0].value
+    alice.text_input(key="open_path").input(str(folder))
+    alice.button(key="open_path_button").click().run()
+    assert alice.session_state["model_path"] == str(folder.resolve())
+    assert "a folder opened by path" in texts(alice)
