@@ -1,4 +1,4 @@
-"""Training jobs: start, watch and stop VAE trainings that run outside the web process.
+"""Training and import jobs: start, watch and stop VAE trainings and imports outside the web process.
 
 Pages talk to a `JobRunner`. `LocalProcessRunner` runs `python -m vae train` as a detached
 process on this machine and keeps each job's state in its own folder, so a job outlives page
@@ -8,7 +8,9 @@ interface. Nothing here imports Streamlit or TensorFlow.
 A job folder holds: spec.json (what to train, where to save), training_config.json (what
 the trainer reads, once started), pid.json (once started), train.log (the process's output),
 and what the trainer writes: progress.json, history.json, status.json (how it ended) and STOP
-(a stop request).
+(a stop request). An import job (`ImportSpec`, spec.json's "kind": "import") runs `python -m vae import`
+instead: the visitor's uploaded files wait in the job's upload/ folder, and the importer writes
+progress.json (its stage) and status.json (done, or refused with the reason).
 
 Every job has an owner (an opaque visitor id); the runner itself enforces what a class server needs: only
 the owner stops, cancels or deletes a job, each job saves to a folder of its own (a name never replaces
@@ -17,6 +19,7 @@ anything), per-visitor and whole-queue limits, a cap on a job's size, and storag
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -37,9 +40,11 @@ from vae import user_models
 from vae.training_config import TrainingConfig
 
 ACTIVE = ("queued", "running", "stopping")
-FINISHED = ("done", "stopped", "failed")
+FINISHED = ("done", "stopped", "failed", "refused")  # refused: an import that failed its checks
 CRASHED = "The training process ended unexpectedly."
 JOB_CONFIG = "training_config.json"  # in the job's folder: the training config the trainer reads
+UPLOADS = "upload"  # in an import job's folder: the visitor's files, under the names below (never theirs)
+UPLOAD_NAMES = {"graph": ("encoder.keras", "decoder.keras"), "weights": ("upload.weights.h5",)}
 
 
 # Training images per epoch, before --max-train: what a job's size (epochs × images) is counted in.
@@ -130,10 +135,78 @@ class JobSpec(TrainingConfig):
     @property
     def slug(self) -> str:
         """The bundle's folder name: the name in lowercase ASCII letters, digits and dashes."""
-        ascii_name = unicodedata.normalize("NFKD", self.name).encode("ascii", "ignore").decode()
-        slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:60].strip("-")
-        auto = f"{self.dataset}-{self.latent_dim}d-beta-{self.beta:g}-{self.preset}"
-        return slug or re.sub(r"[^a-z0-9]+", "-", auto)
+        return _slug(self.name, f"{self.dataset}-{self.latent_dim}d-beta-{self.beta:g}-{self.preset}")
+
+
+def _slug(name: str, auto: str) -> str:
+    """A folder name from a display name (lowercase ASCII letters, digits and dashes), else from `auto`."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:60].strip("-")
+    return slug or re.sub(r"[^a-z0-9]+", "-", auto.lower()).strip("-")
+
+
+def upload_digest(uploads: dict[str, bytes]) -> str:
+    """sha256 over an import's uploaded files (name and bytes): equal uploads make an equal ImportSpec."""
+    h = hashlib.sha256()
+    for name in sorted(uploads):
+        h.update(f"{name}\0{len(uploads[name])}\0".encode())
+        h.update(uploads[name])
+    return h.hexdigest()
+
+
+@dataclass(frozen=True, kw_only=True)
+class ImportSpec:
+    """An import job: the visitor's own model, uploaded into the job's folder, made a bundle by `python -m vae
+    import` (the same checks, safe_mode and limits as on the command line). Two equal specs (same settings,
+    same files by their digest) are the same job, so a double-click starts it once."""
+
+    source: str  # "graph": an encoder and a decoder .keras; "weights": a .weights.h5 of one of our presets
+    dataset: str = "mnist"  # the test split it is measured and mapped on
+    name: str = ""  # display name; the bundle goes to <user models>/<slug of the name>
+    preset: str | None = None  # "weights" only: which preset, and its latent size
+    latent_dim: int | None = None
+    file_names: tuple[str, ...] = ()  # the visitor's names for the files, shown as text, never used as paths
+    digest: str = ""  # upload_digest() of the files
+
+    def __post_init__(self) -> None:
+        if self.source not in UPLOAD_NAMES:
+            raise ValueError(f"source must be one of {', '.join(UPLOAD_NAMES)}; got {self.source!r}.")
+        if self.dataset not in TRAIN_IMAGES:
+            raise ValueError(f"dataset must be one of {', '.join(TRAIN_IMAGES)}; got {self.dataset!r}.")
+        object.__setattr__(self, "name", " ".join(str(self.name).split()))
+        if len(self.name) > 80:
+            raise ValueError(f"name must be at most 80 characters; got {len(self.name)}.")
+        names = tuple(" ".join(str(n).split())[-80:] for n in self.file_names)
+        object.__setattr__(self, "file_names", names)
+        if self.source == "weights":
+            if self.preset not in ("default", "course"):
+                raise ValueError(f"a weights file needs the preset it was trained with (default or course); "
+                                 f"got {self.preset!r}.")
+            if not isinstance(self.latent_dim, int) or not 1 <= self.latent_dim <= 64:
+                raise ValueError(f"latent_dim must be a whole number from 1 to 64; got {self.latent_dim!r}.")
+        elif self.preset is not None or self.latent_dim is not None:
+            raise ValueError("an encoder and decoder say their own architecture: no preset or latent_dim.")
+
+    @property
+    def upload_names(self) -> tuple[str, ...]:
+        """The files' names in the job's upload/ folder, in the order the import command takes them."""
+        return UPLOAD_NAMES[self.source]
+
+    @property
+    def display_name(self) -> str:
+        return self.name or f"{' + '.join(self.file_names) or 'imported model'} ({self.dataset})"
+
+    @property
+    def slug(self) -> str:
+        return _slug(self.name, f"imported-{self.dataset}")
+
+    def to_dict(self) -> dict:
+        return {f.name: list(v) if isinstance(v := getattr(self, f.name), tuple) else v for f in fields(self)}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> ImportSpec:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: tuple(v) if k == "file_names" else v for k, v in d.items() if k in known})
 
 
 @dataclass(frozen=True)
@@ -141,7 +214,7 @@ class JobStatus:
     """A job as its runner sees it now."""
 
     id: str
-    spec: JobSpec
+    spec: JobSpec | ImportSpec
     state: str  # queued, running, stopping, done, stopped, failed
     out: Path  # where the bundle is (or will be) saved
     queue_position: int | None = None  # 1 = next to start; None unless queued
@@ -160,17 +233,24 @@ class JobStatus:
     pid: int | None = None
     log_tail: str = ""  # the end of the process's output, for failed jobs (server side: it names paths)
     owner: str | None = None  # the visitor who started it (None: from before owners, or the operator's)
+    stage: str = ""  # an import's current step (vae.import_job.STAGES)
 
     @property
     def active(self) -> bool:
         return self.state in ACTIVE
+
+    @property
+    def kind(self) -> str:
+        """"train" or "import"."""
+        return "import" if isinstance(self.spec, ImportSpec) else "train"
 
 
 class JobRunner(Protocol):
     """What pages need from a place that runs trainings. `owner` is the visitor asking; the runner refuses
     (NotYours, LimitReached) what they may not do."""
 
-    def start(self, spec: JobSpec, *, owner: str) -> str: ...
+    def start(self, spec: JobSpec | ImportSpec, *, owner: str,
+              uploads: dict[str, bytes] | None = None) -> str: ...
 
     def status(self, job_id: str) -> JobStatus: ...
 
@@ -207,13 +287,21 @@ class LocalProcessRunner:
 
     # -- the JobRunner interface -------------------------------------------------------------
 
-    def start(self, spec: JobSpec, *, owner: str) -> str:
+    def start(self, spec: JobSpec | ImportSpec, *, owner: str,
+              uploads: dict[str, bytes] | None = None) -> str:
         """Queue the owner's job (it starts at once if a slot is free), or raise LimitReached saying why
-        not; the owner's identical active job (a double-click) is reused."""
-        if not isinstance(spec, JobSpec):
-            raise TypeError("start() takes a JobSpec")
+        not; the owner's identical active job (a double-click) is reused. An import's `uploads` (its files'
+        bytes by `spec.upload_names`) are saved in the job's folder before the job can start."""
+        if not isinstance(spec, (JobSpec, ImportSpec)):
+            raise TypeError("start() takes a JobSpec or an ImportSpec")
         if not owner:
             raise ValueError("a job needs an owner")
+        if isinstance(spec, ImportSpec):
+            if sorted(uploads or {}) != sorted(spec.upload_names) or spec.digest != upload_digest(uploads):
+                raise ValueError(f"an import needs exactly its files ({', '.join(spec.upload_names)}), "
+                                 "as its digest says")
+        elif uploads:
+            raise ValueError("only an import job takes uploads")
         with self._lock():
             self._reconcile()
             jobs = self._read_all()
@@ -224,10 +312,14 @@ class LocalProcessRunner:
             job_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
             d = self.root / job_id
             d.mkdir(parents=True)
+            for name, data in (uploads or {}).items():  # before spec.json: a job is never seen without them
+                (d / UPLOADS).mkdir(exist_ok=True)
+                (d / UPLOADS / name).write_bytes(data)
             # Its own folder, named after the job as well as the name: two equal names never collide.
             out = (self.models_dir / f"{spec.slug}-{job_id.rsplit('-', 1)[1]}").resolve()
-            B.write_json(d / "spec.json", {"spec": spec.to_dict(), "created": time.time(), "owner": owner,
-                                          "out": str(out)})
+            kind = {"kind": "import"} if isinstance(spec, ImportSpec) else {}
+            B.write_json(d / "spec.json", {**kind, "spec": spec.to_dict(), "created": time.time(),
+                                          "owner": owner, "out": str(out)})
             self._reconcile()
         return job_id
 
@@ -240,8 +332,7 @@ class LocalProcessRunner:
     def list(self, owner: str | None = None) -> list[JobStatus]:
         """The owner's jobs (everyone's for None: the operator), newest first."""
         with self._lock():
-            self._reconcile()
-        jobs = self._read_all()
+            jobs = self._reconcile() or self._read_all()
         return sorted((j for j in jobs if owner is None or j.owner == owner), key=lambda j: j.created,
                       reverse=True)
 
@@ -300,9 +391,9 @@ class LocalProcessRunner:
         if owner is not None and job.owner != owner:
             raise NotYours("Only the visitor who started a job can stop, cancel or remove it.")
 
-    def _check_limits(self, spec: JobSpec, owner: str, jobs: list[JobStatus]) -> None:
+    def _check_limits(self, spec: JobSpec | ImportSpec, owner: str, jobs: list[JobStatus]) -> None:
         lim = self.limits
-        size = job_size(spec)
+        size = job_size(spec) if isinstance(spec, JobSpec) else 0  # an import is capped by its time limit
         if size > lim.job_size:
             raise LimitReached(
                 f"This job is too large for this server: {spec.epochs} epochs × "
@@ -394,11 +485,11 @@ class LocalProcessRunner:
     def _read(self, d: Path) -> JobStatus:
         """A job's state from its files and whether its process is alive; writes nothing."""
         meta = _read_json(d / "spec.json")
-        spec = JobSpec.from_dict(meta["spec"])
+        spec = (ImportSpec if meta.get("kind") == "import" else JobSpec).from_dict(meta["spec"])
         status = _read_json(d / "status.json")
         run = _read_json(d / "pid.json")
         progress = _read_json(d / "progress.json") or {}
-        alive = bool(run and run.get("pid") and _alive(run))
+        alive = bool(run) and self._running(d, run)
         if status is None and run is not None and not alive:
             status = _read_json(d / "status.json")  # it may have written status.json as it exited
         if status:
@@ -409,12 +500,12 @@ class LocalProcessRunner:
             state = "stopping" if (d / "STOP").exists() else "running"
         else:
             state = "failed"
-            status = {"message": _crash_message(d / "train.log")}
+            status = {"message": _crash_message(d / "train.log", isinstance(spec, ImportSpec))}
         bundle = status.get("bundle") if status else None
         return JobStatus(
             id=d.name, spec=spec, state=state, out=Path(meta["out"]),
             progress=1.0 if state == "done" else float(progress.get("fraction", 0.0)),
-            epoch=int(progress.get("epoch", 0)), epochs=spec.epochs,
+            epoch=int(progress.get("epoch", 0)), epochs=getattr(spec, "epochs", 0),
             step=int(progress.get("step", 0)), steps=int(progress.get("steps", 0)),
             logs=progress.get("logs", {}), history=_read_json(d / "history.json") or {},
             message=public_message((status or {}).get("message", "")),
@@ -422,15 +513,19 @@ class LocalProcessRunner:
             created=float(meta.get("created", 0.0)), started=(run or {}).get("started"),
             finished=(status or {}).get("finished"), pid=(run or {}).get("pid"),
             log_tail=_tail(d / "train.log") if state == "failed" else "", owner=meta.get("owner"),
+            stage=str(progress.get("stage", "")),
         )
 
-    def _reconcile(self) -> None:
+    def _reconcile(self) -> list[JobStatus] | None:
         """Under the lock: record crashed processes as failed, give finished bundles their owner, then start
-        queued jobs in free slots, oldest first, skipping visitors who already have their share running."""
+        queued jobs in free slots, oldest first, skipping visitors who already have their share running.
+        Returns the jobs as read if nothing changed (a list need not read them twice), else None."""
         jobs = self._read_all()
+        changed = False
         for job in jobs:
             d = self.root / job.id
             if job.state == "failed" and not (d / "status.json").exists():
+                changed = True
                 B.write_json(d / "status.json", {"state": "failed", "message": job.message, "bundle": None,
                                                  "finished": time.time()})
                 # The whole story (a traceback, server paths) is for the operator: the server's log.
@@ -451,18 +546,33 @@ class LocalProcessRunner:
             if per_owner.get(job.owner, 0) >= self.limits.running_per_owner:
                 continue  # fair: someone else's job goes first
             self._launch(job)
+            changed = True
             per_owner[job.owner] = per_owner.get(job.owner, 0) + 1
             free -= 1
+        return None if changed else jobs
 
     def _command(self, job: JobStatus) -> list[str]:
         """The job's command line, after `python` (another runner, e.g. Ray's, runs the same one)."""
         d = self.root / job.id
+        if isinstance(job.spec, ImportSpec):
+            s, up = job.spec, d.resolve() / UPLOADS
+            files = (["--encoder", str(up / s.upload_names[0]), "--decoder", str(up / s.upload_names[1])]
+                     if s.source == "graph" else
+                     ["--weights", str(up / s.upload_names[0]), "--preset", s.preset,
+                      "--latent-dim", str(s.latent_dim)])
+            return ["-m", "vae", "import", *files, "--dataset", s.dataset, f"--name={s.display_name}",
+                    "--threads", str(self.threads), "--out", str(job.out), "--job-dir", str(d.resolve())]
         config = d / JOB_CONFIG  # written at launch, not at start(), so jobs an older runner queued start too
         B.write_json(config, job.spec.config.to_dict())
         return ["-m", "vae", "train", "--config", str(config.resolve()),
                 # "--name=…" in one piece: a name that starts with "-" is still the name, not an option.
                 f"--name={job.spec.display_name}", "--threads", str(self.threads),
                 "--out", str(job.out), "--job-dir", str(d.resolve())]
+
+    def _running(self, d: Path, run: dict) -> bool:
+        """Whether a launched job (its pid.json: `run`) still runs: here its process; another runner asks
+        its cluster."""
+        return bool(run.get("pid")) and _alive(run)
 
     def _launch(self, job: JobStatus) -> None:
         d = self.root / job.id
@@ -564,9 +674,9 @@ def _tail(path: Path, lines: int = 30) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
-def _crash_message(log: Path) -> str:
+def _crash_message(log: Path, imported: bool = False) -> str:
     """The CLI's own `error: …` line if the process printed one, else a generic crash message."""
     for line in reversed(_tail(log, 50).splitlines()):
         if line.startswith("error: "):
             return line[len("error: "):]
-    return f"{CRASHED} See the end of its log below."
+    return f"{CRASHED.replace('training', 'import') if imported else CRASHED} See the end of its log below."
