@@ -135,6 +135,19 @@ def test_a_name_with_markdown_is_plain_text_everywhere(server):
     assert "](http" not in texts(alice).replace("\\](http", "")
 
 
+def test_the_form_says_when_a_limit_is_reached(server, monkeypatch):
+    monkeypatch.setenv("VAE_JOBS_PER_VISITOR", "1")
+    alice = visit(ALICE, "pages/train.py")
+    alice.selectbox[0].select("digits")
+    alice.button[0].click().run()  # Start training: queued
+    alice.text_input[0].input("another")
+    next(b for b in alice.button if b.label == "Start training").click().run()
+    assert [e.value for e in alice.error] == [
+        "You already have 1 job queued or running, the most one visitor may have at once here. Wait for one "
+        "to end, or cancel one."]
+    assert len(server.list()) == 1
+
+
 def test_open_by_path_is_off_unless_the_operator_allows_it(server, monkeypatch, tmp_path):
     folder = tmp_path / "mine"
     shutil.copytree(B.DEFAULT_MODEL, folder, copy_function=os.link)

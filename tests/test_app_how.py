@@ -145,4 +145,5 @@ def test_imported_card_sigma_head_is_mentioned(tmp_path):
     (bundle / "card.json").write_text(json.dumps(card))
     at = _page(str(bundle))
     infos = " ".join(i.value for i in at.info)
-    assert "imported" in infos and "`sigma`" in infos and "log-variance" in infos
+    assert "imported" in infos and "**sigma**" in infos and "log-variance" in infos
+    assert "the head named \\`sigma\\`" in infos  # the card's words as typed: its Markdown escaped

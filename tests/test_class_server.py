@@ -134,7 +134,7 @@ def test_storage_quota_in_models_and_bytes(tmp_path):
                            limits=Limits(models_per_owner=2, bytes_per_owner=10_000))
     fake_bundle(models / "one", A)
     r.start(spec("second"), owner=A)
-    with pytest.raises(LimitReached, match="You have 1 saved models and 1 jobs under way; each visitor may "
+    with pytest.raises(LimitReached, match="You have 1 saved model and 1 job under way; each visitor may "
                                            "keep 2. Delete a model on Home"):
         r.start(spec("third"), owner=A)
     fake_bundle(models / "big", B_, size=20_000)

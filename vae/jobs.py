@@ -187,6 +187,17 @@ class ImportSpec:
         elif self.preset is not None or self.latent_dim is not None:
             raise ValueError("an encoder and decoder say their own architecture: no preset or latent_dim.")
 
+    @classmethod
+    def of_files(cls, source: str, files: list[tuple[str, bytes]], **settings) -> tuple[ImportSpec, dict]:
+        """The spec for a visitor's files ((their name, bytes), in the order of UPLOAD_NAMES[source]) and the
+        uploads to start it with, under the job folder's own names."""
+        names = UPLOAD_NAMES.get(source, ())
+        if len(files) != len(names):
+            raise ValueError(f"this import takes {len(names)} files; got {len(files)}.")
+        uploads = {name: data for name, (_, data) in zip(names, files)}
+        theirs = tuple(name for name, _ in files)
+        return cls(source=source, file_names=theirs, digest=upload_digest(uploads), **settings), uploads
+
     @property
     def upload_names(self) -> tuple[str, ...]:
         """The files' names in the job's upload/ folder, in the order the import command takes them."""
@@ -402,8 +413,8 @@ class LocalProcessRunner:
         mine = [j for j in jobs if j.owner == owner and j.active]
         if len(mine) >= lim.active_per_owner:
             raise LimitReached(
-                f"You already have {len(mine)} jobs queued or running, the most one visitor may have at "
-                "once here. Wait for one to end, or cancel one.")
+                f"You already have {_count(len(mine), 'job')} queued or running, the most one visitor may "
+                "have at once here. Wait for one to end, or cancel one.")
         active = sum(j.active for j in jobs)
         if active >= lim.queue:
             raise LimitReached(f"The server's queue is full ({active} jobs queued or running). "
@@ -411,8 +422,8 @@ class LocalProcessRunner:
         used = user_models.usage(self.models_dir, owner)
         if used.models + len(mine) >= lim.models_per_owner:
             raise LimitReached(
-                f"You have {used.models} saved models and {len(mine)} jobs under way; each visitor may keep "
-                f"{lim.models_per_owner}. Delete a model on Home to make room.")
+                f"You have {_count(used.models, 'saved model')} and {_count(len(mine), 'job')} under way; "
+                f"each visitor may keep {lim.models_per_owner}. Delete a model on Home to make room.")
         if used.bytes >= lim.bytes_per_owner:
             raise LimitReached(
                 f"Your saved models take {used.bytes / 2**20:,.0f} MB; each visitor may keep "
@@ -597,6 +608,10 @@ class LocalProcessRunner:
 # Finished jobs as read once: job folder -> (status.json's mtime, JobStatus).
 _FINAL: dict[str, tuple[float, JobStatus]] = {}
 _OWNED: set[str] = set()  # bundles of finished jobs already given their owner
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def default_threads() -> int:

@@ -63,21 +63,22 @@ def live_head_code(enc: Encoding, epsilon: np.ndarray) -> str:
 
 
 def card_sigma_note(card: dict) -> str | None:
-    """What the model card says about the 'sigma' head (an imported model's card records the heads' roles)."""
+    """What the model card says about the 'sigma' head (an imported model's card records the heads' roles).
+    The names and the card's words are the model author's: shown as plain text."""
     heads = card.get("heads")
     if isinstance(heads, dict) and heads.get("z_log_var"):
-        lv_name, mean_name = heads["z_log_var"], heads.get("z_mean", "?")
-        how = heads.get("roles_from") or "the encoder's outputs"
-        text = (f"This model was imported. Its head `{lv_name}` was identified (source: {how}) as the "
-                f"log-variance z_log_var, and `{mean_name}` as z_mean")
-        if "sigma" in str(lv_name).lower():
+        lv_name, mean_name = (models.plain_text(str(heads.get(k, "?")), 200) for k in ("z_log_var", "z_mean"))
+        how = models.plain_text(str(heads.get("roles_from") or "the encoder's outputs"), 200)
+        text = (f"This model was imported. Its head **{lv_name}** was identified (source: {how}) as the "
+                f"log-variance z_log_var, and **{mean_name}** as z_mean")
+        if "sigma" in str(heads["z_log_var"]).lower():
             text += (" — so here too the head called “sigma” is a log-variance: "
                      f"it enters z as exp(0.5·{lv_name})")
         text += "."
         if card.get("roles"):
-            text += f"\n\nFrom the model card: {card['roles']}"
+            text += f"\n\nFrom the model card: {models.plain_text(str(card['roles']), 600)}"
         return text
-    quotes = [str(card[k]) for k in ("description", "notes", "roles")
+    quotes = [models.plain_text(str(card[k]), 600) for k in ("description", "notes", "roles")
               if "sigma" in str(card.get(k, "")).lower()]
     return "From this model's card: " + " ".join(quotes) if quotes else None
 
@@ -170,7 +171,8 @@ def pick_input(model: ServedModel, test: TestDigits, slot: str, default_index: i
         return np.asarray(images[i], np.float32), f"test image #{i} ({models.label_name(model, labels[i])})"
     if source == SRC_YOURS:
         x = np.asarray(st.session_state[E.CURRENT_INPUT_KEY], np.float32).reshape(28, 28)
-        return x, st.session_state.get(E.CURRENT_INPUT_NAME_KEY, "your input")
+        # A file's name is the visitor's text: shown as text.
+        return x, models.plain_text(st.session_state.get(E.CURRENT_INPUT_NAME_KEY, "your input"))
     seed = int(container.number_input("Seed for the random z", 0, 10_000, default_index,
                                       key=f"how_seed_{slot}"))
     z = np.random.default_rng(seed).standard_normal((1, model.latent_dim))

@@ -21,7 +21,8 @@ def class_server(tmp_path_factory):
     root = tmp_path_factory.mktemp("class")
     server = AppServer(OUTPUT / "class_server.log",
                        env={"VAE_JOBS_DIR": str(root / "jobs"), "VAE_USER_MODELS": str(root / "models"),
-                            "VAE_TRAIN_THREADS": "1", "VAE_MAX_JOBS": "1"})
+                            "VAE_TRAIN_THREADS": "1", "VAE_MAX_JOBS": "1",
+                            "VAE_USER_HEADER": "X-Forwarded-User"})
     try:
         server.wait_healthy(timeout=90)
         yield server.url, root
@@ -29,8 +30,11 @@ def class_server(tmp_path_factory):
         server.stop()
 
 
-def new_visitor(browser):
+def new_visitor(browser, signed_in_as: str | None = None):
+    """A new browser (its own cookies); signed in, its requests carry a trusted proxy's identity header."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    if signed_in_as:
+        context.set_extra_http_headers({"X-Forwarded-User": signed_in_as})
     context.set_default_timeout(120_000)
     return context
 
@@ -119,3 +123,22 @@ def test_two_visitors_on_one_server(browser, class_server):
     assert not exceptions(page) and not exceptions(bpage)
     alice.close()
     bob.close()
+
+
+@pytest.mark.slow
+def test_a_signed_in_user_is_the_same_owner_in_any_browser(browser, class_server):
+    """Behind a proxy that signs people in (VAE_USER_HEADER), the user, not the browser, owns jobs."""
+    url, root = class_server
+    laptop, phone, stranger = (new_visitor(browser, who) for who in ("carol@school", "carol@school", None))
+    page = laptop.new_page()
+    start_digits_job(page, url, "carol's", root)
+    page = phone.new_page()  # another browser, no shared cookie: the same signed-in user
+    page.goto(f"{url}/train")
+    wait_idle(page)
+    page.get_by_text("carol's").first.wait_for()
+    other = stranger.new_page()
+    other.goto(f"{url}/train")
+    wait_idle(other)
+    assert "carol's" not in other.locator("[data-testid='stMain']").inner_text()
+    for context in (laptop, phone, stranger):
+        context.close()
