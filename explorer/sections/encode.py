@@ -181,7 +181,8 @@ def from_bytes(data: bytes, name: str, words: dict[str, str]) -> tuple[inputs.Pr
     except inputs.ImageError as exc:
         st.error(str(exc))
     except Exception:  # a file no decoder foresaw must still not crash the page
-        st.error(f"{models.plain_text(name)} could not be read as an image of {words['a']}; try a PNG or JPEG.")
+        st.error(f"{models.plain_text(name)} could not be read as an image of {words['a']}; "
+                 "try a PNG or JPEG.")
     return None
 
 
