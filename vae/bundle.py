@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from vae.data import DATA_LICENSES, gallery, load_dataset
 from vae.training_config import MODEL_FIELDS, TrainingConfig
 
 MANIFEST = "bundle.json"
@@ -25,6 +26,8 @@ CARD_MD = "MODEL_CARD.md"
 ENCODER_ONNX = "encoder.onnx"
 DECODER_ONNX = "decoder.onnx"
 REFERENCE = "reference.npz"
+REPLAY = "replay.npz"  # the replay of training (vae.replay), in bundles trained with one
+GALLERY = "gallery.npz"  # a few real test images with their labels (vae.data.gallery)
 TRAINING_CONFIG = "training_config.json"  # in bundles trained here since it existed: the recipe, in full
 REQUIRED = (CONFIG, WEIGHTS, CARD_JSON, ENCODER_ONNX, DECODER_ONNX)
 
@@ -66,9 +69,14 @@ def read_json(path: Path, default=None):
 def write_json(path: Path, obj) -> None:
     """Write JSON atomically: aside, then renamed, so a reader (the app, another process) never sees half
     a file."""
+    write_text(path, json.dumps(obj, indent=2, default=_json_default) + "\n")
+
+
+def write_text(path: Path, text: str) -> None:
+    """Write a text file atomically (aside, then renamed)."""
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(obj, indent=2, default=_json_default) + "\n")
+    tmp.write_text(text)
     os.replace(tmp, path)
 
 
@@ -127,11 +135,53 @@ def list_bundles(*roots: str | Path) -> list[Path]:
 
 def load_reference(path: str | Path) -> dict[str, np.ndarray] | None:
     """The stored z_mean / z_log_var / labels of the dataset's test split, if any."""
-    ref = Path(path) / REFERENCE
-    if not ref.is_file():
+    return _load_npz(Path(path) / REFERENCE)
+
+
+def load_replay(path: str | Path) -> dict[str, np.ndarray] | None:
+    """The bundle's replay of training (see vae.replay.Recorder.arrays for its arrays), if it has one."""
+    return _load_npz(Path(path) / REPLAY)
+
+
+def load_gallery(path: str | Path) -> dict[str, np.ndarray] | None:
+    """The bundle's gallery, if it has one: `images` uint8 (n, 28, 28), `labels` and `indices` (n) into the
+    dataset's test split."""
+    return _load_npz(Path(path) / GALLERY)
+
+
+def _load_npz(file: Path) -> dict[str, np.ndarray] | None:
+    if not file.is_file():
         return None
-    with np.load(ref) as f:
+    with np.load(file) as f:
         return {k: f[k] for k in f.files}
+
+
+def add_npz(path: str | Path, name: str, arrays: dict[str, np.ndarray]) -> None:
+    """Add (or replace) one .npz file in a finished bundle: written aside and renamed in, then the manifest
+    rewritten (atomically) to list it, so the new manifest time tells caches that the bundle changed."""
+    path = check_bundle(path)
+    tmp = path / f".{name}.tmp-{os.getpid()}.npz"
+    np.savez_compressed(tmp, **arrays)
+    os.replace(tmp, path / name)
+    manifest = read_json(path / MANIFEST)
+    write_json(path / MANIFEST, {**manifest, "files": sorted({*manifest.get("files", []), name})})
+
+
+def add_gallery(path: str | Path, data_dir: str | Path | None = None) -> dict[str, np.ndarray]:
+    """Give a finished bundle a gallery from its dataset's test split (on this machine: never downloaded),
+    and its card the dataset's licence, since the bundle now carries some of its images. Returns the
+    gallery."""
+    path = check_bundle(path)
+    card = read_json(path / CARD_JSON, {})
+    dataset = card.get("dataset", "mnist")
+    arrays = gallery(load_dataset(dataset, data_dir, allow_download=False))
+    if DATA_LICENSES.get(dataset) and card.get("data_license") != DATA_LICENSES[dataset]:
+        card["data_license"] = DATA_LICENSES[dataset]
+        write_json(path / CARD_JSON, card)
+        if card.get("preset") != "imported":  # an imported model's card is vae.import_card's
+            write_text(path / CARD_MD, render_card(card, read_training_config(path)))
+    add_npz(path, GALLERY, arrays)
+    return arrays
 
 
 def read_training_config(path: str | Path) -> TrainingConfig | None:
@@ -197,6 +247,7 @@ def render_card(card: dict, training: TrainingConfig | None = None) -> str:
         f"- **Preset:** `{card.get('preset')}` — latent_dim {card.get('latent_dim')}, "
         f"beta {card.get('beta')}",
         f"- **Trained on:** {card.get('trained_on')}",
+        f"- **Data licence:** {card['data_license']}" if card.get("data_license") else None,
         f"- **Epochs:** {card.get('epochs')} (batch {card.get('batch_size')}), "
         f"{card.get('train_seconds', 0) / 60:.1f} min on {card.get('hardware', 'this machine')}",
         _recipe(card, training),

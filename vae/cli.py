@@ -59,6 +59,14 @@ def _parser() -> argparse.ArgumentParser:
     i.add_argument("--timeout", type=int, default=1200, help="seconds allowed for loading and checking")
     i.add_argument("--memory-mb", type=int, help="address-space limit of the loading process")
     i.add_argument("--out", required=True, help="model bundle directory to write")
+
+    g = sub.add_parser("add-gallery", help="give bundles a gallery of their dataset's test images",
+                       description="Add gallery.npz (30 test images of each label, with labels and indices) "
+                                   "to a finished bundle from its dataset on this machine, list it in the "
+                                   "manifest, and say the dataset's licence in the card.")
+    g.add_argument("bundles", nargs="+", metavar="BUNDLE")
+    g.add_argument("--data-dir", help="folder with the IDX files (default: $VAE_DATA_DIR, Debian, Keras' "
+                                      "cache; never downloaded)")
     return p
 
 
@@ -112,6 +120,8 @@ def _add_train(sub) -> None:
     t.add_argument("--job-dir",
                    help="folder for progress.json / history.json; a STOP file there stops training")
     t.add_argument("--threads", type=int, default=0, help="CPU threads for TensorFlow (0 = all)")
+    t.add_argument("--replay", action=argparse.BooleanOptionalAction, default=True,
+                   help="record a replay of training in the bundle (replay.npz; default: on)")
     t.add_argument("--name", help="display name for the model card")
     t.add_argument("--description", default="")
     t.add_argument("--out", required=True, help="model bundle directory to write")
@@ -121,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return {"train": _train, "evaluate": _evaluate, "encode": _encode, "decode": _decode,
-                "import": _import}[args.command](args)
+                "import": _import, "add-gallery": _add_gallery}[args.command](args)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
@@ -206,7 +216,7 @@ def _run_training(config: TrainingConfig, args) -> Path:
     from vae.train import train
 
     out = train(config, out=args.out, data_dir=args.data_dir, job_dir=args.job_dir, name=args.name,
-                description=args.description, verbose=1 if sys.stdout.isatty() else 2)
+                description=args.description, verbose=1 if sys.stdout.isatty() else 2, replay=args.replay)
     return Path(out)
 
 
@@ -285,4 +295,16 @@ def _import(args) -> int:
         raise ValueError("give --encoder and --decoder (.keras files), or --weights with --preset and "
                          "--latent-dim.")
     print(Path(out, "MODEL_CARD.md").read_text())
+    return 0
+
+
+def _add_gallery(args) -> int:
+    from vae.bundle import GALLERY, add_gallery
+
+    for path in args.bundles:
+        arrays = add_gallery(path, args.data_dir)
+        size = (Path(path) / GALLERY).stat().st_size
+        labels = arrays["labels"]
+        print(f"{Path(path) / GALLERY}: {len(labels)} images of {len(set(labels))} labels, "
+              f"{size / 1024:.0f} KiB")
     return 0

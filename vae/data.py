@@ -21,6 +21,14 @@ CLASS_NAMES = {
     ],
 }
 
+# Who made each dataset and under what licence: a bundle that ships a dataset's images (its gallery) says so.
+DATA_LICENSES = {
+    "mnist": "MNIST is CC BY-SA 3.0 (Yann LeCun and Corinna Cortes)",
+    "fashion_mnist": "Fashion-MNIST is MIT-licensed (Zalando SE)",
+}
+
+GALLERY_PER_LABEL = 30  # a bundle's gallery: 30 test images of each label
+
 IDX_FILES = {
     "train_images": "train-images-idx3-ubyte",
     "train_labels": "train-labels-idx1-ubyte",
@@ -177,6 +185,26 @@ def _wrap(name: str, arrays: tuple[np.ndarray, ...], source: str) -> Dataset:
         y_test=np.asarray(y_test, np.int64),
         source=source,
     )
+
+
+def stratified_indices(labels: np.ndarray, per_label: int, seed: int = 0) -> np.ndarray:
+    """Indices of up to `per_label` images of each label, drawn at random but fixed by `seed`, ordered by
+    rank then label (0, 1, …, 9, 0, 1, …): any prefix of k * n_labels of them holds k of each label, and
+    the draw for a smaller `per_label` is a prefix of the one for a larger, so such subsets nest."""
+    labels = np.asarray(labels)
+    rng = np.random.default_rng(seed)
+    ranked = [rng.permutation(np.flatnonzero(labels == label))[:per_label] for label in np.unique(labels)]
+    order = [(rank, i) for picks in ranked for rank, i in enumerate(picks)]
+    return np.array([i for _, i in sorted(order, key=lambda o: (o[0], labels[o[1]]))], np.int64)
+
+
+def gallery(data: Dataset, per_label: int = GALLERY_PER_LABEL) -> dict[str, np.ndarray]:
+    """A few real test images to ship with a model (its gallery.npz): `per_label` of each label, as
+    uint8 (n, 28, 28), with their labels and indices into the test split, in stratified_indices' order."""
+    indices = stratified_indices(data.y_test, per_label)
+    images = np.round(data.x_test[indices, ..., 0] * 255.0).astype(np.uint8)
+    return {"images": images, "labels": data.y_test[indices].astype(np.int16),
+            "indices": indices.astype(np.int32)}
 
 
 def to_float(images: np.ndarray) -> np.ndarray:

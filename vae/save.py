@@ -10,13 +10,16 @@ import numpy as np
 
 from vae import bundle as B
 from vae.config import ModelConfig
+from vae.data import DATA_LICENSES
 from vae.training_config import TrainingConfig
 
 
 def save_bundle(vae, training: TrainingConfig, out: str | Path, *, history: dict, metrics: dict, card: dict,
-                reference: dict | None, sample_images: np.ndarray) -> Path:
-    """Write the training and model configs, weights, history, metrics, card, ONNX exports and reference
-    encodings atomically."""
+                reference: dict | None, sample_images: np.ndarray, replay: dict | None = None,
+                gallery: dict | None = None) -> Path:
+    """Write the training and model configs, weights, history, metrics, card, ONNX exports, reference
+    encodings and, when given, the replay of training (vae.replay) and a gallery of test images
+    (vae.data.gallery) atomically."""
     from vae.models import probability_decoder
 
     cfg = training.model_config
@@ -31,8 +34,9 @@ def save_bundle(vae, training: TrainingConfig, out: str | Path, *, history: dict
         B.write_json(tmp / B.METRICS, metrics)
         B.write_json(tmp / B.CARD_JSON, card)
         (tmp / B.CARD_MD).write_text(B.render_card(card, training))
-        if reference is not None:
-            np.savez_compressed(tmp / B.REFERENCE, **reference)
+        for name, arrays in ((B.REFERENCE, reference), (B.REPLAY, replay), (B.GALLERY, gallery)):
+            if arrays is not None:
+                np.savez_compressed(tmp / name, **arrays)
     return Path(out)
 
 
@@ -88,6 +92,7 @@ def make_card(*, name: str, training: TrainingConfig, n_train: int, source: str,
         "dataset": dataset,
         "n_train": n_train,
         "trained_on": _trained_on(dataset, n_train, source),
+        "data_license": DATA_LICENSES.get(dataset, ""),
         "test_split": f"{dataset} test split",
         "epochs": epochs,
         "stopped_early": stopped_early,

@@ -147,15 +147,17 @@ def _take_decoder(vae, path: Path, card: dict) -> dict:
 
 def train(config: TrainingConfig, *, out: str | Path, data_dir: str | None = None,
           job_dir: str | Path | None = None, verbose: int | str = "auto", name: str | None = None,
-          description: str = "") -> Path:
+          description: str = "", replay: bool = True) -> Path:
     """Train the VAE that `config` describes and save it as a bundle at `out`; returns the bundle's path.
     With `config.decoder_from` (a bundle), its trained decoder is copied in and frozen and only the
-    encoder is trained. The config was checked when it was made, so a mistake fails before TensorFlow."""
+    encoder is trained. With `replay`, the bundle holds a replay of the training (vae.replay). The config
+    was checked when it was made, so a mistake fails before TensorFlow."""
     import keras
 
-    from vae.data import load_dataset
+    from vae.data import gallery, load_dataset
     from vae.evaluate import encode_all, evaluate
     from vae.models import build_vae
+    from vae.replay import Recorder
     from vae.save import make_card, save_bundle
 
     source = _decoder_source(config.decoder_from, config.dataset) if config.decoder_from else None
@@ -187,9 +189,12 @@ def train(config: TrainingConfig, *, out: str | Path, data_dir: str | None = Non
     # SwapEMAWeights first, so that the history sees the EMA weights' metrics.
     swap = [keras.callbacks.SwapEMAWeights()] if config.ema else []
     averager = weight_average(config.epochs - config.average_last) if config.average_last else None
+    recorder = Recorder(data.x_test, data.y_test, latent_dim=config.latent_dim, steps_per_epoch=steps,
+                        epochs=config.epochs, batch_size=config.batch_size) if replay else None
     vae.fit(x_train, epochs=config.epochs, batch_size=config.batch_size, shuffle=True,
             validation_data=(data.x_test, None), verbose=verbose,
-            callbacks=[*swap, *([averager] if averager else []), job_files, nan_guard])
+            callbacks=[*swap, *([averager] if averager else []), job_files, nan_guard,
+                       *([recorder.callback()] if recorder else [])])
     seconds = time.time() - start
     history = job_files.history
     if (job_files.non_finite or not history.get("loss") or not np.isfinite(history["loss"]).all()
@@ -202,6 +207,8 @@ def train(config: TrainingConfig, *, out: str | Path, data_dir: str | None = Non
         averager.apply(vae)  # after fit: the EMA values are in the model by now and are replaced
     metrics = evaluate(vae, data.x_test, seed=0)
     z_mean, z_log_var = encode_all(vae.encoder, data.x_test)
+    if recorder is not None:  # the replay ends on the model as saved: the map that reference.npz draws
+        recorder.finish(vae, int(vae.optimizer.iterations), z_mean, z_log_var)
     epochs_done = len(history["loss"])
     stopped = job_files.stop_requested
     card = make_card(
@@ -211,8 +218,11 @@ def train(config: TrainingConfig, *, out: str | Path, data_dir: str | None = Non
     )
     # What the run did beyond its recipe: the recipe itself is the bundle's training_config.json.
     card["averaged_epochs"] = averager.count if averager is not None else 0
+    if recorder is not None:
+        card["replay_seconds"] = round(recorder.seconds, 1)  # of train_seconds, and the last snapshot's
     if decoder_source:
         card["decoder_from"] = decoder_source
     reference = {"z_mean": z_mean, "z_log_var": z_log_var, "labels": data.y_test.astype(np.int16)}
     return save_bundle(vae, config, out, history=history, metrics=metrics, card=card, reference=reference,
-                       sample_images=data.x_test[:64])
+                       sample_images=data.x_test[:64], replay=recorder.arrays() if recorder else None,
+                       gallery=gallery(data))
