@@ -268,3 +268,15 @@ def render_card(card: dict, training: TrainingConfig | None = None) -> str:
     if card.get("notes"):
         lines += ["", "## Notes", "", card["notes"]]
     return "\n".join(line for line in lines if line is not None) + "\n"
+
+
+def has_symlinks(path: str | Path) -> bool:
+    """Whether a bundle folder is, or holds, a symbolic link: such a bundle is never loaded, since a link
+    (its MODEL_CARD.md, say) could show any file the server can read."""
+    path = Path(path)
+    if path.is_symlink():
+        return True
+    for dirpath, dirs, files in os.walk(path):
+        if any(Path(dirpath, n).is_symlink() for n in (*dirs, *files)):
+            return True
+    return False
