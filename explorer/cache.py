@@ -227,3 +227,22 @@ def live_decoder_inputs(model: ModelHandle) -> tuple:
         return ref["z_mean"], ref.get("labels"), None
     p = pca_2d(model)
     return p["xy"], ref.get("labels"), (p["mean"], p["components"])
+
+
+@st.cache_resource(show_spinner=False, max_entries=6)
+def replay(model: ModelHandle) -> dict | None:
+    """The bundle's replay of training (replay.npz), shared read-only, or None if it has none."""
+    arrays = B.load_replay(model.path)
+    if arrays is None:
+        return None
+    for a in arrays.values():
+        a.setflags(write=False)
+    return arrays
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def replay_figure(model: ModelHandle, follow: int | None):
+    """The replay player's figure for one followed digit (about 1.5 MB: every frame travels at once)."""
+    from explorer.replay_figure import replay_figure as build
+
+    return build(replay(model), class_names(model.served), follow)

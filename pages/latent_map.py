@@ -1,9 +1,11 @@
-"""Latent map: every test image's z_mean, its z_std to scale, selections decoded, and a manifold grid."""
+"""Latent map: every test image's z_mean, its z_std to scale, selections decoded, a manifold grid, and the
+replay of training."""
 
 import streamlit as st
 
 from explorer import models
 from explorer.sections import latent_map as section
+from explorer.sections import replay
 
 model = models.current_model()
 path = models.current_model_path()
@@ -22,3 +24,4 @@ with detail_col:
 
 section.decoded_grid(path, view)
 section.csv_download(model, path)
+replay.watch_it_learn(models.current_handle())

@@ -1,0 +1,190 @@
+"""The replay player: one Plotly figure whose frames are training's snapshots, played in the browser.
+
+Every frame holds the fixed test subset's z_mean (a trace per label), z_std rings for a sample of them, one
+followed digit with its path so far, a cursor on the loss curves, and the decodes of a fixed grid of z. Plotly
+animates frames in the browser (play, pause, the slider), so no frame costs a round trip to the server.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from explorer.figures import PALETTE
+
+RING_SAMPLE = 60  # z_std rings drawn per frame: enough to see them shrink, few enough to stay light
+RING_VERTICES = 12
+FRAME_MS = 160
+
+
+def plane(z_mean: np.ndarray) -> tuple[np.ndarray, np.ndarray, tuple[str, str]]:
+    """(centre, basis d x 2, axis titles) that put every snapshot on one fixed plane: the latent axes in
+    2-D; in 1-D z0 across; above, the last snapshot's two principal components (fixed, so motion is real)."""
+    d = z_mean.shape[-1]
+    if d == 2:
+        return np.zeros(2), np.eye(2), ("z0", "z1")
+    if d == 1:
+        return np.zeros(1), np.array([[1.0, 0.0]]), ("z0", "label")
+    last = z_mean[-1].astype(np.float64)
+    _, _, vt = np.linalg.svd(last - last.mean(0), full_matrices=False)
+    # The plane's axes are the last snapshot's principal directions, but its origin stays z = 0 (the prior's
+    # centre), where every digit starts.
+    return np.zeros(d), vt[:2].T, ("PC 1 of the last snapshot", "PC 2")
+
+
+def project(replay: dict) -> tuple[np.ndarray, np.ndarray, tuple[str, str]]:
+    """(xy (T, N, 2), std along the plane's axes (T, N, 2), axis titles) for every snapshot."""
+    z_mean = replay["z_mean"].astype(np.float32)
+    var = np.exp(replay["z_log_var"].astype(np.float32))
+    centre, basis, titles = plane(z_mean)
+    xy = (z_mean - centre) @ basis
+    std = np.sqrt(var @ (basis ** 2))
+    if z_mean.shape[-1] == 1:  # a strip: y is the label, jittered so equal codes stay apart
+        jitter = np.random.default_rng(0).uniform(-0.3, 0.3, z_mean.shape[1])
+        xy[..., 1] = replay["labels"] + jitter
+        std[..., 1] = 0.0
+    return xy.astype(np.float32), std.astype(np.float32), titles
+
+
+def rings(xy: np.ndarray, std: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """1-σ ellipse outlines around the given rows, as one polyline with gaps (NaN) between them."""
+    t = np.linspace(0, 2 * np.pi, RING_VERTICES)
+    x = xy[rows, 0, None] + std[rows, 0, None] * np.cos(t)
+    y = xy[rows, 1, None] + std[rows, 1, None] * np.sin(t)
+    gap = np.full((len(rows), 1), np.nan)
+    # float32 arrays travel as base64 typed arrays, about a fifth of their JSON text.
+    return np.hstack([x, gap]).ravel().astype(np.float32), np.hstack([y, gap]).ravel().astype(np.float32)
+
+
+def grid_png(decodes: np.ndarray, shape: tuple[int, int]) -> str:
+    """A frame's decoded grid (G, 28, 28) uint8 as one PNG data URL (tiled rows x cols, 1 px gaps)."""
+    from PIL import Image
+
+    rows, cols = shape
+    tile = np.full((rows * 29 - 1, cols * 29 - 1), 255, np.uint8)
+    for i, img in enumerate(decodes[: rows * cols]):
+        r, c = divmod(i, cols)
+        tile[r * 29:r * 29 + 28, c * 29:c * 29 + 28] = 255 - img  # dark ink on white, as the page's pictures
+    buf = io.BytesIO()
+    Image.fromarray(tile).save(buf, format="PNG", optimize=True)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def _range(values: np.ndarray, pad: float) -> list[float]:
+    lo, hi = np.nanpercentile(values, [0.5, 99.5])
+    return [float(lo - pad), float(hi + pad)]
+
+
+def replay_figure(replay: dict, class_names: list[str] | None = None, follow: int | None = None,
+                  height: int = 620) -> go.Figure:
+    """The animated figure: the map (left), the loss terms with a cursor (top right) and the decoded grid
+    (bottom right); frame k is snapshot k."""
+    xy, std, (x_title, y_title) = project(replay)
+    labels = np.asarray(replay["labels"]).astype(int)
+    steps, epochs = np.asarray(replay["step"]), np.asarray(replay["epoch"], np.float64)
+    n_frames, n_points = xy.shape[:2]
+    ring_rows = np.random.default_rng(1).choice(n_points, min(RING_SAMPLE, n_points), replace=False)
+    groups = [(c, np.flatnonzero(labels == c)) for c in np.unique(labels)]
+    has_grid = "grid_decodes" in replay and len(replay["grid_decodes"]) == n_frames
+    grid_shape = tuple(int(v) for v in replay.get("grid_shape", (5, 5)))
+
+    fig = make_subplots(rows=2, cols=2, column_widths=[0.62, 0.38], row_heights=[0.45, 0.55],
+                        specs=[[{"rowspan": 2}, {}], [None, {}]], horizontal_spacing=0.08,
+                        vertical_spacing=0.14,
+                        subplot_titles=("z_mean of 1,000 test images (rings: z_std)" if n_points == 1000
+                                        else f"z_mean of {n_points:,} test images (rings: z_std)",
+                                        "Loss terms on these images (nats per image)",
+                                        "Decodes of a fixed grid of z" if has_grid else ""))
+
+    def frame_traces(k: int) -> list:
+        traces = []
+        for c, rows in groups:
+            name = class_names[c] if class_names and c < len(class_names) else str(c)
+            traces.append(go.Scatter(x=xy[k, rows, 0], y=xy[k, rows, 1], mode="markers", name=name,
+                                     marker=dict(size=4, opacity=0.7, color=PALETTE[c % len(PALETTE)]),
+                                     hoverinfo="skip"))
+        rx, ry = rings(xy[k], std[k], ring_rows)
+        traces.append(go.Scatter(x=rx, y=ry, mode="lines", name="z_std (1σ)", hoverinfo="skip",
+                                 line=dict(width=0.8, color="rgba(40,40,40,0.35)")))
+        if follow is not None:
+            fx, fy = rings(xy[k], std[k], np.array([follow]))
+            path_x, path_y = (np.concatenate([xy[: k + 1, follow, a], [np.nan], ring]).astype(np.float32)
+                              for a, ring in ((0, fx), (1, fy)))
+            traces.append(go.Scatter(x=path_x, y=path_y,
+                                     mode="lines", name="followed digit", hoverinfo="skip",
+                                     line=dict(width=2, color="black")))
+            traces.append(go.Scatter(x=[xy[k, follow, 0]], y=[xy[k, follow, 1]], mode="markers",
+                                     showlegend=False, hoverinfo="skip",
+                                     marker=dict(size=11, symbol="x", color="black",
+                                                 line=dict(width=1, color="white"))))
+        traces.append(go.Scatter(x=[steps[k], steps[k]], y=[0, 1], mode="lines",
+                                 showlegend=False, hoverinfo="skip", line=dict(color="black", width=1.5)))
+        if has_grid:
+            traces.append(go.Image(source=grid_png(replay["grid_decodes"][k], grid_shape), hoverinfo="skip"))
+        return traces
+
+    first = frame_traces(0)
+    n_map = len(first) - 1 - int(has_grid)  # the map's traces, then the cursor, then the grid
+    for tr in first[:n_map]:
+        fig.add_trace(tr, row=1, col=1)
+    # The loss curves: static, on a log-step axis (step 0 drawn at the axis' left edge).
+    x_steps = np.maximum(steps, 0.5)
+    for key, title, colour in (("loss", "negative ELBO", "#222"), ("reconstruction_loss", "reconstruction",
+                                                                   "#1f77b4"), ("kl_loss", "KL", "#d62728")):
+        if key in replay:
+            fig.add_trace(go.Scatter(x=x_steps, y=np.asarray(replay[key], np.float64), mode="lines",
+                                     name=title, line=dict(color=colour, width=1.5),
+                                     hovertemplate=f"{title}: %{{y:.1f}} at step %{{x:.0f}}<extra></extra>"),
+                          row=1, col=2)
+    cursor = first[n_map]
+    cursor.update(x=[x_steps[0]] * 2)
+    fig.add_trace(cursor, row=1, col=2)
+    cursor_index = len(fig.data) - 1
+    losses = np.concatenate([np.asarray(replay[k], np.float64) for k in ("loss", "kl_loss") if k in replay])
+    top = float(np.nanpercentile(losses, 99)) * 1.05 if losses.size else 1.0
+    fig.data[cursor_index].y = [0, top]
+    if has_grid:
+        fig.add_trace(first[-1], row=2, col=2)
+    animated = list(range(n_map)) + [cursor_index] + ([len(fig.data) - 1] if has_grid else [])
+
+    frames = []
+    for k in range(n_frames):
+        traces = frame_traces(k)
+        traces[n_map].update(x=[x_steps[k]] * 2, y=[0, top])
+        frames.append(go.Frame(data=traces, traces=animated, name=str(k)))
+    fig.frames = frames
+
+    pad = float(np.nanmax(std[-1])) if n_points else 1.0
+    x_range = _range(np.concatenate([xy[:, :, 0].ravel(), [-1.5, 1.5]]), pad * 0.5)
+    y_range = _range(np.concatenate([xy[:, :, 1].ravel(), [-1.5, 1.5]]), pad * 0.5)
+    fig.update_xaxes(title=x_title, range=x_range, zeroline=False, row=1, col=1)
+    fig.update_yaxes(title=y_title, range=y_range, zeroline=False, row=1, col=1)
+    fig.update_xaxes(type="log", title="training step (log scale)", row=1, col=2)
+    fig.update_yaxes(range=[0, top], row=1, col=2)
+    fig.update_xaxes(visible=False, row=2, col=2)
+    fig.update_yaxes(visible=False, row=2, col=2)
+
+    slider_steps = [dict(method="animate", label=f"{epochs[k]:.2f}" if epochs[k] < 1 else f"{epochs[k]:.1f}",
+                         args=[[str(k)], dict(mode="immediate", frame=dict(duration=0, redraw=True),
+                                              transition=dict(duration=0))]) for k in range(n_frames)]
+    fig.update_layout(
+        height=height, margin=dict(l=60, r=20, t=50, b=40), uirevision="replay",
+        legend=dict(orientation="h", yanchor="top", y=-0.08, x=0),
+        updatemenus=[dict(type="buttons", direction="left", x=0, y=1.13, xanchor="left", yanchor="top",
+                          showactive=False, pad=dict(r=6, t=0), buttons=[
+                              dict(label="▶ Play", method="animate",
+                                   args=[None, dict(frame=dict(duration=FRAME_MS, redraw=True),
+                                                    transition=dict(duration=0), fromcurrent=True,
+                                                    mode="immediate")]),
+                              dict(label="⏸ Pause", method="animate",
+                                   args=[[None], dict(frame=dict(duration=0, redraw=False),
+                                                      transition=dict(duration=0), mode="immediate")])])],
+        sliders=[dict(active=0, steps=slider_steps, x=0.14, len=0.86, y=1.13, yanchor="top",
+                      currentvalue=dict(prefix="epoch ", font=dict(size=13)), pad=dict(t=0, b=0),
+                      ticklen=0, font=dict(size=9))],
+    )
+    return fig

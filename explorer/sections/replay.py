@@ -1,0 +1,55 @@
+"""Watch it learn: the replay of a model's training on the map, played in the browser, one digit followed."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from explorer import cache, models
+from explorer.models import ModelHandle
+
+INTRO = ("The encoder's two heads start as two identical, untrained Dense layers: every digit's z_mean sits "
+         "near the origin and its z_std near 1, the prior's. Press **▶ Play** to watch training pull them "
+         "apart: the reconstruction loss rewards codes that tell digits apart, the KL term pulls every cloud "
+         "back towards N(0, I), and the heads become a mean and a spread. Each frame is a snapshot of the "
+         "model during training (dense early, when most happens); the slider scrubs through them, in epochs.")
+NO_REPLAY = ("This model was trained without a replay. Models trained on the Train page (or with "
+             "`python -m vae train`) record one: the same 1,000 test digits encoded from step 0 to the end.")
+
+
+def watch_it_learn(handle: ModelHandle) -> None:
+    """The player: the map, the loss terms with a cursor, the decoded grid; a digit to follow."""
+    st.subheader("Watch it learn")
+    replay = cache.replay(handle)
+    if replay is None:
+        st.info(NO_REPLAY)
+        return
+    st.markdown(INTRO)
+    follow = follow_picker(handle, replay)
+    st.plotly_chart(cache.replay_figure(handle, follow), key="replay_player",
+                    config={"displayModeBar": False})
+    if follow is not None:
+        st.caption(followed_story(replay, follow, models.label_name(handle.served, replay["labels"][follow])))
+
+
+def follow_picker(handle: ModelHandle, replay: dict) -> int | None:
+    """Which of the replay's digits to follow (black path and ring): by default the first of label 0."""
+    labels = np.asarray(replay["labels"]).astype(int)
+    options = [None, *range(len(labels))]
+    first = int(np.flatnonzero(labels == labels.min())[0])
+    return st.selectbox(
+        "Follow one digit", options, index=first + 1, key="replay_follow",
+        format_func=lambda i: "none" if i is None else
+        f"#{int(replay['indices'][i])} of the test split ({models.label_name(handle.served, labels[i])})",
+        help="Its z_mean's path so far, and its z_std ring, in black.")
+
+
+def followed_story(replay: dict, i: int, label: str) -> str:
+    """One digit's z_mean and z_std at the start and the end of training, in words."""
+    z_mean = replay["z_mean"][:, i].astype(np.float64)
+    z_std = np.exp(0.5 * replay["z_log_var"][:, i].astype(np.float64))
+    fmt = ", ".join
+    return (f"The followed {label}: z_mean from ({fmt(f'{v:.2f}' for v in z_mean[0][:4])}"
+            f"{', …' if z_mean.shape[1] > 4 else ''}) to ({fmt(f'{v:.2f}' for v in z_mean[-1][:4])}"
+            f"{', …' if z_mean.shape[1] > 4 else ''}); mean z_std from {z_std[0].mean():.2f} to "
+            f"{z_std[-1].mean():.3f}, over {int(replay['step'][-1]):,} training steps.")

@@ -1,0 +1,91 @@
+"""The replay player (explorer.replay_figure, the Latent map's "Watch it learn"): frames, traces, the page."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pytest
+
+from explorer.replay_figure import RING_SAMPLE, project, replay_figure
+
+
+def synthetic_replay(frames: int = 12, n: int = 200, d: int = 2) -> dict:
+    """Clouds that start piled at the origin with z_std 1 and end apart with z_std 0.1, label by label."""
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(10), n // 10).astype(np.int16)
+    centres = rng.normal(0, 2, (10, d))
+    t = np.linspace(0, 1, frames)[:, None, None]
+    z_mean = t * (centres[labels] + 0.2 * rng.normal(size=(n, d)))
+    z_log_var = np.broadcast_to(t * 2 * np.log(0.1), (frames, n, d))
+    step = np.concatenate([[0], np.geomspace(1, 1000, frames - 1).round()]).astype(np.int64)
+    loss = np.linspace(550, 150, frames)
+    return {"step": step, "epoch": step / 100, "indices": np.arange(n), "labels": labels,
+            "z_mean": z_mean.astype(np.float16), "z_log_var": z_log_var.astype(np.float16),
+            "loss": loss, "reconstruction_loss": loss - 5, "kl_loss": np.full(frames, 5.0),
+            "grid_shape": np.array([5, 5]),
+            "grid_decodes": rng.integers(0, 255, (frames, 25, 28, 28)).astype(np.uint8)}
+
+
+def test_every_snapshot_is_a_frame_that_moves_the_map():
+    replay = synthetic_replay()
+    fig = replay_figure(replay, [str(i) for i in range(10)], follow=5)
+    assert len(fig.frames) == 12 and [f.name for f in fig.frames] == [str(k) for k in range(12)]
+    assert len(fig.layout.sliders[0].steps) == 12
+    assert [b.label for b in fig.layout.updatemenus[0].buttons] == ["▶ Play", "⏸ Pause"]
+    first, last = fig.frames[0].data, fig.frames[-1].data
+    # Trace 0 is label 0's points: piled at the origin in frame 0, apart at the end.
+    assert np.abs(np.asarray(first[0].x, float)).max() < 1e-3
+    assert np.abs(np.asarray(last[0].x, float) - replay["z_mean"][-1, :20, 0]).max() < 1e-2
+    # The rings (trace 10): radius 1 at the start (z_std = 1, the prior's), 0.1 at the end.
+    for frame, radius in ((first, 1.0), (last, 0.1)):
+        x = np.asarray(frame[10].x, float).reshape(-1, 13)[:, :12]
+        assert np.median(x.max(1) - x.min(1)) / 2 == pytest.approx(radius, rel=0.05)
+        assert len(x) == min(RING_SAMPLE, 200)
+    # The followed digit's path grows one point a frame; the loss cursor walks the steps.
+    assert len(first[11].x) == 1 + 1 + 13 and len(last[11].x) == 12 + 1 + 13
+    cursors = [f.data[13].x[0] for f in fig.frames]
+    assert cursors[0] == 0.5 and cursors[-1] == 1000  # step 0 sits at the log axis' left edge
+    pictures = [str(getattr(f.data[-1], "source", "")) for f in fig.frames]
+    assert all(p.startswith("data:image/png;base64,") for p in pictures)
+
+
+def test_above_two_dimensions_the_frames_share_one_plane():
+    replay = synthetic_replay(d=16)
+    xy, std, titles = project(replay)
+    assert xy.shape == (12, 200, 2) and std.shape == (12, 200, 2)
+    assert titles[0].startswith("PC 1")
+    assert np.abs(xy[0]).max() < 1e-2  # piled at the origin before training, on the last frame's plane
+    assert std[0] == pytest.approx(1.0, rel=0.01)  # a unit sphere stays unit along any unit axis
+
+
+def test_the_latent_map_plays_a_trained_models_replay(tiny_bundle):
+    from conftest import open_page
+
+    at = open_page("pages/latent_map.py", str(tiny_bundle))
+    assert "Watch it learn" in [h.value for h in at.subheader]
+    [chart] = [c for c in at.get("plotly_chart") if "frames" in json.loads(c.proto.spec)]
+    spec = json.loads(chart.proto.spec)
+    replay = np.load(tiny_bundle / "replay.npz")
+    assert len(spec["frames"]) == len(replay["step"]) >= 5  # every step of the 8-step tiny run
+    follow = at.selectbox(key="replay_follow")
+    assert follow.value is not None and "of the test split" in follow.format_func(follow.value)
+    # Untrained, its z_std is the prior's, about 1.
+    assert any(re.search(r"The followed .* mean z_std from (0\.9\d|1\.0\d) to", c.value) for c in at.caption)
+
+
+def test_a_model_without_a_replay_says_how_to_get_one(tiny_bundle, tmp_path):
+    import os
+    import shutil
+
+    from conftest import open_page
+
+    from explorer.sections.replay import NO_REPLAY
+
+    bundle = tmp_path / "no-replay"
+    shutil.copytree(tiny_bundle, bundle, copy_function=os.link)
+    (bundle / "replay.npz").unlink()
+    at = open_page("pages/latent_map.py", str(bundle))
+    assert NO_REPLAY in [i.value for i in at.info]
+    assert not [c for c in at.get("plotly_chart") if "frames" in json.loads(c.proto.spec)]
