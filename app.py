@@ -12,7 +12,9 @@ PAGES = [  # (file, title, icon)
     ("pages/decoder.py", "Decoder", "🎛️"),
     ("pages/encode.py", "Encode", "✍️"),
     ("pages/train.py", "Train", "🏋️"),
+    ("pages/import_model.py", "Import", "📦"),
     ("pages/how_it_works.py", "How it works", "💡"),
+    ("pages/compare.py", "Compare", "⚖️"),
 ]
 HERE = Path(__file__).resolve().parent
 # A page file that is not there (yet) is left out rather than breaking the whole app.

@@ -1,0 +1,163 @@
+"""Compare's sections: two models side by side on the same test digits, inputs and prior draws."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from explorer import cache, models
+from explorer import geometry as geo
+from explorer import pictures as pics
+from explorer.figures import latent_figure
+from explorer.models import ModelHandle
+from vae import bundle as B
+
+COMPARE_KEY = "compare"  # the link's ?compare=<id>: the right-hand model
+N_POINTS = 2000  # test digits drawn on both maps: the same ones
+N_RINGS = 150
+N_PRIOR = 8
+INTRO = ("Two models, the same test digits. The left one is the current model; pick any other on the right. "
+         "The shipped pair **β = 0** and **β = 5** shows what the KL term does: without it nothing stops "
+         "z_std from collapsing, so the clouds shrink to points, the map breaks into islands and a draw from "
+         "the prior can decode to garbage; weighed heavily, it pulls every cloud onto N(0, I), so clouds "
+         "overlap and decodes blur.")
+PAIRS = (("mnist-2d-beta0", "mnist-2d-beta5"),)  # the contrasting pair, when the visitor has not chosen
+
+
+def intro() -> None:
+    st.title("⚖️ Compare two models")
+    st.markdown(INTRO)
+
+
+def pick_models() -> tuple[ModelHandle, ModelHandle]:
+    """(left, right): left is the current model; right comes from ?compare=, else a contrasting one."""
+    ids = models.model_ids()
+    labels = {i: lab for lab, i in models.model_choices().items()}
+    left_id = models.id_of(models.current_model_path())
+    asked = st.query_params.get(COMPARE_KEY)
+    right_id = asked if asked in ids else default_partner(left_id, ids)
+    if asked and asked not in ids:
+        st.warning(f"This link's second model, “{models.plain_text(asked)}”, is not one of the models you "
+                   "can open here; another is shown.")
+    c1, c2 = st.columns(2)
+    options = list(ids)
+    name = lambda i: labels.get(i, i)  # noqa: E731  (the pickers show names, not ids)
+    left = c1.selectbox("Left (the current model)", options, format_func=name, key="compare_left",
+                        index=options.index(left_id) if left_id in ids else 0)
+    right = c2.selectbox("Right", options, index=options.index(right_id), format_func=name,
+                         key="compare_right")
+    if left != left_id:
+        models.choose_model(left)
+    if st.query_params.get(COMPARE_KEY) != right:
+        st.query_params[COMPARE_KEY] = right
+    return models.handle(ids[left]), models.handle(ids[right])
+
+
+def default_partner(left_id: str | None, ids: dict[str, str]) -> str:
+    """The model to compare with when the link names none: the shipped β pair where it is here (the other of
+    it, if the left is one), else a model of the same dataset and latent_dim, else any other."""
+    for a, b in PAIRS:
+        if a in ids and b in ids:
+            return b if left_id == a else a
+    others = [i for i in ids if i != left_id] or list(ids)
+
+    def likeness(i: str) -> tuple[bool, bool]:
+        card, mine = B.read_json(Path(ids[i]) / B.CARD_JSON, {}), B.read_json(
+            Path(ids.get(left_id, ids[i])) / B.CARD_JSON, {})
+        return (card.get("dataset") == mine.get("dataset"), card.get("latent_dim") == mine.get("latent_dim"))
+
+    return max(others, key=likeness)
+
+
+def metrics(left: ModelHandle, right: ModelHandle) -> None:
+    """The two cards' numbers in one table."""
+    rows = {}
+    for h in (left, right):
+        m, card = h.served.metrics or {}, h.served.card
+        test = card.get("test_metrics", m)
+        rows[models.plain_text(h.served.name, 60)] = {
+            "latent_dim": h.served.latent_dim, "β": card.get("beta"), "epochs": card.get("epochs"),
+            "negative ELBO": test.get("neg_elbo"), "reconstruction": test.get("reconstruction_loss"),
+            "KL": test.get("kl_loss"), "active units": test.get("active_units"),
+            "mean z_std": _mean_std(h)}
+    st.dataframe(pd.DataFrame(rows).T, width="stretch")
+    st.caption("Losses in nats per image on the test split: the negative ELBO is reconstruction + KL. "
+               "Mean z_std: the average spread of the encoder's clouds (the prior's is 1).")
+
+
+def _mean_std(h: ModelHandle) -> float | None:
+    ref = h.served.reference
+    return None if ref is None else float(np.exp(0.5 * ref["z_log_var"]).mean())
+
+
+def maps(left: ModelHandle, right: ModelHandle) -> None:
+    """The same test digits' z_mean (and z_std rings for some) on each model's map."""
+    st.subheader("The same test digits on both maps")
+    common = _common_rows(left, right)
+    datasets = {h.served.card.get("dataset") for h in (left, right)}
+    if len(datasets) > 1:
+        st.warning("These two models were trained on different datasets: the same test indices are different "
+                   "images, so compare the maps' shapes, not where a digit lands.")
+    for side, col, h in zip(("left", "right"), st.columns(2), (left, right)):
+        with col:
+            if h.served.reference is None:
+                st.info("This model stores no reference encodings: no map to draw.")
+                continue
+            st.plotly_chart(_map_figure(h, common), key=f"compare_map_{side}",
+                            config={"displayModeBar": False})
+    st.caption(f"{len(common):,} test digits, the same on both sides; rings: z_std (1σ) of {N_RINGS} of "
+               "them.")
+
+
+def _map_figure(h: ModelHandle, rows: np.ndarray):
+    xy, plane = cache.map_plane(h)
+    ref = h.served.reference
+    std = np.exp(0.5 * ref["z_log_var"][rows[:N_RINGS]])
+    if plane is not None and "components" in plane:
+        cov = geo.projected_cov(std, plane["components"])
+    else:  # 2-D (or the 1-D strip: its rings are bars across z0)
+        cov = np.stack([np.diag([s[0] ** 2, (s[1] if len(s) > 1 else 0.0) ** 2]) for s in std])
+    labels = ref.get("labels")
+    titles = ("z0", "z1") if plane is None else ("PC 1", "PC 2") if "components" in plane else ("z0", "")
+    return latent_figure(xy[rows], rows, None if labels is None else labels[rows],
+                         models.class_names(h.served), None, *cache.plane_ranges(h), *titles,
+                         ellipses=geo.ellipse_paths(xy[rows[:N_RINGS]], cov), height=460, showlegend=False)
+
+
+def _common_rows(left: ModelHandle, right: ModelHandle) -> np.ndarray:
+    sizes = [len(h.served.reference["z_mean"]) for h in (left, right) if h.served.reference is not None]
+    n = min(sizes) if sizes else 0
+    return geo.sample_indices(n, N_POINTS) if n else np.arange(0)
+
+
+def reconstructions(left: ModelHandle, right: ModelHandle) -> None:
+    """The same inputs through both: each model decodes its own z_mean of them."""
+    st.subheader("The same inputs, reconstructed")
+    gallery = cache.gallery(left) or cache.gallery(right)
+    if gallery is None:
+        st.info("Neither model carries a gallery of test images, so there are no inputs to compare.")
+        return
+    labels = gallery["labels"]
+    pick = np.array([int(np.flatnonzero(labels == c)[0]) for c in np.unique(labels)][:10])
+    x = gallery["images"][pick].astype(np.float32) / 255.0
+    rows = [("input", x)]
+    for h in (left, right):
+        z_mean, _ = h.served.encode(x[..., None])
+        rows.append((models.plain_text(h.served.name, 60), h.served.decode(z_mean)))
+    for name, images in rows:
+        st.caption(name)
+        st.image(pics.to_png(pics.strip(images), 2), width="content")
+
+
+def prior_draws(left: ModelHandle, right: ModelHandle) -> None:
+    """The same draws z ~ N(0, I) decoded by both: what the prior means to each decoder."""
+    st.subheader("Draws from the prior, decoded")
+    for h in (left, right):
+        z = np.random.default_rng(0).standard_normal((N_PRIOR, h.served.latent_dim)).astype(np.float32)
+        st.caption(f"{models.plain_text(h.served.name, 60)}: {N_PRIOR} draws z ~ N(0, I)")
+        st.image(pics.to_png(pics.strip(h.served.decode(z)), 2), width="content")
+    st.caption("A VAE's decoder is meant to turn any draw from the prior into a plausible image: where the "
+               "KL term kept the clouds on N(0, I), it does.")
