@@ -259,20 +259,6 @@ def gallery(model: ModelHandle) -> dict | None:
     return arrays
 
 
-@st.cache_resource(show_spinner=False, max_entries=6)
-def gallery(model: ModelHandle) -> dict | None:
-    """The bundle's real test digits (gallery.npz) as the pages take them, shared read-only: `images` float32
-    (n, 28, 28) in [0, 1], `labels`, `indices` into the test split; None if it has none."""
-    arrays = B.load_gallery(model.path)
-    if arrays is None:
-        return None
-    out = {"images": arrays["images"].astype(np.float32) / 255.0, "labels": arrays["labels"],
-           "indices": arrays["indices"]}
-    for a in out.values():
-        a.setflags(write=False)
-    return out
-
-
 @st.cache_data(show_spinner=False, max_entries=32)
 def spread_curve(model: ModelHandle, image: np.ndarray) -> dict:
     """One input's reconstruction and KL as its z_std is scaled (explain.spread_curve): ~500 decodes, once."""
