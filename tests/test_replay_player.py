@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -89,3 +91,60 @@ def test_a_model_without_a_replay_says_how_to_get_one(tiny_bundle, tmp_path):
     at = open_page("pages/latent_map.py", str(bundle))
     assert NO_REPLAY in [i.value for i in at.info]
     assert not [c for c in at.get("plotly_chart") if "frames" in json.loads(c.proto.spec)]
+
+
+SLEEPER = """#!{python}
+# Stands in for a running `python -m vae train`: its replay so far is in its job folder; it trains on.
+import shutil, sys, time
+args = sys.argv[1:]
+shutil.copy({replay!r}, args[args.index("--job-dir") + 1] + "/replay.npz")
+time.sleep(300)
+"""
+
+
+def test_a_running_job_plays_its_replay_so_far_on_the_train_page(tiny_bundle, tmp_path, monkeypatch):
+    """The trainer rewrites <job folder>/replay.npz as it goes; the Train page plays it behind a toggle."""
+    import os
+    import signal
+    import time
+
+    from streamlit.testing.v1 import AppTest
+
+    from explorer import models as app_models
+    from explorer.visitors import TOKEN_KEY, owner_of_token
+    from vae.jobs import JobSpec, LocalProcessRunner
+
+    jobs, user_models = tmp_path / "jobs", tmp_path / "models"
+    monkeypatch.setenv("VAE_JOBS_DIR", str(jobs))
+    monkeypatch.setenv("VAE_USER_MODELS", str(user_models))
+    monkeypatch.setattr(app_models, "USER_MODELS", user_models)
+    fake = tmp_path / "fake-trainer"
+    fake.write_text(SLEEPER.format(python=sys.executable, replay=str(tiny_bundle / "replay.npz")))
+    fake.chmod(0o755)
+    runner = LocalProcessRunner(jobs, user_models, python=str(fake))
+    job_id = runner.start(JobSpec(dataset="digits", preset="default", latent_dim=2, beta=1.0, epochs=1),
+                          owner=owner_of_token("live-token-0123456789"))
+    try:
+        deadline = time.time() + 60
+        while not (jobs / job_id / "replay.npz").exists() and time.time() < deadline:
+            time.sleep(0.2)
+        at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=200)
+        at.session_state[TOKEN_KEY] = "live-token-0123456789"
+        at.run()
+        at.switch_page("pages/train.py").run()
+        assert not [c for c in at.get("plotly_chart") if "frames" in json.loads(c.proto.spec)]  # until asked
+        at.toggle(key=f"live-{job_id}").set_value(True).run()
+        [chart] = [c for c in at.get("plotly_chart") if "frames" in json.loads(c.proto.spec)]
+        assert len(json.loads(chart.proto.spec)["frames"]) == len(np.load(tiny_bundle / "replay.npz")["step"])
+    finally:
+        os.killpg(runner.status(job_id).pid, signal.SIGKILL)
+
+
+def test_the_trainer_writes_the_replay_so_far_into_its_job_folder(tmp_path):
+    from conftest import train_tiny
+
+    bundle = train_tiny(tmp_path / "m", "--job-dir", str(tmp_path / "job"))
+    live = np.load(tmp_path / "job" / "replay.npz")
+    final = np.load(bundle / "replay.npz")
+    assert live["step"][0] == 0 and set(live["step"]) <= set(final["step"])
+    assert live["z_mean"].shape[1:] == final["z_mean"].shape[1:]

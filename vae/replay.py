@@ -3,7 +3,9 @@ terms and the decodes of a fixed grid of z, from before the first update to the 
 
 from __future__ import annotations
 
+import os
 import time
+from pathlib import Path
 from statistics import NormalDist
 
 import numpy as np
@@ -17,6 +19,8 @@ MIN_LOSS_PER_LABEL = 10  # the loss terms take at least this many of them per la
 # (forward and backward) through the model; a short run evaluates its loss terms on fewer of the subset.
 LOSS_SHARE = 0.1
 GRID_SIDE = 5  # the decoded grid: 5 x 5 values of z
+LIVE_EVERY_S = 5.0
+LIVE_FILE = "replay.npz"  # in a job's folder: the replay so far
 
 
 def snapshot_steps(total_steps: int) -> np.ndarray:
@@ -60,7 +64,7 @@ class Recorder:
     averaging), and `arrays()` is what replay.npz holds."""
 
     def __init__(self, x_test: np.ndarray, y_test: np.ndarray, *, latent_dim: int, steps_per_epoch: int,
-                 epochs: int, batch_size: int, seed: int = 0):
+                 epochs: int, batch_size: int, seed: int = 0, live: Path | None = None):
         self.indices = stratified_indices(y_test, PER_LABEL, seed)
         self.labels = np.asarray(y_test)[self.indices].astype(np.int16)
         self.x = np.asarray(x_test)[self.indices]
@@ -76,6 +80,9 @@ class Recorder:
         self.grid_z, self.grid_shape = grid_z(latent_dim, seed=seed)
         self.frames: list[dict] = []
         self.seconds = 0.0  # time spent taking snapshots
+        # While a job trains, the replay so far goes to its folder (the Train page plays it live), at most
+        # every LIVE_EVERY_S seconds: a full replay is about 1 MB uncompressed.
+        self.live, self._live_written = live, 0.0
         self._model = self._encode = self._decode = None
 
     def snapshot(self, vae, step: int, z_mean: np.ndarray | None = None,
@@ -102,7 +109,17 @@ class Recorder:
             "z_log_var": np.asarray(z_log_var, np.float16), "reconstruction_loss": float(rec.mean()),
             "kl_loss": float(kl.mean()), "grid_decodes": np.round(grid).astype(np.uint8),
         })
+        due = len(self.frames) <= 3 or time.time() - self._live_written > LIVE_EVERY_S
+        if self.live is not None and due:
+            self.write_live()
         self.seconds += time.perf_counter() - start
+
+    def write_live(self) -> None:
+        """The replay so far, into the job's folder (aside, then renamed: a reader never sees half a file)."""
+        tmp = self.live.with_name(f".{self.live.name}.tmp-{os.getpid()}.npz")
+        np.savez(tmp, **self.arrays())
+        os.replace(tmp, self.live)
+        self._live_written = time.time()
 
     def finish(self, vae, step: int, z_mean: np.ndarray, z_log_var: np.ndarray) -> None:
         """The last snapshot: the model as saved, after `step` training steps, with its reference encodings

@@ -157,7 +157,7 @@ def train(config: TrainingConfig, *, out: str | Path, data_dir: str | None = Non
     from vae.data import gallery, load_dataset
     from vae.evaluate import encode_all, evaluate
     from vae.models import build_vae
-    from vae.replay import Recorder
+    from vae.replay import LIVE_FILE, Recorder
     from vae.save import make_card, save_bundle
 
     source = _decoder_source(config.decoder_from, config.dataset) if config.decoder_from else None
@@ -190,7 +190,8 @@ def train(config: TrainingConfig, *, out: str | Path, data_dir: str | None = Non
     swap = [keras.callbacks.SwapEMAWeights()] if config.ema else []
     averager = weight_average(config.epochs - config.average_last) if config.average_last else None
     recorder = Recorder(data.x_test, data.y_test, latent_dim=config.latent_dim, steps_per_epoch=steps,
-                        epochs=config.epochs, batch_size=config.batch_size) if replay else None
+                        epochs=config.epochs, batch_size=config.batch_size,
+                        live=job_dir / LIVE_FILE if job_dir else None) if replay else None
     vae.fit(x_train, epochs=config.epochs, batch_size=config.batch_size, shuffle=True,
             validation_data=(data.x_test, None), verbose=verbose,
             callbacks=[*swap, *([averager] if averager else []), job_files, nan_guard,

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import streamlit as st
 
 from explorer import cache, models
 from explorer.models import ModelHandle
+from vae.replay import LIVE_FILE
 
 INTRO = ("The encoder's two heads start as two identical, untrained Dense layers: every digit's z_mean sits "
          "near the origin and its z_std near 1, the prior's. Press **▶ Play** to watch training pull them "
@@ -53,3 +56,33 @@ def followed_story(replay: dict, i: int, label: str) -> str:
             f"{', …' if z_mean.shape[1] > 4 else ''}) to ({fmt(f'{v:.2f}' for v in z_mean[-1][:4])}"
             f"{', …' if z_mean.shape[1] > 4 else ''}); mean z_std from {z_std[0].mean():.2f} to "
             f"{z_std[-1].mean():.3f}, over {int(replay['step'][-1]):,} training steps.")
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _live_figure(path: str, stamp: float, dataset: str):
+    from explorer.replay_figure import replay_figure
+    from vae.data import CLASS_NAMES
+
+    with np.load(path) as f:
+        arrays = {k: f[k] for k in f.files}
+    return replay_figure(arrays, CLASS_NAMES.get(dataset), None, height=520)
+
+
+def live_player(job_dir: Path, dataset: str, key: str) -> None:
+    """A running job's replay so far (the trainer rewrites it every few seconds), behind a toggle: it is
+    drawn anew at each new snapshot, so it costs nothing until asked for."""
+    if not st.toggle("Watch it learn, live", key=f"live-{key}",
+                     help="The same 1,000 test digits' z_mean and z_std, from step 0 to the latest "
+                          "snapshot."):
+        return
+    live = job_dir / LIVE_FILE
+    try:
+        stamp = live.stat().st_mtime
+    except FileNotFoundError:
+        st.caption("The first snapshot comes once TensorFlow and the data are loaded…")
+        return
+    try:
+        st.plotly_chart(_live_figure(str(live), stamp, dataset), key=f"live-chart-{key}",
+                        config={"displayModeBar": False})
+    except (OSError, ValueError, KeyError):  # caught between two writes, or a job without a replay
+        st.caption("The replay could not be read just now; it appears at the next refresh.")
