@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from explorer import models
 from vae.bundle import is_bundle
 from vae.config import ENCODERS
@@ -12,7 +14,16 @@ __all__ = ["ENCODERS", "JobNotFound", "JobSpec", "JobStatus", "LimitReached", "L
 
 
 def runner() -> LocalProcessRunner:
-    """The local-process runner, saving trained bundles where the model picker lists visitors' models."""
+    """The runner the operator configured, saving trained bundles where the model picker lists visitors'
+    models: VAE_RUNNER=local (the default: processes on this machine) or VAE_RUNNER=ray with
+    VAE_RAY_ADDRESS=http://HEAD:8265 (a Ray cluster; README, "Scaling out")."""
+    kind = os.environ.get("VAE_RUNNER", "local").strip().lower() or "local"
+    if kind == "ray":
+        from vae.ray_jobs import RayJobRunner  # (Ray itself is imported when the runner first asks it)
+
+        return RayJobRunner.from_env(models_dir=models.USER_MODELS)
+    if kind != "local":
+        raise ValueError(f"VAE_RUNNER must be 'local' or 'ray'; got {kind!r}.")
     return LocalProcessRunner(models_dir=models.USER_MODELS)
 
 

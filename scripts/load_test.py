@@ -1,6 +1,6 @@
 """Load test: N users at once, each in its own browser context, moving Decoder sliders and uploading images.
 
-    python scripts/load_test.py [--users 8] [--actions 12] [--ttl 10]
+    python scripts/load_test.py [--users 8] [--actions 12] [--ttl 10] [--url URL]
 
 Starts `streamlit run app.py` on a free port, opens one headless Debian Chromium with N contexts
 (separate cookies and sessions, like N people), and has every user open Decoder and Encode in two tabs,
@@ -9,7 +9,8 @@ hand-drawn digit on Encode (timed to its new z_mean on the page). Prints the err
 exceptions, connection errors; must be 0), p50/p95 per kind of action, and the server's resident memory:
 started, after one warm-up session, peak under load, when the users have closed their tabs, and once the
 server has dropped their sessions (`server.disconnectedSessionTTL`, shortened to --ttl seconds so the
-run does not wait the configured 300 s).
+run does not wait the configured 300 s). With --url it drives an app that is already running instead (e.g.
+replicas behind a load balancer: deploy/nginx.conf), and reports no memory.
 """
 
 from __future__ import annotations
@@ -149,37 +150,44 @@ async def run(args) -> int:
     from playwright.async_api import async_playwright
 
     logs = Path(tempfile.mkdtemp(prefix="load_test-"))
-    server = AppServer(logs / "streamlit.log",
-                       env={"VAE_USER_MODELS": str(logs / "user"),
-                            "STREAMLIT_SERVER_DISCONNECTED_SESSION_TTL": str(args.ttl)})
+    server = None if args.url else AppServer(
+        logs / "streamlit.log", env={"VAE_USER_MODELS": str(logs / "user"),
+                                     "STREAMLIT_SERVER_DISCONNECTED_SESSION_TTL": str(args.ttl)})
+    url = args.url.rstrip("/") if args.url else server.url
+    rss = (lambda: rss_mib(server.proc.pid)) if server else (lambda: float("nan"))
     times: dict[str, list[float]] = defaultdict(list)
     errors: list[str] = []
     memory: list[tuple[str, float]] = []
     try:
-        server.wait_healthy(timeout=120)
-        memory.append(("started (no session yet)", rss_mib(server.proc.pid)))
+        if server:
+            server.wait_healthy(timeout=120)
+        memory.append(("started (no session yet)", rss()))
         async with async_playwright() as p:
             browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             warm: dict[str, list[float]] = defaultdict(list)  # caches filled by one user first
-            await user(-1, browser, server.url, 2, warm, errors)
-            memory.append(("after one warm-up user", rss_mib(server.proc.pid)))
-            peak = PeakMemory(server.proc.pid)
-            peak.start()
+            await user(-1, browser, url, 2, warm, errors)
+            memory.append(("after one warm-up user", rss()))
+            peak = PeakMemory(server.proc.pid) if server else None
+            if peak:
+                peak.start()
             t0 = time.perf_counter()
-            await asyncio.gather(*(user(n, browser, server.url, args.actions, times, errors)
+            await asyncio.gather(*(user(n, browser, url, args.actions, times, errors)
                                    for n in range(args.users)))
             wall = time.perf_counter() - t0
-            peak.running = False
-            memory.append((f"peak with {args.users} users", peak.peak))
-            memory.append(("users' tabs closed", rss_mib(server.proc.pid)))
+            if peak:
+                peak.running = False
+                memory.append((f"peak with {args.users} users", peak.peak))
+            memory.append(("users' tabs closed", rss()))
             await browser.close()
-        await asyncio.sleep(args.ttl + 5)  # the server drops sessions TTL s after they disconnect
-        memory.append((f"{args.ttl} s later (sessions dropped)", rss_mib(server.proc.pid)))
+        if server:
+            await asyncio.sleep(args.ttl + 5)  # the server drops sessions TTL s after they disconnect
+            memory.append((f"{args.ttl} s later (sessions dropped)", rss()))
     finally:
-        server.stop()
+        if server:
+            server.stop()
 
     print(f"\n{args.users} users x {args.actions} actions (alternately slider press, upload) "
-          f"in {wall:.1f} s on {server.url}")
+          f"in {wall:.1f} s on {url}")
     print(f"errors: {len(errors)}")
     for e in errors[:20]:
         print("  " + e)
@@ -187,9 +195,10 @@ async def run(args) -> int:
     print(f"\n{'seconds':<{width}} {'p50':>7} {'p95':>7} {'max':>7} {'n':>4}")
     for label, v in times.items():
         print(f"{label:<{width}} {np.median(v):7.3f} {np.percentile(v, 95):7.3f} {max(v):7.3f} {len(v):4d}")
-    print("\nserver memory (RSS, MiB)")
-    for label, mib in memory:
-        print(f"  {label:<34} {mib:7.1f}")
+    if server:
+        print("\nserver memory (RSS, MiB)")
+        for label, mib in memory:
+            print(f"  {label:<34} {mib:7.1f}")
     return 1 if errors else 0
 
 
@@ -198,6 +207,8 @@ def main() -> int:
     ap.add_argument("--users", type=int, default=8, help="concurrent users (browser contexts)")
     ap.add_argument("--actions", type=int, default=12, help="actions per user, alternately slider and upload")
     ap.add_argument("--ttl", type=int, default=10, help="seconds the server keeps a closed tab's session")
+    ap.add_argument("--url", help="drive this running app (e.g. replicas behind a balancer) instead of "
+                                  "starting one; no memory figures")
     args = ap.parse_args()
     if args.users < 1 or args.actions < 1 or args.ttl < 0:
         ap.error("--users and --actions must be at least 1, --ttl at least 0")

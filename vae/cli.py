@@ -125,6 +125,11 @@ def _add_train(sub) -> None:
     t.add_argument("--name", help="display name for the model card")
     t.add_argument("--description", default="")
     t.add_argument("--out", required=True, help="model bundle directory to write")
+    t.add_argument("--runner", choices=["local", "ray"], default="local",
+                   help="local: train in this process; ray: submit the training to a Ray cluster and wait "
+                        "for it (--out and the job folder on storage every node mounts)")
+    t.add_argument("--ray-address", help="the Ray job server, e.g. http://HOST:8265 (default: "
+                                         "$VAE_RAY_ADDRESS)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -142,6 +147,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _train(args) -> int:
+    if args.runner == "ray":
+        from vae.ray_jobs import train_cli
+
+        return train_cli(_training_config(args), args)
     job_dir = Path(args.job_dir) if args.job_dir else None
     if job_dir:
         job_dir.mkdir(parents=True, exist_ok=True)

@@ -39,14 +39,14 @@ def new_visitor(browser, signed_in_as: str | None = None):
     return context
 
 
-def start_digits_job(page, url: str, name: str, root: Path) -> None:
-    """Train the scikit-learn digits for one epoch, from the Train page's form."""
+def start_digits_job(page, url: str, name: str, root: Path, epochs: int = 1) -> None:
+    """Train the scikit-learn digits (for one epoch unless told), from the Train page's form."""
     before = len(job_states(root))
     page.goto(f"{url}/train")
     wait_idle(page)
     page.locator("[data-testid='stSelectbox']").first.click()  # Dataset
     page.get_by_role("option", name="digits", exact=True).click()
-    page.get_by_label("Epochs").fill("1")  # (Enter would submit the form)
+    page.get_by_label("Epochs").fill(str(epochs))  # (Enter would submit the form)
     page.get_by_label("Name (optional)").fill(name)
     page.get_by_role("button", name="Start training").click()
     deadline = time.time() + 60

@@ -1,0 +1,83 @@
+"""deploy/nginx.conf run for real: Debian's nginx in front of app replicas on this machine's ports, as
+tests/e2e/test_replicas.py and scripts/bench_scale.py use it (its pid, logs and temp files in a folder of
+its own; ended by its own process id)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SITE = REPO / "deploy" / "nginx.conf"
+EXAMPLE_PORTS = (8501, 8502)  # the replicas' ports as the example names them
+
+
+def nginx_binary() -> str | None:
+    return shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if Path(p).exists()), None)
+
+
+def nginx_config(folder: Path, ports: tuple[int, int], listen: int) -> Path:
+    """deploy/nginx.conf with these replica and balancer ports, inside a main config of its own."""
+    site = SITE.read_text()
+    for example, port in zip(EXAMPLE_PORTS, ports, strict=True):
+        site = site.replace(f"127.0.0.1:{example}", f"127.0.0.1:{port}")
+    site, n = re.subn(r"listen 80;", f"listen 127.0.0.1:{listen};", site)
+    if n != 1:
+        raise ValueError(f"{SITE} no longer has one 'listen 80;'")
+    temp = "\n".join(f"    {kind}_temp_path {folder / kind};"
+                     for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    user = "user root;\n" if os.geteuid() == 0 else ""  # (workers may then read a root-only temp folder)
+    conf = folder / "nginx.conf"
+    conf.write_text(f"""{user}daemon off;
+worker_processes 1;
+pid {folder / 'nginx.pid'};
+error_log {folder / 'error.log'} warn;
+events {{ worker_connections 1024; }}
+http {{
+    log_format upstream '$request_method $uri $status $upstream_addr';
+    access_log {folder / 'access.log'} upstream;
+{temp}
+{site}
+}}
+""")
+    return conf
+
+
+class Balancer:
+    """nginx with deploy/nginx.conf in front of two replicas; a context manager yielding its URL."""
+
+    def __init__(self, folder: Path, ports: tuple[int, int], listen: int):
+        self.folder, self.listen = Path(folder), listen
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.nginx = nginx_binary()
+        if self.nginx is None:
+            raise FileNotFoundError("no nginx (apt-get install nginx)")
+        self.conf = nginx_config(self.folder, ports, listen)
+        self.proc: subprocess.Popen | None = None
+
+    def __enter__(self) -> str:
+        check = subprocess.run([self.nginx, "-t", "-c", str(self.conf), "-p", str(self.folder)],
+                               capture_output=True, text=True)
+        if check.returncode:
+            raise RuntimeError(f"nginx -t refused the configuration:\n{check.stderr}")
+        self.proc = subprocess.Popen([self.nginx, "-c", str(self.conf), "-p", str(self.folder)],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                     start_new_session=True)
+        return f"http://127.0.0.1:{self.listen}"
+
+    def __exit__(self, *exc) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()  # the master ends its workers
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+
+    def served(self) -> str:
+        """The access log: method, path, status and the replica that answered, a line per request."""
+        log = self.folder / "access.log"
+        return log.read_text() if log.exists() else ""
