@@ -156,3 +156,82 @@ def fmt_vec(v: np.ndarray, digits: int = 3, max_items: int = 8) -> str:
     if v.size > max_items:
         items.append(f"… ({v.size} values)")
     return "[" + ", ".join(items) + "]"
+
+
+
+# ----------------------------------------------------------------------------- How it works, mended
+
+GLOSSARY = ("**nats**: loss units, information measured with the natural log (1 nat ≈ 1.44 bits) · "
+            "**ELBO**: the evidence lower bound on log p(x); training minimises −ELBO = reconstruction "
+            "+ KL · **KL**: the Kullback–Leibler divergence, how far this input's N(z_mean, z_std²) is "
+            "from the prior · **prior**: N(0, I), the distribution z is drawn from to generate new images")
+
+# z_std scaled by 20^-1 … 20^1; the middle factor is exactly 1, the learned z_std.
+SPREAD_FACTORS = 20.0 ** np.linspace(-1.0, 1.0, 33)
+
+
+def magnified(z_mean: np.ndarray, samples: np.ndarray, factor: float) -> np.ndarray:
+    """The same draws with z_std multiplied by `factor`: z_mean + factor · z_std · ε (ε unchanged)."""
+    z_mean = np.asarray(z_mean, np.float64)
+    return z_mean + factor * (np.asarray(samples, np.float64) - z_mean)
+
+
+def spread_curve(decode, x: np.ndarray, z_mean: np.ndarray, z_log_var: np.ndarray,
+                 factors: np.ndarray = SPREAD_FACTORS, n_eps: int = 16, seed: int = 0) -> dict:
+    """One input's loss terms as its z_std is scaled by each factor, z_mean fixed.
+
+    Reconstruction: the expected Bernoulli loss E_ε[BCE(x, decode(z_mean + f · z_std · ε))], estimated
+    with the same `n_eps` draws of ε for every factor (common random numbers: a smooth curve); KL in
+    closed form. Returns the arrays, the index of the sum's minimum and that of factor 1 (the learned z_std).
+    """
+    z_mean = np.asarray(z_mean, np.float64).reshape(-1)
+    z_log_var = np.asarray(z_log_var, np.float64).reshape(-1)
+    factors = np.asarray(factors, np.float64)
+    eps = np.random.default_rng(seed).standard_normal((n_eps, z_mean.size))
+    z = z_mean + factors[:, None, None] * z_std(z_log_var) * eps  # (factors, n_eps, d)
+    p = np.clip(np.asarray(decode(z.reshape(-1, z_mean.size)), np.float64), 1e-7, 1 - 1e-7)
+    p = p.reshape(len(factors), n_eps, -1)
+    t = np.asarray(x, np.float64).reshape(1, 1, -1)
+    reconstruction = -(t * np.log(p) + (1 - t) * np.log1p(-p)).sum(-1).mean(1)
+    kl = np.array([kl_per_dim(z_mean, z_log_var + 2.0 * np.log(f)).sum() for f in factors])
+    total = reconstruction + kl
+    return {"factor": factors, "reconstruction": reconstruction, "kl": kl, "total": total,
+            "best": int(np.argmin(total)), "learned": int(np.argmin(np.abs(np.log(factors)))),
+            "n_eps": n_eps}
+
+
+def expected_code(x: np.ndarray, enc: Encoding) -> str:
+    """What a learner might expect the "mean" to be (a statistic of the pixels) beside what z_mean is."""
+    x = np.asarray(x, np.float64)
+    d = enc.z_mean.size
+    per_input = f"# {d} learned number{'s' * (d != 1)} for this input"
+    return (f"tf.reduce_mean(x)     = {x.mean():.4f}   # one number: the average of the {x.size} pixels\n"
+            f"tf.math.reduce_std(x) = {x.std():.4f}   # one number: how much the pixels vary\n"
+            f"z_mean                = {fmt_vec(enc.z_mean)}   {per_input}\n"
+            f"z_std                 = {fmt_vec(enc.z_std)}   {per_input}")
+
+
+def batch_shapes_code(latent_dim: int, batch: int) -> str:
+    """The heads' and ε's shapes in one training batch, with this model's latent_dim."""
+    shape = f"({batch}, {latent_dim})"
+    rows = [("x", "one batch of images", f"({batch}, 28, 28, 1)"),
+            ("z_mean", f"Dense({latent_dim})(h)", f"{shape}: one row per image"),
+            ("z_log_var", f"Dense({latent_dim})(h)", f"{shape}: one row per image"),
+            ("epsilon", f"tf.random.normal(shape={shape})",
+             f"{shape}: drawn per image, per dimension, per step"),
+            ("z", "z_mean + tf.exp(0.5 * z_log_var) * epsilon", shape)]
+    width = max(len(code) for _, code, _ in rows)
+    return "\n".join(f"{name:<9} = {code:<{width}}   # {comment}" for name, code, comment in rows)
+
+
+def first_of_another_label(labels: np.ndarray, first: int) -> int:
+    """The first position whose label differs from position `first`'s (the two-input comparison's default)."""
+    labels = np.asarray(labels)
+    other = np.flatnonzero(labels != labels[first])
+    return int(other[0]) if other.size else first
+
+
+def gallery_row(labels: np.ndarray, label: int, k: int) -> int:
+    """The gallery row of the k-th (from 0, clamped) image of `label`."""
+    rows = np.flatnonzero(np.asarray(labels) == label)
+    return int(rows[min(max(int(k), 0), len(rows) - 1)])

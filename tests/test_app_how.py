@@ -31,12 +31,12 @@ def _z_mean_shown(at: AppTest) -> str:
 
 
 def _change_input(at: AppTest) -> None:
-    """Pick another input: a different test digit if the test set is here, else another random z."""
+    """Pick another input: a different test digit if the test set is here, else another gallery digit."""
     keys = {w.key for w in at.number_input}
     if "how_index_a" in keys:
         at.number_input(key="how_index_a").set_value(1234)
     else:
-        at.number_input(key="how_seed_a").set_value(42)
+        at.selectbox(key="how_gal_label_a").set_value(3)
     at.run()
 
 

@@ -17,6 +17,7 @@ Z_KEY = "dec_z"  # the z this page last showed, and so also what it last wrote t
 MODEL_KEY = "dec_model"  # the model dec_z belongs to
 LIVE_KEY = "dec_live_on"  # the page's "Live decoding in the browser" toggle
 DIGIT_KEY = "dec_idx"  # the test digit that "Start from digit" goes to
+GALLERY_KEY = "dec_gallery"  # the same, picked among the bundle's gallery when the test set is not here
 
 
 # --- pure computations (no Streamlit): what the owner of z decides ---
@@ -61,6 +62,13 @@ def map_caption(n: int, latent_dim: int, inside: bool) -> str:
     return (f"Where z is (×): {n:,} test images' z_mean"
             + axes.get(latent_dim, ", on their first two principal components")
             + ("." if inside else " — z is outside the data's range; the × sits on the edge."))
+
+
+def gallery_options(labels, indices) -> list[int]:
+    """The gallery's test-split indices, grouped by label (all the 0s, then the 1s, …), each group in the
+    gallery's order."""
+    order = sorted(range(len(labels)), key=lambda r: (int(labels[r]), r))
+    return [int(indices[r]) for r in order]
 
 
 # --- the owner of z ---
@@ -114,8 +122,9 @@ class DecoderZ:
     def random(self) -> None:
         self.set(np.random.default_rng().standard_normal(self.d))
 
-    def from_digit(self) -> None:
-        self.set(self.ref["z_mean"][int(st.session_state[DIGIT_KEY])])
+    def from_digit(self, index: int | None = None) -> None:
+        """z = test digit `index`'s z_mean (by default the one the digit box holds)."""
+        self.set(self.ref["z_mean"][int(st.session_state[DIGIT_KEY] if index is None else index)])
 
     def resend(self) -> np.ndarray:
         """The sliders' z, written back to their keys.
@@ -149,15 +158,34 @@ def controls(owner: DecoderZ) -> None:
     b1.button("↺ Reset to the data mean" if owner.from_data else "↺ Reset to z = 0",
               on_click=owner.reset, width="stretch")
     b2.button("🎲 Random z ~ N(0, I)", on_click=owner.random, width="stretch")
-    if owner.ref is not None:
-        n = len(owner.ref["z_mean"])
-        if DIGIT_KEY not in st.session_state:
-            # Start from the image last picked on the Latent map, if any.
-            st.session_state[DIGIT_KEY] = min(int(st.session_state.get("sel_index") or 0), n - 1)
-        b3.number_input(f"Test digit (0–{n - 1})", min_value=0, max_value=n - 1, step=1, key=DIGIT_KEY)
-        idx = int(st.session_state[DIGIT_KEY])
-        b4.button(f"Start from digit #{idx} ({owner.label_of(idx)})", on_click=owner.from_digit,
-                  width="stretch")
+    if owner.ref is None:
+        return
+    # Without the test set on this machine, any index would be picked blind: offer the gallery's real digits.
+    offline = cache.reference_images(owner.handle) is None
+    gallery = cache.gallery(owner.handle) if offline else None
+    idx = digit_by_index(owner, b3) if gallery is None else gallery_digit(owner, gallery, b3)
+    b4.button(f"Start from digit #{idx} ({owner.label_of(idx)})", on_click=owner.from_digit, args=(idx,),
+              width="stretch")
+
+
+def digit_by_index(owner: DecoderZ, container) -> int:
+    """Any test digit, by its index in the test split."""
+    n = len(owner.ref["z_mean"])
+    if DIGIT_KEY not in st.session_state:
+        # Start from the image last picked on the Latent map, if any.
+        st.session_state[DIGIT_KEY] = min(int(st.session_state.get("sel_index") or 0), n - 1)
+    container.number_input(f"Test digit (0–{n - 1})", min_value=0, max_value=n - 1, step=1, key=DIGIT_KEY)
+    return int(st.session_state[DIGIT_KEY])
+
+
+def gallery_digit(owner: DecoderZ, gallery: dict, container) -> int:
+    """One of the bundle's gallery of real test digits, named by its label and index in the test split."""
+    options = gallery_options(gallery["labels"], gallery["indices"])
+    picked = st.session_state.get(GALLERY_KEY, st.session_state.get("sel_index"))
+    # This session's pick, else the Latent map's if it is in the gallery, else the first 0.
+    st.session_state[GALLERY_KEY] = picked if picked in options else options[0]
+    return int(container.selectbox("Real test digit (this model's gallery)", options, key=GALLERY_KEY,
+                                   format_func=lambda i: f"a {owner.label_of(i)} (#{i})"))
 
 
 def live(owner: DecoderZ, z: np.ndarray) -> None:

@@ -21,9 +21,23 @@ from vae.serving import ServedModel
 
 CLOUD_COLORS = ["#111111", "#d62728"]
 
-SRC_TEST, SRC_YOURS, SRC_RANDOM = "A test digit", "Your drawing / upload", "The decode of a random z"
+SRC_TEST, SRC_GALLERY = "A test digit", "A real digit (this model's gallery)"
+SRC_YOURS, SRC_RANDOM = "Your drawing / upload", "The decode of a random z"
+REPLAY_PAGE = "pages/latent_map.py"
+MAGNIFY_KEY = "how_magnify"
 
-TestDigits = tuple[np.ndarray, np.ndarray] | None  # (images, labels), or None where the test set is absent
+
+@dataclass(frozen=True)
+class RealDigits:
+    """The real digits the page can offer: the whole test split if it is on this machine (images float,
+    labels), else the bundle's gallery (cache.gallery: images uint8, labels, indices into the split)."""
+
+    test: tuple[np.ndarray, np.ndarray] | None
+    gallery: dict | None
+
+    @property
+    def any(self) -> bool:
+        return self.test is not None or self.gallery is not None
 
 
 # ----------------------------------------------------------------------------- pure computations
@@ -34,9 +48,12 @@ def can_map(model: ServedModel) -> bool:
     return model.latent_dim == 2 or model.reference is not None
 
 
-def input_options(has_test: bool, has_current_input: bool) -> list[str]:
-    """The input sources on offer: the test set if it is here, the Encode page's input if there is one."""
-    return ([SRC_TEST] if has_test else []) + ([SRC_YOURS] if has_current_input else []) + [SRC_RANDOM]
+def input_options(has_test: bool, has_gallery: bool, has_current_input: bool) -> list[str]:
+    """The input sources on offer: real digits (the test set if it is here, else the bundle's gallery), the
+    Encode page's drawing or upload if there is one; the decode of a random z only when there is neither."""
+    real = [SRC_TEST] if has_test else [SRC_GALLERY] if has_gallery else []
+    yours = [SRC_YOURS] if has_current_input else []
+    return real + yours + ([] if real or yours else [SRC_RANDOM])
 
 
 def default_source(options: list[str], slot: str) -> int:
@@ -83,16 +100,21 @@ def card_sigma_note(card: dict) -> str | None:
     return "From this model's card: " + " ".join(quotes) if quotes else None
 
 
-def cloud(name: str, enc: Encoding, samples: np.ndarray, color: str) -> dict:
-    """One input's cloud, as the cloud pictures take it."""
-    return {"name": name, "z_mean": enc.z_mean, "z_log_var": enc.z_log_var, "samples": samples,
-            "color": color}
+def cloud(name: str, enc: Encoding, samples: np.ndarray, color: str, magnify: float = 1.0) -> dict:
+    """One input's cloud, as the cloud pictures take it: `samples` are the true draws; under a
+    magnification both they and the ring are drawn with z_std × magnify."""
+    return {"name": name, "z_mean": enc.z_mean, "z_log_var": enc.z_log_var + 2.0 * np.log(magnify),
+            "samples": E.magnified(enc.z_mean, samples, magnify), "color": color}
 
 
-def cloud_table(enc: Encoding, samples: np.ndarray) -> pd.DataFrame:
-    """The heads' outputs beside the mean and std of the samples drawn from them."""
-    return pd.DataFrame({"z_mean": enc.z_mean, "cloud mean": samples.mean(0),
-                         "z_std": enc.z_std, "cloud std": samples.std(0)}, index=dim_index(enc.z_mean.size))
+def cloud_table(enc: Encoding, samples: np.ndarray, magnify: float = 1.0) -> pd.DataFrame:
+    """The heads' outputs beside the mean and std of the samples drawn from them (magnified: × magnify)."""
+    shown = E.magnified(enc.z_mean, samples, magnify)
+    columns = {"z_mean": enc.z_mean, "cloud mean": shown.mean(0), "z_std": enc.z_std}
+    if magnify != 1:
+        columns[f"z_std × {magnify:g}"] = magnify * enc.z_std
+    columns["cloud std"] = shown.std(0)
+    return pd.DataFrame(columns, index=dim_index(enc.z_mean.size))
 
 
 def parametrisation_table(z_log_var: np.ndarray) -> pd.DataFrame:
@@ -149,31 +171,99 @@ def kl_curve_figure(enc: Encoding, dim: int) -> go.Figure:
     return fig
 
 
+def spread_figure(curve: dict) -> go.Figure:
+    """Reconstruction, KL and their sum against the factor z_std is scaled by; the sum's minimum and the
+    learned z_std (factor 1) marked."""
+    f = curve["factor"]
+    fig = go.Figure()
+    for key, name, color, width in (("reconstruction", "reconstruction (expected)", "#1f77b4", 2),
+                                    ("kl", "KL", "#9467bd", 2), ("total", "sum = −ELBO", "#111111", 3.5)):
+        line = dict(color=color, width=width)
+        fig.add_trace(go.Scatter(x=f, y=curve[key], mode="lines", name=name, line=line))
+    best, learned = curve["best"], curve["learned"]
+    fig.add_trace(go.Scatter(x=[f[best]], y=[curve["total"][best]], mode="markers",
+                             name=f"minimum of the sum (× {f[best]:.2f})",
+                             marker=dict(size=13, symbol="diamond", color="#d62728",
+                                         line=dict(color="black", width=1))))
+    star = dict(size=15, symbol="star", color="gold", line=dict(color="black", width=1.5))
+    fig.add_trace(go.Scatter(x=[f[learned]], y=[curve["total"][learned]], mode="markers",
+                             name="learned z_std (× 1)", marker=star))
+    fig.update_xaxes(type="log", title="z_std × factor, all dimensions (1: the learned z_std; z_mean fixed)")
+    fig.update_yaxes(title="nats")
+    pin_margins(fig, top=30)
+    fig.update_layout(height=380, legend=dict(orientation="h", y=-0.25))
+    return fig
+
+
+def spread_summary(curve: dict, enc: Encoding) -> str:
+    """The chart in words: where the sum is lowest against where training put z_std."""
+    f, best, learned = curve["factor"], curve["best"], curve["learned"]
+    gap = curve["total"][learned] - curve["total"][best]
+    where = ("exactly the learned z_std, within this grid's steps of × 1.2" if best == learned else
+             f"z_std × {f[best]:.2f} (mean z_std {f[best] * enc.z_std.mean():.3g} against the learned "
+             f"{enc.z_std.mean():.3g}), {gap:.2f} nats below the learned one's")
+    return (f"For this input the sum is lowest at {where}. Narrower, the KL climbs (−log z_std); wider, the "
+            "decodes spill into other digits and the reconstruction climbs. The encoder sets z_std for every "
+            "input with one set of weights, trained on all of them, so it need not hit each input's own "
+            f"minimum. Reconstruction is averaged over {curve['n_eps']} fixed draws of ε.")
+
+
 # ----------------------------------------------------------------------------- sections: the input
 
 
-def reference_digits(model: ServedModel) -> TestDigits:
-    """(images, labels) of the test split the reference encodings come from, or None."""
-    images = cache.reference_images(models.handle(model.path))
-    return None if images is None else (images, model.reference["labels"])
+def real_digits(model: ServedModel) -> RealDigits:
+    """The test split the reference encodings come from if it is on this machine, else the gallery."""
+    handle = models.handle(model.path)
+    images = cache.reference_images(handle)
+    if images is not None:
+        return RealDigits((images, model.reference["labels"]), None)
+    return RealDigits(None, cache.gallery(handle))
 
 
-def pick_input(model: ServedModel, test: TestDigits, slot: str, default_index: int,
+def default_digit(labels: np.ndarray, slot: str) -> int:
+    """Input 1 defaults to the first digit, input 2 to the first of another label: two different digits."""
+    return 0 if slot == "a" else E.first_of_another_label(labels, 0)
+
+
+def pick_gallery_digit(model: ServedModel, gallery: dict, slot: str,
+                       container: DeltaGenerator) -> tuple[np.ndarray, str]:
+    """A real digit from the bundle's gallery, by label and which one of that label."""
+    labels = np.asarray(gallery["labels"])
+    kinds = sorted(int(v) for v in np.unique(labels))
+    first = int(labels[default_digit(labels, slot)])
+    c_label, c_k = container.columns(2)
+    label = c_label.selectbox("Label", kinds, index=kinds.index(first), key=f"how_gal_label_{slot}",
+                              format_func=lambda v: models.label_name(model, v))
+    most = int(np.bincount(labels).max())
+    k = int(c_k.number_input(f"Which one (1–{most})", 1, most, 1, key=f"how_gal_k_{slot}"))
+    row = E.gallery_row(labels, label, k - 1)
+    x = np.asarray(gallery["images"][row], np.float32) / 255.0
+    return x, f"a real {models.label_name(model, label)}, test image #{int(gallery['indices'][row])}"
+
+
+def pick_input(model: ServedModel, digits: RealDigits, slot: str,
                container: DeltaGenerator) -> tuple[np.ndarray, str]:
     """Let the learner choose an input in `container`; returns (28x28 image in [0, 1], description)."""
-    options = input_options(test is not None, E.CURRENT_INPUT_KEY in st.session_state)
+    options = input_options(digits.test is not None, digits.gallery is not None,
+                            E.CURRENT_INPUT_KEY in st.session_state)
     source = container.radio("Input", options, index=default_source(options, slot), key=f"how_source_{slot}",
                              horizontal=True)
+    if slot == "a" and SRC_YOURS not in options:
+        container.page_link("pages/encode.py", label="Draw or upload your own digit on Encode: it then "
+                            "appears here as an input", icon="✍️")
     if source == SRC_TEST:
-        images, labels = test
+        images, labels = digits.test
         i = int(container.number_input(f"Test image index (0–{len(images) - 1})", 0, len(images) - 1,
-                                       default_index, key=f"how_index_{slot}"))
+                                       default_digit(labels, slot), key=f"how_index_{slot}"))
         return np.asarray(images[i], np.float32), f"test image #{i} ({models.label_name(model, labels[i])})"
+    if source == SRC_GALLERY:
+        return pick_gallery_digit(model, digits.gallery, slot, container)
     if source == SRC_YOURS:
         x = np.asarray(st.session_state[E.CURRENT_INPUT_KEY], np.float32).reshape(28, 28)
         # A file's name is the visitor's text: shown as text.
         return x, models.plain_text(st.session_state.get(E.CURRENT_INPUT_NAME_KEY, "your input"))
-    seed = int(container.number_input("Seed for the random z", 0, 10_000, default_index,
+    container.caption("This model carries no real digits and its dataset is not on this machine.")
+    seed = int(container.number_input("Seed for the random z", 0, 10_000, 0 if slot == "a" else 1,
                                       key=f"how_seed_{slot}"))
     z = np.random.default_rng(seed).standard_normal((1, model.latent_dim))
     return model.decode(z)[0].astype(np.float32), f"decode of a random z (seed {seed})"
@@ -197,6 +287,14 @@ def the_question() -> None:
         "layers** that read the same features `x`. Nothing in the layers says “mean” or “variance”: "
         "they *become* a mean and a (log-)variance because of how `z` is built from them and because "
         "the loss rewards that. Every input gets its own pair, computed fresh by the network.")
+    replay_link()
+    st.caption(E.GLOSSARY)
+
+
+def replay_link() -> None:
+    """The way to the Latent map's replay of training, where the heads are seen becoming what they are."""
+    st.page_link(REPLAY_PAGE, icon="▶️",
+                 label="Watch these two heads become a mean and a spread: Latent map, “Watch it learn”")
 
 
 def head_beside_live_numbers(model: ServedModel, x: np.ndarray, desc: str, enc: Encoding) -> None:
@@ -216,10 +314,49 @@ def head_beside_live_numbers(model: ServedModel, x: np.ndarray, desc: str, enc: 
         st.info(note)
 
 
-def the_cloud(model: ServedModel, path: str, enc: Encoding) -> np.ndarray:
-    """Samples z = z_mean + z_std·ε on the map and in a table beside the heads; returns the samples."""
+def what_you_expected(x: np.ndarray, enc: Encoding) -> None:
+    """The statistic a learner expects "the mean" to be, beside z_mean: one number against learned ones."""
+    d = enc.z_mean.size
+    st.markdown("**What you might have expected, beside what the heads give.** A mean *computed* from the "
+                "input would be one number per image, the same for any network. `z_mean` is "
+                f"{d} number{'s' * (d != 1)} per image, and only training made them what they are:")
+    st.code(E.expected_code(x, enc), language="python")
+
+
+def batch_shapes(model: ServedModel) -> None:
+    """z_mean, z_log_var and ε in a training batch, with this model's latent_dim and batch size."""
+    from vae.bundle import read_training_config
+
+    known = getattr(read_training_config(model.path), "batch_size", None)
+    batch = known or 128
+    st.markdown(f"**In a training batch** of {batch} images ({'this model’s' if known else 'the course’s'} "
+                "batch size): every row is one image's own pair of heads, and ε is drawn anew for every "
+                "image, every dimension and every step.")
+    st.code(E.batch_shapes_code(model.latent_dim, batch), language="python")
+
+
+def magnifier(enc: Encoding) -> float:
+    """The "magnify z_std" control: for seeing the draws, never what the model does."""
+    m = float(st.slider("Magnify z_std (for seeing only)", 1, 20, 1, key=MAGNIFY_KEY,
+                        help="Multiplies z_std in the pictures of draws on this page: the cloud, its ring, "
+                             "its decodes and the ε strips. The model itself always uses z_std × 1."))
+    lo, hi = enc.z_std.min(), enc.z_std.max()
+    if m == 1:
+        st.caption(f"This input's z_std is {lo:.3g}–{hi:.3g}: draws this close to z_mean decode to images "
+                   "that look alike. Magnify z_std to see what a draw does.")
+    else:
+        st.warning(f"**Magnified × {m:g}, for your eyes only.** The draws below use z_std × {m:g} "
+                   f"({m * lo:.3g}–{m * hi:.3g} instead of {lo:.3g}–{hi:.3g}). The model never does this: it "
+                   "trains and generates with z_std itself.")
+    return m
+
+
+def the_cloud(model: ServedModel, path: str, enc: Encoding) -> tuple[np.ndarray, float]:
+    """Samples z = z_mean + z_std·ε on the map and in a table beside the heads, magnified if asked; returns
+    the true samples and the magnification."""
     st.header("The reparameterization: z is a draw from N(z_mean, z_std²)")
     n = st.slider("Number of samples z = z_mean + z_std·ε", 10, 3000, 500, step=10, key="how_n")
+    magnify = magnifier(enc)
     samples, _ = E.sample_cloud(enc.z_mean, enc.z_log_var, n, seed=1)
     c_map, c_tab = st.columns([1, 1])
     if can_map(model):
@@ -233,7 +370,7 @@ def the_cloud(model: ServedModel, path: str, enc: Encoding) -> np.ndarray:
             c_map.caption("1-D latent space: x is z; y only spreads the test digits out (a random jitter). "
                           "The cloud lies on the centre line, its 2·z_std ring a horizontal bar.")
         # Half the page wide: the legend goes under the plot, so the plot keeps the width.
-        this = [cloud("this input", enc, samples, CLOUD_COLORS[0])]
+        this = [cloud("this input", enc, samples, CLOUD_COLORS[0], magnify)]
         picture = cache.cloud_picture(models.handle(path), this,
                                       zoom=zoom, width=480, height=560, legend_below=True)
         c_map.image(picture, width="stretch")
@@ -242,11 +379,11 @@ def the_cloud(model: ServedModel, path: str, enc: Encoding) -> np.ndarray:
     c_tab.markdown(f"The mean and std of these {n} samples (“cloud”) reproduce the two heads' outputs — "
                    "more closely the more samples you draw. That is all “mean” and “std” mean here: "
                    "the centre and width of the Gaussian the decoder is fed from.")
-    c_tab.dataframe(cloud_table(enc, samples).style.format("{:.3f}"), width="stretch")
+    c_tab.dataframe(cloud_table(enc, samples, magnify).style.format("{:.3f}"), width="stretch")
     cols = c_tab.columns(4)
-    for i, img in enumerate(model.decode(samples[:8])):
-        thumbnail(cols[i % 4], img, 3, f"z #{i + 1}")
-    return samples
+    for i, img in enumerate(model.decode(E.magnified(enc.z_mean, samples[:8], magnify))):
+        thumbnail(cols[i % 4], img, 3, f"z #{i + 1}" + (f" (× {magnify:g})" if magnify != 1 else ""))
+    return samples, magnify
 
 
 def move_z(model: ServedModel, path: str, z_mean: np.ndarray) -> None:
@@ -285,12 +422,14 @@ def kl_per_dimension(enc: Encoding) -> None:
 
 @dataclass(frozen=True)
 class Input:
-    """What the follow-up answers are about: the model, this input, its heads and its sampled cloud."""
+    """What the follow-up answers are about: the model, this input, its heads, its sampled cloud (true
+    draws) and the page's magnification of z_std for pictures."""
 
     model: ServedModel
     x: np.ndarray
     enc: Encoding
     samples: np.ndarray
+    magnify: float = 1.0
 
 
 def question(label: str, key: str, answer: Callable[[Input], None], about: Input,
@@ -343,9 +482,12 @@ def what_epsilon_is_for(about: Input) -> None:
         "`np.random.normal(z_mean, z_std)` would give the same distribution but no gradient.")
     seed = int(st.number_input("Seed for ε", 0, 10_000, 7, key="how_eps_seed"))
     eps = np.random.default_rng(seed).standard_normal((1, enc.z_mean.size))
-    z_same = np.repeat(E.reparameterize(enc.z_mean, enc.z_log_var, eps), 4, axis=0)
-    z_diff, _ = E.sample_cloud(enc.z_mean, enc.z_log_var, 4, seed=seed + 1)
+    m = about.magnify
+    z_same = np.repeat(E.reparameterize(enc.z_mean, enc.z_log_var + 2.0 * np.log(m), eps), 4, axis=0)
+    z_diff, _ = E.sample_cloud(enc.z_mean, enc.z_log_var + 2.0 * np.log(m), 4, seed=seed + 1)
     st.code(gradient_code(enc, eps[0]), language="python")
+    if m != 1:
+        st.caption(f"The strips below use z_std × {m:g} (the page's magnifier), for seeing only.")
     a, b = st.columns(2)
     texts = ("**Same ε four times** → the same z, the same image: nothing random is left.",
              "**Four different ε** → four draws from this input's cloud.")
@@ -365,7 +507,9 @@ def what_makes_the_heads(about: Input) -> None:
         "spill into other digits;\n"
         "- the **KL** term pulls every cloud towards N(0, 1): z_mean towards 0, z_std towards 1.\n\n"
         "Training settles the tug-of-war; the head that sets the cloud's centre is what we then call "
-        "z_mean, the other its log-variance.")
+        "z_mean, the other its log-variance. “Why doesn't z_std collapse to zero?” below draws both terms "
+        "against this input's spread.")
+    replay_link()
     elbo = E.per_image_elbo(x, model.decode(enc.z_mean[None])[0], enc.z_mean, enc.z_log_var)
     rec_samples = float(np.mean([E.per_image_elbo(x, d, enc.z_mean, enc.z_log_var)["reconstruction_loss"]
                                  for d in model.decode(about.samples[:32])]))
@@ -380,8 +524,15 @@ def what_makes_the_heads(about: Input) -> None:
 
 
 def why_no_collapse(about: Input) -> None:
-    """Why z_std stays above 0: the KL's −log σ grows without bound, shown on one dimension's curve."""
+    """Why z_std stays above 0: reconstruction against KL as this input's spread is scaled, then the KL's
+    −log σ, which grows without bound, on one dimension's curve."""
     enc = about.enc
+    st.markdown("**The tug of war, for this input.** Scale every dimension's z_std by one factor, keep "
+                "z_mean, and add up what each term charges:")
+    curve = cache.spread_curve(models.handle(about.model.path), about.x)
+    st.plotly_chart(spread_figure(curve), width="stretch", key="how_spread_curve")
+    st.caption(spread_summary(curve, enc))
+    st.markdown("**One dimension's KL alone**")
     dim = st.selectbox("Dimension", list(range(enc.z_mean.size)), format_func=lambda d: f"z[{d}]",
                        key="how_dim")
     c1, c2 = st.columns([3, 2])
@@ -398,14 +549,14 @@ def why_no_collapse(about: Input) -> None:
 # ----------------------------------------------------------------------------- sections: two inputs
 
 
-def two_inputs(model: ServedModel, path: str, test: TestDigits, first: Input, desc: str) -> None:
+def two_inputs(model: ServedModel, path: str, digits: RealDigits, first: Input, desc: str) -> None:
     """A second input beside the first: same weights, different heads, and both clouds on one map."""
     st.header("Every input gets its own z_mean and z_std")
     st.markdown("Same network, same weights — different inputs, different clouds. Pick a second input:")
     pick_l, pick_r = st.columns(2)
     pick_l.markdown(f"**Input 1** is the one chosen above: {desc}.")
     pick_r.markdown("**Input 2**")
-    x_b, desc_b = pick_input(model, test, "b", 1, pick_r)
+    x_b, desc_b = pick_input(model, digits, "b", pick_r)
     enc_b = encode(model, x_b)
     for col, img, d, enc in zip(st.columns(2), (first.x, x_b), (desc, desc_b), (first.enc, enc_b)):
         ci, cc = col.columns([1, 3])
@@ -414,6 +565,9 @@ def two_inputs(model: ServedModel, path: str, test: TestDigits, first: Input, de
     if can_map(model):
         # As many samples as the first cloud, so that the two clouds look alike but for their heads.
         samples_b, _ = E.sample_cloud(enc_b.z_mean, enc_b.z_log_var, len(first.samples), seed=2)
+        m = first.magnify
         st.image(cache.cloud_picture(models.handle(path), [
-            cloud("input 1", first.enc, first.samples, CLOUD_COLORS[0]),
-            cloud("input 2", enc_b, samples_b, CLOUD_COLORS[1])], width=1100, height=460), width="stretch")
+            cloud("input 1", first.enc, first.samples, CLOUD_COLORS[0], m),
+            cloud("input 2", enc_b, samples_b, CLOUD_COLORS[1], m)], width=1100, height=460), width="stretch")
+        if m != 1:
+            st.caption(f"Both clouds drawn with z_std × {m:g} (the magnifier above), for seeing only.")
