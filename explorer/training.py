@@ -1,4 +1,4 @@
-"""Training jobs as the Train page sees them: the runner over this server's job folder, specs, statuses."""
+"""Jobs as the Train and Import pages see them: the runner over this server's job folder, specs, statuses."""
 
 from __future__ import annotations
 
@@ -7,10 +7,20 @@ import os
 from explorer import models
 from vae.bundle import is_bundle
 from vae.config import ENCODERS
-from vae.jobs import JobNotFound, JobSpec, JobStatus, LimitReached, Limits, LocalProcessRunner, NotYours
+from vae.jobs import (
+    ImportSpec,
+    JobNotFound,
+    JobSpec,
+    JobStatus,
+    LimitReached,
+    Limits,
+    LocalProcessRunner,
+    NotYours,
+    upload_digest,
+)
 
-__all__ = ["ENCODERS", "JobNotFound", "JobSpec", "JobStatus", "LimitReached", "Limits", "LocalProcessRunner",
-           "NotYours", "is_bundle", "limits_text", "runner"]
+__all__ = ["ENCODERS", "ImportSpec", "JobNotFound", "JobSpec", "JobStatus", "LimitReached", "Limits",
+           "LocalProcessRunner", "NotYours", "is_bundle", "limits_text", "runner", "upload_digest"]
 
 
 def runner() -> LocalProcessRunner:

@@ -7,6 +7,7 @@ encodings use scikit-learn's bundled digits so nothing is downloaded.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import zipfile
@@ -382,3 +383,43 @@ def test_weights_file_for_a_preset_imports(tmp_path):
     with pytest.raises(ImportRefused, match="latent_dim 3"):
         importer.import_weights(tmp_path / "mine.weights.h5", "course", 3, tmp_path / "c", dataset="digits")
     assert not (tmp_path / "c").exists()
+
+
+# --------------------------------------------------------------------------- (f) as a job of the runner
+
+def _run_import_job(tmp_path: Path, files: list[Path], **settings):
+    """Start an import as the web page does (the files' bytes handed to the runner) and wait for its end."""
+    import time
+
+    from vae.jobs import FINISHED, ImportSpec, LocalProcessRunner
+
+    runner = LocalProcessRunner(tmp_path / "jobs", tmp_path / "models", max_running=1, threads=1)
+    spec, uploads = ImportSpec.of_files("graph", [(f.name, f.read_bytes()) for f in files], **settings)
+    job_id = runner.start(spec, owner="v-visitor", uploads=uploads)
+    deadline = time.time() + 300
+    while (job := runner.status(job_id)).state not in FINISHED and time.time() < deadline:
+        time.sleep(0.3)
+    return runner, job
+
+
+def test_import_job_makes_a_model_owned_by_its_visitor(example_files, tmp_path):
+    from vae import user_models
+
+    runner, job = _run_import_job(tmp_path, list(example_files), dataset="digits", name="Their VAE")
+    assert job.state == "done", f"{job.message}\n{runner.log_tail(job.id)}"
+    assert job.message.startswith("Imported: latent_dim 2, test −ELBO ") and job.stage == "saving"
+    assert job.bundle == job.out and job.out.name.startswith("their-vae-")
+    assert user_models.access(job.bundle).owner == "v-visitor"  # given by the runner's reconcile
+    assert json.loads((job.bundle / "card.json").read_text())["name"] == "Their VAE"
+    _assert_served_matches(job.bundle, *example_files, latent=2)
+
+
+def test_import_job_refuses_a_lambda_and_never_runs_it(example_files, tmp_path):
+    marker = tmp_path / "PWNED"
+    _lambda_encoder(marker).save(tmp_path / "evil.keras")
+    marker.unlink()
+    runner, job = _run_import_job(tmp_path, [tmp_path / "evil.keras", example_files[1]], dataset="digits")
+    assert job.state == "refused", f"{job.state}: {job.message}\n{runner.log_tail(job.id)}"
+    assert re.match(r"encoder\.keras: encoder: layer 'lambda\w*' is a Lambda layer", job.message), job.message
+    assert "\n" not in job.message and job.bundle is None
+    assert not marker.exists() and not list((tmp_path / "models").glob("*"))

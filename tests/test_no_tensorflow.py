@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-PAGES = ["home", "latent_map", "decoder", "encode", "train", "how_it_works"]
+PAGES = ["home", "latent_map", "decoder", "encode", "train", "import_model", "how_it_works"]
 
 # A fresh interpreter: in pytest's own process Keras is already imported by other tests' modules, so a
 # check of sys.modules there could never fail.

@@ -58,6 +58,8 @@ def _parser() -> argparse.ArgumentParser:
     i.add_argument("--description", default="")
     i.add_argument("--timeout", type=int, default=1200, help="seconds allowed for loading and checking")
     i.add_argument("--memory-mb", type=int, help="address-space limit of the loading process")
+    i.add_argument("--threads", type=int, default=0, help="CPU threads for TensorFlow (0 = all)")
+    i.add_argument("--job-dir", help="folder for progress.json (the stage) and status.json (how it ended)")
     i.add_argument("--out", required=True, help="model bundle directory to write")
 
     g = sub.add_parser("add-gallery", help="give bundles a gallery of their dataset's test images",
@@ -286,11 +288,30 @@ def _decode(args) -> int:
 
 
 def _import(args) -> int:
-    from vae import importer
+    from vae import import_job, importer
 
+    job_dir = Path(args.job_dir) if args.job_dir else None
+    try:
+        out = _run_import(args, importer, job_dir / import_job.PROGRESS if job_dir else None)
+    except BaseException as exc:
+        if job_dir:
+            import_job.write_ended(job_dir, exc)
+        raise
+    if job_dir:
+        import_job.write_done(job_dir, Path(out))
+    print(Path(out, "MODEL_CARD.md").read_text())
+    return 0
+
+
+def _run_import(args, importer, progress: Path | None) -> Path:
+    if args.threads < 0:
+        raise ValueError(f"--threads must be 0 (all cores) or more; got {args.threads}.")
+    if args.threads:  # the sandboxed child inherits them
+        os.environ["TF_NUM_INTRAOP_THREADS"] = str(args.threads)
+        os.environ["TF_NUM_INTEROP_THREADS"] = "1"
     limits = {"timeout_s": args.timeout, "memory_mb": args.memory_mb or importer.DEFAULT_MEMORY_MB}
     common = {"dataset": args.dataset, "data_dir": args.data_dir, "name": args.name,
-              "description": args.description, **limits}
+              "description": args.description, "progress": progress, **limits}
     if args.weights:
         if args.encoder or args.decoder:
             raise ValueError("give either --weights (with --preset and --latent-dim) or --encoder and "
@@ -303,8 +324,7 @@ def _import(args) -> int:
     else:
         raise ValueError("give --encoder and --decoder (.keras files), or --weights with --preset and "
                          "--latent-dim.")
-    print(Path(out, "MODEL_CARD.md").read_text())
-    return 0
+    return out
 
 
 def _add_gallery(args) -> int:

@@ -13,6 +13,7 @@ from vae import bundle as B
 from vae.archive_check import ImportRefused
 from vae.import_bundle import DECODER_KERAS, ENCODER_KERAS, IMAGE_SHAPE, IMPORTED
 from vae.import_card import render_card
+from vae.import_job import write_stage
 from vae.import_sandbox import ChildFailed, child_main, one_line
 
 MAX_LATENT_DIM = 64
@@ -169,6 +170,7 @@ def _finish(job: dict, vae, config: dict, card: dict, save_graphs: Callable[[Pat
     from vae.export import export_pair
     from vae.models import probability_decoder
 
+    write_stage(job.get("progress"), "evaluating")
     try:
         data = load_dataset(job["dataset"], job.get("data_dir"))
     except Exception as exc:
@@ -183,6 +185,7 @@ def _finish(job: dict, vae, config: dict, card: dict, save_graphs: Callable[[Pat
     vae.save_weights(str(tmp / B.WEIGHTS))
     if save_graphs is not None:
         save_graphs(tmp)
+    write_stage(job.get("progress"), "exporting")
     try:
         diffs = export_pair(vae.encoder, probability_decoder(vae.decoder), tmp, data.x_test[:64])
     except Exception as exc:

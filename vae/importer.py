@@ -11,6 +11,7 @@ from typing import TypeVar
 from vae.archive_check import ImportRefused, check_weights_file, inspect_archive, write_archive
 from vae.import_bundle import check_out, is_imported, load_imported, write_bundle
 from vae.import_card import graph_card, weights_card
+from vae.import_job import write_stage
 from vae.import_plan import analyze_decoder, analyze_encoder
 from vae.import_sandbox import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S, run_child
 
@@ -23,7 +24,8 @@ T = TypeVar("T")
 
 def import_graph(encoder: str | Path, decoder: str | Path, out: str | Path, *, dataset: str = "mnist",
                  data_dir: str | None = None, name: str | None = None, description: str = "",
-                 timeout_s: int = DEFAULT_TIMEOUT_S, memory_mb: int = DEFAULT_MEMORY_MB) -> Path:
+                 timeout_s: int = DEFAULT_TIMEOUT_S, memory_mb: int = DEFAULT_MEMORY_MB,
+                 progress: str | Path | None = None) -> Path:
     """Import a `.keras` encoder + decoder pair as a model bundle at `out`; raises ImportRefused.
 
     The upload is untrusted. What happens to it, in order:
@@ -38,8 +40,10 @@ def import_graph(encoder: str | Path, decoder: str | Path, out: str | Path, *, d
        checks ONNX, and writes the bundle's files into a scratch folder.
     4. This process moves those files into `out` with the project's atomic bundle save.
 
-    Anything unexpected is refused with `ImportRefused` (a ValueError) and one sentence.
+    Anything unexpected is refused with `ImportRefused` (a ValueError) and one sentence. With `progress` (a
+    job's progress.json), each stage is recorded there as it begins (vae.import_job).
     """
+    write_stage(progress, "checking")
     enc_archive = inspect_archive(encoder)
     dec_archive = inspect_archive(decoder)
     enc_plan = _with_file(enc_archive.path, analyze_encoder, enc_archive.config)
@@ -57,16 +61,17 @@ def import_graph(encoder: str | Path, decoder: str | Path, out: str | Path, *, d
                 "decoder_logits": str(write_archive(dec_archive, dec_plan.logits_config,
                                                     work / "decoder.keras"))}
 
-    return _run_sandboxed(make_job, out, timeout_s, memory_mb)
+    return _run_sandboxed(make_job, out, timeout_s, memory_mb, progress)
 
 
 def import_weights(weights: str | Path, preset: str, latent_dim: int, out: str | Path, *,
                    dataset: str = "mnist", data_dir: str | None = None, name: str | None = None,
                    description: str = "", timeout_s: int = DEFAULT_TIMEOUT_S,
-                   memory_mb: int = DEFAULT_MEMORY_MB) -> Path:
+                   memory_mb: int = DEFAULT_MEMORY_MB, progress: str | Path | None = None) -> Path:
     """Import a `.weights.h5` for one of the project's presets as an ordinary bundle at `out`."""
     from vae.config import ModelConfig
 
+    write_stage(progress, "checking")
     ModelConfig(preset=preset, latent_dim=latent_dim)  # a ValueError here names the allowed values
     weights = Path(weights)
     check_weights_file(weights)
@@ -80,20 +85,24 @@ def import_weights(weights: str | Path, preset: str, latent_dim: int, out: str |
         return {"kind": "weights", "weights": str(local), "preset": preset, "latent_dim": latent_dim,
                 "dataset": dataset, "data_dir": _abs(data_dir), "card": card}
 
-    return _run_sandboxed(make_job, out, timeout_s, memory_mb)
+    return _run_sandboxed(make_job, out, timeout_s, memory_mb, progress)
 
 
-def _run_sandboxed(make_job: Callable[[Path], dict], out: Path, timeout_s: int, memory_mb: int) -> Path:
+def _run_sandboxed(make_job: Callable[[Path], dict], out: Path, timeout_s: int, memory_mb: int,
+                   progress: str | Path | None) -> Path:
     """Sandbox the job that `make_job` writes into the scratch folder `work`; move its bundle to `out`."""
     with tempfile.TemporaryDirectory(prefix="vae-import-") as tmp:
         work = Path(tmp)
         staging = work / "staging"
         staging.mkdir()
-        run_child({**make_job(work), "staging": str(staging)}, work, timeout_s, memory_mb)
+        write_stage(progress, "loading")
+        run_child({**make_job(work), "staging": str(staging), "progress": _abs(progress)}, work, timeout_s,
+                  memory_mb)
+        write_stage(progress, "saving")
         return write_bundle(out, staging)
 
 
-def _abs(path: str | None) -> str | None:
+def _abs(path: str | Path | None) -> str | None:
     return str(Path(path).resolve()) if path else None  # the child runs in a scratch folder
 
 

@@ -100,7 +100,7 @@ def show_job(runner: training.LocalProcessRunner, job: training.JobStatus) -> No
             tip = ("Stops within one epoch and saves the model trained so far" if job.state == "running"
                    else None)
             if st.button(label, key=f"stop-{job.id}", disabled=job.state == "stopping", help=tip):
-                _act(lambda: runner.stop(job.id, owner=visitors.owner()))
+                act(lambda: runner.stop(job.id, owner=visitors.owner()))
             return
         use, remove, when = st.columns([1, 1, 3], vertical_alignment="center")
         model_id = models.id_of(job.bundle) if job.bundle and training.is_bundle(job.bundle) else None
@@ -109,7 +109,7 @@ def show_job(runner: training.LocalProcessRunner, job: training.JobStatus) -> No
             st.rerun(scope="app")  # so the sidebar shows the new current model
         if remove.button("Remove from list", key=f"remove-{job.id}",
                          help="Removes the job; its model stays (delete models on Home)."):
-            _act(lambda: runner.delete(job.id, owner=visitors.owner()))
+            act(lambda: runner.delete(job.id, owner=visitors.owner()))
         if job.finished:
             at = datetime.fromtimestamp(job.finished)
             saved = f"Saved as the model `{model_id}` · " if model_id else ""
@@ -119,7 +119,7 @@ def show_job(runner: training.LocalProcessRunner, job: training.JobStatus) -> No
                 st.markdown(models.card_markdown(models.served_model(job.bundle)))
 
 
-def _act(action) -> None:
+def act(action) -> None:
     """Stop, cancel or remove a job; a job gone meanwhile (another tab) or not this visitor's is refused."""
     try:
         action()
@@ -129,20 +129,22 @@ def _act(action) -> None:
     st.rerun()
 
 
-def job_list(runner: training.LocalProcessRunner) -> None:
-    """This visitor's jobs, newest first, refreshed every 2 s while one of them is queued or running."""
-    active_ids = {j.id for j in runner.list(visitors.owner()) if j.active}
-    st.fragment(run_every=2 if active_ids else None)(_job_list)(runner, active_ids)
+def job_list(runner: training.LocalProcessRunner, kind: str = "train", show=show_job,
+             empty: str = "No training jobs yet.") -> None:
+    """This visitor's jobs of one kind ("train"; the Import page lists its "import" jobs with its own `show`),
+    newest first, refreshed every 2 s while one of them is queued or running."""
+    active_ids = {j.id for j in runner.list(visitors.owner()) if j.active and j.kind == kind}
+    st.fragment(run_every=2 if active_ids else None)(_job_list)(runner, kind, show, empty, active_ids)
 
 
-def _job_list(runner: training.LocalProcessRunner, active_ids: set[str]) -> None:
-    current = runner.list(visitors.owner())
+def _job_list(runner: training.LocalProcessRunner, kind: str, show, empty: str, active_ids: set[str]) -> None:
+    current = [j for j in runner.list(visitors.owner()) if j.kind == kind]
     if active_ids - {j.id for j in current if j.active}:
         st.rerun(scope="app")  # a job ended: redraw the page so the new model shows everywhere
     if not current:
-        st.info("No training jobs yet.")
+        st.info(empty)
     for job in current[:10]:
-        show_job(runner, job)
+        show(runner, job)
     if len(current) > 10:
         st.caption(f"{len(current) - 10} older jobs not shown.")
 
