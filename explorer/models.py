@@ -96,7 +96,8 @@ def _catalogue(user_root: str, extra_roots: tuple[str, ...]) -> list[Entry]:
                   for p in _clean(B.list_bundles(root))]
     for p, acc in user_models.bundles(user_root):
         if acc.owner is not None and not B.has_symlinks(p):
-            found.append(Entry(f"{USER_PREFIX}{p.name}", str(p.resolve()), _label(p), acc.owner, acc.shared))
+            owner = None if acc.owner == user_models.SERVER else acc.owner  # the CLI's: the server's own
+            found.append(Entry(f"{USER_PREFIX}{p.name}", str(p.resolve()), _label(p), owner, acc.shared))
     return found
 
 

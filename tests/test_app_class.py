@@ -162,3 +162,15 @@ def test_open_by_path_is_off_unless_the_operator_allows_it(server, monkeypatch, 
     alice.button(key="open_path_button").click().run()
     assert alice.session_state["model_path"] == str(folder.resolve())
     assert "a folder opened by path" in texts(alice)
+
+
+def test_a_model_made_at_the_command_line_is_the_servers_for_everyone(server, tiny_bundle):
+    """`python -m vae train --out <user models>/x` (no job) is the operator's: listed for all, nobody's own."""
+    assert user_models.access(tiny_bundle).owner == user_models.SERVER  # the CLI marked it
+    shutil.copytree(tiny_bundle, server.models_dir / "cli-made", copy_function=os.link)
+    for token in (ALICE, BOB):
+        options = visit(token).selectbox(key="home_model").options
+        mine = [o for o in options if "cli-made" in o or o.startswith("tiny")]
+        assert mine and not any("(yours)" in o or "(shared)" in o for o in mine), options
+    at = visit(ALICE, model="user/cli-made")
+    assert not [b for b in at.button if b.label == "Delete"]  # read-only: not Alice's

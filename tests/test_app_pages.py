@@ -54,7 +54,10 @@ def test_pages_run():
     assert "latent_dim 2" in " ".join(c.value for c in at.caption)
     assert at.selectbox(key="home_model").value
     _page(at, "pages/latent_map.py")
-    assert not at.info  # the shipped model has reference encodings: a map, not a notice
+    from explorer.sections.latent_map import NO_REFERENCE
+
+    # The shipped model has reference encodings: a map, not a notice.
+    assert NO_REFERENCE not in [i.value for i in at.info] and at.get("plotly_chart")
     _page(at, "pages/decoder.py")
     assert len(at.slider) == 2
 

@@ -172,8 +172,18 @@ def _train(args) -> int:
             _write_status(job_dir, "stopped", message, str(Path(out).resolve()))
         else:
             _write_status(job_dir, "done", f"Trained {card['epochs']} epochs.", str(Path(out).resolve()))
+    else:
+        _mark_server_owned(out)
     print(Path(out, "MODEL_CARD.md").read_text())
     return 0
+
+
+def _mark_server_owned(out: str | Path) -> None:
+    """A bundle made at the command line (no job folder) is the operator's: if it lands among the visitors'
+    models, every visitor sees it, read-only (a job's bundle gets its visitor as owner from the runner)."""
+    from vae import user_models
+
+    user_models.set_server_owned(out)
 
 
 def _failure(exc: BaseException) -> tuple[str, str]:
@@ -299,6 +309,8 @@ def _import(args) -> int:
         raise
     if job_dir:
         import_job.write_done(job_dir, Path(out))
+    else:
+        _mark_server_owned(out)
     print(Path(out, "MODEL_CARD.md").read_text())
     return 0
 

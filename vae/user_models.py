@@ -3,7 +3,8 @@
 Each bundle trained or imported for a visitor sits in its own folder under the user-models root, with an
 `access.json` beside its model files: {"owner": ..., "shared": false, "created": ...}. The owner is an
 opaque id (explorer.visitors makes it: a hash of the visitor's cookie, login or proxy identity). A bundle
-without one (copied in by hand, or from before owners existed) belongs to nobody and is listed for nobody.
+without one (copied in by hand, or from before owners existed) belongs to nobody and is listed for nobody;
+one the command line made belongs to SERVER and is listed for everyone, read-only.
 Nothing here imports Streamlit or TensorFlow.
 """
 
@@ -18,6 +19,7 @@ from pathlib import Path
 from vae import bundle as B
 
 ACCESS = "access.json"
+SERVER = "server"  # the owner of bundles made at the command line: the operator's, listed for everyone
 VISITORS = ".visitors"  # one empty file per owner id, touched when they visit: when they were last seen
 
 
@@ -53,6 +55,11 @@ def _read_access(bundle: Path):
 def set_owner(bundle: str | Path, owner: str) -> None:
     """Record the owner of a freshly saved bundle (not shared)."""
     B.write_json(Path(bundle) / ACCESS, {"owner": owner, "shared": False, "created": time.time()})
+
+
+def set_server_owned(bundle: str | Path) -> None:
+    """Mark a bundle made outside any job (the CLI) as the server's: everyone sees it; no visitor owns it."""
+    B.write_json(Path(bundle) / ACCESS, {"owner": SERVER, "shared": True, "created": time.time()})
 
 
 def set_shared(bundle: str | Path, owner: str, shared: bool) -> None:

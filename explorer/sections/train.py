@@ -8,6 +8,7 @@ import streamlit as st
 
 from explorer import models, notices, training, visitors
 from explorer.figures import history_figure
+from explorer.sections import replay
 
 INTRO = ("Training runs in its own process on this server: it keeps going if you switch pages or close the "
          "tab, and queued jobs start in turn with no page open. You see your own jobs only.")
@@ -87,6 +88,8 @@ def show_job(runner: training.LocalProcessRunner, job: training.JobStatus) -> No
             if job.logs.get("loss") is not None:
                 st.caption(f"Latest batch: reconstruction {job.logs.get('reconstruction_loss', 0):.1f}, "
                            f"KL {job.logs.get('kl_loss', 0):.2f} nats per image")
+            if job.state == "running":
+                replay.live_player(runner.root / job.id, s.dataset, job.id)
         elif job.state == "failed":
             st.error(job.message)
             if "is not available" in job.message:  # the dataset is neither on this server nor downloadable
@@ -115,6 +118,10 @@ def show_job(runner: training.LocalProcessRunner, job: training.JobStatus) -> No
             saved = f"Saved as the model `{model_id}` · " if model_id else ""
             when.caption(f"{saved}finished {at:%Y-%m-%d %H:%M}")
         if model_id:
+            current = models.id_of(models.current_model_path())
+            if current and current != model_id:
+                st.page_link("pages/compare.py", label=f"Compare with the current model ({current})",
+                             icon="⚖️", query_params={"model": current, "compare": model_id})
             with st.expander("Model card"):
                 st.markdown(models.card_markdown(models.served_model(job.bundle)))
 
