@@ -59,7 +59,7 @@ def _loop() -> None:
         time.sleep(TICK_S)
 
 
-@st.cache_resource(show_spinner=False)
+@st.cache_resource(show_spinner=False, max_entries=1)
 def start() -> threading.Thread:
     """Start the process's keeper once (later calls return it)."""
     thread = threading.Thread(target=_loop, name="latent-explorer-queue-keeper", daemon=True)
