@@ -165,7 +165,7 @@ def test_open_by_path_is_off_unless_the_operator_allows_it(server, monkeypatch, 
 
 
 def test_a_model_made_at_the_command_line_is_the_servers_for_everyone(server, tiny_bundle):
-    """`python -m vae train --out <user models>/x` (no job) is the operator's: listed for all, nobody's own."""
+    """`python -m vae train --out <user models>/x` (no job) is the operator's: listed for all, nobody's."""
     assert user_models.access(tiny_bundle).owner == user_models.SERVER  # the CLI marked it
     shutil.copytree(tiny_bundle, server.models_dir / "cli-made", copy_function=os.link)
     for token in (ALICE, BOB):

@@ -67,6 +67,8 @@ def test_the_latent_map_plays_a_trained_models_replay(tiny_bundle):
 
     at = open_page("pages/latent_map.py", str(tiny_bundle))
     assert "Watch it learn" in [h.value for h in at.subheader]
+    assert not [c for c in at.get("plotly_chart") if "frames" in json.loads(c.proto.spec)]  # until asked
+    at.toggle(key="replay_on").set_value(True).run()
     [chart] = [c for c in at.get("plotly_chart") if "frames" in json.loads(c.proto.spec)]
     spec = json.loads(chart.proto.spec)
     replay = np.load(tiny_bundle / "replay.npz")

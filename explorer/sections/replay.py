@@ -27,6 +27,12 @@ def watch_it_learn(handle: ModelHandle) -> None:
     if replay is None:
         st.info(NO_REPLAY)
         return
+    # Behind a toggle: every frame travels with the figure (about 1.5 MB), which the map alone need not pay.
+    if not st.toggle(f"Replay this model's training ({len(replay['step'])} snapshots, from step 0 to step "
+                     f"{int(replay['step'][-1]):,})", key="replay_on"):
+        st.caption("The encoder's heads start as untrained Dense layers: watch them become a mean and a "
+                   "spread.")
+        return
     st.markdown(INTRO)
     follow = follow_picker(handle, replay)
     st.plotly_chart(cache.replay_figure(handle, follow), key="replay_player",

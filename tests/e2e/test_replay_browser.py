@@ -43,6 +43,8 @@ def test_play_animates_in_the_browser_without_the_server(page, replay_server):
     page.on("websocket", lambda ws: ws.on("framesent", lambda payload: sent.append(str(payload)[:40])))
     page.goto(f"{replay_server}/latent_map?model=extra/tiny")
     wait_idle(page)
+    page.get_by_text("Replay this model's training").first.click()  # the toggle
+    wait_idle(page)
     page.get_by_text("Watch it learn").first.scroll_into_view_if_needed()
     page.wait_for_function(f"({STATE_JS})() !== null", timeout=60_000)
     before = page.evaluate(STATE_JS)
