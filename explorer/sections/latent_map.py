@@ -234,8 +234,21 @@ def _point_detail(model: ServedModel, sel: int) -> None:
     st.markdown(f"**Test image #{sel}** — label **{label}**")
     c1, c2 = st.columns(2)
     images = cache.test_images(model.card.get("dataset", ""))
+    gallery = cache.gallery(models.handle(model.path))
     if images is not None and len(images) == len(z_mean):
         c1.image(pics.to_png(images[sel], 5), output_format="PNG", caption="input")
+    elif gallery is not None and sel in set(gallery["indices"].tolist()):  # one of the bundle's own digits
+        row = int(np.flatnonzero(gallery["indices"] == sel)[0])
+        c1.image(pics.to_png(gallery["images"][row] / 255.0, 5), output_format="PNG",
+                 caption="input (from the model's gallery)")
+    elif gallery is not None:  # offline: the nearest real digit the bundle carries, said to be another one
+        row = int(np.argmin(((z_mean[gallery["indices"]] - z_mean[sel]) ** 2).sum(1)))
+        near = int(gallery["indices"][row])
+        c1.image(pics.to_png(gallery["images"][row] / 255.0, 5), output_format="PNG",
+                 caption=f"not this image: its nearest of the gallery's real digits on the map, #{near} "
+                         f"({models.label_name(model, gallery['labels'][row])})")
+        st.caption(f"The {model.card.get('dataset', 'training')} test set is not on this server: the model "
+                   f"carries {len(gallery['indices'])} of its images. {notices.DATA_HELP}")
     else:
         c1.info(f"The {model.card.get('dataset', 'training')} dataset is not on this server, "
                 "so the input image cannot be shown.")
