@@ -54,7 +54,20 @@ def test_the_training_config_travels_with_the_weights(saved):
     assert f"- **Training:** {training.describe()}" in (out / B.CARD_MD).read_text()
 
 
-@pytest.mark.parametrize("name", ["mnist-2d", "mnist-2d-course", "mnist-16d", "fashion-mnist-2d"])
+@pytest.mark.parametrize("name", ["mnist-2d", "mnist-2d-course", "mnist-2d-beta0", "mnist-2d-beta5"])
+def test_shipped_bundles_trained_this_round_carry_their_recipe(name):
+    """Retrained with a replay, they save training_config.json: the recipe that train_shipped.sh ran."""
+    path = B.SHIPPED_DIR / name
+    training = B.read_training_config(path)
+    assert (path / B.TRAINING_CONFIG).exists() and (path / B.REPLAY).exists()
+    card = B.read_json(path / B.CARD_JSON)
+    assert (training.dataset, training.batch_size, training.beta) == (
+        "mnist", card["batch_size"], card["beta"])
+    assert B.render_card(card, training) == (path / B.CARD_MD).read_text()
+    assert "train_shipped.sh" in card["notes"]
+
+
+@pytest.mark.parametrize("name", ["mnist-16d", "fashion-mnist-2d"])
 def test_bundles_saved_before_training_configs_still_give_their_recipe(name):
     """The shipped bundles have no training_config.json: their recipe comes from what their card recorded,
     and their model card renders as it was written."""
