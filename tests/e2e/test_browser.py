@@ -65,6 +65,23 @@ def test_page_renders(page, app_url, path):
     assert_no_exception(page, f"/{path}")
 
 
+# Pages added this round; kept out of the harness's PAGES, which bench_app.py times page by page (adding
+# them there would change the benchmark's own figures).
+NEW_PAGES = {"import_model": "Import your own model", "compare": "Compare two models"}
+
+
+@pytest.mark.parametrize("path", list(NEW_PAGES))
+def test_new_page_renders(page, app_url, path):
+    page.goto(f"{app_url}/{path}", wait_until="domcontentloaded")
+    wait_idle(page)
+    page.get_by_text(NEW_PAGES[path]).first.wait_for()
+    screenshot(page, path)
+    assert_no_exception(page, f"/{path}")
+    if path == "compare":  # both maps drawn, and the reconstructions and prior draws as pictures
+        assert page.locator(".js-plotly-plot").count() == 2
+        assert page.locator("[data-testid='stImage']").count() >= 5
+
+
 def test_decoder_slider_changes_image(page, app_url):
     open_page(page, app_url, "decoder")
     decoded = page.locator(MAIN_IMAGES).first  # the decoded image comes before the strips
