@@ -232,12 +232,7 @@ def live_decoder_inputs(model: ModelHandle) -> tuple:
 @st.cache_resource(show_spinner=False, max_entries=6)
 def replay(model: ModelHandle) -> dict | None:
     """The bundle's replay of training (replay.npz), shared read-only, or None if it has none."""
-    arrays = B.load_replay(model.path)
-    if arrays is None:
-        return None
-    for a in arrays.values():
-        a.setflags(write=False)
-    return arrays
+    return _read_only(B.load_replay(model.path))
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -251,10 +246,12 @@ def replay_figure(model: ModelHandle, follow: int | None):
 @st.cache_resource(show_spinner=False, max_entries=8)
 def gallery(model: ModelHandle) -> dict | None:
     """The bundle's few real test images (gallery.npz: images uint8, labels, indices), shared read-only."""
-    arrays = B.load_gallery(model.path)
-    if arrays is None:
-        return None
-    for a in arrays.values():
+    return _read_only(B.load_gallery(model.path))
+
+
+def _read_only(arrays: dict[str, np.ndarray] | None) -> dict[str, np.ndarray] | None:
+    """Arrays a cache_resource shares between sessions: a caller that writes to one fails loudly."""
+    for a in (arrays or {}).values():
         a.setflags(write=False)
     return arrays
 

@@ -105,7 +105,8 @@ def plain(text: str) -> str:
 def remember_visitor() -> None:
     """Have the browser keep this session's token in a cookie (once), and note the visit; shows nothing."""
     who = owner()
-    if signed_in_identity() is None and st.context.cookies.get(COOKIE) != st.session_state.get(TOKEN_KEY):
+    # Only a cookie visitor ("v-…"; a signed-in one is "u-…") needs the cookie, and only until it is there.
+    if who.startswith("v-") and st.context.cookies.get(COOKIE) != st.session_state.get(TOKEN_KEY):
         with st.sidebar:
             _cookie_writer(key=COOKIE_KEY, data=st.session_state[TOKEN_KEY], height=0)
     _note_visit(who)

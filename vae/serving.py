@@ -30,6 +30,8 @@ class ServedModel:
     """A model bundle served from its ONNX exports: read-only, safe to share between sessions."""
 
     def __init__(self, path: str | Path):
+        if B.has_symlinks(path):  # a link (its MODEL_CARD.md, say) could show any file the server can read
+            raise B.BundleError("a model bundle with symbolic links is not loaded")
         self.path = B.check_bundle(path)
         self.config: dict = B.read_json(self.path / B.CONFIG)
         self.card: dict = B.read_json(self.path / B.CARD_JSON, {})

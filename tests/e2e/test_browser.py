@@ -80,6 +80,11 @@ def test_new_page_renders(page, app_url, path):
     if path == "compare":  # both maps drawn, and the reconstructions and prior draws as pictures
         assert page.locator(".js-plotly-plot").count() == 2
         assert page.locator("[data-testid='stImage']").count() >= 5
+        page.locator("[data-testid='stSelectbox']").nth(1).click()  # another right-hand model, as a person
+        page.get_by_role("option", name=re.compile("16-D")).first.click()
+        wait_idle(page)
+        assert "compare=mnist-16d" in page.url and page.locator(".js-plotly-plot").count() == 2
+        assert_no_exception(page, "/compare after picking another model")
 
 
 def test_decoder_slider_changes_image(page, app_url):

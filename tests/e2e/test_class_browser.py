@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from . import REPO, AppServer, exceptions, wait_idle
+from . import REPO, AppServer, exceptions, scratch_env, wait_idle
 
 OUTPUT = REPO / "test-output"
 EVIL = "![x](http://127.0.0.1:9/p.png) **bold**"
@@ -19,15 +19,9 @@ EVIL = "![x](http://127.0.0.1:9/p.png) **bold**"
 def class_server(tmp_path_factory):
     """An app with its own (empty) jobs and visitors' models folders; one training thread per job."""
     root = tmp_path_factory.mktemp("class")
-    server = AppServer(OUTPUT / "class_server.log",
-                       env={"VAE_JOBS_DIR": str(root / "jobs"), "VAE_USER_MODELS": str(root / "models"),
-                            "VAE_TRAIN_THREADS": "1", "VAE_MAX_JOBS": "1",
-                            "VAE_USER_HEADER": "X-Forwarded-User"})
-    try:
-        server.wait_healthy(timeout=90)
-        yield server.url, root
-    finally:
-        server.stop()
+    env = scratch_env(root, VAE_USER_HEADER="X-Forwarded-User")  # a proxy's sign-in, for the login test
+    with AppServer(OUTPUT / "class_server.log", env=env) as url:
+        yield url, root
 
 
 def new_visitor(browser, signed_in_as: str | None = None):
@@ -120,6 +114,15 @@ def test_two_visitors_on_one_server(browser, class_server):
     bpage.get_by_text("A classmate shared this model").wait_for()
     assert "Current: user/first-" in bpage.locator("[data-testid='stMain']").inner_text()
     assert bpage.get_by_text("Share with the class").count() == 0
+
+    # Alice deletes it (Home's popover); Bob, still on it, gets the default model and a word why.
+    page.get_by_role("button", name="Delete…").click()
+    page.get_by_role("button", name="Delete", exact=True).click()
+    wait_idle(page)
+    assert not (root / "models" / first_model).exists()
+    bpage.get_by_role("link", name="Latent map").first.click()  # his next run, through the app's menu
+    wait_idle(bpage)
+    bpage.get_by_text("deleted or is no longer shared with you").wait_for()
     assert not exceptions(page) and not exceptions(bpage)
     alice.close()
     bob.close()

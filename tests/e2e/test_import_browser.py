@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from . import REPO, AppServer, exceptions, wait_idle
+from . import REPO, AppServer, exceptions, scratch_env, wait_idle
 
 pytestmark = pytest.mark.e2e
 
@@ -21,14 +21,8 @@ MAIN_IMAGES = "[data-testid='stMain'] [data-testid='stImage'] img"
 def import_server(tmp_path_factory):
     """An app with its own (empty) jobs and visitors' models folders; one TensorFlow thread per job."""
     root = tmp_path_factory.mktemp("imports")
-    server = AppServer(OUTPUT / "import_server.log",
-                       env={"VAE_JOBS_DIR": str(root / "jobs"), "VAE_USER_MODELS": str(root / "models"),
-                            "VAE_TRAIN_THREADS": "1", "VAE_MAX_JOBS": "1"})
-    try:
-        server.wait_healthy(timeout=90)
-        yield server.url, root
-    finally:
-        server.stop()
+    with AppServer(OUTPUT / "import_server.log", env=scratch_env(root)) as url:
+        yield url, root
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ import pytest
 
 from scripts.balancer import Balancer, nginx_binary
 
-from . import REPO, AppServer, exceptions, free_port, wait_idle
+from . import REPO, AppServer, exceptions, free_port, scratch_env, wait_idle
 from .test_class_browser import job_states, start_digits_job
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -27,9 +27,7 @@ OUTPUT = REPO / "test-output"
 def replicas(tmp_path_factory):
     """Two `streamlit run app.py` on one shared jobs and models folder, with the same cookie secret."""
     root = tmp_path_factory.mktemp("replicas")
-    env = {"VAE_JOBS_DIR": str(root / "jobs"), "VAE_USER_MODELS": str(root / "models"),
-           "VAE_TRAIN_THREADS": "1", "VAE_MAX_JOBS": "1",
-           "STREAMLIT_SERVER_COOKIE_SECRET": "the-same-secret-on-every-replica"}
+    env = scratch_env(root, STREAMLIT_SERVER_COOKIE_SECRET="the-same-secret-on-every-replica")
     servers = [AppServer(OUTPUT / f"replica_{n}.log", env=env) for n in "ab"]
     try:
         for server in servers:
