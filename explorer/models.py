@@ -158,6 +158,18 @@ def id_of(path: str | Path) -> str | None:
     return e.id if e else None
 
 
+def id_of_saved(path: str | Path | None) -> str | None:
+    """The id of a bundle a job saved, if any. The catalogue may be up to 2 s older than the owner the runner
+    just gave the bundle (another replica's keeper, say): not found, it is read afresh once."""
+    if not path or not B.is_bundle(path):
+        return None
+    found = id_of(path)
+    if found is None:
+        forget_models()
+        found = id_of(path)
+    return found
+
+
 def is_mine(path: str | Path) -> bool:
     e = entry_of(path)
     return bool(e and e.owner and e.owner == visitors.owner())

@@ -174,3 +174,21 @@ def test_a_model_made_at_the_command_line_is_the_servers_for_everyone(server, ti
         assert mine and not any("(yours)" in o or "(shared)" in o for o in mine), options
     at = visit(ALICE, model="user/cli-made")
     assert not [b for b in at.button if b.label == "Delete"]  # read-only: not Alice's
+
+
+def test_a_job_saved_a_moment_ago_offers_its_model_at_once(server):
+    """The model catalogue is cached for 2 s; a job that ended just now (its owner given by another replica's
+    keeper, say) still shows "Use this model" on this run, not after some later one."""
+    import json
+    import time
+
+    alice = visit(ALICE, "pages/train.py")  # the catalogue is cached now, without the new model
+    bundle = visitor_model(server, ALICE, "fresh-abc123", "Fresh")
+    d = server.root / "20261202-000000-abc123"
+    d.mkdir(parents=True)
+    (d / "spec.json").write_text(json.dumps({"spec": job("Fresh").to_dict(), "created": time.time(),
+                                             "owner": owner(ALICE), "out": str(bundle)}))
+    (d / "status.json").write_text(json.dumps({"state": "done", "message": "Trained 1 epochs.",
+                                               "bundle": str(bundle), "finished": time.time()}))
+    alice.run()
+    assert "Use this model" in [b.label for b in alice.button]

@@ -125,7 +125,7 @@ def show_import(runner: training.LocalProcessRunner, job: training.JobStatus) ->
             jobs_ui.act(lambda: runner.stop(job.id, owner=visitors.owner()))
         if job.active:
             return
-        model_id = models.id_of(job.bundle) if job.bundle and training.is_bundle(job.bundle) else None
+        model_id = models.id_of_saved(job.bundle)
         use, open_, remove, when = st.columns([1, 1.4, 1, 2], vertical_alignment="center")
         if model_id:
             if use.button("Use this model", key=f"use-import-{job.id}", type="primary"):

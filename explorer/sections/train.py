@@ -106,7 +106,7 @@ def show_job(runner: training.LocalProcessRunner, job: training.JobStatus) -> No
                 act(lambda: runner.stop(job.id, owner=visitors.owner()))
             return
         use, remove, when = st.columns([1, 1, 3], vertical_alignment="center")
-        model_id = models.id_of(job.bundle) if job.bundle and training.is_bundle(job.bundle) else None
+        model_id = models.id_of_saved(job.bundle)
         if model_id and use.button("Use this model", key=f"use-{job.id}", type="primary"):
             models.choose_model(model_id)
             st.rerun(scope="app")  # so the sidebar shows the new current model
