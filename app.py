@@ -32,7 +32,7 @@ with st.sidebar:
 from explorer import keeper, models, visitors, widgets  # noqa: E402  (after the menu: slow on a first run)
 
 keeper.start()
-visitors.remember_visitor()
+keeper.note_visit(visitors.remember_visitor())  # the idle clean-up keeps a visitor's models a while
 model = models.current_model()
 st.sidebar.caption(f"Model: **{models.display_name(model)}** — latent_dim {model.latent_dim}")
 visitors.login_controls()

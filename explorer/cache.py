@@ -8,7 +8,7 @@ import numpy as np
 import streamlit as st
 
 from explorer.models import ModelHandle, class_names
-from vae import bundle as B
+from vae.bundles.bundle import DECODER_ONNX, load_gallery, load_replay
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -45,7 +45,7 @@ def decoded_grid_png(model: ModelHandle, z: np.ndarray, rows: int, cols: int, sc
     offers for download the same grid on every rerun, and PNG encoding takes ~15 ms). It decodes
     directly: only the PNG is worth keeping, not also the images in `decode`'s cache."""
     from explorer.pictures import compose_grid
-    from vae.serving import to_png
+    from vae.bundles.serving import to_png
 
     return to_png(compose_grid(model.served.decode(z), rows, cols), scale)
 
@@ -66,7 +66,7 @@ def latent_csv(model: ModelHandle) -> bytes:
 @st.cache_resource(show_spinner=False, max_entries=3)
 def test_images(dataset: str) -> np.ndarray | None:
     """The dataset's test images if a local copy exists (never downloads in the web process); read-only."""
-    from vae.data import DataUnavailable, load_dataset
+    from vae.inputs.data import DataUnavailable, load_dataset
 
     try:
         images = load_dataset(dataset, allow_download=False).x_test[..., 0]
@@ -202,7 +202,7 @@ def tsne_2d(model: ModelHandle, n: int = 3000) -> dict:
 @st.cache_resource(show_spinner=False, max_entries=6)  # as many as _served keeps models
 def decoder_bytes(model: ModelHandle) -> bytes:
     """The bundle's decoder.onnx, read once: the browser runs this same file (live decoding)."""
-    return (Path(model.path) / B.DECODER_ONNX).read_bytes()
+    return (Path(model.path) / DECODER_ONNX).read_bytes()
 
 
 def reference_images(model: ModelHandle) -> np.ndarray | None:
@@ -232,7 +232,7 @@ def live_decoder_inputs(model: ModelHandle) -> tuple:
 @st.cache_resource(show_spinner=False, max_entries=6)
 def replay(model: ModelHandle) -> dict | None:
     """The bundle's replay of training (replay.npz), shared read-only, or None if it has none."""
-    return _read_only(B.load_replay(model.path))
+    return _read_only(load_replay(model.path))
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -246,7 +246,7 @@ def replay_figure(model: ModelHandle, follow: int | None):
 @st.cache_resource(show_spinner=False, max_entries=8)
 def gallery(model: ModelHandle) -> dict | None:
     """The bundle's few real test images (gallery.npz: images uint8, labels, indices), shared read-only."""
-    return _read_only(B.load_gallery(model.path))
+    return _read_only(load_gallery(model.path))
 
 
 def _read_only(arrays: dict[str, np.ndarray] | None) -> dict[str, np.ndarray] | None:

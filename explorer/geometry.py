@@ -6,7 +6,7 @@ import io
 
 import numpy as np
 
-from vae.posterior import z_std  # noqa: F401  (the pages' geometry.z_std)
+from vae.model.posterior import z_std  # noqa: F401  (the pages' geometry.z_std)
 
 
 def data_ranges(values: np.ndarray, lo: float = 0.5, hi: float = 99.5, widen: float = 0.1) -> np.ndarray:

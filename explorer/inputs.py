@@ -1,8 +1,8 @@
-"""A visitor's image, uploaded or drawn, made an MNIST-like 28x28 input (vae.preprocess does the work)."""
+"""A visitor's image, uploaded or drawn, made an MNIST-like 28x28 input (vae.inputs.preprocess works)."""
 
 from __future__ import annotations
 
-from vae.preprocess import (
+from vae.inputs.preprocess import (
     CANVAS_SIDE,
     CANVAS_STROKE,
     MNIST_STROKE,

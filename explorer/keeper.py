@@ -16,7 +16,7 @@ import time
 import streamlit as st
 
 from explorer import models, training
-from vae import user_models
+from jobservice import user_models
 
 TICK_S = 2.0
 CLEAN_EVERY_S = 3600.0
@@ -47,6 +47,23 @@ def tick(now: float, last_clean: float) -> float:
         print(f"Latent Explorer: removed {len(removed)} old job folders and {len(gone)} idle visitors' "
               "models.", file=sys.stderr)
     return now
+
+
+_SEEN: dict[str, float] = {}
+_SEEN_LOCK = threading.Lock()
+
+
+def note_visit(who: str) -> None:
+    """Touch the visitor's last-seen file at most once an hour per process (the idle clean-up reads it)."""
+    now = time.time()
+    with _SEEN_LOCK:
+        if now - _SEEN.get(who, 0.0) < 3600:
+            return
+        _SEEN[who] = now
+    try:
+        user_models.touch_visitor(models.USER_MODELS, who)
+    except OSError as exc:
+        print(f"Latent Explorer: could not note a visit: {exc!r}", flush=True)
 
 
 def _loop() -> None:

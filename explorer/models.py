@@ -12,18 +12,28 @@ import streamlit as st
 
 from explorer import visitors
 from explorer.legacy_pages import leave_legacy_pages_mode
-from vae import bundle as B
-from vae import user_models
-from vae.jobs import public_message
-from vae.serving import ServedModel
+from explorer.text import no_autolinks, plain_text  # noqa: F401  (the sections' models.plain_text)
+from jobservice import Limits, public_message, user_models
+from vae.bundles.bundle import (
+    CARD_JSON,
+    DEFAULT_MODEL,
+    MANIFEST,
+    SHIPPED_DIR,
+    check_bundle,
+    has_symlinks,
+    is_bundle,
+    list_bundles,
+    read_json,
+)
+from vae.bundles.serving import ServedModel
+from vae.inputs.data import CLASS_NAMES
 
 leave_legacy_pages_mode()  # before anything else a page does (see legacy_pages)
 
-USER_MODELS = Path(os.environ.get("VAE_USER_MODELS", B.SHIPPED_DIR / "user"))
+USER_MODELS = Path(os.environ.get("VAE_USER_MODELS", SHIPPED_DIR / "user"))
 USER_PREFIX = "user/"  # ids of the models trained or imported in the app
 MODEL_KEY = "model_path"  # the current bundle's folder, in session state: never from the browser
 NOTICE_KEY = "model_notice"
-MARKDOWN_SPECIAL = set("\\`*_{}[]()<>#+-.!|~:$")
 
 
 # ~45 MiB resident per model (weights, ONNX Runtime sessions): the four shipped and two more stay loaded.
@@ -36,7 +46,7 @@ def _served(path: str, stamp: float) -> ServedModel:
 def served_model(path: str | Path) -> ServedModel:
     path = Path(path).resolve()
     # The manifest's mtime changes when a bundle is re-saved, so a retrained model reloads.
-    return _served(str(path), (path / B.MANIFEST).stat().st_mtime)
+    return _served(str(path), (path / MANIFEST).stat().st_mtime)
 
 
 @dataclass(frozen=True)
@@ -88,12 +98,12 @@ class Entry:
 def _catalogue(user_root: str, extra_roots: tuple[str, ...]) -> list[Entry]:
     """Every bundle in the model roots, without symlinks: the shipped ones ("mnist-2d"), the operator's
     extra roots ("<root>/<bundle>") and the visitors' ("user/<bundle>", with their owner)."""
-    found = [Entry(p.name, str(p.resolve()), _label(p)) for p in _clean(B.list_bundles(B.SHIPPED_DIR))]
+    found = [Entry(p.name, str(p.resolve()), _label(p)) for p in _clean(list_bundles(SHIPPED_DIR))]
     for root in extra_roots:
         found += [Entry(f"{Path(root).name}/{p.name}", str(p.resolve()), _label(p))
-                  for p in _clean(B.list_bundles(root))]
+                  for p in _clean(list_bundles(root))]
     for p, acc in user_models.bundles(user_root):
-        if acc.owner is not None and not B.has_symlinks(p):
+        if acc.owner is not None and not has_symlinks(p):
             owner = None if acc.owner == user_models.SERVER else acc.owner  # the CLI's: the server's own
             found.append(Entry(f"{USER_PREFIX}{p.name}", str(p.resolve()), _label(p), owner, acc.shared))
     return found
@@ -101,7 +111,7 @@ def _catalogue(user_root: str, extra_roots: tuple[str, ...]) -> list[Entry]:
 
 def _clean(paths: list[Path]) -> list[Path]:
     # A bundle that is, or holds, a symlink could show any file the server can read (its MODEL_CARD.md).
-    return [p for p in paths if not B.has_symlinks(p)]
+    return [p for p in paths if not has_symlinks(p)]
 
 
 def extra_roots() -> tuple[str, ...]:
@@ -148,7 +158,7 @@ def entry_of(path: str | Path) -> Entry | None:
 
 
 def _label(path: Path) -> str:
-    card = B.read_json(path / B.CARD_JSON, {}) if not (path / B.CARD_JSON).is_symlink() else {}
+    card = read_json(path / CARD_JSON, {}) if not (path / CARD_JSON).is_symlink() else {}
     return " ".join(str(card.get("name") or path.name).split())[:80]
 
 
@@ -161,7 +171,7 @@ def id_of(path: str | Path) -> str | None:
 def id_of_saved(path: str | Path | None) -> str | None:
     """The id of a bundle a job saved, if any. The catalogue may be up to 2 s older than the owner the runner
     just gave the bundle (another replica's keeper, say): not found, it is read afresh once."""
-    if not path or not B.is_bundle(path):
+    if not path or not is_bundle(path):
         return None
     found = id_of(path)
     if found is None:
@@ -186,12 +196,12 @@ def current_model_path() -> str:
     """The bundle folder of the model chosen on Home or named by the link's ?model= id, else the shipped
     default; held across pages in this session (server side)."""
     path = st.session_state.get(MODEL_KEY)
-    if path and is_visitors(path) and not (B.is_bundle(path) and _allowed(path)):
+    if path and is_visitors(path) and not (is_bundle(path) and _allowed(path)):
         st.session_state[NOTICE_KEY] = ("The model you had open was deleted or is no longer shared with you, "
                                         "so the default model is shown instead.")
-        st.query_params["model"] = B.DEFAULT_MODEL.name  # not its id, which names no model of theirs now
+        st.query_params["model"] = DEFAULT_MODEL.name  # not its id, which names no model of theirs now
         path = None
-    if not path or not B.is_bundle(path):
+    if not path or not is_bundle(path):
         asked = st.query_params.get("model")
         # Links made before ids were paths inside the project ("models/mnist-2d"): the same id.
         model_id = asked.removeprefix("models/") if asked else None
@@ -202,11 +212,11 @@ def current_model_path() -> str:
             st.session_state[NOTICE_KEY] = (
                 f"This link's model, {what}, is not one of this server's models, so the default model is "
                 "shown instead. Pick another on Home.")
-        path = path or str(B.DEFAULT_MODEL.resolve())
+        path = path or str(DEFAULT_MODEL.resolve())
     st.session_state[MODEL_KEY] = path
     # Keep the link shareable on every page (page switches may drop the parameter).
     link = id_of(path)
-    if link and (link != B.DEFAULT_MODEL.name or "model" in st.query_params) \
+    if link and (link != DEFAULT_MODEL.name or "model" in st.query_params) \
             and st.query_params.get("model") != link:
         st.query_params["model"] = link
     return path
@@ -217,23 +227,6 @@ def show_model_notice() -> None:
     notice = st.session_state.get(NOTICE_KEY)
     if notice:
         st.warning(notice, icon="⚠️")
-
-
-def plain_text(text: str, limit: int = 80) -> str:
-    """Text from a visitor, shortened and with Markdown's special characters escaped, to show as is."""
-    text = " ".join(str(text).split())
-    text = text if len(text) <= limit else text[: limit - 1] + "…"
-    return "".join("\\" + c if c in MARKDOWN_SPECIAL else c for c in no_autolinks(text))
-
-
-# Streamlit's Markdown (GFM) turns bare "http://…", "www.…" and "name@host.tld" into links after escapes are
-# resolved, so escaping cannot stop it: an invisible word joiner (U+2060) inside each, before escaping, does.
-_AUTOLINK = re.compile(r"(?i)(?<=https:)(?=//)|(?<=http:)(?=//)|(?<=www)(?=\.)|(?=@)")
-
-
-def no_autolinks(text: str) -> str:
-    """Markdown source in which no bare URL or e-mail address becomes a link (it reads the same)."""
-    return _AUTOLINK.sub("\u2060", text)
 
 
 def card_markdown(model: ServedModel) -> str:
@@ -257,13 +250,11 @@ def delete(path: str | Path) -> None:
     user_models.delete(path, visitors.owner())
     forget_models()
     if Path(st.session_state.get(MODEL_KEY) or "").resolve() == Path(path).resolve():
-        set_current_model(B.DEFAULT_MODEL)
+        set_current_model(DEFAULT_MODEL)
 
 
 def usage_text() -> str:
     """This visitor's storage against the quota, in words."""
-    from vae.jobs import Limits
-
     lim, used = Limits.from_env(), user_models.usage(USER_MODELS, visitors.owner())
     return (f"Your models: {used.models} of {lim.models_per_owner}, {used.bytes / 2**20:,.0f} MB of "
             f"{lim.bytes_per_owner / 2**20:,.0f} MB.")
@@ -281,7 +272,7 @@ def open_path(folder: str) -> str | None:
         return "Opening folders by path is turned off on this server."
     path = Path(folder).expanduser()
     try:
-        B.check_bundle(path)
+        check_bundle(path)
         served_model(path)
     except Exception as exc:  # this mode is one person's own machine: their own path is fine to show
         return f"Could not open it: {exc}"
@@ -324,21 +315,19 @@ def current_model() -> ServedModel:
     try:
         return served_model(path)
     except Exception as exc:  # a damaged bundle (bad ONNX, unreadable file) must not break every page
-        if path == str(B.DEFAULT_MODEL.resolve()):
+        if path == str(DEFAULT_MODEL.resolve()):
             raise
         # The reason goes to the server's log: its text can name server paths.
         print(f"Latent Explorer: model {path} could not be loaded: {exc!r}", file=sys.stderr)
         st.session_state[NOTICE_KEY] = (f"The model “{plain_text(_label(Path(path)))}” could not be loaded "
                                         "(its files are damaged or incomplete), so the default model is "
                                         "shown instead.")
-        set_current_model(B.DEFAULT_MODEL)
-        return served_model(B.DEFAULT_MODEL)
+        set_current_model(DEFAULT_MODEL)
+        return served_model(DEFAULT_MODEL)
 
 
 def class_names(model: ServedModel) -> list[str] | None:
     """Label names of the model's dataset (card['dataset']), if known."""
-    from vae.data import CLASS_NAMES
-
     return CLASS_NAMES.get(model.card.get("dataset", ""))
 
 
@@ -351,4 +340,4 @@ def label_name(model: ServedModel, label) -> str:
 
 def stamp(path: str) -> float:
     """Cache key part that changes when a bundle is re-saved."""
-    return (Path(path) / B.MANIFEST).stat().st_mtime
+    return (Path(path) / MANIFEST).stat().st_mtime

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from vae.serving import ServedModel
+from vae.bundles.serving import ServedModel
 
 # What a visitor is told when a dataset is not on the server: only whoever runs the server can fix it.
 DATA_HELP = ("Whoever runs this server can point it at a local copy of the dataset: start it with "
@@ -20,7 +20,7 @@ def unit_activity_notice(model: ServedModel) -> tuple[str, str] | None:
     fewer than two units that is why its map looks broken, and the advice is to train differently; a model
     with units to spare (16-D) leaving a few unused is normal, and only worth a word.
     """
-    from vae.posterior import ACTIVE_UNIT_THRESHOLD, unit_activity
+    from vae.model.posterior import ACTIVE_UNIT_THRESHOLD, unit_activity
 
     ref = model.reference
     if ref is None:

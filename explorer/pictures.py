@@ -7,7 +7,7 @@ import io
 
 import numpy as np
 
-from vae.serving import to_png  # noqa: F401  (the pages' pictures.to_png; the CLI writes PNGs too)
+from vae.bundles.serving import to_png  # noqa: F401  (the pages' pictures.to_png; the CLI writes PNGs too)
 
 # Plotly's default qualitative palette, one colour per class.
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",

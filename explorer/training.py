@@ -5,9 +5,7 @@ from __future__ import annotations
 import os
 
 from explorer import models
-from vae.bundle import is_bundle
-from vae.config import ENCODERS
-from vae.jobs import (
+from jobservice import (
     ImportSpec,
     JobNotFound,
     JobSpec,
@@ -18,6 +16,8 @@ from vae.jobs import (
     NotYours,
     upload_digest,
 )
+from vae.bundles.bundle import is_bundle
+from vae.model.config import ENCODERS
 
 __all__ = ["ENCODERS", "ImportSpec", "JobNotFound", "JobSpec", "JobStatus", "LimitReached", "Limits",
            "LocalProcessRunner", "NotYours", "is_bundle", "limits_text", "runner", "upload_digest"]
@@ -29,7 +29,9 @@ def runner() -> LocalProcessRunner:
     VAE_RAY_ADDRESS=http://HEAD:8265 (a Ray cluster; README, "Scaling out")."""
     kind = os.environ.get("VAE_RUNNER", "local").strip().lower() or "local"
     if kind == "ray":
-        from vae.ray_jobs import RayJobRunner  # (Ray itself is imported when the runner first asks it)
+        from jobservice.ray_runner import (
+            RayJobRunner,  # (Ray itself is imported when the runner first asks it)
+        )
 
         return RayJobRunner.from_env(models_dir=models.USER_MODELS)
     if kind != "local":

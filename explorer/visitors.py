@@ -18,12 +18,10 @@ import hashlib
 import os
 import re
 import secrets
-import threading
-import time
 
 import streamlit as st
 
-from vae import user_models
+from explorer.text import plain_text
 
 COOKIE = "latent_explorer_visitor"
 TOKEN_KEY = "visitor_token"  # session state: this session's cookie token (made here on a first visit)
@@ -89,43 +87,18 @@ def login_controls() -> None:
     if not login_configured():
         return
     if st.user.is_logged_in:
-        st.sidebar.caption(f"Signed in as {plain(st.user.get('name') or st.user.get('email') or 'you')}")
+        st.sidebar.caption(f"Signed in as {plain_text(st.user.get('name') or st.user.get('email') or 'you')}")
         st.sidebar.button("Log out", on_click=st.logout, key="logout")
     else:
         st.sidebar.button("Log in", on_click=st.login, key="login",
                           help="Signed in, your jobs and models follow you to any browser.")
 
 
-def plain(text: str) -> str:
-    from explorer.models import plain_text  # late: models imports this module
-
-    return plain_text(text)
-
-
-def remember_visitor() -> None:
-    """Have the browser keep this session's token in a cookie (once), and note the visit; shows nothing."""
+def remember_visitor() -> str:
+    """Have the browser keep this session's token in a cookie (once); shows nothing. Returns the owner id."""
     who = owner()
     # Only a cookie visitor ("v-…"; a signed-in one is "u-…") needs the cookie, and only until it is there.
     if who.startswith("v-") and st.context.cookies.get(COOKIE) != st.session_state.get(TOKEN_KEY):
         with st.sidebar:
             _cookie_writer(key=COOKIE_KEY, data=st.session_state[TOKEN_KEY], height=0)
-    _note_visit(who)
-
-
-_SEEN: dict[str, float] = {}
-_SEEN_LOCK = threading.Lock()
-
-
-def _note_visit(who: str) -> None:
-    """Touch the visitor's last-seen file at most once an hour per process (the idle clean-up reads it)."""
-    now = time.time()
-    with _SEEN_LOCK:
-        if now - _SEEN.get(who, 0.0) < 3600:
-            return
-        _SEEN[who] = now
-    from explorer.models import USER_MODELS  # late: models imports this module
-
-    try:
-        user_models.touch_visitor(USER_MODELS, who)
-    except OSError as exc:
-        print(f"Latent Explorer: could not note a visit: {exc!r}", flush=True)
+    return who

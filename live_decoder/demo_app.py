@@ -19,8 +19,8 @@ import numpy as np  # noqa: E402
 import streamlit as st  # noqa: E402
 
 from live_decoder import live_decoder, live_decoder_error  # noqa: E402
-from vae import bundle as B  # noqa: E402
-from vae.serving import ServedModel, to_png  # noqa: E402
+from vae.bundles.bundle import DECODER_ONNX, DEFAULT_MODEL, SHIPPED_DIR, is_bundle  # noqa: E402
+from vae.bundles.serving import ServedModel, to_png  # noqa: E402
 
 
 @st.cache_resource(show_spinner=False)
@@ -34,7 +34,7 @@ def _load(path: str) -> dict:
     margin = 0.15 * np.maximum(hi - lo, 1e-3)
     out = {
         "model": model,
-        "decoder": (Path(path) / B.DECODER_ONNX).read_bytes(),
+        "decoder": (Path(path) / DECODER_ONNX).read_bytes(),
         "ranges": [(float(a), float(b)) for a, b in zip(lo - margin, hi + margin)],
         "z0": np.median(z_mean, axis=0).astype(float).tolist(),
         "labels": ref.get("labels"),
@@ -50,11 +50,11 @@ def _load(path: str) -> dict:
 
 
 st.set_page_config(page_title="Live decoder demo", layout="wide")
-name = st.query_params.get("model", B.DEFAULT_MODEL.name)
-path = B.SHIPPED_DIR / name
-if not B.is_bundle(path):
-    st.error(f"No shipped bundle {name!r}; showing {B.DEFAULT_MODEL.name}.")
-    path = B.DEFAULT_MODEL
+name = st.query_params.get("model", DEFAULT_MODEL.name)
+path = SHIPPED_DIR / name
+if not is_bundle(path):
+    st.error(f"No shipped bundle {name!r}; showing {DEFAULT_MODEL.name}.")
+    path = DEFAULT_MODEL
 m = _load(str(path.resolve()))
 model = m["model"]
 decoder = b"this is not an ONNX model" if st.query_params.get("broken") == "1" else m["decoder"]

@@ -33,10 +33,10 @@ def main() -> int:
     import keras
     import tensorflow as tf
 
-    from vae.bundle import CARD_JSON, read_json
-    from vae.data import load_dataset
-    from vae.losses import kl_loss, reconstruction_loss
-    from vae.save import load_vae
+    from vae.bundles.bundle import CARD_JSON, read_json
+    from vae.bundles.save import load_vae
+    from vae.inputs.data import load_dataset
+    from vae.model.losses import kl_loss, reconstruction_loss
 
     vae, _ = load_vae(args.model)
     data = load_dataset(read_json(Path(args.model) / CARD_JSON)["dataset"], args.data_dir)

@@ -49,7 +49,7 @@ def make_jobs(root: Path, n: int) -> None:
 
 def load_jobs_module(rev: str | None):
     if rev is None:
-        import vae.jobs as mod
+        import jobservice as mod
 
         return mod
     source = subprocess.run(["git", "show", f"{rev}:vae/jobs.py"], cwd=REPO, capture_output=True, text=True,

@@ -3,7 +3,8 @@
 MNIST test digits are printed as ink on paper and photographed (scripts/photo_digits.py), with one kind of
 trouble each: uneven light, a shadow, paper grain, ruled and squared paper, coloured ink, JPEG, a turned page,
 a digit near the edge, other marks; then digits drawn as pen strokes, and everything at once. Each photo goes
-through the Encode page's preprocessing (vae.preprocess.preprocess_bytes) and the default model's encoder.
+through the Encode page's preprocessing (vae.inputs.preprocess.preprocess_bytes) and the default model's
+encoder.
 
 Per kind: **agreement**, the share of photos whose nearest label (the majority of the 8 nearest test digits
 by z_mean, as the Encode page lists them) is the digit's own label; **within ¼**, the share whose z_mean lies
@@ -32,9 +33,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from scripts import photo_digits as P  # noqa: E402
-from vae.bundle import DEFAULT_MODEL  # noqa: E402
-from vae.data import load_dataset  # noqa: E402
-from vae.serving import ServedModel  # noqa: E402
+from vae.bundles.bundle import DEFAULT_MODEL  # noqa: E402
+from vae.bundles.serving import ServedModel  # noqa: E402
+from vae.inputs.data import load_dataset  # noqa: E402
 
 K = 8  # the Encode page lists the 8 nearest test digits
 QUARTER = 0.25
@@ -45,7 +46,7 @@ Preprocess = Callable[[bytes], np.ndarray]
 def preprocessor(path: str | None) -> tuple[str, Preprocess]:
     """The preprocessing to measure: this checkout's, or a vae/preprocess.py saved elsewhere (an old one)."""
     if path is None:
-        from vae.preprocess import preprocess_bytes
+        from vae.inputs.preprocess import preprocess_bytes
 
         return "after", lambda b: preprocess_bytes(b).image
     spec = importlib.util.spec_from_file_location("preprocess_before", path)

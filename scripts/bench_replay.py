@@ -1,4 +1,4 @@
-"""What recording the replay of training (vae.replay) costs: the same training run with and without it.
+"""What recording the replay of training (vae.model.replay) costs: the same training run with and without it.
 
 Trains MNIST with the default preset through the CLI (`python -m vae train`, by default 2 epochs, batch
 128, one thread), alternating runs with --replay and --no-replay, and prints per run the training time

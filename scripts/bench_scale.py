@@ -26,10 +26,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from jobservice import JobSpec, LocalProcessRunner  # noqa: E402
 from scripts.balancer import Balancer  # noqa: E402
 from scripts.harness import AppServer, free_port  # noqa: E402
 from scripts.ray_head import RayHead  # noqa: E402
-from vae.jobs import JobSpec, LocalProcessRunner  # noqa: E402
 
 TINY = {"dataset": "digits", "epochs": 1, "max_train": 256, "batch_size": 32}
 ROWS = ("open Decoder", "open Encode", "slider press -> new decoded image", "upload -> its z_mean shown")
@@ -53,7 +53,7 @@ def run_jobs(runner, n: int) -> tuple[float, list[str]]:
 
 
 def bench_jobs(n: int) -> dict[str, float]:
-    from vae.ray_jobs import RayJobRunner
+    from jobservice.ray_runner import RayJobRunner
 
     walls = {}
     with tempfile.TemporaryDirectory(prefix="bench_scale-") as tmp:

@@ -29,7 +29,7 @@ def keras_example_vae(seed: int):
     import keras
     from keras import layers
 
-    from vae.models import VAE
+    from vae.model.presets import VAE
 
     x_in = keras.Input((28, 28, 1))
     x = layers.Conv2D(32, 3, activation="relu", strides=2, padding="same")(x_in)
@@ -49,7 +49,7 @@ def keras_example_vae(seed: int):
 
 def train_curve(vae, optimizer, x_train, x_test, epochs: int, target: float | None = None):
     """Train epoch by epoch; returns [(cumulative train seconds, test neg ELBO)]."""
-    from vae.evaluate import evaluate
+    from vae.model.evaluate import evaluate
 
     vae.compile(optimizer=optimizer)
     curve, seconds = [], 0.0
@@ -69,8 +69,8 @@ def images_per_second(repeats: int, x_train) -> tuple[float, float]:
     import keras
     from keras import layers
 
-    from vae.config import ModelConfig
-    from vae.models import build_vae
+    from vae.model.config import ModelConfig
+    from vae.model.presets import build_vae
 
     cfg = ModelConfig(preset="course", latent_dim=2)
     ours = build_vae(cfg, seed=0)
@@ -111,9 +111,9 @@ def main() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import keras
 
-    from vae.config import ModelConfig
-    from vae.data import load_dataset
-    from vae.models import build_vae
+    from vae.inputs.data import load_dataset
+    from vae.model.config import ModelConfig
+    from vae.model.presets import build_vae
 
     data = load_dataset("mnist", args.data_dir)
     print(f"data: {len(data.x_train)} training images, {len(data.x_test)} test images ({data.source})")

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from PIL import Image, ImageDraw
 
-from vae.preprocess import CANVAS_SIDE
+from vae.inputs.preprocess import CANVAS_SIDE
 
 K_NEAREST = 8  # the Encode page lists the 8 nearest test digits
 # Rendered at this many times the canvas's resolution and box-averaged down: the browser anti-aliases

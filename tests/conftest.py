@@ -44,7 +44,7 @@ def tiny_1d_bundle(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def default_bundle() -> Path:
     """The shipped default model (committed in models/)."""
-    from vae.bundle import DEFAULT_MODEL
+    from vae.bundles.bundle import DEFAULT_MODEL
 
     return DEFAULT_MODEL
 

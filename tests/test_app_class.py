@@ -8,9 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from vae import bundle as B
-from vae import user_models
-from vae.jobs import JobSpec, LocalProcessRunner
+from jobservice import JobSpec, LocalProcessRunner, user_models
+from vae.bundles.bundle import (
+    CARD_JSON,
+    CARD_MD,
+    DEFAULT_MODEL,
+    read_json,
+    render_card,
+    write_json,
+    write_text,
+)
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 ALICE, BOB = "alice-token-0123456789", "bob-token-0123456789ab"
@@ -40,11 +47,11 @@ def server(tmp_path, monkeypatch):
 def visitor_model(server: LocalProcessRunner, token: str, folder: str, name: str) -> Path:
     """A model of this visitor's (the shipped default's files, hard-linked, under another name)."""
     dst = server.models_dir / folder
-    shutil.copytree(B.DEFAULT_MODEL, dst, copy_function=os.link)
-    card = {**B.read_json(dst / B.CARD_JSON), "name": name}
-    B.write_json(dst / B.CARD_JSON, card)  # replaced, not written through the link
-    (dst / B.CARD_MD).unlink()
-    B.write_text(dst / B.CARD_MD, B.render_card(card))
+    shutil.copytree(DEFAULT_MODEL, dst, copy_function=os.link)
+    card = {**read_json(dst / CARD_JSON), "name": name}
+    write_json(dst / CARD_JSON, card)  # replaced, not written through the link
+    (dst / CARD_MD).unlink()
+    write_text(dst / CARD_MD, render_card(card))
     user_models.set_owner(dst, owner(token))
     return dst
 
@@ -97,7 +104,7 @@ def test_models_are_yours_shared_or_invisible(server):
     for link in ("user/alices-abc123", str(mine), "../../etc", "no-such-model"):
         bob = visit(BOB, model=link)
         assert any("not one of this server's models" in w.value for w in bob.warning), link
-        assert bob.session_state["model_path"] == str(B.DEFAULT_MODEL.resolve())
+        assert bob.session_state["model_path"] == str(DEFAULT_MODEL.resolve())
 
     # Alice opens hers and shares it with the class: now Bob sees it, marked as shared, and cannot change it.
     alice = visit(ALICE, model="user/alices-abc123")
@@ -116,9 +123,9 @@ def test_models_are_yours_shared_or_invisible(server):
     alice = visit(ALICE, model="user/alices-abc123")
     next(b for b in alice.button if b.label == "Delete").click().run()
     assert not mine.exists()
-    assert alice.session_state["model_path"] == str(B.DEFAULT_MODEL.resolve())
+    assert alice.session_state["model_path"] == str(DEFAULT_MODEL.resolve())
     bob.run()
-    assert bob.session_state["model_path"] == str(B.DEFAULT_MODEL.resolve())
+    assert bob.session_state["model_path"] == str(DEFAULT_MODEL.resolve())
     # (AppTest's later runs execute the page alone, not app.py, which shows the notice: the browser test
     # sees it shown.)
     assert "deleted or is no longer shared with you" in bob.session_state["model_notice"]
@@ -150,7 +157,7 @@ def test_the_form_says_when_a_limit_is_reached(server, monkeypatch):
 
 def test_open_by_path_is_off_unless_the_operator_allows_it(server, monkeypatch, tmp_path):
     folder = tmp_path / "mine"
-    shutil.copytree(B.DEFAULT_MODEL, folder, copy_function=os.link)
+    shutil.copytree(DEFAULT_MODEL, folder, copy_function=os.link)
     alice = visit(ALICE)
     assert not alice.text_input  # no box for a path on a shared server
     monkeypatch.setenv("VAE_ALLOW_BUNDLE_PATHS", "1")

@@ -52,8 +52,8 @@ def test_page_runs_without_input():
 
 @pytest.mark.parametrize("model,dark_on_light", [("mnist-2d", True), ("mnist-16d", False)])
 def test_uploaded_png_is_encoded(model, dark_on_light):
-    from vae.preprocess import preprocess_bytes
-    from vae.serving import ServedModel
+    from vae.bundles.serving import ServedModel
+    from vae.inputs.preprocess import preprocess_bytes
 
     path = str((REPO / "models" / model).resolve())
     at = _encode_page(path)
@@ -118,7 +118,7 @@ def test_draw_mode_runs_with_empty_canvas():
 @pytest.mark.parametrize("background", [(0, 0, 0, 255), (0, 0, 0, 0)])
 def test_canvas_rgba_goes_through_to_mnist(background):
     """What the Encode page does with st_canvas's image_data (RGBA, white strokes, black or clear ground)."""
-    from vae.preprocess import to_mnist
+    from vae.inputs.preprocess import to_mnist
 
     img = Image.new("RGBA", (280, 280), background)
     ImageDraw.Draw(img).line([(140, 40), (140, 240)], fill=(255, 255, 255, 255), width=18)
@@ -164,7 +164,7 @@ def test_drawn_two_lands_among_twos(monkeypatch):
     """Issue 14: a clean "2" drawn large on the canvas landed among 3s and 8s. The page's pen and its
     stroke correction make it MNIST-like: it lands among 2s (with the old 18 px pen and no correction,
     this very drawing's majority is 5)."""
-    from vae.preprocess import CANVAS_STROKE, MNIST_STROKE
+    from vae.inputs.preprocess import CANVAS_STROKE, MNIST_STROKE
 
     fake = _FakeCanvas()
     monkeypatch.setitem(sys.modules, "streamlit_drawable_canvas", fake.module)
@@ -254,8 +254,8 @@ def test_camera_photo_is_preprocessed_like_an_upload():
     """Encode's "Take a photo": st.camera_input's JPEG goes through the same preprocessing as an upload, and
     the page shows and says what the clean-up removed (here: ruled lines and a far mark)."""
     from scripts import photo_digits as P
-    from vae.preprocess import preprocess_bytes
-    from vae.serving import ServedModel
+    from vae.bundles.serving import ServedModel
+    from vae.inputs.preprocess import preprocess_bytes
 
     rng = np.random.default_rng(0)
     digit = np.zeros((28, 28), np.float32)

@@ -101,8 +101,8 @@ def test_widgets_of_the_follow_ups_run():
 
 
 def test_uses_the_input_from_the_encode_page():
-    from vae.preprocess import preprocess_bytes
-    from vae.serving import ServedModel
+    from vae.bundles.serving import ServedModel
+    from vae.inputs.preprocess import preprocess_bytes
 
     img = Image.new("L", (100, 100), 0)
     ImageDraw.Draw(img).line([(50, 15), (50, 85)], fill=255, width=12)
@@ -121,7 +121,7 @@ def test_uses_the_input_from_the_encode_page():
     at.radio(key="how_source_a").set_value("Your drawing / upload")
     at.run()
     assert not at.exception, at.exception
-    from vae.bundle import DEFAULT_MODEL
+    from vae.bundles.bundle import DEFAULT_MODEL
 
     served = ServedModel(DEFAULT_MODEL)
     z_mean, _ = served.encode(preprocess_bytes(buf.getvalue()).image[None])
@@ -134,7 +134,7 @@ def test_imported_card_sigma_head_is_mentioned(tmp_path):
     import json
     import shutil
 
-    from vae.bundle import DEFAULT_MODEL
+    from vae.bundles.bundle import DEFAULT_MODEL
 
     bundle = tmp_path / "imported"
     shutil.copytree(DEFAULT_MODEL, bundle)

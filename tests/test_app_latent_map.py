@@ -105,14 +105,14 @@ def test_a_16d_model_with_spare_units_gets_a_word_not_a_warning():
 
 def test_without_the_dataset_the_map_says_how_to_point_the_server_at_it(monkeypatch, tmp_path):
     from explorer import cache
-    from vae import data
+    from vae.inputs import data
 
     monkeypatch.setenv("VAE_DATA_DIR", str(tmp_path))  # an empty folder: no IDX files
     monkeypatch.setattr(data, "DEBIAN_DIRS", {})
     monkeypatch.setattr(data, "KERAS_CACHE", tmp_path / "no-keras-cache")
     cache.test_images.clear()
     try:
-        from vae.bundle import DEFAULT_MODEL, load_gallery
+        from vae.bundles.bundle import DEFAULT_MODEL, load_gallery
 
         gallery = load_gallery(DEFAULT_MODEL)
         outside = next(i for i in range(100) if i not in set(gallery["indices"].tolist()))

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from vae import bundle as B
-from vae.jobs import FINISHED, JobSpec, LocalProcessRunner
+from jobservice import FINISHED, JobSpec, LocalProcessRunner
+from vae.bundles.bundle import DEFAULT_MODEL, is_bundle
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
@@ -138,12 +138,12 @@ def test_finished_job_offers_its_model(dirs, tmp_path):
     ready = tmp_path / "ready"
     for attempt in range(3):  # the shipped bundle is replaced atomically when it is retrained: retry a copy
         try:
-            shutil.copytree(B.DEFAULT_MODEL, ready)
+            shutil.copytree(DEFAULT_MODEL, ready)
             break
         except (OSError, shutil.Error):
             shutil.rmtree(ready, ignore_errors=True)
             time.sleep(1)
-    assert B.is_bundle(ready)
+    assert is_bundle(ready)
     fake = tmp_path / "fake-trainer"
     fake.write_text(FAKE_TRAINER.format(python=sys.executable, bundle=str(ready)))
     fake.chmod(0o755)
@@ -154,7 +154,7 @@ def test_finished_job_offers_its_model(dirs, tmp_path):
     while (job := runner.status(job_id)).state not in FINISHED and time.time() < deadline:
         time.sleep(0.5)
     assert job.state == "done", f"{job.message}\n{runner.log_tail(job_id)}"
-    assert job.bundle == (models / f"mine-{job_id[-6:]}").resolve() and B.is_bundle(job.bundle)
+    assert job.bundle == (models / f"mine-{job_id[-6:]}").resolve() and is_bundle(job.bundle)
     at = train_page()
     assert "Trained 1 epochs." in [s.value for s in at.success]
     assert f"Saved as the model `user/mine-{job_id[-6:]}`" in " ".join(c.value for c in at.caption)

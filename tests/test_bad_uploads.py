@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from vae.preprocess import MAX_BYTES, ImageError, Preprocessed, load_image, preprocess_bytes, to_mnist
+from vae.inputs.preprocess import MAX_BYTES, ImageError, Preprocessed, load_image, preprocess_bytes, to_mnist
 
 REPO = Path(__file__).resolve().parent.parent
 

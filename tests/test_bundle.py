@@ -9,16 +9,40 @@ import textwrap
 import numpy as np
 import pytest
 
-from vae import bundle as B
+from vae.bundles.bundle import (
+    CARD_JSON,
+    CARD_MD,
+    CONFIG,
+    DECODER_ONNX,
+    ENCODER_ONNX,
+    HISTORY,
+    MANIFEST,
+    METRICS,
+    REFERENCE,
+    REPLAY,
+    REPO_ROOT,
+    SHIPPED_DIR,
+    TRAINING_CONFIG,
+    WEIGHTS,
+    BundleError,
+    atomic_bundle_dir,
+    check_bundle,
+    is_bundle,
+    list_bundles,
+    read_json,
+    read_training_config,
+    recipe_text,
+    render_card,
+)
 
 keras = pytest.importorskip("keras")
 
 
 @pytest.fixture(scope="module")
 def saved(tmp_path_factory):
-    from vae.models import build_vae
-    from vae.save import save_bundle
-    from vae.training_config import TrainingConfig
+    from vae.bundles.save import save_bundle
+    from vae.model.presets import build_vae
+    from vae.model.training_config import TrainingConfig
 
     training = TrainingConfig(dataset="digits", epochs=1, preset="course", latent_dim=3, beta=0.5, seed=1)
     cfg = training.model_config
@@ -36,34 +60,34 @@ def saved(tmp_path_factory):
 
 def test_saved_files(saved):
     _, _, out, _ = saved
-    assert B.is_bundle(out)
-    assert set(os.listdir(out)) == {B.MANIFEST, B.TRAINING_CONFIG, B.CONFIG, B.WEIGHTS, B.HISTORY, B.METRICS,
-                                    B.CARD_JSON, B.CARD_MD, B.ENCODER_ONNX, B.DECODER_ONNX, B.REFERENCE}
-    assert B.read_json(out / B.MANIFEST)["files"] == sorted(set(os.listdir(out)) - {B.MANIFEST})
-    assert B.read_json(out / B.CARD_JSON)["onnx_check"]["decoder_max_abs_diff"] < 1e-4
+    assert is_bundle(out)
+    assert set(os.listdir(out)) == {MANIFEST, TRAINING_CONFIG, CONFIG, WEIGHTS, HISTORY, METRICS,
+                                    CARD_JSON, CARD_MD, ENCODER_ONNX, DECODER_ONNX, REFERENCE}
+    assert read_json(out / MANIFEST)["files"] == sorted(set(os.listdir(out)) - {MANIFEST})
+    assert read_json(out / CARD_JSON)["onnx_check"]["decoder_max_abs_diff"] < 1e-4
 
 
 def test_the_training_config_travels_with_the_weights(saved):
-    from vae.training_config import TrainingConfig
+    from vae.model.training_config import TrainingConfig
 
     _, cfg, out, _ = saved
-    training = B.read_training_config(out)
+    training = read_training_config(out)
     assert training == TrainingConfig(dataset="digits", epochs=1, preset="course", latent_dim=3, beta=0.5,
                                       seed=1)
     assert training.model_config == cfg
-    assert f"- **Training:** {training.describe()}" in (out / B.CARD_MD).read_text()
+    assert f"- **Training:** {training.describe()}" in (out / CARD_MD).read_text()
 
 
 @pytest.mark.parametrize("name", ["mnist-2d", "mnist-2d-course", "mnist-2d-beta0", "mnist-2d-beta5"])
 def test_shipped_bundles_trained_this_round_carry_their_recipe(name):
     """Retrained with a replay, they save training_config.json: the recipe that train_shipped.sh ran."""
-    path = B.SHIPPED_DIR / name
-    training = B.read_training_config(path)
-    assert (path / B.TRAINING_CONFIG).exists() and (path / B.REPLAY).exists()
-    card = B.read_json(path / B.CARD_JSON)
+    path = SHIPPED_DIR / name
+    training = read_training_config(path)
+    assert (path / TRAINING_CONFIG).exists() and (path / REPLAY).exists()
+    card = read_json(path / CARD_JSON)
     assert (training.dataset, training.batch_size, training.beta) == (
         "mnist", card["batch_size"], card["beta"])
-    assert B.render_card(card, training) == (path / B.CARD_MD).read_text()
+    assert render_card(card, training) == (path / CARD_MD).read_text()
     assert "train_shipped.sh" in card["notes"]
 
 
@@ -71,23 +95,23 @@ def test_shipped_bundles_trained_this_round_carry_their_recipe(name):
 def test_bundles_saved_before_training_configs_still_give_their_recipe(name):
     """The shipped bundles have no training_config.json: their recipe comes from what their card recorded,
     and their model card renders as it was written."""
-    path = B.SHIPPED_DIR / name
-    assert B.is_bundle(path) and not (path / B.TRAINING_CONFIG).exists()
-    training = B.read_training_config(path)
-    card = B.read_json(path / B.CARD_JSON)
+    path = SHIPPED_DIR / name
+    assert is_bundle(path) and not (path / TRAINING_CONFIG).exists()
+    training = read_training_config(path)
+    card = read_json(path / CARD_JSON)
     assert (training.dataset, training.batch_size, training.learning_rate) == (
         card["dataset"], card["batch_size"], card["learning_rate"])
-    assert B.render_card(card, training) == B.render_card(card) == (path / B.CARD_MD).read_text()
-    assert "- **Training:** " in (path / B.CARD_MD).read_text()
+    assert render_card(card, training) == render_card(card) == (path / CARD_MD).read_text()
+    assert "- **Training:** " in (path / CARD_MD).read_text()
 
 
 def test_a_card_without_a_recipe_has_no_recipe_line():
     card = {"name": "old", "preset": "default", "latent_dim": 2, "beta": 1.0}  # before cards said how
-    assert B.recipe_text(card) == "" and "Training:" not in B.render_card(card)
+    assert recipe_text(card) == "" and "Training:" not in render_card(card)
 
 
 def test_round_trip_same_weights_and_outputs(saved):
-    from vae.save import load_vae
+    from vae.bundles.save import load_vae
 
     vae, cfg, out, x = saved
     loaded, cfg2 = load_vae(out)
@@ -99,8 +123,8 @@ def test_round_trip_same_weights_and_outputs(saved):
 
 
 def test_onnx_serving_matches_keras(saved):
-    from vae.models import probability_decoder
-    from vae.serving import ServedModel
+    from vae.bundles.serving import ServedModel
+    from vae.model.presets import probability_decoder
 
     vae, _, out, x = saved
     served = ServedModel(out)
@@ -119,22 +143,22 @@ def test_failed_save_keeps_previous_bundle(saved, tmp_path):
     _, _, out, _ = saved
     target = tmp_path / "m"
     shutil.copytree(out, target)
-    before = (target / B.WEIGHTS).read_bytes()
+    before = (target / WEIGHTS).read_bytes()
     with pytest.raises(RuntimeError):
-        with B.atomic_bundle_dir(target) as tmp:
-            (tmp / B.WEIGHTS).write_bytes(b"half")
+        with atomic_bundle_dir(target) as tmp:
+            (tmp / WEIGHTS).write_bytes(b"half")
             raise RuntimeError("disk full")
-    assert B.is_bundle(target) and (target / B.WEIGHTS).read_bytes() == before
+    assert is_bundle(target) and (target / WEIGHTS).read_bytes() == before
     assert os.listdir(tmp_path) == ["m"]  # no scratch folder left behind
 
 
 def test_killed_save_never_leaves_a_loadable_half_bundle(tmp_path):
     script = textwrap.dedent(f"""
         import sys, time
-        sys.path.insert(0, {str(B.REPO_ROOT)!r})
-        from vae import bundle as B
-        with B.atomic_bundle_dir({str(tmp_path / 'm')!r}) as tmp:
-            for name in B.REQUIRED:
+        sys.path.insert(0, {str(REPO_ROOT)!r})
+        from vae.bundles.bundle import REQUIRED, atomic_bundle_dir
+        with atomic_bundle_dir({str(tmp_path / 'm')!r}) as tmp:
+            for name in REQUIRED:
                 (tmp / name).write_bytes(b"x")
             print("written", flush=True)
             time.sleep(60)
@@ -144,24 +168,24 @@ def test_killed_save_never_leaves_a_loadable_half_bundle(tmp_path):
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=10)
     assert not (tmp_path / "m").exists()
-    assert B.list_bundles(tmp_path) == []  # the hidden scratch folder has no manifest and is ignored
-    with pytest.raises(B.BundleError, match="not a model bundle"):
+    assert list_bundles(tmp_path) == []  # the hidden scratch folder has no manifest and is ignored
+    with pytest.raises(BundleError, match="not a model bundle"):
         for d in tmp_path.iterdir():
-            B.check_bundle(d)
+            check_bundle(d)
 
 
 def test_check_bundle_messages(tmp_path):
-    with pytest.raises(B.BundleError, match="no such"):
-        B.check_bundle(tmp_path / "nope")
-    with pytest.raises(B.BundleError, match="not a model bundle"):
-        B.check_bundle(tmp_path)
+    with pytest.raises(BundleError, match="no such"):
+        check_bundle(tmp_path / "nope")
+    with pytest.raises(BundleError, match="not a model bundle"):
+        check_bundle(tmp_path)
 
 
 def test_save_refuses_to_replace_a_folder_that_is_not_a_bundle(tmp_path):
     precious = tmp_path / "thesis"
     precious.mkdir()
     (precious / "chapter1.tex").write_text("years of work")
-    with pytest.raises(B.BundleError, match="not a model bundle"):
-        with B.atomic_bundle_dir(precious):
+    with pytest.raises(BundleError, match="not a model bundle"):
+        with atomic_bundle_dir(precious):
             pass
     assert (precious / "chapter1.tex").read_text() == "years of work"

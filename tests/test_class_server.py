@@ -1,4 +1,4 @@
-"""A class on one server (vae.jobs, vae.user_models): owners, limits, a fair queue, clean-up, no paths."""
+"""A class on one server (jobservice, its user_models): owners, limits, a fair queue, clean-up, no paths."""
 
 from __future__ import annotations
 
@@ -11,9 +11,25 @@ from pathlib import Path
 
 import pytest
 
-from vae import bundle as B
-from vae import user_models
-from vae.jobs import JobSpec, LimitReached, Limits, LocalProcessRunner, NotYours, public_message
+from jobservice import (
+    JobSpec,
+    LimitReached,
+    Limits,
+    LocalProcessRunner,
+    NotYours,
+    public_message,
+    user_models,
+)
+from vae.bundles.bundle import (
+    CARD_MD,
+    DEFAULT_MODEL,
+    MANIFEST,
+    REQUIRED,
+    WEIGHTS,
+    BundleError,
+    has_symlinks,
+    is_bundle,
+)
 
 A, B_ = "v-alice", "v-bob"
 
@@ -53,10 +69,10 @@ def sleeper(tmp_path):
 def fake_bundle(folder: Path, owner: str | None, size: int = 0) -> Path:
     """Just enough of a bundle for listing and quotas (no real model)."""
     folder.mkdir(parents=True)
-    for name in (*B.REQUIRED, B.MANIFEST):
+    for name in (*REQUIRED, MANIFEST):
         (folder / name).write_text("{}")
     if size:
-        (folder / B.WEIGHTS).write_bytes(b"\0" * size)
+        (folder / WEIGHTS).write_bytes(b"\0" * size)
     if owner:
         user_models.set_owner(folder, owner)
     return folder
@@ -235,22 +251,22 @@ def test_a_bundle_with_a_symlink_is_not_loaded(tmp_path):
     from explorer.models import served_model
 
     bundle = tmp_path / "linked"
-    shutil.copytree(B.DEFAULT_MODEL, bundle)
-    (bundle / B.CARD_MD).unlink()
+    shutil.copytree(DEFAULT_MODEL, bundle)
+    (bundle / CARD_MD).unlink()
     secret = tmp_path / "secret.txt"
     secret.write_text("the operator's private notes")
-    (bundle / B.CARD_MD).symlink_to(secret)
-    assert B.is_bundle(bundle) and B.has_symlinks(bundle)
-    with pytest.raises(B.BundleError, match="symbolic links"):
+    (bundle / CARD_MD).symlink_to(secret)
+    assert is_bundle(bundle) and has_symlinks(bundle)
+    with pytest.raises(BundleError, match="symbolic links"):
         served_model(bundle)  # the app's loader: the card is never read
-    assert not B.has_symlinks(B.DEFAULT_MODEL)
-    assert B.has_symlinks(tmp_path / "alias") is False  # no such folder: nothing to follow
-    (tmp_path / "alias").symlink_to(B.DEFAULT_MODEL)
-    assert B.has_symlinks(tmp_path / "alias")
+    assert not has_symlinks(DEFAULT_MODEL)
+    assert has_symlinks(tmp_path / "alias") is False  # no such folder: nothing to follow
+    (tmp_path / "alias").symlink_to(DEFAULT_MODEL)
+    assert has_symlinks(tmp_path / "alias")
 
 
 def test_threads_per_job_default_to_half_the_cores(monkeypatch):
-    from vae.jobs import default_threads
+    from jobservice import default_threads
 
     monkeypatch.delenv("VAE_TRAIN_THREADS", raising=False)
     assert default_threads() == max(1, (os.cpu_count() or 2) // 2)

@@ -18,8 +18,8 @@ def run(*args, timeout=600):
 
 
 def test_tiny_training_run_writes_history_and_card(tiny_bundle):
-    from vae.bundle import CARD_JSON, HISTORY, read_json, read_training_config
-    from vae.training_config import TrainingConfig
+    from vae.bundles.bundle import CARD_JSON, HISTORY, read_json, read_training_config
+    from vae.model.training_config import TrainingConfig
 
     history = read_json(tiny_bundle / HISTORY)
     for key in ("loss", "reconstruction_loss", "kl_loss",
@@ -84,7 +84,7 @@ def test_bad_input_is_one_clear_line(tiny_bundle, tmp_path, args, words):
 def test_every_training_config_field_has_a_flag():
     from dataclasses import fields
 
-    from vae.training_config import TrainingConfig
+    from vae.model.training_config import TrainingConfig
 
     proc = run("train", "--help")
     assert proc.returncode == 0, proc.stderr

@@ -5,8 +5,8 @@ import gzip
 import numpy as np
 import pytest
 
-from vae import data as D
-from vae.idx import IdxError, read_idx, write_idx
+from vae.inputs import data
+from vae.inputs.idx import IdxError, read_idx, write_idx
 
 
 def _write_dataset(folder, n_train=12, n_test=5, gz=True):
@@ -52,7 +52,7 @@ def test_load_from_data_dir_and_named_subfolder(tmp_path, monkeypatch):
     monkeypatch.delenv("VAE_DATA_DIR", raising=False)
     arrays = _write_dataset(tmp_path / "mnist")
     for where in (tmp_path / "mnist", tmp_path):  # the folder itself, or a parent holding mnist/
-        ds = D.load_dataset("mnist", where, allow_download=False)
+        ds = data.load_dataset("mnist", where, allow_download=False)
         assert ds.x_train.shape == (12, 28, 28, 1) and ds.x_test.shape == (5, 28, 28, 1)
         assert ds.x_train.dtype == np.float32 and 0 <= ds.x_train.min() and ds.x_train.max() <= 1
         np.testing.assert_allclose(ds.x_test[..., 0] * 255, arrays["t10k-images-idx3-ubyte"], atol=1e-3)
@@ -62,27 +62,27 @@ def test_load_from_data_dir_and_named_subfolder(tmp_path, monkeypatch):
 def test_env_var_source(tmp_path, monkeypatch):
     _write_dataset(tmp_path / "fashion_mnist", gz=False)
     monkeypatch.setenv("VAE_DATA_DIR", str(tmp_path))
-    ds = D.load_dataset("fashion_mnist", allow_download=False)
+    ds = data.load_dataset("fashion_mnist", allow_download=False)
     assert ds.x_train.shape[0] == 12 and ds.class_names[0] == "T-shirt/top"
 
 
 def test_missing_dataset_gives_a_clear_message(tmp_path, monkeypatch):
     monkeypatch.delenv("VAE_DATA_DIR", raising=False)
-    with pytest.raises(D.DataUnavailable, match="--data-dir"):
-        D.load_dataset("mnist", tmp_path / "empty", allow_download=False)
-    monkeypatch.setattr(D, "DEBIAN_DIRS", {"mnist": [], "fashion_mnist": []})
-    monkeypatch.setattr(D, "KERAS_CACHE", tmp_path / "no-cache")
-    with pytest.raises(D.DataUnavailable, match="VAE_DATA_DIR"):
-        D.load_dataset("mnist", allow_download=False)
+    with pytest.raises(data.DataUnavailable, match="--data-dir"):
+        data.load_dataset("mnist", tmp_path / "empty", allow_download=False)
+    monkeypatch.setattr(data, "DEBIAN_DIRS", {"mnist": [], "fashion_mnist": []})
+    monkeypatch.setattr(data, "KERAS_CACHE", tmp_path / "no-cache")
+    with pytest.raises(data.DataUnavailable, match="VAE_DATA_DIR"):
+        data.load_dataset("mnist", allow_download=False)
 
 
 def test_unknown_dataset():
     with pytest.raises(ValueError, match="choose one of"):
-        D.load_dataset("cifar")
+        data.load_dataset("cifar")
 
 
 def test_digits_brought_to_28x28():
-    ds = D.load_dataset("digits")
+    ds = data.load_dataset("digits")
     assert ds.x_train.shape[1:] == (28, 28, 1) and len(ds.x_train) + len(ds.x_test) == 1797
     # Digits fill the central 20x20 box, like MNIST: the 4-pixel border is empty.
     assert ds.x_train[:, :4].max() == 0 and ds.x_train[:, 24:].max() == 0

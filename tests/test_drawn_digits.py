@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from scripts import drawn_digits as D  # the stroke templates, shared with scripts/bench_drawn_digits.py
-from vae.preprocess import CANVAS_STROKE, MNIST_STROKE, stroke_width, to_mnist
+from vae.inputs.preprocess import CANVAS_STROKE, MNIST_STROKE, stroke_width, to_mnist
 
 REPO = Path(__file__).resolve().parent.parent
 # The page's canvas, and the one issue 14 reported (an 18 px pen, strokes left as drawn): every bar below
@@ -29,7 +29,7 @@ REC_MARGIN = 4.0  # nats above the model's mean on MNIST's test digits
 
 @cache
 def _model():
-    from vae.serving import ServedModel
+    from vae.bundles.serving import ServedModel
 
     return ServedModel(REPO / "models" / "mnist-2d")
 

@@ -47,7 +47,7 @@ def test_kl_per_dim_values():
 
 
 def test_kl_per_dim_matches_serving():
-    from vae.posterior import per_image_elbo
+    from vae.model.posterior import per_image_elbo
 
     out = per_image_elbo(np.zeros((28, 28)), np.full((28, 28), 0.5), MU, LV)
     np.testing.assert_allclose(out["kl_per_dim"], E.kl_per_dim(MU, LV))

@@ -11,8 +11,21 @@ import numpy as np
 import pytest
 from conftest import REPO
 
-from vae import bundle as B
-from vae.data import DATA_LICENSES, load_dataset, stratified_indices
+from vae.bundles.bundle import (
+    CARD_JSON,
+    CARD_MD,
+    GALLERY,
+    MANIFEST,
+    SHIPPED_DIR,
+    is_bundle,
+    load_gallery,
+    load_reference,
+    load_replay,
+    read_json,
+    read_training_config,
+    render_card,
+)
+from vae.inputs.data import DATA_LICENSES, load_dataset, stratified_indices
 
 SHIPPED = ("mnist-2d", "mnist-16d", "mnist-2d-course", "fashion-mnist-2d")
 
@@ -31,14 +44,14 @@ def test_stratified_indices_nest_and_hold_every_label():
 
 
 def test_a_trained_bundle_has_a_gallery_that_round_trips(tiny_bundle):
-    gallery, data = B.load_gallery(tiny_bundle), load_dataset("digits")
-    assert B.GALLERY in B.read_json(tiny_bundle / B.MANIFEST)["files"]
+    gallery, data = load_gallery(tiny_bundle), load_dataset("digits")
+    assert GALLERY in read_json(tiny_bundle / MANIFEST)["files"]
     assert gallery["images"].dtype == np.uint8 and gallery["images"].shape == (len(gallery["labels"]), 28, 28)
     assert set(gallery["labels"]) == set(range(10))
     assert np.array_equal(gallery["labels"], data.y_test[gallery["indices"]])
     assert np.array_equal(gallery["images"], np.round(data.x_test[gallery["indices"], ..., 0] * 255))
-    assert "Data licence" not in (tiny_bundle / B.CARD_MD).read_text()  # scikit-learn's digits: none said
-    replay = B.load_replay(tiny_bundle)  # the gallery's images are among the replay's
+    assert "Data licence" not in (tiny_bundle / CARD_MD).read_text()  # scikit-learn's digits: none said
+    replay = load_replay(tiny_bundle)  # the gallery's images are among the replay's
     assert set(gallery["indices"]) <= set(replay["indices"])
 
 
@@ -46,21 +59,21 @@ def test_add_gallery_to_an_existing_bundle(tmp_path):
     if load_dataset_or_none("mnist") is None:
         pytest.skip("MNIST is not on this machine")
     copy = tmp_path / "course"
-    shutil.copytree(B.SHIPPED_DIR / "mnist-2d-course", copy)
-    (copy / B.GALLERY).unlink(missing_ok=True)
+    shutil.copytree(SHIPPED_DIR / "mnist-2d-course", copy)
+    (copy / GALLERY).unlink(missing_ok=True)
     proc = add_gallery(str(copy))
     assert proc.returncode == 0, proc.stderr
     assert "300 images of 10 labels" in proc.stdout
-    gallery = B.load_gallery(copy)
+    gallery = load_gallery(copy)
     assert len(gallery["labels"]) == 300 and np.array_equal(np.bincount(gallery["labels"]), np.full(10, 30))
     data = load_dataset("mnist")
     assert np.array_equal(gallery["images"], np.round(data.x_test[gallery["indices"], ..., 0] * 255))
-    assert B.is_bundle(copy)
-    assert B.read_json(copy / B.MANIFEST)["files"] == sorted(p.name for p in copy.iterdir()
-                                                             if p.name != B.MANIFEST)
-    card = B.read_json(copy / B.CARD_JSON)
+    assert is_bundle(copy)
+    assert read_json(copy / MANIFEST)["files"] == sorted(p.name for p in copy.iterdir()
+                                                             if p.name != MANIFEST)
+    card = read_json(copy / CARD_JSON)
     assert card["data_license"] == DATA_LICENSES["mnist"]
-    assert (copy / B.CARD_MD).read_text() == B.render_card(card, B.read_training_config(copy))
+    assert (copy / CARD_MD).read_text() == render_card(card, read_training_config(copy))
 
 
 def test_add_gallery_refuses_what_is_not_a_bundle(tmp_path):
@@ -70,19 +83,19 @@ def test_add_gallery_refuses_what_is_not_a_bundle(tmp_path):
 
 @pytest.mark.parametrize("name", SHIPPED)
 def test_shipped_bundles_carry_a_gallery_and_say_the_datasets_licence(name):
-    path = B.SHIPPED_DIR / name
-    gallery = B.load_gallery(path)
+    path = SHIPPED_DIR / name
+    gallery = load_gallery(path)
     assert np.array_equal(np.bincount(gallery["labels"]), np.full(10, 30))
-    assert np.array_equal(gallery["labels"], B.load_reference(path)["labels"][gallery["indices"]])
-    assert B.GALLERY in B.read_json(path / B.MANIFEST)["files"]
-    card = (path / B.CARD_MD).read_text()
-    assert f"- **Data licence:** {DATA_LICENSES[B.read_json(path / B.CARD_JSON)['dataset']]}" in card
+    assert np.array_equal(gallery["labels"], load_reference(path)["labels"][gallery["indices"]])
+    assert GALLERY in read_json(path / MANIFEST)["files"]
+    card = (path / CARD_MD).read_text()
+    assert f"- **Data licence:** {DATA_LICENSES[read_json(path / CARD_JSON)['dataset']]}" in card
     if name.startswith("mnist"):
         assert "MNIST is CC BY-SA 3.0 (Yann LeCun and Corinna Cortes)" in card
 
 
 def load_dataset_or_none(name: str):
-    from vae.data import DataUnavailable
+    from vae.inputs.data import DataUnavailable
 
     try:
         return load_dataset(name, allow_download=False)

@@ -18,8 +18,8 @@ from explorer import cache
 from explorer import explain as E
 from explorer.sections import decoder as D
 from explorer.sections import how_it_works as how
-from vae import bundle as B
-from vae.serving import ServedModel
+from vae.bundles.bundle import DEFAULT_MODEL, load_gallery, load_reference, read_training_config
+from vae.bundles.serving import ServedModel
 
 PAGE = "pages/how_it_works.py"
 MODEL_16D = str((REPO / "models" / "mnist-16d").resolve())
@@ -80,8 +80,8 @@ def test_offline_the_inputs_are_two_different_real_digits_from_the_gallery(offli
     at = open_page(PAGE)
     assert at.radio(key="how_source_a").value == how.SRC_GALLERY
     assert how.SRC_RANDOM not in at.radio(key="how_source_a").options
-    gallery = B.load_gallery(B.DEFAULT_MODEL)
-    z_mean, _ = ServedModel(B.DEFAULT_MODEL).encode(gallery["images"][:1] / 255.0)
+    gallery = load_gallery(DEFAULT_MODEL)
+    z_mean, _ = ServedModel(DEFAULT_MODEL).encode(gallery["images"][:1] / 255.0)
     np.testing.assert_allclose(_vectors(at, "z_mean")[0], z_mean[0], atol=1e-3)
     captions = [c for c, _ in _images(at) if c.startswith("a real ")]
     assert len(captions) == 3 and captions[0] == captions[1] != captions[2]  # input 1 twice, then input 2
@@ -144,7 +144,7 @@ def test_reconstruction_and_kl_against_the_spread_mark_the_minimum_and_the_learn
 
 def test_batch_shapes_and_the_glossary_use_the_models_latent_dim():
     at = open_page(PAGE, MODEL_16D)
-    batch = B.read_training_config(MODEL_16D).batch_size
+    batch = read_training_config(MODEL_16D).batch_size
     shapes = next(c.value for c in at.code if "tf.random.normal" in c.value)
     assert f"tf.random.normal(shape=({batch}, 16))" in shapes and "Dense(16)(h)" in shapes
     assert "per image, per dimension, per step" in shapes
@@ -159,7 +159,7 @@ def test_batch_shapes_and_the_glossary_use_the_models_latent_dim():
 
 def test_decoder_starts_from_a_gallery_digit_offline(offline):
     at = open_page("pages/decoder.py")
-    gallery, ref = B.load_gallery(B.DEFAULT_MODEL), B.load_reference(B.DEFAULT_MODEL)
+    gallery, ref = load_gallery(DEFAULT_MODEL), load_reference(DEFAULT_MODEL)
     box = at.selectbox(key=D.GALLERY_KEY)
     assert box.value == int(gallery["indices"][0]) and "dec_idx" not in {w.key for w in at.number_input}
     pick = int(gallery["indices"][gallery["labels"] == 7][2])

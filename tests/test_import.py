@@ -21,9 +21,9 @@ REPO = Path(__file__).resolve().parent.parent
 keras = pytest.importorskip("keras")
 from keras import layers, ops  # noqa: E402
 
-from vae import importer  # noqa: E402
-from vae.archive_check import ImportRefused, inspect_archive  # noqa: E402
-from vae.import_plan import analyze_decoder, analyze_encoder  # noqa: E402
+from vae.importing import importer  # noqa: E402
+from vae.importing.archive_check import ImportRefused, inspect_archive  # noqa: E402
+from vae.importing.plan import analyze_decoder, analyze_encoder  # noqa: E402
 
 # ---------------------------------------------------------------------- foreign models, as users write them
 
@@ -132,7 +132,7 @@ def course_files(tmp_path_factory):
 
 
 def _images(n: int = 8) -> np.ndarray:
-    from vae.data import load_dataset
+    from vae.inputs.data import load_dataset
 
     return load_dataset("digits").x_test[:n]
 
@@ -143,7 +143,7 @@ def _original(path: Path):
 
 
 def _assert_served_matches(bundle: Path, enc_file: Path, dec_file: Path, latent: int) -> None:
-    from vae.serving import ServedModel
+    from vae.bundles.serving import ServedModel
 
     served = ServedModel(bundle)
     assert served.latent_dim == latent
@@ -183,7 +183,7 @@ def test_evaluate_on_imported_bundle_gives_keras_numbers(example_bundle, example
     stored = json.loads((example_bundle / "metrics.json").read_text())
     assert got["neg_elbo"] == pytest.approx(stored["neg_elbo"], rel=1e-6)
     # The same number straight from the original files: Bernoulli NLL at z_mean + analytic KL.
-    from vae.data import load_dataset
+    from vae.inputs.data import load_dataset
 
     x = load_dataset("digits").x_test
     z_mean, z_log_var, _ = _original(example_files[0])(x, training=False)
@@ -363,10 +363,10 @@ def test_cli_refusal_exits_2_with_one_line(example_files, tmp_path):
 # --------------------------------------------------------------------------- (e) a preset's weights file
 
 def test_weights_file_for_a_preset_imports(tmp_path):
-    from vae.config import ModelConfig
-    from vae.models import build_vae
-    from vae.save import load_vae
-    from vae.serving import ServedModel
+    from vae.bundles.save import load_vae
+    from vae.bundles.serving import ServedModel
+    from vae.model.config import ModelConfig
+    from vae.model.presets import build_vae
 
     vae = build_vae(ModelConfig(preset="course", latent_dim=4), seed=0)
     vae.save_weights(tmp_path / "mine.weights.h5")
@@ -391,7 +391,7 @@ def _run_import_job(tmp_path: Path, files: list[Path], **settings):
     """Start an import as the web page does (the files' bytes handed to the runner) and wait for its end."""
     import time
 
-    from vae.jobs import FINISHED, ImportSpec, LocalProcessRunner
+    from jobservice import FINISHED, ImportSpec, LocalProcessRunner
 
     runner = LocalProcessRunner(tmp_path / "jobs", tmp_path / "models", max_running=1, threads=1)
     spec, uploads = ImportSpec.of_files("graph", [(f.name, f.read_bytes()) for f in files], **settings)
@@ -403,7 +403,7 @@ def _run_import_job(tmp_path: Path, files: list[Path], **settings):
 
 
 def test_import_job_makes_a_model_owned_by_its_visitor(example_files, tmp_path):
-    from vae import user_models
+    from jobservice import user_models
 
     runner, job = _run_import_job(tmp_path, list(example_files), dataset="digits", name="Their VAE")
     assert job.state == "done", f"{job.message}\n{runner.log_tail(job.id)}"

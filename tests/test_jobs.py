@@ -1,4 +1,4 @@
-"""Training jobs (vae.jobs): real `python -m vae train` processes on tiny data: run, stopped, killed."""
+"""Training jobs (jobservice): real `python -m vae train` processes on tiny data: run, stopped, killed."""
 
 from __future__ import annotations
 
@@ -12,9 +12,18 @@ from pathlib import Path
 
 import pytest
 
-from vae import bundle as B
-from vae import user_models
-from vae.jobs import FINISHED, JobNotFound, JobSpec, LocalProcessRunner
+from jobservice import FINISHED, JobNotFound, JobSpec, LocalProcessRunner, user_models
+from vae.bundles.bundle import (
+    CARD_JSON,
+    CARD_MD,
+    DEFAULT_MODEL,
+    HISTORY,
+    REPO_ROOT,
+    is_bundle,
+    list_bundles,
+    read_json,
+    read_training_config,
+)
 
 # A shared, slow machine: a tiny job is mostly TensorFlow's import, which can take a minute or more.
 TIMEOUT = 900
@@ -46,7 +55,7 @@ def copy_bundle(src: Path, dst: Path) -> None:
         except (OSError, shutil.Error):
             shutil.rmtree(dst, ignore_errors=True)
             time.sleep(1)
-    assert B.is_bundle(dst)
+    assert is_bundle(dst)
 
 
 OWNER = "v-alice"
@@ -129,12 +138,12 @@ def test_tiny_job_runs_to_done_and_saves_a_bundle(runner):
     assert job.bundle == (runner.models_dir / f"rf-{job_id.rsplit('-', 1)[1]}").resolve()
     access = user_models.access(job.bundle)
     assert (access.owner, access.shared) == (OWNER, False)  # the runner gave the model its owner
-    assert runner.result(job_id) == job.bundle and B.is_bundle(job.bundle)
-    card = B.read_json(job.bundle / B.CARD_JSON)
+    assert runner.result(job_id) == job.bundle and is_bundle(job.bundle)
+    card = read_json(job.bundle / CARD_JSON)
     assert card["name"] == "-rf" and card["epochs"] == 2 and not card["stopped_early"]
     assert card["dropout"] == 0.2 and card["encoder"] == "deep"
-    assert B.read_training_config(job.bundle) == job.spec.config  # the job's recipe, through --config
-    assert "weights averaged (EMA" in (job.bundle / B.CARD_MD).read_text()
+    assert read_training_config(job.bundle) == job.spec.config  # the job's recipe, through --config
+    assert "weights averaged (EMA" in (job.bundle / CARD_MD).read_text()
     assert job.progress == 1.0 and job.epoch == 2 and job.epochs == 2
     assert job.started and job.finished and job.created <= job.started <= job.finished
     for key in ("loss", "reconstruction_loss", "kl_loss",
@@ -158,31 +167,31 @@ def test_stop_keeps_the_model_so_far_and_the_queue_moves_on(runner):
     assert runner.status(long_job).state in ("stopping", "stopped")
     job = wait_for(runner, long_job, finished, what="the stop")
     assert job.state == "stopped", job.message
-    card = B.read_json(runner.result(long_job) / B.CARD_JSON)
+    card = read_json(runner.result(long_job) / CARD_JSON)
     assert card["stopped_early"] and seen <= card["epochs"] <= seen + 2  # within the epoch under way
-    assert len(B.read_json(job.bundle / B.HISTORY)["loss"]) == card["epochs"]
+    assert len(read_json(job.bundle / HISTORY)["loss"]) == card["epochs"]
     # The queued job starts once the slot is free; stopping it (before or during training) ends it.
     wait_for(runner, queued, lambda j: j.state != "queued", timeout=60, what="the queued job to start")
     runner.stop(queued, owner=OWNER)
     job = wait_for(runner, queued, finished, what="the second stop")
     assert job.state == "stopped", job.message
-    assert job.bundle is None or B.is_bundle(job.bundle)
+    assert job.bundle is None or is_bundle(job.bundle)
 
 
 @pytest.mark.slow
 def test_killed_process_is_failed_and_the_previous_bundle_survives(runner):
     spec = tiny("victim", epochs=500)
     previous = runner.models_dir / "victim-earlier"
-    copy_bundle(B.DEFAULT_MODEL, previous)  # an earlier model of the visitor's
-    before = (previous / B.CARD_JSON).read_text()
+    copy_bundle(DEFAULT_MODEL, previous)  # an earlier model of the visitor's
+    before = (previous / CARD_JSON).read_text()
     job_id = runner.start(spec, owner=OWNER)
     job = wait_for(runner, job_id, lambda j: j.step > 0, what="training to begin")
     os.killpg(job.pid, signal.SIGKILL)
     job = wait_for(runner, job_id, finished, timeout=60, what="the kill to be noticed")
     assert job.state == "failed" and "ended unexpectedly" in job.message
     assert job.bundle is None and runner.result(job_id) is None
-    assert B.is_bundle(previous) and (previous / B.CARD_JSON).read_text() == before
-    assert B.list_bundles(runner.models_dir) == [previous]  # nothing half-written shows up
+    assert is_bundle(previous) and (previous / CARD_JSON).read_text() == before
+    assert list_bundles(runner.models_dir) == [previous]  # nothing half-written shows up
     assert runner.status(job_id).state == "failed"  # recorded, not guessed again each time
     assert json.loads((runner.root / job_id / "status.json").read_text())["state"] == "failed"
 
@@ -205,7 +214,7 @@ def test_missing_dataset_fails_with_the_cli_message(runner, tmp_path, monkeypatc
     assert job.message.startswith("Dataset 'mnist' is not available") and "VAE_DATA_DIR" in job.message
     assert "error: Dataset 'mnist'" in job.log_tail  # the operator's; the page shows only the message
     assert str(empty) not in job.message  # the path it looked in is the server's business
-    assert not runner.models_dir.exists() or not B.list_bundles(runner.models_dir)
+    assert not runner.models_dir.exists() or not list_bundles(runner.models_dir)
 
 
 def test_a_process_that_cannot_run_is_failed_with_its_log(tmp_path):
@@ -229,7 +238,7 @@ pathlib.Path({record!r}).write_text(json.dumps({{"args": args, "config": config}
 
 
 def test_a_job_hands_the_trainer_one_config_file(tmp_path):
-    from vae.training_config import TrainingConfig
+    from vae.model.training_config import TrainingConfig
 
     recorder = tmp_path / "recorder"
     recorder.write_text(RECORDER.format(python=sys.executable, record=str(tmp_path / "record.json")))
@@ -271,8 +280,8 @@ def test_job_folders_of_older_and_newer_runners_are_listed(tmp_path):
 def test_runner_module_imports_neither_tensorflow_nor_streamlit():
     import subprocess
 
-    code = ("import sys, vae.jobs; bad = [m for m in sys.modules if m.split('.')[0] in "
+    code = ("import sys, jobservice; bad = [m for m in sys.modules if m.split('.')[0] in "
             "('tensorflow', 'keras', 'streamlit')]; print(bad); sys.exit(1 if bad else 0)")
-    proc = subprocess.run([sys.executable, "-c", code], cwd=B.REPO_ROOT, capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True,
                           timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -10,19 +10,19 @@ import numpy as np
 import pytest
 
 import live_decoder as LD
-from vae import bundle as B
+from vae.bundles.bundle import CONFIG, DECODER_ONNX, load_reference
 
 REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
 def decoder_bytes(default_bundle) -> bytes:
-    return (default_bundle / B.DECODER_ONNX).read_bytes()
+    return (default_bundle / DECODER_ONNX).read_bytes()
 
 
 @pytest.fixture(scope="module")
 def reference(default_bundle) -> dict:
-    return B.load_reference(default_bundle)
+    return load_reference(default_bundle)
 
 
 def _ranges(z_mean):
@@ -53,7 +53,7 @@ def test_onnx_input_matches_latent_dim(decoder_bytes, default_bundle):
     model = onnx.load_from_string(decoder_bytes)
     (inp,) = model.graph.input
     dims = [dim.dim_value or dim.dim_param for dim in inp.type.tensor_type.shape.dim]
-    latent_dim = json.loads((default_bundle / B.CONFIG).read_text())["latent_dim"]
+    latent_dim = json.loads((default_bundle / CONFIG).read_text())["latent_dim"]
     assert dims[-1] == latent_dim and inp.type.tensor_type.elem_type == onnx.TensorProto.FLOAT
 
 
@@ -173,7 +173,7 @@ def test_on_release_hears_each_release_for_this_model_once(default_bundle):
 import streamlit as st
 from live_decoder import live_decoder
 
-decoder = open({str(default_bundle / B.DECODER_ONNX)!r}, "rb").read()
+decoder = open({str(default_bundle / DECODER_ONNX)!r}, "rb").read()
 heard = st.session_state.setdefault("heard", [])
 live_decoder(decoder, 2, [0.0, 0.0], [(-3.0, 3.0), (-3.0, 3.0)], key="live", on_release=heard.append)
 """

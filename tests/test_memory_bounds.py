@@ -36,8 +36,8 @@ def test_decoding_in_batches_gives_every_image_in_order():
     """ServedModel.decode runs the decoder DECODE_BATCH images at a time (a 25x25 manifold grid at once grew
     ONNX Runtime's arena by 190-360 MiB per model, for good; test_drawing_big_grids... measures that):
     the images still come back complete and in order."""
-    from vae.bundle import DEFAULT_MODEL
-    from vae.serving import DECODE_BATCH, ServedModel
+    from vae.bundles.bundle import DEFAULT_MODEL
+    from vae.bundles.serving import DECODE_BATCH, ServedModel
 
     model = ServedModel(DEFAULT_MODEL)
     z = np.random.default_rng(0).normal(size=(2 * DECODE_BATCH + 5, 2))

@@ -8,11 +8,11 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from vae.config import ModelConfig  # noqa: E402
-from vae.layers import Sampling  # noqa: E402
-from vae.losses import kl_loss, kl_per_dim, kl_weight, reconstruction_loss  # noqa: E402
-from vae.models import build_vae, probability_decoder  # noqa: E402
-from vae.training_config import TrainingConfig  # noqa: E402
+from vae.model.config import ModelConfig  # noqa: E402
+from vae.model.layers import Sampling  # noqa: E402
+from vae.model.losses import kl_loss, kl_per_dim, kl_weight, reconstruction_loss  # noqa: E402
+from vae.model.presets import build_vae, probability_decoder  # noqa: E402
+from vae.model.training_config import TrainingConfig  # noqa: E402
 
 TINY = dict(dataset="digits", epochs=1, max_train=128, batch_size=32, learning_rate=1e-2, seed=0)
 
@@ -125,9 +125,9 @@ def test_encoder_and_input_dropout_have_their_own_rates():
 
 def test_ema_saves_the_averaged_weights(tmp_path):
     """With --ema the bundle holds the moving average, not the last step's weights (and the card says so)."""
-    from vae.bundle import CARD_MD, read_training_config
-    from vae.save import load_vae
-    from vae.train import train
+    from vae.bundles.bundle import CARD_MD, read_training_config
+    from vae.bundles.save import load_vae
+    from vae.model.train import train
 
     config = TrainingConfig(preset="course", latent_dim=2, **TINY)
     last, _ = load_vae(train(config, out=tmp_path / "last", verbose=0))
@@ -175,9 +175,9 @@ def test_train_step_weighs_the_kl_by_the_warm_up_ramp():
 
 def test_weight_decay_and_warmup_train_and_are_on_the_card(tmp_path):
     """AdamW shrinks the weights: with the same seed and data they end smaller than with Adam."""
-    from vae.bundle import CARD_JSON, CARD_MD, read_json, read_training_config
-    from vae.save import load_vae
-    from vae.train import train
+    from vae.bundles.bundle import CARD_JSON, CARD_MD, read_json, read_training_config
+    from vae.bundles.save import load_vae
+    from vae.model.train import train
 
     config = TrainingConfig(preset="course", latent_dim=2, **TINY)
     decay = replace(config, weight_decay=0.9, kl_warmup=1, average_last=1)
@@ -207,7 +207,7 @@ def test_decoder_filters_set_the_default_decoders_transposed_convs():
 
 
 def test_weight_average_is_the_mean_of_the_weights_at_the_last_epochs_ends():
-    from vae.train import weight_average
+    from vae.model.train import weight_average
 
     vae = build_vae(ModelConfig(preset="course", latent_dim=2))
     vae.compile(optimizer=keras.optimizers.Adam())
@@ -250,9 +250,9 @@ def test_a_frozen_decoder_runs_without_dropout_while_the_encoder_trains():
 
 
 def test_decoder_from_trains_a_new_encoder_for_a_bundles_frozen_decoder(tmp_path, tiny_bundle):
-    from vae.bundle import CARD_JSON, CARD_MD, read_json, read_training_config
-    from vae.save import load_vae
-    from vae.train import train
+    from vae.bundles.bundle import CARD_JSON, CARD_MD, read_json, read_training_config
+    from vae.bundles.save import load_vae
+    from vae.model.train import train
 
     kw = dict(dataset="digits", epochs=1, max_train=64, batch_size=32, seed=0, decoder_from=tiny_bundle)
     out = train(TrainingConfig(preset="default", latent_dim=2, encoder="deep", **kw), out=tmp_path / "refit",

@@ -113,8 +113,8 @@ def test_decoder_has_one_slider_that_moves_the_image(tiny_1d_bundle):
 
 
 def test_encode_places_the_upload_on_the_strip(tiny_1d_bundle):
-    from vae.preprocess import preprocess_bytes
-    from vae.serving import ServedModel
+    from vae.bundles.serving import ServedModel
+    from vae.inputs.preprocess import preprocess_bytes
 
     at = open_page("pages/encode.py", str(tiny_1d_bundle))
     png = _digit_png()

@@ -8,14 +8,14 @@ import pytest
 from PIL import Image
 
 from scripts import photo_digits as P
-from vae.preprocess import preprocess_bytes, to_mnist
+from vae.inputs.preprocess import preprocess_bytes, to_mnist
 
 N = 6  # digits per kind: MNIST test digits 0-5 (labels 7 2 1 0 4 1)
 
 
 @pytest.fixture(scope="module")
 def digits() -> np.ndarray:
-    from vae.data import DataUnavailable, load_dataset
+    from vae.inputs.data import DataUnavailable, load_dataset
 
     try:
         ds = load_dataset("mnist", allow_download=False)
@@ -26,8 +26,8 @@ def digits() -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def model():
-    from vae.bundle import DEFAULT_MODEL
-    from vae.serving import ServedModel
+    from vae.bundles.bundle import DEFAULT_MODEL
+    from vae.bundles.serving import ServedModel
 
     return ServedModel(DEFAULT_MODEL)
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from vae.preprocess import ImageError, Preprocessed, preprocess_bytes, to_mnist
+from vae.inputs.preprocess import ImageError, Preprocessed, preprocess_bytes, to_mnist
 
 
 def _digit_one(size=(120, 160), ink=0, paper=255, width=14) -> Image.Image:
@@ -212,7 +212,7 @@ def test_large_image_is_processed_at_bounded_resolution():
 
 def _upsampled_width(image: np.ndarray, k: int = 8) -> float:
     """Stroke width of a 28x28 image in its own pixels, measured as MNIST_STROKE was: upsampled k times."""
-    from vae.preprocess import stroke_width
+    from vae.inputs.preprocess import stroke_width
 
     big = Image.fromarray(np.asarray(image, np.float32), "F").resize((28 * k, 28 * k),
                                                                      Image.Resampling.BICUBIC)
@@ -221,7 +221,7 @@ def _upsampled_width(image: np.ndarray, k: int = 8) -> float:
 
 @pytest.mark.parametrize("width", [8, 16, 30])
 def test_stroke_width_measures_a_pen(width):
-    from vae.preprocess import stroke_width
+    from vae.inputs.preprocess import stroke_width
 
     img = Image.new("L", (300, 300), 0)
     d = ImageDraw.Draw(img)
@@ -244,7 +244,7 @@ def _ring(size: int, pen: int) -> Image.Image:
 def test_stroke_is_set_to_the_target_whatever_the_drawing_size(size):
     """One pen makes a digit drawn large thin-stroked at 28x28 and one drawn small bold; with stroke=...
     both come out with that width, and the width they had is reported."""
-    from vae.preprocess import MNIST_STROKE
+    from vae.inputs.preprocess import MNIST_STROKE
 
     pen = 18
     as_drawn = to_mnist(_ring(size, pen))

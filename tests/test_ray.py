@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from jobservice import JobSpec, NotYours
 from scripts.ray_head import RayHead
-from vae.bundle import is_bundle
-from vae.jobs import JobSpec, NotYours
+from vae.bundles.bundle import is_bundle
 
 pytest.importorskip("ray.job_submission", reason="pip install -r requirements-ray.txt")
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
@@ -48,7 +48,7 @@ def wait_for(check, timeout: float, what: str):
 def test_runner_trains_and_stops_on_ray(ray_address, tmp_path):
     from ray.job_submission import JobSubmissionClient
 
-    from vae.ray_jobs import PREFIX, RayJobRunner
+    from jobservice.ray_runner import PREFIX, RayJobRunner
 
     runner = RayJobRunner(ray_address, root=tmp_path / "jobs", models_dir=tmp_path / "models", threads=1,
                           python=sys.executable, memory_mb=256, max_running=4)

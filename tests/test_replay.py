@@ -1,4 +1,4 @@
-"""The replay of training (vae.replay, the bundle's replay.npz): when its snapshots are taken, what they
+"""The replay of training (vae.model.replay, the bundle's replay.npz): when its snapshots are taken, what they
 hold, and that it ends on the saved model and leaves the training itself unchanged."""
 
 from __future__ import annotations
@@ -7,8 +7,15 @@ import numpy as np
 import pytest
 from conftest import train_tiny
 
-from vae import bundle as B
-from vae.replay import grid_z, loss_count, snapshot_steps
+from vae.bundles.bundle import (
+    MANIFEST,
+    REPLAY,
+    load_reference,
+    load_replay,
+    read_json,
+    read_training_config,
+)
+from vae.model.replay import grid_z, loss_count, snapshot_steps
 
 # 1,437 digits in batches of 16: 90 steps, enough for a log-spaced schedule; EMA, so that the saved weights
 # are not the last step's.
@@ -23,12 +30,12 @@ def trained(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def replay(trained):
-    return B.load_replay(trained[0])
+    return load_replay(trained[0])
 
 
 @pytest.fixture(scope="module")
 def digits():
-    from vae.data import load_dataset
+    from vae.inputs.data import load_dataset
 
     return load_dataset("digits")
 
@@ -77,14 +84,14 @@ def test_shapes_and_dtypes(replay, digits):
 def test_step_zero_comes_before_training(trained, replay, digits):
     import keras
 
-    from vae.models import build_vae
+    from vae.model.presets import build_vae
 
     steps = replay["step"]
     assert steps[0] == 0 and np.all(np.diff(steps) > 0) and steps[-1] == 90
     # Before any update the encoder is its initialisation: z_log_var near 0 (z_std near 1), and its z_mean
     # is that of the same model built afresh with the run's seed.
     assert np.abs(replay["z_log_var"][0]).max() < 0.5
-    config = B.read_training_config(trained[0])
+    config = read_training_config(trained[0])
     keras.utils.set_random_seed(config.seed)
     untrained = build_vae(config.model_config, seed=config.seed)
     z_mean, _ = untrained.encoder(digits.x_test[replay["indices"]], training=False)
@@ -93,7 +100,7 @@ def test_step_zero_comes_before_training(trained, replay, digits):
 
 
 def test_the_last_snapshot_is_the_saved_model(trained, replay):
-    ref = B.load_reference(trained[0])
+    ref = load_reference(trained[0])
     idx = replay["indices"]
     assert np.array_equal(replay["z_mean"][-1], ref["z_mean"][idx].astype(np.float16))
     assert np.array_equal(replay["z_log_var"][-1], ref["z_log_var"][idx].astype(np.float16))
@@ -104,8 +111,8 @@ def test_the_last_snapshot_is_the_saved_model(trained, replay):
 
 def test_no_replay_writes_none_and_recording_leaves_training_unchanged(trained):
     with_replay, without = trained
-    assert B.load_replay(without) is None and not (without / B.REPLAY).exists()
-    assert B.REPLAY in B.read_json(with_replay / B.MANIFEST)["files"]
-    assert B.REPLAY not in B.read_json(without / B.MANIFEST)["files"]
+    assert load_replay(without) is None and not (without / REPLAY).exists()
+    assert REPLAY in read_json(with_replay / MANIFEST)["files"]
+    assert REPLAY not in read_json(without / MANIFEST)["files"]
     # The snapshots draw nothing from the training's random streams: the same model either way.
-    assert np.array_equal(B.load_reference(with_replay)["z_mean"], B.load_reference(without)["z_mean"])
+    assert np.array_equal(load_reference(with_replay)["z_mean"], load_reference(without)["z_mean"])

@@ -114,7 +114,7 @@ def test_a_running_job_plays_its_replay_so_far_on_the_train_page(tiny_bundle, tm
 
     from explorer import models as app_models
     from explorer.visitors import TOKEN_KEY, owner_of_token
-    from vae.jobs import JobSpec, LocalProcessRunner
+    from jobservice import JobSpec, LocalProcessRunner
 
     jobs, user_models = tmp_path / "jobs", tmp_path / "models"
     monkeypatch.setenv("VAE_JOBS_DIR", str(jobs))

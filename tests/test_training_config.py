@@ -1,12 +1,12 @@
-"""The training config (vae.training_config): checks, the JSON file and its version rule, the recipe line."""
+"""The training config (vae.model.training_config): checks, the JSON file and its version, the recipe line."""
 
 import json
 from dataclasses import fields, replace
 
 import pytest
 
-from vae.config import ModelConfig
-from vae.training_config import FORMAT_VERSION, TrainingConfig
+from vae.model.config import ModelConfig
+from vae.model.training_config import FORMAT_VERSION, TrainingConfig
 
 BASE = dict(dataset="digits", epochs=10)
 

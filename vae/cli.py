@@ -11,9 +11,9 @@ import time
 from dataclasses import MISSING, fields
 from pathlib import Path
 
-from vae.bundle import DEFAULT_MODEL
-from vae.config import ENCODERS
-from vae.training_config import TrainingConfig
+from vae.bundles.bundle import DEFAULT_MODEL
+from vae.model.config import ENCODERS
+from vae.model.training_config import TrainingConfig
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _train(args) -> int:
     if args.runner == "ray":
-        from vae.ray_jobs import train_cli
+        from jobservice.ray_runner import train_cli
 
         return train_cli(_training_config(args), args)
     job_dir = Path(args.job_dir) if args.job_dir else None
@@ -181,14 +181,14 @@ def _train(args) -> int:
 def _mark_server_owned(out: str | Path) -> None:
     """A bundle made at the command line (no job folder) is the operator's: if it lands among the visitors'
     models, every visitor sees it, read-only (a job's bundle gets its visitor as owner from the runner)."""
-    from vae import user_models
+    from jobservice import user_models
 
     user_models.set_server_owned(out)
 
 
 def _failure(exc: BaseException) -> tuple[str, str]:
     """The job state and one-line message for an exception that ended training."""
-    from vae.train import TrainingStopped
+    from vae.model.train import TrainingStopped
 
     if isinstance(exc, (TrainingStopped, KeyboardInterrupt)):
         return "stopped", str(exc) or "Interrupted; no model was saved."
@@ -199,7 +199,7 @@ def _failure(exc: BaseException) -> tuple[str, str]:
 
 def _write_status(job_dir: Path, state: str, message: str, bundle: str | None) -> None:
     """JOB_DIR/status.json: how the job ended (done, stopped or failed), for whoever watches it."""
-    from vae.train import write_job_json
+    from vae.model.train import write_job_json
 
     write_job_json(job_dir, "status.json", {"state": state, "message": message, "bundle": bundle,
                                             "finished": time.time()})
@@ -234,7 +234,7 @@ def _run_training(config: TrainingConfig, args) -> Path:
         os.environ["TF_NUM_INTRAOP_THREADS"] = str(args.threads)
         os.environ["TF_NUM_INTEROP_THREADS"] = "1"
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from vae.train import train
+    from vae.model.train import train
 
     out = train(config, out=args.out, data_dir=args.data_dir, job_dir=args.job_dir, name=args.name,
                 description=args.description, verbose=1 if sys.stdout.isatty() else 2, replay=args.replay)
@@ -243,14 +243,14 @@ def _run_training(config: TrainingConfig, args) -> Path:
 
 def _evaluate(args) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from vae.bundle import CARD_JSON, check_bundle, read_json
-    from vae.data import load_dataset
+    from vae.bundles.bundle import CARD_JSON, check_bundle, read_json
+    from vae.inputs.data import load_dataset
 
     path = check_bundle(args.model)
     dataset = args.dataset or read_json(path / CARD_JSON, {}).get("dataset", "mnist")
     data = load_dataset(dataset, args.data_dir)
-    from vae.evaluate import evaluate
-    from vae.save import load_vae
+    from vae.bundles.save import load_vae
+    from vae.model.evaluate import evaluate
 
     vae, _ = load_vae(path)
     metrics = {"model": str(path), "dataset": dataset, **evaluate(vae, data.x_test, seed=0)}
@@ -263,7 +263,7 @@ def _evaluate(args) -> int:
 
 
 def _encode(args) -> int:
-    from vae.serving import encode_files
+    from vae.bundles.serving import encode_files
 
     results = encode_files(args.model, args.images, k=args.k)
     if args.json:
@@ -281,7 +281,7 @@ def _encode(args) -> int:
 def _decode(args) -> int:
     import numpy as np
 
-    from vae.serving import ServedModel, to_png
+    from vae.bundles.serving import ServedModel, to_png
 
     model = ServedModel(args.model)
     try:
@@ -340,7 +340,7 @@ def _run_import(args, importer, progress: Path | None) -> Path:
 
 
 def _add_gallery(args) -> int:
-    from vae.bundle import GALLERY, add_gallery
+    from vae.bundles.bundle import GALLERY, add_gallery
 
     for path in args.bundles:
         arrays = add_gallery(path, args.data_dir)

@@ -13,7 +13,7 @@ from explorer import geometry as geo
 from explorer import pictures as pics
 from explorer.figures import latent_figure
 from explorer.models import ModelHandle
-from vae import bundle as B
+from vae.bundles.bundle import CARD_JSON, read_json
 
 COMPARE_KEY = "compare"  # the link's ?compare=<id>: the right-hand model
 N_POINTS = 2000  # test digits drawn on both maps: the same ones
@@ -65,8 +65,8 @@ def default_partner(left_id: str | None, ids: dict[str, str]) -> str:
     others = [i for i in ids if i != left_id] or list(ids)
 
     def likeness(i: str) -> tuple[bool, bool]:
-        card, mine = B.read_json(Path(ids[i]) / B.CARD_JSON, {}), B.read_json(
-            Path(ids.get(left_id, ids[i])) / B.CARD_JSON, {})
+        card, mine = read_json(Path(ids[i]) / CARD_JSON, {}), read_json(
+            Path(ids.get(left_id, ids[i])) / CARD_JSON, {})
         return (card.get("dataset") == mine.get("dataset"), card.get("latent_dim") == mine.get("latent_dim"))
 
     return max(others, key=likeness)

@@ -12,7 +12,7 @@ from explorer import cache, inputs, models, widgets
 from explorer import explain as E
 from explorer import pictures as pics
 from explorer.explain import Encoding, encode  # noqa: F401  (the page calls S.encode)
-from vae.serving import ServedModel
+from vae.bundles.serving import ServedModel
 
 IMAGE_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif"]
 STRIP_NOTE = ("The latent space has one dimension: x is z, and the test {things} are spread along y by a "

@@ -8,7 +8,7 @@ import streamlit as st
 
 from explorer import models
 from explorer.figures import history_figure
-from vae.serving import ServedModel
+from vae.bundles.serving import ServedModel
 
 INTRO = ("A variational autoencoder (VAE) squeezes each image into a few numbers, its **latent code z**, "
          "and learns a decoder that turns any such z back into an image. "

@@ -17,7 +17,7 @@ from explorer import pictures as pics
 from explorer.explain import Encoding, encode  # noqa: F401  (the page calls how.encode)
 from explorer.figures import pin_margins
 from live_decoder import live_decoder, live_decoder_error
-from vae.serving import ServedModel
+from vae.bundles.serving import ServedModel
 
 CLOUD_COLORS = ["#111111", "#d62728"]
 
@@ -325,7 +325,7 @@ def what_you_expected(x: np.ndarray, enc: Encoding) -> None:
 
 def batch_shapes(model: ServedModel) -> None:
     """z_mean, z_log_var and ε in a training batch, with this model's latent_dim and batch size."""
-    from vae.bundle import read_training_config
+    from vae.bundles.bundle import read_training_config
 
     known = getattr(read_training_config(model.path), "batch_size", None)
     batch = known or 128

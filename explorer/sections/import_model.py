@@ -12,7 +12,7 @@ from explorer.sections import train as jobs_ui  # the job list and its actions, 
 SOURCES = {"graph": "An encoder and a decoder (.keras)",
            "weights": "Weights of one of this app's presets (.weights.h5)"}
 DATASETS = ["mnist", "fashion_mnist", "digits"]
-# What each stage an import job records (vae.import_job.STAGES) means, for the visitor.
+# What each stage an import job records (vae.importing.job.STAGES) means, for the visitor.
 STAGES = {
     "checking": "Checking the files without loading them (archive members and sizes, every layer against the "
                 "allow-list)…",

@@ -12,7 +12,7 @@ from explorer import cache, models, notices, widgets
 from explorer import figures as figs
 from explorer import geometry as geo
 from explorer import pictures as pics
-from vae.serving import ServedModel
+from vae.bundles.serving import ServedModel
 
 VIEWS = ["PCA", "Two latent dims", "t-SNE"]
 STRIP = "1-D strip"  # one latent dimension: nothing to project or choose

@@ -57,7 +57,7 @@ def test_drawn_two_lands_among_twos(page, app_url):
     """Issue 14's report, by mouse: a clean "2" drawn large on the canvas. The canvas sends what
     scripts/drawn_digits.py renders for the same path (so the simulated drawings in
     tests/test_drawn_digits.py are what a browser sends), and the page's majority label is 2."""
-    from vae.preprocess import CANVAS_STROKE
+    from vae.inputs.preprocess import CANVAS_STROKE
 
     box = _open_canvas(page, app_url)
     paths = drawn_digits.pen_paths(2, variant=0, size=240)

@@ -1,7 +1,7 @@
 """Photos of a digit on paper: the paper's light, coloured ink, ruled lines, specks and other marks.
 
-vae.preprocess calls these between reading the ink and cropping to it. Each step leaves a clean image (an
-MNIST digit, a drawing, a font digit on even paper) as it was. Built on scipy.ndimage (labels, distance
+vae.inputs.preprocess calls these between reading the ink and cropping to it. Each step leaves a clean image
+(an MNIST digit, a drawing, a font digit on even paper) as it was. Built on scipy.ndimage (labels, distance
 transforms, rank filters).
 """
 

@@ -6,7 +6,7 @@ import copy
 import re
 from dataclasses import dataclass
 
-from vae.archive_check import ImportRefused, check_config, is_builtin_layer
+from vae.importing.archive_check import ImportRefused, check_config, is_builtin_layer
 
 # Layers that only move pixels around: a sigmoid before them is still the output's sigmoid.
 _PASS_THROUGH = frozenset({"Reshape", "Cropping2D", "Permute", "Identity"})
@@ -129,9 +129,9 @@ def analyze_encoder(config: dict) -> EncoderPlan:
 
     The sampling layer (the one custom layer allowed) is dropped, and the encoder's outputs become
     its two inputs, first = z_mean, second = z_log_var, read from its inbound node rather than from
-    head names. Why drop rather than swap in our `vae.layers.Sampling`: the sampling layer has no
+    head names. Why drop rather than swap in our `vae.model.layers.Sampling`: the sampling layer has no
     trained weights, the project's encoder contract is exactly `x -> [z_mean, z_log_var]`
-    (evaluation, ONNX export and serving all use that; `vae.models.VAE` samples itself), and a graph
+    (evaluation, ONNX export and serving all use that; `vae.model.presets.VAE` samples itself), and a graph
     without it has no custom class at all, so it loads under `safe_mode=True` with no custom objects.
     """
     if config.get("class_name") != "Functional":

@@ -9,12 +9,12 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from vae import bundle as B
-from vae.archive_check import ImportRefused
-from vae.import_bundle import DECODER_KERAS, ENCODER_KERAS, IMAGE_SHAPE, IMPORTED
-from vae.import_card import render_card
-from vae.import_job import write_stage
-from vae.import_sandbox import ChildFailed, child_main, one_line
+from vae.bundles.bundle import CARD_JSON, CARD_MD, CONFIG, METRICS, REFERENCE, WEIGHTS, write_json
+from vae.importing.archive_check import ImportRefused
+from vae.importing.bundle import DECODER_KERAS, ENCODER_KERAS, IMAGE_SHAPE, IMPORTED
+from vae.importing.card import render_card
+from vae.importing.job import write_stage
+from vae.importing.sandbox import ChildFailed, child_main, one_line
 
 MAX_LATENT_DIM = 64
 
@@ -94,11 +94,11 @@ def _smoke_decoder(probs, logits, latent: int, z_extra) -> tuple:
 
 
 def _graph(job: dict) -> dict:
-    """A `.keras` encoder + decoder pair, already rewritten by `vae.import_plan`."""
+    """A `.keras` encoder + decoder pair, already rewritten by `vae.importing.plan`."""
     import keras
     import numpy as np
 
-    from vae.models import VAE
+    from vae.model.presets import VAE
 
     encoder = _load(job["encoder"], "encoder", job["memory_mb"])
     probs = _load(job["decoder_probs"], "decoder", job["memory_mb"])
@@ -127,8 +127,8 @@ def _weights(job: dict) -> dict:
     import h5py
     import numpy as np
 
-    from vae.config import ModelConfig
-    from vae.models import build_vae
+    from vae.model.config import ModelConfig
+    from vae.model.presets import build_vae
 
     try:
         cfg = ModelConfig(preset=job["preset"], latent_dim=int(job["latent_dim"]))
@@ -165,10 +165,10 @@ def _finish(job: dict, vae, config: dict, card: dict, save_graphs: Callable[[Pat
     """Evaluate, encode the reference split, export ONNX and write every bundle file into job['staging']."""
     import numpy as np
 
-    from vae.data import load_dataset
-    from vae.evaluate import encode_all, evaluate
-    from vae.export import export_pair
-    from vae.models import probability_decoder
+    from vae.inputs.data import load_dataset
+    from vae.model.evaluate import encode_all, evaluate
+    from vae.model.export import export_pair
+    from vae.model.presets import probability_decoder
 
     write_stage(job.get("progress"), "evaluating")
     try:
@@ -181,8 +181,8 @@ def _finish(job: dict, vae, config: dict, card: dict, save_graphs: Callable[[Pat
             raise ImportRefused(f"the model's {k} on the {job['dataset']} test split is not finite")
     z_mean, z_log_var = encode_all(vae.encoder, data.x_test)
     tmp = Path(job["staging"])
-    (tmp / B.CONFIG).write_text(json.dumps(config, indent=2) + "\n")
-    vae.save_weights(str(tmp / B.WEIGHTS))
+    (tmp / CONFIG).write_text(json.dumps(config, indent=2) + "\n")
+    vae.save_weights(str(tmp / WEIGHTS))
     if save_graphs is not None:
         save_graphs(tmp)
     write_stage(job.get("progress"), "exporting")
@@ -193,10 +193,10 @@ def _finish(job: dict, vae, config: dict, card: dict, save_graphs: Callable[[Pat
     parameters = int(vae.encoder.count_params() + vae.decoder.count_params())
     card = {**card, "onnx_check": diffs, "parameters": parameters,
             "test_metrics": metrics, "test_split": f"{job['dataset']} test split, {len(data.x_test)} images"}
-    B.write_json(tmp / B.METRICS, metrics)
-    B.write_json(tmp / B.CARD_JSON, card)
-    (tmp / B.CARD_MD).write_text(render_card(card))
-    np.savez_compressed(tmp / B.REFERENCE, z_mean=z_mean, z_log_var=z_log_var,
+    write_json(tmp / METRICS, metrics)
+    write_json(tmp / CARD_JSON, card)
+    (tmp / CARD_MD).write_text(render_card(card))
+    np.savez_compressed(tmp / REFERENCE, z_mean=z_mean, z_log_var=z_log_var,
                         labels=data.y_test.astype(np.int16))
     return {"latent_dim": config["latent_dim"], "metrics": metrics}
 

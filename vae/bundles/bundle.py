@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from vae.data import DATA_LICENSES, gallery, load_dataset
-from vae.training_config import MODEL_FIELDS, TrainingConfig
+from vae.inputs.data import DATA_LICENSES, gallery, load_dataset
+from vae.model.training_config import MODEL_FIELDS, TrainingConfig
 
 MANIFEST = "bundle.json"
 FORMAT_VERSION = 1
@@ -26,12 +26,12 @@ CARD_MD = "MODEL_CARD.md"
 ENCODER_ONNX = "encoder.onnx"
 DECODER_ONNX = "decoder.onnx"
 REFERENCE = "reference.npz"
-REPLAY = "replay.npz"  # the replay of training (vae.replay), in bundles trained with one
-GALLERY = "gallery.npz"  # a few real test images with their labels (vae.data.gallery)
+REPLAY = "replay.npz"  # the replay of training (vae.model.replay), in bundles trained with one
+GALLERY = "gallery.npz"  # a few real test images with their labels (vae.inputs.data.gallery)
 TRAINING_CONFIG = "training_config.json"  # in bundles trained here since it existed: the recipe, in full
 REQUIRED = (CONFIG, WEIGHTS, CARD_JSON, ENCODER_ONNX, DECODER_ONNX)
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]  # vae/bundles/bundle.py -> the checkout
 SHIPPED_DIR = REPO_ROOT / "models"
 DEFAULT_MODEL = SHIPPED_DIR / "mnist-2d"
 
@@ -139,7 +139,7 @@ def load_reference(path: str | Path) -> dict[str, np.ndarray] | None:
 
 
 def load_replay(path: str | Path) -> dict[str, np.ndarray] | None:
-    """The bundle's replay of training (see vae.replay.Recorder.arrays for its arrays), if it has one."""
+    """The bundle's replay of training (vae.model.replay.Recorder.arrays lists its arrays), if it has one."""
     return _load_npz(Path(path) / REPLAY)
 
 
@@ -178,7 +178,7 @@ def add_gallery(path: str | Path, data_dir: str | Path | None = None) -> dict[st
     if DATA_LICENSES.get(dataset) and card.get("data_license") != DATA_LICENSES[dataset]:
         card["data_license"] = DATA_LICENSES[dataset]
         write_json(path / CARD_JSON, card)
-        if card.get("preset") != "imported":  # an imported model's card is vae.import_card's
+        if card.get("preset") != "imported":  # an imported model's card is vae.importing.card's
             write_text(path / CARD_MD, render_card(card, read_training_config(path)))
     add_npz(path, GALLERY, arrays)
     return arrays

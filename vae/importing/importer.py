@@ -8,14 +8,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from vae.archive_check import ImportRefused, check_weights_file, inspect_archive, write_archive
-from vae.import_bundle import check_out, is_imported, load_imported, write_bundle
-from vae.import_card import graph_card, weights_card
-from vae.import_job import write_stage
-from vae.import_plan import analyze_decoder, analyze_encoder
-from vae.import_sandbox import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S, run_child
+from vae.importing.archive_check import ImportRefused, check_weights_file, inspect_archive, write_archive
+from vae.importing.bundle import check_out, is_imported, load_imported, write_bundle
+from vae.importing.card import graph_card, weights_card
+from vae.importing.job import write_stage
+from vae.importing.plan import analyze_decoder, analyze_encoder
+from vae.importing.sandbox import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S, run_child
 
-# vae.save imports load_imported from here, and the CLI reads the defaults from here.
+# vae.bundles.save imports load_imported from here, and the CLI reads the defaults from here.
 __all__ = ["DEFAULT_MEMORY_MB", "DEFAULT_TIMEOUT_S", "ImportRefused", "import_graph", "import_weights",
            "is_imported", "load_imported"]
 
@@ -30,18 +30,18 @@ def import_graph(encoder: str | Path, decoder: str | Path, out: str | Path, *, d
 
     The upload is untrusted. What happens to it, in order:
 
-    1. In this process, without Keras: `vae.archive_check` inspects each zip (members, sizes,
+    1. In this process, without Keras: `vae.importing.archive_check` inspects each zip (members, sizes,
        compression ratio, paths) and the allow-list runs over the whole config.
-    2. `vae.import_plan` rewrites the graphs: the encoder loses its sampling layer and outputs
+    2. `vae.importing.plan` rewrites the graphs: the encoder loses its sampling layer and outputs
        [z_mean, z_log_var]; a copy of the decoder ends in logits instead of its sigmoid.
-    3. `vae.import_sandbox` runs `vae.import_child` in a separate Python process (memory cap via
+    3. `vae.importing.sandbox` runs `vae.importing.child` in a separate Python process (memory cap via
        RLIMIT_AS, CPU cap, wall-clock timeout): it loads the rewritten archives with
        `safe_mode=True`, smoke-tests them, evaluates them on the dataset's test split, exports and
        checks ONNX, and writes the bundle's files into a scratch folder.
     4. This process moves those files into `out` with the project's atomic bundle save.
 
     Anything unexpected is refused with `ImportRefused` (a ValueError) and one sentence. With `progress` (a
-    job's progress.json), each stage is recorded there as it begins (vae.import_job).
+    job's progress.json), each stage is recorded there as it begins (vae.importing.job).
     """
     write_stage(progress, "checking")
     enc_archive = inspect_archive(encoder)
@@ -69,7 +69,7 @@ def import_weights(weights: str | Path, preset: str, latent_dim: int, out: str |
                    description: str = "", timeout_s: int = DEFAULT_TIMEOUT_S,
                    memory_mb: int = DEFAULT_MEMORY_MB, progress: str | Path | None = None) -> Path:
     """Import a `.weights.h5` for one of the project's presets as an ordinary bundle at `out`."""
-    from vae.config import ModelConfig
+    from vae.model.config import ModelConfig
 
     write_stage(progress, "checking")
     ModelConfig(preset=preset, latent_dim=latent_dim)  # a ValueError here names the allowed values

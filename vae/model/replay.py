@@ -10,8 +10,8 @@ from statistics import NormalDist
 
 import numpy as np
 
-from vae.data import stratified_indices
-from vae.posterior import bce_from_logits, kl_per_dim, reparameterize
+from vae.inputs.data import stratified_indices
+from vae.model.posterior import bce_from_logits, kl_per_dim, reparameterize
 
 PER_LABEL = 100  # the fixed subset: 100 test images of each label (1,000 for ten labels)
 MIN_LOSS_PER_LABEL = 10  # the loss terms take at least this many of them per label

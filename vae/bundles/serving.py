@@ -7,8 +7,23 @@ from pathlib import Path
 
 import numpy as np
 
-from vae import bundle as B
-from vae.posterior import z_std
+from vae.bundles.bundle import (
+    CARD_JSON,
+    CARD_MD,
+    CONFIG,
+    DECODER_ONNX,
+    ENCODER_ONNX,
+    HISTORY,
+    METRICS,
+    BundleError,
+    check_bundle,
+    has_symlinks,
+    load_reference,
+    read_json,
+    read_training_config,
+    render_card,
+)
+from vae.model.posterior import z_std
 
 
 def _session(path: Path):
@@ -30,18 +45,18 @@ class ServedModel:
     """A model bundle served from its ONNX exports: read-only, safe to share between sessions."""
 
     def __init__(self, path: str | Path):
-        if B.has_symlinks(path):  # a link (its MODEL_CARD.md, say) could show any file the server can read
-            raise B.BundleError("a model bundle with symbolic links is not loaded")
-        self.path = B.check_bundle(path)
-        self.config: dict = B.read_json(self.path / B.CONFIG)
-        self.card: dict = B.read_json(self.path / B.CARD_JSON, {})
-        self.metrics: dict = B.read_json(self.path / B.METRICS, {})
-        self.history: dict = B.read_json(self.path / B.HISTORY, {})
+        if has_symlinks(path):  # a link (its MODEL_CARD.md, say) could show any file the server can read
+            raise BundleError("a model bundle with symbolic links is not loaded")
+        self.path = check_bundle(path)
+        self.config: dict = read_json(self.path / CONFIG)
+        self.card: dict = read_json(self.path / CARD_JSON, {})
+        self.metrics: dict = read_json(self.path / METRICS, {})
+        self.history: dict = read_json(self.path / HISTORY, {})
         self.latent_dim: int = int(self.config["latent_dim"])
         self.image_shape: tuple[int, ...] = tuple(self.config.get("image_shape", (28, 28, 1)))
-        self._encoder = _session(self.path / B.ENCODER_ONNX)
-        self._decoder = _session(self.path / B.DECODER_ONNX)
-        self.reference: dict[str, np.ndarray] | None = B.load_reference(self.path)
+        self._encoder = _session(self.path / ENCODER_ONNX)
+        self._decoder = _session(self.path / DECODER_ONNX)
+        self.reference: dict[str, np.ndarray] | None = load_reference(self.path)
 
     @property
     def name(self) -> str:
@@ -49,8 +64,8 @@ class ServedModel:
 
     @property
     def card_markdown(self) -> str:
-        md = self.path / B.CARD_MD
-        return md.read_text() if md.is_file() else B.render_card(self.card, B.read_training_config(self.path))
+        md = self.path / CARD_MD
+        return md.read_text() if md.is_file() else render_card(self.card, read_training_config(self.path))
 
     def encode(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Images (n, 28, 28[, 1]) in [0, 1] -> (z_mean, z_log_var), each (n, latent_dim)."""
@@ -72,7 +87,7 @@ class ServedModel:
     def nearest(self, z_mean: np.ndarray, k: int = 5) -> np.ndarray:
         """Indices of the k reference encodings closest to each z_mean (Euclidean in latent space)."""
         if self.reference is None:
-            raise B.BundleError(f"{self.path}: this bundle stores no reference encodings.")
+            raise BundleError(f"{self.path}: this bundle stores no reference encodings.")
         ref = self.reference["z_mean"]
         z_mean = np.atleast_2d(z_mean)
         d2 = ((z_mean[:, None, :] - ref[None, :, :]) ** 2).sum(-1)
@@ -94,7 +109,7 @@ def to_png(image: np.ndarray, scale: int = 1) -> bytes:
 
 def encode_files(model_path: str | Path, files: list[str], k: int = 5) -> list[dict]:
     """Encode image files; a file that cannot be used gets an `error` entry instead of stopping the rest."""
-    from vae.preprocess import ImageError, load_image, to_mnist
+    from vae.inputs.preprocess import ImageError, load_image, to_mnist
 
     model = ServedModel(model_path)
     results = []

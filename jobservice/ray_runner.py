@@ -22,17 +22,11 @@ import threading
 import time
 from pathlib import Path
 
-from vae import bundle as B
-from vae.jobs import (
-    CRASHED,
-    JobSpec,
-    JobStatus,
-    Limits,
-    LocalProcessRunner,
-    _crash_message,
-    _read_json,
-    jobs_dir,
-)
+from jobservice.limits import Limits
+from jobservice.local import LocalProcessRunner
+from jobservice.spec import JobSpec
+from jobservice.state import CRASHED, JobStatus, crash_message, jobs_dir, read_json
+from vae.bundles.bundle import REPO_ROOT, is_bundle, write_json
 
 PREFIX = "latent-explorer-"  # Ray submission ids: PREFIX + the job's id
 TERMINAL = ("SUCCEEDED", "FAILED", "STOPPED")
@@ -92,7 +86,7 @@ class RayJobRunner(LocalProcessRunner):
         d = self.root / job.id
         sid = PREFIX + job.id
         env_vars = {k: os.environ[k] for k in PASS_ENV if k in os.environ}
-        env_vars.update({"PYTHONPATH": str(B.REPO_ROOT), "PYTHONUNBUFFERED": "1", **self.env, **(env or {})})
+        env_vars.update({"PYTHONPATH": str(REPO_ROOT), "PYTHONUNBUFFERED": "1", **self.env, **(env or {})})
         env_vars.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         try:
             self.client.submit_job(entrypoint=self.entrypoint(job, extra_args), submission_id=sid,
@@ -104,7 +98,7 @@ class RayJobRunner(LocalProcessRunner):
             if self._ray_state(sid, fresh=True)[0] is None:  # not there: a real failure
                 raise
             # Already submitted (a launch that died before writing pid.json): it is the same job.
-        B.write_json(d / "pid.json", {"ray_job": sid, "address": self.address, "started": time.time()})
+        write_json(d / "pid.json", {"ray_job": sid, "address": self.address, "started": time.time()})
         return sid
 
     def _launch(self, job: JobStatus) -> None:
@@ -113,7 +107,7 @@ class RayJobRunner(LocalProcessRunner):
         except Exception as exc:
             print(f"Latent Explorer: could not submit job {job.id} to the Ray cluster at {self.address}: "
                   f"{exc!r}", file=sys.stderr)
-            B.write_json(self.root / job.id / "status.json",
+            write_json(self.root / job.id / "status.json",
                          {"state": "failed", "bundle": None, "finished": time.time(),
                           "message": "Could not submit the job to the training cluster."})
 
@@ -141,7 +135,7 @@ class RayJobRunner(LocalProcessRunner):
         """As the local runner's (a STOP file the trainer honours at its next batch); a job Ray still holds
         back, or one past the grace time, is stopped in Ray too."""
         super().stop(job_id, owner=owner)
-        run = _read_json(self._dir(job_id) / "pid.json") or {}
+        run = read_json(self._dir(job_id) / "pid.json") or {}
         if run.get("ray_job"):
             _forget(run["ray_job"])
             self._running(self.root / job_id, run)
@@ -150,7 +144,7 @@ class RayJobRunner(LocalProcessRunner):
         """The end of the job's output: Ray's logs while it runs, the copy in train.log once it has ended
         (for the operator and tests: it names server paths, so never a visitor)."""
         d = self._dir(job_id)
-        run = _read_json(d / "pid.json") or {}
+        run = read_json(d / "pid.json") or {}
         if run.get("ray_job") and not (d / "train.log").exists():
             try:
                 return "\n".join(self.client.get_job_logs(run["ray_job"]).splitlines()[-lines:])
@@ -160,7 +154,7 @@ class RayJobRunner(LocalProcessRunner):
 
     def ray_message(self, job_id: str) -> str:
         """Ray's own word on how the job ended (e.g. the entrypoint's exit code), or ""."""
-        run = _read_json(self._dir(job_id) / "pid.json") or {}
+        run = read_json(self._dir(job_id) / "pid.json") or {}
         return self._ray_state(run["ray_job"])[1] if run.get("ray_job") else ""
 
     def _stop_in_ray(self, sid: str) -> None:
@@ -182,7 +176,7 @@ class RayJobRunner(LocalProcessRunner):
             scratch.write_text(f"{logs.rstrip()}\n[ray] job {state}: {message}\n")
             os.replace(scratch, d / "train.log")
         if state == "STOPPED" and not (d / "status.json").exists():
-            B.write_json(d / "status.json", {"state": "stopped", "bundle": None, "finished": time.time(),
+            write_json(d / "status.json", {"state": "stopped", "bundle": None, "finished": time.time(),
                                             "message": "Stopped on the cluster; no model was saved."})
 
     def _ray_state(self, sid: str, fresh: bool = False) -> tuple[str | None, str]:
@@ -242,7 +236,7 @@ def train_cli(config, args) -> int:
     runner = RayJobRunner(address, root=d.parent, models_dir=out.parent, max_running=0,
                           threads=args.threads or None)
     spec = JobSpec.from_dict({**config.to_dict(), "name": args.name or ""})
-    B.write_json(d / "spec.json", {"spec": spec.to_dict(), "created": time.time(), "owner": None,
+    write_json(d / "spec.json", {"spec": spec.to_dict(), "created": time.time(), "owner": None,
                                   "out": str(out)})
     job = runner._read(d)
     extra = (() if getattr(args, "replay", True) else ("--no-replay",)) + \
@@ -252,7 +246,7 @@ def train_cli(config, args) -> int:
         sid = runner.submit(job, extra, env)
     except Exception as exc:
         message = f"could not submit the training to Ray at {address}: {exc}"
-        B.write_json(d / "status.json", {"state": "failed", "bundle": None, "finished": time.time(),
+        write_json(d / "status.json", {"state": "failed", "bundle": None, "finished": time.time(),
                                         "message": message})
         print(f"error: {_one_line(message)}", file=sys.stderr)
         return 1
@@ -267,12 +261,12 @@ def train_cli(config, args) -> int:
         runner._stop_in_ray(sid)
         print("interrupted: the Ray job was asked to stop", file=sys.stderr)
         return 130
-    if job.state in ("done", "stopped") and B.is_bundle(out):
-        status = _read_json(d / "status.json") or {}
+    if job.state in ("done", "stopped") and is_bundle(out):
+        status = read_json(d / "status.json") or {}
         print(f"{job.state}: {status.get('message', '')} The bundle is complete at {out}", flush=True)
         return 0
-    status = _read_json(d / "status.json") or {}
-    message = status.get("message") or _crash_message(d / "train.log")
+    status = read_json(d / "status.json") or {}
+    message = status.get("message") or crash_message(d / "train.log")
     if message.startswith(CRASHED) or not message:
         message = f"{CRASHED} Ray: {runner.ray_message(d.name) or job.state}"
     print(f"error: {_one_line(message)}", file=sys.stderr)

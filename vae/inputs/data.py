@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vae.idx import IdxError, read_idx
+from vae.inputs.idx import IdxError, read_idx
 
 DATASETS = ("mnist", "fashion_mnist", "digits")
 

@@ -9,8 +9,8 @@ import os
 from dataclasses import MISSING, asdict, dataclass, fields
 from pathlib import Path
 
-from vae.config import ENCODERS, ModelConfig, check_range
-from vae.data import DATASETS
+from vae.inputs.data import DATASETS
+from vae.model.config import ENCODERS, ModelConfig, check_range
 
 # Version 1 is the first file format. Reading a file follows one rule: a key this version does not know is
 # an error in a file of this version or an older one (a typo must not pass as a default), and is ignored
@@ -31,7 +31,7 @@ class TrainingConfig:
     they say where and how fast a run goes, not what it trains.
     """
 
-    dataset: str  # one of vae.data.DATASETS
+    dataset: str  # one of vae.inputs.data.DATASETS
     max_train: int | None = None  # use only the first N training images (tests, quick trials)
     # The model (see ModelConfig for each field's meaning)
     preset: str = "default"

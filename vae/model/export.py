@@ -42,7 +42,7 @@ def check_export(model, onnx_path: Path, sample: np.ndarray) -> float:
 
 def export_pair(encoder, decoder_probs, out_dir: Path, sample_images: np.ndarray) -> dict:
     """Write encoder.onnx and decoder.onnx into out_dir and check both; returns the diffs."""
-    from vae.bundle import DECODER_ONNX, ENCODER_ONNX
+    from vae.bundles.bundle import DECODER_ONNX, ENCODER_ONNX
 
     export_onnx(encoder, out_dir / ENCODER_ONNX)
     export_onnx(decoder_probs, out_dir / DECODER_ONNX)

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from vae import bundle as B
-from vae.training_config import TrainingConfig
+from vae.bundles.bundle import write_json
+from vae.model.training_config import TrainingConfig
 
 
 class TrainingFailed(RuntimeError):
@@ -24,7 +24,7 @@ class TrainingStopped(RuntimeError):
 def write_job_json(job_dir: Path, name: str, obj: dict) -> None:
     """Write JOB_DIR/name atomically, so a watching process never reads a half-written file."""
     job_dir.mkdir(parents=True, exist_ok=True)
-    B.write_json(job_dir / name, obj)
+    write_json(job_dir / name, obj)
 
 
 def _callbacks(job_dir: Path | None, epochs: int, steps: int):
@@ -114,7 +114,7 @@ def weight_average(first_epoch: int):
 
 def _decoder_source(decoder_from: str | Path, dataset: str) -> tuple[Path, dict]:
     """The bundle to take a trained decoder from, and its card, checked before any data is loaded."""
-    from vae.bundle import CARD_JSON, CONFIG, check_bundle, read_json
+    from vae.bundles.bundle import CARD_JSON, CONFIG, check_bundle, read_json
 
     path = check_bundle(decoder_from)
     if read_json(path / CONFIG, {}).get("preset") == "imported":
@@ -129,8 +129,8 @@ def _decoder_source(decoder_from: str | Path, dataset: str) -> tuple[Path, dict]
 def _take_decoder(vae, path: Path, card: dict) -> dict:
     """Copy a trained bundle's decoder into `vae` and freeze it, so that training fits only the encoder
     to that decoder; returns what the new model card records of where the decoder came from."""
-    from vae.bundle import read_training_config, recipe_text
-    from vae.save import load_vae
+    from vae.bundles.bundle import read_training_config, recipe_text
+    from vae.bundles.save import load_vae
 
     source, _ = load_vae(path)
     try:
@@ -150,15 +150,15 @@ def train(config: TrainingConfig, *, out: str | Path, data_dir: str | None = Non
           description: str = "", replay: bool = True) -> Path:
     """Train the VAE that `config` describes and save it as a bundle at `out`; returns the bundle's path.
     With `config.decoder_from` (a bundle), its trained decoder is copied in and frozen and only the
-    encoder is trained. With `replay`, the bundle holds a replay of the training (vae.replay). The config
-    was checked when it was made, so a mistake fails before TensorFlow."""
+    encoder is trained. With `replay`, the bundle holds a replay of the training (vae.model.replay). The
+    config was checked when it was made, so a mistake fails before TensorFlow."""
     import keras
 
-    from vae.data import gallery, load_dataset
-    from vae.evaluate import encode_all, evaluate
-    from vae.models import build_vae
-    from vae.replay import LIVE_FILE, Recorder
-    from vae.save import make_card, save_bundle
+    from vae.bundles.save import make_card, save_bundle
+    from vae.inputs.data import gallery, load_dataset
+    from vae.model.evaluate import encode_all, evaluate
+    from vae.model.presets import build_vae
+    from vae.model.replay import LIVE_FILE, Recorder
 
     source = _decoder_source(config.decoder_from, config.dataset) if config.decoder_from else None
     data = load_dataset(config.dataset, data_dir)

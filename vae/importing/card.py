@@ -8,9 +8,9 @@ import importlib.metadata as md
 import re
 from pathlib import Path
 
-from vae.archive_check import KerasArchive
-from vae.import_bundle import IMPORTED
-from vae.import_plan import DecoderPlan, EncoderPlan
+from vae.importing.archive_check import KerasArchive
+from vae.importing.bundle import IMPORTED
+from vae.importing.plan import DecoderPlan, EncoderPlan
 
 _GRAPH_CHECKS = [
     "the .keras archives were inspected before loading: only config.json / metadata.json / model.weights.h5, "

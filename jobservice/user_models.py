@@ -16,10 +16,16 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from vae import bundle as B
+from vae.bundles.access import (  # noqa: F401  (the job service's and pages' user_models.access, SERVER, ...)
+    ACCESS,
+    SERVER,
+    Access,
+    access,
+    set_owner,
+    set_server_owned,
+)
+from vae.bundles.bundle import list_bundles, write_json
 
-ACCESS = "access.json"
-SERVER = "server"  # the owner of bundles made at the command line: the operator's, listed for everyone
 VISITORS = ".visitors"  # one empty file per owner id, touched when they visit: when they were last seen
 
 
@@ -27,45 +33,10 @@ class NotYours(PermissionError):
     """Only a model's (or job's) owner may change or delete it."""
 
 
-@dataclass(frozen=True)
-class Access:
-    owner: str | None
-    shared: bool = False
-    created: float = 0.0
-
-
-def access(bundle: str | Path) -> Access:
-    """Who owns a bundle and whether it is shared; Access(None) for a bundle nobody owns."""
-    meta = _read_access(Path(bundle))
-    if not isinstance(meta, dict) or not isinstance(meta.get("owner"), str):
-        return Access(None)
-    return Access(meta["owner"], bool(meta.get("shared", False)), float(meta.get("created", 0.0)))
-
-
-def _read_access(bundle: Path):
-    path = bundle / ACCESS
-    if path.is_symlink():
-        return None
-    try:
-        return B.read_json(path)
-    except (OSError, ValueError):
-        return None
-
-
-def set_owner(bundle: str | Path, owner: str) -> None:
-    """Record the owner of a freshly saved bundle (not shared)."""
-    B.write_json(Path(bundle) / ACCESS, {"owner": owner, "shared": False, "created": time.time()})
-
-
-def set_server_owned(bundle: str | Path) -> None:
-    """Mark a bundle made outside any job (the CLI) as the server's: everyone sees it; no visitor owns it."""
-    B.write_json(Path(bundle) / ACCESS, {"owner": SERVER, "shared": True, "created": time.time()})
-
-
 def set_shared(bundle: str | Path, owner: str, shared: bool) -> None:
     """Share a model with the class, or stop sharing it: only its owner may."""
     now = _owned(bundle, owner)
-    B.write_json(Path(bundle) / ACCESS, {"owner": owner, "shared": bool(shared), "created": now.created})
+    write_json(Path(bundle) / ACCESS, {"owner": owner, "shared": bool(shared), "created": now.created})
 
 
 def delete(bundle: str | Path, owner: str) -> None:
@@ -86,7 +57,7 @@ def _owned(bundle: str | Path, owner: str) -> Access:
 
 def bundles(root: str | Path) -> list[tuple[Path, Access]]:
     """Every complete bundle under the root with its access record (ownerless ones included)."""
-    return [(p, access(p)) for p in B.list_bundles(root)]
+    return [(p, access(p)) for p in list_bundles(root)]
 
 
 def visible(root: str | Path, owner: str | None) -> list[tuple[Path, Access]]:

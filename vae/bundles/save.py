@@ -8,33 +8,49 @@ from pathlib import Path
 
 import numpy as np
 
-from vae import bundle as B
-from vae.config import ModelConfig
-from vae.data import DATA_LICENSES
-from vae.training_config import TrainingConfig
+from vae.bundles.bundle import (
+    CARD_JSON,
+    CARD_MD,
+    CONFIG,
+    GALLERY,
+    HISTORY,
+    METRICS,
+    REFERENCE,
+    REPLAY,
+    TRAINING_CONFIG,
+    WEIGHTS,
+    atomic_bundle_dir,
+    check_bundle,
+    read_json,
+    render_card,
+    write_json,
+)
+from vae.inputs.data import DATA_LICENSES
+from vae.model.config import ModelConfig
+from vae.model.training_config import TrainingConfig
 
 
 def save_bundle(vae, training: TrainingConfig, out: str | Path, *, history: dict, metrics: dict, card: dict,
                 reference: dict | None, sample_images: np.ndarray, replay: dict | None = None,
                 gallery: dict | None = None) -> Path:
     """Write the training and model configs, weights, history, metrics, card, ONNX exports, reference
-    encodings and, when given, the replay of training (vae.replay) and a gallery of test images
-    (vae.data.gallery) atomically."""
-    from vae.models import probability_decoder
+    encodings and, when given, the replay of training (vae.model.replay) and a gallery of test images
+    (vae.inputs.data.gallery) atomically."""
+    from vae.model.presets import probability_decoder
 
     cfg = training.model_config
-    with B.atomic_bundle_dir(out) as tmp:
-        (tmp / B.TRAINING_CONFIG).write_text(training.to_json() + "\n")
-        (tmp / B.CONFIG).write_text(cfg.to_json() + "\n")
-        _save_weights_only(vae, cfg, tmp / B.WEIGHTS)
+    with atomic_bundle_dir(out) as tmp:
+        (tmp / TRAINING_CONFIG).write_text(training.to_json() + "\n")
+        (tmp / CONFIG).write_text(cfg.to_json() + "\n")
+        _save_weights_only(vae, cfg, tmp / WEIGHTS)
         diffs = _export(vae, probability_decoder(vae.decoder), tmp, sample_images)
         card = {**card, "onnx_check": diffs, "parameters": int(vae.count_params()),
                 "test_metrics": metrics}
-        B.write_json(tmp / B.HISTORY, history)
-        B.write_json(tmp / B.METRICS, metrics)
-        B.write_json(tmp / B.CARD_JSON, card)
-        (tmp / B.CARD_MD).write_text(B.render_card(card, training))
-        for name, arrays in ((B.REFERENCE, reference), (B.REPLAY, replay), (B.GALLERY, gallery)):
+        write_json(tmp / HISTORY, history)
+        write_json(tmp / METRICS, metrics)
+        write_json(tmp / CARD_JSON, card)
+        (tmp / CARD_MD).write_text(render_card(card, training))
+        for name, arrays in ((REFERENCE, reference), (REPLAY, replay), (GALLERY, gallery)):
             if arrays is not None:
                 np.savez_compressed(tmp / name, **arrays)
     return Path(out)
@@ -42,7 +58,7 @@ def save_bundle(vae, training: TrainingConfig, out: str | Path, *, history: dict
 
 def _save_weights_only(vae, cfg: ModelConfig, path: Path) -> None:
     """Save the model's weights without the optimizer's state (which would triple the file)."""
-    from vae.models import build_vae
+    from vae.model.presets import build_vae
 
     clean = build_vae(cfg)
     clean.set_weights(vae.get_weights())
@@ -50,24 +66,24 @@ def _save_weights_only(vae, cfg: ModelConfig, path: Path) -> None:
 
 
 def _export(vae, decoder_probs, tmp: Path, sample_images: np.ndarray) -> dict:
-    from vae.export import export_pair
+    from vae.model.export import export_pair
 
     return export_pair(vae.encoder, decoder_probs, tmp, sample_images)
 
 
 def load_vae(path: str | Path):
     """Rebuild the exact model a bundle holds: its config, then its weights."""
-    from vae.models import build_vae
+    from vae.model.presets import build_vae
 
-    path = B.check_bundle(path)
-    raw = B.read_json(path / B.CONFIG)
-    if raw.get("preset") == "imported":  # a user's own graph (vae.importer): its saved graphs, then weights
-        from vae.importer import load_imported
+    path = check_bundle(path)
+    raw = read_json(path / CONFIG)
+    if raw.get("preset") == "imported":  # a user's own graph (vae.importing): its saved graphs, then weights
+        from vae.importing.importer import load_imported
 
         return load_imported(path)
     cfg = ModelConfig.from_dict(raw)
     vae = build_vae(cfg)
-    vae.load_weights(str(path / B.WEIGHTS))
+    vae.load_weights(str(path / WEIGHTS))
     return vae, cfg
 
 

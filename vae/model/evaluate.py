@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from vae.posterior import ACTIVE_UNIT_THRESHOLD, bce_from_logits, reparameterize
-from vae.posterior import kl_per_dim as kl_per_dim_np
+from vae.model.posterior import ACTIVE_UNIT_THRESHOLD, bce_from_logits, reparameterize
+from vae.model.posterior import kl_per_dim as kl_per_dim_np
 
 
 def encode_all(encoder, images: np.ndarray, batch_size: int = 500) -> tuple[np.ndarray, np.ndarray]:

@@ -11,7 +11,7 @@ import numpy as np
 from PIL import Image, ImageOps
 from scipy import ndimage
 
-from vae import photo
+from vae.inputs import photo
 
 
 class ImageError(ValueError):

@@ -10,12 +10,12 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from vae import bundle as B
-from vae.archive_check import ImportRefused
+from vae.bundles.bundle import REPO_ROOT, read_json, write_json
+from vae.importing.archive_check import ImportRefused
 
 DEFAULT_TIMEOUT_S = 1200  # wall clock; generous because TensorFlow starts slowly on a busy machine
 DEFAULT_MEMORY_MB = int(os.environ.get("VAE_IMPORT_MEMORY_MB", 8192))
-CHILD_MODULE = "vae.import_child"  # run as `python -m vae.import_child JOB.json`
+CHILD_MODULE = "vae.importing.child"  # run as `python -m vae.importing.child JOB.json`
 
 
 class ChildFailed(RuntimeError):
@@ -34,7 +34,7 @@ def run_child(job: dict, work: Path, timeout_s: int, memory_mb: int) -> dict:
     result_path = work / "result.json"
     job = {**job, "result": str(result_path), "memory_mb": memory_mb, "cpu_s": int(timeout_s) * 4}
     job_path.write_text(json.dumps(job))
-    pythonpath = os.pathsep.join([str(B.REPO_ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    pythonpath = os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "MALLOC_ARENA_MAX": "2", "PYTHONHASHSEED": "0",
            "PYTHONPATH": pythonpath}
     # A new session, so that a timeout kills the child and anything it started as one process group.
@@ -48,7 +48,7 @@ def run_child(job: dict, work: Path, timeout_s: int, memory_mb: int) -> dict:
         proc.communicate()
         raise ImportRefused(f"loading and checking the model took longer than the {timeout_s} s "
                             f"limit") from None
-    result = B.read_json(result_path)
+    result = read_json(result_path)
     if result is None:
         tail = (log or b"").decode("utf-8", "replace").strip().splitlines()[-1:] or [""]
         raise ImportRefused(f"the process that loads the model {_why_no_result(proc.returncode, tail[0])} "
@@ -100,5 +100,5 @@ def child_main(job_path: str, run: Callable[[dict], dict]) -> int:
         first = str(exc).splitlines()[0] if str(exc) else ""
         result = {"status": "refused",
                   "message": one_line(f"the model could not be used: {type(exc).__name__}: {first}")}
-    B.write_json(result_path, result)  # atomic: the parent never reads half a result
+    write_json(result_path, result)  # atomic: the parent never reads half a result
     return 0

@@ -5,9 +5,9 @@ from __future__ import annotations
 import keras
 from keras import layers, ops
 
-from vae.config import ModelConfig
-from vae.layers import Sampling
-from vae.losses import kl_loss, kl_per_dim, kl_weight, reconstruction_loss
+from vae.model.config import ModelConfig
+from vae.model.layers import Sampling
+from vae.model.losses import kl_loss, kl_per_dim, kl_weight, reconstruction_loss
 
 
 def _course_encoder(cfg: ModelConfig) -> keras.Model:
@@ -42,7 +42,7 @@ def _course_decoder(cfg: ModelConfig) -> keras.Model:
 
 
 def _default_encoder(cfg: ModelConfig) -> keras.Model:
-    """A plain conv encoder, no BatchNorm: `wide` or `deep` (see vae.config.ENCODERS)."""
+    """A plain conv encoder, no BatchNorm: `wide` or `deep` (see vae.model.config.ENCODERS)."""
     x_in = keras.Input(cfg.image_shape, name="image")
     x = x_in
     if cfg.input_dropout:  # training only; tried against the encoder's test gap, it made the 2-D model worse

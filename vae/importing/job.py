@@ -1,4 +1,4 @@
-"""An import run as a job (vae.jobs): its stage in JOB_DIR/progress.json, how it ended in JOB_DIR/status.json.
+"""An import run as a job: its stage in JOB_DIR/progress.json, how it ended in JOB_DIR/status.json.
 
 `python -m vae import … --job-dir DIR` reports through these two files, as a training job does, so the web
 process (which never imports TensorFlow) can show where the import is and how it ended. The sandboxed child
@@ -10,8 +10,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from vae import bundle as B
-from vae.archive_check import ImportRefused
+from vae.bundles.bundle import CARD_JSON, CONFIG, METRICS, read_json, write_json
+from vae.importing.archive_check import ImportRefused
 
 PROGRESS = "progress.json"
 STATUS = "status.json"
@@ -23,14 +23,14 @@ def write_stage(progress: str | Path | None, stage: str) -> None:
     """Record that the import has reached `stage` (nothing without a progress file)."""
     if progress:
         Path(progress).parent.mkdir(parents=True, exist_ok=True)
-        B.write_json(Path(progress), {"stage": stage, "fraction": STAGES[stage], "at": time.time()})
+        write_json(Path(progress), {"stage": stage, "fraction": STAGES[stage], "at": time.time()})
 
 
 def write_done(job_dir: Path, out: Path) -> None:
     """status.json for a finished import: done, with its bundle and the test split's numbers in words."""
-    config = B.read_json(out / B.CONFIG, {}) or {}
-    metrics = B.read_json(out / B.METRICS, {}) or {}
-    card = B.read_json(out / B.CARD_JSON, {}) or {}
+    config = read_json(out / CONFIG, {}) or {}
+    metrics = read_json(out / METRICS, {}) or {}
+    card = read_json(out / CARD_JSON, {}) or {}
     message = f"Imported: latent_dim {config.get('latent_dim')}"
     if isinstance(metrics.get("neg_elbo"), (int, float)):
         split = card.get("dataset", "test")
@@ -54,5 +54,5 @@ def write_ended(job_dir: Path, exc: BaseException) -> None:
 
 def _write_status(job_dir: Path, state: str, message: str, bundle: str | None) -> None:
     job_dir.mkdir(parents=True, exist_ok=True)
-    B.write_json(job_dir / STATUS, {"state": state, "message": message, "bundle": bundle,
+    write_json(job_dir / STATUS, {"state": state, "message": message, "bundle": bundle,
                                     "finished": time.time()})

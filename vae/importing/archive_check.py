@@ -11,7 +11,7 @@ checked follows Keras' own security notes for loading untrusted models:
   allow-list: no Lambda, no TFSMLayer, no custom `module` / `registered_name`, no serialized
   function (`__lambda__`, `function`), no activation or initializer looked up by a custom name.
 
-The one exception, the encoder's sampling layer, is decided by `vae.import_plan`, which removes
+The one exception, the encoder's sampling layer, is decided by `vae.importing.plan`, which removes
 it from the graph before `check_config` sees the rest.
 """
 

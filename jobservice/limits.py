@@ -1,0 +1,102 @@
+"""What one server allows (Limits), the refusal that says why (LimitReached), and the fair queue."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from jobservice import user_models
+from jobservice.spec import TRAIN_IMAGES, ImportSpec, JobSpec, job_size
+from jobservice.state import JobStatus
+
+GIB = 1024 ** 3
+
+
+class LimitReached(ValueError):
+    """A job refused by the server's limits (queue, job size, storage); the message says which and why."""
+
+
+def _env_number(name: str, default: float) -> float:
+    try:
+        return float(os.environ.get(name, default))
+    except ValueError:
+        return default
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one server allows; the defaults suit a class on one machine (see README, "Running it for a
+    class"), and each comes from an environment variable."""
+
+    running_per_owner: int = 1  # VAE_RUNNING_PER_VISITOR
+    active_per_owner: int = 3  # VAE_JOBS_PER_VISITOR: queued or running, so one running and two queued
+    queue: int = 30  # VAE_QUEUE_LIMIT: queued or running jobs on the whole server
+    job_size: int = 3_000_000  # VAE_JOB_SIZE_LIMIT: epochs × training images (50 epochs of MNIST)
+    models_per_owner: int = 10  # VAE_MODELS_PER_VISITOR: saved models plus active jobs
+    bytes_per_owner: int = GIB  # VAE_BYTES_PER_VISITOR: disk taken by a visitor's saved models
+
+    @classmethod
+    def from_env(cls) -> Limits:
+        d = cls()
+        return cls(
+            running_per_owner=int(_env_number("VAE_RUNNING_PER_VISITOR", d.running_per_owner)),
+            active_per_owner=int(_env_number("VAE_JOBS_PER_VISITOR", d.active_per_owner)),
+            queue=int(_env_number("VAE_QUEUE_LIMIT", d.queue)),
+            job_size=int(_env_number("VAE_JOB_SIZE_LIMIT", d.job_size)),
+            models_per_owner=int(_env_number("VAE_MODELS_PER_VISITOR", d.models_per_owner)),
+            bytes_per_owner=int(_env_number("VAE_BYTES_PER_VISITOR", d.bytes_per_owner)),
+        )
+
+
+def check_limits(lim: Limits, spec: JobSpec | ImportSpec, owner: str, jobs: list[JobStatus],
+                 models_dir: Path) -> None:
+    """Raise LimitReached, saying why, if the owner may not start this job now."""
+    size = job_size(spec) if isinstance(spec, JobSpec) else 0  # an import is capped by its time limit
+    if size > lim.job_size:
+        raise LimitReached(
+            f"This job is too large for this server: {spec.epochs} epochs × "
+            f"{size // spec.epochs:,} images = {size:,} image passes; the limit is {lim.job_size:,} "
+            f"(about {lim.job_size // TRAIN_IMAGES['mnist']} epochs of MNIST). Lower the epochs.")
+    mine = [j for j in jobs if j.owner == owner and j.active]
+    if len(mine) >= lim.active_per_owner:
+        raise LimitReached(
+            f"You already have {_count(len(mine), 'job')} queued or running, the most one visitor may "
+            "have at once here. Wait for one to end, or cancel one.")
+    active = sum(j.active for j in jobs)
+    if active >= lim.queue:
+        raise LimitReached(f"The server's queue is full ({active} jobs queued or running). "
+                           "Try again when some have finished.")
+    used = user_models.usage(models_dir, owner)
+    if used.models + len(mine) >= lim.models_per_owner:
+        raise LimitReached(
+            f"You have {_count(used.models, 'saved model')} and {_count(len(mine), 'job')} under way; "
+            f"each visitor may keep {lim.models_per_owner}. Delete a model on Home to make room.")
+    if used.bytes >= lim.bytes_per_owner:
+        raise LimitReached(
+            f"Your saved models take {used.bytes / 2**20:,.0f} MB; each visitor may keep "
+            f"{lim.bytes_per_owner / 2**20:,.0f} MB. Delete a model on Home to make room.")
+
+
+def fair_starts(jobs: list[JobStatus], max_running: int, running_per_owner: int) -> list[JobStatus]:
+    """The queued jobs to start now, oldest first, in the free slots, skipping visitors who already have
+    their share running (fair: someone else's job goes first)."""
+    per_owner: dict[str | None, int] = {}
+    running = [j for j in jobs if j.state in ("running", "stopping")]
+    for j in running:
+        per_owner[j.owner] = per_owner.get(j.owner, 0) + 1
+    free = max_running - len(running)
+    starts = []
+    for job in sorted((j for j in jobs if j.state == "queued"), key=lambda j: j.created):
+        if free <= 0:
+            break
+        if per_owner.get(job.owner, 0) >= running_per_owner:
+            continue
+        starts.append(job)
+        per_owner[job.owner] = per_owner.get(job.owner, 0) + 1
+        free -= 1
+    return starts
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"

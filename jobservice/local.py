@@ -1,0 +1,231 @@
+"""The local runner: each job a detached `python -m vae train` (or `import`) process on this machine.
+
+Pages talk to a `JobRunner` (jobservice.state). `LocalProcessRunner` keeps each job's state in its own
+folder, so a job outlives page reruns, page switches and closed tabs; another runner (jobservice.ray_runner)
+implements the same interface. Nothing here imports Streamlit or TensorFlow.
+
+Every job has an owner (an opaque visitor id); the runner itself enforces what a class server needs: only
+the owner stops, cancels or deletes a job, each job saves to a folder of its own (a name never replaces
+anything), per-visitor and whole-queue limits, a cap on a job's size, and storage quotas (`Limits`).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+import time
+from pathlib import Path
+
+from jobservice import processes, user_models
+from jobservice.limits import Limits, check_limits, fair_starts
+from jobservice.spec import UPLOADS, ImportSpec, JobSpec, upload_digest
+from jobservice.state import (
+    FINISHED,
+    JOB_CONFIG,
+    JobStatus,
+    job_folder,
+    jobs_dir,
+    locked,
+    read_job,
+    read_jobs,
+    remove_job_folder,
+    tail,
+    user_models_dir,
+)
+from vae.bundles.bundle import is_bundle, write_json
+
+NotYours = user_models.NotYours  # only a job's owner may stop, cancel or delete it
+
+
+class LocalProcessRunner:
+    """Runs each job as a detached `python -m vae train` process; at most `max_running` at once.
+
+    There is no daemon here: every call to start/status/list/stop first reconciles the folder (marks dead
+    processes failed, gives finished bundles their owner, starts queued jobs in free slots) under a file
+    lock, so any number of Streamlit sessions, threads and app replicas can share one jobs folder. The web
+    process also calls reconcile() every few seconds (explorer.keeper), so the queue moves with no page open.
+    """
+
+    def __init__(self, root: str | Path | None = None, models_dir: str | Path | None = None, *,
+                 max_running: int | None = None, threads: int | None = None, python: str = sys.executable,
+                 limits: Limits | None = None):
+        self.root = Path(root) if root else jobs_dir()
+        self.models_dir = Path(models_dir) if models_dir else user_models_dir()
+        self.max_running = int(os.environ.get("VAE_MAX_JOBS", 1)) if max_running is None else max_running
+        self.threads = processes.default_threads() if threads is None else threads
+        self.python = python
+        self.limits = limits or Limits.from_env()
+
+    # -- the JobRunner interface -------------------------------------------------------------
+
+    def start(self, spec: JobSpec | ImportSpec, *, owner: str,
+              uploads: dict[str, bytes] | None = None) -> str:
+        """Queue the owner's job (it starts at once if a slot is free), or raise LimitReached saying why
+        not; the owner's identical active job (a double-click) is reused. An import's `uploads` (its files'
+        bytes by `spec.upload_names`) are saved in the job's folder before the job can start."""
+        if not isinstance(spec, (JobSpec, ImportSpec)):
+            raise TypeError("start() takes a JobSpec or an ImportSpec")
+        if not owner:
+            raise ValueError("a job needs an owner")
+        if isinstance(spec, ImportSpec):
+            if sorted(uploads or {}) != sorted(spec.upload_names) or spec.digest != upload_digest(uploads):
+                raise ValueError(f"an import needs exactly its files ({', '.join(spec.upload_names)}), "
+                                 "as its digest says")
+        elif uploads:
+            raise ValueError("only an import job takes uploads")
+        with locked(self.root):
+            self._reconcile()
+            jobs = self._read_all()
+            for job in jobs:
+                if job.active and job.owner == owner and job.spec == spec:
+                    return job.id
+            check_limits(self.limits, spec, owner, jobs, self.models_dir)
+            job_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
+            d = self.root / job_id
+            d.mkdir(parents=True)
+            for name, data in (uploads or {}).items():  # before spec.json: a job is never seen without them
+                (d / UPLOADS).mkdir(exist_ok=True)
+                (d / UPLOADS / name).write_bytes(data)
+            # Its own folder, named after the job as well as the name: two equal names never collide.
+            out = (self.models_dir / f"{spec.slug}-{job_id.rsplit('-', 1)[1]}").resolve()
+            kind = {"kind": "import"} if isinstance(spec, ImportSpec) else {}
+            write_json(d / "spec.json", {**kind, "spec": spec.to_dict(), "created": time.time(),
+                                          "owner": owner, "out": str(out)})
+            self._reconcile()
+        return job_id
+
+    def status(self, job_id: str) -> JobStatus:
+        d = self._dir(job_id)
+        with locked(self.root):
+            self._reconcile()
+        return next((j for j in self._read_all() if j.id == d.name), None) or self._read(d)
+
+    def list(self, owner: str | None = None) -> list[JobStatus]:
+        """The owner's jobs (everyone's for None: the operator), newest first."""
+        with locked(self.root):
+            jobs = self._reconcile() or self._read_all()
+        return sorted((j for j in jobs if owner is None or j.owner == owner), key=lambda j: j.created,
+                      reverse=True)
+
+    def stop(self, job_id: str, *, owner: str | None) -> None:
+        """A queued job is cancelled; a running one stops at its next batch and saves what it has. Only the
+        job's owner may (owner None: the operator, from the command line or a test)."""
+        d = self._dir(job_id)
+        with locked(self.root):
+            job = self._read(d)
+            self._check_owner(job, owner)
+            if job.state == "queued":
+                write_json(d / "status.json", {"state": "stopped", "bundle": None, "finished": time.time(),
+                                                "message": "Cancelled before it started."})
+            elif job.state == "running":
+                (d / "STOP").touch()
+            self._reconcile()
+
+    def result(self, job_id: str) -> Path | None:
+        job = self.status(job_id)
+        return job.bundle if job.bundle and is_bundle(job.bundle) else None
+
+    # -- the class server's part ------------------------------------------------------------
+
+    def delete(self, job_id: str, *, owner: str | None) -> None:
+        """Remove a finished job from the list (its model, if any, stays: delete that on Home)."""
+        d = self._dir(job_id)
+        with locked(self.root):
+            job = self._read(d)
+            self._check_owner(job, owner)
+            if job.active:
+                raise ValueError("Stop the job before removing it.")
+            remove_job_folder(d)
+
+    def reconcile(self) -> None:
+        """Start queued jobs in free slots and record ended ones (what every call does first)."""
+        with locked(self.root):
+            self._reconcile()
+
+    def clean_up(self, retention_days: float, now: float | None = None) -> list[str]:
+        """Remove the folders of jobs that finished more than `retention_days` ago (0: keep all); their
+        models stay. Returns the removed job ids."""
+        if retention_days <= 0:
+            return []
+        now = time.time() if now is None else now
+        removed = []
+        with locked(self.root):
+            for job in self._read_all():
+                if job.state in FINISHED and now - (job.finished or job.created) > retention_days * 86400:
+                    remove_job_folder(self.root / job.id)
+                    removed.append(job.id)
+        return removed
+
+    def _check_owner(self, job: JobStatus, owner: str | None) -> None:
+        if owner is not None and job.owner != owner:
+            raise NotYours("Only the visitor who started a job can stop, cancel or remove it.")
+
+    # -- files and processes -----------------------------------------------------------------
+
+    def log_tail(self, job_id: str, lines: int = 30) -> str:
+        """The end of the job's log, for the operator and tests: it names server paths, so never a visitor."""
+        return tail(self._dir(job_id) / "train.log", lines)
+
+    def _dir(self, job_id: str) -> Path:
+        return job_folder(self.root, job_id)
+
+    def _read_all(self) -> list[JobStatus]:
+        return read_jobs(self.root, self._running)
+
+    def _read(self, d: Path) -> JobStatus:
+        """A job's state from its files and whether its process is alive; writes nothing."""
+        return read_job(d, self._running)
+
+    def _reconcile(self) -> list[JobStatus] | None:
+        """Under the lock: record crashed processes as failed, give finished bundles their owner, then start
+        queued jobs in free slots, oldest first, skipping visitors who already have their share running.
+        Returns the jobs as read if nothing changed (a list need not read them twice), else None."""
+        jobs = self._read_all()
+        changed = False
+        for job in jobs:
+            d = self.root / job.id
+            if job.state == "failed" and not (d / "status.json").exists():
+                changed = True
+                write_json(d / "status.json", {"state": "failed", "message": job.message, "bundle": None,
+                                                 "finished": time.time()})
+                # The whole story (a traceback, server paths) is for the operator: the server's log.
+                print(f"Latent Explorer: training job {job.id} failed; its log: {d / 'train.log'}\n"
+                      f"{tail(d / 'train.log', 15)}", file=sys.stderr)
+            if job.bundle and job.owner and job.state in FINISHED and str(job.bundle) not in _OWNED:
+                if is_bundle(job.bundle) and user_models.access(job.bundle).owner is None:
+                    user_models.set_owner(job.bundle, job.owner)
+                _OWNED.add(str(job.bundle))
+        for job in fair_starts(jobs, self.max_running, self.limits.running_per_owner):
+            self._launch(job)
+            changed = True
+        return None if changed else jobs
+
+    def _command(self, job: JobStatus) -> list[str]:
+        """The job's command line, after `python` (another runner, e.g. Ray's, runs the same one)."""
+        d = self.root / job.id
+        if isinstance(job.spec, ImportSpec):
+            s, up = job.spec, d.resolve() / UPLOADS
+            files = (["--encoder", str(up / s.upload_names[0]), "--decoder", str(up / s.upload_names[1])]
+                     if s.source == "graph" else
+                     ["--weights", str(up / s.upload_names[0]), "--preset", s.preset,
+                      "--latent-dim", str(s.latent_dim)])
+            return ["-m", "vae", "import", *files, "--dataset", s.dataset, f"--name={s.display_name}",
+                    "--threads", str(self.threads), "--out", str(job.out), "--job-dir", str(d.resolve())]
+        config = d / JOB_CONFIG  # written at launch, not at start(), so jobs an older runner queued start too
+        write_json(config, job.spec.config.to_dict())
+        return ["-m", "vae", "train", "--config", str(config.resolve()),
+                # "--name=…" in one piece: a name that starts with "-" is still the name, not an option.
+                f"--name={job.spec.display_name}", "--threads", str(self.threads),
+                "--out", str(job.out), "--job-dir", str(d.resolve())]
+
+    def _running(self, d: Path, run: dict) -> bool:
+        """Whether a launched job (its pid.json: `run`) still runs: here its process; another runner asks
+        its cluster."""
+        return bool(run.get("pid")) and processes.alive(run)
+
+    def _launch(self, job: JobStatus) -> None:
+        processes.launch(self.root / job.id, [self.python, *self._command(job)])
+
+
+_OWNED: set[str] = set()  # bundles of finished jobs already given their owner

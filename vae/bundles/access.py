@@ -1,0 +1,47 @@
+"""A bundle's access record (access.json): which visitor owns it, and whether the class may see it."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from vae.bundles.bundle import read_json, write_json
+
+ACCESS = "access.json"
+SERVER = "server"  # the owner of bundles made at the command line: the operator's, listed for everyone
+
+
+@dataclass(frozen=True)
+class Access:
+    owner: str | None
+    shared: bool = False
+    created: float = 0.0
+
+
+def access(bundle: str | Path) -> Access:
+    """Who owns a bundle and whether it is shared; Access(None) for a bundle nobody owns."""
+    meta = _read_access(Path(bundle))
+    if not isinstance(meta, dict) or not isinstance(meta.get("owner"), str):
+        return Access(None)
+    return Access(meta["owner"], bool(meta.get("shared", False)), float(meta.get("created", 0.0)))
+
+
+def _read_access(bundle: Path):
+    path = bundle / ACCESS
+    if path.is_symlink():
+        return None
+    try:
+        return read_json(path)
+    except (OSError, ValueError):
+        return None
+
+
+def set_owner(bundle: str | Path, owner: str) -> None:
+    """Record the owner of a freshly saved bundle (not shared)."""
+    write_json(Path(bundle) / ACCESS, {"owner": owner, "shared": False, "created": time.time()})
+
+
+def set_server_owned(bundle: str | Path) -> None:
+    """Mark a bundle made outside any job (the CLI) as the server's: everyone sees it; no visitor owns it."""
+    write_json(Path(bundle) / ACCESS, {"owner": SERVER, "shared": True, "created": time.time()})
