@@ -7,8 +7,18 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
+from explorer import cloud_svg, explain
+from explorer import geometry as geo
+from explorer import pictures as pics
+from explorer.cloud_map import backdrop_box, cloud_figure, view_ranges
 from explorer.models import ModelHandle, class_names
+from explorer.replay_figure import replay_figure as build_replay_figure
 from vae.bundles.bundle import DECODER_ONNX, load_gallery, load_replay
+from vae.bundles.serving import to_png
+from vae.inputs.data import DataUnavailable, load_dataset
+
+# scikit-learn's PCA and t-SNE are imported where they run: scikit-learn takes about a second to import,
+# and a page that draws no projection never needs it.
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -19,15 +29,13 @@ def latent_ranges(model: ModelHandle) -> dict:
     `sliders`: those joined with [-3, 3], so a draw from the prior N(0, I) almost always fits.
     A model without reference encodings gets [-3, 3] for both and a zero mean.
     """
-    from explorer.geometry import data_ranges
-
     served = model.served
     d = served.latent_dim
     prior = np.tile([-3.0, 3.0], (d, 1))
     if served.reference is None:
         return {"ranges": prior, "sliders": prior, "mean": np.zeros(d), "from_data": False}
     z_mean = served.reference["z_mean"]
-    ranges = data_ranges(z_mean)
+    ranges = geo.data_ranges(z_mean)
     sliders = np.stack([np.minimum(ranges[:, 0], -3.0), np.maximum(ranges[:, 1], 3.0)], axis=1)
     return {"ranges": ranges, "sliders": sliders, "mean": z_mean.mean(0).astype(np.float64),
             "from_data": True}
@@ -44,20 +52,15 @@ def decoded_grid_png(model: ModelHandle, z: np.ndarray, rows: int, cols: int, sc
     """z (rows * cols, d) decoded and laid out row by row as one PNG (cached: the Latent map shows and
     offers for download the same grid on every rerun, and PNG encoding takes ~15 ms). It decodes
     directly: only the PNG is worth keeping, not also the images in `decode`'s cache."""
-    from explorer.pictures import compose_grid
-    from vae.bundles.serving import to_png
-
-    return to_png(compose_grid(model.served.decode(z), rows, cols), scale)
+    return to_png(pics.compose_grid(model.served.decode(z), rows, cols), scale)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def latent_csv(model: ModelHandle) -> bytes:
     """The reference latent codes as CSV: index, label, z_mean_*, z_std_*."""
-    from explorer.geometry import latent_csv as to_csv
-
     served = model.served
     ref = served.reference
-    return to_csv(ref["z_mean"], ref["z_log_var"], ref.get("labels"), class_names(served))
+    return geo.latent_csv(ref["z_mean"], ref["z_log_var"], ref.get("labels"), class_names(served))
 
 
 # A resource, not data: st.cache_data hands every caller its own 30 MB copy (a Latent map click, an Encode,
@@ -66,8 +69,6 @@ def latent_csv(model: ModelHandle) -> bytes:
 @st.cache_resource(show_spinner=False, max_entries=3)
 def test_images(dataset: str) -> np.ndarray | None:
     """The dataset's test images if a local copy exists (never downloads in the web process); read-only."""
-    from vae.inputs.data import DataUnavailable, load_dataset
-
     try:
         images = load_dataset(dataset, allow_download=False).x_test[..., 0]
     except (DataUnavailable, ValueError, OSError):
@@ -79,7 +80,7 @@ def test_images(dataset: str) -> np.ndarray | None:
 @st.cache_data(show_spinner=False, max_entries=8)
 def pca_2d(model: ModelHandle) -> dict:
     """PCA of the reference z_means: 2-D coordinates plus what is needed to map a point back to z."""
-    from sklearn.decomposition import PCA
+    from sklearn.decomposition import PCA  # (scikit-learn: see the top)
 
     z_mean = model.served.reference["z_mean"]
     pca = PCA(n_components=2, random_state=0).fit(z_mean)
@@ -90,9 +91,6 @@ def pca_2d(model: ModelHandle) -> dict:
 @st.cache_data(show_spinner=False, max_entries=8)
 def map_thumbnail(model: ModelHandle, n: int = 2000) -> dict | None:
     """A picture of a sample of the test set's z_means (PCA plane for > 2-D), drawn once per model."""
-    from explorer import geometry as geo
-    from explorer import pictures as pics
-
     plane = map_plane(model)
     if plane is None:
         return None
@@ -109,9 +107,7 @@ def map_thumbnail(model: ModelHandle, n: int = 2000) -> dict | None:
 @st.cache_data(show_spinner=False, max_entries=8)
 def strip_2d(model: ModelHandle) -> dict:
     """A 1-D model's test set on a strip (x = z0, y a jitter), in the form pca_2d gives a plane."""
-    from explorer.geometry import strip_plane
-
-    return strip_plane(model.served.reference["z_mean"][:, 0])
+    return geo.strip_plane(model.served.reference["z_mean"][:, 0])
 
 
 def map_plane(model: ModelHandle) -> tuple[np.ndarray, dict | None] | None:
@@ -130,12 +126,10 @@ def map_plane(model: ModelHandle) -> tuple[np.ndarray, dict | None] | None:
 @st.cache_data(show_spinner=False, max_entries=8)
 def plane_ranges(model: ModelHandle) -> tuple[tuple[float, float], tuple[float, float]] | None:
     """(x_range, y_range) of the test set on the map plane: 0.5–99.5 % of the data, widened by 10 %."""
-    from explorer.geometry import data_ranges
-
     plane = map_plane(model)
     if plane is None:
         return None
-    x_range, y_range = data_ranges(plane[0])
+    x_range, y_range = geo.data_ranges(plane[0])
     return (float(x_range[0]), float(x_range[1])), (float(y_range[0]), float(y_range[1]))
 
 
@@ -143,8 +137,6 @@ def plane_ranges(model: ModelHandle) -> tuple[tuple[float, float], tuple[float, 
 def reference_backdrop(model: ModelHandle, box: tuple) -> dict:
     """Every test image's point as one transparent picture over `box`, with that box and the labels shown
     (call only for a bundle with reference encodings)."""
-    from explorer import pictures as pics
-
     labels = model.served.reference.get("labels")
     return {"png": pics.points_png(map_plane(model)[0], labels, *box), "box": box,
             "labels": None if labels is None else np.unique(labels)}
@@ -153,35 +145,28 @@ def reference_backdrop(model: ModelHandle, box: tuple) -> dict:
 def _cloud_layout(model: ModelHandle, clouds: list[dict], zoom: bool):
     """(pca, view, backdrop) for drawing clouds on the latent map, or None for a model other than 2-D
     without reference encodings (no plane or strip to draw in)."""
-    from explorer import cloud_map as CM
-    from explorer import geometry as geo
-
     plane = map_plane(model)
     if plane is None and model.served.latent_dim != 2:
         return None
     pca = None if plane is None else plane[1]
     ranges = plane_ranges(model)
-    view = CM.view_ranges(clouds, pca, ranges, zoom)
+    view = view_ranges(clouds, pca, ranges, zoom)
     backdrop = None if plane is None else reference_backdrop(
-        model, CM.backdrop_box(view, geo.cover_box(*ranges)))
+        model, backdrop_box(view, geo.cover_box(*ranges)))
     return pca, view, backdrop
 
 
 def cloud_map(model: ModelHandle, clouds: list[dict], zoom: bool = False, height: int = 520):
     """Clouds on the latent map (explorer.cloud_map) over the test set's cached picture, as a Plotly figure;
     None for a > 2-D model without reference encodings."""
-    from explorer import cloud_map as CM
-
     layout = _cloud_layout(model, clouds, zoom)
-    return None if layout is None else CM.cloud_figure(clouds, *layout, class_names(model.served), height)
+    return None if layout is None else cloud_figure(clouds, *layout, class_names(model.served), height)
 
 
 def cloud_picture(model: ModelHandle, clouds: list[dict], zoom: bool = False, width: int = 760,
                   height: int = 520, legend_below: bool = False) -> str | None:
     """The same map as an SVG picture (explorer.cloud_svg): no chart for the browser to build; None as
     above."""
-    from explorer import cloud_svg
-
     layout = _cloud_layout(model, clouds, zoom)
     if layout is None:
         return None
@@ -191,7 +176,7 @@ def cloud_picture(model: ModelHandle, clouds: list[dict], zoom: bool = False, wi
 @st.cache_data(show_spinner="Running t-SNE once for this model (about a minute)…", max_entries=8)
 def tsne_2d(model: ModelHandle, n: int = 3000) -> dict:
     """t-SNE of a fixed sample of reference z_means (t-SNE has no inverse; computed once, cached)."""
-    from sklearn.manifold import TSNE
+    from sklearn.manifold import TSNE  # (scikit-learn: see the top)
 
     z_mean = model.served.reference["z_mean"]
     idx = np.random.default_rng(0).permutation(len(z_mean))[:n]
@@ -238,9 +223,7 @@ def replay(model: ModelHandle) -> dict | None:
 @st.cache_data(show_spinner=False, max_entries=8)
 def replay_figure(model: ModelHandle, follow: int | None):
     """The replay player's figure for one followed digit (about 1.5 MB: every frame travels at once)."""
-    from explorer.replay_figure import replay_figure as build
-
-    return build(replay(model), class_names(model.served), follow)
+    return build_replay_figure(replay(model), class_names(model.served), follow)
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
@@ -259,8 +242,5 @@ def _read_only(arrays: dict[str, np.ndarray] | None) -> dict[str, np.ndarray] | 
 @st.cache_data(show_spinner=False, max_entries=32)
 def spread_curve(model: ModelHandle, image: np.ndarray) -> dict:
     """One input's reconstruction and KL as its z_std is scaled (explain.spread_curve): ~500 decodes, once."""
-    from explorer.explain import encode
-    from explorer.explain import spread_curve as curve
-
-    enc = encode(model.served, image)
-    return curve(model.served.decode, enc.image, enc.z_mean, enc.z_log_var)
+    enc = explain.encode(model.served, image)
+    return explain.spread_curve(model.served.decode, enc.image, enc.z_mean, enc.z_log_var)

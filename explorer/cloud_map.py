@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import plotly.graph_objects as go
 
 from explorer import explain as E
 from explorer import figures as figs
@@ -74,8 +75,6 @@ def cloud_figure(clouds: list[dict], pca: dict | None, view: tuple, backdrop: di
     A cloud is a dict: name, z_mean, z_log_var, samples (or None), color, and optionally sample_marker
     and rings (default one dotted 2-sd ring).
     """
-    import plotly.graph_objects as go
-
     fig = go.Figure()
     if backdrop is not None:
         figs.add_points_background(fig, backdrop["png"], backdrop["box"], backdrop["labels"], names)

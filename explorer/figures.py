@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+
 import numpy as np
+import plotly.graph_objects as go
 
 from explorer.pictures import PALETTE
 
@@ -38,10 +41,6 @@ def hover_columns(z_mean: np.ndarray, std: np.ndarray, index: np.ndarray, dims: 
 def add_points_background(fig, png: bytes, box, labels: np.ndarray | None, names: list[str] | None = None,
                           opacity: float = 0.35) -> None:
     """`points_png`'s picture under a figure's traces, and one legend entry per label it shows."""
-    import base64
-
-    import plotly.graph_objects as go
-
     (x0, x1), (y0, y1) = box
     fig.add_layout_image(source="data:image/png;base64," + base64.b64encode(png).decode(), xref="x", yref="y",
                          x=x0, y=y1, sizex=x1 - x0, sizey=y1 - y0, sizing="stretch", layer="below")
@@ -83,8 +82,6 @@ def latent_figure(xy: np.ndarray, index: np.ndarray, labels: np.ndarray | None,
     `hover` (from `hover_columns`) adds the numbers its hover label shows. Ellipse traces skip hover,
     so clicks and boxes select only data points. Coordinates travel as float32 typed arrays.
     """
-    import plotly.graph_objects as go
-
     fig = go.Figure()
     groups = [(None, np.arange(len(xy)))] if labels is None else [
         (int(c), np.flatnonzero(labels == c)) for c in np.unique(labels)]
@@ -127,8 +124,6 @@ def latent_figure(xy: np.ndarray, index: np.ndarray, labels: np.ndarray | None,
 
 def history_figure(history: dict, metric: str, title: str, height: int = 260):
     """Train and validation curves of one loss term, or None if the history lacks it."""
-    import plotly.graph_objects as go
-
     fig = go.Figure()
     for key, name in ((metric, "train"), (f"val_{metric}", "validation")):
         values = history.get(key)

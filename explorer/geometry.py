@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 import numpy as np
+from scipy.special import ndtri
 
 from vae.model.posterior import z_std  # noqa: F401  (the pages' geometry.z_std)
 
@@ -114,8 +115,6 @@ def grid_axis(values: np.ndarray, n: int, spacing: str, value_range=None) -> np.
     if spacing == "quantiles":
         return np.quantile(np.asarray(values, np.float64), p)
     if spacing == "prior":
-        from scipy.special import ndtri
-
         return ndtri(p)
     if spacing != "even":
         raise ValueError(f"spacing must be one of {GRID_SPACINGS}, got {spacing!r}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
 
 
 def leave_legacy_pages_mode() -> None:
@@ -15,8 +16,6 @@ def leave_legacy_pages_mode() -> None:
     app.py to the same page. (Private API, checked by tests/e2e: renaming `pages/` would avoid it, but
     the project keeps Streamlit's conventional folder name.)
     """
-    from streamlit.runtime.pages_manager import PagesManager
-
     if PagesManager.uses_pages_directory:
         PagesManager.uses_pages_directory = False
         st.rerun()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from vae.bundles.serving import ServedModel
+from vae.model.posterior import ACTIVE_UNIT_THRESHOLD, unit_activity
 
 # What a visitor is told when a dataset is not on the server: only whoever runs the server can fix it.
 DATA_HELP = ("Whoever runs this server can point it at a local copy of the dataset: start it with "
@@ -20,8 +21,6 @@ def unit_activity_notice(model: ServedModel) -> tuple[str, str] | None:
     fewer than two units that is why its map looks broken, and the advice is to train differently; a model
     with units to spare (16-D) leaving a few unused is normal, and only worth a word.
     """
-    from vae.model.posterior import ACTIVE_UNIT_THRESHOLD, unit_activity
-
     ref = model.reference
     if ref is None:
         return None

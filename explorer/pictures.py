@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import base64
 import io
+from html import escape
 
 import numpy as np
+from PIL import Image, ImageDraw
 
 from vae.bundles.serving import to_png  # noqa: F401  (the pages' pictures.to_png; the CLI writes PNGs too)
 
@@ -54,8 +56,6 @@ def points_png(xy: np.ndarray, labels: np.ndarray | None, x_range, y_range, size
     browser almost nothing, where a WebGL scatter of them costs a GL context and its shaders on every
     page load (about 0.3 s each without a GPU). Overlapping dots do not darken each other.
     """
-    from PIL import Image
-
     img = np.zeros((size, size, 4), np.uint8)
     _draw_dots(img, _to_pixels(xy, x_range, y_range, size), labels, dot, alpha=int(round(255 * opacity)))
     buf = io.BytesIO()
@@ -84,8 +84,6 @@ def _draw_dots(img: np.ndarray, pts: np.ndarray, labels: np.ndarray | None, dot:
 
 def mark_thumbnail(thumb: np.ndarray, point, x_range, y_range) -> bytes:
     """The thumbnail with a black cross at `point` (clamped to the frame), as PNG bytes."""
-    from PIL import Image, ImageDraw
-
     img = Image.fromarray(thumb)
     size = img.size[0]
     u, v = np.clip(_to_pixels(np.asarray(point, float)[None, :2], x_range, y_range, size)[0], 4, size - 5)
@@ -121,8 +119,6 @@ def labelled_grid_svg(png: bytes, xs: np.ndarray, ys: np.ndarray | None, x_title
 
     `ys` None: a one-row grid (a 1-D model's strip), whose y is no coordinate.
     """
-    from html import escape
-
     cols, rows = len(xs), 1 if ys is None else len(ys)
     left, top, right, bottom = (12 if ys is None else 70), 6, 12, 46
     width, height = cols * cell, rows * cell

@@ -12,6 +12,7 @@ import io
 
 import numpy as np
 import plotly.graph_objects as go
+from PIL import Image
 from plotly.subplots import make_subplots
 
 from explorer.figures import PALETTE
@@ -62,8 +63,6 @@ def rings(xy: np.ndarray, std: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray
 
 def grid_png(decodes: np.ndarray, shape: tuple[int, int]) -> str:
     """A frame's decoded grid (G, 28, 28) uint8 as one PNG data URL (tiled rows x cols, 1 px gaps)."""
-    from PIL import Image
-
     rows, cols = shape
     tile = np.full((rows * 29 - 1, cols * 29 - 1), 255, np.uint8)
     for i, img in enumerate(decodes[: rows * cols]):

@@ -16,6 +16,7 @@ from jobservice import (
     NotYours,
     upload_digest,
 )
+from jobservice.ray_runner import RayJobRunner  # (it imports Ray itself only once it asks the cluster)
 from vae.bundles.bundle import is_bundle
 from vae.model.config import ENCODERS
 
@@ -29,10 +30,6 @@ def runner() -> LocalProcessRunner:
     VAE_RAY_ADDRESS=http://HEAD:8265 (a Ray cluster; README, "Scaling out")."""
     kind = os.environ.get("VAE_RUNNER", "local").strip().lower() or "local"
     if kind == "ray":
-        from jobservice.ray_runner import (
-            RayJobRunner,  # (Ray itself is imported when the runner first asks it)
-        )
-
         return RayJobRunner.from_env(models_dir=models.USER_MODELS)
     if kind != "local":
         raise ValueError(f"VAE_RUNNER must be 'local' or 'ray'; got {kind!r}.")

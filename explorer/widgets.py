@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import streamlit as st
 
 
@@ -82,8 +83,6 @@ def kl_table(container, kl: np.ndarray, z_mean: np.ndarray, z_std: np.ndarray,
     Used where a Plotly bar chart stood: the table grid is on the page anyway, and every Plotly chart
     costs the browser ~0.1 s to build on each page load here.
     """
-    import pandas as pd
-
     kl = np.asarray(kl, np.float64)
     columns = {"z_mean": z_mean, **({} if z_log_var is None else {"z_log_var": z_log_var}), "z_std": z_std}
     frame = pd.DataFrame({**columns, "KL (nats)": kl},

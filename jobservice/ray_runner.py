@@ -67,7 +67,7 @@ class RayJobRunner(LocalProcessRunner):
         """The job server's client (made once per process and address: making one asks the server)."""
         with _LOCK:
             if self.address not in _CLIENTS:
-                from ray.job_submission import JobSubmissionClient
+                from ray.job_submission import JobSubmissionClient  # Ray: optional, and slow to import
 
                 _CLIENTS[self.address] = JobSubmissionClient(self.address)
             return _CLIENTS[self.address]

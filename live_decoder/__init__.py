@@ -32,6 +32,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import streamlit as st
+from streamlit.components.v1 import declare_component
 
 __all__ = ["live_decoder", "live_decoder_error", "model_id_of", "read_value", "build_args", "publish_decoder",
            "publish_points", "FRONTEND_DIR", "ORT_BUNDLE", "ORT_WASM"]
@@ -219,8 +221,6 @@ def _publish(name: str, content: Callable[[], bytes]) -> str | None:
 def _component():
     # Declared on each call so the component is registered with whichever runtime runs the
     # script (also when this module was first imported outside of one, e.g. by tests).
-    from streamlit.components.v1 import declare_component
-
     return declare_component(COMPONENT_NAME, path=str(FRONTEND_DIR))
 
 
@@ -254,8 +254,6 @@ def live_decoder(
     a callback run once per release, before the rest of the script, with the released z (for this
     model only): the place to move other widgets, whose keys may only be written before they exist.
     """
-    import streamlit as st
-
     args = build_args(decoder_onnx, latent_dim, z, ranges, points, labels, pad=pad, plane=plane,
                       pad_range=pad_range, image_shape=image_shape, max_points=max_points)
     url = publish_decoder(args["decoder"], args["model_id"])
@@ -296,6 +294,4 @@ def read_value(value: Any, model_id: str, latent_dim: int) -> tuple[list[float] 
 
 def live_decoder_error(key: str) -> str | None:
     """Why the browser could not decode for the component with this key (None if it can, or has not said)."""
-    import streamlit as st
-
     return st.session_state.get(_ERROR_KEY + key)

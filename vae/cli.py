@@ -11,8 +11,18 @@ import time
 from dataclasses import MISSING, fields
 from pathlib import Path
 
-from vae.bundles.bundle import DEFAULT_MODEL
+import numpy as np
+
+from vae.bundles.access import set_server_owned
+from vae.bundles.bundle import CARD_JSON, DEFAULT_MODEL, GALLERY, add_gallery, check_bundle, read_json
+from vae.bundles.save import load_vae
+from vae.bundles.serving import ServedModel, encode_files, to_png
+from vae.importing import importer
+from vae.importing.job import PROGRESS, write_done, write_ended
+from vae.inputs.data import load_dataset
 from vae.model.config import ENCODERS
+from vae.model.evaluate import evaluate
+from vae.model.train import TrainingStopped, train, write_job_json
 from vae.model.training_config import TrainingConfig
 
 
@@ -150,6 +160,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _train(args) -> int:
     if args.runner == "ray":
+        # Here, not at the top: the job service's Ray runner imports Ray, which only this option needs.
         from jobservice.ray_runner import train_cli
 
         return train_cli(_training_config(args), args)
@@ -181,15 +192,11 @@ def _train(args) -> int:
 def _mark_server_owned(out: str | Path) -> None:
     """A bundle made at the command line (no job folder) is the operator's: if it lands among the visitors'
     models, every visitor sees it, read-only (a job's bundle gets its visitor as owner from the runner)."""
-    from jobservice import user_models
-
-    user_models.set_server_owned(out)
+    set_server_owned(out)
 
 
 def _failure(exc: BaseException) -> tuple[str, str]:
     """The job state and one-line message for an exception that ended training."""
-    from vae.model.train import TrainingStopped
-
     if isinstance(exc, (TrainingStopped, KeyboardInterrupt)):
         return "stopped", str(exc) or "Interrupted; no model was saved."
     if isinstance(exc, (ValueError, RuntimeError, OSError)):
@@ -199,8 +206,6 @@ def _failure(exc: BaseException) -> tuple[str, str]:
 
 def _write_status(job_dir: Path, state: str, message: str, bundle: str | None) -> None:
     """JOB_DIR/status.json: how the job ended (done, stopped or failed), for whoever watches it."""
-    from vae.model.train import write_job_json
-
     write_job_json(job_dir, "status.json", {"state": state, "message": message, "bundle": bundle,
                                             "finished": time.time()})
 
@@ -234,8 +239,6 @@ def _run_training(config: TrainingConfig, args) -> Path:
         os.environ["TF_NUM_INTRAOP_THREADS"] = str(args.threads)
         os.environ["TF_NUM_INTEROP_THREADS"] = "1"
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from vae.model.train import train
-
     out = train(config, out=args.out, data_dir=args.data_dir, job_dir=args.job_dir, name=args.name,
                 description=args.description, verbose=1 if sys.stdout.isatty() else 2, replay=args.replay)
     return Path(out)
@@ -243,15 +246,9 @@ def _run_training(config: TrainingConfig, args) -> Path:
 
 def _evaluate(args) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from vae.bundles.bundle import CARD_JSON, check_bundle, read_json
-    from vae.inputs.data import load_dataset
-
     path = check_bundle(args.model)
     dataset = args.dataset or read_json(path / CARD_JSON, {}).get("dataset", "mnist")
     data = load_dataset(dataset, args.data_dir)
-    from vae.bundles.save import load_vae
-    from vae.model.evaluate import evaluate
-
     vae, _ = load_vae(path)
     metrics = {"model": str(path), "dataset": dataset, **evaluate(vae, data.x_test, seed=0)}
     if args.json:
@@ -263,8 +260,6 @@ def _evaluate(args) -> int:
 
 
 def _encode(args) -> int:
-    from vae.bundles.serving import encode_files
-
     results = encode_files(args.model, args.images, k=args.k)
     if args.json:
         print(json.dumps(results, indent=1))
@@ -279,10 +274,6 @@ def _encode(args) -> int:
 
 
 def _decode(args) -> int:
-    import numpy as np
-
-    from vae.bundles.serving import ServedModel, to_png
-
     model = ServedModel(args.model)
     try:
         z = np.array([float(v) for v in args.z.split(",")], np.float32)
@@ -298,17 +289,15 @@ def _decode(args) -> int:
 
 
 def _import(args) -> int:
-    from vae import import_job, importer
-
     job_dir = Path(args.job_dir) if args.job_dir else None
     try:
-        out = _run_import(args, importer, job_dir / import_job.PROGRESS if job_dir else None)
+        out = _run_import(args, importer, job_dir / PROGRESS if job_dir else None)
     except BaseException as exc:
         if job_dir:
-            import_job.write_ended(job_dir, exc)
+            write_ended(job_dir, exc)
         raise
     if job_dir:
-        import_job.write_done(job_dir, Path(out))
+        write_done(job_dir, Path(out))
     else:
         _mark_server_owned(out)
     print(Path(out, "MODEL_CARD.md").read_text())
@@ -340,8 +329,6 @@ def _run_import(args, importer, progress: Path | None) -> Path:
 
 
 def _add_gallery(args) -> int:
-    from vae.bundles.bundle import GALLERY, add_gallery
-
     for path in args.bundles:
         arrays = add_gallery(path, args.data_dir)
         size = (Path(path) / GALLERY).stat().st_size

@@ -9,6 +9,8 @@ import streamlit as st
 
 from explorer import cache, models
 from explorer.models import ModelHandle
+from explorer.replay_figure import replay_figure
+from vae.inputs.data import CLASS_NAMES
 from vae.model.replay import LIVE_FILE
 
 INTRO = ("The encoder's two heads start as two identical, untrained Dense layers: every digit's z_mean sits "
@@ -66,9 +68,6 @@ def followed_story(replay: dict, i: int, label: str) -> str:
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def _live_figure(path: str, stamp: float, dataset: str):
-    from explorer.replay_figure import replay_figure
-    from vae.inputs.data import CLASS_NAMES
-
     with np.load(path) as f:
         arrays = {k: f[k] for k in f.files}
     return replay_figure(arrays, CLASS_NAMES.get(dataset), None, height=520)

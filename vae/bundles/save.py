@@ -25,9 +25,14 @@ from vae.bundles.bundle import (
     render_card,
     write_json,
 )
+from vae.importing.importer import load_imported
 from vae.inputs.data import DATA_LICENSES
 from vae.model.config import ModelConfig
+from vae.model.export import export_pair
 from vae.model.training_config import TrainingConfig
+
+# vae.model.presets imports Keras (TensorFlow): the functions that build a model import it, so that this
+# module's card and path helpers load without it.
 
 
 def save_bundle(vae, training: TrainingConfig, out: str | Path, *, history: dict, metrics: dict, card: dict,
@@ -66,8 +71,6 @@ def _save_weights_only(vae, cfg: ModelConfig, path: Path) -> None:
 
 
 def _export(vae, decoder_probs, tmp: Path, sample_images: np.ndarray) -> dict:
-    from vae.model.export import export_pair
-
     return export_pair(vae.encoder, decoder_probs, tmp, sample_images)
 
 
@@ -78,8 +81,6 @@ def load_vae(path: str | Path):
     path = check_bundle(path)
     raw = read_json(path / CONFIG)
     if raw.get("preset") == "imported":  # a user's own graph (vae.importing): its saved graphs, then weights
-        from vae.importing.importer import load_imported
-
         return load_imported(path)
     cfg = ModelConfig.from_dict(raw)
     vae = build_vae(cfg)

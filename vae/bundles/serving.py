@@ -6,6 +6,7 @@ import io
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from vae.bundles.bundle import (
     CARD_JSON,
@@ -23,11 +24,12 @@ from vae.bundles.bundle import (
     read_training_config,
     render_card,
 )
+from vae.inputs.preprocess import ImageError, load_image, to_mnist
 from vae.model.posterior import z_std
 
 
 def _session(path: Path):
-    import onnxruntime as ort
+    import onnxruntime as ort  # here: its native library is slow to load, and only serving needs it
 
     opts = ort.SessionOptions()
     # Requests are single images or small batches: one thread avoids contention between
@@ -96,8 +98,6 @@ class ServedModel:
 
 def to_png(image: np.ndarray, scale: int = 1) -> bytes:
     """A [0, 1] grayscale image as PNG bytes, white ink on black like MNIST, optionally upscaled."""
-    from PIL import Image
-
     arr = (np.clip(np.asarray(image).squeeze(), 0, 1) * 255).round().astype(np.uint8)
     img = Image.fromarray(arr, mode="L")
     if scale > 1:
@@ -109,8 +109,6 @@ def to_png(image: np.ndarray, scale: int = 1) -> bytes:
 
 def encode_files(model_path: str | Path, files: list[str], k: int = 5) -> list[dict]:
     """Encode image files; a file that cannot be used gets an `error` entry instead of stopping the rest."""
-    from vae.inputs.preprocess import ImageError, load_image, to_mnist
-
     model = ServedModel(model_path)
     results = []
     for f in files:

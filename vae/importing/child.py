@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-# Keras and h5py are imported inside the functions, after `child_main` has set the memory and CPU
-# limits, so that TensorFlow's start-up already runs under them.
+# Keras, h5py and vae.model.presets (Keras) are imported inside the functions, after `child_main` has set
+# the memory and CPU limits, so that TensorFlow's start-up already runs under them.
 import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
+
+import numpy as np
 
 from vae.bundles.bundle import CARD_JSON, CARD_MD, CONFIG, METRICS, REFERENCE, WEIGHTS, write_json
 from vae.importing.archive_check import ImportRefused
@@ -15,6 +17,10 @@ from vae.importing.bundle import DECODER_KERAS, ENCODER_KERAS, IMAGE_SHAPE, IMPO
 from vae.importing.card import render_card
 from vae.importing.job import write_stage
 from vae.importing.sandbox import ChildFailed, child_main, one_line
+from vae.inputs.data import load_dataset
+from vae.model.config import ModelConfig
+from vae.model.evaluate import encode_all, evaluate
+from vae.model.export import export_pair
 
 MAX_LATENT_DIM = 64
 
@@ -34,23 +40,17 @@ def _load(path: str, what: str, memory_mb: int):
 
 
 def _finite(name: str, arr) -> None:
-    import numpy as np
-
     if not np.all(np.isfinite(np.asarray(arr))):
         raise ImportRefused(f"the {name} produces NaN or infinite values on test inputs")
 
 
 def _smoke_inputs():
-    import numpy as np
-
     rng = np.random.default_rng(0)
     return np.concatenate([np.zeros((1, *IMAGE_SHAPE)), np.ones((1, *IMAGE_SHAPE)),
                            rng.uniform(size=(4, *IMAGE_SHAPE))]).astype(np.float32)
 
 
 def _smoke_encoder(encoder) -> int:
-    import numpy as np
-
     if tuple(encoder.input_shape) != (None, *IMAGE_SHAPE):
         raise ImportRefused(f"the encoder's input shape is {tuple(encoder.input_shape)}; it must be "
                             f"(None, 28, 28, 1) (28x28 grayscale images)")
@@ -71,8 +71,6 @@ def _smoke_encoder(encoder) -> int:
 
 
 def _smoke_decoder(probs, logits, latent: int, z_extra) -> tuple:
-    import numpy as np
-
     if tuple(probs.input_shape) != (None, latent):
         raise ImportRefused(f"the decoder's input shape is {tuple(probs.input_shape)}, but the encoder's "
                             f"latent size is {latent}")
@@ -96,7 +94,6 @@ def _smoke_decoder(probs, logits, latent: int, z_extra) -> tuple:
 def _graph(job: dict) -> dict:
     """A `.keras` encoder + decoder pair, already rewritten by `vae.importing.plan`."""
     import keras
-    import numpy as np
 
     from vae.model.presets import VAE
 
@@ -125,9 +122,7 @@ def _graph(job: dict) -> dict:
 def _weights(job: dict) -> dict:
     """A `.weights.h5` for one of the project's presets."""
     import h5py
-    import numpy as np
 
-    from vae.model.config import ModelConfig
     from vae.model.presets import build_vae
 
     try:
@@ -163,11 +158,6 @@ def _weights(job: dict) -> dict:
 
 def _finish(job: dict, vae, config: dict, card: dict, save_graphs: Callable[[Path], None] | None) -> dict:
     """Evaluate, encode the reference split, export ONNX and write every bundle file into job['staging']."""
-    import numpy as np
-
-    from vae.inputs.data import load_dataset
-    from vae.model.evaluate import encode_all, evaluate
-    from vae.model.export import export_pair
     from vae.model.presets import probability_decoder
 
     write_stage(job.get("progress"), "evaluating")

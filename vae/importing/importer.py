@@ -14,6 +14,7 @@ from vae.importing.card import graph_card, weights_card
 from vae.importing.job import write_stage
 from vae.importing.plan import analyze_decoder, analyze_encoder
 from vae.importing.sandbox import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S, run_child
+from vae.model.config import ModelConfig
 
 # vae.bundles.save imports load_imported from here, and the CLI reads the defaults from here.
 __all__ = ["DEFAULT_MEMORY_MB", "DEFAULT_TIMEOUT_S", "ImportRefused", "import_graph", "import_weights",
@@ -69,8 +70,6 @@ def import_weights(weights: str | Path, preset: str, latent_dim: int, out: str |
                    description: str = "", timeout_s: int = DEFAULT_TIMEOUT_S,
                    memory_mb: int = DEFAULT_MEMORY_MB, progress: str | Path | None = None) -> Path:
     """Import a `.weights.h5` for one of the project's presets as an ordinary bundle at `out`."""
-    from vae.model.config import ModelConfig
-
     write_stage(progress, "checking")
     ModelConfig(preset=preset, latent_dim=latent_dim)  # a ValueError here names the allowed values
     weights = Path(weights)

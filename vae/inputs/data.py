@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from vae.inputs.idx import IdxError, read_idx
 
@@ -107,8 +108,7 @@ def _load_keras_cache(name: str) -> tuple[np.ndarray, ...] | None:
 
 def _load_digits() -> tuple[np.ndarray, ...]:
     """scikit-learn's bundled 8x8 digits (values 0..16), brought to 28x28 like MNIST."""
-    from PIL import Image
-    from sklearn.datasets import load_digits
+    from sklearn.datasets import load_digits  # here: scikit-learn is slow to import, and rarely needed
 
     bunch = load_digits()
     images = (bunch.images / 16.0 * 255.0).astype(np.uint8)
@@ -125,7 +125,7 @@ def _load_digits() -> tuple[np.ndarray, ...]:
 def _download(name: str) -> tuple[np.ndarray, ...]:
     """Keras' downloader, for users with internet; imports TensorFlow, so CLI only."""
     try:
-        import keras
+        import keras  # here: TensorFlow, for the rare download only
 
         loader = {"mnist": keras.datasets.mnist, "fashion_mnist": keras.datasets.fashion_mnist}[name]
         (x_train, y_train), (x_test, y_test) = loader.load_data()

@@ -302,14 +302,10 @@ def stroke_width(ink: np.ndarray) -> float:
     twice the median distance from the strokes' centre lines (the ridge of the distance transform)
     to the paper. Exact for even widths, one pixel too wide for odd ones: use it on images whose strokes
     are many pixels wide."""
-    from scipy import ndimage
-
     return _ridge_width(ndimage.distance_transform_edt(np.pad(np.asarray(ink) >= 0.5, 1)))
 
 
 def _ridge_width(dist: np.ndarray) -> float:
-    from scipy import ndimage
-
     if not dist.any():
         return 0.0
     ridge = (dist > 0) & (dist >= ndimage.maximum_filter(dist, size=3))
@@ -324,8 +320,6 @@ def _set_stroke(crop: np.ndarray, target: float) -> tuple[np.ndarray, float]:
     scaled to 20 px, and the encoder only knows MNIST's strokes. The strokes are redrawn at the new width
     from the signed distance to their edge, with a one-pixel soft edge (anti-aliased like the canvas).
     """
-    from scipy import ndimage
-
     if not 0 < target < BOX_SIDE / 2:
         raise ValueError(f"stroke must be between 0 and {BOX_SIDE / 2} px, got {target}")
     long_side = max(crop.shape)

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from vae.bundles.bundle import DECODER_ONNX, ENCODER_ONNX
+
 MAX_ABS_DIFF = 1e-4
 
 
@@ -27,7 +29,7 @@ def export_onnx(model, path: Path) -> None:
 
 def check_export(model, onnx_path: Path, sample: np.ndarray) -> float:
     """Max abs difference between Keras and ONNX Runtime on `sample`; raises if ≥ 1e-4."""
-    import onnxruntime as ort
+    import onnxruntime as ort  # only this check needs it; its native library is slow to load
 
     sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
     got = sess.run(None, {sess.get_inputs()[0].name: sample.astype(np.float32)})
@@ -42,8 +44,6 @@ def check_export(model, onnx_path: Path, sample: np.ndarray) -> float:
 
 def export_pair(encoder, decoder_probs, out_dir: Path, sample_images: np.ndarray) -> dict:
     """Write encoder.onnx and decoder.onnx into out_dir and check both; returns the diffs."""
-    from vae.bundles.bundle import DECODER_ONNX, ENCODER_ONNX
-
     export_onnx(encoder, out_dir / ENCODER_ONNX)
     export_onnx(decoder_probs, out_dir / DECODER_ONNX)
     z_mean, _ = encoder(sample_images, training=False)

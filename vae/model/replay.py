@@ -13,6 +13,9 @@ import numpy as np
 from vae.inputs.data import stratified_indices
 from vae.model.posterior import bce_from_logits, kl_per_dim, reparameterize
 
+# TensorFlow and Keras are imported inside the Recorder's methods: the web process imports this module
+# (LIVE_FILE, the replay's arrays) without TensorFlow.
+
 PER_LABEL = 100  # the fixed subset: 100 test images of each label (1,000 for ten labels)
 MIN_LOSS_PER_LABEL = 10  # the loss terms take at least this many of them per label
 # Decoding the loss images at every snapshot may cost about this share of the images that training passes

@@ -9,8 +9,23 @@ from pathlib import Path
 
 import numpy as np
 
-from vae.bundles.bundle import write_json
+from vae.bundles.bundle import (
+    CARD_JSON,
+    CONFIG,
+    check_bundle,
+    read_json,
+    read_training_config,
+    recipe_text,
+    write_json,
+)
+from vae.bundles.save import load_vae, make_card, save_bundle
+from vae.inputs.data import gallery, load_dataset
+from vae.model.evaluate import encode_all, evaluate
+from vae.model.replay import LIVE_FILE, Recorder
 from vae.model.training_config import TrainingConfig
+
+# Keras (TensorFlow) is imported inside the functions that train: the CLI imports this module for every
+# command, and a training config's mistakes must fail before TensorFlow's seconds-long import.
 
 
 class TrainingFailed(RuntimeError):
@@ -114,8 +129,6 @@ def weight_average(first_epoch: int):
 
 def _decoder_source(decoder_from: str | Path, dataset: str) -> tuple[Path, dict]:
     """The bundle to take a trained decoder from, and its card, checked before any data is loaded."""
-    from vae.bundles.bundle import CARD_JSON, CONFIG, check_bundle, read_json
-
     path = check_bundle(decoder_from)
     if read_json(path / CONFIG, {}).get("preset") == "imported":
         raise ValueError(f"{path} is an imported model; a decoder can only be taken from one of our presets.")
@@ -129,9 +142,6 @@ def _decoder_source(decoder_from: str | Path, dataset: str) -> tuple[Path, dict]
 def _take_decoder(vae, path: Path, card: dict) -> dict:
     """Copy a trained bundle's decoder into `vae` and freeze it, so that training fits only the encoder
     to that decoder; returns what the new model card records of where the decoder came from."""
-    from vae.bundles.bundle import read_training_config, recipe_text
-    from vae.bundles.save import load_vae
-
     source, _ = load_vae(path)
     try:
         vae.decoder.set_weights(source.decoder.get_weights())
@@ -154,11 +164,7 @@ def train(config: TrainingConfig, *, out: str | Path, data_dir: str | None = Non
     config was checked when it was made, so a mistake fails before TensorFlow."""
     import keras
 
-    from vae.bundles.save import make_card, save_bundle
-    from vae.inputs.data import gallery, load_dataset
-    from vae.model.evaluate import encode_all, evaluate
-    from vae.model.presets import build_vae
-    from vae.model.replay import LIVE_FILE, Recorder
+    from vae.model.presets import build_vae  # (Keras)
 
     source = _decoder_source(config.decoder_from, config.dataset) if config.decoder_from else None
     data = load_dataset(config.dataset, data_dir)
