@@ -7,7 +7,7 @@ import math
 import numpy as np
 import plotly.graph_objects as go
 
-from explorer import explain as E
+from explorer import explain
 from explorer import figures as figs
 
 SVG_SAMPLES = 1000  # more sampled points than this go to WebGL; fewer are cheaper as SVG (no GL context)
@@ -20,12 +20,12 @@ def view_ranges(clouds: list[dict], pca: dict | None, data_ranges: tuple | None,
     each cloud's z_mean and all of its samples."""
     lo, hi = np.full(2, np.inf), np.full(2, -np.inf)
     for c in clouds:
-        center = E.project(c["z_mean"], pca)[0]
-        sd = np.sqrt(np.clip(np.diag(E.projected_cov(c["z_log_var"], pca)), 1e-12, None))
+        center = explain.project(c["z_mean"], pca)[0]
+        sd = np.sqrt(np.clip(np.diag(explain.projected_cov(c["z_log_var"], pca)), 1e-12, None))
         r = (4.0 if zoom or data_ranges is None else 2.0) * sd
         lo, hi = np.minimum(lo, center - r), np.maximum(hi, center + r)
         if zoom and c.get("samples") is not None and len(c["samples"]):
-            s = E.project(c["samples"], pca)
+            s = explain.project(c["samples"], pca)
             lo, hi = np.minimum(lo, s.min(0)), np.maximum(hi, s.max(0))
     if not zoom and data_ranges is not None:
         ranges = np.asarray(data_ranges, np.float64)
@@ -55,13 +55,13 @@ def cloud_parts(clouds: list[dict], pca: dict | None) -> list[dict]:
     (points, n_sd, dash) and its z_mean's point; `cloud_figure` and `explorer.cloud_svg` draw these."""
     parts = []
     for c in clouds:
-        center = E.project(c["z_mean"], pca)[0]
-        cov = E.projected_cov(c["z_log_var"], pca)
+        center = explain.project(c["z_mean"], pca)[0]
+        cov = explain.projected_cov(c["z_log_var"], pca)
         samples = c.get("samples")
         parts.append({
             "name": c["name"], "color": c["color"], "center": center, "sample_marker": c.get("sample_marker"),
-            "samples": None if samples is None else E.project(samples, pca),
-            "rings": [(E.ellipse(center, cov, n_sd=n_sd), n_sd, dash)
+            "samples": None if samples is None else explain.project(samples, pca),
+            "rings": [(explain.ellipse(center, cov, n_sd=n_sd), n_sd, dash)
                       for n_sd, dash in c.get("rings", [(2, "dot")])],
         })
     return parts

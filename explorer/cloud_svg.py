@@ -14,7 +14,7 @@ from html import escape
 
 import numpy as np
 
-from explorer import cloud_map as CM
+from explorer import cloud_map
 from explorer import figures as figs
 from explorer import pictures as pics
 
@@ -102,7 +102,7 @@ def cloud_svg(clouds: list[dict], pca: dict | None, view: tuple, backdrop: dict 
               legend_below: bool = False) -> str:
     """The map of `cloud_figure` (same clouds, view and backdrop) as an SVG document string; the legend
     sits right of the plot, or under it (`legend_below`, for narrow columns)."""
-    parts = CM.cloud_parts(clouds, pca)
+    parts = cloud_map.cloud_parts(clouds, pca)
     legend = _legend(parts, backdrop, names)
     if legend_below:
         spots = _flow(legend, width - LEFT - RIGHT)

@@ -1,10 +1,10 @@
 """Compare: two models side by side on the same test digits, the same inputs and the same prior draws."""
 
-from explorer.sections import compare as section
+from explorer.sections import compare as compare_sections
 
-section.intro()
-left, right = section.pick_models()
-section.metrics(left, right)
-section.maps(left, right)
-section.reconstructions(left, right)
-section.prior_draws(left, right)
+compare_sections.intro()
+left, right = compare_sections.pick_models()
+compare_sections.metrics(left, right)
+compare_sections.maps(left, right)
+compare_sections.reconstructions(left, right)
+compare_sections.prior_draws(left, right)

@@ -2,24 +2,25 @@
 
 import streamlit as st
 
-from explorer.sections import decoder as sections
+from explorer.sections import decoder as decoder_sections
 
-# The one owner of z: the link's ?z=, the sliders' keys, dec_z; buttons and live releases go through it.
-owner = sections.DecoderZ.current()
+# The one place that holds z: the link's ?z=, the sliders' keys, dec_z; buttons and live releases go
+# through it.
+z_holder = decoder_sections.DecoderZ.current()
 
 st.title("🎛️ Decoder")
 st.markdown(
     "Every point z of the latent space is an image: the decoder turns it into pixels. Move the sliders "
     "(one per latent dimension) and watch the image change; this page's link keeps the z you chose."
 )
-if not owner.from_data:
+if not z_holder.from_data:
     st.info("This model stores no reference encodings, so slider ranges are ±3 (the prior N(0, I)), "
             "'reset' goes to z = 0 and there is no map or test digit to start from.")
 
-owner.start()  # from the link, else the sliders, else this session's last z, else the data mean
+z_holder.start()  # from the link, else the sliders, else this session's last z, else the data mean
 st.toggle("Live decoding in the browser (the image follows while you drag)", value=True,
-          key=sections.LIVE_KEY)
-sections.controls(owner)  # outside the fragment: a click reruns the whole page with its new z
+          key=decoder_sections.LIVE_KEY)
+decoder_sections.controls(z_holder)  # outside the fragment: a click reruns the whole page with its new z
 
 
 @st.fragment
@@ -29,20 +30,20 @@ def panel() -> None:
     A slider change reruns only this, and the live decoder is part of it so that it is sent the new z
     too (the page never shows two z).
     """
-    z = owner.resend()  # every run re-sends the sliders' values (issue 14, defect 2)
-    sections.live(owner, z)
+    z = z_holder.resend()  # every run re-sends the sliders' values (issue 14, defect 2)
+    decoder_sections.live(z_holder, z)
     ctrl, view = st.columns([3, 2], gap="large")
     with ctrl:
-        sections.sliders(owner)
-    owner.publish(z)
+        decoder_sections.sliders(z_holder)
+    z_holder.publish(z)
     with view:
-        sections.decoded(owner, z)
+        decoder_sections.decoded(z_holder, z)
     st.divider()
     t_tab, i_tab = st.tabs(["Traversal along one dimension", "Interpolation between two test digits"])
     with t_tab:
-        sections.traversal(owner, z)
+        decoder_sections.traversal(z_holder, z)
     with i_tab:
-        sections.interpolation(owner)
+        decoder_sections.interpolation(z_holder)
 
 
 panel()

@@ -3,17 +3,17 @@
 import streamlit as st
 
 from explorer import models
-from explorer.sections import home as section
+from explorer.sections import home as home_sections
 
-section.intro()
-section.model_picker()
+home_sections.intro()
+home_sections.model_picker()
 model = models.current_model()
-section.current_caption(model)
-section.your_model(model)
-section.open_by_path()
+home_sections.current_caption(model)
+home_sections.your_model(model)
+home_sections.open_by_path()
 
 card_col, curve_col = st.columns([3, 2], gap="large")
 with card_col:
-    section.card(model)
+    home_sections.card(model)
 with curve_col:
-    section.training_curves(model)
+    home_sections.training_curves(model)

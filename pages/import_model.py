@@ -3,11 +3,11 @@
 import streamlit as st
 
 from explorer import training
-from explorer.sections import import_model as section
+from explorer.sections import import_model as import_model_sections
 
 runner = training.runner()
 st.title("Import your own model")
-section.intro(runner)
-section.form(runner)
+import_model_sections.intro(runner)
+import_model_sections.form(runner)
 st.subheader("Imports")
-section.job_list(runner)
+import_model_sections.job_list(runner)

@@ -3,12 +3,12 @@
 import streamlit as st
 
 from explorer import training
-from explorer.sections import train as section
+from explorer.sections import train as train_sections
 
 runner = training.runner()
 st.title("Train a model")
-st.caption(section.INTRO)
-section.limits(runner)
-section.form(runner)
+st.caption(train_sections.INTRO)
+train_sections.limits(runner)
+train_sections.form(runner)
 st.subheader("Jobs")
-section.job_list(runner)
+train_sections.job_list(runner)

@@ -22,7 +22,7 @@ from PIL import Image
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from scripts import drawn_digits as D  # noqa: E402
+from scripts import drawn_digits  # noqa: E402
 from vae.bundles.serving import ServedModel  # noqa: E402
 from vae.inputs.preprocess import CANVAS_STROKE, MNIST_STROKE, stroke_width, to_mnist  # noqa: E402
 
@@ -39,8 +39,8 @@ def preprocess(stroke: float | None):
 def run(model, n: int, seed: int, style: str, size: float | None = None) -> dict[str, dict]:
     out = {}
     for name, (pen, stroke) in SETTINGS.items():
-        images, labels = D.drawings(n, pen, seed=seed, size=size, style=style)
-        out[name] = D.own_kind(model, images, labels, preprocess(stroke))
+        images, labels = drawn_digits.drawings(n, pen, seed=seed, size=size, style=style)
+        out[name] = drawn_digits.own_kind(model, images, labels, preprocess(stroke))
     return out
 
 
@@ -70,7 +70,7 @@ def ceiling(model) -> dict[int, float]:
     for i in range(0, len(z), 1000):  # in blocks: the whole 10,000 x 10,000 matrix would be 800 MB
         d2 = ((z[i:i + 1000, None, :] - z[None]) ** 2).sum(-1)
         d2[np.arange(len(d2)), np.arange(i, i + len(d2))] = np.inf
-        nearest = np.argsort(d2, axis=1)[:, :D.K_NEAREST]
+        nearest = np.argsort(d2, axis=1)[:, :drawn_digits.K_NEAREST]
         shares[i:i + len(d2)] = (y[nearest] == y[i:i + len(d2), None]).mean(1)
     return {c: float(shares[y == c].mean()) for c in range(10)}
 
@@ -102,7 +102,7 @@ def main() -> None:
           f"before: {OLD_PEN} px pen, strokes as drawn; after: {CANVAS_STROKE} px pen, strokes set to "
           f"{MNIST_STROKE} px\n")
     for style in ("clean", "varied"):
-        print(f"## {style} drawings ({'slant sd ' + str(D.SLANT_SD[style])}), 150-240 px tall\n")
+        print(f"## {style} drawings ({'slant sd ' + str(drawn_digits.SLANT_SD[style])}), 150-240 px tall\n")
         class_table(run(model, args.n, args.seed, style))
         print()
     print("## by size (clean drawings): own-kind share / the 2s' share / reconstruction\n")
@@ -123,7 +123,7 @@ def main() -> None:
               f"quartiles {np.percentile(w, 25):.2f}-{np.percentile(w, 75):.2f} px")
         for name, (pen, stroke) in SETTINGS.items():
             for size in (120, 250):
-                imgs, _ = D.drawings(5, pen, seed=args.seed, size=size, style="clean")
+                imgs, _ = drawn_digits.drawings(5, pen, seed=args.seed, size=size, style="clean")
                 ws = [stroke_width(_up(to_mnist(Image.fromarray(a), stroke=stroke).image, 8)) / 8
                       for a in imgs]
                 print(f"  drawn {size} px tall, {name}: mean {np.mean(ws):.2f} px")

@@ -24,6 +24,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+import jobservice  # noqa: E402
+import jobservice.state  # noqa: E402  (its cache of finished jobs, cleared between measurements)
+
 OWNERS = [f"v-visitor{i:02d}" for i in range(30)]
 HISTORY = {k: [500.0 - i for i in range(20)] for k in ("loss", "reconstruction_loss", "kl_loss", "val_loss")}
 
@@ -49,9 +52,7 @@ def make_jobs(root: Path, n: int) -> None:
 
 def load_jobs_module(rev: str | None):
     if rev is None:
-        import jobservice as mod
-
-        return mod
+        return jobservice
     source = subprocess.run(["git", "show", f"{rev}:vae/jobs.py"], cwd=REPO, capture_output=True, text=True,
                             check=True).stdout
     path = Path(tempfile.mkdtemp()) / f"jobs_{rev}.py"
@@ -94,7 +95,7 @@ def main() -> None:
             make_jobs(root, n)
             for label, _ in versions:
                 # A fresh module state per measurement: clear the finished-job cache of the current one.
-                getattr(mods[label], "_FINAL", {}).clear()
+                getattr(mods[label], "_FINAL", jobservice.state._FINAL).clear()
                 first, later = time_list(mods[label], root, args.repeats, owned=label == "now")
                 print(f"| {n:,} | {label} | {first:.1f} | {later:.1f} |", flush=True)
 

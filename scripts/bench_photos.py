@@ -32,7 +32,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from scripts import photo_digits as P  # noqa: E402
+from scripts import photo_digits  # noqa: E402
 from vae.bundles.bundle import DEFAULT_MODEL  # noqa: E402
 from vae.bundles.serving import ServedModel  # noqa: E402
 from vae.inputs.data import load_dataset  # noqa: E402
@@ -107,9 +107,9 @@ def run(n: int, seed: int, model_path: str, data_dir: str | None, befores: list[
         t = time.time()
         if kind == "pen strokes":  # drawn digits: compared with the same drawing on clean paper
             rng = np.random.default_rng([seed, 99])
-            covers = [P.drawn(int(lab), rng) for lab in labels]
-            photos = P.photos(kind, covers, seed)
-            clean = [P.encode(P.lay(P.blank(), c, P.BLACK)) for c in covers]
+            covers = [photo_digits.drawn(int(lab), rng) for lab in labels]
+            photos = photo_digits.photos(kind, covers, seed)
+            clean = [photo_digits.encode(photo_digits.on_paper(c)) for c in covers]
             results[kind], results["pen strokes on clean paper (their ceiling)"] = {}, {}
             for name, prep in preps:
                 zc, _ = model.encode(np.stack([prep(b) for b in clean]))
@@ -117,7 +117,7 @@ def run(n: int, seed: int, model_path: str, data_dir: str | None, befores: list[
                 results["pen strokes on clean paper (their ceiling)"][name] = measure(
                     model, prep, clean, labels, zc, spread, None)
         else:
-            photos = P.photos(kind, digits, seed)
+            photos = photo_digits.photos(kind, digits, seed)
             results[kind] = {name: measure(model, prep, photos, labels, z_orig, spread, idx)
                              for name, prep in preps}
         print(f"  {kind}: {time.time() - t:.1f} s", file=sys.stderr)
@@ -157,7 +157,7 @@ def main() -> None:
     ap.add_argument("--data-dir", default=None, help="folder of MNIST's IDX files (default: $VAE_DATA_DIR)")
     ap.add_argument("--before", default=None,
                     help="a vae/preprocess.py to measure beside this one's (git show REV:vae/preprocess.py)")
-    ap.add_argument("--kinds", default=",".join(P.KINDS), help="comma-separated kinds")
+    ap.add_argument("--kinds", default=",".join(photo_digits.KINDS), help="comma-separated kinds")
     args = ap.parse_args()
     befores = ([args.before] if args.before else []) + [None]
     t = time.time()

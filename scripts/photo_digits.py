@@ -63,6 +63,16 @@ def blank(side: int = SIDE) -> np.ndarray:
     return np.broadcast_to(PAPER, (side, side, 3)).copy()
 
 
+def on_paper(cover: np.ndarray, colour: np.ndarray = BLACK) -> np.ndarray:
+    """The cover in ink of `colour` on blank paper."""
+    return lay(blank(len(cover)), cover, colour)
+
+
+def ruled_page(rng: np.random.Generator) -> np.ndarray:
+    """Blank paper with ruled lines, no digit yet."""
+    return lay(blank(), ruled(SIDE, rng), RULE)
+
+
 def ruled(side: int, rng: np.random.Generator, squared: bool = False) -> np.ndarray:
     """The lines of ruled paper (every 12-16 % of the side) or squared paper (every 6-9 %), 1-2 px thick."""
     gap = side * (rng.uniform(0.06, 0.09) if squared else rng.uniform(0.12, 0.16))

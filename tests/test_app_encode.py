@@ -253,16 +253,16 @@ print(sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras"
 def test_camera_photo_is_preprocessed_like_an_upload():
     """Encode's "Take a photo": st.camera_input's JPEG goes through the same preprocessing as an upload, and
     the page shows and says what the clean-up removed (here: ruled lines and a far mark)."""
-    from scripts import photo_digits as P
+    from scripts import photo_digits
     from vae.bundles.serving import ServedModel
     from vae.inputs.preprocess import preprocess_bytes
 
     rng = np.random.default_rng(0)
     digit = np.zeros((28, 28), np.float32)
     digit[4:24, 13:16] = 1.0  # a "1"
-    cover = P.marks(P.place(digit, rng), rng)
-    page = P.lay(P.lay(P.blank(), P.ruled(P.SIDE, rng), P.RULE), cover, P.BLACK)
-    jpeg = P.encode(P.camera(page, rng), "JPEG", 80)
+    cover = photo_digits.marks(photo_digits.place(digit, rng), rng)
+    page = photo_digits.lay(photo_digits.ruled_page(rng), cover, photo_digits.BLACK)
+    jpeg = photo_digits.encode(photo_digits.camera(page, rng), "JPEG", 80)
 
     at = _encode_page()
     at.radio(key="encode_source").set_value("camera")

@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from vae.inputs.preprocess import MAX_BYTES, ImageError, Preprocessed, load_image, preprocess_bytes, to_mnist
+from vae.inputs.image_file import MAX_BYTES, ImageError, load_image
+from vae.inputs.preprocess import Preprocessed, preprocess_bytes, to_mnist
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -5,7 +5,7 @@ import io
 import numpy as np
 from PIL import Image
 
-from explorer import cloud_map as CM
+from explorer import cloud_map
 from explorer import figures as figs
 from explorer import geometry as geo
 from explorer import pictures as pics
@@ -32,9 +32,9 @@ def test_points_png_draws_each_label_in_its_colour_on_a_transparent_picture():
 def test_view_ranges_hold_the_test_set_and_the_cloud_or_zoom_on_the_cloud():
     ref = np.random.default_rng(1).standard_normal((2000, 2))
     far = _cloud([6.0, 0.0], [-2.0, -2.0])
-    (x0, x1), (y0, y1) = CM.view_ranges([far], None, geo.data_ranges(ref), zoom=False)
+    (x0, x1), (y0, y1) = cloud_map.view_ranges([far], None, geo.data_ranges(ref), zoom=False)
     assert x0 < -2.5 and x1 >= 6.0 + 2 * np.exp(-1.0) - 1e-9 and y0 < -2.5 and y1 > 2.5
-    (x0, x1), (y0, y1) = CM.view_ranges([far], None, geo.data_ranges(ref), zoom=True)
+    (x0, x1), (y0, y1) = cloud_map.view_ranges([far], None, geo.data_ranges(ref), zoom=True)
     assert np.isclose(x1 - x0, y1 - y0)  # square: the cloud keeps its shape
     s = far["samples"]
     assert x0 <= s[:, 0].min() and x1 >= s[:, 0].max() and y0 <= s[:, 1].min() and y1 >= s[:, 1].max()
@@ -43,9 +43,9 @@ def test_view_ranges_hold_the_test_set_and_the_cloud_or_zoom_on_the_cloud():
 
 def test_backdrop_box_is_the_whole_map_for_a_wide_view_and_a_reused_square_for_a_zoom():
     full = ((-6.0, 6.0), (-6.0, 6.0))
-    assert CM.backdrop_box(((-4.0, 4.0), (-3.0, 3.0)), full) == full
-    a = CM.backdrop_box(((1.0, 1.5), (2.0, 2.5)), full)
-    b = CM.backdrop_box(((1.01, 1.51), (2.0, 2.5)), full)  # the cloud moved a little
+    assert cloud_map.backdrop_box(((-4.0, 4.0), (-3.0, 3.0)), full) == full
+    a = cloud_map.backdrop_box(((1.0, 1.5), (2.0, 2.5)), full)
+    b = cloud_map.backdrop_box(((1.01, 1.51), (2.0, 2.5)), full)  # the cloud moved a little
     assert a == b
     (ax0, ax1), (ay0, ay1) = a
     assert ax0 <= 1.0 and ax1 >= 1.5 and ay0 <= 2.0 and ay1 >= 2.5 and np.isclose(ax1 - ax0, ay1 - ay0)
@@ -58,8 +58,8 @@ def test_cloud_figure_draws_backdrop_legend_samples_rings_and_star_without_webgl
     backdrop = {"png": pics.points_png(ref, labels, *box, size=100), "box": box, "labels": np.unique(labels)}
     cloud = _cloud([0.5, -0.5], [-1.0, -1.5])
     cloud["rings"] = [(1, "solid"), (2, "dot")]
-    view = CM.view_ranges([cloud], None, geo.data_ranges(ref), zoom=False)
-    fig = CM.cloud_figure([cloud], None, view, backdrop, names=["zero", "one", "two"])
+    view = cloud_map.view_ranges([cloud], None, geo.data_ranges(ref), zoom=False)
+    fig = cloud_map.cloud_figure([cloud], None, view, backdrop, names=["zero", "one", "two"])
     assert len(fig.layout.images) == 1 and fig.layout.images[0].source.startswith("data:image/png;base64,")
     names = [t.name for t in fig.data]
     assert names[:3] == ["zero", "one", "two"]  # legend entries for the pictured labels
@@ -71,8 +71,8 @@ def test_cloud_figure_draws_backdrop_legend_samples_rings_and_star_without_webgl
 
 
 def test_many_samples_go_to_webgl():
-    cloud = _cloud([0.0, 0.0], [0.0, 0.0], n=CM.SVG_SAMPLES + 1)
-    fig = CM.cloud_figure([cloud], None, CM.view_ranges([cloud], None, None, zoom=True))
+    cloud = _cloud([0.0, 0.0], [0.0, 0.0], n=cloud_map.SVG_SAMPLES + 1)
+    fig = cloud_map.cloud_figure([cloud], None, cloud_map.view_ranges([cloud], None, None, zoom=True))
     assert next(t for t in fig.data if t.name.startswith("z samples")).type == "scattergl"
 
 
@@ -99,7 +99,7 @@ def test_cloud_svg_draws_samples_rings_and_stars_to_scale_with_a_legend():
     backdrop = {"png": pics.points_png(ref, labels, *box, size=100), "box": box, "labels": np.unique(labels)}
     a = _cloud([0.5, -0.5], [-1.0, -1.5], n=40, name="a")
     b = _cloud([-1.5, 1.5], [-2.0, -2.0], n=30, name="b")
-    view = CM.view_ranges([a, b], None, geo.data_ranges(ref), zoom=False)
+    view = cloud_map.view_ranges([a, b], None, geo.data_ranges(ref), zoom=False)
     svg = cloud_svg([a, b], None, view, backdrop, names=["zero", "one", "two"], width=700, height=500)
     root = ET.fromstring(svg)  # well-formed XML
     ns = "{http://www.w3.org/2000/svg}"
@@ -125,7 +125,7 @@ def test_cloud_svg_can_put_its_legend_under_the_plot():
     from explorer.cloud_svg import cloud_svg
 
     a = _cloud([0.5, -0.5], [-1.0, -1.5], n=20, name="a")
-    view = CM.view_ranges([a], None, None, zoom=True)
+    view = cloud_map.view_ranges([a], None, None, zoom=True)
     root = ET.fromstring(cloud_svg([a], None, view, width=500, height=600, legend_below=True))
     ns = "{http://www.w3.org/2000/svg}"
     frame = root.findall(f"{ns}rect")[-1]  # the plot's frame, drawn last
@@ -152,7 +152,7 @@ def test_figures_pin_their_margins_so_plotly_lays_them_out_once():
     labels = np.arange(30) % 3
     made = [figs.latent_figure(xy, np.arange(30), labels, None, None, (-3, 3), (-3, 3), "z0", "z1"),
             figs.history_figure({"loss": [3.0, 2.0]}, "loss", "loss"),
-            CM.cloud_figure([_cloud([0, 0], [0, 0])], None, ((-3, 3), (-3, 3)))]
+            cloud_map.cloud_figure([_cloud([0, 0], [0, 0])], None, ((-3, 3), (-3, 3)))]
     for fig in made:
         assert fig.layout.xaxis.automargin is False and fig.layout.yaxis.automargin is False
         assert fig.layout.margin.l >= 60 and fig.layout.margin.b >= 50  # room for tick labels and titles

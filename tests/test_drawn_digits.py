@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from scripts import drawn_digits as D  # the stroke templates, shared with scripts/bench_drawn_digits.py
+from scripts import drawn_digits  # the stroke templates, shared with scripts/bench_drawn_digits.py
 from vae.inputs.preprocess import CANVAS_STROKE, MNIST_STROKE, stroke_width, to_mnist
 
 REPO = Path(__file__).resolve().parent.parent
@@ -37,8 +37,8 @@ def _model():
 @cache
 def _rates(settings: tuple, n: int = 20, seed: int = 0, size: float | None = None) -> dict[int, dict]:
     pen, stroke = settings
-    images, labels = D.drawings(n, pen, seed=seed, size=size, style="clean")
-    return D.own_kind(_model(), images, labels, lambda img: to_mnist(img, stroke=stroke).image)
+    images, labels = drawn_digits.drawings(n, pen, seed=seed, size=size, style="clean")
+    return drawn_digits.own_kind(_model(), images, labels, lambda img: to_mnist(img, stroke=stroke).image)
 
 
 def _test_rec() -> float:
@@ -50,7 +50,7 @@ def _stroke_misses(settings: tuple) -> list[str]:
     pen, stroke = settings
     misses = []
     for size in (120, 180, 250):
-        images, _ = D.drawings(2, pen, seed=0, size=size, style="clean")
+        images, _ = drawn_digits.drawings(2, pen, seed=0, size=size, style="clean")
         widths = []
         for a in images:
             x = to_mnist(Image.fromarray(a), stroke=stroke).image
@@ -63,7 +63,7 @@ def _stroke_misses(settings: tuple) -> list[str]:
 
 def test_the_drawing_is_what_the_canvas_sends():
     """White ink, opaque black ground, RGBA 280x280: to_mnist reads it by polarity, not inverted."""
-    a = D.render(D.pen_paths(2), CANVAS_STROKE)
+    a = drawn_digits.render(drawn_digits.pen_paths(2), CANVAS_STROKE)
     assert a.shape == (280, 280, 4) and a.dtype == np.uint8 and (a[..., 3] == 255).all()
     assert a[0, 0, :3].max() == 0 and a[..., 0].max() == 255
     pre = to_mnist(Image.fromarray(a), stroke=MNIST_STROKE)

@@ -14,10 +14,16 @@ import pytest
 from conftest import REPO, open_page
 from PIL import Image
 
-from explorer import cache
-from explorer import explain as E
-from explorer.sections import decoder as D
-from explorer.sections import how_it_works as how
+from explorer import cache, explain
+from explorer.sections import decoder as decoder_sections
+from explorer.sections.how_it_works import (
+    MAGNIFY_KEY,
+    SRC_GALLERY,
+    SRC_RANDOM,
+    SRC_TEST,
+    SRC_YOURS,
+    input_options,
+)
 from vae.bundles.bundle import DEFAULT_MODEL, load_gallery, load_reference, read_training_config
 from vae.bundles.serving import ServedModel
 
@@ -49,28 +55,29 @@ def _vectors(at, name: str) -> list[np.ndarray]:
 
 
 def test_input_options_offer_real_digits_and_a_random_z_only_without_them():
-    assert how.input_options(True, True, False) == [how.SRC_TEST]
-    assert how.input_options(False, True, True) == [how.SRC_GALLERY, how.SRC_YOURS]
-    assert how.input_options(False, False, True) == [how.SRC_YOURS]
-    assert how.input_options(False, False, False) == [how.SRC_RANDOM]
+    assert input_options(True, True, False) == [SRC_TEST]
+    assert input_options(False, True, True) == [SRC_GALLERY, SRC_YOURS]
+    assert input_options(False, False, True) == [SRC_YOURS]
+    assert input_options(False, False, False) == [SRC_RANDOM]
 
 
 def test_gallery_choices():
     labels = np.array([0, 1, 2, 0, 1, 2])
-    assert E.first_of_another_label(labels, 0) == 1 and E.first_of_another_label(np.zeros(3), 0) == 0
-    assert E.gallery_row(labels, 1, 1) == 4 and E.gallery_row(labels, 1, 9) == 4
-    assert D.gallery_options(labels, [10, 11, 12, 13, 14, 15]) == [10, 13, 11, 14, 12, 15]
+    assert explain.first_of_another_label(labels, 0) == 1
+    assert explain.first_of_another_label(np.zeros(3), 0) == 0
+    assert explain.gallery_row(labels, 1, 1) == 4 and explain.gallery_row(labels, 1, 9) == 4
+    assert decoder_sections.gallery_options(labels, [10, 11, 12, 13, 14, 15]) == [10, 13, 11, 14, 12, 15]
 
 
 def test_spread_curve_is_kl_in_closed_form_plus_expected_reconstruction():
     z_mean, z_log_var = np.array([0.5, -1.0]), np.log(np.array([0.25, 0.25]) ** 2)
-    flat = E.spread_curve(lambda z: np.full((len(z), 4), 0.5), np.ones(4), z_mean, z_log_var)
+    flat = explain.spread_curve(lambda z: np.full((len(z), 4), 0.5), np.ones(4), z_mean, z_log_var)
     assert flat["factor"][flat["learned"]] == 1.0
     np.testing.assert_allclose(flat["reconstruction"], 4 * np.log(2))  # the decoder ignores z
-    assert flat["kl"][flat["learned"]] == pytest.approx(E.kl_per_dim(z_mean, z_log_var).sum())
+    assert flat["kl"][flat["learned"]] == pytest.approx(explain.kl_per_dim(z_mean, z_log_var).sum())
     # With nothing to gain in reconstruction the sum is lowest where the KL is: z_std × 4 = 1, the prior's.
     assert abs(np.log(flat["factor"][flat["best"]] / 4.0)) <= np.log(20) / 16
-    assert np.allclose(E.magnified(z_mean, z_mean + [[1.0, 2.0]], 3.0), z_mean + [[3.0, 6.0]])
+    assert np.allclose(explain.magnified(z_mean, z_mean + [[1.0, 2.0]], 3.0), z_mean + [[3.0, 6.0]])
 
 
 # ----------------------------------------------------------------------------- the page
@@ -78,8 +85,8 @@ def test_spread_curve_is_kl_in_closed_form_plus_expected_reconstruction():
 
 def test_offline_the_inputs_are_two_different_real_digits_from_the_gallery(offline):
     at = open_page(PAGE)
-    assert at.radio(key="how_source_a").value == how.SRC_GALLERY
-    assert how.SRC_RANDOM not in at.radio(key="how_source_a").options
+    assert at.radio(key="how_source_a").value == SRC_GALLERY
+    assert SRC_RANDOM not in at.radio(key="how_source_a").options
     gallery = load_gallery(DEFAULT_MODEL)
     z_mean, _ = ServedModel(DEFAULT_MODEL).encode(gallery["images"][:1] / 255.0)
     np.testing.assert_allclose(_vectors(at, "z_mean")[0], z_mean[0], atol=1e-3)
@@ -119,7 +126,7 @@ def test_magnify_makes_the_sample_decodes_differ():
     at = open_page(PAGE)
     plain = _sample_decodes(at)
     assert not at.warning
-    at.slider(key=how.MAGNIFY_KEY).set_value(20).run()
+    at.slider(key=MAGNIFY_KEY).set_value(20).run()
     assert not at.exception
     magnified = _sample_decodes(at)
     assert [a.tobytes() for a in plain] != [b.tobytes() for b in magnified]
@@ -160,7 +167,7 @@ def test_batch_shapes_and_the_glossary_use_the_models_latent_dim():
 def test_decoder_starts_from_a_gallery_digit_offline(offline):
     at = open_page("pages/decoder.py")
     gallery, ref = load_gallery(DEFAULT_MODEL), load_reference(DEFAULT_MODEL)
-    box = at.selectbox(key=D.GALLERY_KEY)
+    box = at.selectbox(key=decoder_sections.GALLERY_KEY)
     assert box.value == int(gallery["indices"][0]) and "dec_idx" not in {w.key for w in at.number_input}
     pick = int(gallery["indices"][gallery["labels"] == 7][2])
     box.set_value(pick).run()

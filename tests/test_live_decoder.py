@@ -9,7 +9,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import live_decoder as LD
+import live_decoder  # its MODELS_DIR, patched
+from live_decoder import (
+    FRONTEND_DIR,
+    MAX_POINTS,
+    ORT_BUNDLE,
+    ORT_DIR,
+    ORT_WASM,
+    ORT_WEB_VERSION,
+    build_args,
+    model_id_of,
+    publish_decoder,
+    publish_points,
+    read_value,
+)
 from vae.bundles.bundle import CONFIG, DECODER_ONNX, load_reference
 
 REPO = Path(__file__).resolve().parent.parent
@@ -32,14 +45,14 @@ def _ranges(z_mean):
 def test_args_from_the_bundles_decoder(decoder_bytes, reference):
     z_mean, labels = reference["z_mean"], reference["labels"]
     d = z_mean.shape[1]
-    args = LD.build_args(decoder_bytes, d, z_mean[0], _ranges(z_mean), z_mean, labels)
+    args = build_args(decoder_bytes, d, z_mean[0], _ranges(z_mean), z_mean, labels)
     assert args["decoder"] == decoder_bytes and isinstance(args["decoder"], bytes)
     assert len(args["model_id"]) == 16
     assert args["latent_dim"] == d and len(args["z"]) == d and len(args["ranges"]) == d
     assert args["pad"] is True and args["pad_range"] == args["ranges"] and args["plane"] is None
     # Subsampled to ~3000 points, deterministically, labels kept aligned with their points.
-    assert len(args["points"]) == min(len(z_mean), LD.MAX_POINTS) == len(args["labels"])
-    again = LD.build_args(decoder_bytes, d, z_mean[0], _ranges(z_mean), z_mean, labels)
+    assert len(args["points"]) == min(len(z_mean), MAX_POINTS) == len(args["labels"])
+    again = build_args(decoder_bytes, d, z_mean[0], _ranges(z_mean), z_mean, labels)
     assert again["points"] == args["points"] and again["points_id"] == args["points_id"]
     idx = {tuple(np.round(p, 4)): i for i, p in enumerate(z_mean.astype(np.float64))}
     for p, lab in list(zip(args["points"], args["labels"]))[:50]:
@@ -63,15 +76,15 @@ def test_plane_and_pad_range_for_higher_dims():
     mean = zs.mean(0)
     _, _, vt = np.linalg.svd(zs - mean, full_matrices=False)
     xy = (zs - mean) @ vt[:2].T
-    args = LD.build_args(b"onnx", 5, mean, [(-4, 4)] * 5, xy, rng.integers(0, 10, 500), plane=(mean, vt[:2]))
+    args = build_args(b"onnx", 5, mean, [(-4, 4)] * 5, xy, rng.integers(0, 10, 500), plane=(mean, vt[:2]))
     assert args["pad"] and len(args["plane"]["mean"]) == 5 and np.shape(args["plane"]["components"]) == (2, 5)
     (x0, x1), (y0, y1) = args["pad_range"]
     assert x0 < xy[:, 0].min() and x1 > xy[:, 0].max() and y0 < xy[:, 1].min() and y1 > xy[:, 1].max()
     # Without a plane a 5-D latent has sliders only.
-    no_pad = LD.build_args(b"onnx", 5, mean, [(-4, 4)] * 5, xy)
+    no_pad = build_args(b"onnx", 5, mean, [(-4, 4)] * 5, xy)
     assert no_pad["pad"] is False and no_pad["pad_range"] is None
     # pad=False turns the pad off for a 2-D latent too.
-    assert LD.build_args(b"onnx", 2, [0, 0], [(-1, 1)] * 2, pad=False)["pad"] is False
+    assert build_args(b"onnx", 2, [0, 0], [(-1, 1)] * 2, pad=False)["pad"] is False
 
 
 @pytest.mark.parametrize("kwargs, match", [
@@ -87,29 +100,29 @@ def test_plane_and_pad_range_for_higher_dims():
 def test_bad_arguments_are_refused(kwargs, match):
     base = dict(decoder_onnx=b"x", latent_dim=2, z=[0.0, 0.0], ranges=[(-1, 1), (-1, 1)])
     with pytest.raises(ValueError, match=match):
-        LD.build_args(**{**base, **kwargs})
+        build_args(**{**base, **kwargs})
 
 
 def test_committed_frontend_assets():
-    assert (LD.FRONTEND_DIR / "index.html").is_file() and (LD.FRONTEND_DIR / "main.js").is_file()
-    html = (LD.FRONTEND_DIR / "index.html").read_text()
-    js = (LD.FRONTEND_DIR / "main.js").read_text()
+    assert (FRONTEND_DIR / "index.html").is_file() and (FRONTEND_DIR / "main.js").is_file()
+    html = (FRONTEND_DIR / "index.html").read_text()
+    js = (FRONTEND_DIR / "main.js").read_text()
     assert '<script type="module" src="./main.js">' in html
     assert "canvas id=\"img\"" in html and "__liveDecoderStats" in js
     # No CDN: every URL the component loads is relative to its own folder.
     assert "http://" not in html + js and "https://" not in html + js
-    assert LD.ORT_BUNDLE.name in js and LD.ORT_WASM.name in js
+    assert ORT_BUNDLE.name in js and ORT_WASM.name in js
 
     # onnxruntime-web's single-file ESM bundle: ~70 KB, an ES module exporting InferenceSession.
-    mjs = LD.ORT_BUNDLE
+    mjs = ORT_BUNDLE
     assert mjs.suffix == ".mjs" and 30_000 < mjs.stat().st_size < 2_000_000
     assert "InferenceSession" in mjs.read_text(errors="replace")
     # Its WebAssembly runtime, committed gzipped: 3-6 MB on disk, ~14 MB once inflated, a real wasm module.
-    wasm_gz = LD.ORT_WASM
+    wasm_gz = ORT_WASM
     assert wasm_gz.name == "ort-wasm-simd-threaded.wasm.gz" and 2_000_000 < wasm_gz.stat().st_size < 8_000_000
     wasm = gzip.decompress(wasm_gz.read_bytes())
     assert wasm[:4] == b"\0asm" and 8_000_000 < len(wasm) < 30_000_000
-    assert LD.ORT_WEB_VERSION in (LD.ORT_DIR / "README.md").read_text()
+    assert ORT_WEB_VERSION in (ORT_DIR / "README.md").read_text()
 
 
 def test_content_types_the_browser_needs():
@@ -120,9 +133,9 @@ def test_content_types_the_browser_needs():
     from streamlit.web.server.component_file_utils import guess_content_type
 
     mimetypes.add_type("application/javascript", ".mjs")   # what `streamlit run` registers at startup
-    assert "javascript" in guess_content_type(str(LD.ORT_BUNDLE))
-    assert guess_content_type(str(LD.ORT_WASM)) == "application/gzip"
-    assert "javascript" in guess_content_type(str(LD.FRONTEND_DIR / "main.js"))
+    assert "javascript" in guess_content_type(str(ORT_BUNDLE))
+    assert guess_content_type(str(ORT_WASM)) == "application/gzip"
+    assert "javascript" in guess_content_type(str(FRONTEND_DIR / "main.js"))
 
 
 def test_demo_app_runs(default_bundle):
@@ -138,28 +151,28 @@ def test_demo_app_runs(default_bundle):
 def test_component_value_to_return_value():
     """What the browser sends (setComponentValue) becomes the wrapper's return value and error flag."""
     mid = "0123456789abcdef"
-    assert LD.read_value(None, mid, 2) == (None, None)
-    assert LD.read_value({"z": [0.1, 0.2], "error": None, "model_id": mid}, mid, 2) == ([0.1, 0.2], None)
+    assert read_value(None, mid, 2) == (None, None)
+    assert read_value({"z": [0.1, 0.2], "error": None, "model_id": mid}, mid, 2) == ([0.1, 0.2], None)
     # A z released for another model (another latent size) is not this model's z.
-    assert LD.read_value({"z": [0.1, 0.2], "error": None, "model_id": "other"}, mid, 2) == (None, None)
-    assert LD.read_value({"z": [0.1, 0.2, 0.3], "error": None, "model_id": mid}, mid, 2) == (None, None)
+    assert read_value({"z": [0.1, 0.2], "error": None, "model_id": "other"}, mid, 2) == (None, None)
+    assert read_value({"z": [0.1, 0.2, 0.3], "error": None, "model_id": mid}, mid, 2) == (None, None)
     failed = {"z": None, "error": "no WebAssembly", "model_id": mid}
-    assert LD.read_value(failed, mid, 2) == (None, "no WebAssembly")
+    assert read_value(failed, mid, 2) == (None, "no WebAssembly")
 
 
 def test_decoder_is_published_as_a_gzip_file_the_iframe_can_fetch(decoder_bytes, tmp_path, monkeypatch):
     from streamlit.web.server.component_file_utils import guess_content_type
 
-    mid = LD.model_id_of(decoder_bytes)
-    url = LD.publish_decoder(decoder_bytes, mid)
+    mid = model_id_of(decoder_bytes)
+    url = publish_decoder(decoder_bytes, mid)
     assert url == f"models/{mid}.onnx.gz"
-    path = LD.FRONTEND_DIR / url
+    path = FRONTEND_DIR / url
     assert gzip.decompress(path.read_bytes()) == decoder_bytes   # the same model, byte for byte
     assert guess_content_type(str(path)) == "application/gzip"  # not recompressed per request
-    assert LD.publish_decoder(decoder_bytes, mid) == url and path.stat().st_size < len(decoder_bytes)
+    assert publish_decoder(decoder_bytes, mid) == url and path.stat().st_size < len(decoder_bytes)
     # A folder that cannot be written: None, and the bytes travel as an argument instead.
-    monkeypatch.setattr(LD, "MODELS_DIR", tmp_path / "missing" / "deeper")
-    assert LD.publish_decoder(b"onnx", "feedfacefeedface") is None
+    monkeypatch.setattr(live_decoder, "MODELS_DIR", tmp_path / "missing" / "deeper")
+    assert publish_decoder(b"onnx", "feedfacefeedface") is None
 
 
 def test_on_release_hears_each_release_for_this_model_once(default_bundle):
@@ -199,16 +212,16 @@ def test_points_are_published_as_a_gzip_file_once(decoder_bytes, reference, tmp_
     (the Decoder) then sends only a few numbers each time."""
     from streamlit.web.server.component_file_utils import guess_content_type
 
-    monkeypatch.setattr(LD, "MODELS_DIR", tmp_path / "models")
+    monkeypatch.setattr(live_decoder, "MODELS_DIR", tmp_path / "models")
     z_mean, labels = reference["z_mean"], reference["labels"]
-    args = LD.build_args(decoder_bytes, 2, z_mean[0], _ranges(z_mean), z_mean, labels)
-    url = LD.publish_points(args)
+    args = build_args(decoder_bytes, 2, z_mean[0], _ranges(z_mean), z_mean, labels)
+    url = publish_points(args)
     assert url == f"models/points-{args['points_id']}.json.gz"
     path = tmp_path / url
     published = json.loads(gzip.decompress(path.read_bytes()))
     assert published == {"points": args["points"], "labels": args["labels"]}
     assert guess_content_type(str(path)) == "application/gzip"
-    assert LD.publish_points(args) == url and path.stat().st_size < 40_000
-    assert LD.publish_points(LD.build_args(decoder_bytes, 2, [0, 0], [(-1, 1)] * 2)) is None  # no points
-    monkeypatch.setattr(LD, "MODELS_DIR", tmp_path / "missing" / "deeper")
-    assert LD.publish_points(args) is None  # not writable: they stay arguments
+    assert publish_points(args) == url and path.stat().st_size < 40_000
+    assert publish_points(build_args(decoder_bytes, 2, [0, 0], [(-1, 1)] * 2)) is None  # no points
+    monkeypatch.setattr(live_decoder, "MODELS_DIR", tmp_path / "missing" / "deeper")
+    assert publish_points(args) is None  # not writable: they stay arguments

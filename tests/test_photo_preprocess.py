@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from scripts import photo_digits as P
+from scripts import photo_digits
 from vae.inputs.preprocess import preprocess_bytes, to_mnist
 
 N = 6  # digits per kind: MNIST test digits 0-5 (labels 7 2 1 0 4 1)
@@ -48,9 +48,9 @@ def _alike(a: np.ndarray, b: np.ndarray) -> float:
 def _pair(kind: str, digit: np.ndarray, seed: int):
     """(the photo's 28x28, the same digit printed on clean paper's 28x28, the photo's Preprocessed)."""
     rng = np.random.default_rng(seed)
-    cover = P.place(digit, rng)
-    clean = preprocess_bytes(P.encode(P.lay(P.blank(), cover, P.BLACK))).image
-    shot = preprocess_bytes(P._photo(kind, cover, rng))
+    cover = photo_digits.place(digit, rng)
+    clean = preprocess_bytes(photo_digits.encode(photo_digits.on_paper(cover))).image
+    shot = preprocess_bytes(photo_digits._photo(kind, cover, rng))
     return shot.image, clean, shot
 
 
@@ -96,11 +96,11 @@ def test_turned_page_keeps_the_digit_whole(digits):
 
 def test_lined_page_turned_is_straightened_by_its_lines(digits):
     rng = np.random.default_rng(0)
-    cover = P.place(digits[0], rng)
-    clean = preprocess_bytes(P.encode(P.lay(P.blank(), cover, P.BLACK))).image
-    page = P.lay(P.lay(P.blank(), P.ruled(P.SIDE, rng), P.RULE), cover, P.BLACK)
+    cover = photo_digits.place(digits[0], rng)
+    clean = preprocess_bytes(photo_digits.encode(photo_digits.on_paper(cover))).image
+    page = photo_digits.lay(photo_digits.ruled_page(rng), cover, photo_digits.BLACK)
     for degrees in (-8, 8):
-        pre = preprocess_bytes(P.encode(P.turn(page, degrees)))
+        pre = preprocess_bytes(photo_digits.encode(photo_digits.turn(page, degrees)))
         assert any("turned the digit 8" in n for n in pre.notes), pre.notes
         assert _alike(pre.image, clean) > 0.97
 
@@ -108,7 +108,7 @@ def test_lined_page_turned_is_straightened_by_its_lines(digits):
 def test_digit_near_the_edge_is_found_whole(digits):
     for i, digit in enumerate(digits):
         rng = np.random.default_rng(i)
-        shot = preprocess_bytes(P.photo("near the edge", digit, rng)).image
+        shot = preprocess_bytes(photo_digits.photo("near the edge", digit, rng)).image
         assert np.abs(_com(shot) - 14).max() < 1.0
         rows = np.flatnonzero(shot.max(axis=1) > 0.05)
         cols = np.flatnonzero(shot.max(axis=0) > 0.05)
@@ -118,9 +118,10 @@ def test_digit_near_the_edge_is_found_whole(digits):
 @pytest.mark.parametrize("ink", ["light blue", "red", "pencil"])
 def test_coloured_or_faint_ink_is_read_at_full_strength(digits, ink):
     rng = np.random.default_rng(1)
-    cover = P.place(digits[1], rng)
-    clean = preprocess_bytes(P.encode(P.lay(P.blank(), cover, P.BLACK))).image
-    pre = preprocess_bytes(P.encode(P.camera(P.lay(P.blank(), cover, P.INKS[ink]), rng)))
+    cover = photo_digits.place(digits[1], rng)
+    clean = preprocess_bytes(photo_digits.encode(photo_digits.on_paper(cover))).image
+    coloured = photo_digits.on_paper(cover, photo_digits.INKS[ink])
+    pre = preprocess_bytes(photo_digits.encode(photo_digits.camera(coloured, rng)))
     assert pre.image.max() > 0.95
     assert pre.image.sum() == pytest.approx(clean.sum(), rel=0.15)
     assert _alike(pre.image, clean) > 0.95
@@ -132,9 +133,9 @@ def test_pen_strokes_on_grainy_paper_under_uneven_light(model):
     agree = 0
     for label in range(10):
         rng = np.random.default_rng(label)
-        cover = P.drawn(label, rng)
-        clean = preprocess_bytes(P.encode(P.lay(P.blank(), cover, P.BLACK))).image
-        shot = preprocess_bytes(P.photo("pen strokes", cover, rng)).image
+        cover = photo_digits.drawn(label, rng)
+        clean = preprocess_bytes(photo_digits.encode(photo_digits.on_paper(cover))).image
+        shot = preprocess_bytes(photo_digits.photo("pen strokes", cover, rng)).image
         assert _alike(shot, clean) > 0.85, label  # thin pen strokes: a pixel off weighs more
         agree += _label(model, shot) == _label(model, clean)
     assert agree >= 7  # thin pen strokes sit near class borders in 2-D: a pixel can flip the label
@@ -143,8 +144,8 @@ def test_pen_strokes_on_grainy_paper_under_uneven_light(model):
 def test_clean_inputs_need_no_clean_up(digits):
     """An MNIST digit as it is, a digit on even white paper, a canvas drawing: no notes, nothing removed."""
     mnist = to_mnist(Image.fromarray((digits[0] * 255).astype(np.uint8)))
-    cover = P.place(digits[0], np.random.default_rng(0))
-    printed = preprocess_bytes(P.encode(P.lay(P.blank(), cover, P.BLACK)))
+    cover = photo_digits.place(digits[0], np.random.default_rng(0))
+    printed = preprocess_bytes(photo_digits.encode(photo_digits.on_paper(cover)))
     from scripts import drawn_digits
 
     canvas = to_mnist(Image.fromarray(drawn_digits.draw_digit(5, 24, np.random.default_rng(0))), stroke=2.4)

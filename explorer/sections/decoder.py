@@ -1,4 +1,4 @@
-"""The Decoder page's sections: the one owner of z (link, sliders, buttons, live decoder) and what shows z."""
+"""The Decoder page's sections: the one place that holds z (link, sliders, live decoder) and what shows z."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ DIGIT_KEY = "dec_idx"  # the test digit that "Start from digit" goes to
 GALLERY_KEY = "dec_gallery"  # the same, picked among the bundle's gallery when the test set is not here
 
 
-# --- pure computations (no Streamlit): what the owner of z decides ---
+# --- pure computations (no Streamlit): what the holder of z decides ---
 
 def model_tag(path: str, stamp: float) -> str:
     """A short id of one saved version of one bundle."""
@@ -71,10 +71,10 @@ def gallery_options(labels, indices) -> list[int]:
     return [int(indices[r]) for r in order]
 
 
-# --- the owner of z ---
+# --- the one place that holds z ---
 
 class DecoderZ:
-    """The Decoder's z and its one owner: it reads the link's ?z= and the sliders, and it alone writes the
+    """The Decoder's z, held in one place: it reads the link's ?z= and the sliders, and it alone writes the
     sliders' keys, dec_z and ?z=. Links, buttons and the live decoder's releases all go through set()."""
 
     def __init__(self, model, handle: models.ModelHandle) -> None:
@@ -89,7 +89,7 @@ class DecoderZ:
 
     @classmethod
     def current(cls) -> DecoderZ:
-        """The owner of z for the current model (model first: a broken bundle falls back to the default)."""
+        """The holder of z for the current model (model first: a broken bundle falls back to the default)."""
         model = models.current_model()
         return cls(model, models.current_handle())
 
@@ -152,25 +152,25 @@ class DecoderZ:
 
 # --- sections: each draws one part of the page ---
 
-def controls(owner: DecoderZ) -> None:
+def controls(z_holder: DecoderZ) -> None:
     """The buttons: outside the fragment, so a click reruns the whole page with its new z."""
     b1, b2, b3, b4 = st.columns([1, 1.3, 1.2, 1.4], vertical_alignment="bottom")
-    b1.button("↺ Reset to the data mean" if owner.from_data else "↺ Reset to z = 0",
-              on_click=owner.reset, width="stretch")
-    b2.button("🎲 Random z ~ N(0, I)", on_click=owner.random, width="stretch")
-    if owner.ref is None:
+    b1.button("↺ Reset to the data mean" if z_holder.from_data else "↺ Reset to z = 0",
+              on_click=z_holder.reset, width="stretch")
+    b2.button("🎲 Random z ~ N(0, I)", on_click=z_holder.random, width="stretch")
+    if z_holder.ref is None:
         return
     # Without the test set on this machine, any index would be picked blind: offer the gallery's real digits.
-    offline = cache.reference_images(owner.handle) is None
-    gallery = cache.gallery(owner.handle) if offline else None
-    idx = digit_by_index(owner, b3) if gallery is None else gallery_digit(owner, gallery, b3)
-    b4.button(f"Start from digit #{idx} ({owner.label_of(idx)})", on_click=owner.from_digit, args=(idx,),
-              width="stretch")
+    offline = cache.reference_images(z_holder.handle) is None
+    gallery = cache.gallery(z_holder.handle) if offline else None
+    idx = digit_by_index(z_holder, b3) if gallery is None else gallery_digit(z_holder, gallery, b3)
+    b4.button(f"Start from digit #{idx} ({z_holder.label_of(idx)})", on_click=z_holder.from_digit,
+              args=(idx,), width="stretch")
 
 
-def digit_by_index(owner: DecoderZ, container) -> int:
+def digit_by_index(z_holder: DecoderZ, container) -> int:
     """Any test digit, by its index in the test split."""
-    n = len(owner.ref["z_mean"])
+    n = len(z_holder.ref["z_mean"])
     if DIGIT_KEY not in st.session_state:
         # Start from the image last picked on the Latent map, if any.
         st.session_state[DIGIT_KEY] = min(int(st.session_state.get("sel_index") or 0), n - 1)
@@ -178,17 +178,17 @@ def digit_by_index(owner: DecoderZ, container) -> int:
     return int(st.session_state[DIGIT_KEY])
 
 
-def gallery_digit(owner: DecoderZ, gallery: dict, container) -> int:
+def gallery_digit(z_holder: DecoderZ, gallery: dict, container) -> int:
     """One of the bundle's gallery of real test digits, named by its label and index in the test split."""
     options = gallery_options(gallery["labels"], gallery["indices"])
     picked = st.session_state.get(GALLERY_KEY, st.session_state.get("sel_index"))
     # This session's pick, else the Latent map's if it is in the gallery, else the first 0.
     st.session_state[GALLERY_KEY] = picked if picked in options else options[0]
     return int(container.selectbox("Real test digit (this model's gallery)", options, key=GALLERY_KEY,
-                                   format_func=lambda i: f"a {owner.label_of(i)} (#{i})"))
+                                   format_func=lambda i: f"a {z_holder.label_of(i)} (#{i})"))
 
 
-def live(owner: DecoderZ, z: np.ndarray) -> None:
+def live(z_holder: DecoderZ, z: np.ndarray) -> None:
     """The decoder running in the browser, if switched on: sliders and a latent pad decode on every drag.
 
     Only a released z comes back; its callback moves the server sliders (and the link) before the
@@ -197,11 +197,11 @@ def live(owner: DecoderZ, z: np.ndarray) -> None:
     """
     if not st.session_state.get(LIVE_KEY, True):
         return
-    points, labels, plane = cache.live_decoder_inputs(owner.handle)
-    key = f"dec_live_{owner.tag}"
-    live_decoder(cache.decoder_bytes(owner.handle), owner.d, z.tolist(),
-                 [tuple(r) for r in owner.sliders], points, labels, key=key, plane=plane,
-                 on_release=owner.set)
+    points, labels, plane = cache.live_decoder_inputs(z_holder.handle)
+    key = f"dec_live_{z_holder.tag}"
+    live_decoder(cache.decoder_bytes(z_holder.handle), z_holder.d, z.tolist(),
+                 [tuple(r) for r in z_holder.sliders], points, labels, key=key, plane=plane,
+                 on_release=z_holder.set)
     error = live_decoder_error(key)
     if error:
         st.warning(f"Your browser could not run the decoder ({error}); the server decodes instead, "
@@ -210,30 +210,30 @@ def live(owner: DecoderZ, z: np.ndarray) -> None:
                 "above, and is what you use if your browser cannot run the model.")
 
 
-def sliders(owner: DecoderZ) -> None:
+def sliders(z_holder: DecoderZ) -> None:
     """One server slider per latent dimension; their keys hold z."""
-    n_cols = slider_columns(owner.d)
+    n_cols = slider_columns(z_holder.d)
     cols = st.columns(n_cols)
-    for i, key in enumerate(owner.keys):
-        lo, hi = map(float, owner.sliders[i])
+    for i, key in enumerate(z_holder.keys):
+        lo, hi = map(float, z_holder.sliders[i])
         cols[i % n_cols].slider(f"z{i}", min_value=lo, max_value=hi, step=(hi - lo) / 200,
                                 key=key, format="%.2f")
 
 
-def decoded(owner: DecoderZ, z: np.ndarray) -> None:
+def decoded(z_holder: DecoderZ, z: np.ndarray) -> None:
     """decoder(z) as the server draws it, z as numbers, its PNG, and where z lies on the small map."""
-    png = pics.to_png(owner.model.decode(z[None])[0], scale=10)
+    png = pics.to_png(z_holder.model.decode(z[None])[0], scale=10)
     # Inline (a data: URL in the fragment's message): the new image shows without one more request.
     st.image(pics.inline_png(png), width=280, caption="decoder(z), 28×28 shown at 10×")
     st.caption("z = (" + ", ".join(f"{v:.2f}" for v in z) + ")")
     st.download_button("⬇ Decoded image (PNG)", png, file_name="decoded.png", mime="image/png",
                        on_click="ignore")
-    small_map(owner, z)
+    small_map(z_holder, z)
 
 
-def small_map(owner: DecoderZ, z: np.ndarray) -> None:
+def small_map(z_holder: DecoderZ, z: np.ndarray) -> None:
     """The current z as a cross on a picture of the test set's z_means (PCA plane > 2-D, strip for 1-D)."""
-    m = cache.map_thumbnail(owner.handle)
+    m = cache.map_thumbnail(z_holder.handle)
     if m is None:
         st.info("No reference encodings in this bundle: no map to show where z lies.")
         return
@@ -241,16 +241,16 @@ def small_map(owner: DecoderZ, z: np.ndarray) -> None:
     marked = pics.mark_thumbnail(m["thumb"], here, m["x_range"], m["y_range"])
     st.image(pics.inline_png(marked), width=300)
     inside = m["x_range"][0] <= here[0] <= m["x_range"][1] and m["y_range"][0] <= here[1] <= m["y_range"][1]
-    st.caption(map_caption(m["n"], owner.d, inside))
+    st.caption(map_caption(m["n"], z_holder.d, inside))
 
 
-def traversal(owner: DecoderZ, z: np.ndarray) -> None:
+def traversal(z_holder: DecoderZ, z: np.ndarray) -> None:
     """One dimension swept across the data's range, the others held at z."""
     c1, c2 = st.columns(2)
-    dim = c1.selectbox("Dimension", range(owner.d), format_func=lambda i: f"z{i}", key="dec_trav_dim")
+    dim = c1.selectbox("Dimension", range(z_holder.d), format_func=lambda i: f"z{i}", key="dec_trav_dim")
     steps = c2.number_input("Steps", min_value=3, max_value=21, value=11, key="dec_trav_steps")
-    lo, hi = owner.ranges[dim]
-    strip = pics.strip(owner.model.decode(geo.traversal_z(z, dim, lo, hi, int(steps))))
+    lo, hi = z_holder.ranges[dim]
+    strip = pics.strip(z_holder.model.decode(geo.traversal_z(z, dim, lo, hi, int(steps))))
     st.image(pics.inline_png(pics.to_png(strip, 3)),
              caption=f"z{dim} from {lo:.2f} to {hi:.2f} (the data's range); "
                      "the other dimensions stay at the current z")
@@ -259,9 +259,9 @@ def traversal(owner: DecoderZ, z: np.ndarray) -> None:
                        file_name=f"traversal_z{dim}.png", mime="image/png", on_click="ignore")
 
 
-def interpolation(owner: DecoderZ) -> None:
+def interpolation(z_holder: DecoderZ) -> None:
     """The straight line between two test digits' z_means, decoded."""
-    ref = owner.ref
+    ref = z_holder.ref
     if ref is None:
         st.info("This model stores no reference encodings of test digits to interpolate between.")
         return
@@ -271,8 +271,9 @@ def interpolation(owner: DecoderZ) -> None:
     b = int(c2.number_input("To test digit", 0, n - 1, 1, key="dec_int_b"))
     steps = int(c3.number_input("Steps", 3, 21, 10, key="dec_int_steps"))
     zs = geo.interpolation_z(ref["z_mean"][a], ref["z_mean"][b], steps)
-    strip = pics.strip(cache.decode(owner.handle, zs))
+    strip = pics.strip(cache.decode(z_holder.handle, zs))
     st.image(pics.inline_png(pics.to_png(strip, 3)),
-             caption=f"straight line from z_mean of #{a} ({owner.label_of(a)}) to #{b} ({owner.label_of(b)})")
+             caption=f"straight line from z_mean of #{a} ({z_holder.label_of(a)}) "
+                     f"to #{b} ({z_holder.label_of(b)})")
     st.download_button("⬇ Interpolation strip (PNG)", lambda: pics.to_png(strip, 4),
                        file_name=f"interpolation_{a}_{b}.png", mime="image/png", on_click="ignore")

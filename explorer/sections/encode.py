@@ -8,8 +8,7 @@ import numpy as np
 import streamlit as st
 from PIL import Image
 
-from explorer import cache, inputs, models, widgets
-from explorer import explain as E
+from explorer import cache, explain, inputs, models, widgets
 from explorer import pictures as pics
 from explorer.explain import Encoding, encode  # noqa: F401  (the page calls S.encode)
 from vae.bundles.serving import ServedModel
@@ -89,16 +88,17 @@ def removed_picture(pre: inputs.Preprocessed) -> np.ndarray | None:
 
 def draw_samples(model: ServedModel, enc: Encoding, n: int, seed: int) -> Samples:
     """n samples of the encoding's cloud (the seed makes them stable across reruns) and their decodes."""
-    z, _ = E.sample_cloud(enc.z_mean, enc.z_log_var, n, seed=seed)
+    z, _ = explain.sample_cloud(enc.z_mean, enc.z_log_var, n, seed=seed)
     return Samples(z, model.decode(z), model.decode(enc.z_mean[None])[0])
 
 
 def fit_terms(enc: Encoding, samples: Samples) -> tuple[dict, float]:
     """The negative ELBO's terms at z_mean, and the reconstruction term averaged over the samples (what
     training optimises)."""
-    elbo = E.per_image_elbo(enc.image, samples.reconstruction, enc.z_mean, enc.z_log_var)
-    sampled = float(np.mean([E.per_image_elbo(enc.image, d, enc.z_mean, enc.z_log_var)["reconstruction_loss"]
-                             for d in samples.decodes]))
+    elbo = explain.per_image_elbo(enc.image, samples.reconstruction, enc.z_mean, enc.z_log_var)
+    sampled = float(np.mean([
+        explain.per_image_elbo(enc.image, d, enc.z_mean, enc.z_log_var)["reconstruction_loss"]
+        for d in samples.decodes]))
     return elbo, sampled
 
 
@@ -223,8 +223,8 @@ def from_canvas(words: dict[str, str], digits: bool) -> tuple[inputs.Preprocesse
 
 def remember_input(pre: inputs.Preprocessed, name: str) -> None:
     """Leave the input for the How-it-works page, which shows it as "your input"."""
-    st.session_state[E.CURRENT_INPUT_KEY] = np.asarray(pre.image, np.float32)
-    st.session_state[E.CURRENT_INPUT_NAME_KEY] = name
+    st.session_state[explain.CURRENT_INPUT_KEY] = np.asarray(pre.image, np.float32)
+    st.session_state[explain.CURRENT_INPUT_NAME_KEY] = name
 
 
 # ----------------------------------------------------------------------------- numbered sections
@@ -256,7 +256,8 @@ def posterior(enc: Encoding) -> None:
         "*cloud* of latent codes that could have produced this image.")
     c1, c2 = st.columns([3, 2])
     widgets.kl_table(c1, enc.kl, enc.z_mean, enc.z_std, z_log_var=enc.z_log_var)
-    c2.code(f"z_mean = {E.fmt_vec(enc.z_mean)}\nz_std  = {E.fmt_vec(enc.z_std)}", language="python")
+    c2.code(f"z_mean = {explain.fmt_vec(enc.z_mean)}\nz_std  = {explain.fmt_vec(enc.z_std)}",
+            language="python")
 
 
 def sampling(model: ServedModel, enc: Encoding) -> Samples:
@@ -338,12 +339,13 @@ def landing(model: ServedModel, path: str, enc: Encoding, samples: Samples, word
 def downloads(model: ServedModel, enc: Encoding, name: str, elbo: dict, nbrs: list[dict] | None,
               words: dict[str, str]) -> None:
     """The encoding as JSON and CSV."""
-    record = E.encoding_record(enc.z_mean, enc.z_log_var, source=name, model=model.name, elbo=elbo,
+    record = explain.encoding_record(enc.z_mean, enc.z_log_var, source=name, model=model.name, elbo=elbo,
                                neighbors=nbrs)
     st.markdown("**Download this encoding** (z_mean, z_log_var, z_std, KL per dimension; the JSON adds the "
                 f"losses and the nearest test {words['things']}):")
     d1, d2, _ = st.columns([1, 1, 2])
-    d1.download_button("JSON", E.record_json(record), file_name="encoding.json", mime="application/json",
-                       key="encode_dl_json", icon=":material/download:", width="stretch")
-    d2.download_button("CSV", E.record_csv(record), file_name="encoding.csv", mime="text/csv",
+    d1.download_button("JSON", explain.record_json(record), file_name="encoding.json",
+                       mime="application/json", key="encode_dl_json", icon=":material/download:",
+                       width="stretch")
+    d2.download_button("CSV", explain.record_csv(record), file_name="encoding.csv", mime="text/csv",
                        key="encode_dl_csv", icon=":material/download:", width="stretch")

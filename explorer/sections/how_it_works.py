@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from explorer import cache, models, widgets
-from explorer import explain as E
+from explorer import cache, explain, models, widgets
 from explorer import pictures as pics
 from explorer.explain import Encoding, encode  # noqa: F401  (the page calls how.encode)
-from explorer.figures import pin_margins
 from live_decoder import live_decoder, live_decoder_error
+from vae.bundles.bundle import read_training_config
 from vae.bundles.serving import ServedModel
 
 CLOUD_COLORS = ["#111111", "#d62728"]
@@ -69,13 +66,13 @@ def dim_index(n: int) -> pd.Index:
 def live_head_code(enc: Encoding, epsilon: np.ndarray) -> str:
     """The course's head as comments, each line followed by what it produced for this input."""
     return ("# z_mean = Dense(latent_dim)(x)\n"
-            f"z_mean    = {E.fmt_vec(enc.z_mean)}\n"
+            f"z_mean    = {explain.fmt_vec(enc.z_mean)}\n"
             "# z_log_var = Dense(latent_dim)(x)   <- the course's \"sigma\": in fact a LOG-VARIANCE\n"
-            f"z_log_var = {E.fmt_vec(enc.z_log_var)}\n"
+            f"z_log_var = {explain.fmt_vec(enc.z_log_var)}\n"
             "# z = z_mean + exp(0.5 * z_log_var) * epsilon, step by step:\n"
-            f"z_std     = {E.fmt_vec(enc.z_std)}   # exp(0.5 * z_log_var)\n"
-            f"epsilon   = {E.fmt_vec(epsilon)}   # one draw from N(0, 1)\n"
-            f"z         = {E.fmt_vec(E.reparameterize(enc.z_mean, enc.z_log_var, epsilon))}"
+            f"z_std     = {explain.fmt_vec(enc.z_std)}   # exp(0.5 * z_log_var)\n"
+            f"epsilon   = {explain.fmt_vec(epsilon)}   # one draw from N(0, 1)\n"
+            f"z         = {explain.fmt_vec(explain.reparameterize(enc.z_mean, enc.z_log_var, epsilon))}"
             "   # z_mean + z_std * epsilon")
 
 
@@ -104,108 +101,17 @@ def cloud(name: str, enc: Encoding, samples: np.ndarray, color: str, magnify: fl
     """One input's cloud, as the cloud pictures take it: `samples` are the true draws; under a
     magnification both they and the ring are drawn with z_std × magnify."""
     return {"name": name, "z_mean": enc.z_mean, "z_log_var": enc.z_log_var + 2.0 * np.log(magnify),
-            "samples": E.magnified(enc.z_mean, samples, magnify), "color": color}
+            "samples": explain.magnified(enc.z_mean, samples, magnify), "color": color}
 
 
 def cloud_table(enc: Encoding, samples: np.ndarray, magnify: float = 1.0) -> pd.DataFrame:
     """The heads' outputs beside the mean and std of the samples drawn from them (magnified: × magnify)."""
-    shown = E.magnified(enc.z_mean, samples, magnify)
+    shown = explain.magnified(enc.z_mean, samples, magnify)
     columns = {"z_mean": enc.z_mean, "cloud mean": shown.mean(0), "z_std": enc.z_std}
     if magnify != 1:
         columns[f"z_std × {magnify:g}"] = magnify * enc.z_std
     columns["cloud std"] = shown.std(0)
     return pd.DataFrame(columns, index=dim_index(enc.z_mean.size))
-
-
-def parametrisation_table(z_log_var: np.ndarray) -> pd.DataFrame:
-    """The raw z_log_var outputs read as a log-variance, and the two other ways they could be read."""
-    p = E.parametrisations(z_log_var)
-
-    def cells(v):  # strings, so that an impossible value reads as such (NaN would show as "None")
-        return [f"{x:.4g}" if np.isfinite(x) else "impossible (≤ 0)" for x in v]
-
-    return pd.DataFrame({
-        "raw output": cells(p["raw"]),
-        "var = exp(raw)": cells(p["variance_if_log_variance"]),
-        "std = exp(raw/2)": cells(p["std_if_log_variance"]),
-        "std if raw were a var (√raw)": cells(p["std_if_variance"]),
-        "std if raw were a std": cells(p["std_if_std"]),
-    }, index=dim_index(z_log_var.size))
-
-
-def half_code(z_log_var: np.ndarray) -> str:
-    """Dimension 0's log-variance turned into its std step by step, and into the variance (the wrong one)."""
-    first = z_log_var[0]
-    return (f"z_log_var[0]              = {first:.4f}\n"
-            f"0.5 * z_log_var[0]        = {0.5 * first:.4f}\n"
-            f"exp(0.5 * z_log_var[0])   = {E.z_std(first):.4f}   # the std\n"
-            f"sqrt(exp(z_log_var[0]))   = {np.sqrt(np.exp(first)):.4f}   # the same number\n"
-            f"exp(z_log_var[0])         = {np.exp(first):.4f}   # the variance: wrong to scale ε by")
-
-
-def gradient_code(enc: Encoding, epsilon: np.ndarray) -> str:
-    """ε and the two gradients of z that the reparameterization trick opens to the heads."""
-    return (f"epsilon              = {E.fmt_vec(epsilon)}\n"
-            f"dz/dz_mean           = {E.fmt_vec(np.ones(enc.z_mean.size))}\n"
-            f"dz/dz_log_var        = 0.5 * z_std * epsilon = {E.fmt_vec(0.5 * enc.z_std * epsilon)}")
-
-
-def collapse_code(z_mean_j: float) -> str:
-    """The KL of one dimension as its z_std shrinks towards 0: it grows without bound."""
-    return "\n".join(f"z_std = {v:<7g} → KL = {E.kl_vs_std(z_mean_j, np.array([v]))[0]:.2f} nats"
-                     for v in (1.0, 0.1, 0.01, 0.001, 1e-6))
-
-
-def kl_curve_figure(enc: Encoding, dim: int) -> go.Figure:
-    """KL of dimension `dim` against its z_std (z_mean fixed), with the learned z_std starred."""
-    z_mean, z_std, kl = enc.z_mean[dim], enc.z_std[dim], enc.kl[dim]
-    s = np.geomspace(0.005, 3.0, 300)
-    fig = go.Figure(go.Scatter(x=s, y=E.kl_vs_std(z_mean, s), mode="lines", name="KL",
-                               line=dict(color="#9467bd")))
-    star = dict(size=13, symbol="star", color="gold", line=dict(color="black", width=1.5))
-    fig.add_trace(go.Scatter(x=[z_std], y=[kl], mode="markers", name="learned z_std", marker=star))
-    fig.update_xaxes(type="log", title=f"z_std of dimension {dim} (z_mean fixed at {z_mean:.3f})")
-    fig.update_yaxes(title="KL (nats)")
-    pin_margins(fig, top=30)
-    fig.update_layout(height=320)
-    return fig
-
-
-def spread_figure(curve: dict) -> go.Figure:
-    """Reconstruction, KL and their sum against the factor z_std is scaled by; the sum's minimum and the
-    learned z_std (factor 1) marked."""
-    f = curve["factor"]
-    fig = go.Figure()
-    for key, name, color, width in (("reconstruction", "reconstruction (expected)", "#1f77b4", 2),
-                                    ("kl", "KL", "#9467bd", 2), ("total", "sum = −ELBO", "#111111", 3.5)):
-        line = dict(color=color, width=width)
-        fig.add_trace(go.Scatter(x=f, y=curve[key], mode="lines", name=name, line=line))
-    best, learned = curve["best"], curve["learned"]
-    fig.add_trace(go.Scatter(x=[f[best]], y=[curve["total"][best]], mode="markers",
-                             name=f"minimum of the sum (× {f[best]:.2f})",
-                             marker=dict(size=13, symbol="diamond", color="#d62728",
-                                         line=dict(color="black", width=1))))
-    star = dict(size=15, symbol="star", color="gold", line=dict(color="black", width=1.5))
-    fig.add_trace(go.Scatter(x=[f[learned]], y=[curve["total"][learned]], mode="markers",
-                             name="learned z_std (× 1)", marker=star))
-    fig.update_xaxes(type="log", title="z_std × factor, all dimensions (1: the learned z_std; z_mean fixed)")
-    fig.update_yaxes(title="nats")
-    pin_margins(fig, top=30)
-    fig.update_layout(height=380, legend=dict(orientation="h", y=-0.25))
-    return fig
-
-
-def spread_summary(curve: dict, enc: Encoding) -> str:
-    """The chart in words: where the sum is lowest against where training put z_std."""
-    f, best, learned = curve["factor"], curve["best"], curve["learned"]
-    gap = curve["total"][learned] - curve["total"][best]
-    where = ("exactly the learned z_std, within this grid's steps of × 1.2" if best == learned else
-             f"z_std × {f[best]:.2f} (mean z_std {f[best] * enc.z_std.mean():.3g} against the learned "
-             f"{enc.z_std.mean():.3g}), {gap:.2f} nats below the learned one's")
-    return (f"For this input the sum is lowest at {where}. Narrower, the KL climbs (−log z_std); wider, the "
-            "decodes spill into other digits and the reconstruction climbs. The encoder sets z_std for every "
-            "input with one set of weights, trained on all of them, so it need not hit each input's own "
-            f"minimum. Reconstruction is averaged over {curve['n_eps']} fixed draws of ε.")
 
 
 # ----------------------------------------------------------------------------- sections: the input
@@ -222,7 +128,7 @@ def real_digits(model: ServedModel) -> RealDigits:
 
 def default_digit(labels: np.ndarray, slot: str) -> int:
     """Input 1 defaults to the first digit, input 2 to the first of another label: two different digits."""
-    return 0 if slot == "a" else E.first_of_another_label(labels, 0)
+    return 0 if slot == "a" else explain.first_of_another_label(labels, 0)
 
 
 def pick_gallery_digit(model: ServedModel, gallery: dict, slot: str,
@@ -236,7 +142,7 @@ def pick_gallery_digit(model: ServedModel, gallery: dict, slot: str,
                               format_func=lambda v: models.label_name(model, v))
     most = int(np.bincount(labels).max())
     k = int(c_k.number_input(f"Which one (1–{most})", 1, most, 1, key=f"how_gal_k_{slot}"))
-    row = E.gallery_row(labels, label, k - 1)
+    row = explain.gallery_row(labels, label, k - 1)
     x = np.asarray(gallery["images"][row], np.float32) / 255.0
     return x, f"a real {models.label_name(model, label)}, test image #{int(gallery['indices'][row])}"
 
@@ -245,7 +151,7 @@ def pick_input(model: ServedModel, digits: RealDigits, slot: str,
                container: DeltaGenerator) -> tuple[np.ndarray, str]:
     """Let the learner choose an input in `container`; returns (28x28 image in [0, 1], description)."""
     options = input_options(digits.test is not None, digits.gallery is not None,
-                            E.CURRENT_INPUT_KEY in st.session_state)
+                            explain.CURRENT_INPUT_KEY in st.session_state)
     source = container.radio("Input", options, index=default_source(options, slot), key=f"how_source_{slot}",
                              horizontal=True)
     if slot == "a" and SRC_YOURS not in options:
@@ -259,9 +165,9 @@ def pick_input(model: ServedModel, digits: RealDigits, slot: str,
     if source == SRC_GALLERY:
         return pick_gallery_digit(model, digits.gallery, slot, container)
     if source == SRC_YOURS:
-        x = np.asarray(st.session_state[E.CURRENT_INPUT_KEY], np.float32).reshape(28, 28)
+        x = np.asarray(st.session_state[explain.CURRENT_INPUT_KEY], np.float32).reshape(28, 28)
         # A file's name is the visitor's text: shown as text.
-        return x, models.plain_text(st.session_state.get(E.CURRENT_INPUT_NAME_KEY, "your input"))
+        return x, models.plain_text(st.session_state.get(explain.CURRENT_INPUT_NAME_KEY, "your input"))
     container.caption("This model carries no real digits and its dataset is not on this machine.")
     seed = int(container.number_input("Seed for the random z", 0, 10_000, 0 if slot == "a" else 1,
                                       key=f"how_seed_{slot}"))
@@ -280,7 +186,7 @@ def thumbnail(container: DeltaGenerator, image: np.ndarray, scale: int, caption:
 def the_question() -> None:
     """The course's encoder head, and the answer to "where is the mean computed?"."""
     st.markdown("The question this page answers, about the encoder head the course wrote:")
-    st.code(E.COURSE_HEAD_CODE, language="python")
+    st.code(explain.COURSE_HEAD_CODE, language="python")
     st.info(
         "**“Where is the mean computed?” — Nowhere.** `z_mean` and `z_log_var` are not statistics "
         "(an average, a spread) computed from the pixels. They are simply the **outputs of two Dense "
@@ -288,7 +194,7 @@ def the_question() -> None:
         "they *become* a mean and a (log-)variance because of how `z` is built from them and because "
         "the loss rewards that. Every input gets its own pair, computed fresh by the network.")
     replay_link()
-    st.caption(E.GLOSSARY)
+    st.caption(explain.GLOSSARY)
 
 
 def replay_link() -> None:
@@ -320,19 +226,17 @@ def what_you_expected(x: np.ndarray, enc: Encoding) -> None:
     st.markdown("**What you might have expected, beside what the heads give.** A mean *computed* from the "
                 "input would be one number per image, the same for any network. `z_mean` is "
                 f"{d} number{'s' * (d != 1)} per image, and only training made them what they are:")
-    st.code(E.expected_code(x, enc), language="python")
+    st.code(explain.expected_code(x, enc), language="python")
 
 
 def batch_shapes(model: ServedModel) -> None:
     """z_mean, z_log_var and ε in a training batch, with this model's latent_dim and batch size."""
-    from vae.bundles.bundle import read_training_config
-
     known = getattr(read_training_config(model.path), "batch_size", None)
     batch = known or 128
     st.markdown(f"**In a training batch** of {batch} images ({'this model’s' if known else 'the course’s'} "
                 "batch size): every row is one image's own pair of heads, and ε is drawn anew for every "
                 "image, every dimension and every step.")
-    st.code(E.batch_shapes_code(model.latent_dim, batch), language="python")
+    st.code(explain.batch_shapes_code(model.latent_dim, batch), language="python")
 
 
 def magnifier(enc: Encoding) -> float:
@@ -357,7 +261,7 @@ def the_cloud(model: ServedModel, path: str, enc: Encoding) -> tuple[np.ndarray,
     st.header("The reparameterization: z is a draw from N(z_mean, z_std²)")
     n = st.slider("Number of samples z = z_mean + z_std·ε", 10, 3000, 500, step=10, key="how_n")
     magnify = magnifier(enc)
-    samples, _ = E.sample_cloud(enc.z_mean, enc.z_log_var, n, seed=1)
+    samples, _ = explain.sample_cloud(enc.z_mean, enc.z_log_var, n, seed=1)
     c_map, c_tab = st.columns([1, 1])
     if can_map(model):
         zoom = c_map.toggle("Zoom in on the cloud", value=True, key="how_zoom",
@@ -381,7 +285,7 @@ def the_cloud(model: ServedModel, path: str, enc: Encoding) -> tuple[np.ndarray,
                    "the centre and width of the Gaussian the decoder is fed from.")
     c_tab.dataframe(cloud_table(enc, samples, magnify).style.format("{:.3f}"), width="stretch")
     cols = c_tab.columns(4)
-    for i, img in enumerate(model.decode(E.magnified(enc.z_mean, samples[:8], magnify))):
+    for i, img in enumerate(model.decode(explain.magnified(enc.z_mean, samples[:8], magnify))):
         thumbnail(cols[i % 4], img, 3, f"z #{i + 1}" + (f" (× {magnify:g})" if magnify != 1 else ""))
     return samples, magnify
 
@@ -417,7 +321,7 @@ def kl_per_dimension(enc: Encoding) -> None:
                 "for moving its cloud away from the centre and for making it narrower or wider than 1.")
 
 
-# ----------------------------------------------------------------------------- sections: follow-up questions
+# ----------------------------------------------------------------------------- sections: two inputs
 
 
 @dataclass(frozen=True)
@@ -432,123 +336,6 @@ class Input:
     magnify: float = 1.0
 
 
-def question(label: str, key: str, answer: Callable[[Input], None], about: Input,
-             expanded: bool = False) -> None:
-    """A follow-up question as an expander whose answer is built only while it is open (opening it reruns
-    the page): closed answers cost the page load nothing, neither their decodes nor their charts."""
-    box = st.expander(label, expanded=expanded, key=key, on_change="rerun")
-    if box.open:
-        with box:
-            answer(about)
-
-
-def why_log_variance(about: Input) -> None:
-    """Why the head is read as a log-variance: any real number is a valid one."""
-    z_log_var = about.enc.z_log_var
-    st.markdown(
-        "A Dense layer outputs **any real number**, negative ones included. If that number were the "
-        "variance or the std, every negative output would be an impossible value (and the network "
-        "would have to be forced to avoid them). Read as a **log-variance**, every real number is "
-        "fine: `exp` makes the variance positive, and tiny variances like 0.0001 are ordinary "
-        "outputs (log 0.0001 ≈ −9.2) instead of numbers squeezed against zero.")
-    st.markdown("This input's raw `z_log_var` outputs, read the way the model reads them (columns 2–3) "
-                "and the two other ways (columns 4–5):")
-    st.dataframe(parametrisation_table(z_log_var), width="stretch")
-    neg = int((z_log_var <= 0).sum())
-    if neg:
-        st.caption(f"For this input {neg} of {z_log_var.size} raw outputs are ≤ 0: as a variance or a std "
-                   "they would be impossible; as a log-variance they simply mean a std below 1.")
-    else:
-        st.caption("For this input every raw output happens to be positive, but nothing in a Dense layer "
-                   "guarantees that; a log-variance head never needs the guarantee.")
-
-
-def why_half(about: Input) -> None:
-    """Why exp(0.5 · z_log_var): the 0.5 makes it a std."""
-    st.markdown(r"Because $\exp(\tfrac12\log\sigma^2) = (\sigma^2)^{1/2} = \sigma$: the 0.5 turns the "
-                "log-variance into a standard deviation, and ε must be scaled by the std, not the "
-                "variance, for z to have variance σ². Dimension 0 of this input:")
-    st.code(half_code(about.enc.z_log_var), language="python")
-
-
-def what_epsilon_is_for(about: Input) -> None:
-    """ε makes z a draw whose randomness sits outside the heads, so that gradients reach them."""
-    enc = about.enc
-    st.markdown(
-        "Not “noise to stir up the output”. `z = z_mean + z_std · ε` with ε ~ N(0, 1) **is a draw from "
-        "N(z_mean, z_std²)**, written so that all the randomness sits in ε and z depends smoothly on "
-        "both heads. That is the *reparameterization trick*: the gradient of the loss reaches the heads "
-        "through ∂z/∂z_mean = 1 and ∂z/∂z_log_var = 0.5 · z_std · ε. Sampling z directly with "
-        "`np.random.normal(z_mean, z_std)` would give the same distribution but no gradient.")
-    seed = int(st.number_input("Seed for ε", 0, 10_000, 7, key="how_eps_seed"))
-    eps = np.random.default_rng(seed).standard_normal((1, enc.z_mean.size))
-    m = about.magnify
-    z_same = np.repeat(E.reparameterize(enc.z_mean, enc.z_log_var + 2.0 * np.log(m), eps), 4, axis=0)
-    z_diff, _ = E.sample_cloud(enc.z_mean, enc.z_log_var + 2.0 * np.log(m), 4, seed=seed + 1)
-    st.code(gradient_code(enc, eps[0]), language="python")
-    if m != 1:
-        st.caption(f"The strips below use z_std × {m:g} (the page's magnifier), for seeing only.")
-    a, b = st.columns(2)
-    texts = ("**Same ε four times** → the same z, the same image: nothing random is left.",
-             "**Four different ε** → four draws from this input's cloud.")
-    for col, z, text in zip((a, b), (z_same, z_diff), texts):
-        col.markdown(text)
-        for cell, img in zip(col.columns(4), about.model.decode(z)):
-            thumbnail(cell, img, 3)
-
-
-def what_makes_the_heads(about: Input) -> None:
-    """Only the loss makes the heads a mean and a spread: reconstruction against KL, in this input's nats."""
-    model, x, enc = about.model, about.x, about.enc
-    st.markdown(
-        "Only the loss, the **negative ELBO = reconstruction + KL**:\n"
-        "- the **reconstruction** term wants the decoder to redraw this image from *any* z in its cloud: "
-        "it pushes z_mean to a spot that decodes to this digit and z_std small, so the cloud does not "
-        "spill into other digits;\n"
-        "- the **KL** term pulls every cloud towards N(0, 1): z_mean towards 0, z_std towards 1.\n\n"
-        "Training settles the tug-of-war; the head that sets the cloud's centre is what we then call "
-        "z_mean, the other its log-variance. “Why doesn't z_std collapse to zero?” below draws both terms "
-        "against this input's spread.")
-    replay_link()
-    elbo = E.per_image_elbo(x, model.decode(enc.z_mean[None])[0], enc.z_mean, enc.z_log_var)
-    rec_samples = float(np.mean([E.per_image_elbo(x, d, enc.z_mean, enc.z_log_var)["reconstruction_loss"]
-                                 for d in model.decode(about.samples[:32])]))
-    m1, m2, m3, m4 = st.columns(4)
-    m1.metric("Reconstruction at z_mean", f"{elbo['reconstruction_loss']:.1f} nats")
-    m2.metric("Reconstruction (samples)", f"{rec_samples:.1f} nats",
-              help="Averaged over 32 sampled z: the term training optimises, estimated by sampling.")
-    m3.metric("KL (all dims)", f"{elbo['kl_loss']:.2f} nats")
-    m4.metric("Negative ELBO (at z_mean)", f"{elbo['neg_elbo']:.1f} nats")
-    st.markdown("**This input's KL per dimension**")
-    widgets.kl_table(st, np.asarray(elbo["kl_per_dim"]), enc.z_mean, enc.z_std)
-
-
-def why_no_collapse(about: Input) -> None:
-    """Why z_std stays above 0: reconstruction against KL as this input's spread is scaled, then the KL's
-    −log σ, which grows without bound, on one dimension's curve."""
-    enc = about.enc
-    st.markdown("**The tug of war, for this input.** Scale every dimension's z_std by one factor, keep "
-                "z_mean, and add up what each term charges:")
-    curve = cache.spread_curve(models.handle(about.model.path), about.x)
-    st.plotly_chart(spread_figure(curve), width="stretch", key="how_spread_curve")
-    st.caption(spread_summary(curve, enc))
-    st.markdown("**One dimension's KL alone**")
-    dim = st.selectbox("Dimension", list(range(enc.z_mean.size)), format_func=lambda d: f"z[{d}]",
-                       key="how_dim")
-    c1, c2 = st.columns([3, 2])
-    c1.plotly_chart(kl_curve_figure(enc, dim), width="stretch", key="how_kl_curve")
-    c2.markdown(
-        "The reconstruction term alone would shrink z_std to 0 (a point is easiest to decode). "
-        r"But the KL contains $-\log\sigma$, which **grows without bound as σ → 0**:")
-    c2.code(collapse_code(enc.z_mean[dim]), language="text")
-    c2.markdown(f"This input's learned z_std here is **{enc.z_std[dim]:.3f}** (KL {enc.kl[dim]:.3f} nats): "
-                "the point where shrinking the cloud further costs more KL than it buys in "
-                "reconstruction.")
-
-
-# ----------------------------------------------------------------------------- sections: two inputs
-
-
 def two_inputs(model: ServedModel, path: str, digits: RealDigits, first: Input, desc: str) -> None:
     """A second input beside the first: same weights, different heads, and both clouds on one map."""
     st.header("Every input gets its own z_mean and z_std")
@@ -561,10 +348,11 @@ def two_inputs(model: ServedModel, path: str, digits: RealDigits, first: Input, 
     for col, img, d, enc in zip(st.columns(2), (first.x, x_b), (desc, desc_b), (first.enc, enc_b)):
         ci, cc = col.columns([1, 3])
         thumbnail(ci, img, 3, d)
-        cc.code(f"z_mean = {E.fmt_vec(enc.z_mean)}\nz_std  = {E.fmt_vec(enc.z_std)}", language="python")
+        cc.code(f"z_mean = {explain.fmt_vec(enc.z_mean)}\nz_std  = {explain.fmt_vec(enc.z_std)}",
+                language="python")
     if can_map(model):
         # As many samples as the first cloud, so that the two clouds look alike but for their heads.
-        samples_b, _ = E.sample_cloud(enc_b.z_mean, enc_b.z_log_var, len(first.samples), seed=2)
+        samples_b, _ = explain.sample_cloud(enc_b.z_mean, enc_b.z_log_var, len(first.samples), seed=2)
         m = first.magnify
         st.image(cache.cloud_picture(models.handle(path), [
             cloud("input 1", first.enc, first.samples, CLOUD_COLORS[0], m),

@@ -24,7 +24,8 @@ from vae.bundles.bundle import (
     read_training_config,
     render_card,
 )
-from vae.inputs.preprocess import ImageError, load_image, to_mnist
+from vae.inputs.image_file import ImageError, load_image
+from vae.inputs.preprocess import to_mnist
 from vae.model.posterior import z_std
 
 

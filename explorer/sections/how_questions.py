@@ -1,0 +1,221 @@
+"""How it works' follow-up questions: why a log-variance, the 0.5, ε, what makes the heads, no collapse."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from explorer import cache, explain, models, widgets
+from explorer.explain import Encoding
+from explorer.figures import pin_margins
+from explorer.sections.how_it_works import Input, dim_index, replay_link, thumbnail
+
+
+def parametrisation_table(z_log_var: np.ndarray) -> pd.DataFrame:
+    """The raw z_log_var outputs read as a log-variance, and the two other ways they could be read."""
+    p = explain.parametrisations(z_log_var)
+
+    def cells(v):  # strings, so that an impossible value reads as such (NaN would show as "None")
+        return [f"{x:.4g}" if np.isfinite(x) else "impossible (≤ 0)" for x in v]
+
+    return pd.DataFrame({
+        "raw output": cells(p["raw"]),
+        "var = exp(raw)": cells(p["variance_if_log_variance"]),
+        "std = exp(raw/2)": cells(p["std_if_log_variance"]),
+        "std if raw were a var (√raw)": cells(p["std_if_variance"]),
+        "std if raw were a std": cells(p["std_if_std"]),
+    }, index=dim_index(z_log_var.size))
+
+
+def half_code(z_log_var: np.ndarray) -> str:
+    """Dimension 0's log-variance turned into its std step by step, and into the variance (the wrong one)."""
+    first = z_log_var[0]
+    return (f"z_log_var[0]              = {first:.4f}\n"
+            f"0.5 * z_log_var[0]        = {0.5 * first:.4f}\n"
+            f"exp(0.5 * z_log_var[0])   = {explain.z_std(first):.4f}   # the std\n"
+            f"sqrt(exp(z_log_var[0]))   = {np.sqrt(np.exp(first)):.4f}   # the same number\n"
+            f"exp(z_log_var[0])         = {np.exp(first):.4f}   # the variance: wrong to scale ε by")
+
+
+def gradient_code(enc: Encoding, epsilon: np.ndarray) -> str:
+    """ε and the two gradients of z that the reparameterization trick opens to the heads."""
+    return (f"epsilon              = {explain.fmt_vec(epsilon)}\n"
+            f"dz/dz_mean           = {explain.fmt_vec(np.ones(enc.z_mean.size))}\n"
+            f"dz/dz_log_var        = 0.5 * z_std * epsilon = {explain.fmt_vec(0.5 * enc.z_std * epsilon)}")
+
+
+def collapse_code(z_mean_j: float) -> str:
+    """The KL of one dimension as its z_std shrinks towards 0: it grows without bound."""
+    return "\n".join(f"z_std = {v:<7g} → KL = {explain.kl_vs_std(z_mean_j, np.array([v]))[0]:.2f} nats"
+                     for v in (1.0, 0.1, 0.01, 0.001, 1e-6))
+
+
+def kl_curve_figure(enc: Encoding, dim: int) -> go.Figure:
+    """KL of dimension `dim` against its z_std (z_mean fixed), with the learned z_std starred."""
+    z_mean, z_std, kl = enc.z_mean[dim], enc.z_std[dim], enc.kl[dim]
+    s = np.geomspace(0.005, 3.0, 300)
+    fig = go.Figure(go.Scatter(x=s, y=explain.kl_vs_std(z_mean, s), mode="lines", name="KL",
+                               line=dict(color="#9467bd")))
+    star = dict(size=13, symbol="star", color="gold", line=dict(color="black", width=1.5))
+    fig.add_trace(go.Scatter(x=[z_std], y=[kl], mode="markers", name="learned z_std", marker=star))
+    fig.update_xaxes(type="log", title=f"z_std of dimension {dim} (z_mean fixed at {z_mean:.3f})")
+    fig.update_yaxes(title="KL (nats)")
+    pin_margins(fig, top=30)
+    fig.update_layout(height=320)
+    return fig
+
+
+def spread_figure(curve: dict) -> go.Figure:
+    """Reconstruction, KL and their sum against the factor z_std is scaled by; the sum's minimum and the
+    learned z_std (factor 1) marked."""
+    f = curve["factor"]
+    fig = go.Figure()
+    for key, name, color, width in (("reconstruction", "reconstruction (expected)", "#1f77b4", 2),
+                                    ("kl", "KL", "#9467bd", 2), ("total", "sum = −ELBO", "#111111", 3.5)):
+        line = dict(color=color, width=width)
+        fig.add_trace(go.Scatter(x=f, y=curve[key], mode="lines", name=name, line=line))
+    best, learned = curve["best"], curve["learned"]
+    fig.add_trace(go.Scatter(x=[f[best]], y=[curve["total"][best]], mode="markers",
+                             name=f"minimum of the sum (× {f[best]:.2f})",
+                             marker=dict(size=13, symbol="diamond", color="#d62728",
+                                         line=dict(color="black", width=1))))
+    star = dict(size=15, symbol="star", color="gold", line=dict(color="black", width=1.5))
+    fig.add_trace(go.Scatter(x=[f[learned]], y=[curve["total"][learned]], mode="markers",
+                             name="learned z_std (× 1)", marker=star))
+    fig.update_xaxes(type="log", title="z_std × factor, all dimensions (1: the learned z_std; z_mean fixed)")
+    fig.update_yaxes(title="nats")
+    pin_margins(fig, top=30)
+    fig.update_layout(height=380, legend=dict(orientation="h", y=-0.25))
+    return fig
+
+
+def spread_summary(curve: dict, enc: Encoding) -> str:
+    """The chart in words: where the sum is lowest against where training put z_std."""
+    f, best, learned = curve["factor"], curve["best"], curve["learned"]
+    gap = curve["total"][learned] - curve["total"][best]
+    where = ("exactly the learned z_std, within this grid's steps of × 1.2" if best == learned else
+             f"z_std × {f[best]:.2f} (mean z_std {f[best] * enc.z_std.mean():.3g} against the learned "
+             f"{enc.z_std.mean():.3g}), {gap:.2f} nats below the learned one's")
+    return (f"For this input the sum is lowest at {where}. Narrower, the KL climbs (−log z_std); wider, the "
+            "decodes spill into other digits and the reconstruction climbs. The encoder sets z_std for every "
+            "input with one set of weights, trained on all of them, so it need not hit each input's own "
+            f"minimum. Reconstruction is averaged over {curve['n_eps']} fixed draws of ε.")
+
+
+def question(label: str, key: str, answer: Callable[[Input], None], about: Input,
+             expanded: bool = False) -> None:
+    """A follow-up question as an expander whose answer is built only while it is open (opening it reruns
+    the page): closed answers cost the page load nothing, neither their decodes nor their charts."""
+    box = st.expander(label, expanded=expanded, key=key, on_change="rerun")
+    if box.open:
+        with box:
+            answer(about)
+
+
+def why_log_variance(about: Input) -> None:
+    """Why the head is read as a log-variance: any real number is a valid one."""
+    z_log_var = about.enc.z_log_var
+    st.markdown(
+        "A Dense layer outputs **any real number**, negative ones included. If that number were the "
+        "variance or the std, every negative output would be an impossible value (and the network "
+        "would have to be forced to avoid them). Read as a **log-variance**, every real number is "
+        "fine: `exp` makes the variance positive, and tiny variances like 0.0001 are ordinary "
+        "outputs (log 0.0001 ≈ −9.2) instead of numbers squeezed against zero.")
+    st.markdown("This input's raw `z_log_var` outputs, read the way the model reads them (columns 2–3) "
+                "and the two other ways (columns 4–5):")
+    st.dataframe(parametrisation_table(z_log_var), width="stretch")
+    neg = int((z_log_var <= 0).sum())
+    if neg:
+        st.caption(f"For this input {neg} of {z_log_var.size} raw outputs are ≤ 0: as a variance or a std "
+                   "they would be impossible; as a log-variance they simply mean a std below 1.")
+    else:
+        st.caption("For this input every raw output happens to be positive, but nothing in a Dense layer "
+                   "guarantees that; a log-variance head never needs the guarantee.")
+
+
+def why_half(about: Input) -> None:
+    """Why exp(0.5 · z_log_var): the 0.5 makes it a std."""
+    st.markdown(r"Because $\exp(\tfrac12\log\sigma^2) = (\sigma^2)^{1/2} = \sigma$: the 0.5 turns the "
+                "log-variance into a standard deviation, and ε must be scaled by the std, not the "
+                "variance, for z to have variance σ². Dimension 0 of this input:")
+    st.code(half_code(about.enc.z_log_var), language="python")
+
+
+def what_epsilon_is_for(about: Input) -> None:
+    """ε makes z a draw whose randomness sits outside the heads, so that gradients reach them."""
+    enc = about.enc
+    st.markdown(
+        "Not “noise to stir up the output”. `z = z_mean + z_std · ε` with ε ~ N(0, 1) **is a draw from "
+        "N(z_mean, z_std²)**, written so that all the randomness sits in ε and z depends smoothly on "
+        "both heads. That is the *reparameterization trick*: the gradient of the loss reaches the heads "
+        "through ∂z/∂z_mean = 1 and ∂z/∂z_log_var = 0.5 · z_std · ε. Sampling z directly with "
+        "`np.random.normal(z_mean, z_std)` would give the same distribution but no gradient.")
+    seed = int(st.number_input("Seed for ε", 0, 10_000, 7, key="how_eps_seed"))
+    eps = np.random.default_rng(seed).standard_normal((1, enc.z_mean.size))
+    m = about.magnify
+    z_same = np.repeat(explain.reparameterize(enc.z_mean, enc.z_log_var + 2.0 * np.log(m), eps), 4, axis=0)
+    z_diff, _ = explain.sample_cloud(enc.z_mean, enc.z_log_var + 2.0 * np.log(m), 4, seed=seed + 1)
+    st.code(gradient_code(enc, eps[0]), language="python")
+    if m != 1:
+        st.caption(f"The strips below use z_std × {m:g} (the page's magnifier), for seeing only.")
+    a, b = st.columns(2)
+    texts = ("**Same ε four times** → the same z, the same image: nothing random is left.",
+             "**Four different ε** → four draws from this input's cloud.")
+    for col, z, text in zip((a, b), (z_same, z_diff), texts):
+        col.markdown(text)
+        for cell, img in zip(col.columns(4), about.model.decode(z)):
+            thumbnail(cell, img, 3)
+
+
+def what_makes_the_heads(about: Input) -> None:
+    """Only the loss makes the heads a mean and a spread: reconstruction against KL, in this input's nats."""
+    model, x, enc = about.model, about.x, about.enc
+    st.markdown(
+        "Only the loss, the **negative ELBO = reconstruction + KL**:\n"
+        "- the **reconstruction** term wants the decoder to redraw this image from *any* z in its cloud: "
+        "it pushes z_mean to a spot that decodes to this digit and z_std small, so the cloud does not "
+        "spill into other digits;\n"
+        "- the **KL** term pulls every cloud towards N(0, 1): z_mean towards 0, z_std towards 1.\n\n"
+        "Training settles the tug-of-war; the head that sets the cloud's centre is what we then call "
+        "z_mean, the other its log-variance. “Why doesn't z_std collapse to zero?” below draws both terms "
+        "against this input's spread.")
+    replay_link()
+    elbo = explain.per_image_elbo(x, model.decode(enc.z_mean[None])[0], enc.z_mean, enc.z_log_var)
+    rec_samples = float(np.mean([
+        explain.per_image_elbo(x, d, enc.z_mean, enc.z_log_var)["reconstruction_loss"]
+        for d in model.decode(about.samples[:32])]))
+    m1, m2, m3, m4 = st.columns(4)
+    m1.metric("Reconstruction at z_mean", f"{elbo['reconstruction_loss']:.1f} nats")
+    m2.metric("Reconstruction (samples)", f"{rec_samples:.1f} nats",
+              help="Averaged over 32 sampled z: the term training optimises, estimated by sampling.")
+    m3.metric("KL (all dims)", f"{elbo['kl_loss']:.2f} nats")
+    m4.metric("Negative ELBO (at z_mean)", f"{elbo['neg_elbo']:.1f} nats")
+    st.markdown("**This input's KL per dimension**")
+    widgets.kl_table(st, np.asarray(elbo["kl_per_dim"]), enc.z_mean, enc.z_std)
+
+
+def why_no_collapse(about: Input) -> None:
+    """Why z_std stays above 0: reconstruction against KL as this input's spread is scaled, then the KL's
+    −log σ, which grows without bound, on one dimension's curve."""
+    enc = about.enc
+    st.markdown("**The tug of war, for this input.** Scale every dimension's z_std by one factor, keep "
+                "z_mean, and add up what each term charges:")
+    curve = cache.spread_curve(models.handle(about.model.path), about.x)
+    st.plotly_chart(spread_figure(curve), width="stretch", key="how_spread_curve")
+    st.caption(spread_summary(curve, enc))
+    st.markdown("**One dimension's KL alone**")
+    dim = st.selectbox("Dimension", list(range(enc.z_mean.size)), format_func=lambda d: f"z[{d}]",
+                       key="how_dim")
+    c1, c2 = st.columns([3, 2])
+    c1.plotly_chart(kl_curve_figure(enc, dim), width="stretch", key="how_kl_curve")
+    c2.markdown(
+        "The reconstruction term alone would shrink z_std to 0 (a point is easiest to decode). "
+        r"But the KL contains $-\log\sigma$, which **grows without bound as σ → 0**:")
+    c2.code(collapse_code(enc.z_mean[dim]), language="text")
+    c2.markdown(f"This input's learned z_std here is **{enc.z_std[dim]:.3f}** (KL {enc.kl[dim]:.3f} nats): "
+                "the point where shrinking the cloud further costs more KL than it buys in "
+                "reconstruction.")
