@@ -1,10 +1,9 @@
-"""The cloud map as one SVG picture: axes, the test set behind, samples, rings, z_mean stars and a legend.
+"""The cloud map as one SVG picture: axes, the test set behind, samples, rings, z_mean stars and a legend."""
 
-How it works shows its clouds this way. As a Plotly chart the map was the page's first chart, and
-building it (Plotly's bundle, then the plot) took the browser about 0.7 s of a 1.5 s page load on these
-machines; a picture drawn on the server costs the browser one image decode. It has no hover or zoom,
-which that page does not need: its "Zoom in on the cloud" switch redraws the picture closer.
-"""
+# How it works shows its clouds this way. As a Plotly chart the map was the page's first chart, and
+# building it (Plotly's bundle, then the plot) took the browser about 0.7 s of a 1.5 s page load on these
+# machines; a picture drawn on the server costs the browser one image decode. It has no hover or zoom,
+# which that page does not need: its "Zoom in on the cloud" switch redraws the picture closer.
 
 from __future__ import annotations
 

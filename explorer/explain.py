@@ -1,8 +1,7 @@
-"""Pure NumPy helpers for the Encode and How-it-works pages: the encoder head's numbers, explained.
+"""Pure NumPy helpers for the Encode and How-it-works pages: the encoder head's numbers, explained."""
 
-Nothing here imports Streamlit, TensorFlow or ONNX Runtime: every function takes the arrays the
-served encoder returned (z_mean, z_log_var) and computes what the pages show from them.
-"""
+# Nothing here imports Streamlit, TensorFlow or ONNX Runtime: every function takes the arrays the
+# served encoder returned (z_mean, z_log_var) and computes what the pages show from them.
 
 from __future__ import annotations
 

@@ -1,10 +1,9 @@
-"""The queue keeper: one thread per web process that moves the training queue and cleans up old files.
+"""The queue keeper: one thread per web process that moves the training queue and cleans up old files."""
 
-Pages reconcile the job folder whenever they read it, but nobody may be watching: the keeper does it every
-few seconds, so the next job starts when one ends with no page open, and once an hour it removes old job
-folders and idle visitors' unshared models (README, "Running it for a class"). Replicas each run one; the
-job folder's lock keeps them from starting a job twice.
-"""
+# Pages reconcile the job folder whenever they read it, but nobody may be watching: the keeper does it every
+# few seconds, so the next job starts when one ends with no page open, and once an hour it removes old job
+# folders and idle visitors' unshared models (README, "Running it for a class"). Replicas each run one; the
+# job folder's lock keeps them from starting a job twice.
 
 from __future__ import annotations
 

@@ -1,9 +1,9 @@
-"""The replay player: one Plotly figure whose frames are training's snapshots, played in the browser.
+"""The replay player: one Plotly figure whose frames are training's snapshots, played in the browser."""
 
-Every frame holds the fixed test subset's z_mean (a trace per label), z_std rings for a sample of them, one
-followed digit with its path so far, a cursor on the loss curves, and the decodes of a fixed grid of z. Plotly
-animates frames in the browser (play, pause, the slider), so no frame costs a round trip to the server.
-"""
+# Every frame holds the fixed test subset's z_mean (a trace per label), z_std rings for a sample of them,
+# one followed digit with its path so far, a cursor on the loss curves, and the decodes of a fixed grid of
+# z. Plotly animates frames in the browser (play, pause, the slider), so no frame costs a round trip to the
+# server.
 
 from __future__ import annotations
 

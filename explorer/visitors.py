@@ -1,16 +1,15 @@
-"""Who is who: each browser's owner id, from a login, a trusted proxy's header, or a random cookie.
+"""Who is who: each browser's owner id, from a login, a trusted proxy's header, or a random cookie."""
 
-An owner id is a hash, never the secret it comes from: it is written into job and model folders, and a
-visitor who read one could not act as its owner with it. In order:
-1. a login (`st.login`, when the operator configured OpenID Connect in `.streamlit/secrets.toml`):
-   "u-" + hash of the signed-in user's email (or subject);
-2. a header set by a trusted reverse proxy that signs people in (VAE_USER_HEADER names it, e.g.
-   "X-Forwarded-User"; only set it when the proxy strips that header from what browsers send):
-   "u-" + hash of its value;
-3. otherwise a random token in a cookie, kept across reloads for a year: "v-" + hash of the token. The
-   browser stores it (a small component, as for the pixel ratio); the first session of a new browser makes
-   one and keeps it in session state until then.
-"""
+# An owner id is a hash, never the secret it comes from: it is written into job and model folders, and a
+# visitor who read one could not act as its owner with it. In order:
+# 1. a login (`st.login`, when the operator configured OpenID Connect in `.streamlit/secrets.toml`):
+#    "u-" + hash of the signed-in user's email (or subject);
+# 2. a header set by a trusted reverse proxy that signs people in (VAE_USER_HEADER names it, e.g.
+#    "X-Forwarded-User"; only set it when the proxy strips that header from what browsers send):
+#    "u-" + hash of its value;
+# 3. otherwise a random token in a cookie, kept across reloads for a year: "v-" + hash of the token. The
+#    browser stores it (a small component, as for the pixel ratio); the first session of a new browser makes
+#    one and keeps it in session state until then.
 
 from __future__ import annotations
 

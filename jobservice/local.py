@@ -1,13 +1,12 @@
-"""The local runner: each job a detached `python -m vae train` (or `import`) process on this machine.
+"""The local runner: each job a detached `python -m vae train` (or `import`) process on this machine."""
 
-Pages talk to a `JobRunner` (jobservice.state). `LocalProcessRunner` keeps each job's state in its own
-folder, so a job outlives page reruns, page switches and closed tabs; another runner (jobservice.ray_runner)
-implements the same interface. Nothing here imports Streamlit or TensorFlow.
-
-Every job has an owner (an opaque visitor id); the runner itself enforces what a class server needs: only
-the owner stops, cancels or deletes a job, each job saves to a folder of its own (a name never replaces
-anything), per-visitor and whole-queue limits, a cap on a job's size, and storage quotas (`Limits`).
-"""
+# Pages talk to a `JobRunner` (jobservice.state). `LocalProcessRunner` keeps each job's state in its own
+# folder, so a job outlives page reruns, page switches and closed tabs; another runner (jobservice.ray_runner)
+# implements the same interface. Nothing here imports Streamlit or TensorFlow.
+#
+# Every job has an owner (an opaque visitor id); the runner itself enforces what a class server needs: only
+# the owner stops, cancels or deletes a job, each job saves to a folder of its own (a name never replaces
+# anything), per-visitor and whole-queue limits, a cap on a job's size, and storage quotas (`Limits`).
 
 from __future__ import annotations
 

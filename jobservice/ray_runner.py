@@ -1,16 +1,17 @@
-"""Training jobs on a Ray cluster: the local runner's job folders, owners, limits and fair queue, with each
-job submitted to Ray's job server (`ray.job_submission.JobSubmissionClient`) instead of started here.
+"""Training jobs on a Ray cluster: the local runner's folders, owners and queue, each job submitted to Ray."""
 
-What travels how:
-- the command: Ray runs `python <LocalProcessRunner._command(job)>` as the job's entrypoint, asking for
-  `entrypoint_num_cpus` (the job's threads) and `entrypoint_memory`, so Ray holds back what does not fit;
-- progress, history, the STOP request, status.json and the finished bundle: files in the job's folder and
-  the models folder, which every node mounts at the same path (shared storage: README, "Scaling out");
-- liveness, logs and the last-resort stop: Ray's job status, `get_job_logs` and `stop_job`.
-
-Ray is imported only when a RayJobRunner first talks to the cluster: the web process pays nothing for it
-unless the operator chose this runner (VAE_RUNNER=ray, explorer.training.runner).
-"""
+# Training jobs on a Ray cluster: the local runner's job folders, owners, limits and fair queue, with each
+# job submitted to Ray's job server (`ray.job_submission.JobSubmissionClient`) instead of started here.
+#
+# What travels how:
+# - the command: Ray runs `python <LocalProcessRunner._command(job)>` as the job's entrypoint, asking for
+#   `entrypoint_num_cpus` (the job's threads) and `entrypoint_memory`, so Ray holds back what does not fit;
+# - progress, history, the STOP request, status.json and the finished bundle: files in the job's folder and
+#   the models folder, which every node mounts at the same path (shared storage: README, "Scaling out");
+# - liveness, logs and the last-resort stop: Ray's job status, `get_job_logs` and `stop_job`.
+#
+# Ray is imported only when a RayJobRunner first talks to the cluster: the web process pays nothing for it
+# unless the operator chose this runner (VAE_RUNNER=ray, explorer.training.runner).
 
 from __future__ import annotations
 

@@ -1,12 +1,11 @@
-"""Visitors' model bundles: who owns each, whether the class may see it, quotas, deletion and clean-up.
+"""Visitors' model bundles: who owns each, whether the class may see it, quotas, deletion and clean-up."""
 
-Each bundle trained or imported for a visitor sits in its own folder under the user-models root, with an
-`access.json` beside its model files: {"owner": ..., "shared": false, "created": ...}. The owner is an
-opaque id (explorer.visitors makes it: a hash of the visitor's cookie, login or proxy identity). A bundle
-without one (copied in by hand, or from before owners existed) belongs to nobody and is listed for nobody;
-one the command line made belongs to SERVER and is listed for everyone, read-only.
-Nothing here imports Streamlit or TensorFlow.
-"""
+# Each bundle trained or imported for a visitor sits in its own folder under the user-models root, with an
+# `access.json` beside its model files: {"owner": ..., "shared": false, "created": ...}. The owner is an
+# opaque id (explorer.visitors makes it: a hash of the visitor's cookie, login or proxy identity). A bundle
+# without one (copied in by hand, or from before owners existed) belongs to nobody and is listed for nobody;
+# one the command line made belongs to SERVER and is listed for everyone, read-only.
+# Nothing here imports Streamlit or TensorFlow.
 
 from __future__ import annotations
 

@@ -1,23 +1,22 @@
-"""Live decoding while dragging: a Streamlit component that runs the decoder in the browser.
+"""Live decoding while dragging: a Streamlit component that runs the decoder in the browser."""
 
-`st.slider` reports its value only on release, and a server round trip per frame cannot feel
-live. This component loads the bundle's ``decoder.onnx`` into ONNX Runtime Web (WebAssembly,
-one thread) inside its iframe and redraws the decoded image on every slider ``input`` event and
-every pointer move on a 2-D latent pad, at most once per animation frame (the latest value wins).
-Python hears only the final z, on release.
-
-It is a components-v1 component (``declare_component(path=...)``): v1 serves a plain folder of
-committed files with no build step and no package install, which is how the 3.7 MB ONNX Runtime
-WebAssembly binary reaches the browser offline. (Components v2 serves asset files only for
-installed packages that declare an ``asset_dir`` in ``pyproject.toml``.)
-
-Usage::
-
-    z = live_decoder(decoder_bytes, model.latent_dim, z0, ranges,
-                     points=ref["z_mean"], labels=ref["labels"], key="live")
-    if live_decoder_error("live"):
-        ...  # the browser could not run the model: decode on the server instead
-"""
+# `st.slider` reports its value only on release, and a server round trip per frame cannot feel
+# live. This component loads the bundle's ``decoder.onnx`` into ONNX Runtime Web (WebAssembly,
+# one thread) inside its iframe and redraws the decoded image on every slider ``input`` event and
+# every pointer move on a 2-D latent pad, at most once per animation frame (the latest value wins).
+# Python hears only the final z, on release.
+#
+# It is a components-v1 component (``declare_component(path=...)``): v1 serves a plain folder of
+# committed files with no build step and no package install, which is how the 3.7 MB ONNX Runtime
+# WebAssembly binary reaches the browser offline. (Components v2 serves asset files only for
+# installed packages that declare an ``asset_dir`` in ``pyproject.toml``.)
+#
+# Usage::
+#
+#     z = live_decoder(decoder_bytes, model.latent_dim, z0, ranges,
+#                      points=ref["z_mean"], labels=ref["labels"], key="live")
+#     if live_decoder_error("live"):
+#         ...  # the browser could not run the model: decode on the server instead
 
 from __future__ import annotations
 

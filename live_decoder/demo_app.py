@@ -1,9 +1,8 @@
-"""Demo page for the live decoder: `streamlit run live_decoder/demo_app.py` from the repo root.
+"""Demo page for the live decoder: `streamlit run live_decoder/demo_app.py` from the repo root."""
 
-Query parameters: ?model=mnist-16d (any shipped bundle folder; default mnist-2d),
-?broken=1 (passes bytes that are not a model, to show the server fallback).
-The lower half is the server-side path (st.slider + ONNX decode + st.image) for comparison.
-"""
+# Query parameters: ?model=mnist-16d (any shipped bundle folder; default mnist-2d),
+# ?broken=1 (passes bytes that are not a model, to show the server fallback).
+# The lower half is the server-side path (st.slider + ONNX decode + st.image) for comparison.
 
 from __future__ import annotations
 

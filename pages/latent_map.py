@@ -1,5 +1,4 @@
-"""Latent map: every test image's z_mean, its z_std to scale, selections decoded, a manifold grid, and the
-replay of training."""
+"""Latent map: every test image's z_mean and z_std, selections decoded, a grid, the replay of training."""
 
 import streamlit as st
 

@@ -15,10 +15,10 @@ from streamlit.proto.WidgetStates_pb2 import WidgetState
 
 def rerun_with(at, add: Iterable[WidgetState] = (), drop: Iterable[str] = ()) -> None:
     """Run `at` once more with the WidgetStates in `add` sent too and those of the ids in `drop` left out."""
-    from streamlit.testing.v1 import element_tree as et
+    from streamlit.testing.v1 import element_tree
 
     add, drop = list(add), set(drop)
-    original = et.ElementTree.get_widget_states
+    original = element_tree.ElementTree.get_widget_states
 
     def states(self):
         got = original(self)
@@ -27,11 +27,11 @@ def rerun_with(at, add: Iterable[WidgetState] = (), drop: Iterable[str] = ()) ->
         got.widgets.extend([*kept, *add])
         return got
 
-    et.ElementTree.get_widget_states = states
+    element_tree.ElementTree.get_widget_states = states
     try:
         at.run()
     finally:
-        et.ElementTree.get_widget_states = original
+        element_tree.ElementTree.get_widget_states = original
     assert not at.exception, at.exception
 
 

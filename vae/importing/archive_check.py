@@ -1,19 +1,18 @@
-"""Inspecting an uploaded `.keras` archive (or `.weights.h5` file) before anything loads it.
+"""Inspecting an uploaded `.keras` archive (or `.weights.h5` file) before anything loads it."""
 
-Pure Python (zipfile + json): nothing here imports Keras or runs code from the upload. What is
-checked follows Keras' own security notes for loading untrusted models:
-
-* the zip holds only `config.json`, `metadata.json` and `model.weights.h5`, under those exact
-  names (no folders, no absolute or `..` paths), unencrypted, stored or deflated;
-* sizes are capped (each member and the total, uncompressed) and so is the compression ratio,
-  and the caps are enforced on the bytes actually read, not only on the sizes the zip declares;
-* every object in the model config (nested models included) is a built-in Keras class from an
-  allow-list: no Lambda, no TFSMLayer, no custom `module` / `registered_name`, no serialized
-  function (`__lambda__`, `function`), no activation or initializer looked up by a custom name.
-
-The one exception, the encoder's sampling layer, is decided by `vae.importing.plan`, which removes
-it from the graph before `check_config` sees the rest.
-"""
+# Pure Python (zipfile + json): nothing here imports Keras or runs code from the upload. What is
+# checked follows Keras' own security notes for loading untrusted models:
+#
+# * the zip holds only `config.json`, `metadata.json` and `model.weights.h5`, under those exact
+#   names (no folders, no absolute or `..` paths), unencrypted, stored or deflated;
+# * sizes are capped (each member and the total, uncompressed) and so is the compression ratio,
+#   and the caps are enforced on the bytes actually read, not only on the sizes the zip declares;
+# * every object in the model config (nested models included) is a built-in Keras class from an
+#   allow-list: no Lambda, no TFSMLayer, no custom `module` / `registered_name`, no serialized
+#   function (`__lambda__`, `function`), no activation or initializer looked up by a custom name.
+#
+# The one exception, the encoder's sampling layer, is decided by `vae.importing.plan`, which removes
+# it from the graph before `check_config` sees the rest.
 
 from __future__ import annotations
 

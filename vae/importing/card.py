@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import importlib.metadata as md
 import re
+from importlib import metadata
 from pathlib import Path
 
 from vae.importing.archive_check import KerasArchive
@@ -57,8 +57,8 @@ def _roles_note(plan: EncoderPlan) -> str:
 
 def _base_card(name: str | None, out: Path, description: str, dataset: str, source: dict, notes: str) -> dict:
     try:
-        keras_version = md.version("keras")  # read from package metadata: this process never imports Keras
-    except md.PackageNotFoundError:
+        keras_version = metadata.version("keras")  # from package metadata: this process never imports Keras
+    except metadata.PackageNotFoundError:
         keras_version = "?"
     return {
         "name": name or out.name, "description": description, "imported": True, "source": source,

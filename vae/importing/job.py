@@ -1,9 +1,8 @@
-"""An import run as a job: its stage in JOB_DIR/progress.json, how it ended in JOB_DIR/status.json.
+"""An import run as a job: its stage in JOB_DIR/progress.json, how it ended in JOB_DIR/status.json."""
 
-`python -m vae import … --job-dir DIR` reports through these two files, as a training job does, so the web
-process (which never imports TensorFlow) can show where the import is and how it ended. The sandboxed child
-writes the stages it reaches itself: it is handed the progress file's path.
-"""
+# `python -m vae import … --job-dir DIR` reports through these two files, as a training job does, so the web
+# process (which never imports TensorFlow) can show where the import is and how it ended. The sandboxed child
+# writes the stages it reaches itself: it is handed the progress file's path.
 
 from __future__ import annotations
 

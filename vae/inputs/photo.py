@@ -1,9 +1,8 @@
-"""Photos of a digit on paper: the paper's light, coloured ink, ruled lines, specks and other marks.
+"""Photos of a digit on paper: the paper's light, coloured ink, ruled lines, specks and other marks."""
 
-vae.inputs.preprocess calls these between reading the ink and cropping to it. Each step leaves a clean image
-(an MNIST digit, a drawing, a font digit on even paper) as it was. Built on scipy.ndimage (labels, distance
-transforms, rank filters).
-"""
+# vae.inputs.preprocess calls these between reading the ink and cropping to it. Each step leaves a clean image
+# (an MNIST digit, a drawing, a font digit on even paper) as it was. Built on scipy.ndimage (labels, distance
+# transforms, rank filters).
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""The posterior's maths in NumPy: z_std, sampling z, KL per dimension, Bernoulli reconstruction loss,
-per-image ELBO, active units."""
+"""The posterior's maths in NumPy: z_std, sampling z, KL per dimension, BCE, per-image ELBO, active units."""
 
 from __future__ import annotations
 

@@ -1,5 +1,7 @@
-"""A replay of training (the bundle's replay.npz): a fixed set of test images' z_mean and z_log_var, the loss
-terms and the decodes of a fixed grid of z, from before the first update to the model as saved."""
+"""A replay of training (replay.npz): a fixed test subset's encodings, losses and decodes, step by step."""
+
+# A replay of training (the bundle's replay.npz): a fixed set of test images' z_mean and z_log_var, the loss
+# terms and the decodes of a fixed grid of z, from before the first update to the model as saved.
 
 from __future__ import annotations
 

@@ -1,0 +1,105 @@
+"""The layout's rules: small modules, no cryptic module aliases, and each layer importing only what it may."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SOURCE_DIRS = ("vae", "jobservice", "explorer", "pages", "live_decoder", "scripts", "tests", "deploy")
+MAX_LINES = 400
+# Aliases the Python world reads at a glance; any other alias of one or two letters is a riddle.
+CONVENTIONAL = {("numpy", "np"), ("pandas", "pd"), ("tensorflow", "tf"), ("streamlit", "st"),
+                ("plotly.graph_objects", "go"), ("xml.etree.ElementTree", "ET"), ("datetime", "dt")}
+# vae/ is the model: no web app, no plotting, no job service. One exception, with its reason: the CLI's
+# `train --runner ray` submits the training through the job service's Ray runner (imported only then).
+NOT_IN_VAE = {"streamlit", "plotly", "jobservice", "explorer", "live_decoder"}
+VAE_EXCEPTIONS = {("vae/cli.py", "jobservice.ray_runner")}
+NOT_IN_WEB = {"tensorflow", "keras", "tf2onnx"}  # the web process serves from ONNX
+
+
+def python_files() -> list[Path]:
+    files = [REPO / "app.py"]
+    for folder in SOURCE_DIRS:
+        files += sorted((REPO / folder).rglob("*.py"))
+    return files
+
+
+def too_long(source: str) -> bool:
+    return len(source.splitlines()) > MAX_LINES
+
+
+def cryptic_aliases(source: str) -> list[str]:
+    """`import a.b as X` / `from a import b as X` with X one or two letters, unless a convention."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            base = f"{node.module}." if isinstance(node, ast.ImportFrom) and node.module else ""
+            for alias in node.names:
+                name = base + alias.name
+                if alias.asname and len(alias.asname) <= 2 and (name, alias.asname) not in CONVENTIONAL:
+                    found.append(f"{name} as {alias.asname}")
+    return found
+
+
+def imported_modules(source: str) -> list[str]:
+    """Every module an import statement names (absolute imports; the project uses no relative ones)."""
+    names = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.append(node.module)
+    return names
+
+
+def forbidden(source: str, path: str, banned: set[str], exceptions=frozenset()) -> list[str]:
+    return [m for m in imported_modules(source)
+            if m.split(".")[0] in banned and (path, m) not in exceptions]
+
+
+def _relative(path: Path) -> str:
+    return path.relative_to(REPO).as_posix()
+
+
+def test_no_module_is_over_400_lines():
+    long = [f"{_relative(p)}: {len(p.read_text().splitlines())}" for p in python_files()
+            if too_long(p.read_text())]
+    assert not long, long
+
+
+def test_no_cryptic_module_aliases():
+    bad = {_relative(p): cryptic_aliases(p.read_text()) for p in python_files()}
+    assert not {k: v for k, v in bad.items() if v}
+
+
+def test_vae_is_the_model_only():
+    bad = {_relative(p): forbidden(p.read_text(), _relative(p), NOT_IN_VAE, VAE_EXCEPTIONS)
+           for p in sorted((REPO / "vae").rglob("*.py"))}
+    assert not {k: v for k, v in bad.items() if v}
+
+
+def test_the_web_layers_never_import_tensorflow_directly():
+    web = [REPO / "app.py", *sorted((REPO / "explorer").rglob("*.py")),
+           *sorted((REPO / "pages").rglob("*.py"))]
+    bad = {_relative(p): forbidden(p.read_text(), _relative(p), NOT_IN_WEB) for p in web}
+    assert not {k: v for k, v in bad.items() if v}
+
+
+@pytest.mark.parametrize("source, rule", [
+    ("\n" * 401, too_long),
+    ("from vae import bundle as B\n", cryptic_aliases),
+    ("import explorer.cloud_map as CM\n", cryptic_aliases),
+    ("def f():\n    from vae.bundles import bundle as bb\n", cryptic_aliases),
+])
+def test_the_checks_catch_what_they_are_for(source, rule):
+    assert rule(source)
+
+
+def test_the_import_checks_catch_what_they_are_for():
+    assert forbidden("def f():\n    import streamlit as st\n", "vae/x.py", NOT_IN_VAE) == ["streamlit"]
+    assert forbidden("from jobservice import state\n", "vae/x.py", NOT_IN_VAE) == ["jobservice"]
+    assert forbidden("from keras import layers\n", "explorer/x.py", NOT_IN_WEB) == ["keras"]
+    assert not cryptic_aliases("import numpy as np\nfrom explorer import geometry as geo\n")
