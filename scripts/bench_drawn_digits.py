@@ -7,7 +7,7 @@ preprocesses them as the Encode page does, encodes them with the model (ONNX Run
 class, the share of the 8 nearest test digits (by z_mean, as the page lists them) that are of the drawn
 class, how often the page's majority label is right, and the reconstruction loss at z_mean; "before" is
 the old canvas (an 18 px pen, strokes left as drawn), "after" the current one. With --mnist it also
-measures the stroke width of MNIST's test digits, which MNIST_STROKE in vae/preprocess.py quotes.
+measures the stroke width of MNIST's test digits, which MNIST_STROKE in vae/inputs/preprocess.py quotes.
 """
 
 from __future__ import annotations
