@@ -30,7 +30,7 @@ def main() -> int:
     ap.add_argument("--data-dir", default=str(ROOT.parent / "shared" / "data" / "mnist"))
     args = ap.parse_args()
 
-    import keras
+    import keras  # here: TensorFlow loads only when the measurement runs, not for --help
     import tensorflow as tf
 
     from vae.bundles.bundle import CARD_JSON, read_json

@@ -100,7 +100,7 @@ def main() -> int:
                     help="the screen's device pixel ratio (2 for a HiDPI screen)")
     args = ap.parse_args()
 
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import sync_playwright  # here: Playwright loads only when the browser runs
 
     rows: list[tuple[str, list[float]]] = []
     logs = Path(tempfile.mkdtemp(prefix="bench_app-"))

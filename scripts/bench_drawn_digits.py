@@ -24,6 +24,7 @@ sys.path.insert(0, str(REPO))
 
 from scripts import drawn_digits  # noqa: E402
 from vae.bundles.serving import ServedModel  # noqa: E402
+from vae.inputs.data import load_dataset  # noqa: E402
 from vae.inputs.preprocess import CANVAS_STROKE, MNIST_STROKE, stroke_width, to_mnist  # noqa: E402
 
 # The canvas as it was when issue 14 reported a drawn "2" landing among 3s and 8s.
@@ -78,8 +79,6 @@ def ceiling(model) -> dict[int, float]:
 def mnist_strokes(data_dir: str, upsample: int = 8, n: int = 2000) -> np.ndarray:
     """Stroke widths (px at 28x28) of MNIST test digits, each measured upsampled (stroke_width needs
     strokes many pixels wide)."""
-    from vae.inputs.data import load_dataset
-
     x = load_dataset("mnist", data_dir=data_dir, allow_download=False).x_test[:n, ..., 0]
     return np.array([stroke_width(_up(a, upsample)) / upsample for a in x])
 

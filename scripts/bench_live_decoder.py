@@ -165,7 +165,7 @@ def main() -> int:
     ap.add_argument("--json", type=Path, help="also write the results here")
     args = ap.parse_args()
 
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import sync_playwright  # here: Playwright loads only when the browser runs
 
     out: dict = {"model": args.model, "cpus": os.cpu_count(),
                  "loadavg": [round(x, 2) for x in os.getloadavg()]}

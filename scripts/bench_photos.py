@@ -46,7 +46,9 @@ Preprocess = Callable[[bytes], np.ndarray]
 def preprocessor(path: str | None) -> tuple[str, Preprocess]:
     """The preprocessing to measure: this checkout's, or a vae/preprocess.py saved elsewhere (an old one)."""
     if path is None:
-        from vae.inputs.preprocess import preprocess_bytes
+        from vae.inputs.preprocess import (
+            preprocess_bytes,  # this checkout's, only when it is the one measured
+        )
 
         return "after", lambda b: preprocess_bytes(b).image
     spec = importlib.util.spec_from_file_location("preprocess_before", path)

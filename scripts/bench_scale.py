@@ -53,7 +53,7 @@ def run_jobs(runner, n: int) -> tuple[float, list[str]]:
 
 
 def bench_jobs(n: int) -> dict[str, float]:
-    from jobservice.ray_runner import RayJobRunner
+    from jobservice.ray_runner import RayJobRunner  # here: only the Ray measurement needs it
 
     walls = {}
     with tempfile.TemporaryDirectory(prefix="bench_scale-") as tmp:

@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 def keras_example_vae(seed: int):
     """The keras-io example's architecture, wrapped in our VAE class so both are evaluated identically."""
-    import keras
+    import keras  # here: TensorFlow loads only when the measurement runs, not for --help
     from keras import layers
 
     from vae.model.presets import VAE
@@ -66,7 +66,7 @@ def train_curve(vae, optimizer, x_train, x_test, epochs: int, target: float | No
 
 
 def images_per_second(repeats: int, x_train) -> tuple[float, float]:
-    import keras
+    import keras  # (TensorFlow)
     from keras import layers
 
     from vae.model.config import ModelConfig
@@ -109,7 +109,7 @@ def main() -> None:
     if args.threads:
         os.environ["TF_NUM_INTRAOP_THREADS"] = str(args.threads)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    import keras
+    import keras  # (TensorFlow)
 
     from vae.inputs.data import load_dataset
     from vae.model.config import ModelConfig

@@ -45,7 +45,7 @@ def main() -> int:
         print(f"error: {args.before} holds no app.py", file=sys.stderr)
         return 2
 
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import sync_playwright  # here: Playwright loads only when the browser runs
 
     logs = Path(tempfile.mkdtemp(prefix="bench_versions-"))
     servers = {name: AppServer(logs / f"{name}.log", env={"VAE_USER_MODELS": str(logs / name / "user")},

@@ -147,7 +147,7 @@ async def user(n: int, browser, url: str, actions: int, times: dict, errors: lis
 
 
 async def run(args) -> int:
-    from playwright.async_api import async_playwright
+    from playwright.async_api import async_playwright  # here: Playwright loads only when the browser runs
 
     logs = Path(tempfile.mkdtemp(prefix="load_test-"))
     server = None if args.url else AppServer(

@@ -181,7 +181,7 @@ class User:
 
 
 def run(args) -> int:
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import sync_playwright  # here: Playwright loads only when the browser runs
 
     logs = Path(tempfile.mkdtemp(prefix="soak-"))
     env = {"VAE_USER_MODELS": str(logs / "user")}

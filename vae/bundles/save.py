@@ -41,7 +41,7 @@ def save_bundle(vae, training: TrainingConfig, out: str | Path, *, history: dict
     """Write the training and model configs, weights, history, metrics, card, ONNX exports, reference
     encodings and, when given, the replay of training (vae.model.replay) and a gallery of test images
     (vae.inputs.data.gallery) atomically."""
-    from vae.model.presets import probability_decoder
+    from vae.model.presets import probability_decoder  # (Keras)
 
     cfg = training.model_config
     with atomic_bundle_dir(out) as tmp:
@@ -63,7 +63,7 @@ def save_bundle(vae, training: TrainingConfig, out: str | Path, *, history: dict
 
 def _save_weights_only(vae, cfg: ModelConfig, path: Path) -> None:
     """Save the model's weights without the optimizer's state (which would triple the file)."""
-    from vae.model.presets import build_vae
+    from vae.model.presets import build_vae  # (Keras)
 
     clean = build_vae(cfg)
     clean.set_weights(vae.get_weights())
@@ -76,7 +76,7 @@ def _export(vae, decoder_probs, tmp: Path, sample_images: np.ndarray) -> dict:
 
 def load_vae(path: str | Path):
     """Rebuild the exact model a bundle holds: its config, then its weights."""
-    from vae.model.presets import build_vae
+    from vae.model.presets import build_vae  # (Keras)
 
     path = check_bundle(path)
     raw = read_json(path / CONFIG)

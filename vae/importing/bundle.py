@@ -78,7 +78,7 @@ def load_imported(path: str | Path) -> tuple[VAE, ImportedConfig]:
     """
     import keras  # here, not at the top: the web process imports this package without TensorFlow
 
-    from vae.model.presets import VAE
+    from vae.model.presets import VAE  # (Keras)
 
     path = check_bundle(path)
     raw = read_json(path / CONFIG)

@@ -26,7 +26,7 @@ MAX_LATENT_DIM = 64
 
 
 def _load(path: str, what: str, memory_mb: int):
-    import keras
+    import keras  # (after the limits)
 
     try:
         return keras.saving.load_model(path, safe_mode=True, compile=False)
@@ -93,9 +93,9 @@ def _smoke_decoder(probs, logits, latent: int, z_extra) -> tuple:
 
 def _graph(job: dict) -> dict:
     """A `.keras` encoder + decoder pair, already rewritten by `vae.importing.plan`."""
-    import keras
+    import keras  # (after the limits)
 
-    from vae.model.presets import VAE
+    from vae.model.presets import VAE  # (Keras)
 
     encoder = _load(job["encoder"], "encoder", job["memory_mb"])
     probs = _load(job["decoder_probs"], "decoder", job["memory_mb"])
@@ -121,9 +121,9 @@ def _graph(job: dict) -> dict:
 
 def _weights(job: dict) -> dict:
     """A `.weights.h5` for one of the project's presets."""
-    import h5py
+    import h5py  # (after the limits)
 
-    from vae.model.presets import build_vae
+    from vae.model.presets import build_vae  # (Keras)
 
     try:
         cfg = ModelConfig(preset=job["preset"], latent_dim=int(job["latent_dim"]))
@@ -158,7 +158,7 @@ def _weights(job: dict) -> dict:
 
 def _finish(job: dict, vae, config: dict, card: dict, save_graphs: Callable[[Path], None] | None) -> dict:
     """Evaluate, encode the reference split, export ONNX and write every bundle file into job['staging']."""
-    from vae.model.presets import probability_decoder
+    from vae.model.presets import probability_decoder  # (Keras)
 
     write_stage(job.get("progress"), "evaluating")
     try:

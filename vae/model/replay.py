@@ -94,7 +94,7 @@ class Recorder:
                  z_log_var: np.ndarray | None = None) -> None:
         """Record the model's state at `step`; given z_mean and z_log_var (the subset's), they are used as
         the encodings instead of encoding the subset again."""
-        import tensorflow as tf
+        import tensorflow as tf  # (TensorFlow: only while training)
 
         start = time.perf_counter()
         if self._model is not vae:  # compiled once per model; they read its weights as they are at each call
@@ -135,7 +135,7 @@ class Recorder:
     def callback(self):
         """A Keras callback taking the snapshots at step 0 (before any update) and at the scheduled steps.
         The last training step is left to `finish()`, whose weights are those saved."""
-        import keras
+        import keras  # (only while training)
 
         recorder, scheduled = self, {int(s) for s in self.steps}
 

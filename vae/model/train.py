@@ -43,7 +43,7 @@ def write_job_json(job_dir: Path, name: str, obj: dict) -> None:
 
 
 def _callbacks(job_dir: Path | None, epochs: int, steps: int):
-    import keras
+    import keras  # (see the note at the top)
 
     class JobFiles(keras.callbacks.Callback):
         """Writes progress.json / history.json so another process can watch, and obeys Stop."""
@@ -97,7 +97,7 @@ def _callbacks(job_dir: Path | None, epochs: int, steps: int):
 def weight_average(first_epoch: int):
     """A Keras callback that averages the weights from the end of epoch `first_epoch` (0-based) on; after
     training, its `apply(model)` puts the average in the model and `count` says how many epochs it took in."""
-    import keras
+    import keras  # (see the note at the top)
 
     class WeightAverage(keras.callbacks.Callback):
         """Uniform average of the weights at the end of each epoch from `first_epoch` (0-based) on:
@@ -162,7 +162,7 @@ def train(config: TrainingConfig, *, out: str | Path, data_dir: str | None = Non
     With `config.decoder_from` (a bundle), its trained decoder is copied in and frozen and only the
     encoder is trained. With `replay`, the bundle holds a replay of the training (vae.model.replay). The
     config was checked when it was made, so a mistake fails before TensorFlow."""
-    import keras
+    import keras  # (see the note at the top)
 
     from vae.model.presets import build_vae  # (Keras)
 
