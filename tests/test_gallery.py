@@ -9,8 +9,8 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import REPO
 
+from tests.support.bundles import REPO
 from vae import bundle as B
 from vae.data import DATA_LICENSES, load_dataset, stratified_indices
 

@@ -11,13 +11,14 @@ import re
 
 import numpy as np
 import pytest
-from conftest import REPO, open_page
 from PIL import Image
 
 from explorer import cache
 from explorer import explain as E
 from explorer.sections import decoder as D
 from explorer.sections import how_it_works as how
+from tests.support.bundles import REPO
+from tests.support.pages import open_page
 from vae import bundle as B
 from vae.serving import ServedModel
 

@@ -19,97 +19,18 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 
 keras = pytest.importorskip("keras")
-from keras import layers, ops  # noqa: E402
+from keras import layers  # noqa: E402
 
+from tests.support.keras_models import (  # noqa: E402
+    MyScale,
+    Sampling,
+    course_model,
+    keras_example,
+    lambda_encoder,
+)
 from vae import importer  # noqa: E402
 from vae.archive_check import ImportRefused, inspect_archive  # noqa: E402
 from vae.import_plan import analyze_decoder, analyze_encoder  # noqa: E402
-
-# ---------------------------------------------------------------------- foreign models, as users write them
-
-class Sampling(layers.Layer):
-    """keras-io examples/generative/vae.py's sampling layer (not registered)."""
-
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self.seed_generator = keras.random.SeedGenerator(1337)
-
-    def call(self, inputs):
-        z_mean, z_log_var = inputs
-        epsilon = keras.random.normal(ops.shape(z_mean), seed=self.seed_generator)
-        return z_mean + ops.exp(0.5 * z_log_var) * epsilon
-
-
-@keras.saving.register_keras_serializable(package="course")
-class CourseSampling(layers.Layer):
-    """The course notebook's sampling layer (registered): mu + exp(0.5 * sigma) * eps."""
-
-    def call(self, inputs):
-        mu, sigma = inputs
-        return mu + ops.exp(0.5 * sigma) * keras.random.normal(ops.shape(mu))
-
-
-@keras.saving.register_keras_serializable(package="evil")
-class MyScale(layers.Layer):
-    """A custom layer that is not a sampling layer: never allowed."""
-
-    def call(self, x):
-        return x * 2.0
-
-
-def keras_example(latent_dim: int = 2):
-    """keras-io examples/generative/vae.py, layer for layer (smaller Dense)."""
-    x_in = keras.Input(shape=(28, 28, 1))
-    x = layers.Conv2D(32, 3, activation="relu", strides=2, padding="same")(x_in)
-    x = layers.Conv2D(64, 3, activation="relu", strides=2, padding="same")(x)
-    x = layers.Flatten()(x)
-    x = layers.Dense(16, activation="relu")(x)
-    z_mean = layers.Dense(latent_dim, name="z_mean")(x)
-    z_log_var = layers.Dense(latent_dim, name="z_log_var")(x)
-    z = Sampling()([z_mean, z_log_var])
-    encoder = keras.Model(x_in, [z_mean, z_log_var, z], name="encoder")
-    z_in = keras.Input(shape=(latent_dim,))
-    x = layers.Dense(7 * 7 * 64, activation="relu")(z_in)
-    x = layers.Reshape((7, 7, 64))(x)
-    x = layers.Conv2DTranspose(64, 3, activation="relu", strides=2, padding="same")(x)
-    x = layers.Conv2DTranspose(32, 3, activation="relu", strides=2, padding="same")(x)
-    out = layers.Conv2DTranspose(1, 3, activation="sigmoid", padding="same")(x)
-    return encoder, keras.Model(z_in, out, name="decoder")
-
-
-def course_model(latent_dim: int = 3):
-    """The course's shape: BatchNorm, heads latent_mu / latent_sigma (a log-variance), a separate sigmoid."""
-    x_in = keras.Input(shape=(28, 28, 1), name="encoder_input")
-    x = layers.Conv2D(8, 3, strides=2, padding="same", activation="relu")(x_in)
-    x = layers.BatchNormalization()(x)
-    x = layers.Conv2D(16, 3, strides=2, padding="same", activation="relu")(x)
-    x = layers.BatchNormalization()(x)
-    x = layers.Flatten()(x)
-    x = layers.Dense(20, activation="relu")(x)
-    x = layers.BatchNormalization()(x)
-    mu = layers.Dense(latent_dim, name="latent_mu")(x)
-    sigma = layers.Dense(latent_dim, name="latent_sigma")(x)
-    z = CourseSampling(name="z")([mu, sigma])
-    encoder = keras.Model(x_in, [mu, sigma, z], name="encoder")
-    z_in = keras.Input(shape=(latent_dim,), name="decoder_input")
-    x = layers.Dense(7 * 7 * 16, activation="relu")(z_in)
-    x = layers.BatchNormalization()(x)
-    x = layers.Reshape((7, 7, 16))(x)
-    x = layers.Conv2DTranspose(16, 3, strides=2, padding="same", activation="relu")(x)
-    x = layers.BatchNormalization()(x)
-    x = layers.Conv2DTranspose(8, 3, strides=2, padding="same", activation="relu")(x)
-    x = layers.Conv2DTranspose(1, 3, padding="same")(x)
-    x = layers.Activation("sigmoid")(x)
-    out = layers.Reshape((28, 28))(x)  # a 28x28 output (no channel axis) is accepted too
-    decoder = keras.Model(z_in, out, name="decoder")
-    # Move the BatchNorm statistics away from their initial values, as training would.
-    rng = np.random.default_rng(0)
-    for model in (encoder, decoder):
-        for layer in model.layers:
-            if isinstance(layer, layers.BatchNormalization):
-                layer.moving_mean.assign(rng.normal(size=layer.moving_mean.shape) * 0.1)
-                layer.moving_variance.assign(rng.uniform(0.5, 2.0, size=layer.moving_variance.shape))
-    return encoder, decoder
 
 
 def _save(model, path: Path) -> Path:
@@ -228,19 +149,9 @@ def test_roles_come_from_the_sampling_layer_not_from_names_or_output_order(cours
 
 # --------------------------------------------------------------------------- (c) refusals
 
-def _lambda_encoder(marker: Path):
-    """The Keras example with a Lambda whose function writes a marker file when it runs."""
-    x_in = keras.Input(shape=(28, 28, 1))
-    x = layers.Lambda(lambda t, p=str(marker): (open(p, "w").close(), t)[1])(x_in)
-    x = layers.Flatten()(x)
-    z_mean = layers.Dense(2, name="z_mean")(x)
-    z_log_var = layers.Dense(2, name="z_log_var")(x)
-    return keras.Model(x_in, [z_mean, z_log_var, Sampling()([z_mean, z_log_var])])
-
-
 def test_lambda_layer_is_refused_and_never_runs(example_files, tmp_path):
     marker = tmp_path / "PWNED"
-    enc = _lambda_encoder(marker)
+    enc = lambda_encoder(marker)
     assert marker.exists()  # building the model ran the function: the marker mechanism works
     enc.save(tmp_path / "evil.keras")
     marker.unlink()
@@ -345,7 +256,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess:
 
 def test_cli_refusal_exits_2_with_one_line(example_files, tmp_path):
     marker = tmp_path / "PWNED"
-    _lambda_encoder(marker).save(tmp_path / "evil.keras")
+    lambda_encoder(marker).save(tmp_path / "evil.keras")
     marker.unlink()
     proc = _cli("import", "--encoder", str(tmp_path / "evil.keras"), "--decoder", str(example_files[1]),
                 "--out", str(tmp_path / "out"), "--dataset", "digits")
@@ -416,7 +327,7 @@ def test_import_job_makes_a_model_owned_by_its_visitor(example_files, tmp_path):
 
 def test_import_job_refuses_a_lambda_and_never_runs_it(example_files, tmp_path):
     marker = tmp_path / "PWNED"
-    _lambda_encoder(marker).save(tmp_path / "evil.keras")
+    lambda_encoder(marker).save(tmp_path / "evil.keras")
     marker.unlink()
     runner, job = _run_import_job(tmp_path, [tmp_path / "evil.keras", example_files[1]], dataset="digits")
     assert job.state == "refused", f"{job.state}: {job.message}\n{runner.log_tail(job.id)}"

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import train_tiny
 
+from tests.support.bundles import train_tiny
 from vae import bundle as B
 from vae.replay import grid_z, loss_count, snapshot_steps
 
