@@ -14,7 +14,7 @@ import numpy as np
 
 from explorer.geometry import pca_project
 from explorer.geometry import projected_cov as geometry_projected_cov
-from vae.model.posterior import (  # noqa: F401  (the sections use them as E.*)
+from vae.model.posterior import (  # noqa: F401  (the sections use them as explain.*)
     kl_per_dim,
     per_image_elbo,
     reparameterize,

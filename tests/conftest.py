@@ -1,9 +1,10 @@
-"""Shared fixtures: a tiny trained bundle (made once per test session) and paths."""
+"""Shared fixtures: tiny trained bundles (made once per test session), the shipped default, scratch jobs and
+models folders. Helpers with public names live in tests/support/."""
 
 from __future__ import annotations
 
 import os
-import subprocess
+import signal
 import sys
 from pathlib import Path
 
@@ -17,16 +18,9 @@ if SHARED_MNIST.is_dir():
     os.environ.setdefault("VAE_DATA_DIR", str(SHARED_MNIST.parent))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-
-def train_tiny(out: Path, *flags: str) -> Path:
-    """Train the default preset on 256 scikit-learn digits for 1 epoch through the CLI into `out`."""
-    proc = subprocess.run(
-        [sys.executable, "-m", "vae", "train", "--dataset", "digits", "--epochs", "1",
-         "--max-train", "256", "--batch-size", "32", "--threads", "1", *flags, "--out", str(out)],
-        cwd=REPO, capture_output=True, text=True, timeout=600,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return out
+# The app's modules read their settings when imported, so they are imported in the fixtures below, after the
+# environment above is set, never at the top of this file.
+from tests.support.bundles import train_tiny  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -49,15 +43,21 @@ def default_bundle() -> Path:
     return DEFAULT_MODEL
 
 
-def open_page(page: str, model_path: str | None = None):
-    """Run app.py in AppTest (optionally on another model), switch to `page`, and check it ran cleanly."""
-    from streamlit.testing.v1 import AppTest
+@pytest.fixture()
+def dirs(tmp_path, monkeypatch):
+    """Jobs and user models in temporary folders, for the runner and for the app alike."""
+    from explorer import models as app_models
 
-    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=90)
-    if model_path:
-        at.session_state["model_path"] = model_path
-    at.run()
-    at.switch_page(page)
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    jobs, models = tmp_path / "jobs", tmp_path / "models"
+    monkeypatch.setenv("VAE_JOBS_DIR", str(jobs))
+    monkeypatch.setenv("VAE_USER_MODELS", str(models))
+    monkeypatch.setattr(app_models, "USER_MODELS", models)  # read at import, maybe by an earlier test
+    yield jobs, models
+    from jobservice import LocalProcessRunner
+
+    for job in LocalProcessRunner(jobs, models, max_running=0).list():
+        if job.pid and job.state in ("running", "stopping"):
+            try:
+                os.killpg(job.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass

@@ -9,27 +9,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import open_page
 from PIL import Image, ImageDraw
 from streamlit.testing.v1 import AppTest
+
+from tests.support.pages import open_page
+from tests.support.pictures import digit_png
 
 REPO = Path(__file__).resolve().parent.parent
 APP = str(REPO / "app.py")
 PAGE = "pages/encode.py"
-
-
-def _digit_png(dark_on_light: bool = True) -> bytes:
-    """A synthetic '7' drawn with thick strokes, as a phone photo of paper would look (or inverted)."""
-    bg, ink = (245, 245, 240), (20, 20, 30)
-    if not dark_on_light:
-        bg, ink = ink, bg
-    img = Image.new("RGB", (120, 140), bg)
-    d = ImageDraw.Draw(img)
-    d.line([(30, 30), (90, 30)], fill=ink, width=12)
-    d.line([(90, 30), (50, 115)], fill=ink, width=12)
-    buf = io.BytesIO()
-    img.save(buf, format="PNG")
-    return buf.getvalue()
 
 
 def _encode_page(model_path: str | None = None) -> AppTest:
@@ -57,7 +45,7 @@ def test_uploaded_png_is_encoded(model, dark_on_light):
 
     path = str((REPO / "models" / model).resolve())
     at = _encode_page(path)
-    png = _digit_png(dark_on_light)
+    png = digit_png(dark_on_light)
     at.file_uploader(key="encode_upload").upload("seven.png", png, "image/png")
     at.run()
     assert not at.exception, at.exception
@@ -204,7 +192,7 @@ def test_fashion_model_speaks_of_clothes_not_digits(source, monkeypatch):
     assert "Draw an item of clothing" in at.radio(key="encode_source").options
     before = _page_text(at)  # the page with nothing encoded yet
     if source == "upload":
-        at.file_uploader(key="encode_upload").upload("shirt.png", _digit_png(), "image/png")
+        at.file_uploader(key="encode_upload").upload("shirt.png", digit_png(), "image/png")
     else:
         at.radio(key="encode_source").set_value("draw")
     at.run()
@@ -233,12 +221,11 @@ def test_pages_never_import_tensorflow():
 import sys
 sys.path.insert(0, {str(REPO)!r})
 from streamlit.testing.v1 import AppTest
-sys.path.insert(0, {str(REPO / 'tests')!r})
-from test_app_encode import _digit_png
+from tests.support.pictures import digit_png
 at = AppTest.from_file({APP!r}, default_timeout=90)
 at.run()
 at.switch_page("pages/encode.py"); at.run()
-at.file_uploader(key="encode_upload").upload("seven.png", _digit_png(), "image/png"); at.run()
+at.file_uploader(key="encode_upload").upload("seven.png", digit_png(), "image/png"); at.run()
 assert not at.exception and not at.error
 at.switch_page("pages/how_it_works.py"); at.run()
 assert not at.exception

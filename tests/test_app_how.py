@@ -8,9 +8,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import open_page
 from PIL import Image, ImageDraw
 from streamlit.testing.v1 import AppTest
+
+from tests.support.pages import open_page
+from tests.support.pictures import cloud_pictures
 
 REPO = Path(__file__).resolve().parent.parent
 APP = str(REPO / "app.py")
@@ -51,25 +53,16 @@ def test_runs_and_changing_input_changes_z_mean(model):
     assert _z_mean_shown(at) != before
 
 
-def _cloud_pictures(at: AppTest) -> list[str]:
-    """The SVG documents of the page's cloud maps (st.image of an SVG string: a data URL)."""
-    import base64
-
-    prefix = "data:image/svg+xml;base64,"
-    urls = [img.url for element in at.get("image") for img in element.proto.imgs]
-    return [base64.b64decode(u[len(prefix):]).decode() for u in urls if u.startswith(prefix)]
-
-
 def test_clouds_are_drawn_as_pictures_that_follow_the_sample_count():
     """The two maps are server-drawn SVG (no Plotly chart for the browser to build on page load)."""
     at = _page()
     assert not at.get("plotly_chart")
-    one, two = _cloud_pictures(at)
+    one, two = cloud_pictures(at)
     assert "z_mean (this input)" in one and "z_mean (input 1)" in two and "z_mean (input 2)" in two
     assert one.count("<circle cx=") == 500  # the slider's default number of samples
     at.slider(key="how_n").set_value(120)
     at.run()
-    assert _cloud_pictures(at)[0].count("<circle cx=") == 120
+    assert cloud_pictures(at)[0].count("<circle cx=") == 120
 
 
 def test_follow_up_answers_are_built_only_once_opened():

@@ -7,11 +7,9 @@ import re
 import time
 
 from jobservice import FINISHED, UPLOADS, ImportSpec, LocalProcessRunner, upload_digest
-from tests import test_app_train as train_tests
-from tests.test_app_train import ALICE, owner, train_page
+from tests.support.visitors import ALICE, owner, train_page
 
 BOB = "bob-token-0123456789ab"
-dirs = train_tests.dirs  # the fixture of the jobs and models folders, as the Train page's tests use them
 
 
 def import_page(token: str = ALICE):

@@ -8,8 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import open_page
-from tests.test_app_pages import _app, _page, _select_on_map
+from tests.support.pages import app_at, on_page, open_page, select_on_map
 
 
 @pytest.mark.parametrize("customdata, expected", [
@@ -24,23 +23,23 @@ def test_point_test_index_reads_every_form_of_customdata(customdata, expected):
 
 
 def test_a_click_whose_customdata_is_a_typed_array_row_shows_that_image():
-    at = _page(_app(), "pages/latent_map.py")
-    _select_on_map(at, {"points": [{"curve_number": 4, "point_index": 3, "x": 1.0, "y": 2.0,
+    at = on_page(app_at(), "pages/latent_map.py")
+    select_on_map(at, {"points": [{"curve_number": 4, "point_index": 3, "x": 1.0, "y": 2.0,
                                     "customdata": {"0": 42.0, "1": 0.1, "2": 0.2}}], "point_indices": [3]})
     assert at.session_state["sel_index"] == 42
     assert any("Test image #42" in m.value for m in at.markdown)
 
 
 def test_a_forged_index_past_the_test_set_is_ignored():
-    at = _page(_app(), "pages/latent_map.py")
-    _select_on_map(at, {"points": [{"curve_number": 0, "point_index": 0, "customdata": [10_000_000]}]})
+    at = on_page(app_at(), "pages/latent_map.py")
+    select_on_map(at, {"points": [{"curve_number": 0, "point_index": 0, "customdata": [10_000_000]}]})
     assert "sel_index" not in at.session_state or at.session_state["sel_index"] is None
     assert not any("Test image #" in m.value for m in at.markdown)
 
 
 @pytest.mark.parametrize("link", ["models/does-not-exist", "/etc", "[Login](http://evil.example)"])
 def test_a_bad_model_link_says_so_and_shows_the_default(link):
-    at = _app(model=link)
+    at = app_at(model=link)
     warning = " ".join(w.value for w in at.warning)
     assert "not one of this server's models" in warning and "default model is shown" in warning
     assert "](http" not in warning  # a visitor's Markdown is shown as text, not as a link
@@ -50,7 +49,7 @@ def test_a_bad_model_link_says_so_and_shows_the_default(link):
 
 
 def test_a_good_model_link_shows_no_notice():
-    at = _app(model="models/mnist-16d")
+    at = app_at(model="models/mnist-16d")
     assert not at.warning
     assert "latent_dim 16" in " ".join(c.value for c in at.caption)
 
@@ -90,14 +89,14 @@ def test_a_collapsed_unit_is_explained_and_the_map_fits_the_data(tiny_bundle, tm
 
 
 def test_models_using_every_unit_say_nothing_and_keep_the_map_to_scale():
-    at = _page(_app(), "pages/latent_map.py")
+    at = on_page(app_at(), "pages/latent_map.py")
     assert not at.warning and not any("latent units" in i.value for i in at.info)
     fig = _map_figure(at)
     assert fig["layout"]["yaxis"]["scaleanchor"] == "x"
 
 
 def test_a_16d_model_with_spare_units_gets_a_word_not_a_warning():
-    at = _page(_app(model="models/mnist-16d"), "pages/latent_map.py")
+    at = on_page(app_at(model="models/mnist-16d"), "pages/latent_map.py")
     assert not at.warning
     info = " ".join(i.value for i in at.info)
     assert "14 of 16 latent units are active" in info and "more epochs" not in info
@@ -116,7 +115,7 @@ def test_without_the_dataset_the_map_says_how_to_point_the_server_at_it(monkeypa
 
         gallery = load_gallery(DEFAULT_MODEL)
         outside = next(i for i in range(100) if i not in set(gallery["indices"].tolist()))
-        at = _page(_app(), "pages/latent_map.py")
+        at = on_page(app_at(), "pages/latent_map.py")
         at.number_input(key="map_idx").set_value(outside).run()
         # Not this image, and said so: the nearest real digit the bundle carries, and how to get the rest.
         assert any(c.startswith("not this image") for img in at.image for c in img.captions)

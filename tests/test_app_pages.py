@@ -11,27 +11,12 @@ import pytest
 
 from explorer import geometry as geo
 from explorer import pictures as pics
-from tests.grid_picture import grid_of
-from tests.widget_states import rerun_with, string_state
+from tests.support.bundles import REPO
+from tests.support.grid_picture import grid_of
+from tests.support.pages import app_at, on_page, select_on_map
+from tests.support.widget_states import rerun_with
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
 MODEL_16D = "models/mnist-16d"
-
-
-def _app(**query):
-    from streamlit.testing.v1 import AppTest
-
-    at = AppTest.from_file(APP, default_timeout=90)
-    at.query_params.update(query)
-    at.run()
-    assert not at.exception, at.exception
-    return at
-
-
-def _page(at, page: str):
-    at.switch_page(page).run()
-    assert not at.exception, at.exception
-    return at
 
 
 @pytest.fixture()
@@ -50,20 +35,20 @@ def no_reference_bundle(tmp_path) -> Path:
 
 def test_pages_run():
     """(That they import no TensorFlow is checked in a fresh process: tests/test_no_tensorflow.py.)"""
-    at = _app()
+    at = app_at()
     assert "latent_dim 2" in " ".join(c.value for c in at.caption)
     assert at.selectbox(key="home_model").value
-    _page(at, "pages/latent_map.py")
+    on_page(at, "pages/latent_map.py")
     from explorer.sections.latent_map import NO_REFERENCE
 
     # The shipped model has reference encodings: a map, not a notice.
     assert NO_REFERENCE not in [i.value for i in at.info] and at.get("plotly_chart")
-    _page(at, "pages/decoder.py")
+    on_page(at, "pages/decoder.py")
     assert len(at.slider) == 2
 
 
 def test_decoder_slider_changes_image_and_link():
-    at = _page(_app(), "pages/decoder.py")
+    at = on_page(app_at(), "pages/decoder.py")
     url0, z0 = at.image[0].value, at.session_state["dec_z"]
     lo, hi = at.slider[0].min, at.slider[0].max
     new = lo + 0.9 * (hi - lo) if z0[0] < (lo + hi) / 2 else lo + 0.1 * (hi - lo)
@@ -74,26 +59,52 @@ def test_decoder_slider_changes_image_and_link():
     assert geo.parse_z(at.query_params["z"], 2)[0] == pytest.approx(new, abs=1e-3)
 
 
-def test_decoder_random_reset_and_start_from_digit():
-    at = _page(_app(), "pages/decoder.py")
+def test_decoder_random_and_reset():
+    at = on_page(app_at(), "pages/decoder.py")
     z0 = at.session_state["dec_z"]
     next(b for b in at.button if "Random" in b.label).click().run()
     assert not at.exception and at.session_state["dec_z"] != z0
     next(b for b in at.button if "Reset" in b.label).click().run()
     assert at.session_state["dec_z"] == pytest.approx(z0, abs=1e-6)
-    at.number_input(key="dec_idx").set_value(3).run()
-    next(b for b in at.button if "Start from digit #3" in b.label).click().run()
-    assert not at.exception
-    ref = np.load(Path(APP).parent / "models" / "mnist-2d" / "reference.npz")["z_mean"][3]
+
+
+def _start_from(at, index: int) -> None:
+    """Pick test digit `index` in whichever picker the Decoder shows (the test split's index box with the test
+    set on this machine, the bundle's gallery without it) and press "Start from digit"."""
+    if any(n.key == "dec_idx" for n in at.number_input):
+        at.number_input(key="dec_idx").set_value(index).run()
+    else:
+        at.selectbox(key="dec_gallery").set_value(index).run()
+    next(b for b in at.button if f"Start from digit #{index}" in b.label).click().run()
+    assert not at.exception, at.exception
+
+
+def test_decoder_start_from_digit_goes_to_its_z_mean():
+    at = on_page(app_at(), "pages/decoder.py")
+    gallery_index = int(np.load(REPO / "models" / "mnist-2d" / "gallery.npz")["indices"][5])
+    _start_from(at, gallery_index)  # in the gallery, so either picker offers it
+    ref = np.load(REPO / "models" / "mnist-2d" / "reference.npz")["z_mean"][gallery_index]
+    assert at.session_state["dec_z"] == pytest.approx(ref.tolist(), abs=1e-5)
+
+
+def test_decoder_without_the_test_set_starts_from_a_gallery_digit(monkeypatch):
+    from explorer import cache
+
+    monkeypatch.setattr(cache, "reference_images", lambda handle: None)  # as on a machine without MNIST
+    at = on_page(app_at(), "pages/decoder.py")
+    assert not any(n.key == "dec_idx" for n in at.number_input)
+    gallery_index = int(np.load(REPO / "models" / "mnist-2d" / "gallery.npz")["indices"][5])
+    _start_from(at, gallery_index)
+    ref = np.load(REPO / "models" / "mnist-2d" / "reference.npz")["z_mean"][gallery_index]
     assert at.session_state["dec_z"] == pytest.approx(ref.tolist(), abs=1e-5)
 
 
 def test_decoder_honours_link_z():
-    at = _page(_app(z="0.5,2.5"), "pages/decoder.py")
+    at = on_page(app_at(z="0.5,2.5"), "pages/decoder.py")
     assert at.session_state["dec_z"] == pytest.approx([0.5, 2.5])
     assert [s.value for s in at.slider] == pytest.approx([0.5, 2.5])
     # A malformed z is ignored with a warning, never a traceback.
-    at = _page(_app(z="1,2,oops"), "pages/decoder.py")
+    at = on_page(app_at(z="1,2,oops"), "pages/decoder.py")
     assert at.warning and len(at.session_state["dec_z"]) == 2
 
 
@@ -107,7 +118,7 @@ def test_decoder_sends_its_sliders_values_on_every_run(monkeypatch):
     """Issue 14, defect 2: a browser's first session reruns at once (the pixel-ratio report in the sidebar),
     often before it has drawn the first run's sliders, so that rerun brings no state for them. It must still
     send the sliders' values, or the browser shows their default (the minimum) beside the image of z."""
-    at = _page(_app(), "pages/decoder.py")
+    at = on_page(app_at(), "pages/decoder.py")
     z = at.session_state["dec_z"]
     _rerun_with_widget_states(at, monkeypatch, drop={s.proto.id for s in at.slider})
     assert [s.proto.set_value for s in at.slider] == [True, True]
@@ -122,7 +133,7 @@ def test_decoder_live_release_moves_the_sliders_and_the_live_decoder_follows_the
 
     from streamlit.proto.WidgetStates_pb2 import WidgetState
 
-    at = _page(_app(), "pages/decoder.py")
+    at = on_page(app_at(), "pages/decoder.py")
 
     def live_args() -> dict:
         (live,) = at.get("component_instance")
@@ -146,16 +157,16 @@ def test_decoder_live_release_moves_the_sliders_and_the_live_decoder_follows_the
     assert at.session_state["dec_z"] == pytest.approx(spot) and live_args()["z"] == pytest.approx(spot)
 
 
-def test_choosing_16d_on_home_holds_on_every_page():
-    at = _app()
+def test_choosing_16d_on_home_holds_on_everyon_page():
+    at = app_at()
     label = next(o for o in at.selectbox(key="home_model").options if "16" in o)
     at.selectbox(key="home_model").select(label).run()
     assert not at.exception
     assert at.query_params["model"] == "mnist-16d"  # the model's id
     assert "latent_dim 16" in " ".join(c.value for c in at.caption)
-    _page(at, "pages/decoder.py")
+    on_page(at, "pages/decoder.py")
     assert len(at.slider) == 16
-    _page(at, "pages/latent_map.py")
+    on_page(at, "pages/latent_map.py")
     assert at.segmented_control(key="map_view").value == "PCA"
     assert any("PCA" in c.value for c in at.caption)
     at.number_input(key="map_idx").set_value(7).run()
@@ -167,12 +178,12 @@ def test_choosing_16d_on_home_holds_on_every_page():
 
 
 def test_link_with_model_shows_its_sidebar():
-    at = _app(model=MODEL_16D)
+    at = app_at(model=MODEL_16D)
     assert "latent_dim 16" in " ".join(c.value for c in at.sidebar.caption)
 
 
 def test_latent_map_selection_shows_image_and_reconstruction():
-    at = _page(_app(), "pages/latent_map.py")
+    at = on_page(app_at(), "pages/latent_map.py")
     n_images = len(at.image)
     at.number_input(key="map_idx").set_value(5).run()
     assert not at.exception
@@ -190,7 +201,7 @@ def _grid(at) -> tuple[tuple[int, int], dict]:
 
 
 def test_latent_map_decoded_grid_travels_inline_and_follows_the_grid_size():
-    at = _page(_app(), "pages/latent_map.py")
+    at = on_page(app_at(), "pages/latent_map.py")
     size, _ = _grid(at)
     assert max(size) == 15 * 28 * 2  # the default: 15 images along the longer side, 2x pixels
     at.select_slider(key="map_grid_n").set_value(6).run()
@@ -204,9 +215,9 @@ def _tick_values(ticks: list[str]) -> np.ndarray:
 def test_latent_map_grid_is_spaced_by_the_data_and_labelled_with_z():
     """Defect: an evenly spaced grid put half the test set in a few central cells. By default each column
     and row now holds the same share of the data, and the axes say the actual z of each cell."""
-    at = _page(_app(), "pages/latent_map.py")
+    at = on_page(app_at(), "pages/latent_map.py")
     (width, height), fig = _grid(at)
-    z_mean = np.load(Path(APP).parent / "models" / "mnist-2d" / "reference.npz")["z_mean"]
+    z_mean = np.load(REPO / "models" / "mnist-2d" / "reference.npz")["z_mean"]
     cols, rows = width // 56, height // 56
     xs = _tick_values(fig["x"])
     ys = _tick_values(fig["y"])
@@ -237,23 +248,23 @@ def test_bundle_without_reference_gets_notices(no_reference_bundle, monkeypatch)
     monkeypatch.setattr(models, "USER_MODELS", no_reference_bundle.parent)  # a visitor's model, by id
     user_models.set_owner(no_reference_bundle, "v-classmate")
     user_models.set_shared(no_reference_bundle, "v-classmate", True)  # a classmate shared it
-    at = _app(model=f"user/{no_reference_bundle.name}")
-    _page(at, "pages/latent_map.py")
+    at = app_at(model=f"user/{no_reference_bundle.name}")
+    on_page(at, "pages/latent_map.py")
     assert any("no reference encodings" in i.value for i in at.info)
-    _page(at, "pages/decoder.py")
+    on_page(at, "pages/decoder.py")
     assert len(at.slider) == 2 and at.image
 
 
 def test_models_are_picked_and_linked_by_id_never_by_path(no_reference_bundle):
     """Home has no box for a folder, the link names a model by its id, and a link naming a real bundle
     folder by its path (one outside the server's model folders) is refused."""
-    at = _app()
+    at = app_at()
     assert not at.text_input  # no server path is typed in the browser
     label = next(o for o in at.selectbox(key="home_model").options if o.startswith("MNIST, 16-D"))
     at.selectbox(key="home_model").set_value(label).run()
     assert at.query_params["model"] == "mnist-16d"
     assert "latent_dim 16" in " ".join(c.value for c in at.caption)
-    at = _app(model=str(no_reference_bundle))  # a complete bundle, but named by its path
+    at = app_at(model=str(no_reference_bundle))  # a complete bundle, but named by its path
     assert any("not one of this server's models" in w.value for w in at.warning)
     assert "latent_dim 2" in " ".join(c.value for c in at.caption)
     assert at.session_state["model_path"] != str(no_reference_bundle)
@@ -303,28 +314,16 @@ def test_z_text_and_csv():
     assert strip.shape == (28, 4 * 28 + 3 * 2)
 
 
-def _select_on_map(at, selection: dict) -> None:
-    """Rerun as if the browser sent this Plotly selection event for the map (AppTest cannot click a chart).
-
-    The event goes in as the chart widget's state, exactly as the frontend sends it (a JSON string).
-    """
-    import json
-
-    chart_id = next(e for e in at.get("plotly_chart") if e.proto.id.endswith("map_chart")).proto.id
-    event = {"selection": {"points": [], "point_indices": [], "box": [], "lasso": [], **selection}}
-    rerun_with(at, add=[string_state(chart_id, json.dumps(event))])
-
-
 def test_latent_map_point_and_box_selection_events():
-    at = _page(_app(), "pages/latent_map.py")
-    _select_on_map(at, {"points": [{"curve_number": 4, "point_index": 3, "x": 1.0, "y": 2.0,
+    at = on_page(app_at(), "pages/latent_map.py")
+    select_on_map(at, {"points": [{"curve_number": 4, "point_index": 3, "x": 1.0, "y": 2.0,
                                     "customdata": [42]}], "point_indices": [3]})
     assert at.session_state["sel_index"] == 42
     assert any("Test image #42" in m.value for m in at.markdown)
-    ranges = geo.data_ranges(np.load(Path(APP).parent / "models" / "mnist-2d" / "reference.npz")["z_mean"])
+    ranges = geo.data_ranges(np.load(REPO / "models" / "mnist-2d" / "reference.npz")["z_mean"])
     (x0, x1), (y0, y1) = ranges
     box = {"xref": "x", "yref": "y", "x": [x0, (x0 + x1) / 2], "y": [y0, (y0 + y1) / 2]}
-    _select_on_map(at, {"box": [box]})
+    select_on_map(at, {"box": [box]})
     assert any(m.value.startswith("**Box**") for m in at.markdown)
     assert any("box decoded" in c for img in at.image for c in img.captions)
     next(b for b in at.button if b.label == "Clear the box").click().run()
@@ -341,7 +340,7 @@ def test_latent_map_tsne_view_says_it_has_no_inverse(monkeypatch):
         return {"xy": z[index][:, :2] * 3.0, "index": index}
 
     monkeypatch.setattr(cache, "tsne_2d", quick_tsne)
-    at = _page(_app(model=MODEL_16D), "pages/latent_map.py")
+    at = on_page(app_at(model=MODEL_16D), "pages/latent_map.py")
     at.segmented_control(key="map_view").set_value("t-SNE").run()
     assert not at.exception
     assert any("no inverse" in c.value for c in at.caption)
@@ -384,7 +383,7 @@ def test_pages_pass_the_pixel_ratio_to_webgl_charts():
     """No cookie and nothing reported (a first run): Plotly's own 2; once the browser reports 1, 1."""
     import json
 
-    at = _page(_app(), "pages/latent_map.py")
+    at = on_page(app_at(), "pages/latent_map.py")
     assert json.loads(at.get("plotly_chart")[0].proto.config)["plotGlPixelRatio"] == 2
     at.session_state["pixel_ratio_reporter"] = {"ratio": "1"}  # the component's state, as the browser sets it
     at.run()

@@ -2,61 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
 import sys
 import time
 from pathlib import Path
 
-import pytest
-
 from jobservice import FINISHED, JobSpec, LocalProcessRunner
+from tests.support.visitors import owner, train_page
 from vae.bundles.bundle import DEFAULT_MODEL, is_bundle
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
-
-
-@pytest.fixture()
-def dirs(tmp_path, monkeypatch):
-    """Jobs and user models in temporary folders, for the runner and for the app alike."""
-    from explorer import models as app_models
-
-    jobs, models = tmp_path / "jobs", tmp_path / "models"
-    monkeypatch.setenv("VAE_JOBS_DIR", str(jobs))
-    monkeypatch.setenv("VAE_USER_MODELS", str(models))
-    monkeypatch.setattr(app_models, "USER_MODELS", models)  # read at import, maybe by an earlier test
-    yield jobs, models
-    for job in LocalProcessRunner(jobs, models, max_running=0).list():
-        if job.pid and job.state in ("running", "stopping"):
-            try:
-                os.killpg(job.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-
-
-ALICE = "alice-token-0123456789"  # a visitor's cookie token (explorer.visitors)
-
-
-def owner(token: str = ALICE) -> str:
-    from explorer.visitors import owner_of_token
-
-    return owner_of_token(token)
-
-
-def train_page(token: str = ALICE):
-    """The Train page in AppTest, as the visitor whose browser holds this cookie token."""
-    from streamlit.testing.v1 import AppTest
-
-    from explorer.visitors import TOKEN_KEY
-
-    at = AppTest.from_file(APP, default_timeout=300)
-    at.session_state[TOKEN_KEY] = token
-    at.run()
-    assert not at.exception, at.exception
-    at.switch_page("pages/train.py").run()
-    assert not at.exception, at.exception
-    return at
 
 
 def test_train_page_shows_the_form(dirs):

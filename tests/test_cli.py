@@ -6,8 +6,9 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import REPO
 from PIL import Image
+
+from tests.support.bundles import REPO
 
 KEYS = {"neg_elbo", "reconstruction_loss", "kl_loss", "kl_per_dim", "active_units", "n", "neg_elbo_at_mean"}
 

@@ -9,8 +9,8 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import REPO
 
+from tests.support.bundles import REPO
 from vae.bundles.bundle import (
     CARD_JSON,
     CARD_MD,

@@ -11,7 +11,6 @@ import re
 
 import numpy as np
 import pytest
-from conftest import REPO, open_page
 from PIL import Image
 
 from explorer import cache, explain
@@ -24,6 +23,8 @@ from explorer.sections.how_it_works import (
     SRC_YOURS,
     input_options,
 )
+from tests.support.bundles import REPO
+from tests.support.pages import open_page
 from vae.bundles.bundle import DEFAULT_MODEL, load_gallery, load_reference, read_training_config
 from vae.bundles.serving import ServedModel
 

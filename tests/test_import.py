@@ -19,26 +19,37 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 
 keras = pytest.importorskip("keras")
-from foreign_vaes import MyScale, Sampling, course_model, keras_example, save_model  # noqa: E402
 from keras import layers  # noqa: E402
 
+from tests.support.keras_models import (  # noqa: E402
+    MyScale,
+    Sampling,
+    course_model,
+    keras_example,
+    lambda_encoder,
+)
 from vae.importing import importer  # noqa: E402
 from vae.importing.archive_check import ImportRefused, inspect_archive  # noqa: E402
 from vae.importing.plan import analyze_decoder, analyze_encoder  # noqa: E402
+
+
+def _save(model, path: Path) -> Path:
+    model.save(path)
+    return path
 
 
 @pytest.fixture(scope="module")
 def example_files(tmp_path_factory):
     d = tmp_path_factory.mktemp("keras_example")
     enc, dec = keras_example()
-    return save_model(enc, d / "enc.keras"), save_model(dec, d / "dec.keras")
+    return _save(enc, d / "enc.keras"), _save(dec, d / "dec.keras")
 
 
 @pytest.fixture(scope="module")
 def course_files(tmp_path_factory):
     d = tmp_path_factory.mktemp("course")
     enc, dec = course_model()
-    return save_model(enc, d / "enc.keras"), save_model(dec, d / "dec.keras")
+    return _save(enc, d / "enc.keras"), _save(dec, d / "dec.keras")
 
 
 def _images(n: int = 8) -> np.ndarray:
@@ -138,19 +149,9 @@ def test_roles_come_from_the_sampling_layer_not_from_names_or_output_order(cours
 
 # --------------------------------------------------------------------------- (c) refusals
 
-def _lambda_encoder(marker: Path):
-    """The Keras example with a Lambda whose function writes a marker file when it runs."""
-    x_in = keras.Input(shape=(28, 28, 1))
-    x = layers.Lambda(lambda t, p=str(marker): (open(p, "w").close(), t)[1])(x_in)
-    x = layers.Flatten()(x)
-    z_mean = layers.Dense(2, name="z_mean")(x)
-    z_log_var = layers.Dense(2, name="z_log_var")(x)
-    return keras.Model(x_in, [z_mean, z_log_var, Sampling()([z_mean, z_log_var])])
-
-
 def test_lambda_layer_is_refused_and_never_runs(example_files, tmp_path):
     marker = tmp_path / "PWNED"
-    enc = _lambda_encoder(marker)
+    enc = lambda_encoder(marker)
     assert marker.exists()  # building the model ran the function: the marker mechanism works
     enc.save(tmp_path / "evil.keras")
     marker.unlink()
@@ -255,7 +256,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess:
 
 def test_cli_refusal_exits_2_with_one_line(example_files, tmp_path):
     marker = tmp_path / "PWNED"
-    _lambda_encoder(marker).save(tmp_path / "evil.keras")
+    lambda_encoder(marker).save(tmp_path / "evil.keras")
     marker.unlink()
     proc = _cli("import", "--encoder", str(tmp_path / "evil.keras"), "--decoder", str(example_files[1]),
                 "--out", str(tmp_path / "out"), "--dataset", "digits")
@@ -326,7 +327,7 @@ def test_import_job_makes_a_model_owned_by_its_visitor(example_files, tmp_path):
 
 def test_import_job_refuses_a_lambda_and_never_runs_it(example_files, tmp_path):
     marker = tmp_path / "PWNED"
-    _lambda_encoder(marker).save(tmp_path / "evil.keras")
+    lambda_encoder(marker).save(tmp_path / "evil.keras")
     marker.unlink()
     runner, job = _run_import_job(tmp_path, [tmp_path / "evil.keras", example_files[1]], dataset="digits")
     assert job.state == "refused", f"{job.state}: {job.message}\n{runner.log_tail(job.id)}"

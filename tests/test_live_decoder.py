@@ -180,7 +180,7 @@ def test_on_release_hears_each_release_for_this_model_once(default_bundle):
     browser numbers them), never again for a rerun without one, never for another model's value."""
     from streamlit.testing.v1 import AppTest
 
-    from tests.widget_states import json_state, rerun_with
+    from tests.support.widget_states import json_state, rerun_with
 
     script = f"""
 import streamlit as st

@@ -11,14 +11,12 @@ import json
 
 import numpy as np
 import pytest
-from conftest import open_page
-from grid_picture import grid_of
-from test_app_encode import _digit_png
-from test_app_how import _cloud_pictures
-from test_app_pages import _select_on_map
 
 from explorer import figures as figs
 from explorer import geometry as geo
+from tests.support.grid_picture import grid_of
+from tests.support.pages import open_page, select_on_map
+from tests.support.pictures import cloud_pictures, digit_png
 
 PAGES = ["home", "latent_map", "decoder", "encode", "train", "how_it_works"]
 
@@ -91,7 +89,7 @@ def test_latent_map_decodes_one_row(tiny_1d_bundle):
     assert not at.exception and any("Test image #5" in m.value for m in at.markdown)
     z = _reference(tiny_1d_bundle)["z_mean"][:, 0]
     box = {"xref": "x", "yref": "y", "x": [float(z.min()), float(z.max())], "y": [-1, 4]}
-    _select_on_map(at, {"box": [box]})
+    select_on_map(at, {"box": [box]})
     assert any("box decoded as a 1×10 grid" in c for img in at.image for c in img.captions)
 
 
@@ -117,7 +115,7 @@ def test_encode_places_the_upload_on_the_strip(tiny_1d_bundle):
     from vae.inputs.preprocess import preprocess_bytes
 
     at = open_page("pages/encode.py", str(tiny_1d_bundle))
-    png = _digit_png()
+    png = digit_png()
     at.file_uploader(key="encode_upload").upload("seven.png", png, "image/png")
     at.run()
     assert not at.exception, at.exception
@@ -141,7 +139,7 @@ def test_how_it_works_draws_the_clouds_on_the_strip(tiny_1d_bundle):
     at.run()
     assert not at.exception, at.exception
     assert at.selectbox(key="how_dim").options == ["z[0]"]
-    one, two = _cloud_pictures(at)
+    one, two = cloud_pictures(at)
     assert "z_mean (this input)" in one and "z_mean (input 2)" in two
     assert "random jitter (no meaning)" in one and "PC 1" not in one
     at.toggle(key="how_zoom").set_value(False).run()

@@ -5,16 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import train_tiny
 
-from vae.bundles.bundle import (
-    MANIFEST,
-    REPLAY,
-    load_reference,
-    load_replay,
-    read_json,
-    read_training_config,
-)
+from tests.support.bundles import train_tiny
+from vae.bundles.bundle import MANIFEST, REPLAY, load_reference, load_replay, read_json, read_training_config
 from vae.model.replay import grid_z, loss_count, snapshot_steps
 
 # 1,437 digits in batches of 16: 90 steps, enough for a log-spaced schedule; EMA, so that the saved weights

@@ -63,7 +63,7 @@ def test_above_two_dimensions_the_frames_share_one_plane():
 
 
 def test_the_latent_map_plays_a_trained_models_replay(tiny_bundle):
-    from conftest import open_page
+    from tests.support.pages import open_page
 
     at = open_page("pages/latent_map.py", str(tiny_bundle))
     assert "Watch it learn" in [h.value for h in at.subheader]
@@ -83,9 +83,8 @@ def test_a_model_without_a_replay_says_how_to_get_one(tiny_bundle, tmp_path):
     import os
     import shutil
 
-    from conftest import open_page
-
     from explorer.sections.replay import NO_REPLAY
+    from tests.support.pages import open_page
 
     bundle = tmp_path / "no-replay"
     shutil.copytree(tiny_bundle, bundle, copy_function=os.link)
@@ -143,7 +142,7 @@ def test_a_running_job_plays_its_replay_so_far_on_the_train_page(tiny_bundle, tm
 
 
 def test_the_trainer_writes_the_replay_so_far_into_its_job_folder(tmp_path):
-    from conftest import train_tiny
+    from tests.support.bundles import train_tiny
 
     bundle = train_tiny(tmp_path / "m", "--job-dir", str(tmp_path / "job"))
     live = np.load(tmp_path / "job" / "replay.npz")

@@ -1,10 +1,10 @@
-"""The one private Streamlit hook the page tests use (tests/widget_states.py) still does what they need."""
+"""The one private Streamlit hook the page tests use (tests/support/widget_states.py) still does its job."""
 
 from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
-from tests.widget_states import rerun_with, string_state
+from tests.support.widget_states import rerun_with, string_state
 
 # A widget without a key: its value on a run is what that run's widget states say, or its default.
 SCRIPT = """

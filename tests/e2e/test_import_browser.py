@@ -28,14 +28,15 @@ def import_server(tmp_path_factory):
 @pytest.fixture(scope="module")
 def model_files(tmp_path_factory):
     """The Keras example's encoder and decoder, and an encoder whose Lambda writes a marker if it runs."""
-    from tests.test_import import _lambda_encoder, keras_example
+    # Keras is imported here, not at the top, so collecting the browser tests stays light.
+    from tests.support.keras_models import keras_example, lambda_encoder
 
     d = tmp_path_factory.mktemp("uploads")
     encoder, decoder = keras_example()
     encoder.save(d / "enc.keras")
     decoder.save(d / "dec.keras")
     marker = d / "PWNED"
-    _lambda_encoder(marker).save(d / "evil.keras")
+    lambda_encoder(marker).save(d / "evil.keras")
     assert marker.exists()  # building the model ran the Lambda: the marker works
     marker.unlink()
     return d, marker

@@ -25,7 +25,7 @@ STATE_JS = """() => {
 @pytest.fixture(scope="module")
 def replay_server(tmp_path_factory):
     """An app whose operator root holds one tiny model trained for 64 steps (65 snapshots)."""
-    from conftest import train_tiny
+    from tests.support.bundles import train_tiny
 
     root = tmp_path_factory.mktemp("class") / "extra"
     train_tiny(root / "tiny", "--epochs", "2", "--max-train", "1024")

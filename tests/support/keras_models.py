@@ -1,4 +1,5 @@
-"""Foreign VAEs for the import tests, as users write them: the Keras example's and the course's shape."""
+"""Foreign Keras VAEs as users write them (keras-io's example, the course's shape, refused layers), for the
+import tests: built here with untrained weights."""
 
 from __future__ import annotations
 
@@ -94,6 +95,11 @@ def course_model(latent_dim: int = 3):
     return encoder, decoder
 
 
-def save_model(model, path: Path) -> Path:
-    model.save(path)
-    return path
+def lambda_encoder(marker: Path):
+    """The Keras example with a Lambda whose function writes a marker file when it runs."""
+    x_in = keras.Input(shape=(28, 28, 1))
+    x = layers.Lambda(lambda t, p=str(marker): (open(p, "w").close(), t)[1])(x_in)
+    x = layers.Flatten()(x)
+    z_mean = layers.Dense(2, name="z_mean")(x)
+    z_log_var = layers.Dense(2, name="z_log_var")(x)
+    return keras.Model(x_in, [z_mean, z_log_var, Sampling()([z_mean, z_log_var])])
