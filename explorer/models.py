@@ -249,7 +249,7 @@ def card_markdown(model: ServedModel) -> str:
 
 def share(path: str | Path, shared: bool) -> None:
     """Share one of this visitor's models with the class, or stop sharing it."""
-    user_models.set_shared(path, visitors.owner(), shared)
+    user_models.set_shared(path, visitors.acting_owner("share a model"), shared)
     forget_models()
 
 

@@ -54,7 +54,10 @@ def job(name: str) -> JobSpec:
     return JobSpec(dataset="digits", preset="default", latent_dim=2, beta=1.0, epochs=1, name=name)
 
 
-def visit(token: str, page: str | None = None, model: str | None = None):
+def visit(token: str, page: str | None = None, model: str | None = None, user: dict | None = None,
+          secrets: dict | None = None):
+    """app.py (then `page`) in AppTest in the browser holding cookie `token`, on the link's `model`; `user`
+    fakes st.user, `secrets` the operator's secrets.toml (its [auth] section: a login)."""
     from streamlit.testing.v1 import AppTest
 
     from explorer import models
@@ -65,6 +68,10 @@ def visit(token: str, page: str | None = None, model: str | None = None):
     at.session_state[TOKEN_KEY] = token
     if model is not None:
         at.query_params["model"] = model
+    if user is not None:
+        at.user = user
+    if secrets:
+        at.secrets = secrets
     at.run()
     assert not at.exception, at.exception
     if page:
