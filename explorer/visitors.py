@@ -92,8 +92,9 @@ def proxy_user() -> str | None:
         return None
     trusted = os.environ.get("VAE_TRUSTED_PROXIES", "")
     if not trusted_peer(st.context.ip_address, trusted):
-        _warn_once(f"a request carried the {header} header from {st.context.ip_address or 'this machine'}, "
-                   "which is not in VAE_TRUSTED_PROXIES: ignored")
+        # (once per process: the address is left out, or each new one would be another line kept)
+        _warn_once(f"a request carried the {header} header from an address not in VAE_TRUSTED_PROXIES"
+                   f"{'' if trusted.strip() else ' (which is empty)'}: ignored")
         return None
     return value
 
