@@ -6,7 +6,7 @@ import re
 
 import streamlit as st
 
-from explorer import models
+from explorer import models, visitors
 from explorer.figures import history_figure
 from vae.serving import ServedModel
 
@@ -57,9 +57,11 @@ def your_model(model: ServedModel) -> None:
         st.caption("A classmate shared this model with the class: you can explore it, not change it.")
         return
     share, delete, usage = st.columns([2, 1, 3], vertical_alignment="center")
-    share.toggle("Share with the class", value=entry.shared, key=f"share-{entry.id}",
+    signed = visitors.can_act()  # class mode: sharing is for signed-in users (a model from before is kept)
+    share.toggle("Share with the class", value=entry.shared, key=f"share-{entry.id}", disabled=not signed,
                  on_change=lambda: models.share(model.path, st.session_state[f"share-{entry.id}"]),
-                 help="Shared, it is listed for everyone on this server; only you can change or delete it.")
+                 help="Shared, it is listed for everyone on this server; only you can change or delete it."
+                 if signed else "Sign in to share a model with the class.")
     with delete.popover("Delete…"):
         st.write("Delete this model for good? Pages that show it switch to the default model.")
         if st.button("Delete", type="primary", key=f"delete-{entry.id}"):

@@ -52,7 +52,10 @@ def intro(runner: training.LocalProcessRunner) -> None:
 
 
 def form(runner: training.LocalProcessRunner) -> None:
-    """The upload form: the files, the dataset, a name; a submitted import is queued as the visitor's job."""
+    """The upload form: the files, the dataset, a name; a submitted import is queued as the visitor's job.
+    In class mode an anonymous visitor gets a sign-in button instead (and no uploader)."""
+    if visitors.sign_in_prompt("import a model", key="sign_in_import"):
+        return
     source = st.radio("What you have", list(SOURCES), format_func=SOURCES.get, horizontal=True,
                       key="import_source")
     preset = latent_dim = None
@@ -86,10 +89,11 @@ def start(runner: training.LocalProcessRunner, source: str, chosen: list, **sett
                    + " first.")
         return
     try:
+        owner = visitors.acting_owner("import a model")  # (before reading the files)
         spec, uploads = training.ImportSpec.of_files(source, [(f.name, f.getvalue()) for f in chosen],
                                                      **settings)
-        job = runner.status(runner.start(spec, owner=visitors.owner(), uploads=uploads))
-    except ValueError as exc:  # a bad setting, or a limit (LimitReached): the message says which
+        job = runner.status(runner.start(spec, owner=owner, uploads=uploads))
+    except ValueError as exc:  # a bad setting, a limit (LimitReached), not signed in: the message says which
         st.error(str(exc))
         return
     st.toast(f"“{models.plain_text(spec.display_name)}” is {job.state}"

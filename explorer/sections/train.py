@@ -19,7 +19,10 @@ def limits(runner: training.LocalProcessRunner) -> None:
 
 
 def form(runner: training.LocalProcessRunner) -> None:
-    """The training form: dataset, architecture and hyperparameters; a submitted job is queued."""
+    """The training form: dataset, architecture and hyperparameters; a submitted job is queued. In class
+    mode an anonymous visitor gets a sign-in button instead."""
+    if visitors.sign_in_prompt("train a model", key="sign_in_train"):
+        return
     with st.form("train_form"):
         c1, c2, c3 = st.columns(3)
         dataset = c1.selectbox("Dataset", ["mnist", "fashion_mnist", "digits"],
@@ -48,10 +51,10 @@ def form(runner: training.LocalProcessRunner) -> None:
                                         beta=float(beta), epochs=int(epochs), batch_size=int(batch_size),
                                         dropout=float(dropout), ema=bool(ema),
                                         encoder=encoder if preset == "default" else "wide", name=name)
-                job = runner.status(runner.start(spec, owner=visitors.owner()))
+                job = runner.status(runner.start(spec, owner=visitors.acting_owner("train a model")))
                 st.toast(f"“{models.plain_text(spec.display_name)}” is {job.state}"
                          + (f" (position {job.queue_position} in the queue)." if job.queue_position else "."))
-            except ValueError as exc:  # a bad setting, or a limit (LimitReached): the message says which
+            except ValueError as exc:  # a bad setting, a limit, not signed in: the message says which
                 st.error(str(exc))
 
 
