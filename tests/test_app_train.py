@@ -193,3 +193,34 @@ def test_a_jobs_name_is_shown_as_text_and_no_server_path_is_shown(dirs):
     assert "\\!\\[x\\]\\(http" in shown and "](http" not in shown.replace("\\]\\(", "")
     page_text = " ".join(str(e.value) for e in [*at.markdown, *at.caption, *at.info] if hasattr(e, "value"))
     assert str(jobs) not in page_text and str(models) not in page_text
+
+
+def finished_job(runner: LocalProcessRunner, spec: JobSpec, bundle: Path, history: dict) -> str:
+    """A job that ended with a model and these per-epoch losses, faked in its folder (no training runs)."""
+    job_id = runner.start(spec, owner=owner())
+    out = runner.status(job_id).out
+    shutil.copytree(bundle, out)
+    B.write_json(runner.root / job_id / "history.json", history)
+    B.write_json(runner.root / job_id / "status.json",
+                 {"state": "done", "message": "Trained 1 epoch.", "bundle": str(out),
+                  "finished": time.time()})
+    return job_id
+
+
+def test_two_jobs_with_identical_histories_both_show(dirs, monkeypatch):
+    """Two trainings with the same settings and seed have equal loss curves: their charts once collided
+    (StreamlitDuplicateElementId), and every job below the crash lost its buttons."""
+    jobs, models = dirs
+    monkeypatch.setenv("VAE_MAX_JOBS", "0")  # nothing is launched: the jobs' ends are written here
+    runner = LocalProcessRunner(jobs, models, max_running=0)
+    spec = JobSpec(dataset="digits", preset="course", latent_dim=2, beta=1.0, epochs=1, name="Same")
+    history = {"loss": [180.0], "reconstruction_loss": [170.0], "kl_loss": [10.0],
+               "val_reconstruction_loss": [171.0], "val_kl_loss": [10.5]}
+    course = B.SHIPPED_DIR / "mnist-2d-course"
+    ids = [finished_job(runner, spec, course, history) for _ in range(2)]  # one spec, one job after the other
+    assert len(set(ids)) == 2
+    at = train_page()
+    assert not at.exception, at.exception
+    labels = [b.label for b in at.button]
+    assert labels.count("Use this model") == 2 and labels.count("Remove from list") == 2, labels
+    assert len(at.get("plotly_chart")) == 4  # two curves per job

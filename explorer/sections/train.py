@@ -55,13 +55,17 @@ def form(runner: training.LocalProcessRunner) -> None:
                 st.error(str(exc))
 
 
-def loss_charts(history: dict) -> None:
-    """Reconstruction and KL side by side, train and validation, as on Home (whole-number epochs)."""
+def loss_charts(history: dict, job_id: str) -> None:
+    """Reconstruction and KL side by side, train and validation, as on Home (whole-number epochs).
+
+    Keyed by the job: two jobs with the same settings and seed have equal curves, and unkeyed equal charts
+    collide (StreamlitDuplicateElementId), taking down every job below them."""
     terms = [("reconstruction_loss", "Reconstruction loss"), ("kl_loss", "KL divergence")]
-    figs = [(col, history_figure(history, key, title)) for col, (key, title) in zip(st.columns(2), terms)]
-    for col, fig in figs:
+    figs = [(col, term, history_figure(history, term, title))
+            for col, (term, title) in zip(st.columns(2), terms)]
+    for col, term, fig in figs:
         if fig is not None:
-            col.plotly_chart(fig, config={"displayModeBar": False})
+            col.plotly_chart(fig, key=f"loss-{term}-{job_id}", config={"displayModeBar": False})
 
 
 def show_job(runner: training.LocalProcessRunner, job: training.JobStatus) -> None:
@@ -97,7 +101,7 @@ def show_job(runner: training.LocalProcessRunner, job: training.JobStatus) -> No
             st.caption("The full log is in the server's log, for whoever runs this server.")
         else:
             (st.success if job.state == "done" else st.warning)(job.message)
-        loss_charts(job.history)
+        loss_charts(job.history, job.id)
         if job.active:
             label = {"queued": "Cancel", "running": "Stop", "stopping": "Stopping…"}[job.state]
             tip = ("Stops within one epoch and saves the model trained so far" if job.state == "running"
