@@ -66,7 +66,8 @@ def test_train_page_shows_the_form(dirs):
     ema = next(t for t in at.toggle if t.label.startswith("Average the weights"))
     assert ema.label == "Average the weights (EMA)"
     assert {s.label for s in at.selectbox} >= {"Dataset", "Architecture preset", "Batch size"}
-    assert at.selectbox[0].options == ["mnist", "fashion_mnist", "digits"]
+    # Every dataset is offered; those this server lacks are marked (see test_without_data_…).
+    assert [o.split(" (")[0] for o in at.selectbox[0].options] == ["mnist", "fashion_mnist", "digits"]
     assert any("survives" in c.value or "close the tab" in c.value for c in at.caption)
     assert "No training jobs yet." in [i.value for i in at.info]
 
@@ -224,3 +225,26 @@ def test_two_jobs_with_identical_histories_both_show(dirs, monkeypatch):
     labels = [b.label for b in at.button]
     assert labels.count("Use this model") == 2 and labels.count("Remove from list") == 2, labels
     assert len(at.get("plotly_chart")) == 4  # two curves per job
+
+
+def test_without_data_the_form_defaults_to_digits_and_warns(dirs, tmp_path, monkeypatch):
+    """A server without MNIST: the form starts on a dataset it has and says, before any job starts, that
+    MNIST would have to be downloaded (the job once failed 10 s later with Keras' URL and an errno)."""
+    from tests.test_data import no_local_data
+
+    empty = no_local_data(monkeypatch, tmp_path)
+    at = train_page()
+    assert at.selectbox[0].label == "Dataset" and at.selectbox[0].value == "digits"
+    assert at.selectbox[0].options == ["mnist (not on this server)", "fashion_mnist (not on this server)",
+                                       "digits"]
+    [warning] = [w.value for w in at.warning]
+    assert warning.startswith("MNIST and Fashion-MNIST are not on this server") and "internet" in warning
+    for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
+                 "t10k-labels-idx1-ubyte"):  # MNIST's four files, by name: the form looks, it does not load
+        (empty / "mnist").mkdir(exist_ok=True)
+        (empty / "mnist" / name).write_bytes(b"")
+    at = train_page()
+    assert at.selectbox[0].value == "mnist" and at.selectbox[0].options[0] == "mnist"
+    assert [w.value for w in at.warning] == ["Fashion-MNIST is not on this server: a job on it would try to "
+                                             "download it from the internet, and fails if this server is "
+                                             "offline."]

@@ -37,6 +37,7 @@ from typing import Protocol
 
 from vae import bundle as B
 from vae import user_models
+from vae.data import not_downloaded
 from vae.training_config import TrainingConfig
 
 ACTIVE = ("queued", "running", "stopping")
@@ -627,9 +628,19 @@ def default_threads() -> int:
 _PATH = re.compile(r"(?<![\w.:/-])(?:~|/[\w.@+-]+)(?:/[\w.@+-]*)+")
 
 
+_URL = re.compile(r"\b[a-z][a-z0-9+.-]*://\S+", re.I)
+_ERRNO = re.compile(r"\[Errno -?\d+\]\s*")
+
+
 def public_message(text: str) -> str:
-    """A message fit for a visitor: server paths replaced by "…" (the full one goes to the server's log)."""
-    return _PATH.sub("…", str(text))
+    """A message fit for a visitor: server paths replaced by "…" (the full one goes to the server's log), a
+    failed download (Keras' URL, an errno) said in one plain sentence, and no errno number."""
+    text = str(text)
+    if _URL.search(text) and (_ERRNO.search(text) or "download" in text.lower()):
+        dataset = re.search(r"Dataset '(\w+)'", text)  # vae.data's own wording, before it said this itself
+        text = (not_downloaded(dataset.group(1)) if dataset
+                else "Something this job needed could not be downloaded.")
+    return _PATH.sub("…", _ERRNO.sub("", text))
 
 
 def _remove_dir(d: Path) -> None:

@@ -11,7 +11,6 @@ from explorer.sections import train as jobs_ui  # the job list and its actions, 
 
 SOURCES = {"graph": "An encoder and a decoder (.keras)",
            "weights": "Weights of one of this app's presets (.weights.h5)"}
-DATASETS = ["mnist", "fashion_mnist", "digits"]
 # What each stage an import job records (vae.import_job.STAGES) means, for the visitor.
 STAGES = {
     "checking": "Checking the files without loading them (archive members and sizes, every layer against the "
@@ -56,6 +55,7 @@ def form(runner: training.LocalProcessRunner) -> None:
     source = st.radio("What you have", list(SOURCES), format_func=SOURCES.get, horizontal=True,
                       key="import_source")
     preset = latent_dim = None
+    here = jobs_ui.data_warning()
     with st.form("import_form"):
         if source == "graph":
             c1, c2 = st.columns(2)
@@ -70,9 +70,9 @@ def form(runner: training.LocalProcessRunner) -> None:
             preset = c1.selectbox("Preset it was built with", ["default", "course"])
             latent_dim = int(c2.number_input("Latent dimensions", 1, 64, 2))
         c1, c2 = st.columns(2)
-        dataset = c1.selectbox("Dataset", DATASETS, key="import_dataset",
-                               help="The test split it is measured on and drawn on the Latent map with; "
-                                    "digits: scikit-learn's small digits, always on this server")
+        dataset = jobs_ui.dataset_picker(c1, here, key="import_dataset",
+                                         help="The test split it is measured on and drawn on the Latent map "
+                                              "with; digits: scikit-learn's small digits, always here")
         name = c2.text_input("Name (optional)", max_chars=80, placeholder="e.g. my Keras VAE")
         submitted = st.form_submit_button("Import", type="primary")
     if submitted:

@@ -20,10 +20,10 @@ def limits(runner: training.LocalProcessRunner) -> None:
 
 def form(runner: training.LocalProcessRunner) -> None:
     """The training form: dataset, architecture and hyperparameters; a submitted job is queued."""
+    here = data_warning()
     with st.form("train_form"):
         c1, c2, c3 = st.columns(3)
-        dataset = c1.selectbox("Dataset", ["mnist", "fashion_mnist", "digits"],
-                               help="digits: scikit-learn's 1,797 small digits, quick to train")
+        dataset = dataset_picker(c1, here, help="digits: scikit-learn's 1,797 small digits, quick to train")
         preset = c2.selectbox("Architecture preset", ["default", "course"])
         name = c3.text_input("Name (optional)", max_chars=80, placeholder="e.g. my fashion 2-D")
         c1, c2, c3, c4 = st.columns(4)
@@ -53,6 +53,21 @@ def form(runner: training.LocalProcessRunner) -> None:
                          + (f" (position {job.queue_position} in the queue)." if job.queue_position else "."))
             except ValueError as exc:  # a bad setting, or a limit (LimitReached): the message says which
                 st.error(str(exc))
+
+
+def data_warning() -> list[str]:
+    """Say, before a job starts, which datasets this server lacks; returns those it has (digits always)."""
+    here = training.datasets_here()
+    missing = training.missing_data_warning(here)
+    if missing:
+        st.warning(missing)
+    return here
+
+
+def dataset_picker(container, here: list[str], **kwargs) -> str:
+    """The Dataset box of a job's form: every dataset, those this server lacks marked, one it has chosen."""
+    return container.selectbox("Dataset", training.DATASETS, index=training.DATASETS.index(here[0]),
+                               format_func=lambda name: training.dataset_label(name, here), **kwargs)
 
 
 def loss_charts(history: dict, job_id: str) -> None:
@@ -96,7 +111,7 @@ def show_job(runner: training.LocalProcessRunner, job: training.JobStatus) -> No
                 replay.live_player(runner.root / job.id, s.dataset, job.id)
         elif job.state == "failed":
             st.error(job.message)
-            if "is not available" in job.message:  # the dataset is neither on this server nor downloadable
+            if "is not available" in job.message or "not on this server" in job.message:  # no dataset
                 st.info(notices.DATA_HELP)
             st.caption("The full log is in the server's log, for whoever runs this server.")
         else:
