@@ -19,6 +19,7 @@ from vae.jobs import (
     NotYours,
     upload_digest,
 )
+from vae.plural import count
 
 __all__ = ["DATASETS", "ENCODERS", "ImportSpec", "JobNotFound", "JobSpec", "JobStatus", "LimitReached",
            "Limits", "LocalProcessRunner", "NotYours", "dataset_label", "datasets_here", "is_bundle",
@@ -42,10 +43,10 @@ def runner() -> LocalProcessRunner:
 def limits_text(limits: Limits) -> str:
     """The server's limits, as the Train page states them."""
     queued = limits.active_per_owner - limits.running_per_owner
-    return (f"Each visitor may have {limits.running_per_owner} job running and {queued} queued, and keep "
-            f"{limits.models_per_owner} models ({limits.bytes_per_owner / 2**30:g} GB); a job may be at most "
-            f"{limits.job_size:,} image passes (epochs × training images, e.g. "
-            f"{limits.job_size // 60_000} epochs of MNIST).")
+    return (f"Each visitor may have {count(limits.running_per_owner, 'job')} running and {queued} queued, "
+            f"and keep {count(limits.models_per_owner, 'model')} ({limits.bytes_per_owner / 2**30:g} GB); a "
+            f"job may be at most {count(limits.job_size, 'image pass', 'image passes')} (epochs × training "
+            f"images, e.g. {count(limits.job_size // 60_000, 'epoch')} of MNIST).")
 
 
 def dataset_label(name: str, here: list[str]) -> str:

@@ -129,7 +129,7 @@ out, job = args[args.index("--out") + 1], args[args.index("--job-dir") + 1]
 shutil.copytree({bundle!r}, out)
 history = json.load(open(out + "/history.json"))
 json.dump(history, open(job + "/history.json", "w"))
-json.dump({{"state": "done", "message": "Trained 1 epochs.", "bundle": out, "finished": time.time()}},
+json.dump({{"state": "done", "message": "Trained 1 epoch.", "bundle": out, "finished": time.time()}},
           open(job + "/status.json", "w"))
 """
 
@@ -157,7 +157,7 @@ def test_finished_job_offers_its_model(dirs, tmp_path):
     assert job.state == "done", f"{job.message}\n{runner.log_tail(job_id)}"
     assert job.bundle == (models / f"mine-{job_id[-6:]}").resolve() and B.is_bundle(job.bundle)
     at = train_page()
-    assert "Trained 1 epochs." in [s.value for s in at.success]
+    assert "Trained 1 epoch." in [s.value for s in at.success]
     assert f"Saved as the model `user/mine-{job_id[-6:]}`" in " ".join(c.value for c in at.caption)
     use = [b for b in at.button if b.label == "Use this model"]
     assert use, [b.label for b in at.button]
@@ -248,3 +248,16 @@ def test_without_data_the_form_defaults_to_digits_and_warns(dirs, tmp_path, monk
     assert [w.value for w in at.warning] == ["Fashion-MNIST is not on this server: a job on it would try to "
                                              "download it from the internet, and fails if this server is "
                                              "offline."]
+
+
+def test_the_job_header_counts_one_epoch_and_two(dirs):
+    """It once read "1 epochs"."""
+    jobs, models = dirs
+    runner = LocalProcessRunner(jobs, models, max_running=0)  # queued only: no process runs
+    for epochs in (1, 2):
+        runner.start(JobSpec(dataset="digits", preset="default", latent_dim=2, beta=1.0, epochs=epochs,
+                             name=f"{epochs} of them"), owner=owner())
+    at = train_page()
+    headers = {m.value.split("**")[1]: m.value for m in at.markdown if m.value.startswith("**")}
+    assert ", 1 epoch, batch 128" in headers["1 of them"] and "epochs" not in headers["1 of them"]
+    assert ", 2 epochs, batch 128" in headers["2 of them"]

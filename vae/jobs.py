@@ -38,6 +38,7 @@ from typing import Protocol
 from vae import bundle as B
 from vae import user_models
 from vae.data import not_downloaded
+from vae.plural import count
 from vae.training_config import TrainingConfig
 
 ACTIVE = ("queued", "running", "stopping")
@@ -194,7 +195,7 @@ class ImportSpec:
         uploads to start it with, under the job folder's own names."""
         names = UPLOAD_NAMES.get(source, ())
         if len(files) != len(names):
-            raise ValueError(f"this import takes {len(names)} files; got {len(files)}.")
+            raise ValueError(f"this import takes {count(len(names), 'file')}; got {len(files)}.")
         uploads = {name: data for name, (_, data) in zip(names, files)}
         theirs = tuple(name for name, _ in files)
         return cls(source=source, file_names=theirs, digest=upload_digest(uploads), **settings), uploads
@@ -408,22 +409,23 @@ class LocalProcessRunner:
         size = job_size(spec) if isinstance(spec, JobSpec) else 0  # an import is capped by its time limit
         if size > lim.job_size:
             raise LimitReached(
-                f"This job is too large for this server: {spec.epochs} epochs × "
-                f"{size // spec.epochs:,} images = {size:,} image passes; the limit is {lim.job_size:,} "
-                f"(about {lim.job_size // TRAIN_IMAGES['mnist']} epochs of MNIST). Lower the epochs.")
+                f"This job is too large for this server: {count(spec.epochs, 'epoch')} × "
+                f"{count(size // spec.epochs, 'image')} = {count(size, 'image pass', 'image passes')}; the "
+                f"limit is {lim.job_size:,} (about {count(lim.job_size // TRAIN_IMAGES['mnist'], 'epoch')} "
+                "of MNIST). Lower the epochs.")
         mine = [j for j in jobs if j.owner == owner and j.active]
         if len(mine) >= lim.active_per_owner:
             raise LimitReached(
-                f"You already have {_count(len(mine), 'job')} queued or running, the most one visitor may "
+                f"You already have {count(len(mine), 'job')} queued or running, the most one visitor may "
                 "have at once here. Wait for one to end, or cancel one.")
         active = sum(j.active for j in jobs)
         if active >= lim.queue:
-            raise LimitReached(f"The server's queue is full ({active} jobs queued or running). "
+            raise LimitReached(f"The server's queue is full ({count(active, 'job')} queued or running). "
                                "Try again when some have finished.")
         used = user_models.usage(self.models_dir, owner)
         if used.models + len(mine) >= lim.models_per_owner:
             raise LimitReached(
-                f"You have {_count(used.models, 'saved model')} and {_count(len(mine), 'job')} under way; "
+                f"You have {count(used.models, 'saved model')} and {count(len(mine), 'job')} under way; "
                 f"each visitor may keep {lim.models_per_owner}. Delete a model on Home to make room.")
         if used.bytes >= lim.bytes_per_owner:
             raise LimitReached(
@@ -609,10 +611,6 @@ class LocalProcessRunner:
 # Finished jobs as read once: job folder -> (status.json's mtime, JobStatus).
 _FINAL: dict[str, tuple[float, JobStatus]] = {}
 _OWNED: set[str] = set()  # bundles of finished jobs already given their owner
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def default_threads() -> int:

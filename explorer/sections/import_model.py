@@ -8,6 +8,7 @@ import streamlit as st
 
 from explorer import models, training, visitors
 from explorer.sections import train as jobs_ui  # the job list and its actions, shared with the Train page
+from vae.plural import count
 
 SOURCES = {"graph": "An encoder and a decoder (.keras)",
            "weights": "Weights of one of this app's presets (.weights.h5)"}
@@ -45,9 +46,9 @@ def intro(runner: training.LocalProcessRunner) -> None:
     lim = runner.limits
     st.caption(f"Each file may be at most **{upload_limit_mb()} MB** (this server's upload limit): a "
                "Keras-example pair takes well under 1 MB, a default-preset weights file about 10 MB. Imports "
-               f"share the Train page's queue and limits: {lim.running_per_owner} job running and "
+               f"share the Train page's queue and limits: {count(lim.running_per_owner, 'job')} running and "
                f"{lim.active_per_owner - lim.running_per_owner} queued per visitor, "
-               f"{lim.models_per_owner} models ({lim.bytes_per_owner / 2**30:g} GB) each.")
+               f"{count(lim.models_per_owner, 'model')} ({lim.bytes_per_owner / 2**30:g} GB) each.")
 
 
 def form(runner: training.LocalProcessRunner) -> None:

@@ -9,6 +9,7 @@ import streamlit as st
 from explorer import models, notices, training, visitors
 from explorer.figures import history_figure
 from explorer.sections import replay
+from vae.plural import count
 
 INTRO = ("Training runs in its own process on this server: it keeps going if you switch pages or close the "
          "tab, and queued jobs start in turn with no page open. You see your own jobs only.")
@@ -87,8 +88,8 @@ def show_job(runner: training.LocalProcessRunner, job: training.JobStatus) -> No
     s = job.spec
     with st.container(border=True):
         name = models.plain_text(s.display_name)  # a visitor's text, shown as text: never Markdown
-        st.markdown(f"**{name}** · `{job.state}` — {s.dataset}, {s.preset} preset, "
-                    f"latent_dim {s.latent_dim}, β {s.beta:g}, {s.epochs} epochs, batch {s.batch_size}"
+        st.markdown(f"**{name}** · `{job.state}` — {s.dataset}, {s.preset} preset, latent_dim "
+                    f"{s.latent_dim}, β {s.beta:g}, {count(s.epochs, 'epoch')}, batch {s.batch_size}"
                     + (f", dropout {s.dropout:g}" if s.dropout else "") + (", EMA weights" if s.ema else "")
                     + (f", {s.encoder} encoder" if s.encoder != "wide" else ""))
         if job.state == "queued":
@@ -172,6 +173,6 @@ def _job_list(runner: training.LocalProcessRunner, kind: str, show, empty: str, 
     for job in current[:10]:
         show(runner, job)
     if len(current) > 10:
-        st.caption(f"{len(current) - 10} older jobs not shown.")
+        st.caption(f"{count(len(current) - 10, 'older job')} not shown.")
 
 
