@@ -63,7 +63,8 @@ class Dataset:
     y_train: np.ndarray
     x_test: np.ndarray
     y_test: np.ndarray
-    source: str
+    source: str  # where it was read from, for whoever runs it: a folder's path, say
+    origin: str = ""  # the same in words and with no path, for a model's card (every visitor reads it)
 
     @property
     def class_names(self) -> list[str]:
@@ -192,25 +193,32 @@ def load_dataset(
     if name not in DATASETS:
         raise ValueError(f"Unknown dataset '{name}': choose one of {', '.join(DATASETS)}.")
     if name == "digits":
-        return _wrap(name, _load_digits(), "scikit-learn load_digits()")
+        return _wrap(name, _load_digits(), "scikit-learn load_digits()", "scikit-learn's load_digits()")
 
     if data_dir:
         found = _find_idx_dir(Path(data_dir), name)
         if found is None:
             raise DataUnavailable(_missing_message(name, f"no IDX files for it in {data_dir}"))
-        return _wrap(name, _load_idx_dir(found), str(found))
+        return _wrap(name, _load_idx_dir(found), str(found), "a local copy of its IDX files")
     found = _local_idx_dir(name)
     if found:
-        return _wrap(name, _load_idx_dir(found), str(found))
+        return _wrap(name, _load_idx_dir(found), str(found), _origin_of(found, name))
     cached = _load_keras_cache(name)
     if cached is not None:
-        return _wrap(name, cached, str(KERAS_CACHE))
+        return _wrap(name, cached, str(KERAS_CACHE), "Keras' cache of its download")
     if not allow_download:
         raise DataUnavailable(_missing_message(name, "no local copy found"))
-    return _wrap(name, _download(name), "Keras downloader")
+    return _wrap(name, _download(name), "Keras downloader", "downloaded by Keras")
 
 
-def _wrap(name: str, arrays: tuple[np.ndarray, ...], source: str) -> Dataset:
+def _origin_of(found: Path, name: str) -> str:
+    """A local IDX folder in words: Debian's package, or a local copy (never the path)."""
+    if any(found == d or d in found.parents for d in DEBIAN_DIRS.get(name, [])):
+        return "Debian's dataset-fashion-mnist package" if name == "fashion_mnist" else "a Debian package"
+    return "a local copy of its IDX files"
+
+
+def _wrap(name: str, arrays: tuple[np.ndarray, ...], source: str, origin: str) -> Dataset:
     x_train, y_train, x_test, y_test = arrays
     return Dataset(
         name=name,
@@ -219,6 +227,7 @@ def _wrap(name: str, arrays: tuple[np.ndarray, ...], source: str) -> Dataset:
         x_test=to_float(x_test),
         y_test=np.asarray(y_test, np.int64),
         source=source,
+        origin=origin,
     )
 
 

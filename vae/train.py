@@ -214,7 +214,7 @@ def train(config: TrainingConfig, *, out: str | Path, data_dir: str | None = Non
     epochs_done = len(history["loss"])
     stopped = job_files.stop_requested
     card = make_card(
-        name=name or Path(out).name, training=config, n_train=len(x_train), source=data.source,
+        name=name or Path(out).name, training=config, n_train=len(x_train), source=data.origin,
         epochs=epochs_done, train_seconds=seconds, description=description, stopped_early=stopped,
         notes=(f"Stopped by request after {epochs_done} of {count(config.epochs, 'epoch')}." if stopped
                else ""),
