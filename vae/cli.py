@@ -56,6 +56,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="test split for the metrics and reference encodings (default: mnist)")
     i.add_argument("--data-dir")
     i.add_argument("--name", help="display name for the model card")
+    for role in ("encoder", "decoder", "weights"):  # the app renames uploads; the card keeps their names
+        i.add_argument(f"--{role}-name", metavar="NAME",
+                       help=f"the {role} file's name as the card and a refusal give it (default: its own)")
     i.add_argument("--description", default="")
     i.add_argument("--timeout", type=int, default=1200, help="seconds allowed for loading and checking")
     i.add_argument("--memory-mb", type=int, help="address-space limit of the loading process")
@@ -326,8 +329,10 @@ def _run_import(args, importer, progress: Path | None) -> Path:
         os.environ["TF_NUM_INTRAOP_THREADS"] = str(args.threads)
         os.environ["TF_NUM_INTEROP_THREADS"] = "1"
     limits = {"timeout_s": args.timeout, "memory_mb": args.memory_mb or importer.DEFAULT_MEMORY_MB}
+    names = {role: getattr(args, f"{role}_name") for role in ("encoder", "decoder", "weights")}
     common = {"dataset": args.dataset, "data_dir": args.data_dir, "name": args.name,
-              "description": args.description, "progress": progress, **limits}
+              "description": args.description, "progress": progress,
+              "file_names": {role: name for role, name in names.items() if name}, **limits}
     if args.weights:
         if args.encoder or args.decoder:
             raise ValueError("give either --weights (with --preset and --latent-dim) or --encoder and "

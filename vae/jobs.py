@@ -38,6 +38,7 @@ from typing import Protocol
 from vae import bundle as B
 from vae import user_models
 from vae.data import not_downloaded
+from vae.import_card import shown_file_name
 from vae.plural import count
 from vae.training_config import TrainingConfig
 
@@ -178,8 +179,7 @@ class ImportSpec:
         object.__setattr__(self, "name", " ".join(str(self.name).split()))
         if len(self.name) > 80:
             raise ValueError(f"name must be at most 80 characters; got {len(self.name)}.")
-        names = tuple(" ".join(str(n).split())[-80:] for n in self.file_names)
-        object.__setattr__(self, "file_names", names)
+        object.__setattr__(self, "file_names", tuple(shown_file_name(n) for n in self.file_names))
         if self.source == "weights":
             if self.preset not in ("default", "course"):
                 raise ValueError(f"a weights file needs the preset it was trained with (default or course); "
@@ -574,6 +574,9 @@ class LocalProcessRunner:
                      if s.source == "graph" else
                      ["--weights", str(up / s.upload_names[0]), "--preset", s.preset,
                       "--latent-dim", str(s.latent_dim)])
+            # The visitor's names for the card, "--role-name=…" in one piece (a name may start with "-").
+            roles = ("encoder", "decoder") if s.source == "graph" else ("weights",)
+            files += [f"--{role}-name={theirs}" for role, theirs in zip(roles, s.file_names) if theirs]
             return ["-m", "vae", "import", *files, "--dataset", s.dataset, f"--name={s.display_name}",
                     "--threads", str(self.threads), "--out", str(job.out), "--job-dir", str(d.resolve())]
         config = d / JOB_CONFIG  # written at launch, not at start(), so jobs an older runner queued start too
