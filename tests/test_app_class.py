@@ -196,7 +196,7 @@ def test_a_job_saved_a_moment_ago_offers_its_model_at_once(server):
     d.mkdir(parents=True)
     (d / "spec.json").write_text(json.dumps({"spec": job("Fresh").to_dict(), "created": time.time(),
                                              "owner": owner(ALICE), "out": str(bundle)}))
-    (d / "status.json").write_text(json.dumps({"state": "done", "message": "Trained 1 epochs.",
+    (d / "status.json").write_text(json.dumps({"state": "done", "message": "Trained 1 epoch.",
                                                "bundle": str(bundle), "finished": time.time()}))
     alice.run()
     assert "Use this model" in [b.label for b in alice.button]

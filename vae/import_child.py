@@ -15,6 +15,7 @@ from vae.import_bundle import DECODER_KERAS, ENCODER_KERAS, IMAGE_SHAPE, IMPORTE
 from vae.import_card import render_card
 from vae.import_job import write_stage
 from vae.import_sandbox import ChildFailed, child_main, one_line
+from vae.plural import count
 
 MAX_LATENT_DIM = 64
 
@@ -145,8 +146,8 @@ def _weights(job: dict) -> dict:
         raise ImportRefused(f"{Path(job['weights']).name} is not a readable HDF5 file") from None
     expected = len(vae.encoder.weights) + len(vae.decoder.weights)
     if len(n_stored) != expected:
-        raise ImportRefused(f"the weights file holds {len(n_stored)} arrays, but preset '{cfg.preset}' with "
-                            f"latent_dim {cfg.latent_dim} has {expected}")
+        raise ImportRefused(f"the weights file holds {count(len(n_stored), 'array')}, but preset "
+                            f"'{cfg.preset}' with latent_dim {cfg.latent_dim} has {expected}")
     try:
         vae.load_weights(job["weights"])
     except Exception as exc:

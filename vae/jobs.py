@@ -37,6 +37,9 @@ from typing import Protocol
 
 from vae import bundle as B
 from vae import user_models
+from vae.data import not_downloaded
+from vae.import_card import shown_file_name
+from vae.plural import count
 from vae.training_config import TrainingConfig
 
 ACTIVE = ("queued", "running", "stopping")
@@ -176,8 +179,7 @@ class ImportSpec:
         object.__setattr__(self, "name", " ".join(str(self.name).split()))
         if len(self.name) > 80:
             raise ValueError(f"name must be at most 80 characters; got {len(self.name)}.")
-        names = tuple(" ".join(str(n).split())[-80:] for n in self.file_names)
-        object.__setattr__(self, "file_names", names)
+        object.__setattr__(self, "file_names", tuple(shown_file_name(n) for n in self.file_names))
         if self.source == "weights":
             if self.preset not in ("default", "course"):
                 raise ValueError(f"a weights file needs the preset it was trained with (default or course); "
@@ -193,7 +195,7 @@ class ImportSpec:
         uploads to start it with, under the job folder's own names."""
         names = UPLOAD_NAMES.get(source, ())
         if len(files) != len(names):
-            raise ValueError(f"this import takes {len(names)} files; got {len(files)}.")
+            raise ValueError(f"this import takes {count(len(names), 'file')}; got {len(files)}.")
         uploads = {name: data for name, (_, data) in zip(names, files)}
         theirs = tuple(name for name, _ in files)
         return cls(source=source, file_names=theirs, digest=upload_digest(uploads), **settings), uploads
@@ -407,22 +409,23 @@ class LocalProcessRunner:
         size = job_size(spec) if isinstance(spec, JobSpec) else 0  # an import is capped by its time limit
         if size > lim.job_size:
             raise LimitReached(
-                f"This job is too large for this server: {spec.epochs} epochs × "
-                f"{size // spec.epochs:,} images = {size:,} image passes; the limit is {lim.job_size:,} "
-                f"(about {lim.job_size // TRAIN_IMAGES['mnist']} epochs of MNIST). Lower the epochs.")
+                f"This job is too large for this server: {count(spec.epochs, 'epoch')} × "
+                f"{count(size // spec.epochs, 'image')} = {count(size, 'image pass', 'image passes')}; the "
+                f"limit is {lim.job_size:,} (about {count(lim.job_size // TRAIN_IMAGES['mnist'], 'epoch')} "
+                "of MNIST). Lower the epochs.")
         mine = [j for j in jobs if j.owner == owner and j.active]
         if len(mine) >= lim.active_per_owner:
             raise LimitReached(
-                f"You already have {_count(len(mine), 'job')} queued or running, the most one visitor may "
+                f"You already have {count(len(mine), 'job')} queued or running, the most one visitor may "
                 "have at once here. Wait for one to end, or cancel one.")
         active = sum(j.active for j in jobs)
         if active >= lim.queue:
-            raise LimitReached(f"The server's queue is full ({active} jobs queued or running). "
+            raise LimitReached(f"The server's queue is full ({count(active, 'job')} queued or running). "
                                "Try again when some have finished.")
         used = user_models.usage(self.models_dir, owner)
         if used.models + len(mine) >= lim.models_per_owner:
             raise LimitReached(
-                f"You have {_count(used.models, 'saved model')} and {_count(len(mine), 'job')} under way; "
+                f"You have {count(used.models, 'saved model')} and {count(len(mine), 'job')} under way; "
                 f"each visitor may keep {lim.models_per_owner}. Delete a model on Home to make room.")
         if used.bytes >= lim.bytes_per_owner:
             raise LimitReached(
@@ -571,6 +574,9 @@ class LocalProcessRunner:
                      if s.source == "graph" else
                      ["--weights", str(up / s.upload_names[0]), "--preset", s.preset,
                       "--latent-dim", str(s.latent_dim)])
+            # The visitor's names for the card, "--role-name=…" in one piece (a name may start with "-").
+            roles = ("encoder", "decoder") if s.source == "graph" else ("weights",)
+            files += [f"--{role}-name={theirs}" for role, theirs in zip(roles, s.file_names) if theirs]
             return ["-m", "vae", "import", *files, "--dataset", s.dataset, f"--name={s.display_name}",
                     "--threads", str(self.threads), "--out", str(job.out), "--job-dir", str(d.resolve())]
         config = d / JOB_CONFIG  # written at launch, not at start(), so jobs an older runner queued start too
@@ -610,10 +616,6 @@ _FINAL: dict[str, tuple[float, JobStatus]] = {}
 _OWNED: set[str] = set()  # bundles of finished jobs already given their owner
 
 
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"
-
-
 def default_threads() -> int:
     """Threads per training job: VAE_TRAIN_THREADS, else half the cores, so the web pages stay responsive
     while a job trains (0 means every core, as the CLI's default)."""
@@ -627,9 +629,19 @@ def default_threads() -> int:
 _PATH = re.compile(r"(?<![\w.:/-])(?:~|/[\w.@+-]+)(?:/[\w.@+-]*)+")
 
 
+_URL = re.compile(r"\b[a-z][a-z0-9+.-]*://\S+", re.I)
+_ERRNO = re.compile(r"\[Errno -?\d+\]\s*")
+
+
 def public_message(text: str) -> str:
-    """A message fit for a visitor: server paths replaced by "…" (the full one goes to the server's log)."""
-    return _PATH.sub("…", str(text))
+    """A message fit for a visitor: server paths replaced by "…" (the full one goes to the server's log), a
+    failed download (Keras' URL, an errno) said in one plain sentence, and no errno number."""
+    text = str(text)
+    if _URL.search(text) and (_ERRNO.search(text) or "download" in text.lower()):
+        dataset = re.search(r"Dataset '(\w+)'", text)  # vae.data's own wording, before it said this itself
+        text = (not_downloaded(dataset.group(1)) if dataset
+                else "Something this job needed could not be downloaded.")
+    return _PATH.sub("…", _ERRNO.sub("", text))
 
 
 def _remove_dir(d: Path) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from vae import bundle as B
+from vae.plural import count
 from vae.training_config import TrainingConfig
 
 
@@ -213,9 +214,10 @@ def train(config: TrainingConfig, *, out: str | Path, data_dir: str | None = Non
     epochs_done = len(history["loss"])
     stopped = job_files.stop_requested
     card = make_card(
-        name=name or Path(out).name, training=config, n_train=len(x_train), source=data.source,
+        name=name or Path(out).name, training=config, n_train=len(x_train), source=data.origin,
         epochs=epochs_done, train_seconds=seconds, description=description, stopped_early=stopped,
-        notes=f"Stopped by request after {epochs_done} of {config.epochs} epochs." if stopped else "",
+        notes=(f"Stopped by request after {epochs_done} of {count(config.epochs, 'epoch')}." if stopped
+               else ""),
     )
     # What the run did beyond its recipe: the recipe itself is the bundle's training_config.json.
     card["averaged_epochs"] = averager.count if averager is not None else 0

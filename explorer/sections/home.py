@@ -95,10 +95,10 @@ def card(model: ServedModel) -> None:
 
 def training_curves(model: ServedModel) -> None:
     st.markdown("#### Training curves")
-    figs = [f for f in (history_figure(model.history or {}, m, t) for m, t in CURVES) if f is not None]
+    figs = [(m, f) for m, t in CURVES if (f := history_figure(model.history or {}, m, t)) is not None]
     if not figs:
         st.info("This bundle has no training history.")
-    for fig in figs:
-        st.plotly_chart(fig, key=None)
+    for m, fig in figs:
+        st.plotly_chart(fig, key=f"home-curve-{m}")  # keyed: element ids never hang on equal content
     if figs and len((model.history or {}).get("loss", [])) == 1:
         st.caption("Trained for a single epoch: each curve is one point.")
