@@ -231,17 +231,18 @@ def show_model_notice() -> None:
 
 def card_markdown(model: ServedModel) -> str:
     """The model card to show. The server's own cards show as written; a visitor's keeps its headings, lists
-    and tables, but no server path, and no link, picture or HTML: its name and notes are a visitor's text."""
+    and tables, but no server path, and no link, picture, HTML or math ($…$, which Streamlit's Markdown
+    renders as LaTeX): its name and notes are a visitor's text."""
     text = model.card_markdown
     if not is_visitors(model.path):
         return text
     text = public_message(text)
-    return re.sub(r"[\\\[\]!<>]", lambda m: "\\" + m.group(), no_autolinks(text))
+    return re.sub(r"[\\\[\]!<>$]", lambda m: "\\" + m.group(), no_autolinks(text))
 
 
 def share(path: str | Path, shared: bool) -> None:
     """Share one of this visitor's models with the class, or stop sharing it."""
-    user_models.set_shared(path, visitors.owner(), shared)
+    user_models.set_shared(path, visitors.acting_owner("share a model"), shared)
     forget_models()
 
 

@@ -18,10 +18,13 @@ from jobservice import (
 )
 from jobservice.ray_runner import RayJobRunner  # (it imports Ray itself only once it asks the cluster)
 from vae.bundles.bundle import is_bundle
+from vae.inputs.data import DATASETS, TITLES, datasets_here
 from vae.model.config import ENCODERS
+from vae.plural import count
 
-__all__ = ["ENCODERS", "ImportSpec", "JobNotFound", "JobSpec", "JobStatus", "LimitReached", "Limits",
-           "LocalProcessRunner", "NotYours", "is_bundle", "limits_text", "runner", "upload_digest"]
+__all__ = ["DATASETS", "ENCODERS", "ImportSpec", "JobNotFound", "JobSpec", "JobStatus", "LimitReached",
+           "Limits", "LocalProcessRunner", "NotYours", "dataset_label", "datasets_here", "is_bundle",
+           "limits_text", "missing_data_warning", "runner", "upload_digest"]
 
 
 def runner() -> LocalProcessRunner:
@@ -39,7 +42,23 @@ def runner() -> LocalProcessRunner:
 def limits_text(limits: Limits) -> str:
     """The server's limits, as the Train page states them."""
     queued = limits.active_per_owner - limits.running_per_owner
-    return (f"Each visitor may have {limits.running_per_owner} job running and {queued} queued, and keep "
-            f"{limits.models_per_owner} models ({limits.bytes_per_owner / 2**30:g} GB); a job may be at most "
-            f"{limits.job_size:,} image passes (epochs × training images, e.g. "
-            f"{limits.job_size // 60_000} epochs of MNIST).")
+    return (f"Each visitor may have {count(limits.running_per_owner, 'job')} running and {queued} queued, "
+            f"and keep {count(limits.models_per_owner, 'model')} ({limits.bytes_per_owner / 2**30:g} GB); a "
+            f"job may be at most {count(limits.job_size, 'image pass', 'image passes')} (epochs × training "
+            f"images, e.g. {count(limits.job_size // 60_000, 'epoch')} of MNIST).")
+
+
+def dataset_label(name: str, here: list[str]) -> str:
+    """A dataset as the Train and Import forms offer it: marked where this server lacks it."""
+    return name if name in here else f"{name} (not on this server)"
+
+
+def missing_data_warning(here: list[str]) -> str | None:
+    """What the forms say, before a job starts, about the datasets this server lacks (None: it has all)."""
+    missing = [TITLES[name] for name in DATASETS if name not in here]
+    if not missing:
+        return None
+    one = len(missing) == 1
+    it = "it" if one else "them"
+    return (f"{' and '.join(missing)} {'is' if one else 'are'} not on this server: a job on {it} would try "
+            f"to download {it} from the internet, and fails if this server is offline.")

@@ -9,6 +9,7 @@ from pathlib import Path
 from jobservice import user_models
 from jobservice.spec import TRAIN_IMAGES, ImportSpec, JobSpec, job_size
 from jobservice.state import JobStatus
+from vae.plural import count
 
 GIB = 1024 ** 3
 
@@ -55,22 +56,23 @@ def check_limits(lim: Limits, spec: JobSpec | ImportSpec, owner: str, jobs: list
     size = job_size(spec) if isinstance(spec, JobSpec) else 0  # an import is capped by its time limit
     if size > lim.job_size:
         raise LimitReached(
-            f"This job is too large for this server: {spec.epochs} epochs × "
-            f"{size // spec.epochs:,} images = {size:,} image passes; the limit is {lim.job_size:,} "
-            f"(about {lim.job_size // TRAIN_IMAGES['mnist']} epochs of MNIST). Lower the epochs.")
+            f"This job is too large for this server: {count(spec.epochs, 'epoch')} × "
+            f"{count(size // spec.epochs, 'image')} = {count(size, 'image pass', 'image passes')}; the "
+            f"limit is {lim.job_size:,} (about {count(lim.job_size // TRAIN_IMAGES['mnist'], 'epoch')} "
+            "of MNIST). Lower the epochs.")
     mine = [j for j in jobs if j.owner == owner and j.active]
     if len(mine) >= lim.active_per_owner:
         raise LimitReached(
-            f"You already have {_count(len(mine), 'job')} queued or running, the most one visitor may "
+            f"You already have {count(len(mine), 'job')} queued or running, the most one visitor may "
             "have at once here. Wait for one to end, or cancel one.")
     active = sum(j.active for j in jobs)
     if active >= lim.queue:
-        raise LimitReached(f"The server's queue is full ({active} jobs queued or running). "
+        raise LimitReached(f"The server's queue is full ({count(active, 'job')} queued or running). "
                            "Try again when some have finished.")
     used = user_models.usage(models_dir, owner)
     if used.models + len(mine) >= lim.models_per_owner:
         raise LimitReached(
-            f"You have {_count(used.models, 'saved model')} and {_count(len(mine), 'job')} under way; "
+            f"You have {count(used.models, 'saved model')} and {count(len(mine), 'job')} under way; "
             f"each visitor may keep {lim.models_per_owner}. Delete a model on Home to make room.")
     if used.bytes >= lim.bytes_per_owner:
         raise LimitReached(
@@ -96,7 +98,3 @@ def fair_starts(jobs: list[JobStatus], max_running: int, running_per_owner: int)
         per_owner[job.owner] = per_owner.get(job.owner, 0) + 1
         free -= 1
     return starts
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"

@@ -209,6 +209,9 @@ class LocalProcessRunner:
                      if s.source == "graph" else
                      ["--weights", str(up / s.upload_names[0]), "--preset", s.preset,
                       "--latent-dim", str(s.latent_dim)])
+            # The visitor's names for the card, "--role-name=…" in one piece (a name may start with "-").
+            roles = ("encoder", "decoder") if s.source == "graph" else ("weights",)
+            files += [f"--{role}-name={theirs}" for role, theirs in zip(roles, s.file_names) if theirs]
             return ["-m", "vae", "import", *files, "--dataset", s.dataset, f"--name={s.display_name}",
                     "--threads", str(self.threads), "--out", str(job.out), "--job-dir", str(d.resolve())]
         config = d / JOB_CONFIG  # written at launch, not at start(), so jobs an older runner queued start too

@@ -7,7 +7,9 @@ import re
 import unicodedata
 from dataclasses import dataclass, fields
 
+from vae.importing.card import shown_file_name
 from vae.model.training_config import TrainingConfig
+from vae.plural import count
 
 UPLOADS = "upload"  # in an import job's folder: the visitor's files, under the names below (never theirs)
 UPLOAD_NAMES = {"graph": ("encoder.keras", "decoder.keras"), "weights": ("upload.weights.h5",)}
@@ -88,8 +90,7 @@ class ImportSpec:
         object.__setattr__(self, "name", " ".join(str(self.name).split()))
         if len(self.name) > 80:
             raise ValueError(f"name must be at most 80 characters; got {len(self.name)}.")
-        names = tuple(" ".join(str(n).split())[-80:] for n in self.file_names)
-        object.__setattr__(self, "file_names", names)
+        object.__setattr__(self, "file_names", tuple(shown_file_name(n) for n in self.file_names))
         if self.source == "weights":
             if self.preset not in ("default", "course"):
                 raise ValueError(f"a weights file needs the preset it was trained with (default or course); "
@@ -105,7 +106,7 @@ class ImportSpec:
         uploads to start it with, under the job folder's own names."""
         names = UPLOAD_NAMES.get(source, ())
         if len(files) != len(names):
-            raise ValueError(f"this import takes {len(names)} files; got {len(files)}.")
+            raise ValueError(f"this import takes {count(len(names), 'file')}; got {len(files)}.")
         uploads = {name: data for name, (_, data) in zip(names, files)}
         theirs = tuple(name for name, _ in files)
         return cls(source=source, file_names=theirs, digest=upload_digest(uploads), **settings), uploads

@@ -19,6 +19,7 @@ except ImportError:  # Windows: no flock; a single Streamlit process is still sa
 
 from jobservice.spec import ImportSpec, JobSpec
 from vae.bundles.bundle import REPO_ROOT, SHIPPED_DIR
+from vae.inputs.data import not_downloaded
 
 # A job folder holds: spec.json (what to train, where to save), training_config.json (what the trainer
 # reads, once started), pid.json (once started), train.log (the process's output), and what the trainer
@@ -98,11 +99,19 @@ class JobRunner(Protocol):
 
 # Absolute paths (two or more parts), and the home folder: what a message must not show a visitor.
 _PATH = re.compile(r"(?<![\w.:/-])(?:~|/[\w.@+-]+)(?:/[\w.@+-]*)+")
+_URL = re.compile(r"\b[a-z][a-z0-9+.-]*://\S+", re.I)
+_ERRNO = re.compile(r"\[Errno -?\d+\]\s*")
 
 
 def public_message(text: str) -> str:
-    """A message fit for a visitor: server paths replaced by "…" (the full one goes to the server's log)."""
-    return _PATH.sub("…", str(text))
+    """A message fit for a visitor: server paths replaced by "…" (the full one goes to the server's log), a
+    failed download (Keras' URL, an errno) said in one plain sentence, and no errno number."""
+    text = str(text)
+    if _URL.search(text) and (_ERRNO.search(text) or "download" in text.lower()):
+        dataset = re.search(r"Dataset '(\w+)'", text)  # vae.inputs.data's wording, before it said this itself
+        text = (not_downloaded(dataset.group(1)) if dataset
+                else "Something this job needed could not be downloaded.")
+    return _PATH.sub("…", _ERRNO.sub("", text))
 
 
 def job_folder(root: Path, job_id: str) -> Path:

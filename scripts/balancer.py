@@ -19,14 +19,34 @@ def nginx_binary() -> str | None:
     return shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if Path(p).exists()), None)
 
 
-def nginx_config(folder: Path, ports: tuple[int, int], listen: int) -> Path:
-    """deploy/nginx.conf with these replica and balancer ports, inside a main config of its own."""
+# deploy/nginx.conf's sign-in at the proxy, as its comment tells an operator to switch it on: the three
+# commented lines in place of the one that clears the header.
+SIGN_IN = re.compile(r"#   (auth_basic .*;)\n\s*#   auth_basic_user_file .*;\n"
+                     r"\s*#   (proxy_set_header X-Forwarded-User \$remote_user;)\n"
+                     r"(\s*)proxy_set_header X-Forwarded-User \"\";")
+
+
+def nginx_config(folder: Path, ports: tuple[int, int], listen: int, users: Path | None = None,
+                 bind: str | None = None) -> Path:
+    """deploy/nginx.conf with these replica and balancer ports, inside a main config of its own; with
+    `users` (an htpasswd file), its sign-in switched on; with `bind`, connecting to the replicas from that
+    address (proxy_bind: a test's way to tell the proxy's connections from a browser's on one machine)."""
     site = SITE.read_text()
+    if ports[0] == ports[1]:  # one replica (a test's): the map of answering replicas names it once
+        site = re.sub(rf"\n\s*127\.0\.0\.1:{EXAMPLE_PORTS[1]}\s+b;", "", site)
     for example, port in zip(EXAMPLE_PORTS, ports, strict=True):
         site = site.replace(f"127.0.0.1:{example}", f"127.0.0.1:{port}")
     site, n = re.subn(r"listen 80;", f"listen 127.0.0.1:{listen};", site)
     if n != 1:
         raise ValueError(f"{SITE} no longer has one 'listen 80;'")
+    if users is not None:
+        site, n = SIGN_IN.subn(lambda m: f"{m[1]}\n{m[3]}auth_basic_user_file {users};\n{m[3]}{m[2]}", site)
+        if n != 1:
+            raise ValueError(f"{SITE} no longer has its commented sign-in lines")
+    if bind is not None:
+        site, n = re.subn(r"(\n(\s*)proxy_pass .*;)", rf"\1\n\2proxy_bind {bind};", site)
+        if n != 1:
+            raise ValueError(f"{SITE} no longer has one proxy_pass")
     temp = "\n".join(f"    {kind}_temp_path {folder / kind};"
                      for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
     user = "user root;\n" if os.geteuid() == 0 else ""  # (workers may then read a root-only temp folder)
@@ -49,13 +69,14 @@ http {{
 class Balancer:
     """nginx with deploy/nginx.conf in front of two replicas; a context manager yielding its URL."""
 
-    def __init__(self, folder: Path, ports: tuple[int, int], listen: int):
+    def __init__(self, folder: Path, ports: tuple[int, int], listen: int, users: Path | None = None,
+                 bind: str | None = None):
         self.folder, self.listen = Path(folder), listen
         self.folder.mkdir(parents=True, exist_ok=True)
         self.nginx = nginx_binary()
         if self.nginx is None:
             raise FileNotFoundError("no nginx (apt-get install nginx)")
-        self.conf = nginx_config(self.folder, ports, listen)
+        self.conf = nginx_config(self.folder, ports, listen, users, bind)
         self.proc: subprocess.Popen | None = None
 
     def __enter__(self) -> str:

@@ -36,13 +36,13 @@ def free_port() -> int:
 
 
 class AppServer:
-    """`streamlit run app.py` (or another script; or the app of another checkout at `root`) on a free port,
-    in its own process group so that stop() ends all of it; also a context manager that yields the URL
-    once the server is healthy."""
+    """`streamlit run app.py` (or another script; or the app of another checkout at `root`) on a free port
+    (or `port`), with more `args` for streamlit run, in its own process group so that stop() ends all of
+    it; also a context manager that yields the URL once the server is healthy."""
 
     def __init__(self, log_path: Path, env: dict[str, str] | None = None, script: str = "app.py",
-                 root: Path = REPO):
-        self.port = free_port()
+                 root: Path = REPO, port: int | None = None, args: tuple[str, ...] = ()):
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = Path(log_path)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -50,7 +50,7 @@ class AppServer:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", script, "--server.headless", "true",
              "--server.port", str(self.port), "--server.address", "127.0.0.1",
-             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none", *args],
             cwd=root, env={**os.environ, **(env or {})}, stdout=self._log, stderr=subprocess.STDOUT,
             start_new_session=True,
         )

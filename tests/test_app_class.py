@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -60,7 +61,10 @@ def job(name: str) -> JobSpec:
     return JobSpec(dataset="digits", preset="default", latent_dim=2, beta=1.0, epochs=1, name=name)
 
 
-def visit(token: str, page: str | None = None, model: str | None = None):
+def visit(token: str, page: str | None = None, model: str | None = None, user: dict | None = None,
+          secrets: dict | None = None):
+    """app.py (then `page`) in AppTest in the browser holding cookie `token`, on the link's `model`; `user`
+    fakes st.user, `secrets` the operator's secrets.toml (its [auth] section: a login)."""
     from streamlit.testing.v1 import AppTest
 
     from explorer import models
@@ -71,6 +75,10 @@ def visit(token: str, page: str | None = None, model: str | None = None):
     at.session_state[TOKEN_KEY] = token
     if model is not None:
         at.query_params["model"] = model
+    if user is not None:
+        at.user = user
+    if secrets:
+        at.secrets = secrets
     at.run()
     assert not at.exception, at.exception
     if page:
@@ -195,7 +203,20 @@ def test_a_job_saved_a_moment_ago_offers_its_model_at_once(server):
     d.mkdir(parents=True)
     (d / "spec.json").write_text(json.dumps({"spec": job("Fresh").to_dict(), "created": time.time(),
                                              "owner": owner(ALICE), "out": str(bundle)}))
-    (d / "status.json").write_text(json.dumps({"state": "done", "message": "Trained 1 epochs.",
+    (d / "status.json").write_text(json.dumps({"state": "done", "message": "Trained 1 epoch.",
                                                "bundle": str(bundle), "finished": time.time()}))
     alice.run()
     assert "Use this model" in [b.label for b in alice.button]
+
+
+def test_a_visitors_dollar_signs_never_render_as_math(server):
+    """Streamlit's Markdown reads $…$ as LaTeX: a visitor's `$` must come out escaped, on Home's card, the
+    sidebar and the Train page's job list."""
+    visitor_model(server, ALICE, "money-abc123", "costs $5 and $x^2$")
+    server.start(job("job $a$ b"), owner=owner(ALICE))
+    alice = visit(ALICE, model="user/money-abc123")
+    shown = texts(alice) + " ".join(m.value for m in alice.sidebar.caption)
+    assert "costs \\$5 and \\$x^2\\$" in shown
+    assert not re.search(r"(?<!\\)\$", shown), shown
+    alice.switch_page("pages/train.py").run()
+    assert "job \\$a\\$ b" in texts(alice) and not re.search(r"(?<!\\)\$", texts(alice))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from jobservice import FINISHED, JobSpec, LocalProcessRunner
 from tests.support.visitors import owner, train_page
-from vae.bundles.bundle import DEFAULT_MODEL, is_bundle
+from vae.bundles.bundle import DEFAULT_MODEL, SHIPPED_DIR, is_bundle, write_json
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
@@ -21,7 +21,8 @@ def test_train_page_shows_the_form(dirs):
     ema = next(t for t in at.toggle if t.label.startswith("Average the weights"))
     assert ema.label == "Average the weights (EMA)"
     assert {s.label for s in at.selectbox} >= {"Dataset", "Architecture preset", "Batch size"}
-    assert at.selectbox[0].options == ["mnist", "fashion_mnist", "digits"]
+    # Every dataset is offered; those this server lacks are marked (see test_without_data_…).
+    assert [o.split(" (")[0] for o in at.selectbox[0].options] == ["mnist", "fashion_mnist", "digits"]
     assert any("survives" in c.value or "close the tab" in c.value for c in at.caption)
     assert "No training jobs yet." in [i.value for i in at.info]
 
@@ -83,7 +84,7 @@ out, job = args[args.index("--out") + 1], args[args.index("--job-dir") + 1]
 shutil.copytree({bundle!r}, out)
 history = json.load(open(out + "/history.json"))
 json.dump(history, open(job + "/history.json", "w"))
-json.dump({{"state": "done", "message": "Trained 1 epochs.", "bundle": out, "finished": time.time()}},
+json.dump({{"state": "done", "message": "Trained 1 epoch.", "bundle": out, "finished": time.time()}},
           open(job + "/status.json", "w"))
 """
 
@@ -111,7 +112,7 @@ def test_finished_job_offers_its_model(dirs, tmp_path):
     assert job.state == "done", f"{job.message}\n{runner.log_tail(job_id)}"
     assert job.bundle == (models / f"mine-{job_id[-6:]}").resolve() and is_bundle(job.bundle)
     at = train_page()
-    assert "Trained 1 epochs." in [s.value for s in at.success]
+    assert "Trained 1 epoch." in [s.value for s in at.success]
     assert f"Saved as the model `user/mine-{job_id[-6:]}`" in " ".join(c.value for c in at.caption)
     use = [b for b in at.button if b.label == "Use this model"]
     assert use, [b.label for b in at.button]
@@ -148,3 +149,70 @@ def test_a_jobs_name_is_shown_as_text_and_no_server_path_is_shown(dirs):
     assert "\\!\\[x\\]\\(http" in shown and "](http" not in shown.replace("\\]\\(", "")
     page_text = " ".join(str(e.value) for e in [*at.markdown, *at.caption, *at.info] if hasattr(e, "value"))
     assert str(jobs) not in page_text and str(models) not in page_text
+
+
+def finished_job(runner: LocalProcessRunner, spec: JobSpec, bundle: Path, history: dict) -> str:
+    """A job that ended with a model and these per-epoch losses, faked in its folder (no training runs)."""
+    job_id = runner.start(spec, owner=owner())
+    out = runner.status(job_id).out
+    shutil.copytree(bundle, out)
+    write_json(runner.root / job_id / "history.json", history)
+    write_json(runner.root / job_id / "status.json",
+                 {"state": "done", "message": "Trained 1 epoch.", "bundle": str(out),
+                  "finished": time.time()})
+    return job_id
+
+
+def test_two_jobs_with_identical_histories_both_show(dirs, monkeypatch):
+    """Two trainings with the same settings and seed have equal loss curves: their charts once collided
+    (StreamlitDuplicateElementId), and every job below the crash lost its buttons."""
+    jobs, models = dirs
+    monkeypatch.setenv("VAE_MAX_JOBS", "0")  # nothing is launched: the jobs' ends are written here
+    runner = LocalProcessRunner(jobs, models, max_running=0)
+    spec = JobSpec(dataset="digits", preset="course", latent_dim=2, beta=1.0, epochs=1, name="Same")
+    history = {"loss": [180.0], "reconstruction_loss": [170.0], "kl_loss": [10.0],
+               "val_reconstruction_loss": [171.0], "val_kl_loss": [10.5]}
+    course = SHIPPED_DIR / "mnist-2d-course"
+    ids = [finished_job(runner, spec, course, history) for _ in range(2)]  # one spec, one job after the other
+    assert len(set(ids)) == 2
+    at = train_page()
+    assert not at.exception, at.exception
+    labels = [b.label for b in at.button]
+    assert labels.count("Use this model") == 2 and labels.count("Remove from list") == 2, labels
+    assert len(at.get("plotly_chart")) == 4  # two curves per job
+
+
+def test_without_data_the_form_defaults_to_digits_and_warns(dirs, tmp_path, monkeypatch):
+    """A server without MNIST: the form starts on a dataset it has and says, before any job starts, that
+    MNIST would have to be downloaded (the job once failed 10 s later with Keras' URL and an errno)."""
+    from tests.test_data import no_local_data
+
+    empty = no_local_data(monkeypatch, tmp_path)
+    at = train_page()
+    assert at.selectbox[0].label == "Dataset" and at.selectbox[0].value == "digits"
+    assert at.selectbox[0].options == ["mnist (not on this server)", "fashion_mnist (not on this server)",
+                                       "digits"]
+    [warning] = [w.value for w in at.warning]
+    assert warning.startswith("MNIST and Fashion-MNIST are not on this server") and "internet" in warning
+    for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
+                 "t10k-labels-idx1-ubyte"):  # MNIST's four files, by name: the form looks, it does not load
+        (empty / "mnist").mkdir(exist_ok=True)
+        (empty / "mnist" / name).write_bytes(b"")
+    at = train_page()
+    assert at.selectbox[0].value == "mnist" and at.selectbox[0].options[0] == "mnist"
+    assert [w.value for w in at.warning] == ["Fashion-MNIST is not on this server: a job on it would try to "
+                                             "download it from the internet, and fails if this server is "
+                                             "offline."]
+
+
+def test_the_job_header_counts_one_epoch_and_two(dirs):
+    """It once read "1 epochs"."""
+    jobs, models = dirs
+    runner = LocalProcessRunner(jobs, models, max_running=0)  # queued only: no process runs
+    for epochs in (1, 2):
+        runner.start(JobSpec(dataset="digits", preset="default", latent_dim=2, beta=1.0, epochs=epochs,
+                             name=f"{epochs} of them"), owner=owner())
+    at = train_page()
+    headers = {m.value.split("**")[1]: m.value for m in at.markdown if m.value.startswith("**")}
+    assert ", 1 epoch, batch 128" in headers["1 of them"] and "epochs" not in headers["1 of them"]
+    assert ", 2 epochs, batch 128" in headers["2 of them"]

@@ -87,3 +87,43 @@ def test_digits_brought_to_28x28():
     # Digits fill the central 20x20 box, like MNIST: the 4-pixel border is empty.
     assert ds.x_train[:, :4].max() == 0 and ds.x_train[:, 24:].max() == 0
     assert set(np.unique(ds.y_test)) == set(range(10))
+
+
+def no_local_data(monkeypatch, tmp_path):
+    """A machine without MNIST or Fashion-MNIST: an empty VAE_DATA_DIR, no Debian package, no Keras cache."""
+    empty = tmp_path / "empty"
+    empty.mkdir(exist_ok=True)
+    monkeypatch.setenv("VAE_DATA_DIR", str(empty))
+    monkeypatch.setattr(data, "DEBIAN_DIRS", {"mnist": [], "fashion_mnist": []})
+    monkeypatch.setattr(data, "KERAS_CACHE", tmp_path / "no-cache")
+    return empty
+
+
+def test_which_datasets_are_here(tmp_path, monkeypatch):
+    empty = no_local_data(monkeypatch, tmp_path)
+    assert data.datasets_here() == ["digits"]  # scikit-learn's: always
+    _write_dataset(empty / "fashion-mnist")
+    assert data.datasets_here() == ["fashion_mnist", "digits"]
+    _write_dataset(tmp_path / "no-cache" / "fashion-mnist")
+    (tmp_path / "no-cache" / "mnist.npz").write_bytes(b"")  # Keras' cache of MNIST, by its name
+    assert data.datasets_here() == list(data.DATASETS)
+
+
+def test_a_failed_download_is_one_sentence(tmp_path, monkeypatch, capsys):
+    """Keras' downloader, offline: no URL and no errno in the error (its page shows it); both in the log."""
+    import sys
+    import types
+
+    no_local_data(monkeypatch, tmp_path)
+
+    def offline():
+        raise Exception("URL fetch failure on https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
+                        "mnist.npz: None -- [Errno -2] Name or service not known")
+
+    keras = types.SimpleNamespace(datasets=types.SimpleNamespace(
+        mnist=types.SimpleNamespace(load_data=offline), fashion_mnist=None))
+    monkeypatch.setitem(sys.modules, "keras", keras)  # Keras' real downloader, made to fail without TF
+    with pytest.raises(data.DataUnavailable) as err:
+        data.load_dataset("mnist")
+    assert str(err.value) == "MNIST is not on this server and could not be downloaded."
+    assert "https://" in capsys.readouterr().err  # the details: for the terminal and the job's log

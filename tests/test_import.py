@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -298,7 +299,7 @@ def test_weights_file_for_a_preset_imports(tmp_path):
 
 # --------------------------------------------------------------------------- (f) as a job of the runner
 
-def _run_import_job(tmp_path: Path, files: list[Path], **settings):
+def _run_import_job(tmp_path: Path, files: list[Path], owner: str = "v-visitor", **settings):
     """Start an import as the web page does (the files' bytes handed to the runner) and wait for its end."""
     import time
 
@@ -306,7 +307,7 @@ def _run_import_job(tmp_path: Path, files: list[Path], **settings):
 
     runner = LocalProcessRunner(tmp_path / "jobs", tmp_path / "models", max_running=1, threads=1)
     spec, uploads = ImportSpec.of_files("graph", [(f.name, f.read_bytes()) for f in files], **settings)
-    job_id = runner.start(spec, owner="v-visitor", uploads=uploads)
+    job_id = runner.start(spec, owner=owner, uploads=uploads)
     deadline = time.time() + 300
     while (job := runner.status(job_id)).state not in FINISHED and time.time() < deadline:
         time.sleep(0.3)
@@ -331,6 +332,33 @@ def test_import_job_refuses_a_lambda_and_never_runs_it(example_files, tmp_path):
     marker.unlink()
     runner, job = _run_import_job(tmp_path, [tmp_path / "evil.keras", example_files[1]], dataset="digits")
     assert job.state == "refused", f"{job.state}: {job.message}\n{runner.log_tail(job.id)}"
-    assert re.match(r"encoder\.keras: encoder: layer 'lambda\w*' is a Lambda layer", job.message), job.message
+    # The refusal names the file as the visitor did (the job's folder holds it as encoder.keras).
+    assert re.match(r"evil\.keras: encoder: layer 'lambda\w*' is a Lambda layer", job.message), job.message
     assert "\n" not in job.message and job.bundle is None
     assert not marker.exists() and not list((tmp_path / "models").glob("*"))
+
+
+def test_an_imports_card_names_the_files_as_the_visitor_did(example_files, tmp_path, monkeypatch):
+    """The card once said "Imported from encoder.keras and decoder.keras" (the job folder's names) for the
+    visitor's kerasio_*.keras; the Import page's card shows theirs."""
+    from explorer import models as app_models
+    from tests.test_app_import import import_page
+    from tests.test_app_train import owner
+
+    theirs = []
+    for path, name in zip(example_files, ("kerasio_encoder.keras", "kerasio_decoder.keras")):
+        shutil.copyfile(path, tmp_path / name)
+        theirs.append(tmp_path / name)
+    runner, job = _run_import_job(tmp_path, theirs, owner=owner(), dataset="digits")
+    assert job.state == "done", f"{job.message}\n{runner.log_tail(job.id)}"
+    card = json.loads((job.bundle / "card.json").read_text())
+    assert [card["source"][role]["file"] for role in ("encoder", "decoder")] == [p.name for p in theirs]
+    assert card["description"] == "Imported from `kerasio_encoder.keras` and `kerasio_decoder.keras`."
+    assert "encoder.keras and decoder.keras" not in (job.bundle / "MODEL_CARD.md").read_text()
+    monkeypatch.setenv("VAE_JOBS_DIR", str(runner.root))
+    monkeypatch.setenv("VAE_USER_MODELS", str(runner.models_dir))
+    monkeypatch.setattr(app_models, "USER_MODELS", runner.models_dir)
+    at = import_page()
+    [shown] = [m.value for m in at.markdown if "Imported from" in m.value]  # the card, in its expander
+    assert "Imported from `kerasio_encoder.keras` and `kerasio_decoder.keras`." in shown
+    assert "`kerasio_encoder.keras` (sha256 " in shown and "`kerasio_decoder.keras` (sha256 " in shown

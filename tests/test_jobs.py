@@ -211,8 +211,9 @@ def test_missing_dataset_fails_with_the_cli_message(runner, tmp_path, monkeypatc
                           owner=OWNER)
     job = wait_for(runner, job_id, finished, what="the job to fail")
     assert job.state == "failed"
-    assert job.message.startswith("Dataset 'mnist' is not available") and "VAE_DATA_DIR" in job.message
-    assert "error: Dataset 'mnist'" in job.log_tail  # the operator's; the page shows only the message
+    # One sentence: Keras' URL and the errno stay in the log, with what to do, for whoever runs the server.
+    assert job.message == "MNIST is not on this server and could not be downloaded."
+    assert "error: MNIST is not on this server" in job.log_tail and "VAE_DATA_DIR" in job.log_tail
     assert str(empty) not in job.message  # the path it looked in is the server's business
     assert not runner.models_dir.exists() or not list_bundles(runner.models_dir)
 
@@ -285,3 +286,22 @@ def test_runner_module_imports_neither_tensorflow_nor_streamlit():
     proc = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True,
                           timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_an_imports_file_names_are_plain_text_for_its_card(tmp_path):
+    """The visitor's names for their files: recorded in the spec as plain text (the last path part, no
+    Markdown or HTML, at most 80 characters) and handed to the import for its card, never as a path."""
+    from jobservice import ImportSpec
+
+    spec, uploads = ImportSpec.of_files("graph", [("C:\\fakepath\\kerasio_encoder.keras", b"e"),
+                                                  ("../../x/`evil`<b>[y](z).keras", b"d")])
+    assert spec.file_names == ("kerasio_encoder.keras", "_evil__b__y_(z).keras")
+    [long] = ImportSpec.of_files("weights", [("a" * 200 + ".weights.h5", b"w")], preset="default",
+                                 latent_dim=2)[0].file_names
+    assert len(long) == 80 and long.endswith("a.weights.h5")
+    runner = LocalProcessRunner(tmp_path / "jobs", tmp_path / "models", max_running=0)
+    command = runner._command(runner.status(runner.start(spec, owner=OWNER, uploads=uploads)))
+    assert "--encoder-name=kerasio_encoder.keras" in command
+    assert "--decoder-name=_evil__b__y_(z).keras" in command
+    upload = Path(command[command.index("--job-dir") + 1]) / "upload"
+    assert sorted(p.name for p in upload.iterdir()) == ["decoder.keras", "encoder.keras"]  # ours, not theirs

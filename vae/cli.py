@@ -24,6 +24,7 @@ from vae.model.config import ENCODERS
 from vae.model.evaluate import evaluate
 from vae.model.train import TrainingStopped, train, write_job_json
 from vae.model.training_config import TrainingConfig
+from vae.plural import count
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -65,6 +66,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="test split for the metrics and reference encodings (default: mnist)")
     i.add_argument("--data-dir")
     i.add_argument("--name", help="display name for the model card")
+    for role in ("encoder", "decoder", "weights"):  # the app renames uploads; the card keeps their names
+        i.add_argument(f"--{role}-name", metavar="NAME",
+                       help=f"the {role} file's name as the card and a refusal give it (default: its own)")
     i.add_argument("--description", default="")
     i.add_argument("--timeout", type=int, default=1200, help="seconds allowed for loading and checking")
     i.add_argument("--memory-mb", type=int, help="address-space limit of the loading process")
@@ -179,10 +183,12 @@ def _train(args) -> int:
     if job_dir:
         card = json.loads(Path(out, "card.json").read_text())
         if card.get("stopped_early"):
-            message = f"Stopped after {card['epochs']} of {config.epochs} epochs; the model so far was saved."
+            message = (f"Stopped after {card['epochs']} of {count(config.epochs, 'epoch')}; the model so far "
+                       "was saved.")
             _write_status(job_dir, "stopped", message, str(Path(out).resolve()))
         else:
-            _write_status(job_dir, "done", f"Trained {card['epochs']} epochs.", str(Path(out).resolve()))
+            _write_status(job_dir, "done", f"Trained {count(card['epochs'], 'epoch')}.",
+                          str(Path(out).resolve()))
     else:
         _mark_server_owned(out)
     print(Path(out, "MODEL_CARD.md").read_text())
@@ -280,7 +286,8 @@ def _decode(args) -> int:
     except ValueError:
         raise ValueError(f'--z must be comma-separated numbers, e.g. "0.5,-1.2"; got "{args.z}".') from None
     if z.shape[0] != model.latent_dim:
-        raise ValueError(f"--z has {z.shape[0]} values but the model's latent_dim is {model.latent_dim}.")
+        raise ValueError(f"--z has {count(z.shape[0], 'value')} but the model's latent_dim is "
+                         f"{model.latent_dim}.")
     if not np.all(np.isfinite(z)):
         raise ValueError("--z values must be finite numbers.")
     Path(args.out).write_bytes(to_png(model.decode(z[None])[0], scale=args.scale))
@@ -311,8 +318,10 @@ def _run_import(args, importer, progress: Path | None) -> Path:
         os.environ["TF_NUM_INTRAOP_THREADS"] = str(args.threads)
         os.environ["TF_NUM_INTEROP_THREADS"] = "1"
     limits = {"timeout_s": args.timeout, "memory_mb": args.memory_mb or importer.DEFAULT_MEMORY_MB}
+    names = {role: getattr(args, f"{role}_name") for role in ("encoder", "decoder", "weights")}
     common = {"dataset": args.dataset, "data_dir": args.data_dir, "name": args.name,
-              "description": args.description, "progress": progress, **limits}
+              "description": args.description, "progress": progress,
+              "file_names": {role: name for role, name in names.items() if name}, **limits}
     if args.weights:
         if args.encoder or args.decoder:
             raise ValueError("give either --weights (with --preset and --latent-dim) or --encoder and "
@@ -333,6 +342,6 @@ def _add_gallery(args) -> int:
         arrays = add_gallery(path, args.data_dir)
         size = (Path(path) / GALLERY).stat().st_size
         labels = arrays["labels"]
-        print(f"{Path(path) / GALLERY}: {len(labels)} images of {len(set(labels))} labels, "
+        print(f"{Path(path) / GALLERY}: {count(len(labels), 'image')} of {count(len(set(labels)), 'label')}, "
               f"{size / 1024:.0f} KiB")
     return 0

@@ -6,7 +6,7 @@ import re
 
 import streamlit as st
 
-from explorer import models
+from explorer import models, visitors
 from explorer.figures import history_figure
 from vae.bundles.serving import ServedModel
 
@@ -57,9 +57,11 @@ def your_model(model: ServedModel) -> None:
         st.caption("A classmate shared this model with the class: you can explore it, not change it.")
         return
     share, delete, usage = st.columns([2, 1, 3], vertical_alignment="center")
-    share.toggle("Share with the class", value=entry.shared, key=f"share-{entry.id}",
+    signed = visitors.can_act()  # class mode: sharing is for signed-in users (a model from before is kept)
+    share.toggle("Share with the class", value=entry.shared, key=f"share-{entry.id}", disabled=not signed,
                  on_change=lambda: models.share(model.path, st.session_state[f"share-{entry.id}"]),
-                 help="Shared, it is listed for everyone on this server; only you can change or delete it.")
+                 help="Shared, it is listed for everyone on this server; only you can change or delete it."
+                 if signed else "Sign in to share a model with the class.")
     with delete.popover("Delete…"):
         st.write("Delete this model for good? Pages that show it switch to the default model.")
         if st.button("Delete", type="primary", key=f"delete-{entry.id}"):
@@ -93,10 +95,10 @@ def card(model: ServedModel) -> None:
 
 def training_curves(model: ServedModel) -> None:
     st.markdown("#### Training curves")
-    figs = [f for f in (history_figure(model.history or {}, m, t) for m, t in CURVES) if f is not None]
+    figs = [(m, f) for m, t in CURVES if (f := history_figure(model.history or {}, m, t)) is not None]
     if not figs:
         st.info("This bundle has no training history.")
-    for fig in figs:
-        st.plotly_chart(fig, key=None)
+    for m, fig in figs:
+        st.plotly_chart(fig, key=f"home-curve-{m}")  # keyed: element ids never hang on equal content
     if figs and len((model.history or {}).get("loss", [])) == 1:
         st.caption("Trained for a single epoch: each curve is one point.")

@@ -8,10 +8,10 @@ import streamlit as st
 
 from explorer import models, training, visitors
 from explorer.sections import train as jobs_ui  # the job list and its actions, shared with the Train page
+from vae.plural import count
 
 SOURCES = {"graph": "An encoder and a decoder (.keras)",
            "weights": "Weights of one of this app's presets (.weights.h5)"}
-DATASETS = ["mnist", "fashion_mnist", "digits"]
 # What each stage an import job records (vae.importing.job.STAGES) means, for the visitor.
 STAGES = {
     "checking": "Checking the files without loading them (archive members and sizes, every layer against the "
@@ -46,16 +46,20 @@ def intro(runner: training.LocalProcessRunner) -> None:
     lim = runner.limits
     st.caption(f"Each file may be at most **{upload_limit_mb()} MB** (this server's upload limit): a "
                "Keras-example pair takes well under 1 MB, a default-preset weights file about 10 MB. Imports "
-               f"share the Train page's queue and limits: {lim.running_per_owner} job running and "
+               f"share the Train page's queue and limits: {count(lim.running_per_owner, 'job')} running and "
                f"{lim.active_per_owner - lim.running_per_owner} queued per visitor, "
-               f"{lim.models_per_owner} models ({lim.bytes_per_owner / 2**30:g} GB) each.")
+               f"{count(lim.models_per_owner, 'model')} ({lim.bytes_per_owner / 2**30:g} GB) each.")
 
 
 def form(runner: training.LocalProcessRunner) -> None:
-    """The upload form: the files, the dataset, a name; a submitted import is queued as the visitor's job."""
+    """The upload form: the files, the dataset, a name; a submitted import is queued as the visitor's job.
+    In class mode an anonymous visitor gets a sign-in button instead (and no uploader)."""
+    if visitors.sign_in_prompt("import a model", key="sign_in_import"):
+        return
     source = st.radio("What you have", list(SOURCES), format_func=SOURCES.get, horizontal=True,
                       key="import_source")
     preset = latent_dim = None
+    here = jobs_ui.data_warning()
     with st.form("import_form"):
         if source == "graph":
             c1, c2 = st.columns(2)
@@ -70,9 +74,9 @@ def form(runner: training.LocalProcessRunner) -> None:
             preset = c1.selectbox("Preset it was built with", ["default", "course"])
             latent_dim = int(c2.number_input("Latent dimensions", 1, 64, 2))
         c1, c2 = st.columns(2)
-        dataset = c1.selectbox("Dataset", DATASETS, key="import_dataset",
-                               help="The test split it is measured on and drawn on the Latent map with; "
-                                    "digits: scikit-learn's small digits, always on this server")
+        dataset = jobs_ui.dataset_picker(c1, here, key="import_dataset",
+                                         help="The test split it is measured on and drawn on the Latent map "
+                                              "with; digits: scikit-learn's small digits, always here")
         name = c2.text_input("Name (optional)", max_chars=80, placeholder="e.g. my Keras VAE")
         submitted = st.form_submit_button("Import", type="primary")
     if submitted:
@@ -86,10 +90,11 @@ def start(runner: training.LocalProcessRunner, source: str, chosen: list, **sett
                    + " first.")
         return
     try:
+        owner = visitors.acting_owner("import a model")  # (before reading the files)
         spec, uploads = training.ImportSpec.of_files(source, [(f.name, f.getvalue()) for f in chosen],
                                                      **settings)
-        job = runner.status(runner.start(spec, owner=visitors.owner(), uploads=uploads))
-    except ValueError as exc:  # a bad setting, or a limit (LimitReached): the message says which
+        job = runner.status(runner.start(spec, owner=owner, uploads=uploads))
+    except ValueError as exc:  # a bad setting, a limit (LimitReached), not signed in: the message says which
         st.error(str(exc))
         return
     st.toast(f"“{models.plain_text(spec.display_name)}” is {job.state}"

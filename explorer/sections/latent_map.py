@@ -13,6 +13,7 @@ from explorer import figures as figs
 from explorer import geometry as geo
 from explorer import pictures as pics
 from vae.bundles.serving import ServedModel
+from vae.plural import count
 
 VIEWS = ["PCA", "Two latent dims", "t-SNE"]
 STRIP = "1-D strip"  # one latent dimension: nothing to project or choose
@@ -97,7 +98,8 @@ def choose_view(model: ServedModel, path: str) -> MapView:
             name_of = lambda k: f"z{k}"  # noqa: E731
             i = c1.selectbox("x axis", range(d), index=by_spread[0], format_func=name_of, key="map_dx")
             j = c2.selectbox("y axis", range(d), index=by_spread[1], format_func=name_of, key="map_dy")
-            note = f"The other {d - 2} dimensions are held at the data mean when decoding."
+            note = (f"The other {count(d - 2, 'dimension')} {'is' if d == 3 else 'are'} held at the data "
+                    "mean when decoding.")
         base = cache.latent_ranges(handle)["mean"]
         return MapView(name, z_mean[:, [i, j]], np.arange(len(z_mean)), (f"z{i}", f"z{j}"), (i, j),
                        lambda p: geo.plane_to_z(p, base=base, dims=(i, j)),

@@ -12,6 +12,7 @@ from explorer.models import ModelHandle
 from explorer.replay_figure import replay_figure
 from vae.inputs.data import CLASS_NAMES
 from vae.model.replay import LIVE_FILE
+from vae.plural import count
 
 INTRO = ("The encoder's two heads start as two identical, untrained Dense layers: every digit's z_mean sits "
          "near the origin and its z_std near 1, the prior's. Press **▶ Play** to watch training pull them "
@@ -30,7 +31,8 @@ def watch_it_learn(handle: ModelHandle) -> None:
         st.info(NO_REPLAY)
         return
     # Behind a toggle: every frame travels with the figure (about 1.5 MB), which the map alone need not pay.
-    if not st.toggle(f"Replay this model's training ({len(replay['step'])} snapshots, from step 0 to step "
+    snapshots = count(len(replay["step"]), "snapshot")
+    if not st.toggle(f"Replay this model's training ({snapshots}, from step 0 to step "
                      f"{int(replay['step'][-1]):,})", key="replay_on"):
         st.caption("The encoder's heads start as untrained Dense layers: watch them become a mean and a "
                    "spread.")

@@ -9,6 +9,7 @@ import streamlit as st
 from explorer import models, notices, training, visitors
 from explorer.figures import history_figure
 from explorer.sections import replay
+from vae.plural import count
 
 INTRO = ("Training runs in its own process on this server: it keeps going if you switch pages or close the "
          "tab, and queued jobs start in turn with no page open. You see your own jobs only.")
@@ -19,11 +20,14 @@ def limits(runner: training.LocalProcessRunner) -> None:
 
 
 def form(runner: training.LocalProcessRunner) -> None:
-    """The training form: dataset, architecture and hyperparameters; a submitted job is queued."""
+    """The training form: dataset, architecture and hyperparameters; a submitted job is queued. In class
+    mode an anonymous visitor gets a sign-in button instead."""
+    if visitors.sign_in_prompt("train a model", key="sign_in_train"):
+        return
+    here = data_warning()
     with st.form("train_form"):
         c1, c2, c3 = st.columns(3)
-        dataset = c1.selectbox("Dataset", ["mnist", "fashion_mnist", "digits"],
-                               help="digits: scikit-learn's 1,797 small digits, quick to train")
+        dataset = dataset_picker(c1, here, help="digits: scikit-learn's 1,797 small digits, quick to train")
         preset = c2.selectbox("Architecture preset", ["default", "course"])
         name = c3.text_input("Name (optional)", max_chars=80, placeholder="e.g. my fashion 2-D")
         c1, c2, c3, c4 = st.columns(4)
@@ -48,28 +52,47 @@ def form(runner: training.LocalProcessRunner) -> None:
                                         beta=float(beta), epochs=int(epochs), batch_size=int(batch_size),
                                         dropout=float(dropout), ema=bool(ema),
                                         encoder=encoder if preset == "default" else "wide", name=name)
-                job = runner.status(runner.start(spec, owner=visitors.owner()))
+                job = runner.status(runner.start(spec, owner=visitors.acting_owner("train a model")))
                 st.toast(f"“{models.plain_text(spec.display_name)}” is {job.state}"
                          + (f" (position {job.queue_position} in the queue)." if job.queue_position else "."))
-            except ValueError as exc:  # a bad setting, or a limit (LimitReached): the message says which
+            except ValueError as exc:  # a bad setting, a limit, not signed in: the message says which
                 st.error(str(exc))
 
 
-def loss_charts(history: dict) -> None:
-    """Reconstruction and KL side by side, train and validation, as on Home (whole-number epochs)."""
+def data_warning() -> list[str]:
+    """Say, before a job starts, which datasets this server lacks; returns those it has (digits always)."""
+    here = training.datasets_here()
+    missing = training.missing_data_warning(here)
+    if missing:
+        st.warning(missing)
+    return here
+
+
+def dataset_picker(container, here: list[str], **kwargs) -> str:
+    """The Dataset box of a job's form: every dataset, those this server lacks marked, one it has chosen."""
+    return container.selectbox("Dataset", training.DATASETS, index=training.DATASETS.index(here[0]),
+                               format_func=lambda name: training.dataset_label(name, here), **kwargs)
+
+
+def loss_charts(history: dict, job_id: str) -> None:
+    """Reconstruction and KL side by side, train and validation, as on Home (whole-number epochs).
+
+    Keyed by the job: two jobs with the same settings and seed have equal curves, and unkeyed equal charts
+    collide (StreamlitDuplicateElementId), taking down every job below them."""
     terms = [("reconstruction_loss", "Reconstruction loss"), ("kl_loss", "KL divergence")]
-    figs = [(col, history_figure(history, key, title)) for col, (key, title) in zip(st.columns(2), terms)]
-    for col, fig in figs:
+    figs = [(col, term, history_figure(history, term, title))
+            for col, (term, title) in zip(st.columns(2), terms)]
+    for col, term, fig in figs:
         if fig is not None:
-            col.plotly_chart(fig, config={"displayModeBar": False})
+            col.plotly_chart(fig, key=f"loss-{term}-{job_id}", config={"displayModeBar": False})
 
 
 def show_job(runner: training.LocalProcessRunner, job: training.JobStatus) -> None:
     s = job.spec
     with st.container(border=True):
         name = models.plain_text(s.display_name)  # a visitor's text, shown as text: never Markdown
-        st.markdown(f"**{name}** · `{job.state}` — {s.dataset}, {s.preset} preset, "
-                    f"latent_dim {s.latent_dim}, β {s.beta:g}, {s.epochs} epochs, batch {s.batch_size}"
+        st.markdown(f"**{name}** · `{job.state}` — {s.dataset}, {s.preset} preset, latent_dim "
+                    f"{s.latent_dim}, β {s.beta:g}, {count(s.epochs, 'epoch')}, batch {s.batch_size}"
                     + (f", dropout {s.dropout:g}" if s.dropout else "") + (", EMA weights" if s.ema else "")
                     + (f", {s.encoder} encoder" if s.encoder != "wide" else ""))
         if job.state == "queued":
@@ -92,12 +115,12 @@ def show_job(runner: training.LocalProcessRunner, job: training.JobStatus) -> No
                 replay.live_player(runner.root / job.id, s.dataset, job.id)
         elif job.state == "failed":
             st.error(job.message)
-            if "is not available" in job.message:  # the dataset is neither on this server nor downloadable
+            if "is not available" in job.message or "not on this server" in job.message:  # no dataset
                 st.info(notices.DATA_HELP)
             st.caption("The full log is in the server's log, for whoever runs this server.")
         else:
             (st.success if job.state == "done" else st.warning)(job.message)
-        loss_charts(job.history)
+        loss_charts(job.history, job.id)
         if job.active:
             label = {"queued": "Cancel", "running": "Stop", "stopping": "Stopping…"}[job.state]
             tip = ("Stops within one epoch and saves the model trained so far" if job.state == "running"
@@ -153,6 +176,6 @@ def _job_list(runner: training.LocalProcessRunner, kind: str, show, empty: str, 
     for job in current[:10]:
         show(runner, job)
     if len(current) > 10:
-        st.caption(f"{len(current) - 10} older jobs not shown.")
+        st.caption(f"{count(len(current) - 10, 'older job')} not shown.")
 
 

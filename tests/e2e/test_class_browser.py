@@ -1,34 +1,59 @@
 """Two visitors in two real browser contexts on one server: own jobs and models, sharing, a queue that moves
-with every page closed, Markdown names shown as text, and links that name paths or unknown ids."""
+with every page closed, Markdown names shown as text, and links that name paths or unknown ids; a user
+signed in at a proxy (deploy/nginx.conf) in two browsers, and the same identity header forged."""
 
 from __future__ import annotations
 
 import time
+import urllib.error
+import urllib.request
 
 import pytest
 
+from scripts.balancer import Balancer, nginx_binary
 from tests.support.class_jobs import job_states, start_digits_job
 
-from . import REPO, AppServer, exceptions, scratch_env, wait_idle
+from . import REPO, AppServer, exceptions, free_port, scratch_env, wait_idle
 
 OUTPUT = REPO / "test-output"
 EVIL = "![x](http://127.0.0.1:9/p.png) **bold**"
 
 
+PROXY = "127.0.0.2"  # the sign-in proxy connects to the app from here (proxy_bind), browsers from 127.0.0.1
+PASSWORDS = {"carol": "carol-password", "mallory": "mallory-password"}
+
+
 @pytest.fixture(scope="module")
 def class_server(tmp_path_factory):
-    """An app with its own (empty) jobs and visitors' models folders; one training thread per job."""
+    """An app with its own (empty) jobs and visitors' models folders; one training thread per job. It believes
+    a sign-in proxy's identity header from the proxy's address only."""
     root = tmp_path_factory.mktemp("class")
-    env = scratch_env(root, VAE_USER_HEADER="X-Forwarded-User")  # a proxy's sign-in, for the login test
+    env = scratch_env(root, VAE_USER_HEADER="X-Forwarded-User", VAE_TRUSTED_PROXIES=PROXY)
     with AppServer(OUTPUT / "class_server.log", env=env) as url:
         yield url, root
 
 
-def new_visitor(browser, signed_in_as: str | None = None):
-    """A new browser (its own cookies); signed in, its requests carry a trusted proxy's identity header."""
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    if signed_in_as:
-        context.set_extra_http_headers({"X-Forwarded-User": signed_in_as})
+@pytest.fixture(scope="module")
+def sign_in_proxy(class_server, tmp_path_factory):
+    """deploy/nginx.conf in front of the class server, its sign-in (auth_basic) switched on as its comment
+    says; its URL."""
+    if nginx_binary() is None:
+        pytest.skip("no nginx (apt-get install nginx)")
+    folder = tmp_path_factory.mktemp("sign_in_proxy")
+    users = folder / "users.htpasswd"
+    users.write_text("".join(f"{name}:{{PLAIN}}{password}\n" for name, password in PASSWORDS.items()))
+    port = int(class_server[0].rsplit(":", 1)[1])
+    with Balancer(folder / "nginx", (port, port), free_port(), users=users, bind=PROXY) as url:
+        yield url
+
+
+def new_visitor(browser, signed_in_as: str | None = None, header: str | None = None):
+    """A new browser (its own cookies); signed in at the proxy as a user (HTTP basic), and/or sending its
+    own identity header (as a forger would)."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, http_credentials={
+        "username": signed_in_as, "password": PASSWORDS[signed_in_as]} if signed_in_as else None)
+    if header:
+        context.set_extra_http_headers({"X-Forwarded-User": header})
     context.set_default_timeout(120_000)
     return context
 
@@ -102,19 +127,35 @@ def test_two_visitors_on_one_server(browser, class_server):
 
 
 @pytest.mark.slow
-def test_a_signed_in_user_is_the_same_owner_in_any_browser(browser, class_server):
-    """Behind a proxy that signs people in (VAE_USER_HEADER), the user, not the browser, owns jobs."""
+def test_a_user_signed_in_at_the_proxy_is_the_same_owner_in_any_browser_and_nobody_else_is(
+        browser, class_server, sign_in_proxy):
+    """Behind a proxy that signs people in (VAE_USER_HEADER), the user, not the browser, owns jobs; the header
+    counts only from the proxy (VAE_TRUSTED_PROXIES), which sets it itself: a forged one gets nobody in."""
     url, root = class_server
-    laptop, phone, stranger = (new_visitor(browser, who) for who in ("carol@school", "carol@school", None))
+    laptop, phone = new_visitor(browser, "carol"), new_visitor(browser, "carol", header="mallory")
     page = laptop.new_page()
-    start_digits_job(page, url, "carol's", root)
-    page = phone.new_page()  # another browser, no shared cookie: the same signed-in user
-    page.goto(f"{url}/train")
+    start_digits_job(page, sign_in_proxy, "carol's", root)
+    assert "Signed in as carol" in page.locator("[data-testid='stSidebar']").inner_text()
+    page = phone.new_page()  # another browser, no shared cookie, a forged header: the same signed-in user
+    page.goto(f"{sign_in_proxy}/train")
     wait_idle(page)
     page.get_by_text("carol's").first.wait_for()
-    other = stranger.new_page()
-    other.goto(f"{url}/train")
-    wait_idle(other)
-    assert "carol's" not in other.locator("[data-testid='stMain']").inner_text()
-    for context in (laptop, phone, stranger):
+    assert "Signed in as carol" in page.locator("[data-testid='stSidebar']").inner_text()
+    # Mallory, signed in at the proxy, claims to be carol in the header; a stranger sends it to the app
+    # directly (not from the proxy): neither is carol.
+    mallory, stranger = new_visitor(browser, "mallory", header="carol"), new_visitor(browser, header="carol")
+    for context, where in ((mallory, sign_in_proxy), (stranger, url)):
+        other = context.new_page()
+        other.goto(f"{where}/train")
+        wait_idle(other)
+        other.get_by_text("No training jobs yet.").wait_for()
+        assert "carol's" not in other.locator("[data-testid='stMain']").inner_text()
+        assert "Signed in as carol" not in other.locator("[data-testid='stSidebar']").inner_text()
+        assert not exceptions(other)
+    assert "Signed in as mallory" in mallory.pages[0].locator("[data-testid='stSidebar']").inner_text()
+    # Nobody gets past the proxy without signing in.
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(f"{sign_in_proxy}/train", timeout=10)
+    assert refused.value.code == 401
+    for context in (laptop, phone, mallory, stranger):
         context.close()

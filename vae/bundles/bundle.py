@@ -14,6 +14,7 @@ import numpy as np
 
 from vae.inputs.data import DATA_LICENSES, gallery, load_dataset
 from vae.model.training_config import MODEL_FIELDS, TrainingConfig
+from vae.plural import count
 
 MANIFEST = "bundle.json"
 FORMAT_VERSION = 1
@@ -230,8 +231,9 @@ def recipe_text(card: dict, training: TrainingConfig | None = None) -> str:
     source = card.get("decoder_from")
     if isinstance(source, dict):  # two stages: a trained decoder, then a new encoder fitted to it
         minutes = f", {source['train_seconds'] / 60:.1f} min" if source.get("train_seconds") else ""
+        epochs = count(source["epochs"], "epoch") if isinstance(source.get("epochs"), int) else "? epochs"
         text = (f"only the encoder was trained here ({text}), for the frozen decoder of "
-                f"“{source.get('name')}” ({source.get('epochs')} epochs{minutes}: "
+                f"“{source.get('name')}” ({epochs}{minutes}: "
                 f"{source.get('recipe') or '?'})")
     return text
 

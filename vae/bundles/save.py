@@ -125,7 +125,10 @@ FULL_TRAIN_SIZE = {"mnist": 60000, "fashion_mnist": 60000}
 
 
 def _trained_on(dataset: str, n_train: int, source: str) -> str:
-    """Say plainly when a model saw only a prefix of the official training split."""
+    """Say plainly when a model saw only a prefix of the official training split. `source`: where the data
+    came from, in words (Dataset.origin); a card is shown to every visitor, so a path is never written."""
+    if "/" in source or "\\" in source:
+        source = "a local copy of its IDX files"
     full = FULL_TRAIN_SIZE.get(dataset)
     if full and n_train < full:
         return f"the first {n_train:,} of the {full:,} {dataset} training images (from {source})"

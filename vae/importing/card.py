@@ -12,6 +12,8 @@ from vae.importing.archive_check import KerasArchive
 from vae.importing.bundle import IMPORTED
 from vae.importing.plan import DecoderPlan, EncoderPlan
 
+MAX_SHOWN_NAME = 80  # characters of a visitor's file name a card keeps (the end: it holds the extension)
+
 _GRAPH_CHECKS = [
     "the .keras archives were inspected before loading: only config.json / metadata.json / model.weights.h5, "
     "size and compression-ratio caps, no unsafe paths",
@@ -31,9 +33,20 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _source(**files: Path) -> dict:
-    """What the card says the model was imported from: each file's name and its sha256."""
-    return {role: {"file": path.name, "sha256": _sha256(path)} for role, path in files.items()}
+def shown_file_name(name: str) -> str:
+    """A file's name as its owner gave it, fit to show as plain text anywhere (a card's Markdown, a code
+    span): its last path part only, letters, digits, spaces and . _ - + ( ) (anything else becomes "_"),
+    at most MAX_SHOWN_NAME characters."""
+    base = re.split(r"[/\\]", str(name))[-1]
+    return re.sub(r"[^\w .()+-]", "_", " ".join(base.split()))[-MAX_SHOWN_NAME:].strip()
+
+
+def _source(names: dict[str, str] | None = None, **files: Path) -> dict:
+    """What the card says the model was imported from: each file's name (as its owner named it: `names`
+    by role, else the file's own) and its sha256."""
+    names = names or {}
+    return {role: {"file": shown_file_name(names.get(role) or path.name), "sha256": _sha256(path)}
+            for role, path in files.items()}
 
 
 def _roles_note(plan: EncoderPlan) -> str:
@@ -69,13 +82,17 @@ def _base_card(name: str | None, out: Path, description: str, dataset: str, sour
 
 
 def graph_card(encoder: KerasArchive, decoder: KerasArchive, enc_plan: EncoderPlan, dec_plan: DecoderPlan, *,
-               out: Path, name: str | None, description: str, dataset: str) -> dict:
-    """The card of a `.keras` encoder + decoder import, before the sandbox adds what it measured."""
-    description = description or f"Imported from {encoder.path.name} and {decoder.path.name}."
+               out: Path, name: str | None, description: str, dataset: str,
+               file_names: dict[str, str] | None = None) -> dict:
+    """The card of a `.keras` encoder + decoder import, before the sandbox adds what it measured.
+    `file_names`: the files' names by role ("encoder", "decoder") as their owner gave them, if the files
+    themselves were renamed (the app's uploads are)."""
+    source = _source(file_names, encoder=encoder.path, decoder=decoder.path)
+    description = (description or f"Imported from `{source['encoder']['file']}` and "
+                                  f"`{source['decoder']['file']}`.")
     notes = (f"The decoder's output sigmoid (layer `{dec_plan.sigmoid_layer}`) is stored as logits; the "
              f"explorer applies the sigmoid, so decoded images match the original decoder. Metrics and "
              f"reference encodings are on the {dataset} test split.")
-    source = _source(encoder=encoder.path, decoder=decoder.path)
     card = _base_card(name, out, description, dataset, source, notes=notes)
     card.update(preset=IMPORTED, roles=_roles_note(enc_plan),
                 keras_version_saved=encoder.metadata.get("keras_version"),
@@ -85,10 +102,12 @@ def graph_card(encoder: KerasArchive, decoder: KerasArchive, enc_plan: EncoderPl
 
 
 def weights_card(weights: Path, preset: str, latent_dim: int, *, out: Path, name: str | None,
-                 description: str, dataset: str) -> dict:
+                 description: str, dataset: str, file_names: dict[str, str] | None = None) -> dict:
     """The card of a preset's `.weights.h5` import, before the sandbox adds what it measured."""
-    description = description or f"Preset `{preset}` with weights imported from {weights.name}."
-    card = _base_card(name, out, description, dataset, _source(weights=weights),
+    source = _source(file_names, weights=weights)
+    description = (description
+                   or f"Preset `{preset}` with weights imported from `{source['weights']['file']}`.")
+    card = _base_card(name, out, description, dataset, source,
                       notes=f"Metrics and reference encodings are on the {dataset} test split.")
     card["import_checks"] = [
         "the file is an HDF5 .weights.h5 of a sane size, read only by h5py/Keras in a separate process with "

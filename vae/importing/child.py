@@ -21,6 +21,7 @@ from vae.inputs.data import load_dataset
 from vae.model.config import ModelConfig
 from vae.model.evaluate import encode_all, evaluate
 from vae.model.export import export_pair
+from vae.plural import count
 
 MAX_LATENT_DIM = 64
 
@@ -140,8 +141,8 @@ def _weights(job: dict) -> dict:
         raise ImportRefused(f"{Path(job['weights']).name} is not a readable HDF5 file") from None
     expected = len(vae.encoder.weights) + len(vae.decoder.weights)
     if len(n_stored) != expected:
-        raise ImportRefused(f"the weights file holds {len(n_stored)} arrays, but preset '{cfg.preset}' with "
-                            f"latent_dim {cfg.latent_dim} has {expected}")
+        raise ImportRefused(f"the weights file holds {count(len(n_stored), 'array')}, but preset "
+                            f"'{cfg.preset}' with latent_dim {cfg.latent_dim} has {expected}")
     try:
         vae.load_weights(job["weights"])
     except Exception as exc:

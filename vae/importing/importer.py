@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -10,7 +11,7 @@ from typing import TypeVar
 
 from vae.importing.archive_check import ImportRefused, check_weights_file, inspect_archive, write_archive
 from vae.importing.bundle import check_out, is_imported, load_imported, write_bundle
-from vae.importing.card import graph_card, weights_card
+from vae.importing.card import graph_card, shown_file_name, weights_card
 from vae.importing.job import write_stage
 from vae.importing.plan import analyze_decoder, analyze_encoder
 from vae.importing.sandbox import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S, run_child
@@ -23,10 +24,31 @@ __all__ = ["DEFAULT_MEMORY_MB", "DEFAULT_TIMEOUT_S", "ImportRefused", "import_gr
 T = TypeVar("T")
 
 
+def _naming_files(*roles: str) -> Callable[[Callable[..., Path]], Callable[..., Path]]:
+    """An import whose refusal names each file (its first arguments: `roles`) as its owner named it, where
+    the call says so (file_names={role: their name}; the app's uploads are renamed in the job's folder)."""
+    def wrap(run: Callable[..., Path]) -> Callable[..., Path]:
+        @functools.wraps(run)
+        def named(*args, file_names: dict[str, str] | None = None, **kwargs) -> Path:
+            try:
+                return run(*args, file_names=file_names, **kwargs)
+            except ImportRefused as exc:
+                msg = str(exc)
+                for role, path in zip(roles, args):
+                    if (file_names or {}).get(role):
+                        msg = msg.replace(Path(path).name, shown_file_name(file_names[role]))
+                if msg == str(exc):
+                    raise
+                raise ImportRefused(msg) from None
+        return named
+    return wrap
+
+
+@_naming_files("encoder", "decoder")
 def import_graph(encoder: str | Path, decoder: str | Path, out: str | Path, *, dataset: str = "mnist",
                  data_dir: str | None = None, name: str | None = None, description: str = "",
                  timeout_s: int = DEFAULT_TIMEOUT_S, memory_mb: int = DEFAULT_MEMORY_MB,
-                 progress: str | Path | None = None) -> Path:
+                 progress: str | Path | None = None, file_names: dict[str, str] | None = None) -> Path:
     """Import a `.keras` encoder + decoder pair as a model bundle at `out`; raises ImportRefused.
 
     The upload is untrusted. What happens to it, in order:
@@ -42,7 +64,8 @@ def import_graph(encoder: str | Path, decoder: str | Path, out: str | Path, *, d
     4. This process moves those files into `out` with the project's atomic bundle save.
 
     Anything unexpected is refused with `ImportRefused` (a ValueError) and one sentence. With `progress` (a
-    job's progress.json), each stage is recorded there as it begins (vae.importing.job).
+    job's progress.json), each stage is recorded there as it begins (vae.importing.job). `file_names`: the
+    files' names by role ("encoder", "decoder") as their owner gave them, for the card and a refusal.
     """
     write_stage(progress, "checking")
     enc_archive = inspect_archive(encoder)
@@ -51,7 +74,7 @@ def import_graph(encoder: str | Path, decoder: str | Path, out: str | Path, *, d
     dec_plan = _with_file(dec_archive.path, analyze_decoder, dec_archive.config)
     out = check_out(out)
     card = graph_card(enc_archive, dec_archive, enc_plan, dec_plan, out=out, name=name,
-                      description=description, dataset=dataset)
+                      description=description, dataset=dataset, file_names=file_names)
 
     def make_job(work: Path) -> dict:
         # The child gets rewritten archives only: the upload itself is never handed to Keras.
@@ -65,18 +88,21 @@ def import_graph(encoder: str | Path, decoder: str | Path, out: str | Path, *, d
     return _run_sandboxed(make_job, out, timeout_s, memory_mb, progress)
 
 
+@_naming_files("weights")
 def import_weights(weights: str | Path, preset: str, latent_dim: int, out: str | Path, *,
                    dataset: str = "mnist", data_dir: str | None = None, name: str | None = None,
                    description: str = "", timeout_s: int = DEFAULT_TIMEOUT_S,
-                   memory_mb: int = DEFAULT_MEMORY_MB, progress: str | Path | None = None) -> Path:
-    """Import a `.weights.h5` for one of the project's presets as an ordinary bundle at `out`."""
+                   memory_mb: int = DEFAULT_MEMORY_MB, progress: str | Path | None = None,
+                   file_names: dict[str, str] | None = None) -> Path:
+    """Import a `.weights.h5` for one of the project's presets as an ordinary bundle at `out`
+    (`file_names`: {"weights": its owner's name for it}, as import_graph's)."""
     write_stage(progress, "checking")
     ModelConfig(preset=preset, latent_dim=latent_dim)  # a ValueError here names the allowed values
     weights = Path(weights)
     check_weights_file(weights)
     out = check_out(out)
     card = weights_card(weights, preset, latent_dim, out=out, name=name, description=description,
-                        dataset=dataset)
+                        dataset=dataset, file_names=file_names)
 
     def make_job(work: Path) -> dict:
         local = work / "upload.weights.h5"

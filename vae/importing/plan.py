@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 
 from vae.importing.archive_check import ImportRefused, check_config, is_builtin_layer
+from vae.plural import count
 
 # Layers that only move pixels around: a sigmoid before them is still the output's sigmoid.
 _PASS_THROUGH = frozenset({"Reshape", "Cropping2D", "Permute", "Identity"})
@@ -111,8 +112,8 @@ def _sampling_inputs(sampling: dict, layers: list) -> tuple[TensorRef, TensorRef
     inputs = _node_inputs(nodes[0]) if len(nodes) == 1 else []
     if len(inputs) != 2:
         raise ImportRefused(f"the encoder's sampling layer '{s_name}' must be called once on exactly two "
-                            f"tensors (z_mean, z_log_var); found {len(nodes)} call(s) with "
-                            f"{len(inputs)} inputs")
+                            f"tensors (z_mean, z_log_var); found {count(len(nodes), 'call')} with "
+                            f"{count(len(inputs), 'input')}")
     for layer in layers:
         if layer is not sampling and any(t[0] == s_name for n in layer.get("inbound_nodes") or []
                                          for t in _node_inputs(n)):
@@ -154,8 +155,8 @@ def analyze_encoder(config: dict) -> EncoderPlan:
         mean, log_var = _sampling_inputs(sampling[0], layers)
         roles_from = "sampling layer"
     elif len(outputs) != 2:
-        raise ImportRefused(f"the encoder has {len(outputs)} outputs and no sampling layer, so its z_mean "
-                            f"and z_log_var cannot be told apart (expected [z_mean, z_log_var] or "
+        raise ImportRefused(f"the encoder has {count(len(outputs), 'output')} and no sampling layer, so its "
+                            f"z_mean and z_log_var cannot be told apart (expected [z_mean, z_log_var] or "
                             f"[z_mean, z_log_var, z] with a sampling layer)")
     else:
         mean, log_var = outputs

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,6 +47,9 @@ DEBIAN_DIRS = {
 # Where Keras' downloader caches its files, so a user who once downloaded works offline.
 KERAS_CACHE = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "datasets"
 
+# The datasets' names in a sentence.
+TITLES = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST", "digits": "scikit-learn's digits"}
+
 
 class DataUnavailable(RuntimeError):
     """No source for the dataset could be reached; the message says what to do."""
@@ -60,7 +64,8 @@ class Dataset:
     y_train: np.ndarray
     x_test: np.ndarray
     y_test: np.ndarray
-    source: str
+    source: str  # where it was read from, for whoever runs it: a folder's path, say
+    origin: str = ""  # the same in words and with no path, for a model's card (every visitor reads it)
 
     @property
     def class_names(self) -> list[str]:
@@ -95,15 +100,44 @@ def _load_idx_dir(directory: Path) -> tuple[np.ndarray, ...]:
     return x_train, y_train, x_test, y_test
 
 
-def _load_keras_cache(name: str) -> tuple[np.ndarray, ...] | None:
-    if name == "mnist" and (KERAS_CACHE / "mnist.npz").is_file():
-        with np.load(KERAS_CACHE / "mnist.npz") as f:
-            return f["x_train"], f["y_train"], f["x_test"], f["y_test"]
-    if name == "fashion_mnist":
-        found = _find_idx_dir(KERAS_CACHE, "fashion-mnist")
+def _keras_cached(name: str) -> Path | None:
+    """Keras' cached copy of the dataset (mnist.npz, or Fashion-MNIST's IDX folder), if any."""
+    if name == "mnist":
+        return KERAS_CACHE / "mnist.npz" if (KERAS_CACHE / "mnist.npz").is_file() else None
+    return _find_idx_dir(KERAS_CACHE, "fashion-mnist") if name == "fashion_mnist" else None
+
+
+def _local_idx_dir(name: str) -> Path | None:
+    """The dataset's IDX folder under $VAE_DATA_DIR (which may hold some datasets and not others) or
+    Debian's folder."""
+    env_dir = os.environ.get("VAE_DATA_DIR")
+    for directory in ([Path(env_dir)] if env_dir else []) + DEBIAN_DIRS.get(name, []):
+        found = _find_idx_dir(directory, name)
         if found:
-            return _load_idx_dir(found)
+            return found
     return None
+
+
+def on_this_server(name: str) -> bool:
+    """Whether `name` loads without a download (as load_dataset looks, minus an explicit --data-dir): a
+    look at file names, no reading and no TensorFlow, so the web process may ask before a job starts.
+    scikit-learn's digits come with scikit-learn."""
+    return name == "digits" or _local_idx_dir(name) is not None or _keras_cached(name) is not None
+
+
+def datasets_here() -> list[str]:
+    """The datasets this machine holds, in DATASETS' order."""
+    return [name for name in DATASETS if on_this_server(name)]
+
+
+def _load_keras_cache(name: str) -> tuple[np.ndarray, ...] | None:
+    found = _keras_cached(name)
+    if found is None:
+        return None
+    if found.suffix == ".npz":
+        with np.load(found) as f:
+            return f["x_train"], f["y_train"], f["x_test"], f["y_test"]
+    return _load_idx_dir(found)
 
 
 def _load_digits() -> tuple[np.ndarray, ...]:
@@ -130,8 +164,16 @@ def _download(name: str) -> tuple[np.ndarray, ...]:
         loader = {"mnist": keras.datasets.mnist, "fashion_mnist": keras.datasets.fashion_mnist}[name]
         (x_train, y_train), (x_test, y_test) = loader.load_data()
     except Exception as exc:  # network errors come in many types; all mean the same here
-        raise DataUnavailable(_missing_message(name, f"download failed: {exc}")) from exc
+        # The details (Keras' URL, the errno) are for whoever runs it: the terminal, or a job's log. The
+        # error itself is one sentence, which is what a job's page shows.
+        print(_missing_message(name, f"download failed: {exc}"), file=sys.stderr)
+        raise DataUnavailable(not_downloaded(name)) from exc
     return x_train, y_train, x_test, y_test
+
+
+def not_downloaded(name: str) -> str:
+    """What a failed download says: no URL, no errno."""
+    return f"{TITLES.get(name, name)} is not on this server and could not be downloaded."
 
 
 def _missing_message(name: str, why: str) -> str:
@@ -151,31 +193,32 @@ def load_dataset(
     if name not in DATASETS:
         raise ValueError(f"Unknown dataset '{name}': choose one of {', '.join(DATASETS)}.")
     if name == "digits":
-        return _wrap(name, _load_digits(), "scikit-learn load_digits()")
+        return _wrap(name, _load_digits(), "scikit-learn load_digits()", "scikit-learn's load_digits()")
 
     if data_dir:
         found = _find_idx_dir(Path(data_dir), name)
         if found is None:
             raise DataUnavailable(_missing_message(name, f"no IDX files for it in {data_dir}"))
-        return _wrap(name, _load_idx_dir(found), str(found))
-    env_dir = os.environ.get("VAE_DATA_DIR")
-    # $VAE_DATA_DIR may hold some datasets and not others: fall through for the rest.
-    found = _find_idx_dir(Path(env_dir), name) if env_dir else None
+        return _wrap(name, _load_idx_dir(found), str(found), "a local copy of its IDX files")
+    found = _local_idx_dir(name)
     if found:
-        return _wrap(name, _load_idx_dir(found), str(found))
-    for directory in DEBIAN_DIRS.get(name, []):
-        found = _find_idx_dir(directory, name)
-        if found:
-            return _wrap(name, _load_idx_dir(found), str(found))
+        return _wrap(name, _load_idx_dir(found), str(found), _origin_of(found, name))
     cached = _load_keras_cache(name)
     if cached is not None:
-        return _wrap(name, cached, str(KERAS_CACHE))
+        return _wrap(name, cached, str(KERAS_CACHE), "Keras' cache of its download")
     if not allow_download:
         raise DataUnavailable(_missing_message(name, "no local copy found"))
-    return _wrap(name, _download(name), "Keras downloader")
+    return _wrap(name, _download(name), "Keras downloader", "downloaded by Keras")
 
 
-def _wrap(name: str, arrays: tuple[np.ndarray, ...], source: str) -> Dataset:
+def _origin_of(found: Path, name: str) -> str:
+    """A local IDX folder in words: Debian's package, or a local copy (never the path)."""
+    if any(found == d or d in found.parents for d in DEBIAN_DIRS.get(name, [])):
+        return "Debian's dataset-fashion-mnist package" if name == "fashion_mnist" else "a Debian package"
+    return "a local copy of its IDX files"
+
+
+def _wrap(name: str, arrays: tuple[np.ndarray, ...], source: str, origin: str) -> Dataset:
     x_train, y_train, x_test, y_test = arrays
     return Dataset(
         name=name,
@@ -184,6 +227,7 @@ def _wrap(name: str, arrays: tuple[np.ndarray, ...], source: str) -> Dataset:
         x_test=to_float(x_test),
         y_test=np.asarray(y_test, np.int64),
         source=source,
+        origin=origin,
     )
 
 

@@ -10,6 +10,7 @@ from scipy import ndimage
 
 from vae.inputs import photo
 from vae.inputs.image_file import ImageError, check_pixels, load_image
+from vae.plural import count
 
 MIN_SIDE = 8  # below this there is no room for a recognisable digit
 # Work at most at this resolution: the output is 28x28, and float copies of a 16-megapixel
@@ -134,10 +135,6 @@ def _straighten(crop: np.ndarray, angle: float) -> np.ndarray:
     return turned[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1] if len(rows) else crop
 
 
-def _plural(n: int, one: str, many: str | None = None) -> str:
-    return f"{n:,} {one if n == 1 else (many or one + 's')}"
-
-
 def _notes(evened: bool, coloured: bool, threshold: float, lines: photo.Lines, group: photo.Group,
            removed: np.ndarray) -> tuple[str, ...]:
     """What was done beyond the usual steps, each in a few words."""
@@ -151,13 +148,13 @@ def _notes(evened: bool, coloured: bool, threshold: float, lines: photo.Lines, g
                      "grain or JPEG noise")
     if lines.count:
         line_px = int((lines.pixels & removed).sum())
-        text = f"removed {_plural(lines.count, 'ruled line')} ({_plural(line_px, 'pixel')})"
+        text = f"removed {count(lines.count, 'ruled line')} ({count(line_px, 'pixel')})"
         if abs(lines.angle) >= MIN_STRAIGHTEN:
             text += f" and turned the digit {abs(lines.angle):.1f}° to lie square with them"
         notes.append(text)
-    parts = [_plural(group.specks, "speck")] if group.specks else []
+    parts = [count(group.specks, "speck")] if group.specks else []
     if group.marks:
-        parts.append(_plural(group.marks, "other mark"))
+        parts.append(count(group.marks, "other mark"))
     if parts:
         notes.append("removed " + " and ".join(parts) + " apart from the digit")
     return tuple(notes)

@@ -23,6 +23,7 @@ from vae.inputs.data import gallery, load_dataset
 from vae.model.evaluate import encode_all, evaluate
 from vae.model.replay import LIVE_FILE, Recorder
 from vae.model.training_config import TrainingConfig
+from vae.plural import count
 
 # Keras (TensorFlow) is imported inside the functions that train: the CLI imports this module for every
 # command, and a training config's mistakes must fail before TensorFlow's seconds-long import.
@@ -219,9 +220,10 @@ def train(config: TrainingConfig, *, out: str | Path, data_dir: str | None = Non
     epochs_done = len(history["loss"])
     stopped = job_files.stop_requested
     card = make_card(
-        name=name or Path(out).name, training=config, n_train=len(x_train), source=data.source,
+        name=name or Path(out).name, training=config, n_train=len(x_train), source=data.origin,
         epochs=epochs_done, train_seconds=seconds, description=description, stopped_early=stopped,
-        notes=f"Stopped by request after {epochs_done} of {config.epochs} epochs." if stopped else "",
+        notes=(f"Stopped by request after {epochs_done} of {count(config.epochs, 'epoch')}." if stopped
+               else ""),
     )
     # What the run did beyond its recipe: the recipe itself is the bundle's training_config.json.
     card["averaged_epochs"] = averager.count if averager is not None else 0

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from vae.inputs.data import DATASETS
 from vae.model.config import ENCODERS, ModelConfig, check_range
+from vae.plural import count, noun
 
 # Version 1 is the first file format. Reading a file follows one rule: a key this version does not know is
 # an error in a file of this version or an older one (a typo must not pass as a default), and is ignored
@@ -104,7 +105,7 @@ class TrainingConfig:
         adam = f"AdamW (weight decay {self.weight_decay:g})" if self.weight_decay else "Adam"
         parts = [f"{adam}, learning rate {self.learning_rate:g} with cosine decay, batch {self.batch_size}"]
         if self.kl_warmup:
-            parts.append(f"KL weight ramped from 0 over the first {_epochs(self.kl_warmup)}")
+            parts.append(f"KL weight ramped from 0 over the first {count(self.kl_warmup, 'epoch')}")
         if self.encoder_dropout is not None and self.encoder_dropout != self.dropout:
             if self.dropout:
                 parts.append(f"dropout {self.dropout:g} after the decoder's hidden Dense layer")
@@ -124,7 +125,7 @@ class TrainingConfig:
         if self.ema:
             parts.append(f"weights averaged (EMA, momentum {self.ema_momentum:g})")
         if averaged_epochs:
-            parts.append(f"saved weights averaged over the last {_epochs(averaged_epochs)} (SWA)")
+            parts.append(f"saved weights averaged over the last {count(averaged_epochs, 'epoch')} (SWA)")
         parts.append(f"seed {self.seed}")
         return ", ".join(parts)
 
@@ -148,7 +149,7 @@ class TrainingConfig:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(d) - known)
         if unknown and version <= FORMAT_VERSION:
-            raise ValueError(f"Unknown training-config key{'s' if len(unknown) > 1 else ''} "
+            raise ValueError(f"Unknown training-config {noun(len(unknown), 'key')} "
                              f"{', '.join(unknown)}: choose from {', '.join(sorted(known))}.")
         required = [f.name for f in fields(cls) if f.default is MISSING and f.name not in d]
         if required:
@@ -175,7 +176,3 @@ def _filters(value) -> tuple[int, int]:
             for v in value):
         return tuple(int(v) for v in value)
     raise ValueError(f"decoder_filters must be two numbers between 1 and 512; got {value!r}.")
-
-
-def _epochs(n: int) -> str:
-    return f"{n} epoch{'' if n == 1 else 's'}"
