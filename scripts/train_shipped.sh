@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Reproduce one shipped model bundle with one command:
-#   bash scripts/train_shipped.sh mnist-2d|mnist-2d-course|mnist-16d|fashion-mnist-2d|mnist-2d-beta0|mnist-2d-beta5 [DATA_DIR]
+#   bash scripts/train_shipped.sh mnist-2d|mnist-2d-course|mnist-16d|fashion-mnist-2d|mnist-2d-beta0|mnist-2d-beta1|mnist-2d-beta5 [DATA_DIR]
 # DATA_DIR holds the MNIST IDX files (default: ../shared/data/mnist beside the repo). Bundles go to models/
 # (OUT_ROOT=folder to write them elsewhere first). Every training records its replay (replay.npz).
 # Fashion-MNIST comes from Debian's dataset-fashion-mnist package (or Keras' downloader).
@@ -40,11 +40,15 @@ case "$name" in
     python -m vae train --dataset fashion_mnist --preset default --latent-dim 2 --epochs 6 --batch-size 128 \
       --name "Fashion-MNIST, 2-D latent (default preset)" \
       --description "Clothing instead of digits: the same model on Fashion-MNIST's 60,000 training images." "${common[@]}" --out "$out/$name" ;;
-  # Two small contrasting models for the Compare page: what beta does. Same model, same 10 epochs.
+  # Three small contrasting models for the Compare page: what beta does. Same model, same recipe, same 10 epochs.
   mnist-2d-beta0)
     python -m vae train --dataset mnist --data-dir "$mnist" --preset default --latent-dim 2 --epochs 10 --batch-size 128 --beta 0 \
       --name "MNIST, 2-D, β = 0 (no KL term)" \
       --description "Trained without the KL term: nothing stops z_std from collapsing, so the clouds shrink to points, the map breaks into islands, and a draw from the prior N(0, I) can decode to garbage." "${common[@]}" --out "$out/$name" ;;
+  mnist-2d-beta1)
+    python -m vae train --dataset mnist --data-dir "$mnist" --preset default --latent-dim 2 --epochs 10 --batch-size 128 --beta 1 \
+      --name "MNIST, 2-D, β = 1 (the ELBO)" \
+      --description "The plain ELBO (β = 1), trained with exactly the recipe of its β = 0 and β = 5 siblings: the KL term keeps every cloud near N(0, I) without crushing the reconstruction." "${common[@]}" --out "$out/$name" ;;
   mnist-2d-beta5)
     python -m vae train --dataset mnist --data-dir "$mnist" --preset default --latent-dim 2 --epochs 10 --batch-size 128 --beta 5 \
       --name "MNIST, 2-D, β = 5 (a heavy KL term)" \

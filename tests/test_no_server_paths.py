@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.pages import open_page
 from vae.bundles.bundle import CARD_JSON, CARD_MD, SHIPPED_DIR
 
 REPO = Path(__file__).resolve().parent.parent
@@ -80,8 +81,6 @@ def test_a_new_card_names_where_its_data_came_from_in_words(tmp_path, monkeypatc
 
 @pytest.mark.parametrize("page", PAGES)
 def test_no_page_shows_a_server_path(page):
-    from tests.conftest import open_page
-
     shown = page_text(open_page(page))
     assert shown.strip()
     assert not PATHLIKE.search(shown), f"{page}: {around(shown)}"
@@ -89,8 +88,6 @@ def test_no_page_shows_a_server_path(page):
 
 @pytest.mark.parametrize("bundle", SHIPPED, ids=lambda p: p.name)
 def test_home_shows_each_shipped_card_without_a_path(bundle):
-    from tests.conftest import open_page
-
     shown = page_text(open_page("pages/home.py", str(bundle)))
     assert "Trained on" in shown
     assert not PATHLIKE.search(shown), f"{bundle.name}: {around(shown)}"
