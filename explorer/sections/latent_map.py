@@ -143,14 +143,16 @@ def current_box(path: str, view: MapView) -> dict | None:
 
 def selection_to_state(event: dict, n: int, box_view: tuple) -> dict:
     """The session-state changes a map selection event asks for: a box (decoded as a grid) or one point
-    (shown in detail). Only points of the data traces carry a test index; one past the test set is forged."""
+    (shown in detail), one at a time: a box drops the point (its marker and the index box), a point the box.
+    Only points of the data traces carry a test index; one past the test set is forged."""
     selection = (event or {}).get("selection") or {}
     boxes = selection.get("box") or []
     points = [i for i in map(widgets.point_test_index, selection.get("points") or [])
               if i is not None and i < n]
     if boxes:
         b = boxes[0]
-        return {"map_box": {"x": sorted(b["x"]), "y": sorted(b["y"]), "view": box_view}}
+        return {"map_box": {"x": sorted(b["x"]), "y": sorted(b["y"]), "view": box_view}, "sel_index": None,
+                "map_idx": None}
     if points:
         return {"sel_index": points[0], "map_idx": points[0], "map_box": None}
     return {}
@@ -197,7 +199,8 @@ def detail(model: ServedModel, path: str, view: MapView, box: dict | None) -> No
     n = len(z_mean)
     st.number_input(f"Test image (0–{n - 1}), or click a dot", min_value=0, max_value=n - 1, value=None,
                     step=1, key="map_idx", placeholder="click a dot on the map",
-                    on_change=lambda: st.session_state.update(sel_index=st.session_state.get("map_idx")))
+                    on_change=lambda: st.session_state.update(sel_index=st.session_state.get("map_idx"),
+                                                              map_box=None))  # one selection at a time
     sel = st.session_state.get("sel_index")
     if box:
         _box_detail(path, view, box)
