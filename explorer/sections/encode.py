@@ -27,6 +27,9 @@ CLOTHES = {"title": "Encode your own image", "one": "one item of clothing", "a":
            "camera": "Hold an item of clothing, or a picture of one on light paper, up to the camera and "
                      "take the photo."}
 N_NEIGHBORS = 8
+STEP_HEIGHT = 140  # px on screen: every preprocessing picture this tall, each at its own aspect ratio
+STEP_MAX_WIDTH = 560  # px: a very wide picture lowers the common height rather than being squeezed
+STEP_MIN_WIDTH = 150  # px of room under a thin picture (a "1" cropped to its ink) for its caption
 
 
 # ----------------------------------------------------------------------------- pure computations
@@ -84,6 +87,14 @@ def removed_picture(pre: inputs.Preprocessed) -> np.ndarray | None:
     rgb = np.repeat(gray[..., None], 3, axis=-1)
     rgb[pre.removed] = (0.9, 0.15, 0.15)
     return rgb
+
+
+def step_sizes(pictures: list[np.ndarray]) -> tuple[int, list[int]]:
+    """The common height and each picture's width (px on screen) for the preprocessing steps: one height for
+    all, each width from the picture's own aspect ratio."""
+    aspects = [p.shape[1] / p.shape[0] for p in pictures]
+    height = min(STEP_HEIGHT, int(STEP_MAX_WIDTH / max(aspects)))
+    return height, [max(1, round(height * a)) for a in aspects]
 
 
 def draw_samples(model: ServedModel, enc: Encoding, n: int, seed: int) -> Samples:
@@ -233,15 +244,22 @@ def remember_input(pre: inputs.Preprocessed, name: str) -> None:
 def preprocessing(pre: inputs.Preprocessed, words: dict[str, str]) -> None:
     """1: the image at each step from the file or canvas to the encoder's 28×28."""
     st.subheader(f"1 · Preprocessing: from your image to a 28×28 MNIST-style {words['noun']}")
-    pictures = [pre.original, np.clip(pre.gray, 0, 1), np.clip(pre.cropped, 0, 1),
-                pics.to_png(pre.image, scale=8)]
+    pictures = [pre.original, np.clip(pre.gray, 0, 1), np.clip(pre.cropped, 0, 1), pre.image]
     captions = step_captions(pre)
     removed = removed_picture(pre)
     if removed is not None:  # between the ink and the crop: what was not the digit, in red
         pictures.insert(2, removed)
         captions.insert(2, "Not the digit (in red): removed")
-    for column, picture, caption in zip(st.columns(len(pictures)), pictures, captions):
-        column.image(picture, caption=caption, width="stretch")
+    height, widths = step_sizes(pictures)
+    # A row that wraps, not columns: columns would stretch each picture to its column's width, so a thin crop
+    # came out twice as tall as its neighbours (and blurred). The caption goes under the picture in its own
+    # box: st.image's would be as narrow as the picture.
+    with st.container(horizontal=True):
+        for picture, caption, width in zip(pictures, captions, widths):
+            with st.container(width=max(width, STEP_MIN_WIDTH), gap="xxsmall"):
+                st.image(pics.at_height(picture, 2 * height), width=width, alt=caption,  # 2×: sharp on HiDPI
+                         output_format="PNG")
+                st.caption(caption)
     note = cleanup_note(pre)
     if note:
         st.caption(note)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import streamlit as st
 
-from explorer import cache, models, notices, widgets
+from explorer import cache, models, notices, tsne, widgets
 from explorer import figures as figs
 from explorer import geometry as geo
 from explorer import pictures as pics
@@ -118,11 +119,33 @@ def choose_view(model: ServedModel, path: str) -> MapView:
         return MapView(name, p["xy"], np.arange(len(z_mean)), tuple(titles), None,
                        lambda q: geo.plane_to_z(q, components=p["components"], mean=p["mean"]),
                        lambda rows: geo.projected_cov(std[rows], p["components"]), note)
-    t = cache.tsne_2d(handle)
-    note = (f"t-SNE of a fixed sample of {len(t['index']):,} test images. It keeps neighbours together but "
+    t = tsne_embedding(handle)
+    n, k = len(t["xy"]), len(t["sample"])
+    placed = (f"; the other {n - k:,} are added to it from their nearest sampled neighbours in z, whose "
+              "places stay fixed" if n > k else "")
+    note = (f"t-SNE of {k:,} test images drawn at random{placed}. It keeps neighbours together but "
             "its distances and axes mean nothing, so there are no z_std rings, and it has no inverse: "
             "a point or box of this view cannot be decoded (use PCA or two latent dims for that).")
-    return MapView(name, t["xy"], t["index"], ("t-SNE 1", "t-SNE 2"), note=note)
+    return MapView(name, t["xy"], np.arange(n), ("t-SNE 1", "t-SNE 2"), note=note)
+
+
+def tsne_embedding(handle: models.ModelHandle) -> dict:
+    """The model's t-SNE: kept on disk, else computed now (seconds) behind a bar with the time left."""
+    found = tsne.load(handle)
+    if found is not None:
+        return found
+    kept = "once for this model: it is kept for next time"
+    bar = st.progress(0.0, text=f"t-SNE: starting ({kept})…")
+    started = time.perf_counter()
+
+    def show(fraction: float) -> None:
+        left = tsne.seconds_left(started, fraction)
+        when = "timing it" if left is None else f"about {left:.0f} s left"
+        bar.progress(fraction, text=f"t-SNE: {fraction:.0%} done, {when} ({kept})")
+
+    result = tsne.embedding(handle, on_progress=show)
+    bar.empty()
+    return result
 
 
 def view_notes(view: MapView) -> None:
@@ -145,14 +168,16 @@ def current_box(path: str, view: MapView) -> dict | None:
 
 def selection_to_state(event: dict, n: int, box_view: tuple) -> dict:
     """The session-state changes a map selection event asks for: a box (decoded as a grid) or one point
-    (shown in detail). Only points of the data traces carry a test index; one past the test set is forged."""
+    (shown in detail), one at a time: a box drops the point (its marker and the index box), a point the box.
+    Only points of the data traces carry a test index; one past the test set is forged."""
     selection = (event or {}).get("selection") or {}
     boxes = selection.get("box") or []
     points = [i for i in map(widgets.point_test_index, selection.get("points") or [])
               if i is not None and i < n]
     if boxes:
         b = boxes[0]
-        return {"map_box": {"x": sorted(b["x"]), "y": sorted(b["y"]), "view": box_view}}
+        return {"map_box": {"x": sorted(b["x"]), "y": sorted(b["y"]), "view": box_view}, "sel_index": None,
+                "map_idx": None}
     if points:
         return {"sel_index": points[0], "map_idx": points[0], "map_box": None}
     return {}
@@ -199,7 +224,8 @@ def detail(model: ServedModel, path: str, view: MapView, box: dict | None) -> No
     n = len(z_mean)
     st.number_input(f"Test image (0–{n - 1}), or click a dot", min_value=0, max_value=n - 1, value=None,
                     step=1, key="map_idx", placeholder="click a dot on the map",
-                    on_change=lambda: st.session_state.update(sel_index=st.session_state.get("map_idx")))
+                    on_change=lambda: st.session_state.update(sel_index=st.session_state.get("map_idx"),
+                                                              map_box=None))  # one selection at a time
     sel = st.session_state.get("sel_index")
     if box:
         _box_detail(path, view, box)
