@@ -5,18 +5,10 @@ from __future__ import annotations
 import io
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image
 
 from tests.support.pages import open_page
-
-
-def thin_one_png() -> bytes:
-    """A photographed "1": dark ink on light paper, a tall thin stroke in a 3:4 picture."""
-    img = Image.new("RGB", (300, 400), (245, 245, 240))
-    ImageDraw.Draw(img).line([(150, 60), (158, 340)], fill=(20, 20, 30), width=16)
-    buf = io.BytesIO()
-    img.save(buf, format="PNG")
-    return buf.getvalue()
+from tests.support.pictures import thin_one_png
 
 
 def _size(png: bytes) -> tuple[int, int]:

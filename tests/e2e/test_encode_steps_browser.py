@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.test_encode_steps import thin_one_png
+from tests.support.pictures import thin_one_png
 
 from . import REPO, exceptions, wait_idle
 
