@@ -9,7 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from explorer import cache, explain, models, widgets
+from explorer import alt_text, cache, explain, models, widgets
 from explorer.explain import Encoding
 from explorer.figures import pin_margins
 from explorer.sections.how_it_works import Input, dim_index, replay_link, thumbnail
@@ -167,8 +167,8 @@ def what_epsilon_is_for(about: Input) -> None:
              "**Four different ε** → four draws from this input's cloud.")
     for col, z, text in zip((a, b), (z_same, z_diff), texts):
         col.markdown(text)
-        for cell, img in zip(col.columns(4), about.model.decode(z)):
-            thumbnail(cell, img, 3)
+        for cell, img, zi in zip(col.columns(4), about.model.decode(z), z):
+            thumbnail(cell, img, 3, alt=alt_text.decoded(zi))
 
 
 def what_makes_the_heads(about: Input) -> None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
-from explorer import cache, models, notices, widgets
+from explorer import alt_text, cache, models, notices, widgets
 from explorer import figures as figs
 from explorer import geometry as geo
 from explorer import pictures as pics
@@ -223,7 +223,8 @@ def _box_detail(path: str, view: MapView, box: dict) -> None:
         png = cache.decoded_grid_png(models.handle(path), z_box, rows, cols)
         # "content": the picture's own width (56 px a cell), but never wider than this column.
         st.image(png, output_format="PNG", width="content",
-                 caption=f"The box decoded as a {rows}×{cols} grid")
+                 caption=f"The box decoded as a {rows}×{cols} grid",
+                 alt=alt_text.grid((rows, cols), view.titles[0], box["x"], view.titles[1], box["y"]))
         st.download_button("⬇ Box grid (PNG)", png, file_name="box_grid.png", mime="image/png",
                            on_click="ignore")
     st.button("Clear the box", on_click=lambda: st.session_state.update(map_box=None))
@@ -234,21 +235,23 @@ def _point_detail(model: ServedModel, sel: int) -> None:
     z_mean, std, labels = ref["z_mean"], geo.z_std(ref["z_log_var"]), ref.get("labels")
     label = "?" if labels is None else models.label_name(model, labels[sel])
     st.markdown(f"**Test image #{sel}** — label **{label}**")
+    alt = f"test image #{sel}, label {label}"
     c1, c2 = st.columns(2)
     images = cache.test_images(model.card.get("dataset", ""))
     gallery = cache.gallery(models.handle(model.path))
     if images is not None and len(images) == len(z_mean):
-        c1.image(pics.to_png(images[sel], 5), output_format="PNG", caption="input")
+        c1.image(pics.to_png(images[sel], 5), output_format="PNG", caption="input", alt=alt)
     elif gallery is not None and sel in set(gallery["indices"].tolist()):  # one of the bundle's own digits
         row = int(np.flatnonzero(gallery["indices"] == sel)[0])
         c1.image(pics.to_png(gallery["images"][row] / 255.0, 5), output_format="PNG",
-                 caption="input (from the model's gallery)")
+                 caption="input (from the model's gallery)", alt=alt)
     elif gallery is not None:  # offline: the nearest real digit the bundle carries, said to be another one
         row = int(np.argmin(((z_mean[gallery["indices"]] - z_mean[sel]) ** 2).sum(1)))
-        near = int(gallery["indices"][row])
+        near, near_label = int(gallery["indices"][row]), models.label_name(model, gallery["labels"][row])
         c1.image(pics.to_png(gallery["images"][row] / 255.0, 5), output_format="PNG",
                  caption=f"not this image: its nearest of the gallery's real digits on the map, #{near} "
-                         f"({models.label_name(model, gallery['labels'][row])})")
+                         f"({near_label})",
+                 alt=f"test image #{near}, label {near_label}: the real image nearest to #{sel} on the map")
         st.caption(f"The {model.card.get('dataset', 'training')} test set is not on this server: the model "
                    f"carries {len(gallery['indices'])} of its images. {notices.DATA_HELP}")
     else:
@@ -256,7 +259,8 @@ def _point_detail(model: ServedModel, sel: int) -> None:
                 "so the input image cannot be shown.")
         st.caption(notices.DATA_HELP)
     recon = model.decode(z_mean[sel][None])[0]
-    c2.image(pics.to_png(recon, 5), output_format="PNG", caption="reconstruction: decoder(z_mean)")
+    c2.image(pics.to_png(recon, 5), output_format="PNG", caption="reconstruction: decoder(z_mean)",
+             alt=f"reconstruction of test image #{sel}: {alt_text.decoded(z_mean[sel])}")
     d = model.latent_dim
     st.dataframe({"dim": [f"z{k}" for k in range(d)], "z_mean": z_mean[sel].round(3),
                   "z_std": std[sel].round(3)}, hide_index=True, height=min(35 * d + 40, 320))
@@ -289,7 +293,7 @@ def decoded_grid(path: str, view: MapView) -> None:
     png = cache.decoded_grid_png(models.handle(path), z_grid, rows, cols)
     y_title = None if ys is None else view.titles[1]
     st.image(pics.labelled_grid_svg(png, xs, ys, view.titles[0], y_title, int(min(56, 640 // cols))),
-             width="content")
+             width="content", alt=alt_text.grid((rows, cols), view.titles[0], xs, y_title, ys))
     share = {"quantiles": "each column and row holds the same share of the test set's points, so the ticks "
                           "are uneven: close together where the data is dense",
              "prior": "at the standard normal prior's quantiles, the spacing of Kingma & Welling's manifold "

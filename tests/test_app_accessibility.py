@@ -1,0 +1,71 @@
+"""Every picture on the pages has alternative text saying what it shows (Streamlit AppTest).
+
+In a browser, axe-core checks the same and the contrast: tests/e2e/test_accessibility.py.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from explorer import alt_text
+from tests.support.bundles import REPO
+from tests.support.pages import app_at, on_page, select_on_map
+from tests.support.pictures import digit_png
+
+# The pages that show pictures as soon as they open (Home, Train and Import show none).
+PICTURE_PAGES = ["pages/latent_map.py", "pages/decoder.py", "pages/how_it_works.py", "pages/compare.py"]
+
+
+def pictures(at) -> list[tuple[str, str | None]]:
+    """(the start of its URL, its alt text or None) of every picture on the page."""
+    # AppTest's Image element exposes urls and captions; the alt text is only in its proto (a public field).
+    return [(img.url[:40], img.alt if img.HasField("alt") else None)
+            for element in at.get("image") for img in element.proto.imgs]
+
+
+def assert_all_described(at, where: str, at_least: int = 1) -> list[str]:
+    shown = pictures(at)
+    assert len(shown) >= at_least, f"{where}: {len(shown)} pictures, expected at least {at_least}"
+    bare = [url for url, alt in shown if not (alt or "").strip()]
+    assert not bare, f"{where}: {len(bare)} of {len(shown)} pictures have no alt text: {bare}"
+    return [alt for _, alt in shown]
+
+
+@pytest.mark.parametrize("model", ["mnist-2d", "mnist-2d-beta0"])
+@pytest.mark.parametrize("page", PICTURE_PAGES)
+def test_every_picture_on_a_page_has_alt_text(page, model):
+    at = on_page(app_at(model=model), page)
+    assert_all_described(at, f"{page} ({model})")
+
+
+def test_the_decoded_image_says_which_z():
+    at = on_page(app_at(), "pages/decoder.py")
+    z = np.asarray(at.session_state["dec_z"], float)
+    alts = assert_all_described(at, "Decoder", at_least=4)  # decoded image, its map, traversal, interpolation
+    assert alts[0] == f"decoded image of z = ({alt_text.number(z[0])}, {alt_text.number(z[1])})", alts[0]
+    assert "\u2212" in alt_text.point([-1.2]) and "-" not in alt_text.point([-1.2])
+
+
+def test_encode_pictures_of_an_upload_have_alt_text():
+    at = on_page(app_at(), "pages/encode.py")
+    at.file_uploader(key="encode_upload").upload("seven.png", digit_png(), "image/png")
+    at.run()
+    assert not at.exception, at.exception
+    # 4 preprocessing steps, input, reconstruction and samples; the nearest test images where the data is.
+    alts = assert_all_described(at, "Encode after an upload", at_least=7)
+    assert any(a.startswith("reconstruction: decoded image of z = (") for a in alts), alts
+
+
+def test_latent_map_selections_have_alt_text():
+    at = on_page(app_at(), "pages/latent_map.py")
+    select_on_map(at, {"points": [{"curve_number": 4, "point_index": 3, "x": 1.0, "y": 2.0,
+                                   "customdata": [42]}], "point_indices": [3]})
+    alts = assert_all_described(at, "Latent map, a test image clicked", at_least=2)
+    assert any(a.startswith("reconstruction of test image #42: decoded image of z = (") for a in alts), alts
+    (x0, x1), (y0, y1) = [tuple(np.quantile(c, [0.3, 0.7]))
+                          for c in np.load(REPO / "models" / "mnist-2d" / "reference.npz")["z_mean"].T]
+    select_on_map(at, {"box": [{"xref": "x", "yref": "y", "x": [x0, x1], "y": [y0, y1]}]})
+    alts = assert_all_described(at, "Latent map, a box dragged", at_least=2)
+    assert any("grid of decoded images" in a and alt_text.number(x0) in a for a in alts), alts
+
