@@ -69,3 +69,14 @@ def test_latent_map_selections_have_alt_text():
     alts = assert_all_described(at, "Latent map, a box dragged", at_least=2)
     assert any("grid of decoded images" in a and alt_text.number(x0) in a for a in alts), alts
 
+
+@pytest.mark.parametrize("page", ["pages/how_it_works.py", "pages/encode.py"])
+def test_code_is_shown_without_syntax_colours(page):
+    """Streamlit's syntax colours for comments and numbers fall below WCAG AA contrast (3.5:1, 2.5:1)."""
+    at = on_page(app_at(), page)
+    if page == "pages/encode.py":
+        at.file_uploader(key="encode_upload").upload("seven.png", digit_png(), "image/png")
+        at.run()
+    assert at.code, f"{page} shows no code"
+    coloured = [c.value[:40] for c in at.code if c.language not in (None, "", "text", "plaintext")]
+    assert not coloured, f"{page}: syntax-coloured code: {coloured}"

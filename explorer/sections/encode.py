@@ -258,7 +258,7 @@ def posterior(enc: Encoding) -> None:
     c1, c2 = st.columns([3, 2])
     widgets.kl_table(c1, enc.kl, enc.z_mean, enc.z_std, z_log_var=enc.z_log_var)
     c2.code(f"z_mean = {explain.fmt_vec(enc.z_mean)}\nz_std  = {explain.fmt_vec(enc.z_std)}",
-            language="python")
+            language=None)
 
 
 def sampling(model: ServedModel, enc: Encoding) -> Samples:

@@ -142,7 +142,7 @@ def why_half(about: Input) -> None:
     st.markdown(r"Because $\exp(\tfrac12\log\sigma^2) = (\sigma^2)^{1/2} = \sigma$: the 0.5 turns the "
                 "log-variance into a standard deviation, and ε must be scaled by the std, not the "
                 "variance, for z to have variance σ². Dimension 0 of this input:")
-    st.code(half_code(about.enc.z_log_var), language="python")
+    st.code(half_code(about.enc.z_log_var), language=None)
 
 
 def what_epsilon_is_for(about: Input) -> None:
@@ -159,7 +159,7 @@ def what_epsilon_is_for(about: Input) -> None:
     m = about.magnify
     z_same = np.repeat(explain.reparameterize(enc.z_mean, enc.z_log_var + 2.0 * np.log(m), eps), 4, axis=0)
     z_diff, _ = explain.sample_cloud(enc.z_mean, enc.z_log_var + 2.0 * np.log(m), 4, seed=seed + 1)
-    st.code(gradient_code(enc, eps[0]), language="python")
+    st.code(gradient_code(enc, eps[0]), language=None)
     if m != 1:
         st.caption(f"The strips below use z_std × {m:g} (the page's magnifier), for seeing only.")
     a, b = st.columns(2)
