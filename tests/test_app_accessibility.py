@@ -1,9 +1,12 @@
-"""Every picture on the pages has alternative text saying what it shows (Streamlit AppTest).
+"""Every picture on the pages has alternative text saying what it shows, code is shown in colours that meet
+WCAG AA contrast, and icons are Material Symbols, not emoji (Streamlit AppTest).
 
 In a browser, axe-core checks the same and the contrast: tests/e2e/test_accessibility.py.
 """
 
 from __future__ import annotations
+
+import re
 
 import numpy as np
 import pytest
@@ -15,6 +18,11 @@ from tests.support.pictures import digit_png
 
 # The pages that show pictures as soon as they open (Home, Train and Import show none).
 PICTURE_PAGES = ["pages/latent_map.py", "pages/decoder.py", "pages/how_it_works.py", "pages/compare.py"]
+MENU_PAGES = ["pages/home.py", "pages/latent_map.py", "pages/decoder.py", "pages/encode.py", "pages/train.py",
+              "pages/import_model.py", "pages/how_it_works.py", "pages/compare.py"]
+# Emoji and pictographs (with the variation selector that asks for an emoji's colour form): without an
+# emoji font a browser shows them as empty boxes. Arrows such as → and ↺ are ordinary text.
+EMOJI = re.compile("[\U0001F000-\U0001FAFF\u2300-\u23FF\u2600-\u27BF\u2B00-\u2BFF\uFE0F]")
 
 
 def pictures(at) -> list[tuple[str, str | None]]:
@@ -80,3 +88,22 @@ def test_code_is_shown_without_syntax_colours(page):
     assert at.code, f"{page} shows no code"
     coloured = [c.value[:40] for c in at.code if c.language not in (None, "", "text", "plaintext")]
     assert not coloured, f"{page}: syntax-coloured code: {coloured}"
+
+
+def test_the_menu_uses_material_icons_not_emoji():
+    at = app_at()
+    menu = [(link.proto.label, link.proto.icon) for link in at.get("page_link")]
+    assert [label for label, _ in menu][:8] == ["Home", "Latent map", "Decoder", "Encode", "Train", "Import",
+                                                "How it works", "Compare"], menu
+    assert all(icon.startswith(":material/") for _, icon in menu), menu
+
+
+@pytest.mark.parametrize("page", MENU_PAGES)
+def test_titles_buttons_and_notices_use_no_emoji(page):
+    at = on_page(app_at(), page)
+    assert at.title and at.title[0].value.startswith(":material/"), [t.value for t in at.title]
+    texts = [h.value for kind in ("title", "header", "subheader") for h in at.get(kind)]
+    for kind in ("button", "download_button", "page_link"):
+        texts += [text for b in at.get(kind) for text in (b.proto.label, b.proto.icon)]
+    texts += [a.icon for kind in ("error", "warning", "info", "success") for a in at.get(kind)]
+    assert not [text for text in texts if EMOJI.search(text)], [text for text in texts if EMOJI.search(text)]

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from explorer import alt_text, cache, models
+from explorer import alt_text, cache, icons, models
 from explorer import geometry as geo
 from explorer import pictures as pics
 from explorer.figures import latent_figure
@@ -28,7 +28,7 @@ PAIRS = (("mnist-2d-beta0", "mnist-2d-beta5"),)  # the contrasting pair, when th
 
 
 def intro() -> None:
-    st.title("⚖️ Compare two models")
+    st.title(icons.title("compare", "Compare two models"))
     st.markdown(INTRO)
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import streamlit as st
 from PIL import Image
 
-from explorer import alt_text, cache, explain, inputs, models, widgets
+from explorer import alt_text, cache, explain, icons, inputs, models, widgets
 from explorer import pictures as pics
 from explorer.explain import Encoding, encode  # noqa: F401  (the page calls S.encode)
 from vae.bundles.serving import ServedModel
@@ -138,7 +138,7 @@ def your_cloud(enc: Encoding, samples: Samples) -> dict:
 
 
 def intro(words: dict[str, str]) -> None:
-    st.title(words["title"])
+    st.title(icons.title("encode", words["title"]))
     st.markdown("Give the encoder an image and see every step: how it is brought to MNIST's format, the "
                 "mean and spread the encoder outputs for it, samples from that spread, and where it "
                 f"lands among the test {words['things']}.")

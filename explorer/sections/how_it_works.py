@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from explorer import alt_text, cache, explain, models, widgets
+from explorer import alt_text, cache, explain, icons, models, widgets
 from explorer import pictures as pics
 from explorer.explain import Encoding, encode  # noqa: F401  (the page calls how.encode)
 from live_decoder import live_decoder, live_decoder_error
@@ -156,7 +156,7 @@ def pick_input(model: ServedModel, digits: RealDigits, slot: str,
                              horizontal=True)
     if slot == "a" and SRC_YOURS not in options:
         container.page_link("pages/encode.py", label="Draw or upload your own digit on Encode: it then "
-                            "appears here as an input", icon="✍️")
+                            "appears here as an input", icon=icons.PAGES["encode"])
     if source == SRC_TEST:
         images, labels = digits.test
         i = int(container.number_input(f"Test image index (0–{len(images) - 1})", 0, len(images) - 1,
@@ -202,7 +202,7 @@ def the_question() -> None:
 
 def replay_link() -> None:
     """The way to the Latent map's replay of training, where the heads are seen becoming what they are."""
-    st.page_link(REPLAY_PAGE, icon="▶️",
+    st.page_link(REPLAY_PAGE, icon=icons.PLAY,
                  label="Watch these two heads become a mean and a spread: Latent map, “Watch it learn”")
 
 

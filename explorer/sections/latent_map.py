@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
-from explorer import alt_text, cache, models, notices, widgets
+from explorer import alt_text, cache, icons, models, notices, widgets
 from explorer import figures as figs
 from explorer import geometry as geo
 from explorer import pictures as pics
@@ -69,7 +69,7 @@ class MapView:
 
 def intro(model: ServedModel) -> bool:
     """The title and what the map shows; False (with a word why) when there is no map to draw."""
-    st.title("🗺️ Latent map")
+    st.title(icons.title("latent_map", "Latent map"))
     st.markdown(INTRO)
     if model.reference is None:
         st.info(NO_REFERENCE)
@@ -225,8 +225,8 @@ def _box_detail(path: str, view: MapView, box: dict) -> None:
         st.image(png, output_format="PNG", width="content",
                  caption=f"The box decoded as a {rows}×{cols} grid",
                  alt=alt_text.grid((rows, cols), view.titles[0], box["x"], view.titles[1], box["y"]))
-        st.download_button("⬇ Box grid (PNG)", png, file_name="box_grid.png", mime="image/png",
-                           on_click="ignore")
+        st.download_button("Box grid (PNG)", png, file_name="box_grid.png", mime="image/png",
+                           on_click="ignore", icon=icons.DOWNLOAD)
     st.button("Clear the box", on_click=lambda: st.session_state.update(map_box=None))
 
 
@@ -303,12 +303,14 @@ def decoded_grid(path: str, view: MapView) -> None:
                + ("" if ys is None else f" and {view.titles[1]}") + f": {share}. "
                + (view.decode_note + " " if view.decode_note else "")
                + "Zooming the map does not change it; drag a box on the map to decode a smaller region.")
-    st.download_button("⬇ Grid (PNG)", png, file_name="latent_grid.png", mime="image/png", on_click="ignore")
+    st.download_button("Grid (PNG)", png, file_name="latent_grid.png", mime="image/png", on_click="ignore",
+                       icon=icons.DOWNLOAD)
 
 
 def csv_download(model: ServedModel, path: str) -> None:
     """Every test image's z_mean and z_std as CSV, made only when clicked (a deferred download: the ~0.5 MB
     file is not sent with every page load)."""
-    st.download_button("⬇ Latent codes of the test set (CSV: index, label, z_mean_0…, z_std_0…)",
+    st.download_button("Latent codes of the test set (CSV: index, label, z_mean_0…, z_std_0…)",
                        lambda: cache.latent_csv(models.handle(path)),
-                       file_name=f"{model.path.name}_latent_codes.csv", mime="text/csv", on_click="ignore")
+                       file_name=f"{model.path.name}_latent_codes.csv", mime="text/csv", on_click="ignore",
+                       icon=icons.DOWNLOAD)
