@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from explorer import cache, models
+from explorer import alt_text, cache, icons, models
 from explorer import geometry as geo
 from explorer import pictures as pics
 from explorer.figures import latent_figure
@@ -31,7 +31,7 @@ PAIRS = (("mnist-2d-beta0", "mnist-2d-beta5"),)  # the contrasting pair, when th
 
 
 def intro() -> None:
-    st.title("⚖️ Compare two models")
+    st.title(icons.title("compare", "Compare two models"))
     st.markdown(INTRO)
 
 
@@ -164,13 +164,17 @@ def reconstructions(left: ModelHandle, right: ModelHandle) -> None:
     labels = gallery["labels"]
     pick = np.array([int(np.flatnonzero(labels == c)[0]) for c in np.unique(labels)][:10])
     x = gallery["images"][pick].astype(np.float32) / 255.0
-    rows = [("input", x)]
+    owner = (left if cache.gallery(left) else right).served  # whose gallery, so whose class names
+    names = ", ".join(models.label_name(owner, c) for c in labels[pick])
+    rows = [("input", x, alt_text.strip(len(pick), f"test images, one of each label: {names}"))]
     for h in (left, right):
         z_mean, _ = h.served.encode(x[..., None])
-        rows.append((models.plain_text(h.served.name, 60), h.served.decode(z_mean)))
-    for name, images in rows:
+        rows.append((models.plain_text(h.served.name, 60), h.served.decode(z_mean),
+                     alt_text.strip(len(pick), "the same test images reconstructed by "
+                                               + alt_text.plain(h.served.name))))
+    for name, images, alt in rows:
         st.caption(name)
-        st.image(pics.to_png(pics.strip(images), 2), width="content")
+        st.image(pics.to_png(pics.strip(images), 2), width="content", alt=alt)
 
 
 def prior_draws(left: ModelHandle, right: ModelHandle) -> None:
@@ -179,6 +183,8 @@ def prior_draws(left: ModelHandle, right: ModelHandle) -> None:
     for h in (left, right):
         z = np.random.default_rng(0).standard_normal((N_PRIOR, h.served.latent_dim)).astype(np.float32)
         st.caption(f"{models.plain_text(h.served.name, 60)}: {N_PRIOR} draws z ~ N(0, I)")
-        st.image(pics.to_png(pics.strip(h.served.decode(z)), 2), width="content")
+        st.image(pics.to_png(pics.strip(h.served.decode(z)), 2), width="content",
+                 alt=alt_text.strip(N_PRIOR, f"what {alt_text.plain(h.served.name)} decodes from draws "
+                                             "z ~ N(0, I)"))
     st.caption("A VAE's decoder is meant to turn any draw from the prior into a plausible image: where the "
                "KL term kept the clouds on N(0, I), it does.")

@@ -8,7 +8,7 @@ import numpy as np
 import streamlit as st
 from PIL import Image
 
-from explorer import cache, explain, inputs, models, widgets
+from explorer import alt_text, cache, explain, icons, inputs, models, widgets
 from explorer import pictures as pics
 from explorer.explain import Encoding, encode  # noqa: F401  (the page calls S.encode)
 from vae.bundles.serving import ServedModel
@@ -149,7 +149,7 @@ def your_cloud(enc: Encoding, samples: Samples) -> dict:
 
 
 def intro(words: dict[str, str]) -> None:
-    st.title(words["title"])
+    st.title(icons.title("encode", words["title"]))
     st.markdown("Give the encoder an image and see every step: how it is brought to MNIST's format, the "
                 "mean and spread the encoder outputs for it, samples from that spread, and where it "
                 f"lands among the test {words['things']}.")
@@ -257,7 +257,8 @@ def preprocessing(pre: inputs.Preprocessed, words: dict[str, str]) -> None:
     with st.container(horizontal=True):
         for picture, caption, width in zip(pictures, captions, widths):
             with st.container(width=max(width, STEP_MIN_WIDTH), gap="xxsmall"):
-                st.image(pics.at_height(picture, 2 * height), width=width, alt=caption,  # 2×: sharp on HiDPI
+                alt = f"your {words['noun']}: {caption[0].lower()}{caption[1:]}"
+                st.image(pics.at_height(picture, 2 * height), width=width, alt=alt,  # 2×: sharp on HiDPI
                          output_format="PNG")
                 st.caption(caption)
     note = cleanup_note(pre)
@@ -275,7 +276,7 @@ def posterior(enc: Encoding) -> None:
     c1, c2 = st.columns([3, 2])
     widgets.kl_table(c1, enc.kl, enc.z_mean, enc.z_std, z_log_var=enc.z_log_var)
     c2.code(f"z_mean = {explain.fmt_vec(enc.z_mean)}\nz_std  = {explain.fmt_vec(enc.z_std)}",
-            language="python")
+            language=None)
 
 
 def sampling(model: ServedModel, enc: Encoding) -> Samples:
@@ -287,10 +288,13 @@ def sampling(model: ServedModel, enc: Encoding) -> Samples:
         st.session_state["encode_seed"] = st.session_state.get("encode_seed", 0) + 1
     samples = draw_samples(model, enc, n, seed=st.session_state.get("encode_seed", 0))
     cols = st.columns(2 + n)
-    cols[0].image(pics.to_png(enc.image, 4), caption="input", width="stretch")
-    cols[1].image(pics.to_png(samples.reconstruction, 4), caption="decode(z_mean)", width="stretch")
+    cols[0].image(pics.to_png(enc.image, 4), caption="input", width="stretch",
+                  alt="your input at 28×28, as the encoder sees it")
+    cols[1].image(pics.to_png(samples.reconstruction, 4), caption="decode(z_mean)", width="stretch",
+                  alt="reconstruction: " + alt_text.decoded(enc.z_mean))
     for i in range(n):
-        cols[2 + i].image(pics.to_png(samples.decodes[i], 4), caption=f"sample {i + 1}", width="stretch")
+        cols[2 + i].image(pics.to_png(samples.decodes[i], 4), caption=f"sample {i + 1}", width="stretch",
+                          alt=f"sample {i + 1}: " + alt_text.decoded(samples.z[i]))
     st.caption("Each sample is a different ε ~ N(0, I) pushed through the same z_mean and z_std; "
                "their decodes vary around the reconstruction as much as z_std allows.")
     return samples
@@ -335,7 +339,9 @@ def nearest(model: ServedModel, enc: Encoding, words: dict[str, str]) -> list[di
         return nbrs
     for c, n in zip(st.columns(len(nbrs)), nbrs):
         c.image(pics.to_png(images[n["index"]], 3),
-                caption=f"{models.label_name(model, n['label'])} · d={n['distance']:.2f}", width="stretch")
+                caption=f"{models.label_name(model, n['label'])} · d={n['distance']:.2f}", width="stretch",
+                alt=f"test image #{n['index']}, label {models.label_name(model, n['label'])}, its z_mean "
+                    f"{n['distance']:.2f} from yours")
     return nbrs
 
 

@@ -6,7 +6,7 @@ import re
 
 import streamlit as st
 
-from explorer import models, visitors
+from explorer import icons, models, visitors
 from explorer.figures import history_figure
 from vae.bundles.serving import ServedModel
 
@@ -20,7 +20,7 @@ CURVES = (("loss", "Negative ELBO (loss)"), ("reconstruction_loss", "Reconstruct
 
 
 def intro() -> None:
-    st.title("🧭 Latent Explorer")
+    st.title(f"{icons.APP} Latent Explorer")
     st.markdown(INTRO)
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
-from explorer import cache, models, notices, tsne, widgets
+from explorer import alt_text, cache, icons, models, notices, tsne, widgets
 from explorer import figures as figs
 from explorer import geometry as geo
 from explorer import pictures as pics
@@ -70,7 +70,7 @@ class MapView:
 
 def intro(model: ServedModel) -> bool:
     """The title and what the map shows; False (with a word why) when there is no map to draw."""
-    st.title("🗺️ Latent map")
+    st.title(icons.title("latent_map", "Latent map"))
     st.markdown(INTRO)
     if model.reference is None:
         st.info(NO_REFERENCE)
@@ -249,9 +249,10 @@ def _box_detail(path: str, view: MapView, box: dict) -> None:
         png = cache.decoded_grid_png(models.handle(path), z_box, rows, cols)
         # "content": the picture's own width (56 px a cell), but never wider than this column.
         st.image(png, output_format="PNG", width="content",
-                 caption=f"The box decoded as a {rows}×{cols} grid")
-        st.download_button("⬇ Box grid (PNG)", png, file_name="box_grid.png", mime="image/png",
-                           on_click="ignore")
+                 caption=f"The box decoded as a {rows}×{cols} grid",
+                 alt=alt_text.grid((rows, cols), view.titles[0], box["x"], view.titles[1], box["y"]))
+        st.download_button("Box grid (PNG)", png, file_name="box_grid.png", mime="image/png",
+                           on_click="ignore", icon=icons.DOWNLOAD)
     st.button("Clear the box", on_click=lambda: st.session_state.update(map_box=None))
 
 
@@ -260,21 +261,23 @@ def _point_detail(model: ServedModel, sel: int) -> None:
     z_mean, std, labels = ref["z_mean"], geo.z_std(ref["z_log_var"]), ref.get("labels")
     label = "?" if labels is None else models.label_name(model, labels[sel])
     st.markdown(f"**Test image #{sel}** — label **{label}**")
+    alt = f"test image #{sel}, label {label}"
     c1, c2 = st.columns(2)
     images = cache.test_images(model.card.get("dataset", ""))
     gallery = cache.gallery(models.handle(model.path))
     if images is not None and len(images) == len(z_mean):
-        c1.image(pics.to_png(images[sel], 5), output_format="PNG", caption="input")
+        c1.image(pics.to_png(images[sel], 5), output_format="PNG", caption="input", alt=alt)
     elif gallery is not None and sel in set(gallery["indices"].tolist()):  # one of the bundle's own digits
         row = int(np.flatnonzero(gallery["indices"] == sel)[0])
         c1.image(pics.to_png(gallery["images"][row] / 255.0, 5), output_format="PNG",
-                 caption="input (from the model's gallery)")
+                 caption="input (from the model's gallery)", alt=alt)
     elif gallery is not None:  # offline: the nearest real digit the bundle carries, said to be another one
         row = int(np.argmin(((z_mean[gallery["indices"]] - z_mean[sel]) ** 2).sum(1)))
-        near = int(gallery["indices"][row])
+        near, near_label = int(gallery["indices"][row]), models.label_name(model, gallery["labels"][row])
         c1.image(pics.to_png(gallery["images"][row] / 255.0, 5), output_format="PNG",
                  caption=f"not this image: its nearest of the gallery's real digits on the map, #{near} "
-                         f"({models.label_name(model, gallery['labels'][row])})")
+                         f"({near_label})",
+                 alt=f"test image #{near}, label {near_label}: the real image nearest to #{sel} on the map")
         st.caption(f"The {model.card.get('dataset', 'training')} test set is not on this server: the model "
                    f"carries {len(gallery['indices'])} of its images. {notices.DATA_HELP}")
     else:
@@ -282,7 +285,8 @@ def _point_detail(model: ServedModel, sel: int) -> None:
                 "so the input image cannot be shown.")
         st.caption(notices.DATA_HELP)
     recon = model.decode(z_mean[sel][None])[0]
-    c2.image(pics.to_png(recon, 5), output_format="PNG", caption="reconstruction: decoder(z_mean)")
+    c2.image(pics.to_png(recon, 5), output_format="PNG", caption="reconstruction: decoder(z_mean)",
+             alt=f"reconstruction of test image #{sel}: {alt_text.decoded(z_mean[sel])}")
     d = model.latent_dim
     st.dataframe({"dim": [f"z{k}" for k in range(d)], "z_mean": z_mean[sel].round(3),
                   "z_std": std[sel].round(3)}, hide_index=True, height=min(35 * d + 40, 320))
@@ -315,7 +319,7 @@ def decoded_grid(path: str, view: MapView) -> None:
     png = cache.decoded_grid_png(models.handle(path), z_grid, rows, cols)
     y_title = None if ys is None else view.titles[1]
     st.image(pics.labelled_grid_svg(png, xs, ys, view.titles[0], y_title, int(min(56, 640 // cols))),
-             width="content")
+             width="content", alt=alt_text.grid((rows, cols), view.titles[0], xs, y_title, ys))
     share = {"quantiles": "each column and row holds the same share of the test set's points, so the ticks "
                           "are uneven: close together where the data is dense",
              "prior": "at the standard normal prior's quantiles, the spacing of Kingma & Welling's manifold "
@@ -325,12 +329,14 @@ def decoded_grid(path: str, view: MapView) -> None:
                + ("" if ys is None else f" and {view.titles[1]}") + f": {share}. "
                + (view.decode_note + " " if view.decode_note else "")
                + "Zooming the map does not change it; drag a box on the map to decode a smaller region.")
-    st.download_button("⬇ Grid (PNG)", png, file_name="latent_grid.png", mime="image/png", on_click="ignore")
+    st.download_button("Grid (PNG)", png, file_name="latent_grid.png", mime="image/png", on_click="ignore",
+                       icon=icons.DOWNLOAD)
 
 
 def csv_download(model: ServedModel, path: str) -> None:
     """Every test image's z_mean and z_std as CSV, made only when clicked (a deferred download: the ~0.5 MB
     file is not sent with every page load)."""
-    st.download_button("⬇ Latent codes of the test set (CSV: index, label, z_mean_0…, z_std_0…)",
+    st.download_button("Latent codes of the test set (CSV: index, label, z_mean_0…, z_std_0…)",
                        lambda: cache.latent_csv(models.handle(path)),
-                       file_name=f"{model.path.name}_latent_codes.csv", mime="text/csv", on_click="ignore")
+                       file_name=f"{model.path.name}_latent_codes.csv", mime="text/csv", on_click="ignore",
+                       icon=icons.DOWNLOAD)

@@ -6,7 +6,7 @@ from datetime import datetime
 
 import streamlit as st
 
-from explorer import models, notices, training, visitors
+from explorer import icons, models, notices, training, visitors
 from explorer.figures import history_figure
 from explorer.sections import replay
 from vae.plural import count
@@ -144,7 +144,8 @@ def show_job(runner: training.LocalProcessRunner, job: training.JobStatus) -> No
             current = models.id_of(models.current_model_path())
             if current and current != model_id:
                 st.page_link("pages/compare.py", label=f"Compare with the current model ({current})",
-                             icon="⚖️", query_params={"model": current, "compare": model_id})
+                             icon=icons.PAGES["compare"],
+                             query_params={"model": current, "compare": model_id})
             with st.expander("Model card"):
                 st.markdown(models.card_markdown(models.served_model(job.bundle)))
 
