@@ -19,8 +19,11 @@ COMPARE_KEY = "compare"  # the link's ?compare=<id>: the right-hand model
 N_POINTS = 2000  # test digits drawn on both maps: the same ones
 N_RINGS = 150
 N_PRIOR = 8
-INTRO = ("Two models, the same test digits. The left one is the current model; pick any other on the right. "
-         "The shipped pair **β = 0** and **β = 5** shows what the KL term does: without it nothing stops "
+LEFT_KEY = "left"  # the link's ?left=<id>: the left-hand model (without it, the current model)
+PAIR_KEY = "compare_pair"  # the (left, right) ids this visitor last picked here, kept across pages
+INTRO = ("Two models, the same test digits. Unless a link names them, it opens on the shipped pair, "
+         "**β = 0 on the left and β = 5 on the right**; pick any two. "
+         "That pair shows what the KL term does: without it nothing stops "
          "z_std from collapsing, so the clouds shrink to points, the map breaks into islands and a draw from "
          "the prior can decode to garbage; weighed heavily, it pulls every cloud onto N(0, I), so clouds "
          "overlap and decodes blur.")
@@ -33,27 +36,45 @@ def intro() -> None:
 
 
 def pick_models() -> tuple[ModelHandle, ModelHandle]:
-    """(left, right): left is the current model; right comes from ?compare=, else a contrasting one."""
+    """(left, right): from the link (?compare=<right>, ?left=<left>, else the current model on the left),
+    else this visitor's last pick here, else the shipped β pair (β = 0 left, β = 5 right)."""
     ids = models.model_ids()
     labels = {i: lab for lab, i in models.model_choices().items()}
-    left_id = models.id_of(models.current_model_path())
+    current_id = models.id_of(models.current_model_path())
     asked = st.query_params.get(COMPARE_KEY)
-    right_id = asked if asked in ids else default_partner(left_id, ids)
     if asked and asked not in ids:
         st.warning(f"This link's second model, “{models.plain_text(asked)}”, is not one of the models you "
                    "can open here; another is shown.")
+    left_id, right_id = default_pair(current_id, ids, asked, st.query_params.get(LEFT_KEY),
+                                     st.session_state.get(PAIR_KEY))
     c1, c2 = st.columns(2)
     options = list(ids)
     name = lambda i: labels.get(i, i)  # noqa: E731  (the pickers show names, not ids)
-    left = c1.selectbox("Left (the current model)", options, format_func=name, key="compare_left",
-                        index=options.index(left_id) if left_id in ids else 0)
+    left = c1.selectbox("Left", options, format_func=name, key="compare_left", index=options.index(left_id))
     right = c2.selectbox("Right", options, index=options.index(right_id), format_func=name,
                          key="compare_right")
-    if left != left_id:
-        models.choose_model(left)
-    if st.query_params.get(COMPARE_KEY) != right:
-        st.query_params[COMPARE_KEY] = right
+    if (left, right) != (left_id, right_id):  # the visitor picked: kept for their next visit here
+        st.session_state[PAIR_KEY] = (left, right)
+    for key, value in ((LEFT_KEY, left), (COMPARE_KEY, right)):  # the pair is part of the link
+        if st.query_params.get(key) != value:
+            st.query_params[key] = value
     return models.handle(ids[left]), models.handle(ids[right])
+
+
+def default_pair(current_id: str | None, ids: dict[str, str], asked: str | None = None,
+                 asked_left: str | None = None, picked: tuple[str, str] | None = None) -> tuple[str, str]:
+    """The (left, right) ids to open on: a link's ?compare= (right) with its ?left= or else the current model;
+    else the visitor's last pick; else the shipped β pair in order (β = 0, β = 5); else the current model
+    and a partner for it."""
+    if asked in ids:
+        return (asked_left if asked_left in ids else current_id if current_id in ids else asked), asked
+    if picked and all(i in ids for i in picked):
+        return picked[0], picked[1]
+    for a, b in PAIRS:
+        if a in ids and b in ids:
+            return a, b
+    left = current_id if current_id in ids else next(iter(ids))
+    return left, default_partner(left, ids)
 
 
 def default_partner(left_id: str | None, ids: dict[str, str]) -> str:
