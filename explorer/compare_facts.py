@@ -26,12 +26,20 @@ FEW = 0.1  # a label "almost never drawn": under this share of its test digits l
 
 def recipe(model: ServedModel) -> dict[str, object]:
     """One model's recipe, field by field (None where its bundle does not record one)."""
-    card, facts = model.card or {}, facts_of(model)
-    n_train = card.get("n_train")
+    card, config, facts = model.card or {}, model.config or {}, facts_of(model)
+    n_train, preset = card.get("n_train"), card.get("preset") or config.get("preset")
     return {"β": facts.beta if facts.beta_known else None, "latent_dim": model.latent_dim,
             "epochs": card.get("epochs"), "batch size": card.get("batch_size"),
-            "stages": STAGES.get(facts.stages), "preset": card.get("preset"), "encoder": card.get("encoder"),
+            "stages": STAGES.get(facts.stages), "preset": preset, "encoder": encoder(preset, card, config),
             "dataset": card.get("dataset"), "training images": f"{n_train:,}" if n_train else None}
+
+
+def encoder(preset: str | None, card: dict, config: dict) -> str | None:
+    """The encoder's name: the course preset has its own; a default-preset bundle that names none was saved
+    before there was a choice, and is rebuilt with "wide" (ModelConfig's default)."""
+    if preset == "course":
+        return "the course's"
+    return card.get("encoder") or config.get("encoder") or ("wide" if preset == "default" else None)
 
 
 def recipe_table(names: list[str], recipes: list[dict]) -> pd.DataFrame:
@@ -54,7 +62,9 @@ def differences(left: dict, right: dict) -> list[tuple[str, object, object]]:
 
 
 def _value(field: str, v) -> str:
-    return "not recorded" if v is None else f"{v:g}" if field == "β" else str(v)
+    if v is None:
+        return "not recorded"
+    return f"{v:g}" if field == "β" else str(v).split(" (")[0] if field == "stages" else str(v)
 
 
 def _listed(items: list[str]) -> str:
@@ -109,12 +119,15 @@ def prior_sentence(ratios: np.ndarray, reach: float, rare: list[str], latent_dim
     what share of the test digits the prior reaches."""
     gaps = [str(i + 1) for i in np.flatnonzero(ratios > GAP_SPACINGS)]
     where = "" if latent_dim == 2 else f", in the {latent_dim}-D latent space"
-    region = "its 2σ circle (dashed)" if latent_dim == 2 else f"the ball that holds {PRIOR_MASS:.0%} of them"
+    radius = float(np.sqrt(chi2.ppf(PRIOR_MASS, latent_dim)))
+    region = ("its 2σ circle (dashed)" if latent_dim == 2 else
+              f"{radius:.2f} of the origin (in the {latent_dim}-D latent space)")
+    within = "in" if latent_dim == 2 else "within"
     text = (f"**{len(gaps)} of {len(ratios)}** draws land in a gap (their nearest test digit "
             f"{GAP_SPACINGS:g} or more typical spacings away{where})"
-            + (f": draw {_listed(gaps)}. " if gaps else ". ")
-            + f"{PRIOR_MASS:.0%} of N(0, I)'s draws land in {region}, which holds {reach:.0%} of the test "
-            "digits' z_mean")
+            + (f": draw{'s' * (len(gaps) > 1)} {_listed(gaps)}. " if gaps else ". ")
+            + f"{PRIOR_MASS:.0%} of N(0, I)'s draws land {within} {region}, which holds {reach:.0%} of "
+            "the test digits' z_mean")
     if rare:
         text += (f", and almost none (under {FEW:.0%}) of those labelled {_listed(rare)}: draws rarely "
                  "decode to them")
