@@ -13,6 +13,7 @@ from explorer import pictures as pics
 from explorer.cloud_map import backdrop_box, cloud_figure, view_ranges
 from explorer.models import ModelHandle, class_names
 from explorer.replay_figure import replay_figure as build_replay_figure
+from explorer.training_facts import facts_of
 from vae.bundles.bundle import DECODER_ONNX, load_gallery, load_replay
 from vae.bundles.serving import to_png
 from vae.inputs.data import DataUnavailable, load_dataset
@@ -212,7 +213,8 @@ def replay(model: ModelHandle) -> dict | None:
 @st.cache_data(show_spinner=False, max_entries=8)
 def replay_figure(model: ModelHandle, follow: int | None):
     """The replay player's figure for one followed digit (about 1.5 MB: every frame travels at once)."""
-    return build_replay_figure(replay(model), class_names(model.served), follow)
+    return build_replay_figure(replay(model), class_names(model.served), follow,
+                               beta=facts_of(model.served).beta)
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
@@ -230,6 +232,8 @@ def _read_only(arrays: dict[str, np.ndarray] | None) -> dict[str, np.ndarray] | 
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def spread_curve(model: ModelHandle, image: np.ndarray) -> dict:
-    """One input's reconstruction and KL as its z_std is scaled (explain.spread_curve): ~500 decodes, once."""
+    """One input's reconstruction and KL, and the model's loss reconstruction + β·KL, as its z_std is scaled
+    (explain.spread_curve): ~500 decodes, once."""
     enc = explain.encode(model.served, image)
-    return explain.spread_curve(model.served.decode, enc.image, enc.z_mean, enc.z_log_var)
+    beta = facts_of(model.served).beta
+    return explain.spread_curve(model.served.decode, enc.image, enc.z_mean, enc.z_log_var, beta)

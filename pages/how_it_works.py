@@ -14,6 +14,7 @@ path = models.current_model_path()
 digits = how_it_works_sections.real_digits(model)  # the test split if it is here, else the bundle's gallery
 
 how_it_works_sections.the_question()
+how_it_works_sections.glossary(model)  # the loss with this model's β
 
 st.header("This input, live")
 x, desc = how_it_works_sections.pick_input(model, digits, "a", st.container())
@@ -24,7 +25,7 @@ how_it_works_sections.batch_shapes(model)
 
 samples, magnify = how_it_works_sections.the_cloud(model, path, enc)
 how_it_works_sections.move_z(model, path, enc.z_mean)
-how_it_works_sections.kl_per_dimension(enc)
+how_it_works_sections.kl_per_dimension(enc, how_it_works_sections.facts_of(model))
 
 st.header("Follow-up questions")
 this = how_it_works_sections.Input(model, x, enc, samples, magnify)

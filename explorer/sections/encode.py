@@ -11,6 +11,7 @@ from PIL import Image
 from explorer import alt_text, cache, explain, icons, inputs, models, widgets
 from explorer import pictures as pics
 from explorer.explain import Encoding, encode  # noqa: F401  (the page calls S.encode)
+from explorer.training_facts import facts_of, loss_formula
 from vae.bundles.serving import ServedModel
 
 IMAGE_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif"]
@@ -317,7 +318,9 @@ def fit(model: ServedModel, enc: Encoding, samples: Samples) -> dict:
                    f"{ref_m['neg_elbo_at_mean']:.1f} nats (reconstruction "
                    f"{ref_m.get('reconstruction_loss_at_mean', float('nan')):.1f}). "
                    "An image far above that is one the model finds unusual.")
-    st.caption("The KL term's split over the latent dimensions is the last column of the table in 2.")
+    st.caption("The negative ELBO is reconstruction + KL; this model was trained on "
+               f"{loss_formula(facts_of(model))}. The KL's split over the latent dimensions is the last "
+               "column of the table in 2.")
     return elbo
 
 
