@@ -76,3 +76,33 @@ def test_axe_finds_no_missing_alt_or_low_contrast(page, app_url, axe_source, pat
     bad = {rule: nodes for rule, nodes in found.items() if rule in MUST_PASS}
     assert not bad, f"{title}: " + "; ".join(f"{len(n)} {rule}" for rule, n in bad.items()) + "\n" + \
         json.dumps(bad, indent=1, ensure_ascii=False)[:8000]
+
+
+PHONE = {"width": 390, "height": 844}
+SIDEWAYS = """() => {
+  const main = document.querySelector("[data-testid='stMain']");
+  const cut = [...document.querySelectorAll("[data-testid='stButtonGroup'] button")]
+    .filter(b => b.getBoundingClientRect().right > window.innerWidth + 1).map(b => b.innerText);
+  return {page: document.documentElement.scrollWidth - window.innerWidth,
+          main: main.scrollWidth - main.clientWidth, cut};
+}"""
+# Wide content that scrolls inside its own box (code, tables, tabs) is fine; the page itself must not.
+WIDE_CARD = pytest.mark.xfail(strict=True, reason="the model card's 5-column metrics table (each shipped "
+                                                  "bundle's MODEL_CARD.md) is 422 px wide")
+PHONE_PAGES = [pytest.param(path, id=title, marks=[WIDE_CARD] if path == "" else [])
+               for path, title in MENU_PAGES.items()]
+
+
+@pytest.mark.parametrize("path", PHONE_PAGES)
+def test_a_phone_never_scrolls_the_page_sideways(browser, app_url, path):
+    """At 390×844 each page fits the screen's width, and every option of a segmented control is on it."""
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    context.set_default_timeout(120_000)
+    try:
+        page = context.new_page()
+        page.goto(f"{app_url}/{path}", wait_until="domcontentloaded")
+        settle(page, path)
+        found = page.evaluate(SIDEWAYS)
+        assert found["page"] <= 1 and found["main"] <= 1 and not found["cut"], found
+    finally:
+        context.close()
