@@ -10,7 +10,7 @@ import streamlit as st
 from explorer import cloud_svg, explain
 from explorer import geometry as geo
 from explorer import pictures as pics
-from explorer.cloud_map import backdrop_box, cloud_figure, view_ranges
+from explorer.cloud_map import backdrop_box, cloud_figure, too_small_to_see, view_ranges
 from explorer.models import ModelHandle, class_names
 from explorer.replay_figure import replay_figure as build_replay_figure
 from explorer.training_facts import facts_of
@@ -155,6 +155,14 @@ def _cloud_layout(model: ModelHandle, clouds: list[dict], zoom: bool):
     backdrop = None if plane is None else reference_backdrop(
         model, backdrop_box(view, geo.cover_box(*ranges)))
     return pca, view, backdrop
+
+
+def cloud_too_small(model: ModelHandle, clouds: list[dict]) -> bool:
+    """Whether the clouds are too small to see on the whole map (explorer.cloud_map.too_small_to_see)."""
+    plane = map_plane(model)
+    if plane is None and model.served.latent_dim != 2:
+        return False
+    return too_small_to_see(clouds, None if plane is None else plane[1], plane_ranges(model))
 
 
 def cloud_map(model: ModelHandle, clouds: list[dict], zoom: bool = False, height: int = 520):

@@ -47,15 +47,21 @@ def test_pages_run():
     assert len(at.slider) == 2
 
 
+def _server_decodes(at) -> list:
+    """The server's images of decoder(z) on the Decoder page."""
+    return [i for i in at.get("image") if i.proto.imgs[0].caption.startswith("decoder(z)")]
+
+
 def test_decoder_slider_changes_image_and_link():
     at = on_page(app_at(), "pages/decoder.py")
-    url0, z0 = at.image[0].value, at.session_state["dec_z"]
+    at.toggle(key="dec_live_on").set_value(False).run()  # the server's image, not the browser's
+    url0, z0 = _server_decodes(at)[0].value, at.session_state["dec_z"]
     lo, hi = at.slider[0].min, at.slider[0].max
     new = lo + 0.9 * (hi - lo) if z0[0] < (lo + hi) / 2 else lo + 0.1 * (hi - lo)
     at.slider[0].set_value(new).run()
     assert not at.exception
     assert at.session_state["dec_z"][0] == pytest.approx(new)
-    assert at.image[0].value != url0
+    assert _server_decodes(at)[0].value != url0
     assert geo.parse_z(at.query_params["z"], 2)[0] == pytest.approx(new, abs=1e-3)
 
 
@@ -155,6 +161,26 @@ def test_decoder_live_release_moves_the_sliders_and_the_live_decoder_follows_the
     assert live_args()["z"] == pytest.approx([1.0, -0.5])
     release(spot, 2)  # the same spot again: z goes back there
     assert at.session_state["dec_z"] == pytest.approx(spot) and live_args()["z"] == pytest.approx(spot)
+
+
+def test_decoder_shows_one_decoded_image_the_browsers_when_it_runs_else_the_servers(monkeypatch):
+    """While the in-browser decoder runs, its image is the only one (the server's came after it, the same z
+    drawn twice); switched off, or failed in this browser, the server's image takes its place."""
+    import json
+
+    from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+    at = on_page(app_at(), "pages/decoder.py")
+    assert len(at.get("component_instance")) == 1 and not _server_decodes(at)
+    (live,) = at.get("component_instance")
+    model_id = json.loads(live.proto.json_args)["model_id"]
+    failed = {"z": None, "error": "WebAssembly is off", "model_id": model_id}
+    state = WidgetState(id=live.proto.id, json_value=json.dumps(failed))
+    _rerun_with_widget_states(at, monkeypatch, add=[state])
+    assert len(_server_decodes(at)) == 1 and "WebAssembly is off" in at.warning[0].value
+    at = on_page(app_at(), "pages/decoder.py")
+    at.toggle(key="dec_live_on").set_value(False).run()
+    assert not at.get("component_instance") and len(_server_decodes(at)) == 1
 
 
 def test_choosing_16d_on_home_holds_on_everyon_page():

@@ -268,16 +268,13 @@ def preprocessing(pre: inputs.Preprocessed, words: dict[str, str]) -> None:
 
 
 def posterior(enc: Encoding) -> None:
-    """2: z_mean and z_std, per dimension with its KL term, and as vectors."""
+    """2: z_mean, z_log_var and z_std per dimension, each beside its KL, in one table."""
     st.subheader("2 · The encoder's answer: a mean and a spread for this image")
     st.markdown(
         "The encoder does not output one point: its two Dense heads output **z_mean** and **z_log_var** "
         "(the course's “sigma”), and `z_std = exp(0.5·z_log_var)`. Together they describe a Gaussian "
         "*cloud* of latent codes that could have produced this image.")
-    c1, c2 = st.columns([3, 2])
-    widgets.kl_table(c1, enc.kl, enc.z_mean, enc.z_std, z_log_var=enc.z_log_var)
-    c2.code(f"z_mean = {explain.fmt_vec(enc.z_mean)}\nz_std  = {explain.fmt_vec(enc.z_std)}",
-            language=None)
+    widgets.kl_table(st, enc.kl, enc.z_mean, enc.z_std, z_log_var=enc.z_log_var)
 
 
 def sampling(model: ServedModel, enc: Encoding) -> Samples:
@@ -351,9 +348,11 @@ def nearest(model: ServedModel, enc: Encoding, words: dict[str, str]) -> list[di
 def landing(model: ServedModel, path: str, enc: Encoding, samples: Samples, words: dict[str, str]) -> None:
     """6: the encoding's cloud on the latent map among the test images."""
     st.subheader("6 · Where it lands on the latent map")
-    zoom = st.toggle("Zoom in on its cloud", value=False, key="encode_zoom",
+    handle, clouds = models.handle(path), [your_cloud(enc, samples)]
+    # On by default where the cloud would hide under its star on the whole map.
+    zoom = st.toggle("Zoom in on its cloud", value=cache.cloud_too_small(handle, clouds), key="encode_zoom",
                      help="The star is z_mean, the rings 1 and 2 z_std, the circles the samples drawn above.")
-    fig = cache.cloud_map(models.handle(path), [your_cloud(enc, samples)], zoom=zoom, height=560)
+    fig = cache.cloud_map(handle, clouds, zoom=zoom, height=560)
     if fig is None:
         st.info("This model stores no reference encodings, so there is no map to place the image on.")
         return
