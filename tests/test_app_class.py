@@ -40,7 +40,6 @@ def server(tmp_path, monkeypatch):
     monkeypatch.setenv("VAE_JOBS_DIR", str(jobs))
     monkeypatch.setenv("VAE_USER_MODELS", str(models))
     monkeypatch.setenv("VAE_MAX_JOBS", "0")  # jobs stay queued: no process runs
-    monkeypatch.setattr(app_models, "USER_MODELS", models)
     app_models.forget_models()
     return LocalProcessRunner(jobs, models, max_running=0)
 

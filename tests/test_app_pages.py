@@ -242,10 +242,9 @@ def test_latent_map_grid_is_spaced_by_the_data_and_labelled_with_z():
 
 
 def test_bundle_without_reference_gets_notices(no_reference_bundle, monkeypatch):
-    from explorer import models
     from jobservice import user_models
 
-    monkeypatch.setattr(models, "USER_MODELS", no_reference_bundle.parent)  # a visitor's model, by id
+    monkeypatch.setenv("VAE_USER_MODELS", str(no_reference_bundle.parent))  # a visitor's model, by id
     user_models.set_owner(no_reference_bundle, "v-classmate")
     user_models.set_shared(no_reference_bundle, "v-classmate", True)  # a classmate shared it
     at = app_at(model=f"user/{no_reference_bundle.name}")
