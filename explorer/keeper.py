@@ -2,8 +2,8 @@
 
 # Pages reconcile the job folder whenever they read it, but nobody may be watching: the keeper does it every
 # few seconds, so the next job starts when one ends with no page open, and once an hour it removes old job
-# folders and idle visitors' unshared models (docs/class_server.md). Replicas each run one; the job folder's
-# lock keeps them from starting a job twice.
+# folders, idle visitors' unshared models, and the published decoders no model has any more
+# (docs/class_server.md). Replicas each run one; the job folder's lock keeps them from starting a job twice.
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import time
 import streamlit as st
 
 import settings
-from explorer import training
+from explorer import published, training
 from jobservice import user_models
 
 TICK_S = 2.0
@@ -36,9 +36,10 @@ def tick(now: float, last_clean: float) -> float:
     job_days, idle_days = retention_days()
     removed = runner.clean_up(job_days, now)
     gone = user_models.remove_idle(settings.user_models_dir(), idle_days, now)
-    if removed or gone:
-        print(f"Latent Explorer: removed {len(removed)} old job folders and {len(gone)} idle visitors' "
-              "models.", file=sys.stderr)
+    unused = published.clean_up(now)  # after the idle models went: their decoders go too
+    if removed or gone or unused:
+        print(f"Latent Explorer: removed {len(removed)} old job folders, {len(gone)} idle visitors' "
+              f"models and {len(unused)} published files of decoders no model has.", file=sys.stderr)
     return now
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import streamlit as st
 
 import settings
-from explorer import visitors
+from explorer import published, visitors
 from explorer.legacy_pages import leave_legacy_pages_mode
 from explorer.text import no_autolinks, plain_text  # noqa: F401  (the sections' models.plain_text)
 from jobservice import Limits, public_message, user_models
@@ -246,9 +246,12 @@ def share(path: str | Path, shared: bool) -> None:
 
 
 def delete(path: str | Path) -> None:
-    """Delete one of this visitor's models; the session moves to the default model if it was current."""
+    """Delete one of this visitor's models, and its published decoder (its URL then answers 404); the session
+    moves to the default model if it was current."""
+    decoder = published.decoder_id(path)
     user_models.delete(path, visitors.owner())
     forget_models()
+    published.model_deleted(decoder)
     if Path(st.session_state.get(MODEL_KEY) or "").resolve() == Path(path).resolve():
         set_current_model(DEFAULT_MODEL)
 
