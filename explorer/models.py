@@ -248,7 +248,7 @@ def share(path: str | Path, shared: bool) -> None:
 def delete(path: str | Path) -> None:
     """Delete one of this visitor's models, and its published decoder (its URL then answers 404); the session
     moves to the default model if it was current."""
-    decoder = published.decoder_id(path)
+    decoder = published.bundle_decoder(path)
     user_models.delete(path, visitors.owner())
     forget_models()
     published.model_deleted(decoder)

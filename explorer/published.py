@@ -20,6 +20,16 @@ _LOCK = threading.Lock()
 _IDS: dict[str, tuple[int, int, str]] = {}  # decoder.onnx -> (mtime_ns, size, id): each file hashed once
 
 
+def bundle_decoder(bundle: str | Path) -> tuple[str, int] | None:
+    """(the id the browser knows this bundle's decoder by, its size in bytes), or None if it has no readable
+    decoder."""
+    found = decoder_id(bundle)
+    try:
+        return (found, (Path(bundle) / DECODER_ONNX).stat().st_size) if found else None
+    except OSError:
+        return None
+
+
 def decoder_id(bundle: str | Path) -> str | None:
     """The id the browser knows this bundle's decoder by (None if it has no readable decoder)."""
     path = Path(bundle) / DECODER_ONNX
@@ -42,20 +52,31 @@ def model_roots() -> list[Path]:
     return [SHIPPED_DIR, *(Path(r) for r in settings.model_roots()), settings.user_models_dir()]
 
 
-def in_use() -> set[str]:
-    """The ids of every model's decoder."""
+def in_use(size: int | None = None) -> set[str]:
+    """The ids of every model's decoder (of those `size` bytes long only, if given: a cheap look first, so
+    that a deletion hashes only the decoders that could be the same)."""
     bundles = list_bundles(*model_roots())
     with _LOCK:  # forget files that are gone, so the table stays as large as the models
         for path in set(_IDS) - {str(b / DECODER_ONNX) for b in bundles}:
             del _IDS[path]
+    if size is not None:
+        bundles = [b for b in bundles if _size(b / DECODER_ONNX) == size]
     return {found for found in map(decoder_id, bundles) if found}
 
 
-def model_deleted(decoder: str | None) -> list[str]:
-    """After a model was deleted: remove its decoder's published files now, unless another model has it."""
-    if not decoder or decoder in in_use():
+def _size(path: Path) -> int | None:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return None
+
+
+def model_deleted(decoder: tuple[str, int] | None) -> list[str]:
+    """After a model was deleted (its bundle_decoder, read before): remove its decoder's published files now,
+    unless another model has the same decoder."""
+    if not decoder or decoder[0] in in_use(size=decoder[1]):
         return []
-    return unpublish([decoder])
+    return unpublish([decoder[0]])
 
 
 def clean_up(now: float) -> list[str]:
