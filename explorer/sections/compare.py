@@ -12,7 +12,7 @@ from explorer import cache, models
 from explorer import geometry as geo
 from explorer import pictures as pics
 from explorer.figures import latent_figure
-from explorer.models import ModelHandle
+from explorer.models import Handle
 from vae.bundles.bundle import CARD_JSON, read_json
 
 COMPARE_KEY = "compare"  # the link's ?compare=<id>: the right-hand model
@@ -32,11 +32,13 @@ def intro() -> None:
     st.markdown(INTRO)
 
 
-def pick_models() -> tuple[ModelHandle, ModelHandle]:
-    """(left, right): left is the current model; right comes from ?compare=, else a contrasting one."""
-    ids = models.model_ids()
+def pick_models(handle: Handle) -> tuple[Handle, Handle]:
+    """(left, right): left is the current model's handle; right comes from ?compare=, else a contrasting
+    one, resolved once here."""
+    catalogue = {e.id: e for e in models.entries()}
+    ids = {i: e.path for i, e in catalogue.items()}
     labels = {i: lab for lab, i in models.model_choices().items()}
-    left_id = models.id_of(models.current_model_path())
+    left_id = handle.id
     asked = st.query_params.get(COMPARE_KEY)
     right_id = asked if asked in ids else default_partner(left_id, ids)
     if asked and asked not in ids:
@@ -45,15 +47,18 @@ def pick_models() -> tuple[ModelHandle, ModelHandle]:
     c1, c2 = st.columns(2)
     options = list(ids)
     name = lambda i: labels.get(i, i)  # noqa: E731  (the pickers show names, not ids)
+    # A callback runs before the script: app.py then resolves the new current model for this run.
     left = c1.selectbox("Left (the current model)", options, format_func=name, key="compare_left",
-                        index=options.index(left_id) if left_id in ids else 0)
+                        index=options.index(left_id) if left_id in ids else 0,
+                        on_change=lambda: models.choose_model(st.session_state["compare_left"]))
     right = c2.selectbox("Right", options, index=options.index(right_id), format_func=name,
                          key="compare_right")
-    if left != left_id:
+    if left != left_id:  # the current model is none of the listed ones (a folder opened by path)
         models.choose_model(left)
+        st.rerun()
     if st.query_params.get(COMPARE_KEY) != right:
         st.query_params[COMPARE_KEY] = right
-    return models.handle(ids[left]), models.handle(ids[right])
+    return handle, handle if right == left_id else models.handle_of(ids[right], catalogue[right])
 
 
 def default_partner(left_id: str | None, ids: dict[str, str]) -> str:
@@ -72,7 +77,7 @@ def default_partner(left_id: str | None, ids: dict[str, str]) -> str:
     return max(others, key=likeness)
 
 
-def metrics(left: ModelHandle, right: ModelHandle) -> None:
+def metrics(left: Handle, right: Handle) -> None:
     """The two cards' numbers in one table."""
     rows = {}
     for h in (left, right):
@@ -88,12 +93,12 @@ def metrics(left: ModelHandle, right: ModelHandle) -> None:
                "Mean z_std: the average spread of the encoder's clouds (the prior's is 1).")
 
 
-def _mean_std(h: ModelHandle) -> float | None:
+def _mean_std(h: Handle) -> float | None:
     ref = h.served.reference
     return None if ref is None else float(np.exp(0.5 * ref["z_log_var"]).mean())
 
 
-def maps(left: ModelHandle, right: ModelHandle) -> None:
+def maps(left: Handle, right: Handle) -> None:
     """The same test digits' z_mean (and z_std rings for some) on each model's map."""
     st.subheader("The same test digits on both maps")
     common = _common_rows(left, right)
@@ -112,7 +117,7 @@ def maps(left: ModelHandle, right: ModelHandle) -> None:
                "them.")
 
 
-def _map_figure(h: ModelHandle, rows: np.ndarray):
+def _map_figure(h: Handle, rows: np.ndarray):
     xy, plane = cache.map_plane(h)
     ref = h.served.reference
     std = np.exp(0.5 * ref["z_log_var"][rows[:N_RINGS]])
@@ -127,13 +132,13 @@ def _map_figure(h: ModelHandle, rows: np.ndarray):
                          ellipses=geo.ellipse_paths(xy[rows[:N_RINGS]], cov), height=460, showlegend=False)
 
 
-def _common_rows(left: ModelHandle, right: ModelHandle) -> np.ndarray:
+def _common_rows(left: Handle, right: Handle) -> np.ndarray:
     sizes = [len(h.served.reference["z_mean"]) for h in (left, right) if h.served.reference is not None]
     n = min(sizes) if sizes else 0
     return geo.sample_indices(n, N_POINTS) if n else np.arange(0)
 
 
-def reconstructions(left: ModelHandle, right: ModelHandle) -> None:
+def reconstructions(left: Handle, right: Handle) -> None:
     """The same inputs through both: each model decodes its own z_mean of them."""
     st.subheader("The same inputs, reconstructed")
     gallery = cache.gallery(left) or cache.gallery(right)
@@ -152,7 +157,7 @@ def reconstructions(left: ModelHandle, right: ModelHandle) -> None:
         st.image(pics.to_png(pics.strip(images), 2), width="content")
 
 
-def prior_draws(left: ModelHandle, right: ModelHandle) -> None:
+def prior_draws(left: Handle, right: Handle) -> None:
     """The same draws z ~ N(0, I) decoded by both: what the prior means to each decoder."""
     st.subheader("Draws from the prior, decoded")
     for h in (left, right):

@@ -11,6 +11,7 @@ from PIL import Image
 from explorer import cache, explain, inputs, models, widgets
 from explorer import pictures as pics
 from explorer.explain import Encoding, encode  # noqa: F401  (the page calls S.encode)
+from explorer.models import Handle
 from vae.bundles.serving import ServedModel
 
 IMAGE_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif"]
@@ -260,14 +261,14 @@ def posterior(enc: Encoding) -> None:
             language="python")
 
 
-def sampling(model: ServedModel, enc: Encoding) -> Samples:
+def sampling(handle: Handle, enc: Encoding) -> Samples:
     """3: samples of the cloud and their decodes beside the input and its reconstruction."""
     st.subheader("3 · Samples z = z_mean + z_std · ε and the reconstruction")
     cc = st.columns([2, 1])
     n = cc[0].slider("Number of samples", 1, 12, 6, key="encode_n_samples")
     if cc[1].button("Draw new ε", key="encode_new_eps"):
         st.session_state["encode_seed"] = st.session_state.get("encode_seed", 0) + 1
-    samples = draw_samples(model, enc, n, seed=st.session_state.get("encode_seed", 0))
+    samples = draw_samples(handle.served, enc, n, seed=st.session_state.get("encode_seed", 0))
     cols = st.columns(2 + n)
     cols[0].image(pics.to_png(enc.image, 4), caption="input", width="stretch")
     cols[1].image(pics.to_png(samples.reconstruction, 4), caption="decode(z_mean)", width="stretch")
@@ -278,7 +279,7 @@ def sampling(model: ServedModel, enc: Encoding) -> Samples:
     return samples
 
 
-def fit(model: ServedModel, enc: Encoding, samples: Samples) -> dict:
+def fit(handle: Handle, enc: Encoding, samples: Samples) -> dict:
     """4: the negative ELBO's terms, beside the test set's average; returns them for the download."""
     st.subheader("4 · How well it fits: the negative ELBO of this image")
     elbo, sample_rec = fit_terms(enc, samples)
@@ -289,7 +290,7 @@ def fit(model: ServedModel, enc: Encoding, samples: Samples) -> dict:
     m4.metric("Reconstruction (samples)", f"{sample_rec:.1f} nats",
               help=f"The reconstruction term averaged over the {len(samples.z)} sampled z above: what "
                    "training actually optimises, estimated with a few draws instead of at z_mean.")
-    ref_m = model.card.get("test_metrics") or {}
+    ref_m = handle.served.card.get("test_metrics") or {}
     if "neg_elbo_at_mean" in ref_m:
         st.caption(f"For comparison, the test set's average negative ELBO at z_mean is "
                    f"{ref_m['neg_elbo_at_mean']:.1f} nats (reconstruction "
@@ -299,8 +300,9 @@ def fit(model: ServedModel, enc: Encoding, samples: Samples) -> dict:
     return elbo
 
 
-def nearest(model: ServedModel, enc: Encoding, words: dict[str, str]) -> list[dict] | None:
+def nearest(handle: Handle, enc: Encoding, words: dict[str, str]) -> list[dict] | None:
     """5: the nearest test images by z_mean, their labels and the majority; returns them for the download."""
+    model = handle.served
     st.subheader(f"5 · Its nearest test {words['things']} (by z_mean)")
     nbrs = neighbors(model, enc.z_mean)
     if nbrs is None:
@@ -311,7 +313,7 @@ def nearest(model: ServedModel, enc: Encoding, words: dict[str, str]) -> list[di
     names = ", ".join(models.label_name(model, lab) for lab in labels)
     st.markdown(f"Labels of the {len(nbrs)} nearest: **{names}** — "
                 f"majority: **{models.label_name(model, majority(labels))}**.")
-    images = cache.reference_images(models.handle(model.path))
+    images = cache.reference_images(handle)
     if images is None:
         st.caption("(The test images are not available on this machine, so only their labels are shown.)")
         return nbrs
@@ -321,26 +323,26 @@ def nearest(model: ServedModel, enc: Encoding, words: dict[str, str]) -> list[di
     return nbrs
 
 
-def landing(model: ServedModel, path: str, enc: Encoding, samples: Samples, words: dict[str, str]) -> None:
+def landing(handle: Handle, enc: Encoding, samples: Samples, words: dict[str, str]) -> None:
     """6: the encoding's cloud on the latent map among the test images."""
     st.subheader("6 · Where it lands on the latent map")
     zoom = st.toggle("Zoom in on its cloud", value=False, key="encode_zoom",
                      help="The star is z_mean, the rings 1 and 2 z_std, the circles the samples drawn above.")
-    fig = cache.cloud_map(models.handle(path), [your_cloud(enc, samples)], zoom=zoom, height=560)
+    fig = cache.cloud_map(handle, [your_cloud(enc, samples)], zoom=zoom, height=560)
     if fig is None:
         st.info("This model stores no reference encodings, so there is no map to place the image on.")
         return
-    note = map_note(model.latent_dim, words["things"])
+    note = map_note(handle.served.latent_dim, words["things"])
     if note:
         st.caption(note)
     st.plotly_chart(fig, width="stretch", key="encode_map", config=widgets.plotly_config())
 
 
-def downloads(model: ServedModel, enc: Encoding, name: str, elbo: dict, nbrs: list[dict] | None,
+def downloads(handle: Handle, enc: Encoding, name: str, elbo: dict, nbrs: list[dict] | None,
               words: dict[str, str]) -> None:
     """The encoding as JSON and CSV."""
-    record = explain.encoding_record(enc.z_mean, enc.z_log_var, source=name, model=model.name, elbo=elbo,
-                               neighbors=nbrs)
+    record = explain.encoding_record(enc.z_mean, enc.z_log_var, source=name, model=handle.served.name,
+                                     elbo=elbo, neighbors=nbrs)
     st.markdown("**Download this encoding** (z_mean, z_log_var, z_std, KL per dimension; the JSON adds the "
                 f"losses and the nearest test {words['things']}):")
     d1, d2, _ = st.columns([1, 1, 2])

@@ -12,7 +12,7 @@ from explorer import cache, models, notices, widgets
 from explorer import figures as figs
 from explorer import geometry as geo
 from explorer import pictures as pics
-from vae.bundles.serving import ServedModel
+from explorer.models import Handle
 from vae.plural import count
 
 VIEWS = ["PCA", "Two latent dims", "t-SNE"]
@@ -67,8 +67,9 @@ class MapView:
         return int(min(700, max(340, 380 * aspect + 86)))
 
 
-def intro(model: ServedModel) -> bool:
+def intro(handle: Handle) -> bool:
     """The title and what the map shows; False (with a word why) when there is no map to draw."""
+    model = handle.served
     st.title("🗺️ Latent map")
     st.markdown(INTRO)
     if model.reference is None:
@@ -80,11 +81,10 @@ def intro(model: ServedModel) -> bool:
     return True
 
 
-def choose_view(model: ServedModel, path: str) -> MapView:
+def choose_view(handle: Handle) -> MapView:
     """The 2-D view to draw: a 2-D model's own axes, a 1-D model's strip, or PCA / two dims / t-SNE."""
-    d, ref = model.latent_dim, model.reference
+    d, ref = handle.served.latent_dim, handle.served.reference
     z_mean, std, labels = ref["z_mean"], geo.z_std(ref["z_log_var"]), ref.get("labels")
-    handle = models.handle(path)
     name = {1: STRIP, 2: "Two latent dims"}.get(d) or st.segmented_control(
         "2-D view of the latent space", VIEWS, default="PCA", key="map_view",
         help="PCA: the plane of largest spread (exact, reversible). Two latent dims: the others held at "
@@ -135,10 +135,10 @@ def view_notes(view: MapView) -> None:
                    f"{narrow}, so each axis fits its own data and the rings are stretched.")
 
 
-def current_box(path: str, view: MapView) -> dict | None:
+def current_box(handle: Handle, view: MapView) -> dict | None:
     """The box the visitor dragged in this view, if any (a box drawn in another view means nothing here)."""
     box = st.session_state.get("map_box")
-    if box and box.get("view") != (path, view.name, view.titles):
+    if box and box.get("view") != (handle.path, view.name, view.titles):
         box = st.session_state["map_box"] = None
     return box
 
@@ -158,8 +158,9 @@ def selection_to_state(event: dict, n: int, box_view: tuple) -> dict:
     return {}
 
 
-def map_chart(model: ServedModel, path: str, view: MapView, box: dict | None) -> None:
+def map_chart(handle: Handle, view: MapView, box: dict | None) -> None:
     """The map: every test image's z_mean by label, z_std rings for a sample, the selection and the box."""
+    model, path = handle.served, handle.path
     ref, n = model.reference, len(model.reference["z_mean"])
     z_mean, std, labels = ref["z_mean"], geo.z_std(ref["z_log_var"]), ref.get("labels")
     xy, index, sel = view.xy, view.index, st.session_state.get("sel_index")
@@ -193,23 +194,23 @@ def map_chart(model: ServedModel, path: str, view: MapView, box: dict | None) ->
                     config=widgets.plotly_config())
 
 
-def detail(model: ServedModel, path: str, view: MapView, box: dict | None) -> None:
+def detail(handle: Handle, view: MapView, box: dict | None) -> None:
     """Beside the map: a test image picked by number or click, or the dragged box decoded."""
-    z_mean = model.reference["z_mean"]
+    z_mean = handle.served.reference["z_mean"]
     n = len(z_mean)
     st.number_input(f"Test image (0–{n - 1}), or click a dot", min_value=0, max_value=n - 1, value=None,
                     step=1, key="map_idx", placeholder="click a dot on the map",
                     on_change=lambda: st.session_state.update(sel_index=st.session_state.get("map_idx")))
     sel = st.session_state.get("sel_index")
     if box:
-        _box_detail(path, view, box)
+        _box_detail(handle, view, box)
     elif sel is not None:
-        _point_detail(model, int(sel))
+        _point_detail(handle, int(sel))
     else:
         st.caption("Click a dot for its image, reconstruction and numbers; drag a box to decode a region.")
 
 
-def _box_detail(path: str, view: MapView, box: dict) -> None:
+def _box_detail(handle: Handle, view: MapView, box: dict) -> None:
     xy = view.xy
     inside = ((xy[:, 0] >= box["x"][0]) & (xy[:, 0] <= box["x"][1])
               & (xy[:, 1] >= box["y"][0]) & (xy[:, 1] <= box["y"][1]))
@@ -220,7 +221,7 @@ def _box_detail(path: str, view: MapView, box: dict) -> None:
     else:
         cols, rows = view.grid_shape(box["x"], box["y"], 10)
         z_box = view.to_z(geo.grid_points(box["x"], box["y"], cols, rows))
-        png = cache.decoded_grid_png(models.handle(path), z_box, rows, cols)
+        png = cache.decoded_grid_png(handle, z_box, rows, cols)
         # "content": the picture's own width (56 px a cell), but never wider than this column.
         st.image(png, output_format="PNG", width="content",
                  caption=f"The box decoded as a {rows}×{cols} grid")
@@ -229,14 +230,15 @@ def _box_detail(path: str, view: MapView, box: dict) -> None:
     st.button("Clear the box", on_click=lambda: st.session_state.update(map_box=None))
 
 
-def _point_detail(model: ServedModel, sel: int) -> None:
+def _point_detail(handle: Handle, sel: int) -> None:
+    model = handle.served
     ref = model.reference
     z_mean, std, labels = ref["z_mean"], geo.z_std(ref["z_log_var"]), ref.get("labels")
     label = "?" if labels is None else models.label_name(model, labels[sel])
     st.markdown(f"**Test image #{sel}** — label **{label}**")
     c1, c2 = st.columns(2)
     images = cache.test_images(model.card.get("dataset", ""))
-    gallery = cache.gallery(models.handle(model.path))
+    gallery = cache.gallery(handle)
     if images is not None and len(images) == len(z_mean):
         c1.image(pics.to_png(images[sel], 5), output_format="PNG", caption="input")
     elif gallery is not None and sel in set(gallery["indices"].tolist()):  # one of the bundle's own digits
@@ -263,7 +265,7 @@ def _point_detail(model: ServedModel, sel: int) -> None:
 
 
 @st.fragment
-def decoded_grid(path: str, view: MapView) -> None:
+def decoded_grid(handle: Handle, view: MapView) -> None:
     """The map's plane decoded on a grid: what the decoder draws where the data is (a fragment: its
     controls rerun only this)."""
     st.subheader("The map, decoded")
@@ -286,7 +288,7 @@ def decoded_grid(path: str, view: MapView) -> None:
     xs = geo.grid_axis(view.xy[:, 0], cols, spacing, view.x_range)
     ys = None if view.name == STRIP else geo.grid_axis(view.xy[:, 1], rows, spacing, view.y_range)
     z_grid = view.to_z(geo.grid_from_axes(xs, [0.0] if ys is None else ys))
-    png = cache.decoded_grid_png(models.handle(path), z_grid, rows, cols)
+    png = cache.decoded_grid_png(handle, z_grid, rows, cols)
     y_title = None if ys is None else view.titles[1]
     st.image(pics.labelled_grid_svg(png, xs, ys, view.titles[0], y_title, int(min(56, 640 // cols))),
              width="content")
@@ -302,9 +304,10 @@ def decoded_grid(path: str, view: MapView) -> None:
     st.download_button("⬇ Grid (PNG)", png, file_name="latent_grid.png", mime="image/png", on_click="ignore")
 
 
-def csv_download(model: ServedModel, path: str) -> None:
+def csv_download(handle: Handle) -> None:
     """Every test image's z_mean and z_std as CSV, made only when clicked (a deferred download: the ~0.5 MB
     file is not sent with every page load)."""
+    name = handle.served.path.name
     st.download_button("⬇ Latent codes of the test set (CSV: index, label, z_mean_0…, z_std_0…)",
-                       lambda: cache.latent_csv(models.handle(path)),
-                       file_name=f"{model.path.name}_latent_codes.csv", mime="text/csv", on_click="ignore")
+                       lambda: cache.latent_csv(handle),
+                       file_name=f"{name}_latent_codes.csv", mime="text/csv", on_click="ignore")
