@@ -29,8 +29,9 @@ with st.sidebar:
         st.page_link(page, label=page.title, icon=page.icon)
     st.divider()
 
-from explorer import keeper, models, visitors, widgets  # noqa: E402  (after the menu: slow on a first run)
+from explorer import heap, keeper, models, visitors, widgets  # noqa: E402  (after the menu: slow on a first run)
 
+heap.freeze_imports()  # the imports of earlier runs, out of the garbage collector's way
 keeper.start()
 keeper.note_visit(visitors.remember_visitor())  # the idle clean-up keeps a visitor's models a while
 with models.held_for_run() as handle:  # the current model, resolved once: every page takes it from here
