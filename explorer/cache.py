@@ -11,6 +11,7 @@ from explorer import cloud_svg, explain
 from explorer import geometry as geo
 from explorer import pictures as pics
 from explorer.cloud_map import backdrop_box, cloud_figure, view_ranges
+from explorer.figures import history_figure
 from explorer.models import Handle, class_names
 from explorer.replay_figure import replay_figure as build_replay_figure
 from vae.bundles.bundle import DECODER_ONNX, load_gallery, load_replay
@@ -253,3 +254,13 @@ def spread_curve(handle: Handle, image: np.ndarray) -> dict:
     """One input's reconstruction and KL as its z_std is scaled (explain.spread_curve): ~500 decodes, once."""
     enc = explain.encode(handle.served, image)
     return explain.spread_curve(handle.served.decode, enc.image, enc.z_mean, enc.z_log_var)
+
+
+# Figures are shared by every session, read-only: st.plotly_chart only reads them, and nothing else may
+# change them. Building one goes through Plotly's validators, property by property: most of the server CPU
+# of a page that draws charts, for a figure that is the same for every visitor.
+@st.cache_resource(show_spinner=False, max_entries=8, hash_funcs=BY_CACHE_KEY)
+def history_figures(handle: Handle, curves: tuple[tuple[str, str], ...]) -> list:
+    """(metric, figure) of the model's training curves, for each (metric, title) of `curves` it has."""
+    history = handle.served.history or {}
+    return [(m, f) for m, t in curves if (f := history_figure(history, m, t)) is not None]

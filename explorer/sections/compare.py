@@ -101,7 +101,8 @@ def _mean_std(h: Handle) -> float | None:
 def maps(left: Handle, right: Handle) -> None:
     """The same test digits' z_mean (and z_std rings for some) on each model's map."""
     st.subheader("The same test digits on both maps")
-    common = _common_rows(left, right)
+    n = _common_size(left, right)
+    common = _sample(n)
     datasets = {h.served.card.get("dataset") for h in (left, right)}
     if len(datasets) > 1:
         st.warning("These two models were trained on different datasets: the same test indices are different "
@@ -111,13 +112,18 @@ def maps(left: Handle, right: Handle) -> None:
             if h.served.reference is None:
                 st.info("This model stores no reference encodings: no map to draw.")
                 continue
-            st.plotly_chart(_map_figure(h, common), key=f"compare_map_{side}",
+            st.plotly_chart(_map_figure(h, n), key=f"compare_map_{side}",
                             config={"displayModeBar": False})
     st.caption(f"{len(common):,} test digits, the same on both sides; rings: z_std (1σ) of {N_RINGS} of "
                "them.")
 
 
-def _map_figure(h: Handle, rows: np.ndarray):
+# One figure per model and test split size, shared by every session (st.plotly_chart only reads it):
+# two maps of 2,000 points through Plotly's validators were most of a Compare view's server CPU.
+@st.cache_resource(show_spinner=False, max_entries=8, hash_funcs=cache.BY_CACHE_KEY)
+def _map_figure(h: Handle, n: int):
+    """The model's map of the test digits both models share, of test splits of n (the same on both)."""
+    rows = _sample(n)
     xy, plane = cache.map_plane(h)
     ref = h.served.reference
     std = np.exp(0.5 * ref["z_log_var"][rows[:N_RINGS]])
@@ -132,9 +138,14 @@ def _map_figure(h: Handle, rows: np.ndarray):
                          ellipses=geo.ellipse_paths(xy[rows[:N_RINGS]], cov), height=460, showlegend=False)
 
 
-def _common_rows(left: Handle, right: Handle) -> np.ndarray:
+def _common_size(left: Handle, right: Handle) -> int:
+    """The test split's size both models' reference encodings have (the smaller), 0 without any."""
     sizes = [len(h.served.reference["z_mean"]) for h in (left, right) if h.served.reference is not None]
-    n = min(sizes) if sizes else 0
+    return min(sizes) if sizes else 0
+
+
+def _sample(n: int) -> np.ndarray:
+    """The test digits drawn on both maps, of a test split of n: always the same ones."""
     return geo.sample_indices(n, N_POINTS) if n else np.arange(0)
 
 

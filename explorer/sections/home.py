@@ -6,8 +6,7 @@ import re
 
 import streamlit as st
 
-from explorer import models, visitors
-from explorer.figures import history_figure
+from explorer import cache, models, visitors
 from explorer.models import Handle
 
 INTRO = ("A variational autoencoder (VAE) squeezes each image into a few numbers, its **latent code z**, "
@@ -97,7 +96,7 @@ def card(handle: Handle) -> None:
 def training_curves(handle: Handle) -> None:
     model = handle.served
     st.markdown("#### Training curves")
-    figs = [(m, f) for m, t in CURVES if (f := history_figure(model.history or {}, m, t)) is not None]
+    figs = cache.history_figures(handle, CURVES)
     if not figs:
         st.info("This bundle has no training history.")
     for m, fig in figs:

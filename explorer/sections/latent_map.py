@@ -160,12 +160,28 @@ def selection_to_state(event: dict, n: int, box_view: tuple) -> dict:
 
 def map_chart(handle: Handle, view: MapView, box: dict | None) -> None:
     """The map: every test image's z_mean by label, z_std rings for a sample, the selection and the box."""
-    model, path = handle.served, handle.path
-    ref, n = model.reference, len(model.reference["z_mean"])
-    z_mean, std, labels = ref["z_mean"], geo.z_std(ref["z_log_var"]), ref.get("labels")
-    xy, index, sel = view.xy, view.index, st.session_state.get("sel_index")
+    path, n = handle.path, len(handle.served.reference["z_mean"])
+    sel = st.session_state.get("sel_index")
     ring_label = "bars (1σ, to scale along x)" if view.name == STRIP else "rings (1σ, to scale)"
     rings = view.cov_of is not None and st.toggle(f"Show z_std {ring_label}", value=True, key="map_rings")
+    # A page view (nothing picked) shows the model's figure as every visitor sees it: built once.
+    fig = (plain_map_figure(handle, view.name, view.titles, rings, view) if sel is None and not box
+           else map_figure(handle, view, rings, sel, box))
+
+    def on_select() -> None:
+        box_view = (path, view.name, view.titles)
+        st.session_state.update(selection_to_state(st.session_state.get("map_chart"), n, box_view))
+
+    st.plotly_chart(fig, key="map_chart", on_select=on_select, selection_mode=("points", "box"),
+                    config=widgets.plotly_config())
+
+
+def map_figure(handle: Handle, view: MapView, rings: bool, sel: int | None, box: dict | None):
+    """The map's figure: the view's points by label, z_std rings for a sample, the selection and the box."""
+    model = handle.served
+    ref = model.reference
+    z_mean, std, labels = ref["z_mean"], geo.z_std(ref["z_log_var"]), ref.get("labels")
+    xy, index = view.xy, view.index
     rows = geo.sample_indices(len(xy), 150, seed=1)
     ellipses = geo.ellipse_paths(xy[rows], view.cov_of(index[rows])) if rings else None
     sel_row = np.flatnonzero(index == sel)[:1] if sel is not None else []
@@ -185,13 +201,15 @@ def map_chart(handle: Handle, view: MapView, box: dict | None) -> None:
     if box:
         fig.add_shape(type="rect", x0=box["x"][0], x1=box["x"][1], y0=box["y"][0], y1=box["y"][1],
                       line=dict(color="black", dash="dash"))
+    return fig
 
-    def on_select() -> None:
-        box_view = (path, view.name, view.titles)
-        st.session_state.update(selection_to_state(st.session_state.get("map_chart"), n, box_view))
 
-    st.plotly_chart(fig, key="map_chart", on_select=on_select, selection_mode=("points", "box"),
-                    config=widgets.plotly_config())
+# One figure per model, view and rings toggle, shared by every session (st.plotly_chart only reads it;
+# nothing else may change it): building its 10,000 points through Plotly's validators was most of a
+# Latent map view's server CPU. A view is named by its name and axis titles (`_view`, not hashed, is it).
+@st.cache_resource(show_spinner=False, max_entries=8, hash_funcs=cache.BY_CACHE_KEY)
+def plain_map_figure(handle: Handle, name: str, titles: tuple[str, str], rings: bool, _view: MapView):
+    return map_figure(handle, _view, rings, None, None)
 
 
 def detail(handle: Handle, view: MapView, box: dict | None) -> None:
