@@ -4,22 +4,24 @@ from pathlib import Path
 
 import streamlit as st
 
-st.set_page_config(page_title="Latent Explorer", page_icon="🧭", layout="wide")
+from explorer import icons
 
-PAGES = [  # (file, title, icon)
-    ("pages/home.py", "Home", "🏠"),
-    ("pages/latent_map.py", "Latent map", "🗺️"),
-    ("pages/decoder.py", "Decoder", "🎛️"),
-    ("pages/encode.py", "Encode", "✍️"),
-    ("pages/train.py", "Train", "🏋️"),
-    ("pages/import_model.py", "Import", "📦"),
-    ("pages/how_it_works.py", "How it works", "💡"),
-    ("pages/compare.py", "Compare", "⚖️"),
+st.set_page_config(page_title="Latent Explorer", page_icon=icons.APP, layout="wide")
+
+PAGES = [  # (file, title); each page's icon is explorer.icons.PAGES[its file's name]
+    ("pages/home.py", "Home"),
+    ("pages/latent_map.py", "Latent map"),
+    ("pages/decoder.py", "Decoder"),
+    ("pages/encode.py", "Encode"),
+    ("pages/train.py", "Train"),
+    ("pages/import_model.py", "Import"),
+    ("pages/how_it_works.py", "How it works"),
+    ("pages/compare.py", "Compare"),
 ]
 HERE = Path(__file__).resolve().parent
 # A page file that is not there (yet) is left out rather than breaking the whole app.
-pages = [st.Page(f, title=t, icon=i, default=(f == "pages/home.py"))
-         for f, t, i in PAGES if (HERE / f).is_file()]
+pages = [st.Page(f, title=t, icon=icons.PAGES[Path(f).stem], default=(f == "pages/home.py"))
+         for f, t in PAGES if (HERE / f).is_file()]
 # The app draws its own menu. Streamlit's, shown where this config leaves it on, first lists the pages/
 # folder's file names ("app", "latent map", …) until this script's first run reaches the browser; the
 # config turns it off (client.showSidebarNavigation), and with it st.navigation's, hence position="hidden".

@@ -181,18 +181,6 @@ def cloud_picture(handle: Handle, clouds: list[dict], zoom: bool = False, width:
     return cloud_svg.cloud_svg(clouds, *layout, class_names(handle.served), width, height, legend_below)
 
 
-@st.cache_data(show_spinner="Running t-SNE once for this model (about a minute)…", max_entries=8,
-               hash_funcs=BY_CACHE_KEY)
-def tsne_2d(handle: Handle, n: int = 3000) -> dict:
-    """t-SNE of a fixed sample of reference z_means (t-SNE has no inverse; computed once, cached)."""
-    from sklearn.manifold import TSNE  # (scikit-learn: see the top)
-
-    z_mean = handle.served.reference["z_mean"]
-    idx = np.random.default_rng(0).permutation(len(z_mean))[:n]
-    xy = TSNE(n_components=2, init="pca", random_state=0, perplexity=30).fit_transform(z_mean[idx])
-    return {"xy": xy, "index": idx}
-
-
 # As many as _served keeps models.
 @st.cache_resource(show_spinner=False, max_entries=6, hash_funcs=BY_CACHE_KEY)
 def decoder_bytes(handle: Handle) -> bytes:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from explorer import visitors
+from explorer import icons, visitors
 from explorer.legacy_pages import leave_legacy_pages_mode
 from explorer.text import no_autolinks, plain_text  # noqa: F401  (the sections' models.plain_text)
 from jobservice import Limits, public_message, user_models
@@ -266,7 +266,7 @@ def show_model_notice() -> None:
     """Say why the page shows another model than its link asked for (kept until a model is picked)."""
     notice = st.session_state.get(NOTICE_KEY)
     if notice:
-        st.warning(notice, icon="⚠️")
+        st.warning(notice, icon=icons.WARNING)
 
 
 def card_markdown(path: str | Path) -> str:

@@ -32,6 +32,23 @@ def strip(images: np.ndarray, gap: int = 2) -> np.ndarray:
     return compose_grid(images, 1, len(images), gap=gap)
 
 
+def at_height(image: np.ndarray, height: int) -> bytes:
+    """A picture (grey or RGB; [0, 1] floats or uint8) as PNG bytes `height` px tall at its own aspect ratio.
+    Enlarged with nearest-neighbour, so each pixel the pipeline made stays a sharp block (a small crop
+    stretched by the browser is a blur); reduced with Lanczos."""
+    from PIL import Image
+
+    arr = np.asarray(image)
+    if arr.dtype != np.uint8:
+        arr = (np.clip(arr, 0, 1) * 255).round().astype(np.uint8)
+    h, w = arr.shape[:2]
+    width = max(1, round(w * height / h))
+    resample = Image.Resampling.NEAREST if height >= h else Image.Resampling.LANCZOS
+    buf = io.BytesIO()
+    Image.fromarray(arr).resize((width, height), resample).save(buf, format="PNG")
+    return buf.getvalue()
+
+
 def map_thumbnail(xy: np.ndarray, labels: np.ndarray | None, x_range, y_range, size: int = 300,
                   dot: float = 1.6) -> np.ndarray:
     """A small latent map as an RGB array: dots coloured by label, grey lines through 0, x right, y up.

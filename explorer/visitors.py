@@ -26,6 +26,7 @@ import secrets
 
 import streamlit as st
 
+from explorer import icons
 from explorer.text import plain_text
 
 COOKIE = "latent_explorer_visitor"
@@ -175,7 +176,7 @@ def sign_in_prompt(what: str, key: str) -> bool:
         return False
     with st.container(border=True):
         st.info(f"Sign in to {what}. Signed in, your jobs and models are yours on any browser; anyone may "
-                "explore the shipped models and those shared with the class.", icon="🔒")
+                "explore the shipped models and those shared with the class.", icon=icons.LOCK)
         st.button("Sign in", on_click=st.login, key=key, type="primary")
     return True
 

@@ -69,7 +69,8 @@ if error:
 st.code("released z = " + json.dumps(None if z is None else [round(v, 4) for v in z]), language=None)
 if z is not None:
     st.image(to_png(model.decode(np.asarray(z, np.float32)[None])[0], scale=4),
-             caption="Server decode of the released z (should match the browser's)")
+             caption="Server decode of the released z (should match the browser's)",
+             alt="decoded image of z = (" + ", ".join(f"{v:.2f}" for v in z) + ")")
 
 st.divider()
 st.subheader("Server-side path (for comparison)")
@@ -82,4 +83,4 @@ for i in range(n_srv):
     with cols[i]:
         z_srv[i] = st.slider(f"server z{i}", lo, hi, float(m["z0"][i]), step=(hi - lo) / 100, key=f"srv{i}")
 st.image(to_png(model.decode(np.asarray(z_srv, np.float32)[None])[0], scale=10), width=280,
-         caption="server decoded")
+         caption="server decoded", alt="decoded image of z = (" + ", ".join(f"{v:.2f}" for v in z_srv) + ")")

@@ -4,7 +4,7 @@ from explorer import models
 from explorer.sections import compare as compare_sections
 
 compare_sections.intro()
-left, right = compare_sections.pick_models(models.current())  # right: a second handle, resolved once
+left, right = compare_sections.pick_models(models.current())  # each other model: its own handle, once
 compare_sections.metrics(left, right)
 compare_sections.maps(left, right)
 compare_sections.reconstructions(left, right)

@@ -2,14 +2,14 @@
 
 import streamlit as st
 
-from explorer import models
+from explorer import icons, models
 from explorer.sections import decoder as decoder_sections
 
 # The one place that holds z: the link's ?z=, the sliders' keys, dec_z; buttons and live releases go
 # through it.
 z_holder = decoder_sections.DecoderZ(models.current())
 
-st.title("🎛️ Decoder")
+st.title(icons.title("decoder", "Decoder"))
 st.markdown(
     "Every point z of the latent space is an image: the decoder turns it into pixels. Move the sliders "
     "(one per latent dimension) and watch the image change; this page's link keeps the z you chose."

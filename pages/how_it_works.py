@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from explorer import models
+from explorer import icons, models
 from explorer.sections import how_it_works as how_it_works_sections
 from explorer.sections import how_questions as how_questions_sections
 
-st.title("How it works: the encoder's two heads")
+st.title(icons.title("how_it_works", "How it works: the encoder's two heads"))
 handle = models.current()
 digits = how_it_works_sections.real_digits(handle)  # the test split if it is here, else the bundle's gallery
 

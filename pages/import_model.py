@@ -2,11 +2,11 @@
 
 import streamlit as st
 
-from explorer import training
+from explorer import icons, training
 from explorer.sections import import_model as import_model_sections
 
 runner = training.runner()
-st.title("Import your own model")
+st.title(icons.title("import_model", "Import your own model"))
 import_model_sections.intro(runner)
 import_model_sections.form(runner)
 st.subheader("Imports")

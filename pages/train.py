@@ -2,11 +2,11 @@
 
 import streamlit as st
 
-from explorer import models, training
+from explorer import icons, models, training
 from explorer.sections import train as train_sections
 
 runner = training.runner()
-st.title("Train a model")
+st.title(icons.title("train", "Train a model"))
 st.caption(train_sections.INTRO)
 train_sections.limits(runner)
 train_sections.form(runner)

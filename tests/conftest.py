@@ -61,3 +61,18 @@ def dirs(tmp_path, monkeypatch):
                 os.killpg(job.pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+
+
+@pytest.fixture()
+def server(tmp_path, monkeypatch):
+    """This test's jobs and visitors' models folders, for the runner and the app alike; nothing trains."""
+    from explorer import models as app_models  # (the app reads its settings when imported: see the top)
+    from jobservice import LocalProcessRunner
+
+    jobs, models = tmp_path / "jobs", tmp_path / "models"
+    monkeypatch.setenv("VAE_JOBS_DIR", str(jobs))
+    monkeypatch.setenv("VAE_USER_MODELS", str(models))
+    monkeypatch.setenv("VAE_MAX_JOBS", "0")  # jobs stay queued: no process runs
+    monkeypatch.setattr(app_models, "USER_MODELS", models)
+    app_models.forget_models()
+    return LocalProcessRunner(jobs, models, max_running=0)

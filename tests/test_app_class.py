@@ -5,91 +5,12 @@ from __future__ import annotations
 import os
 import re
 import shutil
-from pathlib import Path
 
-import pytest
-
-from jobservice import JobSpec, LocalProcessRunner, user_models
+from jobservice import user_models
+from tests.support.class_server import ALICE, BOB, EVIL_NAME, job, owner, texts, visit, visitor_model
 from vae.bundles.bundle import (
-    CARD_JSON,
-    CARD_MD,
     DEFAULT_MODEL,
-    read_json,
-    render_card,
-    write_json,
-    write_text,
 )
-
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
-ALICE, BOB = "alice-token-0123456789", "bob-token-0123456789ab"
-EVIL_NAME = "![x](http://evil.example/p.png) [Login](http://evil.example) **bold**"
-
-
-def owner(token: str) -> str:
-    from explorer.visitors import owner_of_token
-
-    return owner_of_token(token)
-
-
-@pytest.fixture()
-def server(tmp_path, monkeypatch):
-    """This test's jobs and visitors' models folders, for the runner and the app alike; nothing trains."""
-    from explorer import models as app_models
-
-    jobs, models = tmp_path / "jobs", tmp_path / "models"
-    monkeypatch.setenv("VAE_JOBS_DIR", str(jobs))
-    monkeypatch.setenv("VAE_USER_MODELS", str(models))
-    monkeypatch.setenv("VAE_MAX_JOBS", "0")  # jobs stay queued: no process runs
-    monkeypatch.setattr(app_models, "USER_MODELS", models)
-    app_models.forget_models()
-    return LocalProcessRunner(jobs, models, max_running=0)
-
-
-def visitor_model(server: LocalProcessRunner, token: str, folder: str, name: str) -> Path:
-    """A model of this visitor's (the shipped default's files, hard-linked, under another name)."""
-    dst = server.models_dir / folder
-    shutil.copytree(DEFAULT_MODEL, dst, copy_function=os.link)
-    card = {**read_json(dst / CARD_JSON), "name": name}
-    write_json(dst / CARD_JSON, card)  # replaced, not written through the link
-    (dst / CARD_MD).unlink()
-    write_text(dst / CARD_MD, render_card(card))
-    user_models.set_owner(dst, owner(token))
-    return dst
-
-
-def job(name: str) -> JobSpec:
-    return JobSpec(dataset="digits", preset="default", latent_dim=2, beta=1.0, epochs=1, name=name)
-
-
-def visit(token: str, page: str | None = None, model: str | None = None, user: dict | None = None,
-          secrets: dict | None = None):
-    """app.py (then `page`) in AppTest in the browser holding cookie `token`, on the link's `model`; `user`
-    fakes st.user, `secrets` the operator's secrets.toml (its [auth] section: a login)."""
-    from streamlit.testing.v1 import AppTest
-
-    from explorer import models
-    from explorer.visitors import TOKEN_KEY
-
-    models.forget_models()  # another "session" changed the folder a moment ago
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.session_state[TOKEN_KEY] = token
-    if model is not None:
-        at.query_params["model"] = model
-    if user is not None:
-        at.user = user
-    if secrets:
-        at.secrets = secrets
-    at.run()
-    assert not at.exception, at.exception
-    if page:
-        at.switch_page(page).run()
-        assert not at.exception, at.exception
-    return at
-
-
-def texts(at) -> str:
-    return " ".join(str(e.value) for e in [*at.markdown, *at.caption, *at.info, *at.warning, *at.error,
-                                           *at.success])
 
 
 def test_a_visitor_sees_and_stops_only_their_own_jobs(server):

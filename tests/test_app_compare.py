@@ -25,8 +25,8 @@ def compare_page(**query):
 def test_two_models_on_the_same_digits_inputs_and_draws():
     at = compare_page()
     left, right = (at.selectbox(key=k).value for k in ("compare_left", "compare_right"))
-    assert left == "mnist-2d" and right != left
-    assert at.query_params["compare"] == right  # the pair is part of the link
+    assert right != left
+    assert at.query_params["compare"] == right and at.query_params["left"] == left  # the pair is the link
     maps = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
     assert len(maps) == 2
     # The same 2,000 test digits on both maps: the points' test indices (customdata) agree.
@@ -47,6 +47,36 @@ def test_the_link_names_the_second_model_by_id_only():
     at = compare_page(compare="/etc/passwd")
     assert any("is not one of the models you can open here" in w.value for w in at.warning)
     assert at.selectbox(key="compare_right").value != "/etc/passwd"
+
+
+def test_with_no_link_and_no_choice_it_opens_on_the_shipped_beta_pair_in_order():
+    """The README's promise: β = 0 on the left, β = 5 on the right, as the page says; the current model is
+    left as it was."""
+    at = compare_page()
+    assert at.selectbox(key="compare_left").value == "mnist-2d-beta0"
+    assert at.selectbox(key="compare_right").value == "mnist-2d-beta5"
+    assert "β = 0 on the left and β = 5 on the right" in at.markdown[0].value
+    assert [float(b) for b in at.dataframe[0].value["β"]] == [0.0, 5.0]
+    assert at.session_state["model_path"].endswith("mnist-2d")  # opening Compare chose no model
+    # A link naming only the right-hand model (Train's "Compare with the current model") keeps the current
+    # model on the left; one naming both opens on both.
+    at = compare_page(model="mnist-16d", compare="mnist-2d")
+    assert (at.selectbox(key="compare_left").value, at.selectbox(key="compare_right").value) == (
+        "mnist-16d", "mnist-2d")
+    at = compare_page(left="mnist-2d-beta5", compare="mnist-2d-beta0")
+    assert (at.selectbox(key="compare_left").value, at.selectbox(key="compare_right").value) == (
+        "mnist-2d-beta5", "mnist-2d-beta0")
+
+
+def test_a_visitors_pick_is_kept_when_they_come_back():
+    at = compare_page()
+    at.selectbox(key="compare_right").set_value("mnist-16d").run()
+    assert at.query_params["compare"] == "mnist-16d" and at.query_params["left"] == "mnist-2d-beta0"
+    at.query_params.clear()  # a page switch drops the link's parameters
+    at.switch_page("pages/home.py").run()
+    at.switch_page("pages/compare.py").run()
+    assert (at.selectbox(key="compare_left").value, at.selectbox(key="compare_right").value) == (
+        "mnist-2d-beta0", "mnist-16d")
 
 
 def test_different_datasets_are_flagged():

@@ -63,7 +63,7 @@ def test_uploaded_png_is_encoded(model, dark_on_light):
     np.testing.assert_allclose(table["z_mean"].to_numpy(), z_mean[0], atol=1e-5)
     kl = -0.5 * (1 + z_log_var[0] - z_mean[0] ** 2 - np.exp(z_log_var[0]))
     np.testing.assert_allclose(table["KL (nats)"].to_numpy(), kl, rtol=1e-4, atol=1e-5)  # drawn as bars
-    captions = " ".join(i.proto.imgs[0].caption for i in at.get("image"))
+    captions = " ".join(c.value for c in at.caption)
     assert ("not inverted" not in captions) if dark_on_light else ("not inverted" in captions)
     assert "28×28" in captions and "Cropped" in captions
     labels = [b.label for b in at.get("download_button")]
@@ -144,7 +144,7 @@ def _page_text(at: AppTest) -> str:
              for e in at.get(kind)]
     parts += [r.label for r in at.radio] + [o for r in at.radio for o in r.options]
     parts += [u.proto.label for u in at.get("file_uploader")]
-    parts += [i.proto.imgs[0].caption for i in at.get("image")]
+    parts += [i.proto.imgs[0].caption or i.proto.imgs[0].alt for i in at.get("image")]
     return " ".join(str(p) for p in parts)
 
 
@@ -166,7 +166,7 @@ def test_drawn_two_lands_among_twos(monkeypatch):
     assert "majority: **2**" in verdict, verdict
     labels = re.search(r"nearest: \*\*([^*]*)\*\*", verdict).group(1).split(", ")
     assert labels.count("2") >= 6, verdict
-    captions = " ".join(i.proto.imgs[0].caption for i in at.get("image"))
+    captions = " ".join(c.value for c in at.caption)
     assert f"to MNIST's {MNIST_STROKE:.1f} px" in captions
 
 
@@ -188,7 +188,7 @@ def test_fashion_model_speaks_of_clothes_not_digits(source, monkeypatch):
     """With the Fashion-MNIST model the page never says "digit", title included, before or after encoding."""
     monkeypatch.setitem(sys.modules, "streamlit_drawable_canvas", _FakeCanvas().module)
     at = _encode_page(str((REPO / "models" / "fashion-mnist-2d").resolve()))
-    assert at.title[0].value == "Encode your own image"
+    assert at.title[0].value.endswith(" Encode your own image")  # after its icon
     assert "Draw an item of clothing" in at.radio(key="encode_source").options
     before = _page_text(at)  # the page with nothing encoded yet
     if source == "upload":
@@ -207,7 +207,7 @@ def test_fashion_model_speaks_of_clothes_not_digits(source, monkeypatch):
 
 def test_mnist_model_still_speaks_of_digits():
     at = _encode_page()
-    assert at.title[0].value == "Encode your own digit"
+    assert at.title[0].value.endswith(" Encode your own digit")
     assert "Draw a digit" in at.radio(key="encode_source").options
 
 
@@ -262,7 +262,7 @@ def test_camera_photo_is_preprocessed_like_an_upload():
     assert not at.error, [e.value for e in at.error]
     z_mean, _ = ServedModel(str(REPO / "models" / "mnist-2d")).encode(preprocess_bytes(jpeg).image[None])
     np.testing.assert_allclose(_shown_vector(at, "z_mean")[:2], z_mean[0], atol=1e-3)
-    captions = [i.proto.imgs[0].caption for i in at.get("image")]
+    captions = [c.value for c in at.caption]
     assert any("removed" in c for c in captions), captions
     said = " ".join(c.value for c in at.caption)
     assert "Cleaned up:" in said and "ruled line" in said and "apart from the digit" in said, said

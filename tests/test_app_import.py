@@ -7,17 +7,9 @@ import re
 import time
 
 from jobservice import FINISHED, UPLOADS, ImportSpec, LocalProcessRunner, upload_digest
-from tests.support.visitors import ALICE, owner, train_page
+from tests.support.visitors import import_page, owner
 
 BOB = "bob-token-0123456789ab"
-
-
-def import_page(token: str = ALICE):
-    """The Import page in AppTest, as the visitor whose browser holds this cookie token."""
-    at = train_page(token)
-    at.switch_page("pages/import_model.py").run()
-    assert not at.exception, at.exception
-    return at
 
 
 def shown(at) -> str:

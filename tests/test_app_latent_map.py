@@ -30,6 +30,34 @@ def test_a_click_whose_customdata_is_a_typed_array_row_shows_that_image():
     assert any("Test image #42" in m.value for m in at.markdown)
 
 
+def test_one_selection_at_a_time_a_box_clears_the_point_and_a_point_the_box():
+    """Issue 23: after a box-select the index box kept the clicked point's number and its ✕ stayed on the
+    map while the side panel showed the box."""
+    at = on_page(app_at(), "pages/latent_map.py")
+    select_on_map(at, {"points": [{"curve_number": 4, "point_index": 3, "customdata": [42]}],
+                        "point_indices": [3]})
+    assert at.number_input(key="map_idx").value == 42 and _has_marker(at)
+    select_on_map(at, {"box": [{"xref": "x", "yref": "y", "x": [-1.0, 0.5], "y": [-1.0, 0.5]}]})
+    assert any(m.value.startswith("**Box**") for m in at.markdown)
+    assert at.session_state["sel_index"] is None and at.number_input(key="map_idx").value is None
+    assert not _has_marker(at) and not any("Test image #" in m.value for m in at.markdown)
+    select_on_map(at, {"points": [{"curve_number": 2, "point_index": 1, "customdata": [7]}],
+                        "point_indices": [1]})
+    assert at.session_state["map_box"] is None and _has_marker(at)
+    assert not any(m.value.startswith("**Box**") for m in at.markdown)
+    select_on_map(at, {"box": [{"xref": "x", "yref": "y", "x": [-1.0, 0.5], "y": [-1.0, 0.5]}]})
+    at.number_input(key="map_idx").set_value(5).run()  # a number typed in the index box: a point too
+    assert at.session_state["map_box"] is None and any("Test image #5" in m.value for m in at.markdown)
+
+
+def _has_marker(at) -> bool:
+    """Whether the map draws the selected point's ✕ (figures.latent_figure's "selected" trace)."""
+    import json
+
+    chart = next(e for e in at.get("plotly_chart") if e.proto.id.endswith("map_chart"))
+    return any(t.get("name") == "selected" for t in json.loads(chart.proto.spec)["data"])
+
+
 def test_a_forged_index_past_the_test_set_is_ignored():
     at = on_page(app_at(), "pages/latent_map.py")
     select_on_map(at, {"points": [{"curve_number": 0, "point_index": 0, "customdata": [10_000_000]}]})

@@ -330,20 +330,23 @@ def test_latent_map_point_and_box_selection_events():
     assert not at.exception and not any(m.value.startswith("**Box**") for m in at.markdown)
 
 
-def test_latent_map_tsne_view_says_it_has_no_inverse(monkeypatch):
+def test_latent_map_tsne_view_says_it_has_no_inverse(monkeypatch, tmp_path):
     """The t-SNE branch of the page (t-SNE itself is stood in for by a quick projection)."""
-    from explorer import cache
+    from explorer import tsne
 
-    def quick_tsne(model, n=3000):
-        z = model.served.reference["z_mean"]
-        index = geo.sample_indices(len(z), 500)
-        return {"xy": z[index][:, :2] * 3.0, "index": index}
+    def quick_tsne(z, on_progress=None, **kwargs):
+        on_progress(1.0)
+        return {"xy": z[:, :2] * 3.0, "sample": geo.sample_indices(len(z), 500)}
 
-    monkeypatch.setattr(cache, "tsne_2d", quick_tsne)
+    monkeypatch.setenv("VAE_HOME", str(tmp_path))
+    monkeypatch.setattr(tsne, "embed", quick_tsne)
     at = on_page(app_at(model=MODEL_16D), "pages/latent_map.py")
     at.segmented_control(key="map_view").set_value("t-SNE").run()
     assert not at.exception
     assert any("no inverse" in c.value for c in at.caption)
+    assert any("t-SNE of 500 test images drawn at random; the other 9,500 are added" in c.value
+               for c in at.caption)
+    assert list((tmp_path / "cache").glob("tsne-*.npz"))  # kept for the next visitor and the next start
     assert any("no inverse" in i.value for i in at.info)  # the decoded grid is replaced by a notice
     at.number_input(key="map_idx").set_value(int(geo.sample_indices(10000, 500)[0])).run()
     assert not at.exception

@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests import test_app_class as class_tests
-from tests.test_app_class import ALICE, BOB, texts, visitor_model
-
-server = class_tests.server  # the fixture of the jobs and models folders, as the class tests use them
+from tests.support import class_server
+from tests.support.class_server import ALICE, BOB, texts, visitor_model
 
 AUTH = {"auth": {"redirect_uri": "http://127.0.0.1:8501/oauth2callback", "cookie_secret": "s" * 32,
                  "client_id": "latent-explorer", "client_secret": "x",
@@ -26,7 +24,7 @@ def signed_in(sub: str) -> dict:
 
 def visit(token: str, user: dict, page: str | None = None, auth: bool = True, model: str | None = None):
     """app.py (then `page`) in the browser holding cookie `token`, as `user`, with or without a login."""
-    return class_tests.visit(token, page, model, user=user, secrets=AUTH if auth else None)
+    return class_server.visit(token, page, model, user=user, secrets=AUTH if auth else None)
 
 
 def labels(at) -> list[str]:

@@ -185,7 +185,7 @@ def test_two_jobs_with_identical_histories_both_show(dirs, monkeypatch):
 def test_without_data_the_form_defaults_to_digits_and_warns(dirs, tmp_path, monkeypatch):
     """A server without MNIST: the form starts on a dataset it has and says, before any job starts, that
     MNIST would have to be downloaded (the job once failed 10 s later with Keras' URL and an errno)."""
-    from tests.test_data import no_local_data
+    from tests.support.data import no_local_data
 
     empty = no_local_data(monkeypatch, tmp_path)
     at = train_page()

@@ -250,14 +250,14 @@ def test_messages_name_no_server_path(text, shown):
 def test_a_failed_download_reads_as_one_sentence(tmp_path):
     """A crashed job's `error:` line with Keras' URL and an errno (what a trainer printed before it said
     this itself) reaches the visitor as a sentence with neither."""
-    from jobservice import _crash_message
+    from jobservice.state import crash_message
 
     log = tmp_path / "train.log"
     log.write_text("Traceback (most recent call last):\n  ...\nerror: Dataset 'mnist' is not available "
                    "(download failed: Exception: URL fetch failure on https://storage.googleapis.com/"
                    "tensorflow/tf-keras-datasets/mnist.npz: None -- [Errno -2] Name or service not known). "
                    "Pass --data-dir (or set VAE_DATA_DIR) to a folder holding the four IDX files.\n")
-    shown = public_message(_crash_message(log))
+    shown = public_message(crash_message(log))
     assert shown == "MNIST is not on this server and could not be downloaded."
     assert public_message("OSError: [Errno 28] No space left on device") == "OSError: No space left on device"
 

@@ -5,23 +5,9 @@ import gzip
 import numpy as np
 import pytest
 
+from tests.support.data import no_local_data, write_dataset
 from vae.inputs import data
 from vae.inputs.idx import IdxError, read_idx, write_idx
-
-
-def _write_dataset(folder, n_train=12, n_test=5, gz=True):
-    rng = np.random.default_rng(0)
-    ext = ".gz" if gz else ""
-    arrays = {
-        "train-images-idx3-ubyte": rng.integers(0, 256, (n_train, 28, 28), dtype=np.uint8),
-        "train-labels-idx1-ubyte": rng.integers(0, 10, n_train, dtype=np.uint8),
-        "t10k-images-idx3-ubyte": rng.integers(0, 256, (n_test, 28, 28), dtype=np.uint8),
-        "t10k-labels-idx1-ubyte": rng.integers(0, 10, n_test, dtype=np.uint8),
-    }
-    folder.mkdir(parents=True, exist_ok=True)
-    for stem, arr in arrays.items():
-        write_idx(folder / f"{stem}{ext}", arr)
-    return arrays
 
 
 @pytest.mark.parametrize("gz", [True, False])
@@ -50,7 +36,7 @@ def test_idx_rejects_garbage_and_truncation(tmp_path):
 
 def test_load_from_data_dir_and_named_subfolder(tmp_path, monkeypatch):
     monkeypatch.delenv("VAE_DATA_DIR", raising=False)
-    arrays = _write_dataset(tmp_path / "mnist")
+    arrays = write_dataset(tmp_path / "mnist")
     for where in (tmp_path / "mnist", tmp_path):  # the folder itself, or a parent holding mnist/
         ds = data.load_dataset("mnist", where, allow_download=False)
         assert ds.x_train.shape == (12, 28, 28, 1) and ds.x_test.shape == (5, 28, 28, 1)
@@ -60,7 +46,7 @@ def test_load_from_data_dir_and_named_subfolder(tmp_path, monkeypatch):
 
 
 def test_env_var_source(tmp_path, monkeypatch):
-    _write_dataset(tmp_path / "fashion_mnist", gz=False)
+    write_dataset(tmp_path / "fashion_mnist", gz=False)
     monkeypatch.setenv("VAE_DATA_DIR", str(tmp_path))
     ds = data.load_dataset("fashion_mnist", allow_download=False)
     assert ds.x_train.shape[0] == 12 and ds.class_names[0] == "T-shirt/top"
@@ -89,22 +75,12 @@ def test_digits_brought_to_28x28():
     assert set(np.unique(ds.y_test)) == set(range(10))
 
 
-def no_local_data(monkeypatch, tmp_path):
-    """A machine without MNIST or Fashion-MNIST: an empty VAE_DATA_DIR, no Debian package, no Keras cache."""
-    empty = tmp_path / "empty"
-    empty.mkdir(exist_ok=True)
-    monkeypatch.setenv("VAE_DATA_DIR", str(empty))
-    monkeypatch.setattr(data, "DEBIAN_DIRS", {"mnist": [], "fashion_mnist": []})
-    monkeypatch.setattr(data, "KERAS_CACHE", tmp_path / "no-cache")
-    return empty
-
-
 def test_which_datasets_are_here(tmp_path, monkeypatch):
     empty = no_local_data(monkeypatch, tmp_path)
     assert data.datasets_here() == ["digits"]  # scikit-learn's: always
-    _write_dataset(empty / "fashion-mnist")
+    write_dataset(empty / "fashion-mnist")
     assert data.datasets_here() == ["fashion_mnist", "digits"]
-    _write_dataset(tmp_path / "no-cache" / "fashion-mnist")
+    write_dataset(tmp_path / "no-cache" / "fashion-mnist")
     (tmp_path / "no-cache" / "mnist.npz").write_bytes(b"")  # Keras' cache of MNIST, by its name
     assert data.datasets_here() == list(data.DATASETS)
 

@@ -342,8 +342,7 @@ def test_an_imports_card_names_the_files_as_the_visitor_did(example_files, tmp_p
     """The card once said "Imported from encoder.keras and decoder.keras" (the job folder's names) for the
     visitor's kerasio_*.keras; the Import page's card shows theirs."""
     from explorer import models as app_models
-    from tests.test_app_import import import_page
-    from tests.test_app_train import owner
+    from tests.support.visitors import import_page, owner
 
     theirs = []
     for path, name in zip(example_files, ("kerasio_encoder.keras", "kerasio_decoder.keras")):

@@ -103,3 +103,23 @@ def test_the_import_checks_catch_what_they_are_for():
     assert forbidden("from jobservice import state\n", "vae/x.py", NOT_IN_VAE) == ["jobservice"]
     assert forbidden("from keras import layers\n", "explorer/x.py", NOT_IN_WEB) == ["keras"]
     assert not cryptic_aliases("import numpy as np\nfrom explorer import geometry as geo\n")
+
+
+def test_tests_share_helpers_only_through_tests_support():
+    """A test module imports no other test module and no conftest: shared helpers are public names in
+    tests/support/ (fixtures stay in conftest.py, which pytest provides without an import)."""
+    offenders = []
+    for path in sorted((REPO / "tests").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+                if node.level:  # from .test_x import …, from . import test_x
+                    names += [a.name for a in node.names] + [node.module]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            for name in names:
+                last = name.split(".")[-1]
+                if last.startswith("test_") or last == "conftest":
+                    offenders.append(f"{path.relative_to(REPO)}: {name}")
+    assert not offenders, offenders

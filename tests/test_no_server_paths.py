@@ -63,12 +63,12 @@ def test_a_shipped_card_names_no_path(bundle):
 
 def test_a_new_card_names_where_its_data_came_from_in_words(tmp_path, monkeypatch):
     """The trainer once wrote the data's folder into the card; now its origin, in words."""
-    from tests.test_data import _write_dataset
+    from tests.support.data import write_dataset
     from vae.bundles.save import _trained_on
     from vae.inputs import data
 
     monkeypatch.delenv("VAE_DATA_DIR", raising=False)
-    _write_dataset(tmp_path / "mnist")
+    write_dataset(tmp_path / "mnist")
     loaded = data.load_dataset("mnist", tmp_path, allow_download=False)
     assert str(tmp_path) in loaded.source  # for whoever runs it
     assert loaded.origin == "a local copy of its IDX files"

@@ -40,8 +40,10 @@ def test_served_model_runs_once_per_run(page, served_calls):
     at.switch_page(f"pages/{page}.py")
     served_calls.clear()
     on_page(at, f"pages/{page}.py")
-    # Compare's right-hand model is a second handle, resolved once too; Import needs no model.
-    assert len(served_calls) == {"compare": 2, "import_model": 0}.get(page, 1), served_calls
+    # Compare opens on the β pair: each of its two models is a handle of its own, resolved once too (beside
+    # the current model's); Import needs no model.
+    assert len(served_calls) == {"compare": 3, "import_model": 0}.get(page, 1), served_calls
+    assert len(set(served_calls)) == len(served_calls), served_calls
     assert models.HANDLE_KEY not in at.session_state
 
 
@@ -54,8 +56,8 @@ def test_a_decoder_slider_move_resolves_the_model_once(served_calls):
     assert len(served_calls) == 1, served_calls
 
 
-def test_compare_resolves_its_second_model_once(served_calls):
-    at = app_at(compare="mnist-16d")
+def test_compare_takes_the_current_models_handle_and_resolves_the_other_once(served_calls):
+    at = app_at(compare="mnist-16d")  # the current model (mnist-2d) on the left
     served_calls.clear()
     on_page(at, "pages/compare.py")
     assert sorted(p.rsplit("/", 1)[-1] for p in served_calls) == ["mnist-16d", "mnist-2d"]

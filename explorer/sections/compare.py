@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from explorer import cache, models
+from explorer import alt_text, cache, icons, models
 from explorer import geometry as geo
 from explorer import pictures as pics
 from explorer.figures import latent_figure
@@ -19,8 +19,11 @@ COMPARE_KEY = "compare"  # the link's ?compare=<id>: the right-hand model
 N_POINTS = 2000  # test digits drawn on both maps: the same ones
 N_RINGS = 150
 N_PRIOR = 8
-INTRO = ("Two models, the same test digits. The left one is the current model; pick any other on the right. "
-         "The shipped pair **β = 0** and **β = 5** shows what the KL term does: without it nothing stops "
+LEFT_KEY = "left"  # the link's ?left=<id>: the left-hand model (without it, the current model)
+PAIR_KEY = "compare_pair"  # the (left, right) ids this visitor last picked here, kept across pages
+INTRO = ("Two models, the same test digits. Unless a link names them, it opens on the shipped pair, "
+         "**β = 0 on the left and β = 5 on the right**; pick any two. "
+         "That pair shows what the KL term does: without it nothing stops "
          "z_std from collapsing, so the clouds shrink to points, the map breaks into islands and a draw from "
          "the prior can decode to garbage; weighed heavily, it pulls every cloud onto N(0, I), so clouds "
          "overlap and decodes blur.")
@@ -28,37 +31,56 @@ PAIRS = (("mnist-2d-beta0", "mnist-2d-beta5"),)  # the contrasting pair, when th
 
 
 def intro() -> None:
-    st.title("⚖️ Compare two models")
+    st.title(icons.title("compare", "Compare two models"))
     st.markdown(INTRO)
 
 
 def pick_models(handle: Handle) -> tuple[Handle, Handle]:
-    """(left, right): left is the current model's handle; right comes from ?compare=, else a contrasting
-    one, resolved once here."""
+    """(left, right): from the link (?compare=<right>, ?left=<left>, else the current model on the left),
+    else this visitor's last pick here, else the shipped β pair (β = 0 left, β = 5 right). `handle`: the
+    current model's; each other model gets its own handle, resolved once here."""
     catalogue = {e.id: e for e in models.entries()}
     ids = {i: e.path for i, e in catalogue.items()}
     labels = {i: lab for lab, i in models.model_choices().items()}
-    left_id = handle.id
+    current_id = handle.id
     asked = st.query_params.get(COMPARE_KEY)
-    right_id = asked if asked in ids else default_partner(left_id, ids)
     if asked and asked not in ids:
         st.warning(f"This link's second model, “{models.plain_text(asked)}”, is not one of the models you "
                    "can open here; another is shown.")
+    left_id, right_id = default_pair(current_id, ids, asked, st.query_params.get(LEFT_KEY),
+                                     st.session_state.get(PAIR_KEY))
     c1, c2 = st.columns(2)
     options = list(ids)
     name = lambda i: labels.get(i, i)  # noqa: E731  (the pickers show names, not ids)
-    # A callback runs before the script: app.py then resolves the new current model for this run.
-    left = c1.selectbox("Left (the current model)", options, format_func=name, key="compare_left",
-                        index=options.index(left_id) if left_id in ids else 0,
-                        on_change=lambda: models.choose_model(st.session_state["compare_left"]))
+    left = c1.selectbox("Left", options, format_func=name, key="compare_left", index=options.index(left_id))
     right = c2.selectbox("Right", options, index=options.index(right_id), format_func=name,
                          key="compare_right")
-    if left != left_id:  # the current model is none of the listed ones (a folder opened by path)
-        models.choose_model(left)
-        st.rerun()
-    if st.query_params.get(COMPARE_KEY) != right:
-        st.query_params[COMPARE_KEY] = right
-    return handle, handle if right == left_id else models.handle_of(ids[right], catalogue[right])
+    if (left, right) != (left_id, right_id):  # the visitor picked: kept for their next visit here
+        st.session_state[PAIR_KEY] = (left, right)
+    for key, value in ((LEFT_KEY, left), (COMPARE_KEY, right)):  # the pair is part of the link
+        if st.query_params.get(key) != value:
+            st.query_params[key] = value
+    known = {current_id: handle}
+    for i in (left, right):
+        if i not in known:
+            known[i] = models.handle_of(ids[i], catalogue[i])
+    return known[left], known[right]
+
+
+def default_pair(current_id: str | None, ids: dict[str, str], asked: str | None = None,
+                 asked_left: str | None = None, picked: tuple[str, str] | None = None) -> tuple[str, str]:
+    """The (left, right) ids to open on: a link's ?compare= (right) with its ?left= or else the current model;
+    else the visitor's last pick; else the shipped β pair in order (β = 0, β = 5); else the current model
+    and a partner for it."""
+    if asked in ids:
+        return (asked_left if asked_left in ids else current_id if current_id in ids else asked), asked
+    if picked and all(i in ids for i in picked):
+        return picked[0], picked[1]
+    for a, b in PAIRS:
+        if a in ids and b in ids:
+            return a, b
+    left = current_id if current_id in ids else next(iter(ids))
+    return left, default_partner(left, ids)
 
 
 def default_partner(left_id: str | None, ids: dict[str, str]) -> str:
@@ -159,13 +181,17 @@ def reconstructions(left: Handle, right: Handle) -> None:
     labels = gallery["labels"]
     pick = np.array([int(np.flatnonzero(labels == c)[0]) for c in np.unique(labels)][:10])
     x = gallery["images"][pick].astype(np.float32) / 255.0
-    rows = [("input", x)]
+    owner = (left if cache.gallery(left) else right).served  # whose gallery, so whose class names
+    names = ", ".join(models.label_name(owner, c) for c in labels[pick])
+    rows = [("input", x, alt_text.strip(len(pick), f"test images, one of each label: {names}"))]
     for h in (left, right):
         z_mean, _ = h.served.encode(x[..., None])
-        rows.append((models.plain_text(h.served.name, 60), h.served.decode(z_mean)))
-    for name, images in rows:
+        rows.append((models.plain_text(h.served.name, 60), h.served.decode(z_mean),
+                     alt_text.strip(len(pick), "the same test images reconstructed by "
+                                               + alt_text.plain(h.served.name))))
+    for name, images, alt in rows:
         st.caption(name)
-        st.image(pics.to_png(pics.strip(images), 2), width="content")
+        st.image(pics.to_png(pics.strip(images), 2), width="content", alt=alt)
 
 
 def prior_draws(left: Handle, right: Handle) -> None:
@@ -174,6 +200,8 @@ def prior_draws(left: Handle, right: Handle) -> None:
     for h in (left, right):
         z = np.random.default_rng(0).standard_normal((N_PRIOR, h.served.latent_dim)).astype(np.float32)
         st.caption(f"{models.plain_text(h.served.name, 60)}: {N_PRIOR} draws z ~ N(0, I)")
-        st.image(pics.to_png(pics.strip(h.served.decode(z)), 2), width="content")
+        st.image(pics.to_png(pics.strip(h.served.decode(z)), 2), width="content",
+                 alt=alt_text.strip(N_PRIOR, f"what {alt_text.plain(h.served.name)} decodes from draws "
+                                             "z ~ N(0, I)"))
     st.caption("A VAE's decoder is meant to turn any draw from the prior into a plausible image: where the "
                "KL term kept the clouds on N(0, I), it does.")

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 import numpy as np
 import streamlit as st
 
-from explorer import cache, models
+from explorer import alt_text, cache, icons, models
 from explorer import geometry as geo
 from explorer import pictures as pics
 from explorer.models import Handle
@@ -151,9 +151,9 @@ class DecoderZ:
 def controls(z_holder: DecoderZ) -> None:
     """The buttons: outside the fragment, so a click reruns the whole page with its new z."""
     b1, b2, b3, b4 = st.columns([1, 1.3, 1.2, 1.4], vertical_alignment="bottom")
-    b1.button("↺ Reset to the data mean" if z_holder.from_data else "↺ Reset to z = 0",
+    b1.button("Reset to the data mean" if z_holder.from_data else "Reset to z = 0", icon=icons.RESET,
               on_click=z_holder.reset, width="stretch")
-    b2.button("🎲 Random z ~ N(0, I)", on_click=z_holder.random, width="stretch")
+    b2.button("Random z ~ N(0, I)", icon=icons.RANDOM, on_click=z_holder.random, width="stretch")
     if z_holder.ref is None:
         return
     # Without the test set on this machine, any index would be picked blind: offer the gallery's real digits.
@@ -220,10 +220,11 @@ def decoded(z_holder: DecoderZ, z: np.ndarray) -> None:
     """decoder(z) as the server draws it, z as numbers, its PNG, and where z lies on the small map."""
     png = pics.to_png(z_holder.model.decode(z[None])[0], scale=10)
     # Inline (a data: URL in the fragment's message): the new image shows without one more request.
-    st.image(pics.inline_png(png), width=280, caption="decoder(z), 28×28 shown at 10×")
+    st.image(pics.inline_png(png), width=280, caption="decoder(z), 28×28 shown at 10×",
+             alt=alt_text.decoded(z))
     st.caption("z = (" + ", ".join(f"{v:.2f}" for v in z) + ")")
-    st.download_button("⬇ Decoded image (PNG)", png, file_name="decoded.png", mime="image/png",
-                       on_click="ignore")
+    st.download_button("Decoded image (PNG)", png, file_name="decoded.png", mime="image/png",
+                       on_click="ignore", icon=icons.DOWNLOAD)
     small_map(z_holder, z)
 
 
@@ -235,8 +236,10 @@ def small_map(z_holder: DecoderZ, z: np.ndarray) -> None:
         return
     here = z if m["pca"] is None else geo.pca_project(z, m["pca"]["components"], m["pca"]["mean"])[0]
     marked = pics.mark_thumbnail(m["thumb"], here, m["x_range"], m["y_range"])
-    st.image(pics.inline_png(marked), width=300)
     inside = m["x_range"][0] <= here[0] <= m["x_range"][1] and m["y_range"][0] <= here[1] <= m["y_range"][1]
+    st.image(pics.inline_png(marked), width=300,
+             alt=f"map of {m['n']:,} test images' z_mean with a cross where z = {alt_text.point(z)} lies"
+                 + ("" if inside else ", on the map's edge: z is outside the data's range"))
     st.caption(map_caption(m["n"], z_holder.d, inside))
 
 
@@ -249,10 +252,13 @@ def traversal(z_holder: DecoderZ, z: np.ndarray) -> None:
     strip = pics.strip(z_holder.model.decode(geo.traversal_z(z, dim, lo, hi, int(steps))))
     st.image(pics.inline_png(pics.to_png(strip, 3)),
              caption=f"z{dim} from {lo:.2f} to {hi:.2f} (the data's range); "
-                     "the other dimensions stay at the current z")
+                     "the other dimensions stay at the current z",
+             alt=alt_text.strip(int(steps), f"decoded images with z{dim} going from {alt_text.number(lo)} to "
+                                f"{alt_text.number(hi)}, the other dimensions of z = {alt_text.point(z)}"))
     # Deferred: the 4x PNG is made when clicked, not on every slider move.
-    st.download_button("⬇ Traversal strip (PNG)", lambda: pics.to_png(strip, 4),
-                       file_name=f"traversal_z{dim}.png", mime="image/png", on_click="ignore")
+    st.download_button("Traversal strip (PNG)", lambda: pics.to_png(strip, 4),
+                       file_name=f"traversal_z{dim}.png", mime="image/png", on_click="ignore",
+                       icon=icons.DOWNLOAD)
 
 
 def interpolation(z_holder: DecoderZ) -> None:
@@ -270,6 +276,9 @@ def interpolation(z_holder: DecoderZ) -> None:
     strip = pics.strip(cache.decode(z_holder.handle, zs))
     st.image(pics.inline_png(pics.to_png(strip, 3)),
              caption=f"straight line from z_mean of #{a} ({z_holder.label_of(a)}) "
-                     f"to #{b} ({z_holder.label_of(b)})")
-    st.download_button("⬇ Interpolation strip (PNG)", lambda: pics.to_png(strip, 4),
-                       file_name=f"interpolation_{a}_{b}.png", mime="image/png", on_click="ignore")
+                     f"to #{b} ({z_holder.label_of(b)})",
+             alt=alt_text.strip(steps, f"decoded images on the straight line from the z_mean of test digit "
+                                f"#{a} ({z_holder.label_of(a)}) to that of #{b} ({z_holder.label_of(b)})"))
+    st.download_button("Interpolation strip (PNG)", lambda: pics.to_png(strip, 4),
+                       file_name=f"interpolation_{a}_{b}.png", mime="image/png", on_click="ignore",
+                       icon=icons.DOWNLOAD)

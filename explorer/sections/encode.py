@@ -8,7 +8,7 @@ import numpy as np
 import streamlit as st
 from PIL import Image
 
-from explorer import cache, explain, inputs, models, widgets
+from explorer import alt_text, cache, explain, icons, inputs, models, widgets
 from explorer import pictures as pics
 from explorer.explain import Encoding, encode  # noqa: F401  (the page calls S.encode)
 from explorer.models import Handle
@@ -28,6 +28,9 @@ CLOTHES = {"title": "Encode your own image", "one": "one item of clothing", "a":
            "camera": "Hold an item of clothing, or a picture of one on light paper, up to the camera and "
                      "take the photo."}
 N_NEIGHBORS = 8
+STEP_HEIGHT = 140  # px on screen: every preprocessing picture this tall, each at its own aspect ratio
+STEP_MAX_WIDTH = 560  # px: a very wide picture lowers the common height rather than being squeezed
+STEP_MIN_WIDTH = 150  # px of room under a thin picture (a "1" cropped to its ink) for its caption
 
 
 # ----------------------------------------------------------------------------- pure computations
@@ -87,6 +90,14 @@ def removed_picture(pre: inputs.Preprocessed) -> np.ndarray | None:
     return rgb
 
 
+def step_sizes(pictures: list[np.ndarray]) -> tuple[int, list[int]]:
+    """The common height and each picture's width (px on screen) for the preprocessing steps: one height for
+    all, each width from the picture's own aspect ratio."""
+    aspects = [p.shape[1] / p.shape[0] for p in pictures]
+    height = min(STEP_HEIGHT, int(STEP_MAX_WIDTH / max(aspects)))
+    return height, [max(1, round(height * a)) for a in aspects]
+
+
 def draw_samples(model: ServedModel, enc: Encoding, n: int, seed: int) -> Samples:
     """n samples of the encoding's cloud (the seed makes them stable across reruns) and their decodes."""
     z, _ = explain.sample_cloud(enc.z_mean, enc.z_log_var, n, seed=seed)
@@ -139,7 +150,7 @@ def your_cloud(enc: Encoding, samples: Samples) -> dict:
 
 
 def intro(words: dict[str, str]) -> None:
-    st.title(words["title"])
+    st.title(icons.title("encode", words["title"]))
     st.markdown("Give the encoder an image and see every step: how it is brought to MNIST's format, the "
                 "mean and spread the encoder outputs for it, samples from that spread, and where it "
                 f"lands among the test {words['things']}.")
@@ -234,15 +245,23 @@ def remember_input(pre: inputs.Preprocessed, name: str) -> None:
 def preprocessing(pre: inputs.Preprocessed, words: dict[str, str]) -> None:
     """1: the image at each step from the file or canvas to the encoder's 28×28."""
     st.subheader(f"1 · Preprocessing: from your image to a 28×28 MNIST-style {words['noun']}")
-    pictures = [pre.original, np.clip(pre.gray, 0, 1), np.clip(pre.cropped, 0, 1),
-                pics.to_png(pre.image, scale=8)]
+    pictures = [pre.original, np.clip(pre.gray, 0, 1), np.clip(pre.cropped, 0, 1), pre.image]
     captions = step_captions(pre)
     removed = removed_picture(pre)
     if removed is not None:  # between the ink and the crop: what was not the digit, in red
         pictures.insert(2, removed)
         captions.insert(2, "Not the digit (in red): removed")
-    for column, picture, caption in zip(st.columns(len(pictures)), pictures, captions):
-        column.image(picture, caption=caption, width="stretch")
+    height, widths = step_sizes(pictures)
+    # A row that wraps, not columns: columns would stretch each picture to its column's width, so a thin crop
+    # came out twice as tall as its neighbours (and blurred). The caption goes under the picture in its own
+    # box: st.image's would be as narrow as the picture.
+    with st.container(horizontal=True):
+        for picture, caption, width in zip(pictures, captions, widths):
+            with st.container(width=max(width, STEP_MIN_WIDTH), gap="xxsmall"):
+                alt = f"your {words['noun']}: {caption[0].lower()}{caption[1:]}"
+                st.image(pics.at_height(picture, 2 * height), width=width, alt=alt,  # 2×: sharp on HiDPI
+                         output_format="PNG")
+                st.caption(caption)
     note = cleanup_note(pre)
     if note:
         st.caption(note)
@@ -258,7 +277,7 @@ def posterior(enc: Encoding) -> None:
     c1, c2 = st.columns([3, 2])
     widgets.kl_table(c1, enc.kl, enc.z_mean, enc.z_std, z_log_var=enc.z_log_var)
     c2.code(f"z_mean = {explain.fmt_vec(enc.z_mean)}\nz_std  = {explain.fmt_vec(enc.z_std)}",
-            language="python")
+            language=None)
 
 
 def sampling(handle: Handle, enc: Encoding) -> Samples:
@@ -270,10 +289,13 @@ def sampling(handle: Handle, enc: Encoding) -> Samples:
         st.session_state["encode_seed"] = st.session_state.get("encode_seed", 0) + 1
     samples = draw_samples(handle.served, enc, n, seed=st.session_state.get("encode_seed", 0))
     cols = st.columns(2 + n)
-    cols[0].image(pics.to_png(enc.image, 4), caption="input", width="stretch")
-    cols[1].image(pics.to_png(samples.reconstruction, 4), caption="decode(z_mean)", width="stretch")
+    cols[0].image(pics.to_png(enc.image, 4), caption="input", width="stretch",
+                  alt="your input at 28×28, as the encoder sees it")
+    cols[1].image(pics.to_png(samples.reconstruction, 4), caption="decode(z_mean)", width="stretch",
+                  alt="reconstruction: " + alt_text.decoded(enc.z_mean))
     for i in range(n):
-        cols[2 + i].image(pics.to_png(samples.decodes[i], 4), caption=f"sample {i + 1}", width="stretch")
+        cols[2 + i].image(pics.to_png(samples.decodes[i], 4), caption=f"sample {i + 1}", width="stretch",
+                          alt=f"sample {i + 1}: " + alt_text.decoded(samples.z[i]))
     st.caption("Each sample is a different ε ~ N(0, I) pushed through the same z_mean and z_std; "
                "their decodes vary around the reconstruction as much as z_std allows.")
     return samples
@@ -319,7 +341,9 @@ def nearest(handle: Handle, enc: Encoding, words: dict[str, str]) -> list[dict] 
         return nbrs
     for c, n in zip(st.columns(len(nbrs)), nbrs):
         c.image(pics.to_png(images[n["index"]], 3),
-                caption=f"{models.label_name(model, n['label'])} · d={n['distance']:.2f}", width="stretch")
+                caption=f"{models.label_name(model, n['label'])} · d={n['distance']:.2f}", width="stretch",
+                alt=f"test image #{n['index']}, label {models.label_name(model, n['label'])}, its z_mean "
+                    f"{n['distance']:.2f} from yours")
     return nbrs
 
 

@@ -6,7 +6,7 @@ import re
 
 import streamlit as st
 
-from explorer import cache, models, visitors
+from explorer import cache, icons, models, visitors
 from explorer.models import Handle
 
 INTRO = ("A variational autoencoder (VAE) squeezes each image into a few numbers, its **latent code z**, "
@@ -19,7 +19,7 @@ CURVES = (("loss", "Negative ELBO (loss)"), ("reconstruction_loss", "Reconstruct
 
 
 def intro() -> None:
-    st.title("🧭 Latent Explorer")
+    st.title(f"{icons.APP} Latent Explorer")
     st.markdown(INTRO)
 
 

@@ -9,7 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from explorer import cache, explain, widgets
+from explorer import alt_text, cache, explain, widgets
 from explorer.explain import Encoding
 from explorer.figures import pin_margins
 from explorer.sections.how_it_works import Input, dim_index, replay_link, thumbnail
@@ -142,7 +142,7 @@ def why_half(about: Input) -> None:
     st.markdown(r"Because $\exp(\tfrac12\log\sigma^2) = (\sigma^2)^{1/2} = \sigma$: the 0.5 turns the "
                 "log-variance into a standard deviation, and ε must be scaled by the std, not the "
                 "variance, for z to have variance σ². Dimension 0 of this input:")
-    st.code(half_code(about.enc.z_log_var), language="python")
+    st.code(half_code(about.enc.z_log_var), language=None)
 
 
 def what_epsilon_is_for(about: Input) -> None:
@@ -159,7 +159,7 @@ def what_epsilon_is_for(about: Input) -> None:
     m = about.magnify
     z_same = np.repeat(explain.reparameterize(enc.z_mean, enc.z_log_var + 2.0 * np.log(m), eps), 4, axis=0)
     z_diff, _ = explain.sample_cloud(enc.z_mean, enc.z_log_var + 2.0 * np.log(m), 4, seed=seed + 1)
-    st.code(gradient_code(enc, eps[0]), language="python")
+    st.code(gradient_code(enc, eps[0]), language=None)
     if m != 1:
         st.caption(f"The strips below use z_std × {m:g} (the page's magnifier), for seeing only.")
     a, b = st.columns(2)
@@ -167,8 +167,8 @@ def what_epsilon_is_for(about: Input) -> None:
              "**Four different ε** → four draws from this input's cloud.")
     for col, z, text in zip((a, b), (z_same, z_diff), texts):
         col.markdown(text)
-        for cell, img in zip(col.columns(4), about.model.decode(z)):
-            thumbnail(cell, img, 3)
+        for cell, img, zi in zip(col.columns(4), about.model.decode(z), z):
+            thumbnail(cell, img, 3, alt=alt_text.decoded(zi))
 
 
 def what_makes_the_heads(about: Input) -> None:

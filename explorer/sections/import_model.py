@@ -6,7 +6,7 @@ from datetime import datetime
 
 import streamlit as st
 
-from explorer import models, training, visitors
+from explorer import icons, models, training, visitors
 from explorer.sections import train as jobs_ui  # the job list and its actions, shared with the Train page
 from vae.plural import count
 
@@ -136,7 +136,8 @@ def show_import(runner: training.LocalProcessRunner, job: training.JobStatus) ->
             if use.button("Use this model", key=f"use-import-{job.id}", type="primary"):
                 models.choose_model(model_id)
                 st.rerun(scope="app")  # so the sidebar shows the new current model
-            if open_.button("Open it on the Decoder", key=f"decoder-import-{job.id}", icon="🎛️"):
+            if open_.button("Open it on the Decoder", key=f"decoder-import-{job.id}",
+                            icon=icons.PAGES["decoder"]):
                 models.choose_model(model_id)
                 st.switch_page("pages/decoder.py")
         if remove.button("Remove from list", key=f"remove-import-{job.id}",

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import streamlit as st
 
-from explorer import cache, models, notices, widgets
+from explorer import alt_text, cache, icons, models, notices, tsne, widgets
 from explorer import figures as figs
 from explorer import geometry as geo
 from explorer import pictures as pics
@@ -70,7 +71,7 @@ class MapView:
 def intro(handle: Handle) -> bool:
     """The title and what the map shows; False (with a word why) when there is no map to draw."""
     model = handle.served
-    st.title("🗺️ Latent map")
+    st.title(icons.title("latent_map", "Latent map"))
     st.markdown(INTRO)
     if model.reference is None:
         st.info(NO_REFERENCE)
@@ -118,11 +119,33 @@ def choose_view(handle: Handle) -> MapView:
         return MapView(name, p["xy"], np.arange(len(z_mean)), tuple(titles), None,
                        lambda q: geo.plane_to_z(q, components=p["components"], mean=p["mean"]),
                        lambda rows: geo.projected_cov(std[rows], p["components"]), note)
-    t = cache.tsne_2d(handle)
-    note = (f"t-SNE of a fixed sample of {len(t['index']):,} test images. It keeps neighbours together but "
+    t = tsne_embedding(handle)
+    n, k = len(t["xy"]), len(t["sample"])
+    placed = (f"; the other {n - k:,} are added to it from their nearest sampled neighbours in z, whose "
+              "places stay fixed" if n > k else "")
+    note = (f"t-SNE of {k:,} test images drawn at random{placed}. It keeps neighbours together but "
             "its distances and axes mean nothing, so there are no z_std rings, and it has no inverse: "
             "a point or box of this view cannot be decoded (use PCA or two latent dims for that).")
-    return MapView(name, t["xy"], t["index"], ("t-SNE 1", "t-SNE 2"), note=note)
+    return MapView(name, t["xy"], np.arange(n), ("t-SNE 1", "t-SNE 2"), note=note)
+
+
+def tsne_embedding(handle: Handle) -> dict:
+    """The model's t-SNE: kept on disk, else computed now (seconds) behind a bar with the time left."""
+    found = tsne.load(handle)
+    if found is not None:
+        return found
+    kept = "once for this model: it is kept for next time"
+    bar = st.progress(0.0, text=f"t-SNE: starting ({kept})…")
+    started = time.perf_counter()
+
+    def show(fraction: float) -> None:
+        left = tsne.seconds_left(started, fraction)
+        when = "timing it" if left is None else f"about {left:.0f} s left"
+        bar.progress(fraction, text=f"t-SNE: {fraction:.0%} done, {when} ({kept})")
+
+    result = tsne.embedding(handle, on_progress=show)
+    bar.empty()
+    return result
 
 
 def view_notes(view: MapView) -> None:
@@ -145,14 +168,16 @@ def current_box(handle: Handle, view: MapView) -> dict | None:
 
 def selection_to_state(event: dict, n: int, box_view: tuple) -> dict:
     """The session-state changes a map selection event asks for: a box (decoded as a grid) or one point
-    (shown in detail). Only points of the data traces carry a test index; one past the test set is forged."""
+    (shown in detail), one at a time: a box drops the point (its marker and the index box), a point the box.
+    Only points of the data traces carry a test index; one past the test set is forged."""
     selection = (event or {}).get("selection") or {}
     boxes = selection.get("box") or []
     points = [i for i in map(widgets.point_test_index, selection.get("points") or [])
               if i is not None and i < n]
     if boxes:
         b = boxes[0]
-        return {"map_box": {"x": sorted(b["x"]), "y": sorted(b["y"]), "view": box_view}}
+        return {"map_box": {"x": sorted(b["x"]), "y": sorted(b["y"]), "view": box_view}, "sel_index": None,
+                "map_idx": None}
     if points:
         return {"sel_index": points[0], "map_idx": points[0], "map_box": None}
     return {}
@@ -218,7 +243,8 @@ def detail(handle: Handle, view: MapView, box: dict | None) -> None:
     n = len(z_mean)
     st.number_input(f"Test image (0–{n - 1}), or click a dot", min_value=0, max_value=n - 1, value=None,
                     step=1, key="map_idx", placeholder="click a dot on the map",
-                    on_change=lambda: st.session_state.update(sel_index=st.session_state.get("map_idx")))
+                    on_change=lambda: st.session_state.update(sel_index=st.session_state.get("map_idx"),
+                                                              map_box=None))  # one selection at a time
     sel = st.session_state.get("sel_index")
     if box:
         _box_detail(handle, view, box)
@@ -242,9 +268,10 @@ def _box_detail(handle: Handle, view: MapView, box: dict) -> None:
         png = cache.decoded_grid_png(handle, z_box, rows, cols)
         # "content": the picture's own width (56 px a cell), but never wider than this column.
         st.image(png, output_format="PNG", width="content",
-                 caption=f"The box decoded as a {rows}×{cols} grid")
-        st.download_button("⬇ Box grid (PNG)", png, file_name="box_grid.png", mime="image/png",
-                           on_click="ignore")
+                 caption=f"The box decoded as a {rows}×{cols} grid",
+                 alt=alt_text.grid((rows, cols), view.titles[0], box["x"], view.titles[1], box["y"]))
+        st.download_button("Box grid (PNG)", png, file_name="box_grid.png", mime="image/png",
+                           on_click="ignore", icon=icons.DOWNLOAD)
     st.button("Clear the box", on_click=lambda: st.session_state.update(map_box=None))
 
 
@@ -254,21 +281,23 @@ def _point_detail(handle: Handle, sel: int) -> None:
     z_mean, std, labels = ref["z_mean"], geo.z_std(ref["z_log_var"]), ref.get("labels")
     label = "?" if labels is None else models.label_name(model, labels[sel])
     st.markdown(f"**Test image #{sel}** — label **{label}**")
+    alt = f"test image #{sel}, label {label}"
     c1, c2 = st.columns(2)
     images = cache.test_images(model.card.get("dataset", ""))
     gallery = cache.gallery(handle)
     if images is not None and len(images) == len(z_mean):
-        c1.image(pics.to_png(images[sel], 5), output_format="PNG", caption="input")
+        c1.image(pics.to_png(images[sel], 5), output_format="PNG", caption="input", alt=alt)
     elif gallery is not None and sel in set(gallery["indices"].tolist()):  # one of the bundle's own digits
         row = int(np.flatnonzero(gallery["indices"] == sel)[0])
         c1.image(pics.to_png(gallery["images"][row] / 255.0, 5), output_format="PNG",
-                 caption="input (from the model's gallery)")
+                 caption="input (from the model's gallery)", alt=alt)
     elif gallery is not None:  # offline: the nearest real digit the bundle carries, said to be another one
         row = int(np.argmin(((z_mean[gallery["indices"]] - z_mean[sel]) ** 2).sum(1)))
-        near = int(gallery["indices"][row])
+        near, near_label = int(gallery["indices"][row]), models.label_name(model, gallery["labels"][row])
         c1.image(pics.to_png(gallery["images"][row] / 255.0, 5), output_format="PNG",
                  caption=f"not this image: its nearest of the gallery's real digits on the map, #{near} "
-                         f"({models.label_name(model, gallery['labels'][row])})")
+                         f"({near_label})",
+                 alt=f"test image #{near}, label {near_label}: the real image nearest to #{sel} on the map")
         st.caption(f"The {model.card.get('dataset', 'training')} test set is not on this server: the model "
                    f"carries {len(gallery['indices'])} of its images. {notices.DATA_HELP}")
     else:
@@ -276,7 +305,8 @@ def _point_detail(handle: Handle, sel: int) -> None:
                 "so the input image cannot be shown.")
         st.caption(notices.DATA_HELP)
     recon = model.decode(z_mean[sel][None])[0]
-    c2.image(pics.to_png(recon, 5), output_format="PNG", caption="reconstruction: decoder(z_mean)")
+    c2.image(pics.to_png(recon, 5), output_format="PNG", caption="reconstruction: decoder(z_mean)",
+             alt=f"reconstruction of test image #{sel}: {alt_text.decoded(z_mean[sel])}")
     d = model.latent_dim
     st.dataframe({"dim": [f"z{k}" for k in range(d)], "z_mean": z_mean[sel].round(3),
                   "z_std": std[sel].round(3)}, hide_index=True, height=min(35 * d + 40, 320))
@@ -309,7 +339,7 @@ def decoded_grid(handle: Handle, view: MapView) -> None:
     png = cache.decoded_grid_png(handle, z_grid, rows, cols)
     y_title = None if ys is None else view.titles[1]
     st.image(pics.labelled_grid_svg(png, xs, ys, view.titles[0], y_title, int(min(56, 640 // cols))),
-             width="content")
+             width="content", alt=alt_text.grid((rows, cols), view.titles[0], xs, y_title, ys))
     share = {"quantiles": "each column and row holds the same share of the test set's points, so the ticks "
                           "are uneven: close together where the data is dense",
              "prior": "at the standard normal prior's quantiles, the spacing of Kingma & Welling's manifold "
@@ -319,13 +349,15 @@ def decoded_grid(handle: Handle, view: MapView) -> None:
                + ("" if ys is None else f" and {view.titles[1]}") + f": {share}. "
                + (view.decode_note + " " if view.decode_note else "")
                + "Zooming the map does not change it; drag a box on the map to decode a smaller region.")
-    st.download_button("⬇ Grid (PNG)", png, file_name="latent_grid.png", mime="image/png", on_click="ignore")
+    st.download_button("Grid (PNG)", png, file_name="latent_grid.png", mime="image/png", on_click="ignore",
+                       icon=icons.DOWNLOAD)
 
 
 def csv_download(handle: Handle) -> None:
     """Every test image's z_mean and z_std as CSV, made only when clicked (a deferred download: the ~0.5 MB
     file is not sent with every page load)."""
     name = handle.served.path.name
-    st.download_button("⬇ Latent codes of the test set (CSV: index, label, z_mean_0…, z_std_0…)",
+    st.download_button("Latent codes of the test set (CSV: index, label, z_mean_0…, z_std_0…)",
                        lambda: cache.latent_csv(handle),
-                       file_name=f"{name}_latent_codes.csv", mime="text/csv", on_click="ignore")
+                       file_name=f"{name}_latent_codes.csv", mime="text/csv", on_click="ignore",
+                       icon=icons.DOWNLOAD)

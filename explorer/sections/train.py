@@ -7,7 +7,7 @@ from functools import partial
 
 import streamlit as st
 
-from explorer import models, notices, training, visitors
+from explorer import icons, models, notices, training, visitors
 from explorer.figures import history_figure
 from explorer.models import Handle
 from explorer.sections import replay
@@ -148,7 +148,8 @@ def show_job(runner: training.LocalProcessRunner, job: training.JobStatus,
             current_id = current.id if current else None
             if current_id and current_id != model_id:
                 st.page_link("pages/compare.py", label=f"Compare with the current model ({current_id})",
-                             icon="⚖️", query_params={"model": current_id, "compare": model_id})
+                             icon=icons.PAGES["compare"],
+                             query_params={"model": current_id, "compare": model_id})
             with st.expander("Model card"):
                 st.markdown(models.card_markdown(job.bundle))  # read, not loaded: no model served for it
 

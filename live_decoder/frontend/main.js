@@ -74,6 +74,12 @@ window.__liveDecoderState = () => ({
   points: S.points ? S.points.length : 0,
 });
 
+// Alternative text (the pictures are canvases): numbers as the page shows them, with a true minus sign.
+function pointText(values) {
+  const shown = Array.from(values, (v) => (Math.abs(v) < 0.005 ? 0 : v).toFixed(2).replace("-", "\u2212"));
+  return `(${shown.join(", ")})`;
+}
+
 function setStatus(text, failed = false) {
   el.status.textContent = text;
   el.status.classList.toggle("failed", failed);
@@ -220,6 +226,7 @@ async function decodeNow() {
   const out = await S.session.run({ [S.inputName]: input });
   draw(out[S.outputName].data);
   S.drawnZ = z;
+  el.img.setAttribute("aria-label", `decoded image of z = ${pointText(z)}`);
 }
 
 // For benchmarks: n back-to-back decodes of the current z (each with its draw), their times in ms.
@@ -327,6 +334,8 @@ function drawCursor() {
   ctx.clearRect(0, 0, PAD, PAD);
   const xy = padXY();
   S.cursorAt = xy;
+  el.padwrap.setAttribute("aria-label", `latent pad: the test images' z_mean as dots, the cursor at ${
+    S.plane ? `${pointText(xy)} on their first two principal components` : `z = ${pointText(xy)}`}`);
   const [cx, cy] = toCanvas(...xy);
   ctx.strokeStyle = "rgba(0,0,0,0.35)";
   ctx.lineWidth = 1;

@@ -84,9 +84,8 @@ def test_clicking_dots_shows_each_point(page, app_url, query):
     assert len(set(shown)) == 3
 
 
-def test_box_select_grid_fits_in_the_window(page, app_url):
-    """A drag with the box-select tool decodes the box; the grid stays inside its column and the window."""
-    _open(page, app_url)
+def _drag_a_box(page) -> None:
+    """With the box-select tool, drag over the middle of the plot, and wait for the box's decoded grid."""
     page.locator(f"{CHART} .modebar-btn[data-val='select']").first.click(force=True)
     box = page.evaluate("""sel => { const gd = document.querySelector(sel), L = gd._fullLayout,
         r = gd.getBoundingClientRect(); return {x: r.left + L.xaxis._offset, y: r.top + L.yaxis._offset,
@@ -99,6 +98,43 @@ def test_box_select_grid_fits_in_the_window(page, app_url):
     page.get_by_text(re.compile(r"The box decoded as a \d+×\d+ grid")).first.wait_for(timeout=60_000)
     wait_idle(page)
     assert not exceptions(page)
+
+
+def _map_state(page) -> dict:
+    """What the visitor sees of the selection: the ✕ marker's trace, the dashed box, the index box."""
+    return page.evaluate("""([sel]) => { const gd = document.querySelector(sel);
+        return {marker: gd.data.some(t => t.name === 'selected'), boxes: (gd.layout.shapes || []).length,
+                index: document.querySelector("[data-testid='stNumberInput'] input").value}; }""", [CHART])
+
+
+def test_one_selection_at_a_time(page, app_url):
+    """Issue 23: after a box-select the index box kept the clicked dot's number and its ✕ stayed on the map
+    while the side panel showed the box. A box drops the dot; a dot drops the box."""
+    _open(page, app_url)
+    clicked = _click_dots(page, 1)[0]
+    assert _map_state(page) == {"marker": True, "boxes": 0, "index": str(clicked)}
+    _drag_a_box(page)
+    page.wait_for_timeout(500)  # the chart's redraw after the rerun
+    assert _map_state(page) == {"marker": False, "boxes": 1, "index": ""}
+    assert not DETAIL.search(page.locator("[data-testid='stMain']").inner_text())
+    clicked = _click_dots(page, 1)[0]
+    page.wait_for_timeout(500)
+    assert _map_state(page) == {"marker": True, "boxes": 0, "index": str(clicked)}
+    _drag_a_box(page)
+    index = page.locator("[data-testid='stNumberInput'] input")  # a number typed in the index box: a dot
+    index.fill("5")
+    index.press("Enter")
+    page.get_by_text("Test image #5").first.wait_for(timeout=60_000)
+    wait_idle(page)
+    page.wait_for_timeout(500)
+    assert _map_state(page) == {"marker": True, "boxes": 0, "index": "5"}
+    assert not page.get_by_text(re.compile(r"The box decoded as")).count()
+
+
+def test_box_select_grid_fits_in_the_window(page, app_url):
+    """A drag with the box-select tool decodes the box; the grid stays inside its column and the window."""
+    _open(page, app_url)
+    _drag_a_box(page)
     grid = page.locator("[data-testid='stMain'] [data-testid='stImage'] img").first
     g = grid.bounding_box()
     column = grid.locator("xpath=ancestor::*[@data-testid='stColumn'][1]").bounding_box()

@@ -14,8 +14,9 @@ import urllib.request
 
 import pytest
 
+from tests.support.class_jobs import job_states, start_digits_job
+
 from . import REPO, AppServer, exceptions, free_port, scratch_env, wait_idle
-from .test_class_browser import job_states, start_digits_job
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 OUTPUT = REPO / "test-output"

@@ -28,3 +28,12 @@ def cloud_pictures(at: AppTest) -> list[str]:
     prefix = "data:image/svg+xml;base64,"
     urls = [img.url for element in at.get("image") for img in element.proto.imgs]
     return [base64.b64decode(u[len(prefix):]).decode() for u in urls if u.startswith(prefix)]
+
+
+def thin_one_png() -> bytes:
+    """A photographed "1": dark ink on light paper, a tall thin stroke in a 3:4 picture."""
+    img = Image.new("RGB", (300, 400), (245, 245, 240))
+    ImageDraw.Draw(img).line([(150, 60), (158, 340)], fill=(20, 20, 30), width=16)
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()

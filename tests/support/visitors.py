@@ -27,3 +27,11 @@ def train_page(token: str = ALICE):
     at.switch_page("pages/train.py").run()
     assert not at.exception, at.exception
     return at
+
+
+def import_page(token: str = ALICE):
+    """The Import page in AppTest, as the visitor whose browser holds this cookie token."""
+    at = train_page(token)
+    at.switch_page("pages/import_model.py").run()
+    assert not at.exception, at.exception
+    return at
