@@ -31,13 +31,15 @@ with st.sidebar:
         st.page_link(page, label=page.title, icon=page.icon)
     st.divider()
 
-from explorer import keeper, models, visitors, widgets  # noqa: E402  (after the menu: slow on a first run)
+from explorer import heap, keeper, models, visitors, widgets  # noqa: E402  (after the menu: slow on a first run)
 
+heap.freeze_imports()  # the imports of earlier runs, out of the garbage collector's way
 keeper.start()
 keeper.note_visit(visitors.remember_visitor())  # the idle clean-up keeps a visitor's models a while
-model = models.current_model()
-st.sidebar.caption(f"Model: **{models.display_name(model)}** — latent_dim {model.latent_dim}")
-visitors.login_controls()
-widgets.remember_pixel_ratio()
-models.show_model_notice()
-nav.run()
+with models.held_for_run() as handle:  # the current model, resolved once: every page takes it from here
+    model = handle.served
+    st.sidebar.caption(f"Model: **{models.display_name(model)}** — latent_dim {model.latent_dim}")
+    visitors.login_controls()
+    widgets.remember_pixel_ratio()
+    models.show_model_notice()
+    nav.run()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +27,7 @@ from vae.bundles.bundle import (
     list_bundles,
     read_json,
 )
+from vae.bundles.bundle import card_markdown as bundle_card_markdown
 from vae.bundles.serving import ServedModel
 from vae.inputs.data import CLASS_NAMES
 
@@ -42,42 +45,65 @@ def _served(path: str, stamp: float) -> ServedModel:
     return ServedModel(path)
 
 
-def served_model(path: str | Path) -> ServedModel:
+def served_model(path: str | Path, saved: float | None = None) -> ServedModel:
+    """The bundle's served model, loaded once per process and per save (`saved`: its stamp, if known)."""
     path = Path(path).resolve()
     # The manifest's mtime changes when a bundle is re-saved, so a retrained model reloads.
-    return _served(str(path), (path / MANIFEST).stat().st_mtime)
+    return _served(str(path), stamp(path) if saved is None else saved)
 
 
 @dataclass(frozen=True)
-class ModelHandle:
-    """A model as every cached computation takes it: its bundle folder (server side only) and its cache
-    key, the manifest's mtime, which changes when the bundle is re-saved, so a retrained model is computed
-    afresh. Streamlit's caches hash it by these two fields."""
+class Handle:
+    """A model as a script run holds it: resolved once (app.py; Compare's second model), then handed to
+    every section and cached computation.
+
+    `path` and `stamp` are the cache key (explorer.cache hashes a handle by them alone): the bundle folder
+    (server side only) and its manifest's mtime, which changes when the bundle is re-saved, so a retrained
+    model is computed afresh. `entry` is what this visitor's catalogue says of it (None: a folder the
+    server opened by path)."""
 
     path: str
     stamp: float
+    served: ServedModel
+    entry: Entry | None = None
 
     @property
     def id(self) -> str | None:
-        """What links and the picker call it ("mnist-2d", "user/mine"), if a visitor may open it."""
-        return id_of(self.path)
+        """What links and the picker call it ("mnist-2d", "user/mine"), if this visitor may open it."""
+        return self.entry.id if self.entry else None
 
     @property
-    def served(self) -> ServedModel:
-        """Its ONNX models and arrays, loaded once per process."""
-        return served_model(self.path)
+    def cache_key(self) -> tuple[str, float]:
+        return self.path, self.stamp
 
 
-def handle(path: str | Path) -> ModelHandle:
-    """The handle of a bundle folder, keyed by its current save."""
+def handle_of(path: str | Path, entry: Entry | None = None) -> Handle:
+    """A bundle folder's handle: its current save, loaded (served_model's one call for it)."""
     path = str(Path(path).resolve())
-    return ModelHandle(path, stamp(path))
+    saved = stamp(path)
+    return Handle(path, saved, served_model(path, saved), entry)
 
 
-def current_handle() -> ModelHandle:
-    """The current model's handle (after current_model(), which falls back to the default when a bundle
-    no longer loads)."""
-    return handle(current_model_path())
+HANDLE_KEY = "model_handle"  # the handle of the run under way (see held_for_run)
+
+
+@contextmanager
+def held_for_run() -> Iterator[Handle]:
+    """app.py: the current model resolved once for this run, held for its pages (current()) until the run
+    ends, stopped or not; then let go, so that no session keeps a model loaded between its runs."""
+    handle = st.session_state[HANDLE_KEY] = resolve()
+    try:
+        yield handle
+    finally:
+        st.session_state.pop(HANDLE_KEY, None)
+
+
+def current() -> Handle:
+    """The current model's handle, as app.py resolved it for this run; pages call this once, at their top,
+    and hand the handle on. Where app.py did not run (a fragment's own rerun; AppTest runs a page's file on
+    its own), it is resolved here, once per call, and not kept: it would outlive the run."""
+    held = st.session_state.get(HANDLE_KEY)
+    return held if isinstance(held, Handle) else resolve()
 
 
 @dataclass(frozen=True)
@@ -179,23 +205,15 @@ def id_of_saved(path: str | Path | None) -> str | None:
     return found
 
 
-def is_mine(path: str | Path) -> bool:
-    e = entry_of(path)
-    return bool(e and e.owner and e.owner == visitors.owner())
-
-
-def _allowed(path: str) -> bool:
-    """Whether this session may keep showing a bundle it holds: not a visitor's model it may no longer see
-    (deleted, or no longer shared). Bundles the server picked outside the roots (a test's, or a folder
-    opened by path where the operator allows it) stay."""
-    return not is_visitors(path) or id_of(path) is not None
-
-
-def current_model_path() -> str:
+def _current_path(catalogue: dict[str, Entry]) -> str:
     """The bundle folder of the model chosen on Home or named by the link's ?model= id, else the shipped
-    default; held across pages in this session (server side)."""
+    default; held across pages in this session (server side). `catalogue`: this visitor's entries by
+    folder, read once for the run."""
+    by_id = {e.id: e.path for e in catalogue.values()}
     path = st.session_state.get(MODEL_KEY)
-    if path and is_visitors(path) and not (is_bundle(path) and _allowed(path)):
+    # A visitor's model this session may no longer show (deleted, or no longer shared); bundles the server
+    # picked outside the roots (a test's, or a folder opened by path where the operator allows it) stay.
+    if path and is_visitors(path) and not (is_bundle(path) and str(Path(path).resolve()) in catalogue):
         st.session_state[NOTICE_KEY] = ("The model you had open was deleted or is no longer shared with you, "
                                         "so the default model is shown instead.")
         st.query_params["model"] = DEFAULT_MODEL.name  # not its id, which names no model of theirs now
@@ -204,7 +222,7 @@ def current_model_path() -> str:
         asked = st.query_params.get("model")
         # Links made before ids were paths inside the project ("models/mnist-2d"): the same id.
         model_id = asked.removeprefix("models/") if asked else None
-        path = model_ids().get(model_id) if model_id else None
+        path = by_id.get(model_id) if model_id else None
         if asked and path is None:  # a shared link naming no model of this server
             what = ("a folder" if asked.startswith(("/", "~", ".", "\\")) or ".." in asked
                     else f"“{plain_text(asked)}”")  # a path is not repeated back: models have ids
@@ -214,11 +232,33 @@ def current_model_path() -> str:
         path = path or str(DEFAULT_MODEL.resolve())
     st.session_state[MODEL_KEY] = path
     # Keep the link shareable on every page (page switches may drop the parameter).
-    link = id_of(path)
+    entry = catalogue.get(str(Path(path).resolve()))
+    link = entry.id if entry else None
     if link and (link != DEFAULT_MODEL.name or "model" in st.query_params) \
             and st.query_params.get("model") != link:
         st.query_params["model"] = link
     return path
+
+
+def resolve() -> Handle:
+    """The current model's handle, worked out once per run (app.py; pages take it from current()): one
+    catalogue read, one served_model call. A bundle that no longer loads falls back to the shipped default,
+    with a word why."""
+    catalogue = {e.path: e for e in entries()}
+    path = str(Path(_current_path(catalogue)).resolve())
+    try:
+        return handle_of(path, catalogue.get(path))
+    except Exception as exc:  # a damaged bundle (bad ONNX, unreadable file) must not break every page
+        default = str(DEFAULT_MODEL.resolve())
+        if path == default:
+            raise
+        # The reason goes to the server's log: its text can name server paths.
+        print(f"Latent Explorer: model {path} could not be loaded: {exc!r}", file=sys.stderr)
+        st.session_state[NOTICE_KEY] = (f"The model “{plain_text(_label(Path(path)))}” could not be loaded "
+                                        "(its files are damaged or incomplete), so the default model is "
+                                        "shown instead.")
+        set_current_model(DEFAULT_MODEL)
+        return handle_of(default, catalogue.get(default))
 
 
 def show_model_notice() -> None:
@@ -228,12 +268,14 @@ def show_model_notice() -> None:
         st.warning(notice, icon=icons.WARNING)
 
 
-def card_markdown(model: ServedModel) -> str:
-    """The model card to show. The server's own cards show as written; a visitor's keeps its headings, lists
-    and tables, but no server path, and no link, picture, HTML or math ($…$, which Streamlit's Markdown
-    renders as LaTeX): its name and notes are a visitor's text."""
-    text = model.card_markdown
-    if not is_visitors(model.path):
+def card_markdown(path: str | Path) -> str:
+    """A bundle's model card to show. The server's own cards show as written; a visitor's keeps its headings,
+    lists and tables, but no server path, and no link, picture, HTML or math ($…$, which Streamlit's
+    Markdown renders as LaTeX): its name and notes are a visitor's text."""
+    if has_symlinks(path):  # ServedModel refuses it too: a link could show any file the server can read
+        return "This model's card cannot be shown: its folder holds symbolic links."
+    text = bundle_card_markdown(path)
+    if not is_visitors(path):
         return text
     text = public_message(text)
     return re.sub(r"[\\\[\]!<>$]", lambda m: "\\" + m.group(), no_autolinks(text))
@@ -310,23 +352,6 @@ def choose_model(model_id: str) -> None:
     path = model_ids().get(model_id)
     if path:
         set_current_model(path)
-
-
-def current_model() -> ServedModel:
-    """The current model; one that no longer loads falls back to the shipped default, with a warning."""
-    path = current_model_path()
-    try:
-        return served_model(path)
-    except Exception as exc:  # a damaged bundle (bad ONNX, unreadable file) must not break every page
-        if path == str(DEFAULT_MODEL.resolve()):
-            raise
-        # The reason goes to the server's log: its text can name server paths.
-        print(f"Latent Explorer: model {path} could not be loaded: {exc!r}", file=sys.stderr)
-        st.session_state[NOTICE_KEY] = (f"The model “{plain_text(_label(Path(path)))}” could not be loaded "
-                                        "(its files are damaged or incomplete), so the default model is "
-                                        "shown instead.")
-        set_current_model(DEFAULT_MODEL)
-        return served_model(DEFAULT_MODEL)
 
 
 def class_names(model: ServedModel) -> list[str] | None:

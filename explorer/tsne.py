@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 import settings
-from explorer.models import ModelHandle
+from explorer.models import Handle
 
 N_SAMPLE = 2000  # points t-SNE itself places (openTSNE, Barnes-Hut: ~7 s of one core for 2,000 16-D points)
 N_NEIGHBOURS = 25  # sampled neighbours in z whose median place starts each other point
@@ -75,49 +75,49 @@ def seconds_left(started: float, fraction: float, now: float | None = None) -> f
     return elapsed * (1 - fraction) / fraction
 
 
-def cache_file(model: ModelHandle) -> Path:
+def cache_file(handle: Handle) -> Path:
     """This model's t-SNE file in the cache folder: one per bundle folder (a re-save overwrites it)."""
-    digest = hashlib.sha256(model.path.encode()).hexdigest()[:16]
-    name = re.sub(r"[^A-Za-z0-9._-]", "_", Path(model.path).name)[:40]
+    digest = hashlib.sha256(handle.path.encode()).hexdigest()[:16]
+    name = re.sub(r"[^A-Za-z0-9._-]", "_", Path(handle.path).name)[:40]
     folder = settings.cache_dir()
     folder.mkdir(parents=True, exist_ok=True)  # OSError where it cannot be: callers then do not keep it
     return folder / f"tsne-{name}-{digest}.npz"
 
 
-def load(model: ModelHandle) -> dict | None:
+def load(handle: Handle) -> dict | None:
     """The t-SNE kept for this save of the model, or None (never computed, another save, or unreadable)."""
     try:
-        with np.load(cache_file(model)) as f:
-            if float(f["stamp"]) != model.stamp or int(f["version"]) != VERSION:
+        with np.load(cache_file(handle)) as f:
+            if float(f["stamp"]) != handle.stamp or int(f["version"]) != VERSION:
                 return None
             return {"xy": f["xy"], "sample": f["sample"]}
     except (OSError, KeyError, ValueError):
         return None
 
 
-def store(model: ModelHandle, result: dict) -> None:
+def store(handle: Handle, result: dict) -> None:
     """Keep a result on disk: written aside and renamed in, so another process never reads half a file.
     Where the cache folder cannot be written the result is simply not kept."""
     try:
-        path = cache_file(model)
+        path = cache_file(handle)
         tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{threading.get_ident()}.npz")
-        np.savez(tmp, xy=result["xy"], sample=result["sample"], stamp=np.float64(model.stamp),
+        np.savez(tmp, xy=result["xy"], sample=result["sample"], stamp=np.float64(handle.stamp),
                  version=np.int64(VERSION))
         os.replace(tmp, path)
     except OSError:
         pass
 
 
-def embedding(model: ModelHandle, on_progress: Callable[[float], None] | None = None) -> dict:
+def embedding(handle: Handle, on_progress: Callable[[float], None] | None = None) -> dict:
     """The model's t-SNE from disk, else computed once (one session at a time per model) and kept."""
-    found = load(model)
+    found = load(handle)
     if found is not None:
         return found
-    with _lock(model.path):
-        found = load(model)  # another session may have made it while this one waited
+    with _lock(handle.path):
+        found = load(handle)  # another session may have made it while this one waited
         if found is None:
-            found = embed(model.served.reference["z_mean"], on_progress=on_progress)
-            store(model, found)
+            found = embed(handle.served.reference["z_mean"], on_progress=on_progress)
+            store(handle, found)
     return found
 
 

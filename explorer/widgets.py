@@ -29,7 +29,7 @@ def point_test_index(point: dict) -> int | None:
 # The browser's devicePixelRatio. A page's script sees the cookies its session started with
 # (st.context.cookies), not the screen: the browser keeps its ratio in a cookie for later page loads, and
 # reports it once, as component state, in a session that started without that cookie (a browser's
-# first visit), which then reruns knowing it.
+# first visit). The report reruns only the reporter's fragment, not the page: the page's next run knows it.
 PIXEL_RATIO_COOKIE = "latent_explorer_dpr"
 PIXEL_RATIO_KEY = "pixel_ratio_reporter"
 _PIXEL_RATIO_JS = f"""
@@ -48,7 +48,14 @@ _pixel_ratio_reporter = st.components.v2.component("latent_explorer.pixel_ratio"
 def remember_pixel_ratio() -> None:
     """Have the browser note its screen's pixel ratio (see plotly_config); shows nothing."""
     with st.sidebar:
-        _pixel_ratio_reporter(key=PIXEL_RATIO_KEY, on_ratio_change=lambda: None, height=0)
+        _report_pixel_ratio()
+
+
+# A fragment: the report a first visit sends would otherwise run the whole page a second time (about a
+# third of a first page view's server CPU), only to learn a number its charts can use from the next run on.
+@st.fragment
+def _report_pixel_ratio() -> None:
+    _pixel_ratio_reporter(key=PIXEL_RATIO_KEY, on_ratio_change=lambda: None, height=0)
 
 
 def plotly_config() -> dict:
@@ -56,7 +63,7 @@ def plotly_config() -> dict:
 
     Plotly draws WebGL traces (the Latent map's 10,000 dots) at a fixed 2x: four times the pixels a
     1x screen shows, about 0.2 s of each page load on a machine without a GPU. Until the browser has
-    said its ratio (the first run of its first visit), Plotly's 2 stays: crisp everywhere.
+    said its ratio (the first page of its first visit), Plotly's 2 stays: crisp everywhere.
     """
     cookie = st.context.cookies.get(PIXEL_RATIO_COOKIE)
     if not isinstance(cookie, str):  # no cookie when this session started: the ratio it reported, if any

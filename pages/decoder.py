@@ -2,12 +2,12 @@
 
 import streamlit as st
 
-from explorer import icons
+from explorer import icons, models
 from explorer.sections import decoder as decoder_sections
 
 # The one place that holds z: the link's ?z=, the sliders' keys, dec_z; buttons and live releases go
 # through it.
-z_holder = decoder_sections.DecoderZ.current()
+z_holder = decoder_sections.DecoderZ(models.current())
 
 st.title(icons.title("decoder", "Decoder"))
 st.markdown(

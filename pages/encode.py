@@ -5,9 +5,8 @@ import streamlit as st
 from explorer import models
 from explorer.sections import encode as encode_sections
 
-model = models.current_model()
-path = models.current_model_path()
-words = encode_sections.words_for(model)  # a Fashion-MNIST model's page never says "digit"
+handle = models.current()
+words = encode_sections.words_for(handle.served)  # a Fashion-MNIST model's page never says "digit"
 encode_sections.intro(words)
 
 # Input: an uploaded file, a camera photo or a drawing, preprocessed; nothing below runs until there is one.
@@ -17,17 +16,17 @@ if source == "upload":
 elif source == "camera":
     got = encode_sections.from_camera(words)
 else:
-    got = encode_sections.from_canvas(words, encode_sections.is_digits(model))
+    got = encode_sections.from_canvas(words, encode_sections.is_digits(handle.served))
 
 if got is not None:
     pre, name = got
     encode_sections.remember_input(pre, name)  # the How it works page's "your input"
     encode_sections.preprocessing(pre, words)  # 1 · file or drawing to 28×28
-    encoding = encode_sections.encode(model, pre.image)
+    encoding = encode_sections.encode(handle.served, pre.image)
     encode_sections.posterior(encoding)  # 2 · z_mean and z_std, KL per dimension
-    samples = encode_sections.sampling(model, encoding)  # 3 · z = z_mean + z_std · ε, decoded
-    elbo = encode_sections.fit(model, encoding, samples)  # 4 · the negative ELBO
-    nbrs = encode_sections.nearest(model, encoding, words)  # 5 · nearest test images
-    encode_sections.landing(model, path, encoding, samples, words)  # 6 · where it lands on the map
-    encode_sections.downloads(model, encoding, name, elbo, nbrs, words)
+    samples = encode_sections.sampling(handle, encoding)  # 3 · z = z_mean + z_std · ε, decoded
+    elbo = encode_sections.fit(handle, encoding, samples)  # 4 · the negative ELBO
+    nbrs = encode_sections.nearest(handle, encoding, words)  # 5 · nearest test images
+    encode_sections.landing(handle, encoding, samples, words)  # 6 · where it lands on the map
+    encode_sections.downloads(handle, encoding, name, elbo, nbrs, words)
     st.caption("This input is also the “your input” choice on the **How it works** page.")

@@ -9,26 +9,25 @@ from explorer.sections import how_it_works as how_it_works_sections
 from explorer.sections import how_questions as how_questions_sections
 
 st.title(icons.title("how_it_works", "How it works: the encoder's two heads"))
-model = models.current_model()
-path = models.current_model_path()
-digits = how_it_works_sections.real_digits(model)  # the test split if it is here, else the bundle's gallery
+handle = models.current()
+digits = how_it_works_sections.real_digits(handle)  # the test split if it is here, else the bundle's gallery
 
 how_it_works_sections.the_question()
-how_it_works_sections.glossary(model)  # the loss with this model's β
+how_it_works_sections.glossary(handle.served)  # the loss with this model's β
 
 st.header("This input, live")
-x, desc = how_it_works_sections.pick_input(model, digits, "a", st.container())
-enc = how_it_works_sections.encode(model, x)
-how_it_works_sections.head_beside_live_numbers(model, x, desc, enc)
+x, desc = how_it_works_sections.pick_input(handle, digits, "a", st.container())
+enc = how_it_works_sections.encode(handle.served, x)
+how_it_works_sections.head_beside_live_numbers(handle, x, desc, enc)
 how_it_works_sections.what_you_expected(x, enc)
-how_it_works_sections.batch_shapes(model)
+how_it_works_sections.batch_shapes(handle)
 
-samples, magnify = how_it_works_sections.the_cloud(model, path, enc)
-how_it_works_sections.move_z(model, path, enc.z_mean)
-how_it_works_sections.kl_per_dimension(enc, how_it_works_sections.facts_of(model))
+samples, magnify = how_it_works_sections.the_cloud(handle, enc)
+how_it_works_sections.move_z(handle, enc.z_mean)
+how_it_works_sections.kl_per_dimension(enc, how_it_works_sections.facts_of(handle.served))
 
 st.header("Follow-up questions")
-this = how_it_works_sections.Input(model, x, enc, samples, magnify)
+this = how_it_works_sections.Input(handle, x, enc, samples, magnify)
 ask = how_questions_sections.question
 ask("Why a log-variance, rather than a variance or a std?", "how_q_log_var",
     how_questions_sections.why_log_variance, this, expanded=True)
@@ -39,4 +38,4 @@ ask("What makes the two heads become a mean and a spread?", "how_q_heads",
 ask("Why doesn't z_std collapse to zero? Reconstruction against KL", "how_q_collapse",
     how_questions_sections.why_no_collapse, this)
 
-how_it_works_sections.two_inputs(model, path, digits, this, desc)
+how_it_works_sections.two_inputs(handle, digits, this, desc)

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from explorer import icons, training
+from explorer import icons, models, training
 from explorer.sections import train as train_sections
 
 runner = training.runner()
@@ -11,4 +11,4 @@ st.caption(train_sections.INTRO)
 train_sections.limits(runner)
 train_sections.form(runner)
 st.subheader("Jobs")
-train_sections.job_list(runner)
+train_sections.job_list(runner, models.current())

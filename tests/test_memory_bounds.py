@@ -62,12 +62,13 @@ def _rss_growth_of_grids(model: str) -> float:
             return int(re.search(r"VmRSS:\\s+(\\d+)", Path("/proc/self/status").read_text()).group(1)) / 1024
 
         path = str((Path({str(REPO)!r}) / {model!r}).resolve())
-        model = models.served_model(path)
+        handle = models.handle_of(path)
+        model = handle.served
         model.decode(np.zeros((1, model.latent_dim)))
         before = rss()
         for seed in (0, 1):
             z = np.random.default_rng(seed).normal(size=(625, model.latent_dim))
-            cache.decoded_grid_png(models.handle(path), z, 25, 25)
+            cache.decoded_grid_png(handle, z, 25, 25)
         print(rss() - before)
     """)
     proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300)
@@ -119,9 +120,9 @@ def test_caches_keyed_by_arrays_are_bounded_in_bytes_too():
     assert not [name for name in keyed_by_input & set(caches) if "max_size" not in caches[name]]
 
 
-def test_the_decode_cache_keeps_a_bounded_number_of_bytes(monkeypatch):
+def test_the_decode_cache_keeps_a_bounded_number_of_bytes():
     """Forty ~1 MiB decodes: fewer than max_entries, but more bytes than the cache may keep."""
-    from explorer import cache, models
+    from explorer import cache
 
     class BigDecodes(_RecordingModel):
         def decode(self, z: np.ndarray) -> np.ndarray:
@@ -129,14 +130,14 @@ def test_the_decode_cache_keeps_a_bounded_number_of_bytes(monkeypatch):
             return np.full((len(z), 28, 28), float(np.asarray(z).flat[0]), np.float32)
 
     fake = BigDecodes()
-    monkeypatch.setattr(models, "served_model", lambda path: fake)
+    handle = _fake_handle(fake)
     rows = 2**20 // (28 * 28 * 4) + 1  # one entry: just over 1 MiB of images
     cache.decode.clear()
     try:
         for i in range(40):
-            cache.decode(FAKE, np.full((rows, 2), float(i)))
-        cache.decode(FAKE, np.full((rows, 2), 0.0))  # the first: dropped for room
-        cache.decode(FAKE, np.full((rows, 2), 39.0))  # the last: still cached
+            cache.decode(handle, np.full((rows, 2), float(i)))
+        cache.decode(handle, np.full((rows, 2), 0.0))  # the first: dropped for room
+        cache.decode(handle, np.full((rows, 2), 39.0))  # the last: still cached
     finally:
         cache.decode.clear()
     assert len(fake.batches) == 41
@@ -155,29 +156,27 @@ def test_test_images_are_one_shared_read_only_array():
         first[0, 0, 0] = 1.0
 
 
-def test_the_decode_cache_forgets_old_inputs(monkeypatch):
+def test_the_decode_cache_forgets_old_inputs():
     """`decode` is keyed by z arrays (one per interpolation a user asks for): it keeps a bounded number."""
-    from explorer import cache, models
+    from explorer import cache
 
     fake = _RecordingModel()
-    monkeypatch.setattr(models, "served_model", lambda path: fake)
+    handle = _fake_handle(fake)
     cache.decode.clear()
     try:
         for i in range(200):
-            cache.decode(FAKE, np.full((3, 2), float(i)))
+            cache.decode(handle, np.full((3, 2), float(i)))
         calls = len(fake.batches)
-        cache.decode(FAKE, np.full((3, 2), 0.0))  # the first input: long evicted
-        cache.decode(FAKE, np.full((3, 2), 199.0))  # the last: still cached
+        cache.decode(handle, np.full((3, 2), 0.0))  # the first input: long evicted
+        cache.decode(handle, np.full((3, 2), 199.0))  # the last: still cached
     finally:
         cache.decode.clear()
     assert calls == 200
     assert len(fake.batches) == 201
 
 
-def _fake_handle():
-    from explorer.models import ModelHandle
+def _fake_handle(model):
+    """A handle whose served model is `model`: the cache keys it by its folder and save, as any handle."""
+    from explorer.models import Handle
 
-    return ModelHandle("fake-bundle", 1.0)
-
-
-FAKE = _fake_handle()
+    return Handle("fake-bundle", 1.0, model)

@@ -51,10 +51,10 @@ def test_time_left_follows_the_rate_so_far():
 
 
 def test_cache_folder_is_vae_home_never_the_source_tree(monkeypatch, tmp_path):
-    from explorer.models import handle
+    from explorer.models import handle_of
 
     monkeypatch.setenv("VAE_HOME", str(tmp_path / "home"))
-    model = handle(REPO / "models" / "mnist-16d")
+    model = handle_of(REPO / "models" / "mnist-16d")
     folder = tmp_path / "home" / "cache"
     assert tsne.cache_file(model).parent == folder and folder.is_dir()
     monkeypatch.delenv("VAE_HOME")
@@ -66,7 +66,9 @@ def test_cache_folder_is_vae_home_never_the_source_tree(monkeypatch, tmp_path):
 
 def test_the_disk_cache_is_used_on_a_second_call(monkeypatch, tmp_path):
     """A restart (a new process: nothing in memory) reads the file; a re-saved model computes afresh."""
-    from explorer.models import ModelHandle, handle
+    from dataclasses import replace
+
+    from explorer.models import handle_of
 
     monkeypatch.setenv("VAE_HOME", str(tmp_path))
     calls = []
@@ -76,7 +78,7 @@ def test_the_disk_cache_is_used_on_a_second_call(monkeypatch, tmp_path):
         return {"xy": np.asarray(z, np.float32)[:, :2] * 2, "sample": np.arange(0, len(z), 5)}
 
     monkeypatch.setattr(tsne, "embed", quick)
-    model = handle(REPO / "models" / "mnist-16d")
+    model = handle_of(REPO / "models" / "mnist-16d")
     first = tsne.embedding(model)
     assert calls == [10_000] and first["xy"].shape == (10_000, 2)
     files = list((tmp_path / "cache").glob("tsne-*.npz"))
@@ -85,16 +87,16 @@ def test_the_disk_cache_is_used_on_a_second_call(monkeypatch, tmp_path):
     assert calls == [10_000]  # read back, not computed again
     np.testing.assert_array_equal(again["xy"], first["xy"])
     np.testing.assert_array_equal(again["sample"], first["sample"])
-    tsne.embedding(ModelHandle(model.path, model.stamp + 1))  # the bundle saved again
+    tsne.embedding(replace(model, stamp=model.stamp + 1))  # the bundle saved again
     assert calls == [10_000, 10_000]
 
 
 def test_an_unwritable_cache_folder_still_gives_the_view(monkeypatch, tmp_path):
-    from explorer.models import handle
+    from explorer.models import handle_of
 
     blocked = tmp_path / "file"
     blocked.write_text("not a folder")
     monkeypatch.setenv("VAE_HOME", str(blocked))
     monkeypatch.setattr(tsne, "embed", lambda z, **kw: {"xy": np.zeros((len(z), 2), np.float32),
                                                       "sample": np.arange(10)})
-    assert tsne.embedding(handle(REPO / "models" / "mnist-16d"))["xy"].shape == (10_000, 2)
+    assert tsne.embedding(handle_of(REPO / "models" / "mnist-16d"))["xy"].shape == (10_000, 2)

@@ -12,7 +12,7 @@ from explorer import alt_text, cache, compare_facts, icons, models
 from explorer import geometry as geo
 from explorer import pictures as pics
 from explorer.figures import latent_figure
-from explorer.models import ModelHandle
+from explorer.models import Handle
 from vae.bundles.bundle import CARD_JSON, read_json
 
 COMPARE_KEY = "compare"  # the link's ?compare=<id>: the right-hand model
@@ -49,12 +49,14 @@ def default_pair_sentence(ids: dict[str, str]) -> str:
             "map and the prior's draws.")
 
 
-def pick_models() -> tuple[ModelHandle, ModelHandle]:
+def pick_models(handle: Handle) -> tuple[Handle, Handle]:
     """(left, right): from the link (?compare=<right>, ?left=<left>, else the current model on the left),
-    else this visitor's last pick here, else the shipped β pair (DEFAULT_PAIR)."""
-    ids = models.model_ids()
+    else this visitor's last pick here, else the shipped β pair (DEFAULT_PAIR). `handle`: the current model's;
+    each other model gets its own handle, resolved once here."""
+    catalogue = {e.id: e for e in models.entries()}
+    ids = {i: e.path for i, e in catalogue.items()}
     labels = {i: lab for lab, i in models.model_choices().items()}
-    current_id = models.id_of(models.current_model_path())
+    current_id = handle.id
     asked = st.query_params.get(COMPARE_KEY)
     if asked and asked not in ids:
         st.warning(f"This link's second model, “{models.plain_text(asked)}”, is not one of the models you "
@@ -72,7 +74,11 @@ def pick_models() -> tuple[ModelHandle, ModelHandle]:
     for key, value in ((LEFT_KEY, left), (COMPARE_KEY, right)):  # the pair is part of the link
         if st.query_params.get(key) != value:
             st.query_params[key] = value
-    return models.handle(ids[left]), models.handle(ids[right])
+    known = {current_id: handle}
+    for i in (left, right):
+        if i not in known:
+            known[i] = models.handle_of(ids[i], catalogue[i])
+    return known[left], known[right]
 
 
 def default_pair(current_id: str | None, ids: dict[str, str], asked: str | None = None,
@@ -107,7 +113,7 @@ def default_partner(left_id: str | None, ids: dict[str, str]) -> str:
     return max(others, key=likeness)
 
 
-def what_differs(left: ModelHandle, right: ModelHandle) -> None:
+def what_differs(left: Handle, right: Handle) -> None:
     """The two recipes side by side, and a sentence on whatever differs besides the thing compared."""
     recipes = [compare_facts.recipe(h.served) for h in (left, right)]
     st.dataframe(compare_facts.recipe_table(_names(left, right), recipes), width="stretch")
@@ -115,13 +121,13 @@ def what_differs(left: ModelHandle, right: ModelHandle) -> None:
     getattr(st, level)(text)
 
 
-def _names(left: ModelHandle, right: ModelHandle) -> list[str]:
+def _names(left: Handle, right: Handle) -> list[str]:
     """The models' names as a table shows them: plain text, no Markdown escapes (a table prints them as
     they are)."""
     return [" ".join(h.served.name.split()) for h in (left, right)]
 
 
-def metrics(left: ModelHandle, right: ModelHandle) -> None:
+def metrics(left: Handle, right: Handle) -> None:
     """The two cards' numbers in one table."""
     rows = []
     for h in (left, right):
@@ -138,15 +144,16 @@ def metrics(left: ModelHandle, right: ModelHandle) -> None:
                "encoder's clouds (the prior's is 1).")
 
 
-def _mean_std(h: ModelHandle) -> float | None:
+def _mean_std(h: Handle) -> float | None:
     ref = h.served.reference
     return None if ref is None else float(np.exp(0.5 * ref["z_log_var"]).mean())
 
 
-def maps(left: ModelHandle, right: ModelHandle) -> None:
+def maps(left: Handle, right: Handle) -> None:
     """The same test digits' z_mean (and z_std rings for some) on each model's map."""
     st.subheader("The same test digits on both maps")
-    common = _common_rows(left, right)
+    n = _common_size(left, right)
+    common = _sample(n)
     datasets = {h.served.card.get("dataset") for h in (left, right)}
     if len(datasets) > 1:
         st.warning("These two models were trained on different datasets: the same test indices are different "
@@ -156,14 +163,19 @@ def maps(left: ModelHandle, right: ModelHandle) -> None:
             if h.served.reference is None:
                 st.info("This model stores no reference encodings: no map to draw.")
                 continue
-            st.plotly_chart(_map_figure(h, common), key=f"compare_map_{side}",
+            st.plotly_chart(_map_figure(h, n), key=f"compare_map_{side}",
                             config={"displayModeBar": False})
     st.caption(f"{len(common):,} test digits, the same on both sides; rings: z_std (1σ) of {N_RINGS} of "
                f"them. Black numbers: the {N_PRIOR} draws from the prior decoded below, the same z for both "
                "models; dashed: the prior's 2σ circle, where 86 % of its draws land.")
 
 
-def _map_figure(h: ModelHandle, rows: np.ndarray):
+# One figure per model and test split size, shared by every session (st.plotly_chart only reads it):
+# two maps of 2,000 points through Plotly's validators were most of a Compare view's server CPU.
+@st.cache_resource(show_spinner=False, max_entries=8, hash_funcs=cache.BY_CACHE_KEY)
+def _map_figure(h: Handle, n: int):
+    """The model's map of the test digits both models share, of test splits of n (the same on both)."""
+    rows = _sample(n)
     xy, plane = cache.map_plane(h)
     ref = h.served.reference
     std = np.exp(0.5 * ref["z_log_var"][rows[:N_RINGS]])
@@ -193,13 +205,18 @@ def _map_figure(h: ModelHandle, rows: np.ndarray):
     return fig
 
 
-def _common_rows(left: ModelHandle, right: ModelHandle) -> np.ndarray:
+def _common_size(left: Handle, right: Handle) -> int:
+    """The test split's size both models' reference encodings have (the smaller), 0 without any."""
     sizes = [len(h.served.reference["z_mean"]) for h in (left, right) if h.served.reference is not None]
-    n = min(sizes) if sizes else 0
+    return min(sizes) if sizes else 0
+
+
+def _sample(n: int) -> np.ndarray:
+    """The test digits drawn on both maps, of a test split of n: always the same ones."""
     return geo.sample_indices(n, N_POINTS) if n else np.arange(0)
 
 
-def reconstructions(left: ModelHandle, right: ModelHandle) -> None:
+def reconstructions(left: Handle, right: Handle) -> None:
     """The same inputs through both: each model decodes its own z_mean of them."""
     st.subheader("The same inputs, reconstructed")
     gallery = cache.gallery(left) or cache.gallery(right)
@@ -222,10 +239,10 @@ def reconstructions(left: ModelHandle, right: ModelHandle) -> None:
         st.image(pics.to_png(pics.strip(images), 2), width="content", alt=alt)
 
 
-def prior_draws(left: ModelHandle, right: ModelHandle) -> None:
+def prior_draws(left: Handle, right: Handle) -> None:
     """The same draws z ~ N(0, I) decoded by both, and where they land on each map, in numbers."""
     st.subheader("Draws from the prior, decoded")
-    common = _common_rows(left, right)
+    common = _sample(_common_size(left, right))
     for h in (left, right):
         z = compare_facts.prior_draws(h.served.latent_dim, N_PRIOR)
         st.caption(f"{models.plain_text(h.served.name, 60)}: {N_PRIOR} draws z ~ N(0, I), numbered "

@@ -11,6 +11,7 @@ import streamlit as st
 from explorer import alt_text, cache, icons, models
 from explorer import geometry as geo
 from explorer import pictures as pics
+from explorer.models import Handle
 from live_decoder import live_decoder, live_decoder_error
 
 Z_KEY = "dec_z"  # the z this page last showed, and so also what it last wrote to ?z=
@@ -77,7 +78,8 @@ class DecoderZ:
     """The Decoder's z, held in one place: it reads the link's ?z= and the sliders, and it alone writes the
     sliders' keys, dec_z and ?z=. Links, buttons and the live decoder's releases all go through set()."""
 
-    def __init__(self, model, handle: models.ModelHandle) -> None:
+    def __init__(self, handle: Handle) -> None:
+        model = handle.served
         self.model, self.handle, self.path = model, handle, handle.path
         self.d = model.latent_dim
         self.ref = model.reference
@@ -86,12 +88,6 @@ class DecoderZ:
         self.sliders, self.ranges, self.mean = info["sliders"], info["ranges"], info["mean"]
         self.tag = model_tag(handle.path, handle.stamp)
         self.keys = slider_keys(handle.path, handle.stamp, self.d)
-
-    @classmethod
-    def current(cls) -> DecoderZ:
-        """The holder of z for the current model (model first: a broken bundle falls back to the default)."""
-        model = models.current_model()
-        return cls(model, models.current_handle())
 
     def set(self, z) -> None:
         """Move the server sliders to z: the one writer of z (links, buttons, the live decoder's releases).

@@ -11,6 +11,7 @@ from PIL import Image
 from explorer import alt_text, cache, explain, icons, inputs, models, widgets
 from explorer import pictures as pics
 from explorer.explain import Encoding, encode  # noqa: F401  (the page calls S.encode)
+from explorer.models import Handle
 from explorer.training_facts import facts_of, loss_formula
 from vae.bundles.serving import ServedModel
 
@@ -277,14 +278,14 @@ def posterior(enc: Encoding) -> None:
     widgets.kl_table(st, enc.kl, enc.z_mean, enc.z_std, z_log_var=enc.z_log_var)
 
 
-def sampling(model: ServedModel, enc: Encoding) -> Samples:
+def sampling(handle: Handle, enc: Encoding) -> Samples:
     """3: samples of the cloud and their decodes beside the input and its reconstruction."""
     st.subheader("3 · Samples z = z_mean + z_std · ε and the reconstruction")
     cc = st.columns([2, 1])
     n = cc[0].slider("Number of samples", 1, 12, 6, key="encode_n_samples")
     if cc[1].button("Draw new ε", key="encode_new_eps"):
         st.session_state["encode_seed"] = st.session_state.get("encode_seed", 0) + 1
-    samples = draw_samples(model, enc, n, seed=st.session_state.get("encode_seed", 0))
+    samples = draw_samples(handle.served, enc, n, seed=st.session_state.get("encode_seed", 0))
     cols = st.columns(2 + n)
     cols[0].image(pics.to_png(enc.image, 4), caption="input", width="stretch",
                   alt="your input at 28×28, as the encoder sees it")
@@ -298,7 +299,7 @@ def sampling(model: ServedModel, enc: Encoding) -> Samples:
     return samples
 
 
-def fit(model: ServedModel, enc: Encoding, samples: Samples) -> dict:
+def fit(handle: Handle, enc: Encoding, samples: Samples) -> dict:
     """4: the negative ELBO's terms, beside the test set's average; returns them for the download."""
     st.subheader("4 · How well it fits: the negative ELBO of this image")
     elbo, sample_rec = fit_terms(enc, samples)
@@ -309,20 +310,21 @@ def fit(model: ServedModel, enc: Encoding, samples: Samples) -> dict:
     m4.metric("Reconstruction (samples)", f"{sample_rec:.1f} nats",
               help=f"The reconstruction term averaged over the {len(samples.z)} sampled z above: what "
                    "training actually optimises, estimated with a few draws instead of at z_mean.")
-    ref_m = model.card.get("test_metrics") or {}
+    ref_m = handle.served.card.get("test_metrics") or {}
     if "neg_elbo_at_mean" in ref_m:
         st.caption(f"For comparison, the test set's average negative ELBO at z_mean is "
                    f"{ref_m['neg_elbo_at_mean']:.1f} nats (reconstruction "
                    f"{ref_m.get('reconstruction_loss_at_mean', float('nan')):.1f}). "
                    "An image far above that is one the model finds unusual.")
     st.caption("The negative ELBO is reconstruction + KL; this model was trained on "
-               f"{loss_formula(facts_of(model))}. The KL's split over the latent dimensions is the last "
-               "column of the table in 2.")
+               f"{loss_formula(facts_of(handle.served))}. The KL's split over the latent dimensions is the "
+               "last column of the table in 2.")
     return elbo
 
 
-def nearest(model: ServedModel, enc: Encoding, words: dict[str, str]) -> list[dict] | None:
+def nearest(handle: Handle, enc: Encoding, words: dict[str, str]) -> list[dict] | None:
     """5: the nearest test images by z_mean, their labels and the majority; returns them for the download."""
+    model = handle.served
     st.subheader(f"5 · Its nearest test {words['things']} (by z_mean)")
     nbrs = neighbors(model, enc.z_mean)
     if nbrs is None:
@@ -333,7 +335,7 @@ def nearest(model: ServedModel, enc: Encoding, words: dict[str, str]) -> list[di
     names = ", ".join(models.label_name(model, lab) for lab in labels)
     st.markdown(f"Labels of the {len(nbrs)} nearest: **{names}** — "
                 f"majority: **{models.label_name(model, majority(labels))}**.")
-    images = cache.reference_images(models.handle(model.path))
+    images = cache.reference_images(handle)
     if images is None:
         st.caption("(The test images are not available on this machine, so only their labels are shown.)")
         return nbrs
@@ -345,10 +347,10 @@ def nearest(model: ServedModel, enc: Encoding, words: dict[str, str]) -> list[di
     return nbrs
 
 
-def landing(model: ServedModel, path: str, enc: Encoding, samples: Samples, words: dict[str, str]) -> None:
+def landing(handle: Handle, enc: Encoding, samples: Samples, words: dict[str, str]) -> None:
     """6: the encoding's cloud on the latent map among the test images."""
     st.subheader("6 · Where it lands on the latent map")
-    handle, clouds = models.handle(path), [your_cloud(enc, samples)]
+    clouds = [your_cloud(enc, samples)]
     # On by default where the cloud would hide under its star on the whole map.
     zoom = st.toggle("Zoom in on its cloud", value=cache.cloud_too_small(handle, clouds), key="encode_zoom",
                      help="The star is z_mean, the rings 1 and 2 z_std, the circles the samples drawn above.")
@@ -356,17 +358,17 @@ def landing(model: ServedModel, path: str, enc: Encoding, samples: Samples, word
     if fig is None:
         st.info("This model stores no reference encodings, so there is no map to place the image on.")
         return
-    note = map_note(model.latent_dim, words["things"])
+    note = map_note(handle.served.latent_dim, words["things"])
     if note:
         st.caption(note)
     st.plotly_chart(fig, width="stretch", key="encode_map", config=widgets.plotly_config())
 
 
-def downloads(model: ServedModel, enc: Encoding, name: str, elbo: dict, nbrs: list[dict] | None,
+def downloads(handle: Handle, enc: Encoding, name: str, elbo: dict, nbrs: list[dict] | None,
               words: dict[str, str]) -> None:
     """The encoding as JSON and CSV."""
-    record = explain.encoding_record(enc.z_mean, enc.z_log_var, source=name, model=model.name, elbo=elbo,
-                               neighbors=nbrs)
+    record = explain.encoding_record(enc.z_mean, enc.z_log_var, source=name, model=handle.served.name,
+                                     elbo=elbo, neighbors=nbrs)
     st.markdown("**Download this encoding** (z_mean, z_log_var, z_std, KL per dimension; the JSON adds the "
                 f"losses and the nearest test {words['things']}):")
     d1, d2, _ = st.columns([1, 1, 2])

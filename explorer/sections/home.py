@@ -6,10 +6,9 @@ import re
 
 import streamlit as st
 
-from explorer import icons, models, visitors
-from explorer.figures import history_figure
+from explorer import cache, icons, models, visitors
+from explorer.models import Handle
 from explorer.training_facts import facts_of, loss_sentence
-from vae.bundles.serving import ServedModel
 
 INTRO = ("A variational autoencoder (VAE) squeezes each image into a few numbers, its **latent code z**, "
          "and learns a decoder that turns any such z back into an image. "
@@ -34,11 +33,11 @@ def intro() -> None:
     st.markdown(INTRO)
 
 
-def model_picker() -> None:
+def model_picker(handle: Handle) -> None:
     """One model for every page, picked by id among the shipped ones and the visitor's."""
     st.subheader("Model")
     choices = models.model_choices()  # label -> id
-    current = models.id_of(models.current_model_path())
+    current = handle.id
     labels = list(choices)
     if current not in choices.values():  # a model the server chose that is not listed (none today)
         labels.append(current or "(this session's model)")
@@ -51,20 +50,20 @@ def model_picker() -> None:
                  help="The shipped models, and those you trained in the app (Train page).")
 
 
-def current_caption(model: ServedModel) -> None:
-    link = models.id_of(models.current_model_path())
+def current_caption(handle: Handle) -> None:
+    model, link = handle.served, handle.id
     where = f"`{link}`" if link else "a folder opened by path"
     st.caption(f"Current: {where} — latent_dim {model.latent_dim}. The choice holds on every page and is "
                "part of the page's link (`?model=`).")
     st.caption(loss_sentence(facts_of(model)))
 
 
-def your_model(model: ServedModel) -> None:
+def your_model(handle: Handle) -> None:
     """The visitor's own current model: share it with the class, or delete it; a classmate's is named so."""
-    entry = models.entry_of(model.path)
+    model, entry = handle.served, handle.entry
     if entry is None or entry.owner is None:
         return
-    if not models.is_mine(model.path):
+    if entry.owner != visitors.owner():
         st.caption("A classmate shared this model with the class: you can explore it, not change it.")
         return
     share, delete, usage = st.columns([2, 1, 3], vertical_alignment="center")
@@ -96,19 +95,20 @@ def open_by_path() -> None:
                 st.rerun(scope="app")
 
 
-def card(model: ServedModel) -> None:
+def card(handle: Handle) -> None:
     """The model card, its headings two levels down so they sit under this page's title."""
-    st.markdown(re.sub(r"^(#{1,4}) ", r"##\1 ", models.card_markdown(model), flags=re.M))
+    model = handle.served
+    st.markdown(re.sub(r"^(#{1,4}) ", r"##\1 ", models.card_markdown(handle.path), flags=re.M))
     if model.reference is None:
         st.info("This bundle stores no reference encodings of the test split, so the latent map "
                 "cannot be drawn; the Decoder still works (slider ranges then come from the prior).")
 
 
-def training_curves(model: ServedModel) -> None:
+def training_curves(handle: Handle) -> None:
+    model = handle.served
     st.markdown("#### Training curves")
     beta = facts_of(model).beta
-    figs = [(m, f) for m, t in CURVES
-            if (f := history_figure(model.history or {}, m, curve_title(m, t, beta))) is not None]
+    figs = cache.history_figures(handle, tuple((m, curve_title(m, t, beta)) for m, t in CURVES))
     if not figs:
         st.info("This bundle has no training history.")
     for m, fig in figs:

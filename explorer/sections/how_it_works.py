@@ -12,6 +12,7 @@ from streamlit.delta_generator import DeltaGenerator
 from explorer import alt_text, cache, explain, icons, models, widgets
 from explorer import pictures as pics
 from explorer.explain import Encoding, encode  # noqa: F401  (the page calls how.encode)
+from explorer.models import Handle
 from explorer.training_facts import TrainingFacts, beta_phrase, facts_of, loss_latex
 from live_decoder import live_decoder, live_decoder_error
 from vae.bundles.bundle import read_training_config
@@ -118,12 +119,11 @@ def cloud_table(enc: Encoding, samples: np.ndarray, magnify: float = 1.0) -> pd.
 # ----------------------------------------------------------------------------- sections: the input
 
 
-def real_digits(model: ServedModel) -> RealDigits:
+def real_digits(handle: Handle) -> RealDigits:
     """The test split the reference encodings come from if it is on this machine, else the gallery."""
-    handle = models.handle(model.path)
     images = cache.reference_images(handle)
     if images is not None:
-        return RealDigits((images, model.reference["labels"]), None)
+        return RealDigits((images, handle.served.reference["labels"]), None)
     return RealDigits(None, cache.gallery(handle))
 
 
@@ -148,9 +148,10 @@ def pick_gallery_digit(model: ServedModel, gallery: dict, slot: str,
     return x, f"a real {models.label_name(model, label)}, test image #{int(gallery['indices'][row])}"
 
 
-def pick_input(model: ServedModel, digits: RealDigits, slot: str,
+def pick_input(handle: Handle, digits: RealDigits, slot: str,
                container: DeltaGenerator) -> tuple[np.ndarray, str]:
     """Let the learner choose an input in `container`; returns (28x28 image in [0, 1], description)."""
+    model = handle.served
     options = input_options(digits.test is not None, digits.gallery is not None,
                             explain.CURRENT_INPUT_KEY in st.session_state)
     source = container.radio("Input", options, index=default_source(options, slot), key=f"how_source_{slot}",
@@ -211,7 +212,7 @@ def replay_link() -> None:
                  label="Watch these two heads become a mean and a spread: Latent map, “Watch it learn”")
 
 
-def head_beside_live_numbers(model: ServedModel, x: np.ndarray, desc: str, enc: Encoding) -> None:
+def head_beside_live_numbers(handle: Handle, x: np.ndarray, desc: str, enc: Encoding) -> None:
     """The input beside the course's code with this input's numbers, and why "sigma" is a log-variance."""
     c_img, c_live = st.columns([1, 4])
     thumbnail(c_img, x, 5, desc, alt="the input: " + alt_text.plain(desc))
@@ -223,7 +224,7 @@ def head_beside_live_numbers(model: ServedModel, x: np.ndarray, desc: str, enc: 
         "The course named the second head `sigma`, but it is **not** σ (a standard deviation): the code "
         "uses it as `exp(0.5 * sigma)`, which is only the standard deviation if `sigma` is "
         "**log σ², the log-variance**. That is why this app calls it `z_log_var`.")
-    note = card_sigma_note(model.card)
+    note = card_sigma_note(handle.served.card)
     if note:
         st.info(note)
 
@@ -237,8 +238,9 @@ def what_you_expected(x: np.ndarray, enc: Encoding) -> None:
     st.code(explain.expected_code(x, enc), language=None)
 
 
-def batch_shapes(model: ServedModel) -> None:
+def batch_shapes(handle: Handle) -> None:
     """z_mean, z_log_var and ε in a training batch, with this model's latent_dim and batch size."""
+    model = handle.served
     known = getattr(read_training_config(model.path), "batch_size", None)
     batch = known or 128
     st.markdown(f"**In a training batch** of {batch} images ({'this model’s' if known else 'the course’s'} "
@@ -263,9 +265,10 @@ def magnifier(enc: Encoding) -> float:
     return m
 
 
-def the_cloud(model: ServedModel, path: str, enc: Encoding) -> tuple[np.ndarray, float]:
+def the_cloud(handle: Handle, enc: Encoding) -> tuple[np.ndarray, float]:
     """Samples z = z_mean + z_std·ε on the map and in a table beside the heads, magnified if asked; returns
     the true samples and the magnification."""
+    model = handle.served
     st.header("The reparameterization: z is a draw from N(z_mean, z_std²)")
     n = st.slider("Number of samples z = z_mean + z_std·ε", 10, 3000, 500, step=10, key="how_n")
     magnify = magnifier(enc)
@@ -283,7 +286,7 @@ def the_cloud(model: ServedModel, path: str, enc: Encoding) -> tuple[np.ndarray,
                           "The cloud lies on the centre line, its 2·z_std ring a horizontal bar.")
         # Half the page wide: the legend goes under the plot, so the plot keeps the width.
         this = [cloud("this input", enc, samples, CLOUD_COLORS[0], magnify)]
-        picture = cache.cloud_picture(models.handle(path), this,
+        picture = cache.cloud_picture(handle, this,
                                       zoom=zoom, width=480, height=560, legend_below=True)
         c_map.image(picture, width="stretch", alt=alt_text.clouds(this, magnify))
     else:
@@ -300,17 +303,16 @@ def the_cloud(model: ServedModel, path: str, enc: Encoding) -> tuple[np.ndarray,
     return samples, magnify
 
 
-def move_z(model: ServedModel, path: str, z_mean: np.ndarray) -> None:
+def move_z(handle: Handle, z_mean: np.ndarray) -> None:
     """Drag z around this input's z_mean and watch the decoder's output change, decoded in the browser."""
     st.subheader("Move z yourself")
     st.markdown("The decoder only ever sees z. Start at this input's **z_mean** and drag: a step of one "
                 "z_std barely changes the image, which is why a draw from N(z_mean, z_std²) still "
                 "reconstructs this input.")
-    handle = models.handle(path)
     sliders = np.asarray(cache.latent_ranges(handle)["sliders"], np.float64)
     points, labels, plane = cache.live_decoder_inputs(handle)
     z0 = np.clip(z_mean, sliders[:, 0], sliders[:, 1])
-    live_decoder(cache.decoder_bytes(handle), model.latent_dim, z0.tolist(),
+    live_decoder(cache.decoder_bytes(handle), handle.served.latent_dim, z0.tolist(),
                  [tuple(r) for r in sliders], points, labels, key="how_live", plane=plane)
     error = live_decoder_error("how_live")
     if error:
@@ -346,24 +348,29 @@ def kl_weight_note(facts: TrainingFacts) -> str:
 
 @dataclass(frozen=True)
 class Input:
-    """What the follow-up answers are about: the model, this input, its heads, its sampled cloud (true
-    draws) and the page's magnification of z_std for pictures."""
+    """What the follow-up answers are about: the model's handle, this input, its heads, its sampled cloud
+    (true draws) and the page's magnification of z_std for pictures."""
 
-    model: ServedModel
+    handle: Handle
     x: np.ndarray
     enc: Encoding
     samples: np.ndarray
     magnify: float = 1.0
 
+    @property
+    def model(self) -> ServedModel:
+        return self.handle.served
 
-def two_inputs(model: ServedModel, path: str, digits: RealDigits, first: Input, desc: str) -> None:
+
+def two_inputs(handle: Handle, digits: RealDigits, first: Input, desc: str) -> None:
     """A second input beside the first: same weights, different heads, and both clouds on one map."""
+    model = handle.served
     st.header("Every input gets its own z_mean and z_std")
     st.markdown("Same network, same weights — different inputs, different clouds. Pick a second input:")
     pick_l, pick_r = st.columns(2)
     pick_l.markdown(f"**Input 1** is the one chosen above: {desc}.")
     pick_r.markdown("**Input 2**")
-    x_b, desc_b = pick_input(model, digits, "b", pick_r)
+    x_b, desc_b = pick_input(handle, digits, "b", pick_r)
     enc_b = encode(model, x_b)
     pairs = zip(st.columns(2), (first.x, x_b), (desc, desc_b), (first.enc, enc_b))
     for k, (col, img, d, enc) in enumerate(pairs):
@@ -377,7 +384,7 @@ def two_inputs(model: ServedModel, path: str, digits: RealDigits, first: Input, 
         m = first.magnify
         both = [cloud("input 1", first.enc, first.samples, CLOUD_COLORS[0], m),
                 cloud("input 2", enc_b, samples_b, CLOUD_COLORS[1], m)]
-        st.image(cache.cloud_picture(models.handle(path), both, width=1100, height=460), width="stretch",
+        st.image(cache.cloud_picture(handle, both, width=1100, height=460), width="stretch",
                  alt=alt_text.clouds(both, m))
         if m != 1:
             st.caption(f"Both clouds drawn with z_std × {m:g} (the magnifier above), for seeing only.")

@@ -9,7 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from explorer import alt_text, cache, explain, models, widgets
+from explorer import alt_text, cache, explain, widgets
 from explorer.explain import Encoding
 from explorer.figures import pin_margins
 from explorer.sections.how_it_works import Input, dim_index, replay_link, thumbnail
@@ -258,7 +258,7 @@ def why_no_collapse(about: Input) -> None:
     enc = about.enc
     st.markdown("**The tug of war, for this input.** Scale every dimension's z_std by one factor, keep "
                 "z_mean, and add up this model's loss, reconstruction + β·KL:")
-    curve = cache.spread_curve(models.handle(about.model.path), about.x)
+    curve = cache.spread_curve(about.handle, about.x)
     st.plotly_chart(spread_figure(curve), width="stretch", key="how_spread_curve")
     st.caption(spread_summary(curve, enc))
     st.markdown("**One dimension's KL alone**")

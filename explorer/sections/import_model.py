@@ -148,7 +148,7 @@ def show_import(runner: training.LocalProcessRunner, job: training.JobStatus) ->
             when.caption(f"{saved}finished {datetime.fromtimestamp(job.finished):%Y-%m-%d %H:%M}")
         if model_id:
             with st.expander("Model card"):
-                st.markdown(models.card_markdown(models.served_model(job.bundle)))
+                st.markdown(models.card_markdown(job.bundle))  # read, not loaded: no model served for it
 
 
 def job_list(runner: training.LocalProcessRunner) -> None:

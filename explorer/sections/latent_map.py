@@ -13,7 +13,7 @@ from explorer import alt_text, cache, icons, models, notices, tsne, widgets
 from explorer import figures as figs
 from explorer import geometry as geo
 from explorer import pictures as pics
-from vae.bundles.serving import ServedModel
+from explorer.models import Handle
 from vae.plural import count
 
 VIEWS = ["PCA", "Two latent dims", "t-SNE"]
@@ -68,8 +68,9 @@ class MapView:
         return int(min(700, max(340, 380 * aspect + 86)))
 
 
-def intro(model: ServedModel) -> bool:
+def intro(handle: Handle) -> bool:
     """The title and what the map shows; False (with a word why) when there is no map to draw."""
+    model = handle.served
     st.title(icons.title("latent_map", "Latent map"))
     st.markdown(INTRO)
     if model.reference is None:
@@ -81,11 +82,10 @@ def intro(model: ServedModel) -> bool:
     return True
 
 
-def choose_view(model: ServedModel, path: str) -> MapView:
+def choose_view(handle: Handle) -> MapView:
     """The 2-D view to draw: a 2-D model's own axes, a 1-D model's strip, or PCA / two dims / t-SNE."""
-    d, ref = model.latent_dim, model.reference
+    d, ref = handle.served.latent_dim, handle.served.reference
     z_mean, std, labels = ref["z_mean"], geo.z_std(ref["z_log_var"]), ref.get("labels")
-    handle = models.handle(path)
     name = {1: STRIP, 2: "Two latent dims"}.get(d) or st.segmented_control(
         "2-D view of the latent space", VIEWS, default="PCA", key="map_view",
         help="PCA: the plane of largest spread (exact, reversible). Two latent dims: the others held at "
@@ -129,7 +129,7 @@ def choose_view(model: ServedModel, path: str) -> MapView:
     return MapView(name, t["xy"], np.arange(n), ("t-SNE 1", "t-SNE 2"), note=note)
 
 
-def tsne_embedding(handle: models.ModelHandle) -> dict:
+def tsne_embedding(handle: Handle) -> dict:
     """The model's t-SNE: kept on disk, else computed now (seconds) behind a bar with the time left."""
     found = tsne.load(handle)
     if found is not None:
@@ -158,10 +158,10 @@ def view_notes(view: MapView) -> None:
                    f"{narrow}, so each axis fits its own data and the rings are stretched.")
 
 
-def current_box(path: str, view: MapView) -> dict | None:
+def current_box(handle: Handle, view: MapView) -> dict | None:
     """The box the visitor dragged in this view, if any (a box drawn in another view means nothing here)."""
     box = st.session_state.get("map_box")
-    if box and box.get("view") != (path, view.name, view.titles):
+    if box and box.get("view") != (handle.path, view.name, view.titles):
         box = st.session_state["map_box"] = None
     return box
 
@@ -183,13 +183,30 @@ def selection_to_state(event: dict, n: int, box_view: tuple) -> dict:
     return {}
 
 
-def map_chart(model: ServedModel, path: str, view: MapView, box: dict | None) -> None:
+def map_chart(handle: Handle, view: MapView, box: dict | None) -> None:
     """The map: every test image's z_mean by label, z_std rings for a sample, the selection and the box."""
-    ref, n = model.reference, len(model.reference["z_mean"])
-    z_mean, std, labels = ref["z_mean"], geo.z_std(ref["z_log_var"]), ref.get("labels")
-    xy, index, sel = view.xy, view.index, st.session_state.get("sel_index")
+    path, n = handle.path, len(handle.served.reference["z_mean"])
+    sel = st.session_state.get("sel_index")
     ring_label = "bars (1σ, to scale along x)" if view.name == STRIP else "rings (1σ, to scale)"
     rings = view.cov_of is not None and st.toggle(f"Show z_std {ring_label}", value=True, key="map_rings")
+    # A page view (nothing picked) shows the model's figure as every visitor sees it: built once.
+    fig = (plain_map_figure(handle, view.name, view.titles, rings, view) if sel is None and not box
+           else map_figure(handle, view, rings, sel, box))
+
+    def on_select() -> None:
+        box_view = (path, view.name, view.titles)
+        st.session_state.update(selection_to_state(st.session_state.get("map_chart"), n, box_view))
+
+    st.plotly_chart(fig, key="map_chart", on_select=on_select, selection_mode=("points", "box"),
+                    config=widgets.plotly_config())
+
+
+def map_figure(handle: Handle, view: MapView, rings: bool, sel: int | None, box: dict | None):
+    """The map's figure: the view's points by label, z_std rings for a sample, the selection and the box."""
+    model = handle.served
+    ref = model.reference
+    z_mean, std, labels = ref["z_mean"], geo.z_std(ref["z_log_var"]), ref.get("labels")
+    xy, index = view.xy, view.index
     rows = geo.sample_indices(len(xy), 150, seed=1)
     ellipses = geo.ellipse_paths(xy[rows], view.cov_of(index[rows])) if rings else None
     sel_row = np.flatnonzero(index == sel)[:1] if sel is not None else []
@@ -209,18 +226,20 @@ def map_chart(model: ServedModel, path: str, view: MapView, box: dict | None) ->
     if box:
         fig.add_shape(type="rect", x0=box["x"][0], x1=box["x"][1], y0=box["y"][0], y1=box["y"][1],
                       line=dict(color="black", dash="dash"))
-
-    def on_select() -> None:
-        box_view = (path, view.name, view.titles)
-        st.session_state.update(selection_to_state(st.session_state.get("map_chart"), n, box_view))
-
-    st.plotly_chart(fig, key="map_chart", on_select=on_select, selection_mode=("points", "box"),
-                    config=widgets.plotly_config())
+    return fig
 
 
-def detail(model: ServedModel, path: str, view: MapView, box: dict | None) -> None:
+# One figure per model, view and rings toggle, shared by every session (st.plotly_chart only reads it;
+# nothing else may change it): building its 10,000 points through Plotly's validators was most of a
+# Latent map view's server CPU. A view is named by its name and axis titles (`_view`, not hashed, is it).
+@st.cache_resource(show_spinner=False, max_entries=8, hash_funcs=cache.BY_CACHE_KEY)
+def plain_map_figure(handle: Handle, name: str, titles: tuple[str, str], rings: bool, _view: MapView):
+    return map_figure(handle, _view, rings, None, None)
+
+
+def detail(handle: Handle, view: MapView, box: dict | None) -> None:
     """Beside the map: a test image picked by number or click, or the dragged box decoded."""
-    z_mean = model.reference["z_mean"]
+    z_mean = handle.served.reference["z_mean"]
     n = len(z_mean)
     st.number_input(f"Test image (0–{n - 1}), or click a dot", min_value=0, max_value=n - 1, value=None,
                     step=1, key="map_idx", placeholder="click a dot on the map",
@@ -228,14 +247,14 @@ def detail(model: ServedModel, path: str, view: MapView, box: dict | None) -> No
                                                               map_box=None))  # one selection at a time
     sel = st.session_state.get("sel_index")
     if box:
-        _box_detail(path, view, box)
+        _box_detail(handle, view, box)
     elif sel is not None:
-        _point_detail(model, int(sel))
+        _point_detail(handle, int(sel))
     else:
         st.caption("Click a dot for its image, reconstruction and numbers; drag a box to decode a region.")
 
 
-def _box_detail(path: str, view: MapView, box: dict) -> None:
+def _box_detail(handle: Handle, view: MapView, box: dict) -> None:
     xy = view.xy
     inside = ((xy[:, 0] >= box["x"][0]) & (xy[:, 0] <= box["x"][1])
               & (xy[:, 1] >= box["y"][0]) & (xy[:, 1] <= box["y"][1]))
@@ -246,7 +265,7 @@ def _box_detail(path: str, view: MapView, box: dict) -> None:
     else:
         cols, rows = view.grid_shape(box["x"], box["y"], 10)
         z_box = view.to_z(geo.grid_points(box["x"], box["y"], cols, rows))
-        png = cache.decoded_grid_png(models.handle(path), z_box, rows, cols)
+        png = cache.decoded_grid_png(handle, z_box, rows, cols)
         # "content": the picture's own width (56 px a cell), but never wider than this column.
         st.image(png, output_format="PNG", width="content",
                  caption=f"The box decoded as a {rows}×{cols} grid",
@@ -256,7 +275,8 @@ def _box_detail(path: str, view: MapView, box: dict) -> None:
     st.button("Clear the box", on_click=lambda: st.session_state.update(map_box=None))
 
 
-def _point_detail(model: ServedModel, sel: int) -> None:
+def _point_detail(handle: Handle, sel: int) -> None:
+    model = handle.served
     ref = model.reference
     z_mean, std, labels = ref["z_mean"], geo.z_std(ref["z_log_var"]), ref.get("labels")
     label = "?" if labels is None else models.label_name(model, labels[sel])
@@ -264,7 +284,7 @@ def _point_detail(model: ServedModel, sel: int) -> None:
     alt = f"test image #{sel}, label {label}"
     c1, c2 = st.columns(2)
     images = cache.test_images(model.card.get("dataset", ""))
-    gallery = cache.gallery(models.handle(model.path))
+    gallery = cache.gallery(handle)
     if images is not None and len(images) == len(z_mean):
         c1.image(pics.to_png(images[sel], 5), output_format="PNG", caption="input", alt=alt)
     elif gallery is not None and sel in set(gallery["indices"].tolist()):  # one of the bundle's own digits
@@ -293,7 +313,7 @@ def _point_detail(model: ServedModel, sel: int) -> None:
 
 
 @st.fragment
-def decoded_grid(path: str, view: MapView) -> None:
+def decoded_grid(handle: Handle, view: MapView) -> None:
     """The map's plane decoded on a grid: what the decoder draws where the data is (a fragment: its
     controls rerun only this)."""
     st.subheader("The map, decoded")
@@ -317,7 +337,7 @@ def decoded_grid(path: str, view: MapView) -> None:
     xs = geo.grid_axis(view.xy[:, 0], cols, spacing, view.x_range)
     ys = None if view.name == STRIP else geo.grid_axis(view.xy[:, 1], rows, spacing, view.y_range)
     z_grid = view.to_z(geo.grid_from_axes(xs, [0.0] if ys is None else ys))
-    png = cache.decoded_grid_png(models.handle(path), z_grid, rows, cols)
+    png = cache.decoded_grid_png(handle, z_grid, rows, cols)
     y_title = None if ys is None else view.titles[1]
     st.image(pics.labelled_grid_svg(png, xs, ys, view.titles[0], y_title, int(min(56, 640 // cols))),
              width="content", alt=alt_text.grid((rows, cols), view.titles[0], xs, y_title, ys))
@@ -334,10 +354,11 @@ def decoded_grid(path: str, view: MapView) -> None:
                        icon=icons.DOWNLOAD)
 
 
-def csv_download(model: ServedModel, path: str) -> None:
+def csv_download(handle: Handle) -> None:
     """Every test image's z_mean and z_std as CSV, made only when clicked (a deferred download: the ~0.5 MB
     file is not sent with every page load)."""
+    name = handle.served.path.name
     st.download_button("Latent codes of the test set (CSV: index, label, z_mean_0…, z_std_0…)",
-                       lambda: cache.latent_csv(models.handle(path)),
-                       file_name=f"{model.path.name}_latent_codes.csv", mime="text/csv", on_click="ignore",
+                       lambda: cache.latent_csv(handle),
+                       file_name=f"{name}_latent_codes.csv", mime="text/csv", on_click="ignore",
                        icon=icons.DOWNLOAD)

@@ -8,7 +8,7 @@ import numpy as np
 import streamlit as st
 
 from explorer import cache, models
-from explorer.models import ModelHandle
+from explorer.models import Handle
 from explorer.replay_figure import replay_figure
 from explorer.training_facts import TrainingFacts, beta_text, facts_of
 from vae.inputs.data import CLASS_NAMES
@@ -21,7 +21,7 @@ NO_REPLAY = ("This model was trained without a replay. Models trained on the Tra
              "`python -m vae train`) record one: the same 1,000 test digits encoded from step 0 to the end.")
 
 
-def watch_it_learn(handle: ModelHandle) -> None:
+def watch_it_learn(handle: Handle) -> None:
     """The player: the map, the loss terms with a cursor, the decoded grid; a digit to follow."""
     st.subheader("Watch it learn")
     replay = cache.replay(handle)
@@ -67,7 +67,7 @@ def intro_text(facts: TrainingFacts, replay: dict) -> str:
             f"{stage} {PLAY}")
 
 
-def follow_picker(handle: ModelHandle, replay: dict) -> int | None:
+def follow_picker(handle: Handle, replay: dict) -> int | None:
     """Which of the replay's digits to follow (black path and ring): by default the first of label 0."""
     labels = np.asarray(replay["labels"]).astype(int)
     options = [None, *range(len(labels))]

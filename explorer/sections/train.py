@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 
 import streamlit as st
 
 from explorer import icons, models, notices, training, visitors
 from explorer.figures import history_figure
+from explorer.models import Handle
 from explorer.sections import replay
 from vae.plural import count
 
@@ -87,7 +89,9 @@ def loss_charts(history: dict, job_id: str) -> None:
             col.plotly_chart(fig, key=f"loss-{term}-{job_id}", config={"displayModeBar": False})
 
 
-def show_job(runner: training.LocalProcessRunner, job: training.JobStatus) -> None:
+def show_job(runner: training.LocalProcessRunner, job: training.JobStatus,
+             current: Handle | None = None) -> None:
+    """One job: its state, losses and buttons; done, its model (offered for comparison with `current`)."""
     s = job.spec
     with st.container(border=True):
         name = models.plain_text(s.display_name)  # a visitor's text, shown as text: never Markdown
@@ -141,13 +145,13 @@ def show_job(runner: training.LocalProcessRunner, job: training.JobStatus) -> No
             saved = f"Saved as the model `{model_id}` · " if model_id else ""
             when.caption(f"{saved}finished {at:%Y-%m-%d %H:%M}")
         if model_id:
-            current = models.id_of(models.current_model_path())
-            if current and current != model_id:
-                st.page_link("pages/compare.py", label=f"Compare with the current model ({current})",
+            current_id = current.id if current else None
+            if current_id and current_id != model_id:
+                st.page_link("pages/compare.py", label=f"Compare with the current model ({current_id})",
                              icon=icons.PAGES["compare"],
-                             query_params={"model": current, "compare": model_id})
+                             query_params={"model": current_id, "compare": model_id})
             with st.expander("Model card"):
-                st.markdown(models.card_markdown(models.served_model(job.bundle)))
+                st.markdown(models.card_markdown(job.bundle))  # read, not loaded: no model served for it
 
 
 def act(action) -> None:
@@ -160,10 +164,12 @@ def act(action) -> None:
     st.rerun()
 
 
-def job_list(runner: training.LocalProcessRunner, kind: str = "train", show=show_job,
-             empty: str = "No training jobs yet.") -> None:
-    """This visitor's jobs of one kind ("train"; the Import page lists its "import" jobs with its own `show`),
-    newest first, refreshed every 2 s while one of them is queued or running."""
+def job_list(runner: training.LocalProcessRunner, handle: Handle | None = None, kind: str = "train",
+             show=None, empty: str = "No training jobs yet.") -> None:
+    """This visitor's jobs of one kind ("train", shown beside the current model's `handle`; the Import page
+    lists its "import" jobs with its own `show`), newest first, refreshed every 2 s while one of them is
+    queued or running."""
+    show = show or partial(show_job, current=handle)
     active_ids = {j.id for j in runner.list(visitors.owner()) if j.active and j.kind == kind}
     st.fragment(run_every=2 if active_ids else None)(_job_list)(runner, kind, show, empty, active_ids)
 

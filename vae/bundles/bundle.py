@@ -272,6 +272,16 @@ def render_card(card: dict, training: TrainingConfig | None = None) -> str:
     return "\n".join(line for line in lines if line is not None) + "\n"
 
 
+def card_markdown(path: str | Path, card: dict | None = None) -> str:
+    """A bundle's model card as Markdown: its MODEL_CARD.md, else one rendered from its card (`card`, if
+    already read, else card.json) and its recipe."""
+    path = Path(path)
+    md = path / CARD_MD
+    if md.is_file():
+        return md.read_text()
+    return render_card(read_json(path / CARD_JSON, {}) if card is None else card, read_training_config(path))
+
+
 def has_symlinks(path: str | Path) -> bool:
     """Whether a bundle folder is, or holds, a symbolic link: such a bundle is never loaded, since a link
     (its MODEL_CARD.md, say) could show any file the server can read."""

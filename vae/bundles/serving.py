@@ -10,19 +10,17 @@ from PIL import Image
 
 from vae.bundles.bundle import (
     CARD_JSON,
-    CARD_MD,
     CONFIG,
     DECODER_ONNX,
     ENCODER_ONNX,
     HISTORY,
     METRICS,
     BundleError,
+    card_markdown,
     check_bundle,
     has_symlinks,
     load_reference,
     read_json,
-    read_training_config,
-    render_card,
 )
 from vae.inputs.image_file import ImageError, load_image
 from vae.inputs.preprocess import to_mnist
@@ -67,8 +65,7 @@ class ServedModel:
 
     @property
     def card_markdown(self) -> str:
-        md = self.path / CARD_MD
-        return md.read_text() if md.is_file() else render_card(self.card, read_training_config(self.path))
+        return card_markdown(self.path, self.card)
 
     def encode(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Images (n, 28, 28[, 1]) in [0, 1] -> (z_mean, z_log_var), each (n, latent_dim)."""
