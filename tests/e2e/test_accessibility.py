@@ -12,9 +12,10 @@ import os
 
 import pytest
 
+from explorer import alt_text
 from tests.support.pictures import digit_png
 
-from . import COMPONENT_IFRAME, REPO, wait_idle
+from . import COMPONENT_IFRAME, REPO, component_frame, wait_idle
 
 pytestmark = pytest.mark.e2e
 
@@ -93,6 +94,20 @@ def test_axe_on_encode_after_an_upload(page, app_url, axe_source):
     page.locator("[data-testid='stMain'] [data-testid='stImage']").nth(6).wait_for()  # steps, input, samples
     settle(page, "encode")
     check_with_axe(page, axe_source, "Encode after an upload")
+
+
+def test_the_live_decoders_pictures_say_what_they_show(page, app_url):
+    """Its image and pad are canvases: role="img" with a label that names the z drawn."""
+    page.goto(f"{app_url}/decoder", wait_until="domcontentloaded")
+    wait_idle(page)
+    frame = component_frame(page)
+    frame.wait_for_function("window.__liveDecoderState().drawnZ !== null")
+    state = frame.evaluate("window.__liveDecoderState()")
+    labels = frame.evaluate("['img', 'padwrap'].map(id => [document.getElementById(id).getAttribute('role'), "
+                            "document.getElementById(id).getAttribute('aria-label')])")
+    assert labels[0] == ["img", f"decoded image of z = {alt_text.point(state['drawnZ'])}"], labels
+    assert labels[1] == ["img", "latent pad: the test images' z_mean as dots, the cursor at "
+                                f"z = {alt_text.point(state['cursor'])}"], labels
 
 
 PHONE = {"width": 390, "height": 844}
