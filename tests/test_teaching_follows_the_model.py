@@ -158,3 +158,27 @@ def test_home_says_what_loss_the_model_trained_on_and_how(name):
     titles = [_chart(at, key)["layout"]["title"]["text"] for key in ("home-curve-loss",)]
     assert titles == ["Negative ELBO = reconstruction + KL " + (
         "(the loss: β = 1)" if facts.beta == 1 else f"(the loss was reconstruction + {facts.beta:g}·KL)")]
+
+
+@pytest.mark.parametrize("beta,edge", [(0.0, 0), (0.0, -1), (1.0, 0), (5.0, -1)])
+def test_a_minimum_at_the_edge_of_the_range_says_what_it_means(beta, edge):
+    """The tug of war's sentence on made-up curves whose loss is lowest at either end of the range."""
+    from explorer.explain import SPREAD_FACTORS, Encoding
+    from explorer.sections.how_questions import spread_summary
+
+    f = SPREAD_FACTORS
+    rec = np.linspace(1.0, 2.0, len(f)) if edge == 0 else np.linspace(2.0, 1.0, len(f))
+    kl = np.zeros(len(f)) if beta == 0 else 0.001 * np.ones(len(f))
+    total = rec + beta * kl
+    curve = {"factor": f, "reconstruction": rec, "kl": kl, "beta": beta, "total": total,
+             "best": int(np.argmin(total)), "learned": int(np.argmin(np.abs(np.log(f)))), "n_eps": 16}
+    enc = Encoding(np.zeros((28, 28), np.float32), np.zeros(2), np.full(2, np.log(0.01)))
+    text = spread_summary(curve, enc)
+    side = "narrowest" if edge == 0 else "widest"
+    assert f"That is the {side} spread drawn (× {f[edge]:.2f}), the edge of this range" in text
+    if beta == 0:
+        assert "No KL term: nothing stops z_std from shrinking" in text and not KL_AT_WORK.search(text)
+    elif edge == 0:
+        assert "grows without bound" in text
+    else:
+        assert f"(β = {beta:g}) towards z_std = 1 outweighs" in text

@@ -128,13 +128,12 @@ def _names(left: Handle, right: Handle) -> list[str]:
 
 
 def metrics(left: Handle, right: Handle) -> None:
-    """The two cards' numbers in one table."""
+    """The two cards' test numbers in one table."""
     rows = []
     for h in (left, right):
         m, card = h.served.metrics or {}, h.served.card
         test = card.get("test_metrics", m)
-        rows.append({
-            "latent_dim": h.served.latent_dim, "β": card.get("beta"), "epochs": card.get("epochs"),
+        rows.append({  # (β, latent_dim and epochs are in the recipes' table above)
             "negative ELBO": test.get("neg_elbo"), "reconstruction": test.get("reconstruction_loss"),
             "KL": test.get("kl_loss"), "active units": test.get("active_units"),
             "mean z_std": _mean_std(h)})

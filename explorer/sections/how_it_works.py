@@ -276,8 +276,8 @@ def the_cloud(handle: Handle, enc: Encoding) -> tuple[np.ndarray, float]:
     c_map, c_tab = st.columns([1, 1])
     if can_map(model):
         zoom = c_map.toggle("Zoom in on the cloud", value=True, key="how_zoom",
-                            help="A well-trained encoder gives each input a small cloud: on the whole map it "
-                                 "is a dot. Zoomed, the box spans 4 z_std either side of z_mean.")
+                            help="Zoomed, the box spans 4 z_std either side of z_mean: a cloud much smaller "
+                                 "than the map is a dot on the whole of it.")
         if model.latent_dim > 2:
             c_map.caption(f"{model.latent_dim}-D latent space shown through its first two principal "
                           "components.")
