@@ -180,18 +180,20 @@ def stop_py_spy(server: Server) -> None:
 
 def report(servers: list[Server], pages: list[str], repeats: int, visit: str) -> None:
     bare, apps = servers[0], servers[1:]
-    head = f"{'page':<14}" + "".join(f"{s.name + ' CPU s':>16}" for s in apps) + f"{'bare CPU s':>12}"
+    width = max(16, *(len(s.name) + 10 for s in apps))
     names = "/".join(s.name for s in servers)
-    head += "".join(f"{s.name + ' - bare':>16}" for s in apps) + f"   event loop s ({names})   runs ({names})"
-    print(f"\nServer CPU per page view ({visit} visit, median of {repeats}, seconds)\n{head}")
+    head = f"{'page':<14}" + "".join(f"{s.name + ' CPU s':>{width}}" for s in apps) + f"{'bare CPU s':>12}"
+    head += "".join(f"{s.name + ' - bare':>{width}}" for s in apps)
+    print(f"\nServer CPU per page view ({visit} visit, median of {repeats}, seconds)\n{head}"
+          f"   event loop s ({names})   runs seen ({names})")
     diffs: dict[str, list[float]] = {s.name: [] for s in apps}
     for path in pages:
         med = {s.name: median(s.views[path], "cpu") for s in servers}
-        line = f"{MENU[path][1]:<14}" + "".join(f"{med[s.name]:16.3f}" for s in apps)
+        line = f"{MENU[path][1]:<14}" + "".join(f"{med[s.name]:{width}.3f}" for s in apps)
         line += f"{med[bare.name]:12.3f}"
         for s in apps:
             diffs[s.name].append(med[s.name] - med[bare.name])
-            line += f"{diffs[s.name][-1]:16.3f}"
+            line += f"{diffs[s.name][-1]:{width}.3f}"
         line += "   " + " / ".join(f"{median(s.views[path], 'loop'):.2f}" for s in servers)
         line += "   " + " / ".join(f"{median(s.views[path], 'runs'):g}" for s in servers)
         print(line)
