@@ -13,6 +13,7 @@ from explorer import pictures as pics
 from explorer.cloud_map import backdrop_box, cloud_figure, view_ranges
 from explorer.models import ModelHandle, class_names
 from explorer.replay_figure import replay_figure as build_replay_figure
+from explorer.replay_story import decoder_stage
 from vae.bundles.bundle import DECODER_ONNX, load_gallery, load_replay
 from vae.bundles.serving import to_png
 from vae.inputs.data import DataUnavailable, load_dataset
@@ -223,7 +224,8 @@ def replay(model: ModelHandle) -> dict | None:
 @st.cache_data(show_spinner=False, max_entries=8)
 def replay_figure(model: ModelHandle, follow: int | None):
     """The replay player's figure for one followed digit (about 1.5 MB: every frame travels at once)."""
-    return build_replay_figure(replay(model), class_names(model.served), follow)
+    return build_replay_figure(replay(model), class_names(model.served), follow,
+                               frozen_decoder=decoder_stage(model.served.card) is not None)
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)

@@ -116,15 +116,16 @@ def replay_figure(replay: dict, class_names: list[str] | None = None, follow: in
     groups = [(c, np.flatnonzero(labels == c)) for c in np.unique(labels)]
     has_grid = "grid_decodes" in replay and len(replay["grid_decodes"]) == n_frames
     grid_shape = tuple(int(v) for v in replay.get("grid_shape", (5, 5)))
-    grid_title = ("Decodes of a fixed grid of z" + ("<br>(a frozen, trained decoder)" if frozen_decoder
-                                                    else "")) if has_grid else ""
+    # Short titles, so that they fit side by side on a narrow page (nats: per image).
+    grid_title = ("Decoded grid of z" + ("<br>(trained before, frozen)" if frozen_decoder else "")
+                  if has_grid else "")
 
     fig = make_subplots(rows=2, cols=2, column_widths=[0.62, 0.38], row_heights=[0.45, 0.55],
                         specs=[[{"rowspan": 2}, {}], [None, {}]], horizontal_spacing=0.08,
                         vertical_spacing=0.2,
-                        subplot_titles=("z_mean of 1,000 test images (rings: z_std)" if n_points == 1000
-                                        else f"z_mean of {n_points:,} test images (rings: z_std)",
-                                        "Loss terms (nats per image)", grid_title))
+                        subplot_titles=(f"z_mean of {n_points:,} test images", "Loss terms (nats)",
+                                        grid_title))
+    fig.update_annotations(font_size=14)
 
     def frame_traces(k: int) -> list:
         traces = []
@@ -162,7 +163,8 @@ def replay_figure(replay: dict, class_names: list[str] | None = None, follow: in
         if key in replay:
             fig.add_trace(go.Scatter(x=x_steps, y=np.asarray(replay[key], np.float64), mode="lines",
                                      name=title, line=dict(color=colour, width=1.5), legend="legend2",
-                                     hovertemplate=f"{title}: %{{y:.1f}} at step %{{x:.0f}}<extra></extra>"),
+                                     hovertemplate=f"{title}: %{{y:.1f}} nats per image at step "
+                                                   "%{x:.0f}<extra></extra>"),
                           row=1, col=2)
     cursor = first[n_map]
     cursor.update(x=[x_steps[0]] * 2)

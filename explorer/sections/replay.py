@@ -10,6 +10,7 @@ import streamlit as st
 from explorer import cache, models
 from explorer.models import ModelHandle
 from explorer.replay_figure import replay_figure
+from explorer.sections.replay_notes import heads_parting, stage_notice
 from vae.inputs.data import CLASS_NAMES
 from vae.model.replay import LIVE_FILE
 from vae.plural import count
@@ -38,11 +39,13 @@ def watch_it_learn(handle: ModelHandle) -> None:
                    "spread.")
         return
     st.markdown(INTRO)
+    stage_notice(handle)
     follow = follow_picker(handle, replay)
     st.plotly_chart(cache.replay_figure(handle, follow), key="replay_player",
                     config={"displayModeBar": False})
     if follow is not None:
         st.caption(followed_story(replay, follow, models.label_name(handle.served, replay["labels"][follow])))
+    heads_parting(replay, follow, handle.served.card.get("beta"))
 
 
 def follow_picker(handle: ModelHandle, replay: dict) -> int | None:
