@@ -12,6 +12,9 @@ from jobservice.state import JobStatus
 from vae.plural import count
 
 GIB = 1024 ** 3
+# One image through the trainer once (an image pass), in CPU seconds: MNIST, default preset, one thread on
+# the 2-core reference machine (docs/class_server.md, "Figures": 2.4 ms per image per epoch).
+SECONDS_PER_IMAGE_PASS = 0.0024
 
 
 class LimitReached(ValueError):
@@ -36,6 +39,12 @@ class Limits:
     job_size: int = 3_000_000  # VAE_JOB_SIZE_LIMIT: epochs × training images (50 epochs of MNIST)
     models_per_owner: int = 10  # VAE_MODELS_PER_VISITOR: saved models plus active jobs
     bytes_per_owner: int = GIB  # VAE_BYTES_PER_VISITOR: disk taken by a visitor's saved models
+    # VAE_QUEUE_BUDGET: image passes of all queued and running trainings together (18 M: about 12 CPU-hours,
+    # thirty 10-epoch MNIST models), so a few large jobs cannot hold the machine for days.
+    queue_budget: int = 18_000_000
+    # VAE_DISK_BUDGET_MB: the server's disk for jobs (their uploads included), visitors' models and the
+    # decoders published to browsers, together.
+    disk_budget: int = 20 * GIB
 
     @classmethod
     def from_env(cls) -> Limits:
@@ -47,12 +56,20 @@ class Limits:
             job_size=int(_env_number("VAE_JOB_SIZE_LIMIT", d.job_size)),
             models_per_owner=int(_env_number("VAE_MODELS_PER_VISITOR", d.models_per_owner)),
             bytes_per_owner=int(_env_number("VAE_BYTES_PER_VISITOR", d.bytes_per_owner)),
+            queue_budget=int(_env_number("VAE_QUEUE_BUDGET", d.queue_budget)),
+            disk_budget=int(_env_number("VAE_DISK_BUDGET_MB", d.disk_budget / 2**20) * 2**20),
         )
+
+
+def cpu_hours(image_passes: float) -> float:
+    """Image passes in CPU-hours, at the measured SECONDS_PER_IMAGE_PASS."""
+    return image_passes * SECONDS_PER_IMAGE_PASS / 3600
 
 
 def check_limits(lim: Limits, spec: JobSpec | ImportSpec, owner: str, jobs: list[JobStatus],
                  models_dir: Path) -> None:
-    """Raise LimitReached, saying why, if the owner may not start this job now."""
+    """Raise LimitReached, saying why, if the owner may not start this job now (the server's disk budget is
+    checked apart: jobservice.disk)."""
     size = job_size(spec) if isinstance(spec, JobSpec) else 0  # an import is capped by its time limit
     if size > lim.job_size:
         raise LimitReached(
@@ -69,6 +86,13 @@ def check_limits(lim: Limits, spec: JobSpec | ImportSpec, owner: str, jobs: list
     if active >= lim.queue:
         raise LimitReached(f"The server's queue is full ({count(active, 'job')} queued or running). "
                            "Try again when some have finished.")
+    queued = sum(job_size(j.spec) for j in jobs if j.active and isinstance(j.spec, JobSpec))
+    if size and queued + size > lim.queue_budget:
+        raise LimitReached(
+            f"The server's queue already holds {queued:,} image passes of training (about "
+            f"{cpu_hours(queued):,.0f} CPU-hours), and this job's {size:,} would take it over its budget of "
+            f"{lim.queue_budget:,} (about {cpu_hours(lim.queue_budget):,.0f} CPU-hours). Try fewer epochs, "
+            "or again when some jobs have finished.")
     used = user_models.usage(models_dir, owner)
     if used.models + len(mine) >= lim.models_per_owner:
         raise LimitReached(
