@@ -16,10 +16,15 @@ PAGES = [  # (file, title, icon)
     ("pages/how_it_works.py", "How it works", "💡"),
     ("pages/compare.py", "Compare", "⚖️"),
 ]
+TEACHER_PAGE = ("pages/teacher.py", "Class", "🧑‍🏫")  # teachers only: anyone else has no such page
 HERE = Path(__file__).resolve().parent
+
+from explorer import teachers  # noqa: E402  (light: no model, no Plotly)
+
 # A page file that is not there (yet) is left out rather than breaking the whole app.
+shown = PAGES + ([TEACHER_PAGE] if teachers.is_teacher() else [])
 pages = [st.Page(f, title=t, icon=i, default=(f == "pages/home.py"))
-         for f, t, i in PAGES if (HERE / f).is_file()]
+         for f, t, i in shown if (HERE / f).is_file()]
 # The app draws its own menu. Streamlit's, shown where this config leaves it on, first lists the pages/
 # folder's file names ("app", "latent map", …) until this script's first run reaches the browser; the
 # config turns it off (client.showSidebarNavigation), and with it st.navigation's, hence position="hidden".
@@ -32,7 +37,8 @@ with st.sidebar:
 from explorer import keeper, models, visitors, widgets  # noqa: E402  (after the menu: slow on a first run)
 
 keeper.start()
-keeper.note_visit(visitors.remember_visitor())  # the idle clean-up keeps a visitor's models a while
+# The idle clean-up keeps a visitor's models a while; a signed-in user's name is noted for the teachers.
+keeper.note_visit(visitors.remember_visitor(), teachers.shown_name())
 model = models.current_model()
 st.sidebar.caption(f"Model: **{models.display_name(model)}** — latent_dim {model.latent_dim}")
 visitors.login_controls()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
+import live_decoder
 from explorer import models
 from jobservice import (
     ImportSpec,
@@ -32,11 +34,17 @@ def runner() -> LocalProcessRunner:
     models: VAE_RUNNER=local (the default: processes on this machine) or VAE_RUNNER=ray with
     VAE_RAY_ADDRESS=http://HEAD:8265 (a Ray cluster; README, "Scaling out")."""
     kind = os.environ.get("VAE_RUNNER", "local").strip().lower() or "local"
+    counted = (published_decoders(),)  # the server's disk budget counts them with jobs and models
     if kind == "ray":
-        return RayJobRunner.from_env(models_dir=models.USER_MODELS)
+        return RayJobRunner.from_env(models_dir=models.USER_MODELS, counted_dirs=counted)
     if kind != "local":
         raise ValueError(f"VAE_RUNNER must be 'local' or 'ray'; got {kind!r}.")
-    return LocalProcessRunner(models_dir=models.USER_MODELS)
+    return LocalProcessRunner(models_dir=models.USER_MODELS, counted_dirs=counted)
+
+
+def published_decoders() -> Path:
+    """The folder of the decoders published for browsers to fetch (the live decoder's)."""
+    return live_decoder.MODELS_DIR
 
 
 def limits_text(limits: Limits) -> str:

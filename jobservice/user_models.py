@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import time
@@ -111,11 +112,24 @@ def folder_bytes(folder: Path) -> int:
     return total
 
 
-def touch_visitor(root: str | Path, owner: str) -> None:
-    """Note that a visitor is active now (for the idle clean-up)."""
+def touch_visitor(root: str | Path, owner: str, name: str | None = None) -> None:
+    """Note that a visitor is active now (for the idle clean-up), with the name a signed-in user goes by
+    (for a teacher's page)."""
     folder = Path(root) / VISITORS
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / _safe(owner)).touch()
+    if name:
+        write_json(folder / _safe(owner), {"name": str(name)[:200]})
+    else:
+        (folder / _safe(owner)).touch()
+
+
+def visitor_name(root: str | Path, owner: str) -> str | None:
+    """The name a signed-in visitor last went by, if one was noted."""
+    try:
+        meta = json.loads((Path(root) / VISITORS / _safe(owner)).read_text() or "{}")
+    except (OSError, ValueError):
+        return None
+    return meta.get("name") if isinstance(meta, dict) and isinstance(meta.get("name"), str) else None
 
 
 def last_seen(root: str | Path, owner: str) -> float | None:
