@@ -34,9 +34,10 @@ with st.sidebar:
         st.page_link(page, label=page.title, icon=page.icon)
     st.divider()
 
-from explorer import keeper, models, visitors, widgets  # noqa: E402  (after the menu: slow on a first run)
+from explorer import keeper, models, upload_cap, visitors, widgets  # noqa: E402  (after the menu: slow)
 
 keeper.start()
+upload_cap.cap_session_uploads()  # what one session's uploads may hold in this process's memory
 # The idle clean-up keeps a visitor's models a while; a signed-in user's name is noted for the teachers.
 keeper.note_visit(visitors.remember_visitor(), teachers.shown_name())
 model = models.current_model()
