@@ -18,6 +18,7 @@ from jobservice import (
     NotYours,
     upload_digest,
 )
+from jobservice.limits import cpu_hours
 from jobservice.ray_runner import RayJobRunner  # (it imports Ray itself only once it asks the cluster)
 from vae.bundles.bundle import is_bundle
 from vae.inputs.data import DATASETS, TITLES, datasets_here
@@ -53,7 +54,8 @@ def limits_text(limits: Limits) -> str:
     return (f"Each visitor may have {count(limits.running_per_owner, 'job')} running and {queued} queued, "
             f"and keep {count(limits.models_per_owner, 'model')} ({limits.bytes_per_owner / 2**30:g} GB); a "
             f"job may be at most {count(limits.job_size, 'image pass', 'image passes')} (epochs × training "
-            f"images, e.g. {count(limits.job_size // 60_000, 'epoch')} of MNIST).")
+            f"images, e.g. {count(limits.job_size // 60_000, 'epoch')} of MNIST), and the whole queue "
+            f"{limits.queue_budget:,} (about {cpu_hours(limits.queue_budget):,.0f} CPU-hours).")
 
 
 def dataset_label(name: str, here: list[str]) -> str:

@@ -127,3 +127,15 @@ def test_a_student_cannot_take_a_teachers_action(school):
     at.user, at.secrets = signed_in("alice"), AUTH
     at.run()
     assert [e.value for e in at.error] == ["Only a teacher can do this."]
+
+
+def test_limits_follow_the_signed_in_user_not_the_cookie(school):
+    """The probe's ten fresh browsers each got fresh limits. Signed in, four browsers of one student are one
+    owner: the fourth job is refused whichever browser sends it."""
+    for n in range(4):
+        at = visit(f"fresh-browser-{n:02d}-0123456789", signed_in("alice"), "pages/train.py")
+        at.selectbox[0].select("digits")
+        at.text_input[0].input(f"job {n}")
+        next(b for b in at.get("form_submit_button") if b.label == "Start training").click().run()
+    assert [j.owner for j in school.list()] == [user_owner("alice")] * 3
+    assert "You already have 3 jobs queued or running" in " ".join(e.value for e in at.error)
