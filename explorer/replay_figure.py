@@ -234,7 +234,7 @@ def replay_figure(replay: dict, class_names: list[str] | None = None, follow: in
                                    args=[None, dict(frame=dict(duration=FRAME_MS, redraw=True),
                                                     transition=dict(duration=0), fromcurrent=True,
                                                     mode="immediate")]),
-                              dict(label="⏸ Pause", method="animate",
+                              dict(label="Pause", method="animate",  # (no ⏸: an emoji, a box without one)
                                    args=[[None], dict(frame=dict(duration=0, redraw=False),
                                                       transition=dict(duration=0), mode="immediate")])])],
         # The epoch at the slider's right end, on the buttons' row; the rail under both. The slider's tick

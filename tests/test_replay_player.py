@@ -35,7 +35,7 @@ def test_every_snapshot_is_a_frame_that_moves_the_map():
     fig = replay_figure(replay, [str(i) for i in range(10)], follow=5)
     assert len(fig.frames) == 12 and [f.name for f in fig.frames] == [str(k) for k in range(12)]
     assert len(fig.layout.sliders[0].steps) == 12
-    assert [b.label for b in fig.layout.updatemenus[0].buttons] == ["▶ Play", "⏸ Pause"]
+    assert [b.label for b in fig.layout.updatemenus[0].buttons] == ["▶ Play", "Pause"]
     first, last = fig.frames[0].data, fig.frames[-1].data
     # Trace 0 is label 0's points: piled at the origin in frame 0, apart at the end.
     assert np.abs(np.asarray(first[0].x, float)).max() < 1e-3
