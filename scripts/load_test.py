@@ -36,7 +36,7 @@ from scripts.harness import CHROMIUM, CHROMIUM_ARGS, EXCEPTION, IDLE, AppServer 
 SLIDER = "[data-testid='stMain'] [data-testid='stSlider'] input[type='range']"
 DECODED = "[data-testid='stMain'] [data-testid='stImage'] img"
 UPLOAD = "[data-testid='stFileUploader'] input[type='file']"
-Z_TEXT = "[data-testid='stCode']"  # Encode prints `z_mean = [...]` in a code block
+Z_TEXT = "img[alt^='reconstruction: ']"  # Encode's reconstruction: its alt text names the upload's z_mean
 TIMEOUT_MS = 120_000
 
 
@@ -112,14 +112,13 @@ async def move_slider(page, times: dict) -> None:
 
 
 async def upload_digit(page, seed: int, times: dict) -> None:
-    before = await page.evaluate(f"() => [...document.querySelectorAll(\"{Z_TEXT}\")].map(e => e.innerText)"
-                                 ".find(t => t.includes('z_mean =')) ?? null")
+    before = await page.evaluate(f"() => document.querySelector(\"{Z_TEXT}\")?.alt ?? null")
     t0 = time.perf_counter()
     await page.locator(UPLOAD).set_input_files({"name": f"digit-{seed}.png", "mimeType": "image/png",
                                                 "buffer": digit_png(seed)})
     await page.wait_for_function(
-        f"(before) => {{ const t = [...document.querySelectorAll(\"{Z_TEXT}\")].map(e => e.innerText)"
-        ".find(t => t.includes('z_mean =')); return t !== undefined && t !== before; }",
+        f"(before) => {{ const t = document.querySelector(\"{Z_TEXT}\")?.alt; "
+        "return t !== undefined && t !== before; }",
         arg=before, timeout=TIMEOUT_MS, polling=20)
     times["upload -> its z_mean shown"].append(time.perf_counter() - t0)
     await wait_idle(page, settle_ms=100)
