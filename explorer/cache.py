@@ -10,10 +10,11 @@ import streamlit as st
 from explorer import cloud_svg, explain
 from explorer import geometry as geo
 from explorer import pictures as pics
-from explorer.cloud_map import backdrop_box, cloud_figure, view_ranges
+from explorer.cloud_map import backdrop_box, cloud_figure, too_small_to_see, view_ranges
 from explorer.figures import history_figure
 from explorer.models import Handle, class_names
 from explorer.replay_figure import replay_figure as build_replay_figure
+from explorer.training_facts import facts_of
 from vae.bundles.bundle import DECODER_ONNX, load_gallery, load_replay
 from vae.bundles.serving import to_png
 from vae.inputs.data import DataUnavailable, load_dataset
@@ -164,6 +165,14 @@ def _cloud_layout(handle: Handle, clouds: list[dict], zoom: bool):
     return pca, view, backdrop
 
 
+def cloud_too_small(handle: Handle, clouds: list[dict]) -> bool:
+    """Whether the clouds are too small to see on the whole map (explorer.cloud_map.too_small_to_see)."""
+    plane = map_plane(handle)
+    if plane is None and handle.served.latent_dim != 2:
+        return False
+    return too_small_to_see(clouds, None if plane is None else plane[1], plane_ranges(handle))
+
+
 def cloud_map(handle: Handle, clouds: list[dict], zoom: bool = False, height: int = 520):
     """Clouds on the latent map (explorer.cloud_map) over the test set's cached picture, as a Plotly figure;
     None for a > 2-D model without reference encodings."""
@@ -221,7 +230,8 @@ def replay(handle: Handle) -> dict | None:
 @st.cache_data(show_spinner=False, max_entries=8, hash_funcs=BY_CACHE_KEY)
 def replay_figure(handle: Handle, follow: int | None):
     """The replay player's figure for one followed digit (about 1.5 MB: every frame travels at once)."""
-    return build_replay_figure(replay(handle), class_names(handle.served), follow)
+    return build_replay_figure(replay(handle), class_names(handle.served), follow,
+                               beta=facts_of(handle.served).beta)
 
 
 @st.cache_resource(show_spinner=False, max_entries=8, hash_funcs=BY_CACHE_KEY)
@@ -239,9 +249,11 @@ def _read_only(arrays: dict[str, np.ndarray] | None) -> dict[str, np.ndarray] | 
 
 @st.cache_data(show_spinner=False, max_entries=32, hash_funcs=BY_CACHE_KEY)
 def spread_curve(handle: Handle, image: np.ndarray) -> dict:
-    """One input's reconstruction and KL as its z_std is scaled (explain.spread_curve): ~500 decodes, once."""
+    """One input's reconstruction and KL, and the model's loss reconstruction + β·KL, as its z_std is scaled
+    (explain.spread_curve): ~500 decodes, once."""
     enc = explain.encode(handle.served, image)
-    return explain.spread_curve(handle.served.decode, enc.image, enc.z_mean, enc.z_log_var)
+    beta = facts_of(handle.served).beta
+    return explain.spread_curve(handle.served.decode, enc.image, enc.z_mean, enc.z_log_var, beta)
 
 
 # Figures are shared by every session, read-only: st.plotly_chart only reads them, and nothing else may

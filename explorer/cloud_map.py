@@ -11,6 +11,9 @@ from explorer import explain
 from explorer import figures as figs
 
 SVG_SAMPLES = 1000  # more sampled points than this go to WebGL; fewer are cheaper as SVG (no GL context)
+# On the whole map a cloud whose 2·z_std ring spans less than this share of the map (about 25 px of a 500-px
+# plot) hides under its 15-px z_mean star: the pages then open zoomed in on it.
+SMALL_CLOUD = 0.05
 
 
 def view_ranges(clouds: list[dict], pca: dict | None, data_ranges: tuple | None,
@@ -34,6 +37,17 @@ def view_ranges(clouds: list[dict], pca: dict | None, data_ranges: tuple | None,
     half = max(float((hi - lo).max()) / 2 * 1.05, 1e-3)  # square, so the cloud's shape is not distorted
     mid = (lo + hi) / 2
     return (float(mid[0] - half), float(mid[0] + half)), (float(mid[1] - half), float(mid[1] + half))
+
+
+def too_small_to_see(clouds: list[dict], pca: dict | None, data_ranges: tuple | None) -> bool:
+    """Whether, on the whole map, every cloud's 2·z_std ring is narrower than SMALL_CLOUD of the map's span
+    (False without a test set: the view then frames the clouds anyway)."""
+    if data_ranges is None or not clouds:
+        return False
+    (x0, x1), (y0, y1) = view_ranges(clouds, pca, data_ranges, zoom=False)
+    widest = max(4.0 * float(np.sqrt(np.clip(np.linalg.eigvalsh(explain.projected_cov(c["z_log_var"], pca)),
+                                             0.0, None).max())) for c in clouds)
+    return widest < SMALL_CLOUD * max(x1 - x0, y1 - y0)
 
 
 def backdrop_box(view: tuple, full: tuple) -> tuple[tuple[float, float], tuple[float, float]]:

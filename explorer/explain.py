@@ -160,10 +160,14 @@ def fmt_vec(v: np.ndarray, digits: int = 3, max_items: int = 8) -> str:
 
 # ----------------------------------------------------------------------------- How it works, mended
 
-GLOSSARY = ("**nats**: loss units, information measured with the natural log (1 nat ≈ 1.44 bits) · "
-            "**ELBO**: the evidence lower bound on log p(x); training minimises −ELBO = reconstruction "
-            "+ KL · **KL**: the Kullback–Leibler divergence, how far this input's N(z_mean, z_std²) is "
-            "from the prior · **prior**: N(0, I), the distribution z is drawn from to generate new images")
+def glossary(beta: str) -> str:
+    """The page's one-line glossary; `beta` is this model's β in words (training_facts.beta_phrase)."""
+    return ("**nats**: loss units, information measured with the natural log (1 nat ≈ 1.44 bits) · "
+            "**ELBO**: the evidence lower bound on log p(x); −ELBO = reconstruction + KL, and a VAE with "
+            f"weight β trains on reconstruction + β·KL, this model with {beta} · **KL**: the "
+            "Kullback–Leibler divergence, how far this input's N(z_mean, z_std²) is from the prior · "
+            "**prior**: N(0, I), the distribution z is drawn from to generate new images")
+
 
 # z_std scaled by 20^-1 … 20^1; the middle factor is exactly 1, the learned z_std.
 SPREAD_FACTORS = 20.0 ** np.linspace(-1.0, 1.0, 33)
@@ -175,13 +179,14 @@ def magnified(z_mean: np.ndarray, samples: np.ndarray, factor: float) -> np.ndar
     return z_mean + factor * (np.asarray(samples, np.float64) - z_mean)
 
 
-def spread_curve(decode, x: np.ndarray, z_mean: np.ndarray, z_log_var: np.ndarray,
+def spread_curve(decode, x: np.ndarray, z_mean: np.ndarray, z_log_var: np.ndarray, beta: float = 1.0,
                  factors: np.ndarray = SPREAD_FACTORS, n_eps: int = 16, seed: int = 0) -> dict:
     """One input's loss terms as its z_std is scaled by each factor, z_mean fixed.
 
     Reconstruction: the expected Bernoulli loss E_ε[BCE(x, decode(z_mean + f · z_std · ε))], estimated
     with the same `n_eps` draws of ε for every factor (common random numbers: a smooth curve); KL in
-    closed form. Returns the arrays, the index of the sum's minimum and that of factor 1 (the learned z_std).
+    closed form. The total is the model's own loss, reconstruction + β·KL. Returns the arrays, the index of
+    the total's minimum and that of factor 1 (the learned z_std).
     """
     z_mean = np.asarray(z_mean, np.float64).reshape(-1)
     z_log_var = np.asarray(z_log_var, np.float64).reshape(-1)
@@ -193,9 +198,9 @@ def spread_curve(decode, x: np.ndarray, z_mean: np.ndarray, z_log_var: np.ndarra
     t = np.asarray(x, np.float64).reshape(1, 1, -1)
     reconstruction = -(t * np.log(p) + (1 - t) * np.log1p(-p)).sum(-1).mean(1)
     kl = np.array([kl_per_dim(z_mean, z_log_var + 2.0 * np.log(f)).sum() for f in factors])
-    total = reconstruction + kl
-    return {"factor": factors, "reconstruction": reconstruction, "kl": kl, "total": total,
-            "best": int(np.argmin(total)), "learned": int(np.argmin(np.abs(np.log(factors)))),
+    total = reconstruction + beta * kl
+    return {"factor": factors, "reconstruction": reconstruction, "kl": kl, "beta": float(beta),
+            "total": total, "best": int(np.argmin(total)), "learned": int(np.argmin(np.abs(np.log(factors)))),
             "n_eps": n_eps}
 
 

@@ -2,19 +2,19 @@
 
 # Pages reconcile the job folder whenever they read it, but nobody may be watching: the keeper does it every
 # few seconds, so the next job starts when one ends with no page open, and once an hour it removes old job
-# folders and idle visitors' unshared models (README, "Running it for a class"). Replicas each run one; the
-# job folder's lock keeps them from starting a job twice.
+# folders, idle visitors' unshared models, and the published decoders no model has any more
+# (docs/class_server.md). Replicas each run one; the job folder's lock keeps them from starting a job twice.
 
 from __future__ import annotations
 
-import os
 import sys
 import threading
 import time
 
 import streamlit as st
 
-from explorer import models, training
+import settings
+from explorer import published, training
 from jobservice import user_models
 
 TICK_S = 2.0
@@ -24,13 +24,7 @@ CLEAN_EVERY_S = 3600.0
 def retention_days() -> tuple[float, float]:
     """(days a finished job's folder is kept, days of absence after which a visitor's unshared models go);
     VAE_JOB_RETENTION_DAYS (7) and VAE_IDLE_MODEL_DAYS (30); 0 keeps them for ever."""
-    def days(name: str, default: float) -> float:
-        try:
-            return float(os.environ.get(name, default))
-        except ValueError:
-            return default
-
-    return days("VAE_JOB_RETENTION_DAYS", 7), days("VAE_IDLE_MODEL_DAYS", 30)
+    return settings.number("VAE_JOB_RETENTION_DAYS"), settings.number("VAE_IDLE_MODEL_DAYS")
 
 
 def tick(now: float, last_clean: float) -> float:
@@ -41,10 +35,11 @@ def tick(now: float, last_clean: float) -> float:
         return last_clean
     job_days, idle_days = retention_days()
     removed = runner.clean_up(job_days, now)
-    gone = user_models.remove_idle(models.USER_MODELS, idle_days, now)
-    if removed or gone:
-        print(f"Latent Explorer: removed {len(removed)} old job folders and {len(gone)} idle visitors' "
-              "models.", file=sys.stderr)
+    gone = user_models.remove_idle(settings.user_models_dir(), idle_days, now)
+    unused = published.clean_up(now)  # after the idle models went: their decoders go too
+    if removed or gone or unused:
+        print(f"Latent Explorer: removed {len(removed)} old job folders, {len(gone)} idle visitors' "
+              f"models and {len(unused)} published files of decoders no model has.", file=sys.stderr)
     return now
 
 
@@ -60,7 +55,7 @@ def note_visit(who: str) -> None:
             return
         _SEEN[who] = now
     try:
-        user_models.touch_visitor(models.USER_MODELS, who)
+        user_models.touch_visitor(settings.user_models_dir(), who)
     except OSError as exc:
         print(f"Latent Explorer: could not note a visit: {exc!r}", flush=True)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import sys
 from collections.abc import Iterator
@@ -12,7 +11,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from explorer import icons, visitors
+import settings
+from explorer import icons, published, visitors
 from explorer.legacy_pages import leave_legacy_pages_mode
 from explorer.text import no_autolinks, plain_text  # noqa: F401  (the sections' models.plain_text)
 from jobservice import Limits, public_message, user_models
@@ -33,7 +33,6 @@ from vae.inputs.data import CLASS_NAMES
 
 leave_legacy_pages_mode()  # before anything else a page does (see legacy_pages)
 
-USER_MODELS = Path(os.environ.get("VAE_USER_MODELS", SHIPPED_DIR / "user"))
 USER_PREFIX = "user/"  # ids of the models trained or imported in the app
 MODEL_KEY = "model_path"  # the current bundle's folder, in session state: never from the browser
 NOTICE_KEY = "model_notice"
@@ -143,7 +142,7 @@ def _clean(paths: list[Path]) -> list[Path]:
 
 def extra_roots() -> tuple[str, ...]:
     """Folders of bundles the operator adds for everyone (VAE_MODEL_ROOTS, separated like PATH)."""
-    return tuple(r for r in os.environ.get("VAE_MODEL_ROOTS", "").split(os.pathsep) if r.strip())
+    return settings.model_roots()
 
 
 def forget_models() -> None:
@@ -155,7 +154,7 @@ def entries() -> list[Entry]:
     """The models this visitor may open: shipped, the operator's, their own and those shared with the
     class."""
     me = visitors.owner()
-    return [e for e in _catalogue(str(USER_MODELS), extra_roots())
+    return [e for e in _catalogue(str(settings.user_models_dir()), extra_roots())
             if e.owner is None or e.owner == me or e.shared]
 
 
@@ -290,16 +289,19 @@ def share(path: str | Path, shared: bool) -> None:
 
 
 def delete(path: str | Path) -> None:
-    """Delete one of this visitor's models; the session moves to the default model if it was current."""
+    """Delete one of this visitor's models, and its published decoder (its URL then answers 404); the session
+    moves to the default model if it was current."""
+    decoder = published.bundle_decoder(path)
     user_models.delete(path, visitors.owner())
     forget_models()
+    published.model_deleted(decoder)
     if Path(st.session_state.get(MODEL_KEY) or "").resolve() == Path(path).resolve():
         set_current_model(DEFAULT_MODEL)
 
 
 def usage_text() -> str:
     """This visitor's storage against the quota, in words."""
-    lim, used = Limits.from_env(), user_models.usage(USER_MODELS, visitors.owner())
+    lim, used = Limits.from_env(), user_models.usage(settings.user_models_dir(), visitors.owner())
     return (f"Your models: {used.models} of {lim.models_per_owner}, {used.bytes / 2**20:,.0f} MB of "
             f"{lim.bytes_per_owner / 2**20:,.0f} MB.")
 
@@ -307,7 +309,7 @@ def usage_text() -> str:
 def paths_allowed() -> bool:
     """VAE_ALLOW_BUNDLE_PATHS=1: Home opens bundle folders by path. Off by default: on a server that many
     people use, a path typed in a browser would reach any folder the server can read."""
-    return os.environ.get("VAE_ALLOW_BUNDLE_PATHS", "0").strip().lower() in ("1", "true", "yes")
+    return settings.flag("VAE_ALLOW_BUNDLE_PATHS")
 
 
 def open_path(folder: str) -> str | None:
@@ -331,7 +333,7 @@ def display_name(model: ServedModel) -> str:
 
 def is_visitors(path: str | Path) -> bool:
     """Whether a bundle sits among the visitors' models (trained or imported in the app)."""
-    return Path(path).resolve().parent == USER_MODELS.resolve()
+    return Path(path).resolve().parent == settings.user_models_dir().resolve()
 
 
 def set_current_model(path: str | Path) -> None:

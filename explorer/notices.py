@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from explorer.training_facts import beta_text, facts_of
 from vae.bundles.serving import ServedModel
 from vae.model.posterior import ACTIVE_UNIT_THRESHOLD, unit_activity
 
@@ -37,13 +38,20 @@ def unit_activity_notice(model: ServedModel) -> tuple[str, str] | None:
             f"another: the variance of z_mean is below the {ACTIVE_UNIT_THRESHOLD} of an active unit "
             f"({figures}). The encoder does not use {it} to tell images apart, so the decoder draws the same "
             f"image all along {it}.")
+    beta = facts_of(model).beta
     if used >= min(d, 2):
+        why = ("the KL term keeps them at the prior, N(0, 1)." if beta > 0 else
+               "with β = 0 there is no KL term to keep them at the prior; the encoder just leaves them out.")
         return "info", (f"**{used} of {d} latent units are active.** {what} A VAE with more dimensions "
-                        "than the data needs leaves some unused: the KL term keeps them at the prior, "
-                        "N(0, 1).")
+                        f"than the data needs leaves some unused: {why}")
+    if beta == 0:
+        return "warning", (
+            f"**Only {used} of {d} latent units {'is' if used == 1 else 'are'} active.** {what} With β = 0 "
+            "there is no KL term, so this is not posterior collapse: this training found no use for "
+            f"{it}. To try: train for more epochs.")
     return "warning", (
         f"**Only {used} of {d} latent units {'is' if used == 1 else 'are'} active.** {what} This is "
-        "*posterior collapse*: the KL term pulled those units onto the prior before the decoder learned to "
-        "use them. It is common after a short training. To try: train for more epochs, or lower **β** "
-        "below 1 (Train page) so that the KL term pulls less; a KL warm-up (`--kl-warmup` on the command "
-        "line) helps too.")
+        f"*posterior collapse*: the KL term (β = {beta_text(beta)}) pulled those units onto the prior before "
+        "the decoder learned to use them. It is common after a short training. To try: train for more "
+        f"epochs, or lower **β** below {beta_text(beta)} (Train page) so that the KL term pulls less; a KL "
+        "warm-up (`--kl-warmup` on the command line) helps too.")

@@ -78,10 +78,26 @@ def _range(values: np.ndarray, pad: float) -> list[float]:
     return [float(lo - pad), float(hi + pad)]
 
 
+def loss_curves(replay: dict, beta: float | None) -> list[tuple[str, str, np.ndarray]]:
+    """(legend name, colour, values) of the loss panel's curves. The replay stores the negative ELBO as
+    "loss"; for a β other than 1 the loss trained on, reconstruction + β·KL, is drawn too."""
+    names = {"loss": "negative ELBO" if beta is None else
+             "negative ELBO = reconstruction + KL" + (" (the loss, β = 1)" if beta == 1 else ""),
+             "reconstruction_loss": "reconstruction", "kl_loss": "KL"}
+    colours = {"loss": "#222", "reconstruction_loss": "#1f77b4", "kl_loss": "#d62728"}
+    curves = [(names[k], colours[k], np.asarray(replay[k], np.float64)) for k in names if k in replay]
+    if beta is not None and beta != 1 and "reconstruction_loss" in replay and "kl_loss" in replay:
+        trained = (np.asarray(replay["reconstruction_loss"], np.float64)
+                   + beta * np.asarray(replay["kl_loss"], np.float64))
+        curves.insert(0, (f"the loss: reconstruction + {beta:g}·KL (β = {beta:g})", "#8c564b", trained))
+    return curves
+
+
 def replay_figure(replay: dict, class_names: list[str] | None = None, follow: int | None = None,
-                  height: int = 620) -> go.Figure:
+                  height: int = 620, beta: float | None = None) -> go.Figure:
     """The animated figure: the map (left), the loss terms with a cursor (top right) and the decoded grid
-    (bottom right); frame k is snapshot k."""
+    (bottom right); frame k is snapshot k. With the model's `beta` the loss it trained on is drawn too,
+    reconstruction + β·KL (β = 1: the negative ELBO itself)."""
     xy, std, (x_title, y_title) = project(replay)
     labels = np.asarray(replay["labels"]).astype(int)
     steps, epochs = np.asarray(replay["step"]), np.asarray(replay["epoch"], np.float64)
@@ -132,18 +148,17 @@ def replay_figure(replay: dict, class_names: list[str] | None = None, follow: in
         fig.add_trace(tr, row=1, col=1)
     # The loss curves: static, on a log-step axis (step 0 drawn at the axis' left edge).
     x_steps = np.maximum(steps, 0.5)
-    for key, title, colour in (("loss", "negative ELBO", "#222"), ("reconstruction_loss", "reconstruction",
-                                                                   "#1f77b4"), ("kl_loss", "KL", "#d62728")):
-        if key in replay:
-            fig.add_trace(go.Scatter(x=x_steps, y=np.asarray(replay[key], np.float64), mode="lines",
-                                     name=title, line=dict(color=colour, width=1.5),
-                                     hovertemplate=f"{title}: %{{y:.1f}} at step %{{x:.0f}}<extra></extra>"),
-                          row=1, col=2)
+    curves = loss_curves(replay, beta)
+    for title, colour, values in curves:
+        line = dict(color=colour, width=1.5)
+        fig.add_trace(go.Scatter(x=x_steps, y=values, mode="lines", name=title, line=line,
+                                 hovertemplate=f"{title}: %{{y:.1f}} at step %{{x:.0f}}<extra></extra>"),
+                      row=1, col=2)
     cursor = first[n_map]
     cursor.update(x=[x_steps[0]] * 2)
     fig.add_trace(cursor, row=1, col=2)
     cursor_index = len(fig.data) - 1
-    losses = np.concatenate([np.asarray(replay[k], np.float64) for k in ("loss", "kl_loss") if k in replay])
+    losses = np.concatenate([values for _, _, values in curves] or [np.zeros(0)])
     top = float(np.nanpercentile(losses, 99)) * 1.05 if losses.size else 1.0
     fig.data[cursor_index].y = [0, top]
     if has_grid:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
-
-from explorer import models
+import settings
 from jobservice import (
     ImportSpec,
     JobNotFound,
@@ -31,12 +29,12 @@ def runner() -> LocalProcessRunner:
     """The runner the operator configured, saving trained bundles where the model picker lists visitors'
     models: VAE_RUNNER=local (the default: processes on this machine) or VAE_RUNNER=ray with
     VAE_RAY_ADDRESS=http://HEAD:8265 (a Ray cluster; README, "Scaling out")."""
-    kind = os.environ.get("VAE_RUNNER", "local").strip().lower() or "local"
+    kind = settings.text("VAE_RUNNER").lower()
     if kind == "ray":
-        return RayJobRunner.from_env(models_dir=models.USER_MODELS)
+        return RayJobRunner.from_env()
     if kind != "local":
         raise ValueError(f"VAE_RUNNER must be 'local' or 'ray'; got {kind!r}.")
-    return LocalProcessRunner(models_dir=models.USER_MODELS)
+    return LocalProcessRunner()
 
 
 def limits_text(limits: Limits) -> str:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from explorer.data_home import cache_dir
+import settings
 from explorer.models import Handle
 
 N_SAMPLE = 2000  # points t-SNE itself places (openTSNE, Barnes-Hut: ~7 s of one core for 2,000 16-D points)
@@ -79,7 +79,9 @@ def cache_file(handle: Handle) -> Path:
     """This model's t-SNE file in the cache folder: one per bundle folder (a re-save overwrites it)."""
     digest = hashlib.sha256(handle.path.encode()).hexdigest()[:16]
     name = re.sub(r"[^A-Za-z0-9._-]", "_", Path(handle.path).name)[:40]
-    return cache_dir() / f"tsne-{name}-{digest}.npz"
+    folder = settings.cache_dir()
+    folder.mkdir(parents=True, exist_ok=True)  # OSError where it cannot be: callers then do not keep it
+    return folder / f"tsne-{name}-{digest}.npz"
 
 
 def load(handle: Handle) -> dict | None:

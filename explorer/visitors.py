@@ -20,12 +20,12 @@ from __future__ import annotations
 import functools
 import hashlib
 import ipaddress
-import os
 import re
 import secrets
 
 import streamlit as st
 
+import settings
 from explorer import icons
 from explorer.text import plain_text
 
@@ -82,13 +82,13 @@ def proxy_user() -> str | None:
     Anyone can send any header: it counts only when the connection comes from an address in
     VAE_TRUSTED_PROXIES (none by default: the header is then ignored), and the proxy sets it itself,
     replacing what a browser sent (deploy/nginx.conf)."""
-    header = os.environ.get("VAE_USER_HEADER", "").strip()
+    header = settings.text("VAE_USER_HEADER")
     if not header:
         return None
     value = (st.context.headers.get(header) or "").strip()
     if not value:
         return None
-    trusted = os.environ.get("VAE_TRUSTED_PROXIES", "")
+    trusted = settings.text("VAE_TRUSTED_PROXIES")
     if not trusted_peer(st.context.ip_address, trusted):
         # (once per process: the address is left out, or each new one would be another line kept)
         _warn_once(f"a request carried the {header} header from an address not in VAE_TRUSTED_PROXIES"

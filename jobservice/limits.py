@@ -2,51 +2,41 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import settings
 from jobservice import user_models
 from jobservice.spec import TRAIN_IMAGES, ImportSpec, JobSpec, job_size
 from jobservice.state import JobStatus
 from vae.plural import count
-
-GIB = 1024 ** 3
 
 
 class LimitReached(ValueError):
     """A job refused by the server's limits (queue, job size, storage); the message says which and why."""
 
 
-def _env_number(name: str, default: float) -> float:
-    try:
-        return float(os.environ.get(name, default))
-    except ValueError:
-        return default
-
-
 @dataclass(frozen=True)
 class Limits:
-    """What one server allows; the defaults suit a class on one machine (see README, "Running it for a
-    class"), and each comes from an environment variable."""
+    """What one server allows; the defaults (settings.py's) suit a class on one machine
+    (docs/class_server.md), and each comes from an environment variable."""
 
-    running_per_owner: int = 1  # VAE_RUNNING_PER_VISITOR
-    active_per_owner: int = 3  # VAE_JOBS_PER_VISITOR: queued or running, so one running and two queued
-    queue: int = 30  # VAE_QUEUE_LIMIT: queued or running jobs on the whole server
-    job_size: int = 3_000_000  # VAE_JOB_SIZE_LIMIT: epochs × training images (50 epochs of MNIST)
-    models_per_owner: int = 10  # VAE_MODELS_PER_VISITOR: saved models plus active jobs
-    bytes_per_owner: int = GIB  # VAE_BYTES_PER_VISITOR: disk taken by a visitor's saved models
+    running_per_owner: int = settings.default_integer("VAE_RUNNING_PER_VISITOR")
+    active_per_owner: int = settings.default_integer("VAE_JOBS_PER_VISITOR")  # queued or running
+    queue: int = settings.default_integer("VAE_QUEUE_LIMIT")  # queued or running jobs on the whole server
+    job_size: int = settings.default_integer("VAE_JOB_SIZE_LIMIT")  # epochs × training images
+    models_per_owner: int = settings.default_integer("VAE_MODELS_PER_VISITOR")  # saved models + active jobs
+    bytes_per_owner: int = settings.default_integer("VAE_BYTES_PER_VISITOR")  # disk of their saved models
 
     @classmethod
     def from_env(cls) -> Limits:
-        d = cls()
         return cls(
-            running_per_owner=int(_env_number("VAE_RUNNING_PER_VISITOR", d.running_per_owner)),
-            active_per_owner=int(_env_number("VAE_JOBS_PER_VISITOR", d.active_per_owner)),
-            queue=int(_env_number("VAE_QUEUE_LIMIT", d.queue)),
-            job_size=int(_env_number("VAE_JOB_SIZE_LIMIT", d.job_size)),
-            models_per_owner=int(_env_number("VAE_MODELS_PER_VISITOR", d.models_per_owner)),
-            bytes_per_owner=int(_env_number("VAE_BYTES_PER_VISITOR", d.bytes_per_owner)),
+            running_per_owner=settings.integer("VAE_RUNNING_PER_VISITOR"),
+            active_per_owner=settings.integer("VAE_JOBS_PER_VISITOR"),
+            queue=settings.integer("VAE_QUEUE_LIMIT"),
+            job_size=settings.integer("VAE_JOB_SIZE_LIMIT"),
+            models_per_owner=settings.integer("VAE_MODELS_PER_VISITOR"),
+            bytes_per_owner=settings.integer("VAE_BYTES_PER_VISITOR"),
         )
 
 

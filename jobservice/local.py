@@ -10,12 +10,12 @@
 
 from __future__ import annotations
 
-import os
 import secrets
 import sys
 import time
 from pathlib import Path
 
+import settings
 from jobservice import processes, user_models
 from jobservice.limits import Limits, check_limits, fair_starts
 from jobservice.spec import UPLOADS, ImportSpec, JobSpec, upload_digest
@@ -51,7 +51,7 @@ class LocalProcessRunner:
                  limits: Limits | None = None):
         self.root = Path(root) if root else jobs_dir()
         self.models_dir = Path(models_dir) if models_dir else user_models_dir()
-        self.max_running = int(os.environ.get("VAE_MAX_JOBS", 1)) if max_running is None else max_running
+        self.max_running = settings.max_jobs() if max_running is None else max_running
         self.threads = processes.default_threads() if threads is None else threads
         self.python = python
         self.limits = limits or Limits.from_env()

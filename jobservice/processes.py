@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+import settings
 from vae.bundles.bundle import REPO_ROOT, write_json
 
 # Popen objects of the processes this web process started: polling them reaps finished
@@ -18,10 +19,7 @@ _CHILDREN: dict[int, subprocess.Popen] = {}
 def default_threads() -> int:
     """Threads per training job: VAE_TRAIN_THREADS, else half the cores, so the web pages stay responsive
     while a job trains (0 means every core, as the CLI's default)."""
-    env = os.environ.get("VAE_TRAIN_THREADS")
-    if env is not None and env.strip().isdigit():
-        return int(env)
-    return max(1, (os.cpu_count() or 2) // 2)
+    return settings.train_threads()
 
 
 def launch(d: Path, cmd: list[str]) -> None:

@@ -23,6 +23,7 @@ import threading
 import time
 from pathlib import Path
 
+import settings
 from jobservice.limits import Limits
 from jobservice.local import LocalProcessRunner
 from jobservice.spec import JobSpec
@@ -48,20 +49,20 @@ class RayJobRunner(LocalProcessRunner):
         if not address:
             raise ValueError("the Ray runner needs the address of a Ray job server (VAE_RAY_ADDRESS, "
                              "e.g. http://HEAD:8265).")
-        max_running = int(os.environ.get("VAE_MAX_JOBS", 16)) if max_running is None else max_running
+        max_running = settings.max_jobs(ray=True) if max_running is None else max_running
         # A job's threads are the CPUs it asks Ray for (VAE_TRAIN_THREADS, default 2).
-        threads = int(os.environ.get("VAE_TRAIN_THREADS", 2) or 2) if threads is None else threads
+        threads = settings.train_threads(ray=True) if threads is None else threads
         super().__init__(root, models_dir, max_running=max_running, threads=max(1, threads),
-                         python=python or os.environ.get("VAE_RAY_PYTHON", "python"), limits=limits)
+                         python=python or settings.text("VAE_RAY_PYTHON"), limits=limits)
         self.address = address.rstrip("/")
         # Memory Ray sets aside for a job (VAE_RAY_JOB_MEMORY_MB, default 3 GiB: an MNIST training's peak).
-        memory_mb = os.environ.get("VAE_RAY_JOB_MEMORY_MB", 3072) if memory_mb is None else memory_mb
+        memory_mb = settings.integer("VAE_RAY_JOB_MEMORY_MB") if memory_mb is None else memory_mb
         self.memory_mb = int(memory_mb)
         self.env = dict(env or {})
 
     @classmethod
     def from_env(cls, **kw) -> RayJobRunner:
-        return cls(os.environ.get("VAE_RAY_ADDRESS", ""), **kw)
+        return cls(settings.text("VAE_RAY_ADDRESS"), **kw)
 
     @property
     def client(self):
@@ -222,7 +223,7 @@ def train_cli(config, args) -> int:
     """Submit one training to Ray, print its progress, and return 0 once the bundle is complete at --out,
     or print the job's error in one line and return 1. Its job folder is --job-dir, or a new folder under
     $VAE_JOBS_DIR/cli (on shared storage, as --out must be)."""
-    address = args.ray_address or os.environ.get("VAE_RAY_ADDRESS", "")
+    address = args.ray_address or settings.text("VAE_RAY_ADDRESS")
     if not address:
         raise ValueError("--runner ray needs --ray-address http://HOST:8265 (or VAE_RAY_ADDRESS).")
     out = Path(args.out).resolve()

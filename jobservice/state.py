@@ -17,8 +17,8 @@ try:
 except ImportError:  # Windows: no flock; a single Streamlit process is still safe enough
     fcntl = None
 
+import settings
 from jobservice.spec import ImportSpec, JobSpec
-from vae.bundles.bundle import REPO_ROOT, SHIPPED_DIR
 from vae.inputs.data import not_downloaded
 
 # A job folder holds: spec.json (what to train, where to save), training_config.json (what the trainer
@@ -33,12 +33,13 @@ JOB_CONFIG = "training_config.json"  # in the job's folder: the training config 
 
 
 def jobs_dir() -> Path:
-    return Path(os.environ.get("VAE_JOBS_DIR", REPO_ROOT / "jobs"))
+    """The jobs folder (settings: $VAE_JOBS_DIR, else $VAE_HOME/jobs)."""
+    return settings.jobs_dir()
 
 
 def user_models_dir() -> Path:
-    """Where trained bundles go; the same folder explorer.models.USER_MODELS lists."""
-    return Path(os.environ.get("VAE_USER_MODELS", SHIPPED_DIR / "user"))
+    """Where trained bundles go: the visitors' models folder the model picker lists (settings)."""
+    return settings.user_models_dir()
 
 
 class JobNotFound(LookupError):

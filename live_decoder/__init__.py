@@ -7,9 +7,10 @@
 # Python hears only the final z, on release.
 #
 # It is a components-v1 component (``declare_component(path=...)``): v1 serves a plain folder of
-# committed files with no build step and no package install, which is how the 3.7 MB ONNX Runtime
+# files with no build step and no package install, which is how the 3.7 MB ONNX Runtime
 # WebAssembly binary reaches the browser offline. (Components v2 serves asset files only for
-# installed packages that declare an ``asset_dir`` in ``pyproject.toml``.)
+# installed packages that declare an ``asset_dir`` in ``pyproject.toml``.) The folder it serves is
+# $VAE_HOME/decoders, the committed frontend copied in beside the published decoders (``published``).
 #
 # Usage::
 #
@@ -20,11 +21,8 @@
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -34,10 +32,11 @@ import numpy as np
 import streamlit as st
 from streamlit.components.v1 import declare_component
 
-__all__ = ["live_decoder", "live_decoder_error", "model_id_of", "read_value", "build_args", "publish_decoder",
-           "publish_points", "FRONTEND_DIR", "ORT_BUNDLE", "ORT_WASM"]
+from live_decoder.published import FRONTEND_DIR, publish, served_folder
 
-FRONTEND_DIR = Path(__file__).resolve().parent / "frontend"
+__all__ = ["live_decoder", "live_decoder_error", "model_id_of", "model_id_of_file", "read_value",
+           "build_args", "publish_decoder", "publish_points", "FRONTEND_DIR", "ORT_BUNDLE", "ORT_WASM"]
+
 ORT_DIR = FRONTEND_DIR / "ort"
 #: onnxruntime-web's single-file ESM bundle (the WebAssembly backend with its loader inlined).
 ORT_BUNDLE = ORT_DIR / "ort.wasm.bundle.min.mjs"
@@ -45,9 +44,8 @@ ORT_BUNDLE = ORT_DIR / "ort.wasm.bundle.min.mjs"
 ORT_WASM = ORT_DIR / "ort-wasm-simd-threaded.wasm.gz"
 ORT_WEB_VERSION = "1.30.0"
 COMPONENT_NAME = "live_decoder"
+ID_LENGTH = 16  # hex digits of a decoder's id (live_decoder.published names files by it)
 MAX_POINTS = 3000
-#: Decoders published for the browser to fetch: content-addressed gzip files under the component's folder.
-MODELS_DIR = FRONTEND_DIR / "models"
 _ERROR_KEY = "_live_decoder_error:"
 
 
@@ -55,7 +53,16 @@ _ERROR_KEY = "_live_decoder_error:"
 def model_id_of(decoder_onnx: bytes) -> str:
     """The id the browser knows a decoder by: a hash of its ONNX bytes."""
     # bytes cache their hash, so a page that keeps passing the same object pays for this once.
-    return hashlib.sha256(decoder_onnx).hexdigest()[:16]
+    return hashlib.sha256(decoder_onnx).hexdigest()[:ID_LENGTH]
+
+
+def model_id_of_file(path: str | Path) -> str:
+    """model_id_of a decoder's ONNX file, read in pieces and kept nowhere (the keeper hashes each model's)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for piece in iter(lambda: f.read(1 << 20), b""):
+            digest.update(piece)
+    return digest.hexdigest()[:ID_LENGTH]
 
 
 def _floats(values, n: int, what: str) -> list[float]:
@@ -182,9 +189,9 @@ def publish_decoder(decoder_onnx: bytes, model_id: str) -> str | None:
     every full rerun of the page; a file is fetched once per page load. It is gzipped once here, and
     served as application/gzip so that Streamlit's gzip middleware does not recompress it on every
     request (the browser inflates it). Returns None where the folder is not writable: the bytes then
-    travel as an argument, as before.
+    travel as an argument, as before. Its name starts with the decoder's id, as every file published for it.
     """
-    return _publish(f"{model_id}.onnx.gz", lambda: decoder_onnx)
+    return publish(f"{model_id}.onnx.gz", lambda: decoder_onnx)
 
 
 def publish_points(args: dict[str, Any]) -> str | None:
@@ -197,30 +204,14 @@ def publish_points(args: dict[str, Any]) -> str | None:
     """
     if args.get("points") is None or not args.get("points_id"):
         return None
-    return _publish(f"points-{args['points_id']}.json.gz",
-                    lambda: json.dumps({"points": args["points"], "labels": args["labels"]}).encode())
-
-
-def _publish(name: str, content: Callable[[], bytes]) -> str | None:
-    """Gzip `content()` into MODELS_DIR / name once (content-addressed: an existing file is that content)."""
-    path = MODELS_DIR / name
-    if not path.is_file():
-        try:
-            MODELS_DIR.mkdir(exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=MODELS_DIR, prefix=".", suffix=".tmp")
-            with os.fdopen(fd, "wb") as f:
-                f.write(gzip.compress(content(), compresslevel=6, mtime=0))
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, path)  # atomic: a browser never fetches half a file
-        except OSError:
-            return None
-    return f"models/{path.name}"
+    return publish(f"{args['model_id']}.points-{args['points_id']}.json.gz",
+                   lambda: json.dumps({"points": args["points"], "labels": args["labels"]}).encode())
 
 
 def _component():
     # Declared on each call so the component is registered with whichever runtime runs the
     # script (also when this module was first imported outside of one, e.g. by tests).
-    return declare_component(COMPONENT_NAME, path=str(FRONTEND_DIR))
+    return declare_component(COMPONENT_NAME, path=str(served_folder()))
 
 
 def live_decoder(

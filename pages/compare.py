@@ -5,6 +5,7 @@ from explorer.sections import compare as compare_sections
 
 compare_sections.intro()
 left, right = compare_sections.pick_models(models.current())  # each other model: its own handle, once
+compare_sections.what_differs(left, right)  # the recipes, and what differs besides β
 compare_sections.metrics(left, right)
 compare_sections.maps(left, right)
 compare_sections.reconstructions(left, right)

@@ -89,7 +89,7 @@ def load(args, url: str | None) -> dict[str, tuple[float, float]]:
 def bench_web(args) -> dict[str, dict]:
     results = {"one app process": load(args, None)}
     with tempfile.TemporaryDirectory(prefix="bench_scale-web-") as tmp:
-        env = {"VAE_JOBS_DIR": f"{tmp}/jobs", "VAE_USER_MODELS": f"{tmp}/models",
+        env = {"VAE_HOME": tmp,
                "STREAMLIT_SERVER_COOKIE_SECRET": "bench-secret"}
         servers = [AppServer(Path(tmp) / f"replica_{n}.log", env=env) for n in "ab"]
         try:

@@ -23,6 +23,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import settings  # noqa: E402
+
 
 def keras_example_vae(seed: int):
     """The keras-io example's architecture, wrapped in our VAE class so both are evaluated identically."""
@@ -99,7 +101,7 @@ def images_per_second(repeats: int, x_train) -> tuple[float, float]:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--data-dir", default=os.environ.get("VAE_DATA_DIR"))
+    p.add_argument("--data-dir", default=settings.data_dir())
     p.add_argument("--ref-epochs", type=int, default=30)
     p.add_argument("--max-epochs", type=int, default=30, help="cap for the default preset")
     p.add_argument("--repeats", type=int, default=3)

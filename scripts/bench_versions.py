@@ -48,7 +48,8 @@ def main() -> int:
     from playwright.sync_api import sync_playwright  # here: Playwright loads only when the browser runs
 
     logs = Path(tempfile.mkdtemp(prefix="bench_versions-"))
-    servers = {name: AppServer(logs / f"{name}.log", env={"VAE_USER_MODELS": str(logs / name / "user")},
+    servers = {name: AppServer(logs / f"{name}.log", env={"VAE_HOME": str(logs / name / "home"),
+                                                                "VAE_USER_MODELS": str(logs / name / "user")},
                                root=root)
                for name, root in (("before", args.before.resolve()), ("now", ROOT))}
     clocks: dict[tuple[str, str], list[tuple[float, float, float]]] = {}

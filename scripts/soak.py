@@ -17,6 +17,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 from PIL import Image, ImageDraw, ImageFont  # noqa: E402
 
+import settings  # noqa: E402
 from scripts.harness import MENU, AppServer, exceptions, launch_chromium, wait_idle  # noqa: E402
 from scripts.soak_memory import LEVEL_MIB, LEVEL_SHARE, Counts, Sampler, levelled_off  # noqa: E402
 
@@ -46,7 +47,7 @@ SELECTBOX = "[data-testid='stSelectbox']"
 # A folder of dataset folders (mnist/, ...), as the tests use: a folder of one dataset's IDX files would
 # also be read for the other datasets.
 _SHARED_DATA = ROOT.parent / "shared" / "data"
-DATA_DIR = os.environ.get("VAE_DATA_DIR") or (str(_SHARED_DATA) if _SHARED_DATA.is_dir() else None)
+DATA_DIR = str(settings.data_dir() or "") or (str(_SHARED_DATA) if _SHARED_DATA.is_dir() else None)
 # ----------------------------------------------------------------------------- the user
 
 
@@ -184,7 +185,7 @@ def run(args) -> int:
     from playwright.sync_api import sync_playwright  # here: Playwright loads only when the browser runs
 
     logs = Path(tempfile.mkdtemp(prefix="soak-"))
-    env = {"VAE_USER_MODELS": str(logs / "user")}
+    env = {"VAE_HOME": str(logs / "home"), "VAE_USER_MODELS": str(logs / "user")}
     if args.data_dir:  # with the test images the map's detail, Encode's neighbours and How it works show them
         env["VAE_DATA_DIR"] = str(args.data_dir)
     if args.ttl is not None:

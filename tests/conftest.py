@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -17,9 +18,13 @@ SHARED_MNIST = REPO.parent / "shared" / "data" / "mnist"
 if SHARED_MNIST.is_dir():
     os.environ.setdefault("VAE_DATA_DIR", str(SHARED_MNIST.parent))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# The runtime data of every app the tests run (jobs, visitors' models, published decoders, caches) goes to a
+# scratch $VAE_HOME, never to the tester's own; the app servers the browser tests start inherit it.
+_HOME = tempfile.TemporaryDirectory(prefix="latent-explorer-tests-")
+os.environ["VAE_HOME"] = _HOME.name
+for _moved in ("VAE_JOBS_DIR", "VAE_USER_MODELS"):  # a tester's own folders are not the tests'
+    os.environ.pop(_moved, None)
 
-# The app's modules read their settings when imported, so they are imported in the fixtures below, after the
-# environment above is set, never at the top of this file.
 from tests.support.bundles import train_tiny  # noqa: E402
 
 
@@ -45,13 +50,11 @@ def default_bundle() -> Path:
 
 @pytest.fixture()
 def dirs(tmp_path, monkeypatch):
-    """Jobs and user models in temporary folders, for the runner and for the app alike."""
-    from explorer import models as app_models
-
+    """Jobs and user models in temporary folders, for the runner and for the app alike (settings reads them
+    when asked)."""
     jobs, models = tmp_path / "jobs", tmp_path / "models"
     monkeypatch.setenv("VAE_JOBS_DIR", str(jobs))
     monkeypatch.setenv("VAE_USER_MODELS", str(models))
-    monkeypatch.setattr(app_models, "USER_MODELS", models)  # read at import, maybe by an earlier test
     yield jobs, models
     from jobservice import LocalProcessRunner
 
@@ -66,13 +69,12 @@ def dirs(tmp_path, monkeypatch):
 @pytest.fixture()
 def server(tmp_path, monkeypatch):
     """This test's jobs and visitors' models folders, for the runner and the app alike; nothing trains."""
-    from explorer import models as app_models  # (the app reads its settings when imported: see the top)
+    from explorer import models as app_models  # (imported here, after the environment above is set)
     from jobservice import LocalProcessRunner
 
     jobs, models = tmp_path / "jobs", tmp_path / "models"
     monkeypatch.setenv("VAE_JOBS_DIR", str(jobs))
     monkeypatch.setenv("VAE_USER_MODELS", str(models))
     monkeypatch.setenv("VAE_MAX_JOBS", "0")  # jobs stay queued: no process runs
-    monkeypatch.setattr(app_models, "USER_MODELS", models)
     app_models.forget_models()
     return LocalProcessRunner(jobs, models, max_running=0)

@@ -48,7 +48,13 @@ def test_every_picture_on_a_page_has_alt_text(page, model):
 
 
 def test_the_decoded_image_says_which_z():
+    """With live decoding off the server's image shows (with it on, the browser's canvas carries the label:
+    tests/e2e), and its alt text names z."""
+    from explorer.sections.decoder import LIVE_KEY
+
     at = on_page(app_at(), "pages/decoder.py")
+    at.session_state[LIVE_KEY] = False
+    at.run()
     z = np.asarray(at.session_state["dec_z"], float)
     alts = assert_all_described(at, "Decoder", at_least=4)  # decoded image, its map, traversal, interpolation
     assert alts[0] == f"decoded image of z = ({alt_text.number(z[0])}, {alt_text.number(z[1])})", alts[0]

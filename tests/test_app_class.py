@@ -141,3 +141,31 @@ def test_a_visitors_dollar_signs_never_render_as_math(server):
     assert not re.search(r"(?<!\\)\$", shown), shown
     alice.switch_page("pages/train.py").run()
     assert "job \\$a\\$ b" in texts(alice) and not re.search(r"(?<!\\)\$", texts(alice))
+
+
+def test_deleting_a_model_removes_its_published_decoder_at_once(server, tiny_bundle, monkeypatch, tmp_path):
+    """Issue 25, finding 6: a deleted model's decoder stayed downloadable. Deleting one removes the file the
+    browser fetched (in $VAE_HOME/decoders/models), unless another model has the same decoder (here the
+    shipped default, whose decoder a hard-linked copy shares)."""
+    from live_decoder import model_id_of_file
+    from vae.bundles.bundle import DECODER_ONNX
+
+    monkeypatch.setenv("VAE_HOME", str(tmp_path / "home"))
+    published = tmp_path / "home" / "decoders" / "models"
+    own = server.models_dir / "own-abc123"
+    shutil.copytree(tiny_bundle, own)
+    user_models.set_owner(own, owner(ALICE))
+    twin = visitor_model(server, ALICE, "twin-abc123", "The default's twin")
+    files = {}
+    for bundle in (own, twin):
+        visit(ALICE, "pages/decoder.py", model=f"user/{bundle.name}")  # the live decoder publishes it
+        decoder = model_id_of_file(bundle / DECODER_ONNX)
+        files[bundle.name] = sorted(p.name for p in published.glob(f"{decoder}.*"))
+        assert f"{decoder}.onnx.gz" in files[bundle.name]
+    for bundle in (own, twin):
+        alice = visit(ALICE, model=f"user/{bundle.name}")
+        next(b for b in alice.button if b.label == "Delete").click().run()
+        assert not bundle.exists()
+    left = sorted(p.name for p in published.iterdir())
+    assert not set(files[own.name]) & set(left)  # its decoder and its pad's points: gone at once
+    assert set(files[twin.name]) <= set(left)  # the shipped default still has that decoder

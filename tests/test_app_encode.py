@@ -25,11 +25,15 @@ def _encode_page(model_path: str | None = None) -> AppTest:
 
 
 def _shown_vector(at: AppTest, name: str) -> np.ndarray:
-    for code in at.code:
-        m = re.search(rf"^{name}\s*=\s*\[([^\]]*)\]", code.value, re.M)
-        if m:
-            return np.array([float(v) for v in m.group(1).split(",") if "…" not in v])
-    raise AssertionError(f"no '{name} = [...]' on the page")
+    """A column of the page's one table of the encoder's answer (z_mean, z_log_var, z_std, KL per dim)."""
+    for table in at.dataframe:
+        if name in table.value.columns:
+            return table.value[name].to_numpy(np.float64)
+    raise AssertionError(f"no '{name}' column on the page")
+
+
+def _encoded(at: AppTest) -> bool:
+    return any("z_mean" in d.value.columns for d in at.dataframe)
 
 
 def test_page_runs_without_input():
@@ -75,6 +79,35 @@ def test_uploaded_png_is_encoded(model, dark_on_light):
     assert at.session_state["current_input"].shape == (28, 28)
 
 
+@pytest.mark.parametrize("model,zoomed", [("mnist-2d-beta0", True), ("mnist-2d-beta5", False)])
+def test_z_mean_and_z_std_are_shown_once_and_a_cloud_too_small_to_see_is_zoomed_in(model, zoomed):
+    """One table holds z_mean and z_std (no code box repeating them). On the whole map a real 0's cloud under
+    β = 0 (z_std about 0.005) hides under its star, so the zoom starts on; under β = 5 (0.3) it shows."""
+    from explorer import explain
+    from explorer.cloud_map import SMALL_CLOUD
+    from vae.bundles.serving import ServedModel
+    from vae.inputs.preprocess import preprocess_bytes
+
+    path = str((REPO / "models" / model).resolve())
+    at = _encode_page(path)
+    buf = io.BytesIO()
+    zero = np.load(REPO / "models" / "mnist-2d" / "gallery.npz")["images"][0]  # a real test 0
+    Image.fromarray(zero).save(buf, format="PNG")
+    png = buf.getvalue()
+    at.file_uploader(key="encode_upload").upload("zero.png", png, "image/png")
+    at.run()
+    assert not at.exception, at.exception
+    assert sum("z_std" in d.value.columns for d in at.dataframe) == 1
+    assert not [c.value for c in at.code if re.search(r"^z_(mean|std)\s*=", c.value, re.M)]
+    assert at.toggle(key="encode_zoom").value is zoomed
+    # The rule, checked on this cloud: the 2·z_std ring against the unzoomed map's span.
+    served = ServedModel(path)
+    z_mean, z_log_var = served.encode(preprocess_bytes(png).image[None])
+    ring = 4 * float(explain.z_std(z_log_var[0]).max())
+    span = float(np.ptp(served.reference["z_mean"], axis=0).max())
+    assert (ring < SMALL_CLOUD * span) is zoomed
+
+
 def test_bad_file_shows_error_not_exception():
     at = _encode_page()
     junk = np.random.default_rng(0).integers(0, 256, 3000, dtype=np.uint8).tobytes()
@@ -82,7 +115,7 @@ def test_bad_file_shows_error_not_exception():
     at.run()
     assert not at.exception, at.exception
     assert at.error, "an unusable file must give an st.error"
-    assert "z_mean" not in " ".join(c.value for c in at.code)
+    assert not _encoded(at)
 
 
 def test_blank_image_shows_error():
@@ -198,7 +231,7 @@ def test_fashion_model_speaks_of_clothes_not_digits(source, monkeypatch):
     at.run()
     assert not at.exception, at.exception
     text = (before + " " + _page_text(at)).lower()
-    assert "z_mean" in " ".join(c.value for c in at.code)  # it did encode
+    assert _encoded(at)  # it did encode
     assert "nearest test images" in text
     assert "digit" not in text, re.findall(r"[^.]*digit[^.]*", text)
     if source == "draw":  # clothes are filled shapes, not pen strokes: left as drawn

@@ -31,6 +31,8 @@ def test_import_page_offers_uploads_and_states_the_size_limit(dirs):
     assert not at.exception, at.exception
     assert [u.proto.label for u in at.get("file_uploader")] == ["Weights (.weights.h5)"]
     assert {s.label for s in at.selectbox} == {"Preset it was built with", "Dataset"}
+    # Enter in the Name or Latent dimensions box does not start the import: only the button does.
+    assert [f.proto.form.enter_to_submit for f in at.get("form")] == [False]
 
 
 def test_started_import_is_this_visitors_job_and_a_second_click_is_the_same_job(dirs, monkeypatch):

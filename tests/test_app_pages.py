@@ -47,15 +47,21 @@ def test_pages_run():
     assert len(at.slider) == 2
 
 
+def _server_decodes(at) -> list:
+    """The server's images of decoder(z) on the Decoder page."""
+    return [i for i in at.get("image") if i.proto.imgs[0].caption.startswith("decoder(z)")]
+
+
 def test_decoder_slider_changes_image_and_link():
     at = on_page(app_at(), "pages/decoder.py")
-    url0, z0 = at.image[0].value, at.session_state["dec_z"]
+    at.toggle(key="dec_live_on").set_value(False).run()  # the server's image, not the browser's
+    url0, z0 = _server_decodes(at)[0].value, at.session_state["dec_z"]
     lo, hi = at.slider[0].min, at.slider[0].max
     new = lo + 0.9 * (hi - lo) if z0[0] < (lo + hi) / 2 else lo + 0.1 * (hi - lo)
     at.slider[0].set_value(new).run()
     assert not at.exception
     assert at.session_state["dec_z"][0] == pytest.approx(new)
-    assert at.image[0].value != url0
+    assert _server_decodes(at)[0].value != url0
     assert geo.parse_z(at.query_params["z"], 2)[0] == pytest.approx(new, abs=1e-3)
 
 
@@ -157,7 +163,27 @@ def test_decoder_live_release_moves_the_sliders_and_the_live_decoder_follows_the
     assert at.session_state["dec_z"] == pytest.approx(spot) and live_args()["z"] == pytest.approx(spot)
 
 
-def test_choosing_16d_on_home_holds_on_everyon_page():
+def test_decoder_shows_one_decoded_image_the_browsers_when_it_runs_else_the_servers(monkeypatch):
+    """While the in-browser decoder runs, its image is the only one (the server's came after it, the same z
+    drawn twice); switched off, or failed in this browser, the server's image takes its place."""
+    import json
+
+    from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+    at = on_page(app_at(), "pages/decoder.py")
+    assert len(at.get("component_instance")) == 1 and not _server_decodes(at)
+    (live,) = at.get("component_instance")
+    model_id = json.loads(live.proto.json_args)["model_id"]
+    failed = {"z": None, "error": "WebAssembly is off", "model_id": model_id}
+    state = WidgetState(id=live.proto.id, json_value=json.dumps(failed))
+    _rerun_with_widget_states(at, monkeypatch, add=[state])
+    assert len(_server_decodes(at)) == 1 and "WebAssembly is off" in at.warning[0].value
+    at = on_page(app_at(), "pages/decoder.py")
+    at.toggle(key="dec_live_on").set_value(False).run()
+    assert not at.get("component_instance") and len(_server_decodes(at)) == 1
+
+
+def test_choosing_16d_on_home_holds_on_every_page():
     at = app_at()
     label = next(o for o in at.selectbox(key="home_model").options if "16" in o)
     at.selectbox(key="home_model").select(label).run()
@@ -242,10 +268,9 @@ def test_latent_map_grid_is_spaced_by_the_data_and_labelled_with_z():
 
 
 def test_bundle_without_reference_gets_notices(no_reference_bundle, monkeypatch):
-    from explorer import models
     from jobservice import user_models
 
-    monkeypatch.setattr(models, "USER_MODELS", no_reference_bundle.parent)  # a visitor's model, by id
+    monkeypatch.setenv("VAE_USER_MODELS", str(no_reference_bundle.parent))  # a visitor's model, by id
     user_models.set_owner(no_reference_bundle, "v-classmate")
     user_models.set_shared(no_reference_bundle, "v-classmate", True)  # a classmate shared it
     at = app_at(model=f"user/{no_reference_bundle.name}")
@@ -268,50 +293,6 @@ def test_models_are_picked_and_linked_by_id_never_by_path(no_reference_bundle):
     assert any("not one of this server's models" in w.value for w in at.warning)
     assert "latent_dim 2" in " ".join(c.value for c in at.caption)
     assert at.session_state["model_path"] != str(no_reference_bundle)
-
-
-# --- array helpers ---
-
-def test_pca_inverse_round_trips_on_the_plane():
-    rng = np.random.default_rng(0)
-    comps = np.linalg.qr(rng.normal(size=(5, 2)))[0].T  # (2, 5), orthonormal rows
-    mean = rng.normal(size=5)
-    xy = rng.normal(size=(7, 2))
-    z = geo.plane_to_z(xy, components=comps, mean=mean)
-    assert geo.pca_project(z, comps, mean) == pytest.approx(xy)
-
-
-def test_two_dims_plane_keeps_the_others_at_base():
-    z = geo.plane_to_z(np.array([[1.0, 2.0]]), base=np.zeros(4), dims=(2, 0))
-    assert z.tolist() == [[2.0, 0.0, 1.0, 0.0]]
-
-
-def test_ellipses_are_to_scale():
-    x, y = geo.ellipse_paths(np.array([[1.0, -1.0]]), geo.dims_cov(np.array([[0.5, 2.0]]), 0, 1))
-    assert np.nanmax(x) - np.nanmin(x) == pytest.approx(1.0, rel=1e-3)  # 2 * z_std along x
-    assert np.nanmax(y) - np.nanmin(y) == pytest.approx(4.0, rel=1e-3)
-    # projection by an identity-like PCA gives the same ellipse
-    cov = geo.projected_cov(np.array([[0.5, 2.0]]), np.eye(2))
-    assert cov[0] == pytest.approx(np.diag([0.25, 4.0]))
-
-
-def test_grid_ranges_come_from_the_data():
-    z = np.random.default_rng(0).normal(3.0, 0.1, size=(1000, 2))
-    r = geo.data_ranges(z)
-    assert (r[:, 0] > 2.5).all() and (r[:, 1] < 3.5).all()
-    pts = geo.grid_points(r[0], r[1], 3)
-    assert pts[0, 1] > pts[-1, 1] and pts[0, 0] < pts[-1, 0]  # top-left first
-    assert pics.compose_grid(np.ones((9, 28, 28)), 3, 3).shape == (84, 84)
-
-
-def test_z_text_and_csv():
-    assert geo.parse_z(geo.format_z([0.1234, -2.0]), 2) == pytest.approx([0.123, -2.0])
-    assert geo.parse_z("1,2", 3) is None and geo.parse_z("a,b", 2) is None and geo.parse_z("1,nan", 2) is None
-    csv = geo.latent_csv(np.zeros((2, 2)), np.zeros((2, 2)), np.array([0, 1])).decode().splitlines()
-    assert csv[0] == "index,label,z_mean_0,z_mean_1,z_std_0,z_std_1"
-    assert csv[2].startswith("1,1,0,0,1,1")
-    strip = pics.strip(np.ones((4, 28, 28)))
-    assert strip.shape == (28, 4 * 28 + 3 * 2)
 
 
 def test_latent_map_point_and_box_selection_events():

@@ -27,6 +27,13 @@ def test_train_page_shows_the_form(dirs):
     assert "No training jobs yet." in [i.value for i in at.info]
 
 
+def test_enter_in_a_field_of_the_form_never_starts_a_job(dirs):
+    """Pressing Enter in the Epochs box submitted the form (Streamlit's default): only the button does."""
+    at = train_page()
+    (form,) = at.get("form")
+    assert form.proto.form.enter_to_submit is False
+
+
 def test_failed_job_shows_its_message_and_no_log(dirs, tmp_path):
     jobs, models = dirs
     fake = tmp_path / "fake-python"  # stands in for a trainer that fails with the CLI's one-line error

@@ -223,6 +223,27 @@ def test_idle_visitors_unshared_models_are_removed(tmp_path):
     assert shared.exists() and active.exists() and ownerless.exists()
 
 
+def test_the_keepers_clean_up_removes_published_decoders_no_model_has(tmp_path, monkeypatch):
+    """Its hourly round: a published decoder that is no model's any more goes (an idle visitor's model
+    removed, a bundle deleted by hand); the shipped models' stay."""
+    from explorer import keeper
+    from live_decoder import model_id_of_file, publish_decoder
+    from vae.bundles.bundle import DECODER_ONNX, DEFAULT_MODEL
+
+    monkeypatch.setenv("VAE_HOME", str(tmp_path))
+    monkeypatch.delenv("VAE_JOBS_DIR", raising=False)
+    monkeypatch.delenv("VAE_USER_MODELS", raising=False)
+    shipped = model_id_of_file(DEFAULT_MODEL / DECODER_ONNX)
+    publish_decoder(b"a decoder", shipped)  # (named as the default's: what the name says is what counts)
+    publish_decoder(b"another", "feedfacefeedface")
+    folder = tmp_path / "decoders" / "models"
+    hour_ago = time.time() - 3600
+    for path in folder.iterdir():
+        os.utime(path, (hour_ago, hour_ago))
+    assert keeper.tick(time.time(), last_clean=0.0) > 0
+    assert sorted(p.name for p in folder.iterdir()) == [f"{shipped}.onnx.gz"]
+
+
 # --- listing cost, and what a visitor reads ---
 
 def test_a_finished_job_is_read_once_and_again_when_its_status_changes(queued):

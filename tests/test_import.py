@@ -341,7 +341,6 @@ def test_import_job_refuses_a_lambda_and_never_runs_it(example_files, tmp_path):
 def test_an_imports_card_names_the_files_as_the_visitor_did(example_files, tmp_path, monkeypatch):
     """The card once said "Imported from encoder.keras and decoder.keras" (the job folder's names) for the
     visitor's kerasio_*.keras; the Import page's card shows theirs."""
-    from explorer import models as app_models
     from tests.support.visitors import import_page, owner
 
     theirs = []
@@ -356,7 +355,6 @@ def test_an_imports_card_names_the_files_as_the_visitor_did(example_files, tmp_p
     assert "encoder.keras and decoder.keras" not in (job.bundle / "MODEL_CARD.md").read_text()
     monkeypatch.setenv("VAE_JOBS_DIR", str(runner.root))
     monkeypatch.setenv("VAE_USER_MODELS", str(runner.models_dir))
-    monkeypatch.setattr(app_models, "USER_MODELS", runner.models_dir)
     at = import_page()
     [shown] = [m.value for m in at.markdown if "Imported from" in m.value]  # the card, in its expander
     assert "Imported from `kerasio_encoder.keras` and `kerasio_decoder.keras`." in shown

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -18,10 +19,14 @@ CONVENTIONAL = {("numpy", "np"), ("pandas", "pd"), ("tensorflow", "tf"), ("strea
 NOT_IN_VAE = {"streamlit", "plotly", "jobservice", "explorer", "live_decoder"}
 VAE_EXCEPTIONS = {("vae/cli.py", "jobservice.ray_runner")}
 NOT_IN_WEB = {"tensorflow", "keras", "tf2onnx"}  # the web process serves from ONNX
+PROJECT = {"vae", "jobservice", "explorer", "pages", "live_decoder", "scripts", "tests", "app"}
+# Reading a VAE_* variable from the environment, anywhere but settings.py (setting one, for a child, is fine).
+ENV_READ = re.compile(r"""(?:environ\.get|getenv|environ\.setdefault|environ\.pop)\(\s*["']VAE_|"""
+                      r"""environ\[\s*["']VAE_[A-Z_]*["']\s*\](?!\s*=[^=])""")
 
 
 def python_files() -> list[Path]:
-    files = [REPO / "app.py"]
+    files = [REPO / "app.py", REPO / "settings.py"]
     for folder in SOURCE_DIRS:
         files += sorted((REPO / folder).rglob("*.py"))
     return files
@@ -81,6 +86,13 @@ def test_vae_is_the_model_only():
     assert not {k: v for k, v in bad.items() if v}
 
 
+def test_settings_is_the_lowest_layer_and_the_one_reader_of_vae_variables():
+    assert forbidden((REPO / "settings.py").read_text(), "settings.py", PROJECT) == []
+    app = [p for p in python_files()  # (tests set variables up for the app)
+           if p.name != "settings.py" and _relative(p).split("/")[0] != "tests"]
+    assert [_relative(p) for p in app if ENV_READ.search(p.read_text())] == []
+
+
 def test_the_web_layers_never_import_tensorflow_directly():
     web = [REPO / "app.py", *sorted((REPO / "explorer").rglob("*.py")),
            *sorted((REPO / "pages").rglob("*.py"))]
@@ -96,6 +108,14 @@ def test_the_web_layers_never_import_tensorflow_directly():
 ])
 def test_the_checks_catch_what_they_are_for(source, rule):
     assert rule(source)
+
+
+def test_the_settings_check_catches_what_it_is_for():
+    for read in ('os.environ.get("VAE_JOBS_DIR", "jobs")', "os.getenv('VAE_HOME')",
+                 'Path(os.environ["VAE_USER_MODELS"])', 'os.environ.get(\n    "VAE_X")'):
+        assert ENV_READ.search(read), read
+    for fine in ('env["VAE_HOME"] = str(home)', 'os.environ["VAE_HOME"] = home', 'os.environ.get("HOME")'):
+        assert not ENV_READ.search(fine), fine
 
 
 def test_the_import_checks_catch_what_they_are_for():

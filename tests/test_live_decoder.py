@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import gzip
 import json
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-import live_decoder  # its MODELS_DIR, patched
 from live_decoder import (
     FRONTEND_DIR,
     MAX_POINTS,
@@ -19,10 +19,12 @@ from live_decoder import (
     ORT_WEB_VERSION,
     build_args,
     model_id_of,
+    model_id_of_file,
     publish_decoder,
     publish_points,
     read_value,
 )
+from live_decoder.published import remove_unused, served_folder, unpublish
 from vae.bundles.bundle import CONFIG, DECODER_ONNX, load_reference
 
 REPO = Path(__file__).resolve().parent.parent
@@ -160,19 +162,77 @@ def test_component_value_to_return_value():
     assert read_value(failed, mid, 2) == (None, "no WebAssembly")
 
 
-def test_decoder_is_published_as_a_gzip_file_the_iframe_can_fetch(decoder_bytes, tmp_path, monkeypatch):
+@pytest.fixture
+def home(tmp_path, monkeypatch) -> Path:
+    """A scratch $VAE_HOME: the component's served folder is its decoders/."""
+    monkeypatch.setenv("VAE_HOME", str(tmp_path / "home"))
+    return tmp_path / "home"
+
+
+def unwritable_home(tmp_path, monkeypatch) -> None:
+    """A $VAE_HOME below a file: no folder can be made there (even by root, who ignores permissions)."""
+    (tmp_path / "a-file").write_text("")
+    monkeypatch.setenv("VAE_HOME", str(tmp_path / "a-file" / "home"))
+
+
+def test_decoder_is_published_as_a_gzip_file_the_iframe_can_fetch(decoder_bytes, home, tmp_path, monkeypatch):
     from streamlit.web.server.component_file_utils import guess_content_type
 
     mid = model_id_of(decoder_bytes)
     url = publish_decoder(decoder_bytes, mid)
     assert url == f"models/{mid}.onnx.gz"
-    path = FRONTEND_DIR / url
+    path = home / "decoders" / url  # in $VAE_HOME, beside a copy of the frontend: never in the checkout
+    assert served_folder() == home / "decoders" and (home / "decoders" / "main.js").is_file()
+    assert not (FRONTEND_DIR / "models" / f"{mid}.onnx.gz").exists()
     assert gzip.decompress(path.read_bytes()) == decoder_bytes   # the same model, byte for byte
     assert guess_content_type(str(path)) == "application/gzip"  # not recompressed per request
     assert publish_decoder(decoder_bytes, mid) == url and path.stat().st_size < len(decoder_bytes)
-    # A folder that cannot be written: None, and the bytes travel as an argument instead.
-    monkeypatch.setattr(live_decoder, "MODELS_DIR", tmp_path / "missing" / "deeper")
+    # A folder that cannot be written: None, and the bytes travel as an argument instead; the component
+    # then serves the committed frontend as it is.
+    unwritable_home(tmp_path, monkeypatch)
     assert publish_decoder(b"onnx", "feedfacefeedface") is None
+    assert served_folder() == FRONTEND_DIR
+
+
+def test_the_served_folder_is_a_fresh_copy_of_the_frontend(home):
+    """Copied at the first render of a process, refreshed where a file differs, without what the frontend no
+    longer has; published files stay."""
+    served = served_folder()
+    files = sorted(p.relative_to(FRONTEND_DIR) for p in FRONTEND_DIR.rglob("*")
+                   if p.is_file() and p.relative_to(FRONTEND_DIR).parts[0] != "models")
+    assert sorted(p.relative_to(served) for p in served.rglob("*") if p.is_file()) == files
+    assert all((served / f).read_bytes() == (FRONTEND_DIR / f).read_bytes() for f in files)
+    (served / "main.js").write_text("stale")
+    (served / "ort" / "ort-0.9.mjs").write_text("an old version's file")
+    (served / "models").mkdir()
+    (served / "models" / "0123456789abcdef.onnx.gz").write_bytes(b"published")
+    assert served_folder(refresh=True) == served  # as a new process does
+    assert (served / "main.js").read_bytes() == (FRONTEND_DIR / "main.js").read_bytes()
+    assert not (served / "ort" / "ort-0.9.mjs").exists()
+    assert (served / "models" / "0123456789abcdef.onnx.gz").read_bytes() == b"published"
+
+
+def test_a_file_can_be_hashed_as_the_browser_knows_its_decoder(decoder_bytes, tmp_path):
+    (tmp_path / "decoder.onnx").write_bytes(decoder_bytes)
+    assert model_id_of_file(tmp_path / "decoder.onnx") == model_id_of(decoder_bytes)
+
+
+def test_unpublish_removes_a_decoders_files_and_only_its(decoder_bytes, reference, home):
+    """At once for a deleted model's decoder; by age and use for the keeper's clean-up."""
+    z_mean, labels = reference["z_mean"], reference["labels"]
+    mid = model_id_of(decoder_bytes)
+    args = build_args(decoder_bytes, 2, z_mean[0], _ranges(z_mean), z_mean, labels)
+    publish_decoder(decoder_bytes, mid)
+    publish_points(args)
+    other = publish_decoder(b"another decoder", "feedfacefeedface")
+    folder = home / "decoders"
+    assert sorted(unpublish([mid])) == [f"{mid}.onnx.gz", f"{mid}.points-{args['points_id']}.json.gz"]
+    assert sorted(p.name for p in (folder / "models").iterdir()) == ["feedfacefeedface.onnx.gz"]
+    assert (folder / "main.js").is_file()  # the frontend is not a decoder's
+    assert remove_unused(set()) == []  # in use by nobody, but just published: kept a while
+    assert remove_unused({"feedfacefeedface"}, now=time.time() + 3600) == []
+    assert remove_unused(set(), now=time.time() + 3600) == ["feedfacefeedface.onnx.gz"]
+    assert not (folder / other).exists()
 
 
 def test_on_release_hears_each_release_for_this_model_once(default_bundle):
@@ -207,21 +267,21 @@ live_decoder(decoder, 2, [0.0, 0.0], [(-3.0, 3.0), (-3.0, 3.0)], key="live", on_
     assert send({"z": None, "error": "no WebAssembly", "model_id": model_id}) == [[1.0, -2.0]] * 2
 
 
-def test_points_are_published_as_a_gzip_file_once(decoder_bytes, reference, tmp_path, monkeypatch):
+def test_points_are_published_as_a_gzip_file_once(decoder_bytes, reference, home, tmp_path, monkeypatch):
     """The pad's points travel as a file: a page that re-renders the component on every slider change
-    (the Decoder) then sends only a few numbers each time."""
+    (the Decoder) then sends only a few numbers each time. The file is named by its decoder too, so it goes
+    with it."""
     from streamlit.web.server.component_file_utils import guess_content_type
 
-    monkeypatch.setattr(live_decoder, "MODELS_DIR", tmp_path / "models")
     z_mean, labels = reference["z_mean"], reference["labels"]
     args = build_args(decoder_bytes, 2, z_mean[0], _ranges(z_mean), z_mean, labels)
     url = publish_points(args)
-    assert url == f"models/points-{args['points_id']}.json.gz"
-    path = tmp_path / url
+    assert url == f"models/{args['model_id']}.points-{args['points_id']}.json.gz"
+    path = home / "decoders" / url
     published = json.loads(gzip.decompress(path.read_bytes()))
     assert published == {"points": args["points"], "labels": args["labels"]}
     assert guess_content_type(str(path)) == "application/gzip"
     assert publish_points(args) == url and path.stat().st_size < 40_000
     assert publish_points(build_args(decoder_bytes, 2, [0, 0], [(-1, 1)] * 2)) is None  # no points
-    monkeypatch.setattr(live_decoder, "MODELS_DIR", tmp_path / "missing" / "deeper")
+    unwritable_home(tmp_path, monkeypatch)
     assert publish_points(args) is None  # not writable: they stay arguments

@@ -111,14 +111,12 @@ def test_a_running_job_plays_its_replay_so_far_on_the_train_page(tiny_bundle, tm
 
     from streamlit.testing.v1 import AppTest
 
-    from explorer import models as app_models
     from explorer.visitors import TOKEN_KEY, owner_of_token
     from jobservice import JobSpec, LocalProcessRunner
 
     jobs, user_models = tmp_path / "jobs", tmp_path / "models"
     monkeypatch.setenv("VAE_JOBS_DIR", str(jobs))
     monkeypatch.setenv("VAE_USER_MODELS", str(user_models))
-    monkeypatch.setattr(app_models, "USER_MODELS", user_models)
     fake = tmp_path / "fake-trainer"
     fake.write_text(SLEEPER.format(python=sys.executable, replay=str(tiny_bundle / "replay.npz")))
     fake.chmod(0o755)

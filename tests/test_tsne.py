@@ -51,13 +51,17 @@ def test_time_left_follows_the_rate_so_far():
 
 
 def test_cache_folder_is_vae_home_never_the_source_tree(monkeypatch, tmp_path):
-    from explorer.data_home import cache_dir
+    from explorer.models import handle_of
 
     monkeypatch.setenv("VAE_HOME", str(tmp_path / "home"))
-    assert cache_dir() == tmp_path / "home" / "cache" and cache_dir().is_dir()
+    model = handle_of(REPO / "models" / "mnist-16d")
+    folder = tmp_path / "home" / "cache"
+    assert tsne.cache_file(model).parent == folder and folder.is_dir()
     monkeypatch.delenv("VAE_HOME")
+    monkeypatch.delenv("XDG_DATA_HOME", raising=False)
     monkeypatch.setenv("HOME", str(tmp_path / "user"))
-    assert cache_dir() == tmp_path / "user" / ".local" / "share" / "latent-explorer" / "cache"
+    user_data = tmp_path / "user" / ".local" / "share"
+    assert tsne.cache_file(model).parent == user_data / "latent-explorer" / "cache"
 
 
 def test_the_disk_cache_is_used_on_a_second_call(monkeypatch, tmp_path):

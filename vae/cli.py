@@ -317,7 +317,7 @@ def _run_import(args, importer, progress: Path | None) -> Path:
     if args.threads:  # the sandboxed child inherits them
         os.environ["TF_NUM_INTRAOP_THREADS"] = str(args.threads)
         os.environ["TF_NUM_INTEROP_THREADS"] = "1"
-    limits = {"timeout_s": args.timeout, "memory_mb": args.memory_mb or importer.DEFAULT_MEMORY_MB}
+    limits = {"timeout_s": args.timeout, "memory_mb": args.memory_mb or importer.default_memory_mb()}
     names = {role: getattr(args, f"{role}_name") for role in ("encoder", "decoder", "weights")}
     common = {"dataset": args.dataset, "data_dir": args.data_dir, "name": args.name,
               "description": args.description, "progress": progress,

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from explorer import alt_text, cache, icons, models
+from explorer import alt_text, cache, compare_facts, icons, models
 from explorer import geometry as geo
 from explorer import pictures as pics
 from explorer.figures import latent_figure
@@ -21,24 +21,38 @@ N_RINGS = 150
 N_PRIOR = 8
 LEFT_KEY = "left"  # the link's ?left=<id>: the left-hand model (without it, the current model)
 PAIR_KEY = "compare_pair"  # the (left, right) ids this visitor last picked here, kept across pages
-INTRO = ("Two models, the same test digits. Unless a link names them, it opens on the shipped pair, "
-         "**β = 0 on the left and β = 5 on the right**; pick any two. "
-         "That pair shows what the KL term does: without it nothing stops "
-         "z_std from collapsing, so the clouds shrink to points, the map breaks into islands and a draw from "
-         "the prior can decode to garbage; weighed heavily, it pulls every cloud onto N(0, I), so clouds "
-         "overlap and decodes blur.")
-PAIRS = (("mnist-2d-beta0", "mnist-2d-beta5"),)  # the contrasting pair, when the visitor has not chosen
+# The pair Compare opens on, left then right: the one name for it (README, tests and the intro follow it).
+# β = 0 against β = 1 shows what the KL term itself does, the one thing a VAE adds to an autoencoder: the
+# two share one recipe (10 epochs, batch 128, one stage), and without the term the clouds shrink to points
+# (mean z_std 0.002 against 0.076) and the codes spread far past the prior (its 2σ circle holds 39 % of the
+# test digits against 79 %), for a slightly better reconstruction (148.4 against 151.2 nats). β = 1 against
+# β = 5 only turns the same knob further, and its maps differ far less to the eye.
+DEFAULT_PAIR = ("mnist-2d-beta0", "mnist-2d-beta1")
+PAIRS = (DEFAULT_PAIR,)  # the contrasting pairs, when the visitor has not chosen
+INTRO = ("Two models, the same test digits: their metrics, their maps, the same inputs reconstructed and the "
+         "same draws from the prior decoded. Pick any two; the row under the pickers says how their recipes "
+         "differ.")
 
 
 def intro() -> None:
     st.title(icons.title("compare", "Compare two models"))
-    st.markdown(INTRO)
+    st.markdown(INTRO + default_pair_sentence(models.model_ids()))
+
+
+def default_pair_sentence(ids: dict[str, str]) -> str:
+    """Which pair the page opens on, with their β from their cards (nothing when they are not here)."""
+    if not all(i in ids for i in DEFAULT_PAIR):
+        return ""
+    a, b = (read_json(Path(ids[i]) / CARD_JSON, {}).get("beta") for i in DEFAULT_PAIR)
+    return (f" Unless a link names them, it opens on the shipped pair **β = {a:g} on the left and β = {b:g} "
+            "on the right**, trained with one recipe but for β: what the KL term does to the clouds, the "
+            "map and the prior's draws.")
 
 
 def pick_models(handle: Handle) -> tuple[Handle, Handle]:
     """(left, right): from the link (?compare=<right>, ?left=<left>, else the current model on the left),
-    else this visitor's last pick here, else the shipped β pair (β = 0 left, β = 5 right). `handle`: the
-    current model's; each other model gets its own handle, resolved once here."""
+    else this visitor's last pick here, else the shipped β pair (DEFAULT_PAIR). `handle`: the current model's;
+    each other model gets its own handle, resolved once here."""
     catalogue = {e.id: e for e in models.entries()}
     ids = {i: e.path for i, e in catalogue.items()}
     labels = {i: lab for lab, i in models.model_choices().items()}
@@ -70,7 +84,7 @@ def pick_models(handle: Handle) -> tuple[Handle, Handle]:
 def default_pair(current_id: str | None, ids: dict[str, str], asked: str | None = None,
                  asked_left: str | None = None, picked: tuple[str, str] | None = None) -> tuple[str, str]:
     """The (left, right) ids to open on: a link's ?compare= (right) with its ?left= or else the current model;
-    else the visitor's last pick; else the shipped β pair in order (β = 0, β = 5); else the current model
+    else the visitor's last pick; else the shipped β pair in order (DEFAULT_PAIR); else the current model
     and a partner for it."""
     if asked in ids:
         return (asked_left if asked_left in ids else current_id if current_id in ids else asked), asked
@@ -99,20 +113,34 @@ def default_partner(left_id: str | None, ids: dict[str, str]) -> str:
     return max(others, key=likeness)
 
 
+def what_differs(left: Handle, right: Handle) -> None:
+    """The two recipes side by side, and a sentence on whatever differs besides the thing compared."""
+    recipes = [compare_facts.recipe(h.served) for h in (left, right)]
+    st.dataframe(compare_facts.recipe_table(_names(left, right), recipes), width="stretch")
+    level, text = compare_facts.differs_sentence(compare_facts.differences(*recipes))
+    getattr(st, level)(text)
+
+
+def _names(left: Handle, right: Handle) -> list[str]:
+    """The models' names as a table shows them: plain text, no Markdown escapes (a table prints them as
+    they are)."""
+    return [" ".join(h.served.name.split()) for h in (left, right)]
+
+
 def metrics(left: Handle, right: Handle) -> None:
-    """The two cards' numbers in one table."""
-    rows = {}
+    """The two cards' test numbers in one table."""
+    rows = []
     for h in (left, right):
         m, card = h.served.metrics or {}, h.served.card
         test = card.get("test_metrics", m)
-        rows[models.plain_text(h.served.name, 60)] = {
-            "latent_dim": h.served.latent_dim, "β": card.get("beta"), "epochs": card.get("epochs"),
+        rows.append({  # (β, latent_dim and epochs are in the recipes' table above)
             "negative ELBO": test.get("neg_elbo"), "reconstruction": test.get("reconstruction_loss"),
             "KL": test.get("kl_loss"), "active units": test.get("active_units"),
-            "mean z_std": _mean_std(h)}
-    st.dataframe(pd.DataFrame(rows).T, width="stretch")
-    st.caption("Losses in nats per image on the test split: the negative ELBO is reconstruction + KL. "
-               "Mean z_std: the average spread of the encoder's clouds (the prior's is 1).")
+            "mean z_std": _mean_std(h)})
+    st.dataframe(pd.DataFrame(rows, index=compare_facts.table_index(_names(left, right))), width="stretch")
+    st.caption("Losses in nats per image on the test split: the negative ELBO is reconstruction + KL; each "
+               "model trained on reconstruction + β·KL with its own β. Mean z_std: the average spread of the "
+               "encoder's clouds (the prior's is 1).")
 
 
 def _mean_std(h: Handle) -> float | None:
@@ -137,7 +165,8 @@ def maps(left: Handle, right: Handle) -> None:
             st.plotly_chart(_map_figure(h, n), key=f"compare_map_{side}",
                             config={"displayModeBar": False})
     st.caption(f"{len(common):,} test digits, the same on both sides; rings: z_std (1σ) of {N_RINGS} of "
-               "them.")
+               f"them. Black numbers: the {N_PRIOR} draws from the prior decoded below, the same z for both "
+               "models; dashed: the prior's 2σ circle, where 86 % of its draws land.")
 
 
 # One figure per model and test split size, shared by every session (st.plotly_chart only reads it):
@@ -155,9 +184,24 @@ def _map_figure(h: Handle, n: int):
         cov = np.stack([np.diag([s[0] ** 2, (s[1] if len(s) > 1 else 0.0) ** 2]) for s in std])
     labels = ref.get("labels")
     titles = ("z0", "z1") if plane is None else ("PC 1", "PC 2") if "components" in plane else ("z0", "")
-    return latent_figure(xy[rows], rows, None if labels is None else labels[rows],
-                         models.class_names(h.served), None, *cache.plane_ranges(h), *titles,
-                         ellipses=geo.ellipse_paths(xy[rows[:N_RINGS]], cov), height=460, showlegend=False)
+    draws = compare_facts.prior_draws(h.served.latent_dim, N_PRIOR)
+    at = draws if plane is None else geo.pca_project(draws, plane["components"], plane["mean"])
+    # The plot holds the draws too: one outside the test digits' range would otherwise not be seen.
+    x_range, y_range = ((min(lo, float(v.min()) - 0.2), max(hi, float(v.max()) + 0.2))
+                        for (lo, hi), v in zip(cache.plane_ranges(h), at.T))
+    fig = latent_figure(xy[rows], rows, None if labels is None else labels[rows],
+                        models.class_names(h.served), None, x_range, y_range, *titles,
+                        ellipses=geo.ellipse_paths(xy[rows[:N_RINGS]], cov), height=460, showlegend=False)
+    if h.served.latent_dim == 2:
+        t = np.linspace(0, 2 * np.pi, 73)
+        fig.add_scatter(x=2 * np.cos(t), y=2 * np.sin(t), mode="lines", name="prior's 2σ circle",
+                        line=dict(color="black", width=1.5, dash="dash"), hoverinfo="skip")
+    # mode "markers+text": numbered as the decoded strip is; not a test digit (they alone are "markers").
+    fig.add_scatter(x=at[:, 0], y=at[:, 1], mode="markers+text", name="prior draws",
+                    text=[str(i + 1) for i in range(len(at))], textposition="top right",
+                    textfont=dict(size=13, color="black"), hovertemplate="prior draw %{text}<extra></extra>",
+                    marker=dict(size=11, symbol="x", color="black", line=dict(width=1, color="white")))
+    return fig
 
 
 def _common_size(left: Handle, right: Handle) -> int:
@@ -206,19 +250,30 @@ def _reconstruction_rows(left: Handle, right: Handle) -> list[tuple[str, bytes, 
 
 
 def prior_draws(left: Handle, right: Handle) -> None:
-    """The same draws z ~ N(0, I) decoded by both: what the prior means to each decoder."""
+    """The same draws z ~ N(0, I) decoded by both, and where they land on each map, in numbers."""
     st.subheader("Draws from the prior, decoded")
+    common = _sample(_common_size(left, right))
     for h in (left, right):
-        st.caption(f"{models.plain_text(h.served.name, 60)}: {N_PRIOR} draws z ~ N(0, I)")
+        z = compare_facts.prior_draws(h.served.latent_dim, N_PRIOR)
+        st.caption(f"{models.plain_text(h.served.name, 60)}: {N_PRIOR} draws z ~ N(0, I), numbered "
+                   f"1–{N_PRIOR} from the left, as on its map above")
         st.image(_prior_strip(h), width="content",
                  alt=alt_text.strip(N_PRIOR, f"what {alt_text.plain(h.served.name)} decodes from draws "
                                              "z ~ N(0, I)"))
-    st.caption("A VAE's decoder is meant to turn any draw from the prior into a plausible image: where the "
-               "KL term kept the clouds on N(0, I), it does.")
+        ref = h.served.reference
+        if ref is None:
+            continue
+        ratios, _ = compare_facts.gap_ratios(ref["z_mean"][common], z)
+        reach, rare = compare_facts.prior_reach(ref["z_mean"], ref.get("labels"))
+        names = [models.label_name(h.served, c) for c in rare]
+        st.markdown(compare_facts.prior_sentence(ratios, reach, names, h.served.latent_dim))
+    st.caption("A VAE's decoder is meant to turn any draw from the prior into a plausible image. A draw in "
+               "a gap lands where no test digit's code is, so its decode is the decoder's guess; and a prior "
+               "that reaches only part of the map draws only the digits there.")
 
 
 @st.cache_data(show_spinner=False, max_entries=16, hash_funcs=cache.BY_CACHE_KEY)
 def _prior_strip(h: Handle) -> bytes:
-    """The model's decodes of the same N_PRIOR draws z ~ N(0, I), as one strip PNG (cached, as above)."""
-    z = np.random.default_rng(0).standard_normal((N_PRIOR, h.served.latent_dim)).astype(np.float32)
+    """The model's decodes of the N_PRIOR draws z ~ N(0, I), as one strip PNG (cached, as above)."""
+    z = compare_facts.prior_draws(h.served.latent_dim, N_PRIOR)
     return pics.to_png(pics.strip(h.served.decode(z)), 2)

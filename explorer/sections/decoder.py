@@ -202,8 +202,12 @@ def live(z_holder: DecoderZ, z: np.ndarray) -> None:
     if error:
         st.warning(f"Your browser could not run the decoder ({error}); the server decodes instead, "
                    "after each slider release.")
-    st.markdown("**Server-side decode** — the same decoder run by the server; it follows every release "
-                "above, and is what you use if your browser cannot run the model.")
+
+
+def server_image_shown(z_holder: DecoderZ) -> bool:
+    """Whether the page shows the server's decode of z: only when the in-browser decoder is off or could not
+    run, so that one image shows while you drag, never the browser's and the server's one after the other."""
+    return not st.session_state.get(LIVE_KEY, True) or bool(live_decoder_error(f"dec_live_{z_holder.tag}"))
 
 
 def sliders(z_holder: DecoderZ) -> None:
@@ -217,11 +221,13 @@ def sliders(z_holder: DecoderZ) -> None:
 
 
 def decoded(z_holder: DecoderZ, z: np.ndarray) -> None:
-    """decoder(z) as the server draws it, z as numbers, its PNG, and where z lies on the small map."""
+    """decoder(z) as the server draws it (where the browser does not), z as numbers, its PNG, and where z
+    lies on the small map."""
     png = pics.to_png(z_holder.model.decode(z[None])[0], scale=10)
-    # Inline (a data: URL in the fragment's message): the new image shows without one more request.
-    st.image(pics.inline_png(png), width=280, caption="decoder(z), 28×28 shown at 10×",
-             alt=alt_text.decoded(z))
+    if server_image_shown(z_holder):
+        # Inline (a data: URL in the fragment's message): the new image shows without one more request.
+        st.image(pics.inline_png(png), width=280, caption="decoder(z), 28×28 shown at 10×",
+                 alt=alt_text.decoded(z))
     st.caption("z = (" + ", ".join(f"{v:.2f}" for v in z) + ")")
     st.download_button("Decoded image (PNG)", png, file_name="decoded.png", mime="image/png",
                        on_click="ignore", icon=icons.DOWNLOAD)

@@ -12,6 +12,7 @@ from explorer import alt_text, cache, explain, icons, inputs, models, widgets
 from explorer import pictures as pics
 from explorer.explain import Encoding, encode  # noqa: F401  (the page calls S.encode)
 from explorer.models import Handle
+from explorer.training_facts import facts_of, loss_formula
 from vae.bundles.serving import ServedModel
 
 IMAGE_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif"]
@@ -268,16 +269,13 @@ def preprocessing(pre: inputs.Preprocessed, words: dict[str, str]) -> None:
 
 
 def posterior(enc: Encoding) -> None:
-    """2: z_mean and z_std, per dimension with its KL term, and as vectors."""
+    """2: z_mean, z_log_var and z_std per dimension, each beside its KL, in one table."""
     st.subheader("2 · The encoder's answer: a mean and a spread for this image")
     st.markdown(
         "The encoder does not output one point: its two Dense heads output **z_mean** and **z_log_var** "
         "(the course's “sigma”), and `z_std = exp(0.5·z_log_var)`. Together they describe a Gaussian "
         "*cloud* of latent codes that could have produced this image.")
-    c1, c2 = st.columns([3, 2])
-    widgets.kl_table(c1, enc.kl, enc.z_mean, enc.z_std, z_log_var=enc.z_log_var)
-    c2.code(f"z_mean = {explain.fmt_vec(enc.z_mean)}\nz_std  = {explain.fmt_vec(enc.z_std)}",
-            language=None)
+    widgets.kl_table(st, enc.kl, enc.z_mean, enc.z_std, z_log_var=enc.z_log_var)
 
 
 def sampling(handle: Handle, enc: Encoding) -> Samples:
@@ -318,7 +316,9 @@ def fit(handle: Handle, enc: Encoding, samples: Samples) -> dict:
                    f"{ref_m['neg_elbo_at_mean']:.1f} nats (reconstruction "
                    f"{ref_m.get('reconstruction_loss_at_mean', float('nan')):.1f}). "
                    "An image far above that is one the model finds unusual.")
-    st.caption("The KL term's split over the latent dimensions is the last column of the table in 2.")
+    st.caption("The negative ELBO is reconstruction + KL; this model was trained on "
+               f"{loss_formula(facts_of(handle.served))}. The KL's split over the latent dimensions is the "
+               "last column of the table in 2.")
     return elbo
 
 
@@ -350,9 +350,11 @@ def nearest(handle: Handle, enc: Encoding, words: dict[str, str]) -> list[dict] 
 def landing(handle: Handle, enc: Encoding, samples: Samples, words: dict[str, str]) -> None:
     """6: the encoding's cloud on the latent map among the test images."""
     st.subheader("6 · Where it lands on the latent map")
-    zoom = st.toggle("Zoom in on its cloud", value=False, key="encode_zoom",
+    clouds = [your_cloud(enc, samples)]
+    # On by default where the cloud would hide under its star on the whole map.
+    zoom = st.toggle("Zoom in on its cloud", value=cache.cloud_too_small(handle, clouds), key="encode_zoom",
                      help="The star is z_mean, the rings 1 and 2 z_std, the circles the samples drawn above.")
-    fig = cache.cloud_map(handle, [your_cloud(enc, samples)], zoom=zoom, height=560)
+    fig = cache.cloud_map(handle, clouds, zoom=zoom, height=560)
     if fig is None:
         st.info("This model stores no reference encodings, so there is no map to place the image on.")
         return

@@ -8,14 +8,24 @@ import streamlit as st
 
 from explorer import cache, icons, models, visitors
 from explorer.models import Handle
+from explorer.training_facts import facts_of, loss_sentence
 
 INTRO = ("A variational autoencoder (VAE) squeezes each image into a few numbers, its **latent code z**, "
          "and learns a decoder that turns any such z back into an image. "
          "The encoder does not give one point but a small Gaussian cloud per image: a centre **z_mean** and "
-         "a spread **z_std**, and training keeps these clouds close to a standard normal N(0, I). "
+         "a spread **z_std**, and the KL term of its loss, reconstruction + β·KL, pulls these clouds towards "
+         "a standard normal N(0, I), as hard as its weight β says. "
          "So the latent space becomes a smooth map where nearby points decode to similar images — "
          "explore it on **Latent map** and **Decoder**.")
-CURVES = (("loss", "Negative ELBO (loss)"), ("reconstruction_loss", "Reconstruction"), ("kl_loss", "KL"))
+CURVES = (("loss", "Negative ELBO"), ("reconstruction_loss", "Reconstruction"), ("kl_loss", "KL"))
+
+
+def curve_title(metric: str, title: str, beta: float) -> str:
+    """A training curve's title; the history's "loss" is the negative ELBO, the loss itself only at β = 1."""
+    if metric != "loss":
+        return title
+    return (f"{title} = reconstruction + KL (the loss: β = 1)" if beta == 1 else
+            f"{title} = reconstruction + KL (the loss was reconstruction + {beta:g}·KL)")
 
 
 def intro() -> None:
@@ -45,6 +55,7 @@ def current_caption(handle: Handle) -> None:
     where = f"`{link}`" if link else "a folder opened by path"
     st.caption(f"Current: {where} — latent_dim {model.latent_dim}. The choice holds on every page and is "
                "part of the page's link (`?model=`).")
+    st.caption(loss_sentence(facts_of(model)))
 
 
 def your_model(handle: Handle) -> None:
@@ -96,7 +107,8 @@ def card(handle: Handle) -> None:
 def training_curves(handle: Handle) -> None:
     model = handle.served
     st.markdown("#### Training curves")
-    figs = cache.history_figures(handle, CURVES)
+    beta = facts_of(model).beta
+    figs = cache.history_figures(handle, tuple((m, curve_title(m, t, beta)) for m, t in CURVES))
     if not figs:
         st.info("This bundle has no training history.")
     for m, fig in figs:

@@ -13,6 +13,7 @@ from explorer import alt_text, cache, explain, icons, models, widgets
 from explorer import pictures as pics
 from explorer.explain import Encoding, encode  # noqa: F401  (the page calls how.encode)
 from explorer.models import Handle
+from explorer.training_facts import TrainingFacts, beta_phrase, facts_of, loss_latex
 from live_decoder import live_decoder, live_decoder_error
 from vae.bundles.bundle import read_training_config
 from vae.bundles.serving import ServedModel
@@ -198,7 +199,11 @@ def the_question() -> None:
         "they *become* a mean and a (log-)variance because of how `z` is built from them and because "
         "the loss rewards that. Every input gets its own pair, computed fresh by the network.")
     replay_link()
-    st.caption(explain.GLOSSARY)
+
+
+def glossary(model: ServedModel) -> None:
+    """The page's words in one line, the loss with this model's β."""
+    st.caption(explain.glossary(beta_phrase(facts_of(model))))
 
 
 def replay_link() -> None:
@@ -271,8 +276,8 @@ def the_cloud(handle: Handle, enc: Encoding) -> tuple[np.ndarray, float]:
     c_map, c_tab = st.columns([1, 1])
     if can_map(model):
         zoom = c_map.toggle("Zoom in on the cloud", value=True, key="how_zoom",
-                            help="A well-trained encoder gives each input a small cloud: on the whole map it "
-                                 "is a dot. Zoomed, the box spans 4 z_std either side of z_mean.")
+                            help="Zoomed, the box spans 4 z_std either side of z_mean: a cloud much smaller "
+                                 "than the map is a dot on the whole of it.")
         if model.latent_dim > 2:
             c_map.caption(f"{model.latent_dim}-D latent space shown through its first two principal "
                           "components.")
@@ -317,17 +322,27 @@ def move_z(handle: Handle, z_mean: np.ndarray) -> None:
                    "the Decoder page decodes on the server.")
 
 
-def kl_per_dimension(enc: Encoding) -> None:
-    """This input's KL per dimension, beside the formula it comes from."""
+def kl_per_dimension(enc: Encoding, facts: TrainingFacts) -> None:
+    """This input's KL per dimension, beside the formula it comes from and the loss that weighs it by β."""
     st.header("The KL term, per dimension")
     kl = enc.kl
     c1, c2 = st.columns([3, 2])
     c1.markdown(f"**KL(N(z_mean, z_std²) ‖ N(0, 1)) per dimension** — total {kl.sum():.2f} nats")
     widgets.kl_table(c1, kl, enc.z_mean, enc.z_std, z_log_var=enc.z_log_var)
-    c2.markdown("Per dimension, the KL term of the loss is")
+    c2.markdown("Per dimension, the KL is")
     c2.latex(r"\mathrm{KL}_j = -\tfrac12\left(1 + \log\sigma_j^2 - \mu_j^2 - \sigma_j^2\right)")
-    c2.markdown("It is zero only when z_mean = 0 and z_std = 1 (the prior N(0, 1)). It charges this input "
-                "for moving its cloud away from the centre and for making it narrower or wider than 1.")
+    c2.markdown("It is zero only when z_mean = 0 and z_std = 1 (the prior N(0, 1)). This model's loss is")
+    c2.latex(loss_latex(facts))
+    c2.markdown(kl_weight_note(facts))
+
+
+def kl_weight_note(facts: TrainingFacts) -> str:
+    """What the loss does with the KL, by this model's β."""
+    if facts.beta == 0:
+        return ("With β = 0 the loss leaves the KL out: the table measures how far each cloud is from the "
+                "prior, but training never saw these numbers.")
+    return (f"Weighed by β = {facts.beta:g}, the KL charges this input for moving its cloud away from the "
+            "centre and for making it narrower or wider than 1.")
 
 
 # ----------------------------------------------------------------------------- sections: two inputs

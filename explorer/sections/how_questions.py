@@ -13,6 +13,7 @@ from explorer import alt_text, cache, explain, widgets
 from explorer.explain import Encoding
 from explorer.figures import pin_margins
 from explorer.sections.how_it_works import Input, dim_index, replay_link, thumbnail
+from explorer.training_facts import beta_text, facts_of, loss_formula, stage_sentence
 
 
 def parametrisation_table(z_log_var: np.ndarray) -> pd.DataFrame:
@@ -48,10 +49,15 @@ def gradient_code(enc: Encoding, epsilon: np.ndarray) -> str:
             f"dz/dz_log_var        = 0.5 * z_std * epsilon = {explain.fmt_vec(0.5 * enc.z_std * epsilon)}")
 
 
-def collapse_code(z_mean_j: float) -> str:
-    """The KL of one dimension as its z_std shrinks towards 0: it grows without bound."""
-    return "\n".join(f"z_std = {v:<7g} → KL = {explain.kl_vs_std(z_mean_j, np.array([v]))[0]:.2f} nats"
-                     for v in (1.0, 0.1, 0.01, 0.001, 1e-6))
+def collapse_code(z_mean_j: float, beta: float = 1.0) -> str:
+    """The KL of one dimension as its z_std shrinks towards 0: it grows without bound; with β ≠ 1, what the
+    loss adds of it (β·KL)."""
+    lines = []
+    for v in (1.0, 0.1, 0.01, 0.001, 1e-6):
+        kl = explain.kl_vs_std(z_mean_j, np.array([v]))[0]
+        lines.append(f"z_std = {v:<7g} → KL = {kl:.2f} nats"
+                     + ("" if beta == 1 else f", β·KL = {beta * kl:.2f} in the loss"))
+    return "\n".join(lines)
 
 
 def kl_curve_figure(enc: Encoding, dim: int) -> go.Figure:
@@ -72,15 +78,18 @@ def kl_curve_figure(enc: Encoding, dim: int) -> go.Figure:
 def spread_figure(curve: dict) -> go.Figure:
     """Reconstruction, KL and their sum against the factor z_std is scaled by; the sum's minimum and the
     learned z_std (factor 1) marked."""
-    f = curve["factor"]
+    f, beta = curve["factor"], curve["beta"]
+    kl_name = "KL" if beta == 1 else f"β·KL (β = {beta_text(beta)})"
+    total_name = "sum = −ELBO" if beta == 1 else f"loss = reconstruction + {beta_text(beta)}·KL"
     fig = go.Figure()
-    for key, name, color, width in (("reconstruction", "reconstruction (expected)", "#1f77b4", 2),
-                                    ("kl", "KL", "#9467bd", 2), ("total", "sum = −ELBO", "#111111", 3.5)):
+    for y, name, color, width in ((curve["reconstruction"], "reconstruction (expected)", "#1f77b4", 2),
+                                  (beta * curve["kl"], kl_name, "#9467bd", 2),
+                                  (curve["total"], total_name, "#111111", 3.5)):
         line = dict(color=color, width=width)
-        fig.add_trace(go.Scatter(x=f, y=curve[key], mode="lines", name=name, line=line))
+        fig.add_trace(go.Scatter(x=f, y=y, mode="lines", name=name, line=line))
     best, learned = curve["best"], curve["learned"]
     fig.add_trace(go.Scatter(x=[f[best]], y=[curve["total"][best]], mode="markers",
-                             name=f"minimum of the sum (× {f[best]:.2f})",
+                             name=f"minimum of the loss (× {f[best]:.2f})",
                              marker=dict(size=13, symbol="diamond", color="#d62728",
                                          line=dict(color="black", width=1))))
     star = dict(size=15, symbol="star", color="gold", line=dict(color="black", width=1.5))
@@ -94,16 +103,44 @@ def spread_figure(curve: dict) -> go.Figure:
 
 
 def spread_summary(curve: dict, enc: Encoding) -> str:
-    """The chart in words: where the sum is lowest against where training put z_std."""
-    f, best, learned = curve["factor"], curve["best"], curve["learned"]
-    gap = curve["total"][learned] - curve["total"][best]
+    """The chart in words: where the model's loss is lowest against where training put z_std, and what a
+    minimum at the edge of the range means."""
+    f, best, learned, beta = curve["factor"], curve["best"], curve["learned"], curve["beta"]
+    total, rec = curve["total"], curve["reconstruction"]
+    gap = total[learned] - total[best]
+    what = "the loss (β = 0: the reconstruction alone)" if beta == 0 else (
+        "the sum" if beta == 1 else f"the loss, reconstruction + {beta_text(beta)}·KL,")
+    below = f"{gap:.2f} nats below" if gap >= 0.01 else "within 0.01 nats of"
     where = ("exactly the learned z_std, within this grid's steps of × 1.2" if best == learned else
              f"z_std × {f[best]:.2f} (mean z_std {f[best] * enc.z_std.mean():.3g} against the learned "
-             f"{enc.z_std.mean():.3g}), {gap:.2f} nats below the learned one's")
-    return (f"For this input the sum is lowest at {where}. Narrower, the KL climbs (−log z_std); wider, the "
-            "decodes spill into other digits and the reconstruction climbs. The encoder sets z_std for every "
-            "input with one set of weights, trained on all of them, so it need not hit each input's own "
-            f"minimum. Reconstruction is averaged over {curve['n_eps']} fixed draws of ε.")
+             f"{enc.z_std.mean():.3g}), {below} the learned one's")
+    text = [f"For this input {what} is lowest at {where}."]
+    edge = {0: "narrowest", len(f) - 1: "widest"}.get(best)
+    if edge:
+        text.append(f"That is the {edge} spread drawn (× {f[best]:.2f}), the edge of this range: the loss is "
+                    f"still falling there as the cloud {'narrows' if best == 0 else 'widens'}.")
+    flat = f"across this whole range the reconstruction changes by only {np.ptp(rec):.2f} nats"
+    kl = "the KL" if beta == 1 else "β·KL"
+    if beta == 0:
+        text.append(f"No KL term: nothing stops z_std from shrinking. And {flat}, so where its lowest point "
+                    "falls is down to chance.")
+    elif edge == "narrowest":
+        text.append(f"Within this range the reconstruction gains more from a narrower cloud than {kl} "
+                    "charges; the KL's −log z_std grows without bound, so the loss turns up further in, "
+                    "above zero.")
+    elif edge == "widest":
+        text.append(f"Within this range the pull of {kl} (β = {beta_text(beta)}) towards z_std = 1 outweighs "
+                    "what the wider cloud costs in reconstruction.")
+    else:
+        wider = rec[-1] - rec[learned]
+        text.append(f"Narrower, {kl} climbs (−log z_std); wider, " + (
+            f"the decodes spill into other digits and the reconstruction climbs ({wider:.1f} nats more at "
+            f"× {f[-1]:.0f})." if wider > 0.5 else f"the reconstruction hardly changes ({flat})."))
+    if best != learned and beta != 0:
+        text.append("The encoder sets z_std for every input with one set of weights, trained on all of them, "
+                    "so it need not hit each input's own minimum.")
+    text.append(f"Reconstruction is averaged over {curve['n_eps']} fixed draws of ε.")
+    return " ".join(text)
 
 
 def question(label: str, key: str, answer: Callable[[Input], None], about: Input,
@@ -172,17 +209,29 @@ def what_epsilon_is_for(about: Input) -> None:
 
 
 def what_makes_the_heads(about: Input) -> None:
-    """Only the loss makes the heads a mean and a spread: reconstruction against KL, in this input's nats."""
+    """Only the loss makes the heads a mean and a spread: reconstruction against β·KL, in this input's nats
+    (β and the stages: this model's own)."""
     model, x, enc = about.model, about.x, about.enc
+    facts = facts_of(model)
+    if facts.beta == 0:
+        kl_line = ("- this model has **no KL term** (β = 0): nothing pulls its clouds towards N(0, 1), so "
+                   "the reconstruction alone shapes them.\n\n"
+                   "With nothing to pull against, z_std shrinks as far as the reconstruction likes (this "
+                   f"input's: {enc.z_std.mean():.3g} on average); the head that sets the cloud's centre is "
+                   "what we call z_mean, the other its log-variance.")
+    else:
+        kl_line = (f"- the **KL** term, weighed by β = {beta_text(facts.beta)}, pulls every cloud towards "
+                   "N(0, I): z_mean towards 0, z_std towards 1.\n\n"
+                   "Training settles the tug-of-war; the head that sets the cloud's centre is what we then "
+                   "call z_mean, the other its log-variance.")
+    stage = stage_sentence(facts)
     st.markdown(
-        "Only the loss, the **negative ELBO = reconstruction + KL**:\n"
+        f"Only the loss, **{loss_formula(facts)}**:\n"
         "- the **reconstruction** term wants the decoder to redraw this image from *any* z in its cloud: "
         "it pushes z_mean to a spot that decodes to this digit and z_std small, so the cloud does not "
-        "spill into other digits;\n"
-        "- the **KL** term pulls every cloud towards N(0, 1): z_mean towards 0, z_std towards 1.\n\n"
-        "Training settles the tug-of-war; the head that sets the cloud's centre is what we then call "
-        "z_mean, the other its log-variance. “Why doesn't z_std collapse to zero?” below draws both terms "
-        "against this input's spread.")
+        f"spill into other digits;\n{kl_line} "
+        "“Why doesn't z_std collapse to zero?” below draws the loss against this input's spread."
+        + (f"\n\n{stage}" if stage else ""))
     replay_link()
     elbo = explain.per_image_elbo(x, model.decode(enc.z_mean[None])[0], enc.z_mean, enc.z_log_var)
     rec_samples = float(np.mean([
@@ -193,7 +242,12 @@ def what_makes_the_heads(about: Input) -> None:
     m2.metric("Reconstruction (samples)", f"{rec_samples:.1f} nats",
               help="Averaged over 32 sampled z: the term training optimises, estimated by sampling.")
     m3.metric("KL (all dims)", f"{elbo['kl_loss']:.2f} nats")
-    m4.metric("Negative ELBO (at z_mean)", f"{elbo['neg_elbo']:.1f} nats")
+    if facts.beta == 1:
+        m4.metric("Negative ELBO (at z_mean)", f"{elbo['neg_elbo']:.1f} nats")
+    else:
+        m4.metric(f"Loss at z_mean: reconstruction + {beta_text(facts.beta)}·KL",
+                  f"{elbo['reconstruction_loss'] + facts.beta * elbo['kl_loss']:.1f} nats",
+                  help=f"The negative ELBO (β = 1) would be {elbo['neg_elbo']:.1f} nats.")
     st.markdown("**This input's KL per dimension**")
     widgets.kl_table(st, np.asarray(elbo["kl_per_dim"]), enc.z_mean, enc.z_std)
 
@@ -203,7 +257,7 @@ def why_no_collapse(about: Input) -> None:
     −log σ, which grows without bound, on one dimension's curve."""
     enc = about.enc
     st.markdown("**The tug of war, for this input.** Scale every dimension's z_std by one factor, keep "
-                "z_mean, and add up what each term charges:")
+                "z_mean, and add up this model's loss, reconstruction + β·KL:")
     curve = cache.spread_curve(about.handle, about.x)
     st.plotly_chart(spread_figure(curve), width="stretch", key="how_spread_curve")
     st.caption(spread_summary(curve, enc))
@@ -212,10 +266,30 @@ def why_no_collapse(about: Input) -> None:
                        key="how_dim")
     c1, c2 = st.columns([3, 2])
     c1.plotly_chart(kl_curve_figure(enc, dim), width="stretch", key="how_kl_curve")
-    c2.markdown(
-        "The reconstruction term alone would shrink z_std to 0 (a point is easiest to decode). "
-        r"But the KL contains $-\log\sigma$, which **grows without bound as σ → 0**:")
-    c2.code(collapse_code(enc.z_mean[dim]), language="text")
-    c2.markdown(f"This input's learned z_std here is **{enc.z_std[dim]:.3f}** (KL {enc.kl[dim]:.3f} nats): "
-                "the point where shrinking the cloud further costs more KL than it buys in "
-                "reconstruction.")
+    beta = facts_of(about.model).beta
+    if beta == 0:
+        c2.markdown(
+            "The reconstruction term alone would shrink z_std to 0 (a point is easiest to decode). The KL "
+            r"contains $-\log\sigma$, which **grows without bound as σ → 0**, but this model's loss "
+            "leaves the KL out (β = 0). No KL term: nothing stops z_std from shrinking. The KL it leaves "
+            "out:")
+    else:
+        c2.markdown(
+            "The reconstruction term alone would shrink z_std to 0 (a point is easiest to decode). "
+            r"But the KL contains $-\log\sigma$, which **grows without bound as σ → 0**, and this model's "
+            f"loss adds it weighed by β = {beta_text(beta)}:")
+    c2.code(collapse_code(enc.z_mean[dim], beta), language="text")
+    c2.markdown(learned_note(curve, enc, dim, beta))
+
+
+def learned_note(curve: dict, enc: Encoding, dim: int, beta: float) -> str:
+    """Where this input's learned z_std sits, in words that follow the loss curve above and β."""
+    here = f"This input's learned z_std here is **{enc.z_std[dim]:.3f}**"
+    if beta == 0:
+        return f"{here}: the KL it would cost ({enc.kl[dim]:.3f} nats) never entered training."
+    if curve["best"] == curve["learned"]:
+        return (f"{here} (KL {enc.kl[dim]:.3f} nats), at the minimum of the loss above: where shrinking the "
+                "cloud further costs more β·KL than it buys in reconstruction.")
+    return (f"{here} (KL {enc.kl[dim]:.3f} nats). The loss above is lowest at z_std × "
+            f"{curve['factor'][curve['best']]:.2f} instead: one set of weights sets z_std for every input at "
+            "once.")

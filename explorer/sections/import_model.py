@@ -60,7 +60,7 @@ def form(runner: training.LocalProcessRunner) -> None:
                       key="import_source")
     preset = latent_dim = None
     here = jobs_ui.data_warning()
-    with st.form("import_form"):
+    with st.form("import_form", enter_to_submit=False):  # Enter in a field never starts a job
         if source == "graph":
             c1, c2 = st.columns(2)
             chosen = [c1.file_uploader("Encoder (.keras)", type=["keras"], key="import_encoder",

@@ -19,8 +19,8 @@ from vae.plural import count
 VIEWS = ["PCA", "Two latent dims", "t-SNE"]
 STRIP = "1-D strip"  # one latent dimension: nothing to project or choose
 MAX_ASPECT = 4.0  # the most one axis may spread beyond the other on a to-scale map
-SPACING_LABELS = {"quantiles": "By the data (quantiles)", "prior": "By the prior (Φ⁻¹ of N(0, 1))",
-                  "even": "Evenly"}
+# Short, so that the three fit side by side on a phone (the control does not wrap); its help says more.
+SPACING_LABELS = {"quantiles": "By the data", "prior": "By the prior", "even": "Evenly"}
 INTRO = ("Each dot is one test image placed at its **z_mean**, coloured by its label. The grey rings are "
          "the encoder's uncertainty **z_std** drawn to scale (1σ, for a sample of 150 images): the image "
          "could have been coded anywhere in its ring. Click a dot to see the image and its reconstruction; "
@@ -327,10 +327,11 @@ def decoded_grid(handle: Handle, view: MapView) -> None:
                          key="map_grid_n")
     spacing = c2.segmented_control("Grid spacing", spacings, default="quantiles", key="map_grid_spacing",
                                    format_func=SPACING_LABELS.get,
-                                   help="By the data: each column (and row) holds the same share of the "
-                                        "test set, so the crowded middle gets as many cells as the edges. "
-                                        "By the prior: the standard normal's quantiles, as in Kingma & "
-                                        "Welling's figures. Evenly: equal steps over the data's range.")
+                                   help="By the data (its quantiles): each column (and row) holds the same "
+                                        "share of the test set, so the crowded middle gets as many cells as "
+                                        "the edges. By the prior: the standard normal's quantiles (Φ⁻¹ of "
+                                        "N(0, 1)), as in Kingma & Welling's figures. Evenly: equal steps "
+                                        "over the data's range.")
     spacing = spacing or "quantiles"
     cols, rows = view.grid_shape(view.x_range, view.y_range, k)
     xs = geo.grid_axis(view.xy[:, 0], cols, spacing, view.x_range)

@@ -10,15 +10,13 @@ import streamlit as st
 from explorer import cache, models
 from explorer.models import Handle
 from explorer.replay_figure import replay_figure
+from explorer.training_facts import TrainingFacts, beta_text, facts_of
 from vae.inputs.data import CLASS_NAMES
 from vae.model.replay import LIVE_FILE
 from vae.plural import count
 
-INTRO = ("The encoder's two heads start as two identical, untrained Dense layers: every digit's z_mean sits "
-         "near the origin and its z_std near 1, the prior's. Press **▶ Play** to watch training pull them "
-         "apart: the reconstruction loss rewards codes that tell digits apart, the KL term pulls every cloud "
-         "back towards N(0, I), and the heads become a mean and a spread. Each frame is a snapshot of the "
-         "model during training (dense early, when most happens); the slider scrubs through them, in epochs.")
+PLAY = ("Press **▶ Play** to watch training pull them apart. Each frame is a snapshot of the model during "
+        "training (dense early, when most happens); the slider scrubs through them, in epochs.")
 NO_REPLAY = ("This model was trained without a replay. Models trained on the Train page (or with "
              "`python -m vae train`) record one: the same 1,000 test digits encoded from step 0 to the end.")
 
@@ -37,12 +35,36 @@ def watch_it_learn(handle: Handle) -> None:
         st.caption("The encoder's heads start as untrained Dense layers: watch them become a mean and a "
                    "spread.")
         return
-    st.markdown(INTRO)
+    st.markdown(intro_text(facts_of(handle.served), replay))
     follow = follow_picker(handle, replay)
     st.plotly_chart(cache.replay_figure(handle, follow), key="replay_player",
                     config={"displayModeBar": False})
     if follow is not None:
         st.caption(followed_story(replay, follow, models.label_name(handle.served, replay["labels"][follow])))
+
+
+def intro_text(facts: TrainingFacts, replay: dict) -> str:
+    """What the replay shows, from its first snapshot's numbers and the model's β and stages."""
+    z_mean = np.asarray(replay["z_mean"][0], np.float64)
+    z_std = np.exp(0.5 * np.asarray(replay["z_log_var"][0], np.float64))
+    reach = float(np.sqrt((z_mean ** 2).sum(-1)).max())
+    start = (f"At step 0 every digit's z_mean lies within {reach:.2f} of the origin and its z_std is "
+             f"{z_std.min():.2f}–{z_std.max():.2f}")
+    start += ", the prior's 1 or near it." if 0.5 <= z_std.min() and z_std.max() <= 2 else "."
+    if facts.beta == 0:
+        forces = ("The reconstruction loss rewards codes that tell digits apart. This model has no KL term "
+                  "(β = 0): nothing pulls the clouds back towards N(0, I), so nothing stops z_std from "
+                  "shrinking.")
+    else:
+        weight = "" if facts.beta == 1 else f", weighed by β = {beta_text(facts.beta)},"
+        forces = ("The reconstruction loss rewards codes that tell digits apart; the KL term"
+                  f"{weight} pulls every cloud back towards N(0, I); the heads become a mean and a spread.")
+    stage = ""
+    if facts.stages == 2:
+        stage = (" This replay is of the model's second stage: a new encoder learning for a decoder that was "
+                 "already trained and stays frozen, so the decodes are sharp from the first frame.")
+    return (f"The encoder's two heads start as two identical, untrained Dense layers. {start} {forces}"
+            f"{stage} {PLAY}")
 
 
 def follow_picker(handle: Handle, replay: dict) -> int | None:

@@ -27,7 +27,7 @@ def form(runner: training.LocalProcessRunner) -> None:
     if visitors.sign_in_prompt("train a model", key="sign_in_train"):
         return
     here = data_warning()
-    with st.form("train_form"):
+    with st.form("train_form", enter_to_submit=False):  # Enter in a field never starts a job
         c1, c2, c3 = st.columns(3)
         dataset = dataset_picker(c1, here, help="digits: scikit-learn's 1,797 small digits, quick to train")
         preset = c2.selectbox("Architecture preset", ["default", "course"])

@@ -89,7 +89,11 @@ def test_new_page_renders(page, app_url, path):
 
 def test_decoder_slider_changes_image(page, app_url):
     open_page(page, app_url, "decoder")
-    decoded = page.locator(MAIN_IMAGES).first  # the decoded image comes before the strips
+    # The server draws its image of z only with the in-browser decoder off (one image of z at a time).
+    page.get_by_text("Live decoding in the browser").click()
+    wait_idle(page)
+    assert page.get_by_text("decoder(z), 28×28 shown at 10×").count() == 1
+    decoded = page.locator(MAIN_IMAGES).first  # the decoded image comes before the small map and strips
     decoded.wait_for(state="attached")
     before = decoded.get_attribute("src")
     page.locator("[data-testid='stMain'] [data-testid='stSlider'] input[type='range']").first.focus()

@@ -14,11 +14,11 @@ from vae.importing.bundle import check_out, is_imported, load_imported, write_bu
 from vae.importing.card import graph_card, shown_file_name, weights_card
 from vae.importing.job import write_stage
 from vae.importing.plan import analyze_decoder, analyze_encoder
-from vae.importing.sandbox import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S, run_child
+from vae.importing.sandbox import DEFAULT_TIMEOUT_S, default_memory_mb, run_child
 from vae.model.config import ModelConfig
 
 # vae.bundles.save imports load_imported from here, and the CLI reads the defaults from here.
-__all__ = ["DEFAULT_MEMORY_MB", "DEFAULT_TIMEOUT_S", "ImportRefused", "import_graph", "import_weights",
+__all__ = ["DEFAULT_TIMEOUT_S", "default_memory_mb", "ImportRefused", "import_graph", "import_weights",
            "is_imported", "load_imported"]
 
 T = TypeVar("T")
@@ -47,7 +47,7 @@ def _naming_files(*roles: str) -> Callable[[Callable[..., Path]], Callable[..., 
 @_naming_files("encoder", "decoder")
 def import_graph(encoder: str | Path, decoder: str | Path, out: str | Path, *, dataset: str = "mnist",
                  data_dir: str | None = None, name: str | None = None, description: str = "",
-                 timeout_s: int = DEFAULT_TIMEOUT_S, memory_mb: int = DEFAULT_MEMORY_MB,
+                 timeout_s: int = DEFAULT_TIMEOUT_S, memory_mb: int | None = None,
                  progress: str | Path | None = None, file_names: dict[str, str] | None = None) -> Path:
     """Import a `.keras` encoder + decoder pair as a model bundle at `out`; raises ImportRefused.
 
@@ -92,7 +92,7 @@ def import_graph(encoder: str | Path, decoder: str | Path, out: str | Path, *, d
 def import_weights(weights: str | Path, preset: str, latent_dim: int, out: str | Path, *,
                    dataset: str = "mnist", data_dir: str | None = None, name: str | None = None,
                    description: str = "", timeout_s: int = DEFAULT_TIMEOUT_S,
-                   memory_mb: int = DEFAULT_MEMORY_MB, progress: str | Path | None = None,
+                   memory_mb: int | None = None, progress: str | Path | None = None,
                    file_names: dict[str, str] | None = None) -> Path:
     """Import a `.weights.h5` for one of the project's presets as an ordinary bundle at `out`
     (`file_names`: {"weights": its owner's name for it}, as import_graph's)."""
@@ -113,9 +113,11 @@ def import_weights(weights: str | Path, preset: str, latent_dim: int, out: str |
     return _run_sandboxed(make_job, out, timeout_s, memory_mb, progress)
 
 
-def _run_sandboxed(make_job: Callable[[Path], dict], out: Path, timeout_s: int, memory_mb: int,
+def _run_sandboxed(make_job: Callable[[Path], dict], out: Path, timeout_s: int, memory_mb: int | None,
                    progress: str | Path | None) -> Path:
-    """Sandbox the job that `make_job` writes into the scratch folder `work`; move its bundle to `out`."""
+    """Sandbox the job that `make_job` writes into the scratch folder `work`; move its bundle to `out`
+    (memory_mb None: the server's setting, VAE_IMPORT_MEMORY_MB)."""
+    memory_mb = memory_mb or default_memory_mb()
     with tempfile.TemporaryDirectory(prefix="vae-import-") as tmp:
         work = Path(tmp)
         staging = work / "staging"

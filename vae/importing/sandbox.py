@@ -10,12 +10,17 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import settings
 from vae.bundles.bundle import REPO_ROOT, read_json, write_json
 from vae.importing.archive_check import ImportRefused
 
 DEFAULT_TIMEOUT_S = 1200  # wall clock; generous because TensorFlow starts slowly on a busy machine
-DEFAULT_MEMORY_MB = int(os.environ.get("VAE_IMPORT_MEMORY_MB", 8192))
 CHILD_MODULE = "vae.importing.child"  # run as `python -m vae.importing.child JOB.json`
+
+
+def default_memory_mb() -> int:
+    """The memory an import's sandboxed process may use, in MB (settings: VAE_IMPORT_MEMORY_MB)."""
+    return settings.integer("VAE_IMPORT_MEMORY_MB")
 
 
 class ChildFailed(RuntimeError):

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+import settings
 from vae.inputs.idx import IdxError, read_idx
 
 DATASETS = ("mnist", "fashion_mnist", "digits")
@@ -110,8 +111,8 @@ def _keras_cached(name: str) -> Path | None:
 def _local_idx_dir(name: str) -> Path | None:
     """The dataset's IDX folder under $VAE_DATA_DIR (which may hold some datasets and not others) or
     Debian's folder."""
-    env_dir = os.environ.get("VAE_DATA_DIR")
-    for directory in ([Path(env_dir)] if env_dir else []) + DEBIAN_DIRS.get(name, []):
+    env_dir = settings.data_dir()
+    for directory in ([env_dir] if env_dir else []) + DEBIAN_DIRS.get(name, []):
         found = _find_idx_dir(directory, name)
         if found:
             return found
