@@ -70,7 +70,19 @@ SETTINGS = (
             "stay); 0 keeps them"),
     Setting("VAE_IDLE_MODEL_DAYS", "30", "unshared models of visitors not seen for this long are removed; "
             "0 keeps them"),
-    Setting("VAE_IMPORT_MEMORY_MB", "8192", "the memory an import's sandboxed process may use"),
+    Setting("VAE_QUEUE_BUDGET", "18000000", "image passes (epochs × training images) of all queued and "
+            "running trainings together: about 12 CPU-hours at 2.4 ms each", "18,000,000"),
+    Setting("VAE_DISK_BUDGET_MB", "20480", "MB of disk for jobs (with their uploads), visitors' models and "
+            "published decoders together, checked when a job starts and again when it ends",
+            "20480 (20 GiB)"),
+    Setting("VAE_UPLOAD_MB_PER_SESSION", "32", "MB of uploaded files one browser session may hold in the web "
+            "process at once; an upload beyond gets 413"),
+    Setting("VAE_TEACHERS", "", "the teachers' owner ids (`u-…`, as each user's \"Signed in as\" tip shows), "
+            "comma-separated"),
+    Setting("VAE_TEACHER_GROUP", "", "a group or app role in the login's `groups` or `roles` claim whose "
+            "members are teachers"),
+    Setting("VAE_IMPORT_MEMORY_MB", "2048", "the memory an import's sandboxed process may hold, code "
+            "included (models over 3 M parameters are refused before loading, to fit it)"),
     Setting("VAE_RUNNER", "local", "`ray` sends training to a Ray cluster ([scaling.md](scaling.md))",
             "`local`"),
     Setting("VAE_RAY_ADDRESS", "", "the Ray job server, `http://HEAD:8265`"),
@@ -126,8 +138,9 @@ class Folder:
 
 FOLDERS = (
     Folder("jobs", "VAE_JOBS_DIR", "one folder per training or import job (and an import's uploads)"),
-    Folder("models", "VAE_USER_MODELS", "visitors' models, each with its `access.json` (owner, shared); a "
-           "bundle the command line saves here is the server's own, shown to everyone"),
+    Folder("models", "VAE_USER_MODELS", "visitors' models, each with its `access.json` (owner, shared, "
+           "published by a teacher); a bundle the command line saves here is the server's own, shown to "
+           "everyone"),
     Folder("decoders", "", "the live decoder component's served folder: its frontend, copied in at start, "
            "and `models/`, each published decoder (removed with its model)"),
     Folder("cache", "", "computed caches that outlive a process (t-SNE embeddings)"),

@@ -11,6 +11,7 @@ PAGES = {
     "import_model": ":material/upload_file:",
     "how_it_works": ":material/lightbulb:",
     "compare": ":material/compare:",
+    "teacher": ":material/school:",  # the Class page, teachers only
 }
 DOWNLOAD = ":material/download:"
 PLAY = ":material/play_circle:"
@@ -18,6 +19,7 @@ RANDOM = ":material/casino:"
 RESET = ":material/restart_alt:"
 WARNING = ":material/warning:"
 LOCK = ":material/lock:"
+PAUSE = ":material/pause_circle:"
 
 
 def title(page: str, text: str) -> str:

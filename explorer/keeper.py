@@ -47,15 +47,16 @@ _SEEN: dict[str, float] = {}
 _SEEN_LOCK = threading.Lock()
 
 
-def note_visit(who: str) -> None:
-    """Touch the visitor's last-seen file at most once an hour per process (the idle clean-up reads it)."""
+def note_visit(who: str, name: str | None = None) -> None:
+    """Touch the visitor's last-seen file at most once an hour per process (the idle clean-up reads it),
+    noting a signed-in user's name there (a teacher's page shows it)."""
     now = time.time()
     with _SEEN_LOCK:
         if now - _SEEN.get(who, 0.0) < 3600:
             return
         _SEEN[who] = now
     try:
-        user_models.touch_visitor(settings.user_models_dir(), who)
+        user_models.touch_visitor(settings.user_models_dir(), who, name)
     except OSError as exc:
         print(f"Latent Explorer: could not note a visit: {exc!r}", flush=True)
 

@@ -115,6 +115,7 @@ class Entry:
     name: str
     owner: str | None = None
     shared: bool = False
+    published: bool = False  # shared by a teacher
 
 
 # A short life: a model saved, shared or deleted through another session (or replica) shows within 2 s;
@@ -131,7 +132,8 @@ def _catalogue(user_root: str, extra_roots: tuple[str, ...]) -> tuple[Entry, ...
     for p, acc in user_models.bundles(user_root):
         if acc.owner is not None and not has_symlinks(p):
             owner = None if acc.owner == user_models.SERVER else acc.owner  # the CLI's: the server's own
-            found.append(Entry(f"{USER_PREFIX}{p.name}", str(p.resolve()), _label(p), owner, acc.shared))
+            found.append(Entry(f"{USER_PREFIX}{p.name}", str(p.resolve()), _label(p), owner, acc.shared,
+                               acc.published))
     return tuple(found)
 
 
@@ -170,7 +172,8 @@ def model_choices() -> dict[str, str]:
     me = visitors.owner()
     choices = {}
     for e in entries():
-        tag = " (yours)" if e.owner == me else " (shared)" if e.owner else ""
+        tag = (" (yours)" if e.owner == me else " (published)" if e.published else " (shared)" if e.owner
+               else "")
         label = f"{e.name}{tag}"
         if label in choices:
             label = f"{e.name} [{e.id}]{tag}"
@@ -186,6 +189,11 @@ def entry_of(path: str | Path) -> Entry | None:
 def _label(path: Path) -> str:
     card = read_json(path / CARD_JSON, {}) if not (path / CARD_JSON).is_symlink() else {}
     return " ".join(str(card.get("name") or path.name).split())[:80]
+
+
+def bundle_name(path: str | Path) -> str:
+    """A bundle's name as its card gives it (its folder's name where the card has none)."""
+    return _label(Path(path))
 
 
 def id_of(path: str | Path) -> str | None:

@@ -14,7 +14,9 @@ from jobservice import (
     NotYours,
     upload_digest,
 )
+from jobservice.limits import cpu_hours
 from jobservice.ray_runner import RayJobRunner  # (it imports Ray itself only once it asks the cluster)
+from live_decoder.published import published_dir
 from vae.bundles.bundle import is_bundle
 from vae.inputs.data import DATASETS, TITLES, datasets_here
 from vae.model.config import ENCODERS
@@ -30,11 +32,12 @@ def runner() -> LocalProcessRunner:
     models: VAE_RUNNER=local (the default: processes on this machine) or VAE_RUNNER=ray with
     VAE_RAY_ADDRESS=http://HEAD:8265 (a Ray cluster; README, "Scaling out")."""
     kind = settings.text("VAE_RUNNER").lower()
+    counted = (published_dir(),)  # the decoders published to browsers: the disk budget counts them too
     if kind == "ray":
-        return RayJobRunner.from_env()
+        return RayJobRunner.from_env(counted_dirs=counted)
     if kind != "local":
         raise ValueError(f"VAE_RUNNER must be 'local' or 'ray'; got {kind!r}.")
-    return LocalProcessRunner()
+    return LocalProcessRunner(counted_dirs=counted)
 
 
 def limits_text(limits: Limits) -> str:
@@ -43,7 +46,8 @@ def limits_text(limits: Limits) -> str:
     return (f"Each visitor may have {count(limits.running_per_owner, 'job')} running and {queued} queued, "
             f"and keep {count(limits.models_per_owner, 'model')} ({limits.bytes_per_owner / 2**30:g} GB); a "
             f"job may be at most {count(limits.job_size, 'image pass', 'image passes')} (epochs × training "
-            f"images, e.g. {count(limits.job_size // 60_000, 'epoch')} of MNIST).")
+            f"images, e.g. {count(limits.job_size // 60_000, 'epoch')} of MNIST), and the whole queue "
+            f"{limits.queue_budget:,} (about {cpu_hours(limits.queue_budget):,.0f} CPU-hours).")
 
 
 def dataset_label(name: str, here: list[str]) -> str:

@@ -184,7 +184,8 @@ def sign_in_prompt(what: str, key: str) -> bool:
 def login_controls() -> None:
     """Sign in / sign out in the sidebar, where the operator configured a login; a proxy's user is named."""
     if login_configured() and st.user.is_logged_in:
-        st.sidebar.caption(f"Signed in as {plain_text(st.user.get('name') or st.user.get('email') or 'you')}")
+        st.sidebar.caption(f"Signed in as {plain_text(st.user.get('name') or st.user.get('email') or 'you')}",
+                           help=f"Your id on this server: {owner()} (VAE_TEACHERS names teachers by it).")
         st.sidebar.button("Sign out", on_click=st.logout, key="logout")
     elif login_configured():
         st.sidebar.button("Sign in", on_click=st.login, key="login",

@@ -11,6 +11,10 @@ from jobservice.spec import TRAIN_IMAGES, ImportSpec, JobSpec, job_size
 from jobservice.state import JobStatus
 from vae.plural import count
 
+# One image through the trainer once (an image pass), in CPU seconds: MNIST, default preset, one thread on
+# the 2-core reference machine (docs/class_server.md, "Figures": 2.4 ms per image per epoch).
+SECONDS_PER_IMAGE_PASS = 0.0024
+
 
 class LimitReached(ValueError):
     """A job refused by the server's limits (queue, job size, storage); the message says which and why."""
@@ -27,6 +31,12 @@ class Limits:
     job_size: int = settings.default_integer("VAE_JOB_SIZE_LIMIT")  # epochs × training images
     models_per_owner: int = settings.default_integer("VAE_MODELS_PER_VISITOR")  # saved models + active jobs
     bytes_per_owner: int = settings.default_integer("VAE_BYTES_PER_VISITOR")  # disk of their saved models
+    # image passes of all queued and running trainings together (about 12 CPU-hours: thirty 10-epoch MNIST
+    # models), so a few large jobs cannot hold the machine for days
+    queue_budget: int = settings.default_integer("VAE_QUEUE_BUDGET")
+    # the server's disk for jobs (their uploads included), visitors' models and the decoders published to
+    # browsers, together (in bytes; the setting is in MB)
+    disk_budget: int = settings.default_integer("VAE_DISK_BUDGET_MB") * 2**20
 
     @classmethod
     def from_env(cls) -> Limits:
@@ -37,12 +47,20 @@ class Limits:
             job_size=settings.integer("VAE_JOB_SIZE_LIMIT"),
             models_per_owner=settings.integer("VAE_MODELS_PER_VISITOR"),
             bytes_per_owner=settings.integer("VAE_BYTES_PER_VISITOR"),
+            queue_budget=settings.integer("VAE_QUEUE_BUDGET"),
+            disk_budget=int(settings.number("VAE_DISK_BUDGET_MB") * 2**20),
         )
+
+
+def cpu_hours(image_passes: float) -> float:
+    """Image passes in CPU-hours, at the measured SECONDS_PER_IMAGE_PASS."""
+    return image_passes * SECONDS_PER_IMAGE_PASS / 3600
 
 
 def check_limits(lim: Limits, spec: JobSpec | ImportSpec, owner: str, jobs: list[JobStatus],
                  models_dir: Path) -> None:
-    """Raise LimitReached, saying why, if the owner may not start this job now."""
+    """Raise LimitReached, saying why, if the owner may not start this job now (the server's disk budget is
+    checked apart: jobservice.disk)."""
     size = job_size(spec) if isinstance(spec, JobSpec) else 0  # an import is capped by its time limit
     if size > lim.job_size:
         raise LimitReached(
@@ -59,6 +77,13 @@ def check_limits(lim: Limits, spec: JobSpec | ImportSpec, owner: str, jobs: list
     if active >= lim.queue:
         raise LimitReached(f"The server's queue is full ({count(active, 'job')} queued or running). "
                            "Try again when some have finished.")
+    queued = sum(job_size(j.spec) for j in jobs if j.active and isinstance(j.spec, JobSpec))
+    if size and queued + size > lim.queue_budget:
+        raise LimitReached(
+            f"The server's queue already holds {queued:,} image passes of training (about "
+            f"{cpu_hours(queued):,.0f} CPU-hours), and this job's {size:,} would take it over its budget of "
+            f"{lim.queue_budget:,} (about {cpu_hours(lim.queue_budget):,.0f} CPU-hours). Try fewer epochs, "
+            "or again when some jobs have finished.")
     used = user_models.usage(models_dir, owner)
     if used.models + len(mine) >= lim.models_per_owner:
         raise LimitReached(

@@ -11,13 +11,17 @@
 from __future__ import annotations
 
 import secrets
+import shutil
 import sys
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 import settings
 from jobservice import processes, user_models
+from jobservice.disk import DiskUse, check_disk, disk_use, over_quota
 from jobservice.limits import Limits, check_limits, fair_starts
+from jobservice.pause import paused
 from jobservice.spec import UPLOADS, ImportSpec, JobSpec, upload_digest
 from jobservice.state import (
     FINISHED,
@@ -48,13 +52,15 @@ class LocalProcessRunner:
 
     def __init__(self, root: str | Path | None = None, models_dir: str | Path | None = None, *,
                  max_running: int | None = None, threads: int | None = None, python: str = sys.executable,
-                 limits: Limits | None = None):
+                 limits: Limits | None = None, counted_dirs: Iterable[str | Path] = ()):
         self.root = Path(root) if root else jobs_dir()
         self.models_dir = Path(models_dir) if models_dir else user_models_dir()
         self.max_running = settings.max_jobs() if max_running is None else max_running
         self.threads = processes.default_threads() if threads is None else threads
         self.python = python
         self.limits = limits or Limits.from_env()
+        # More folders the server's disk budget counts besides jobs and models (the published decoders).
+        self.counted_dirs = tuple(Path(d) for d in counted_dirs)
 
     # -- the JobRunner interface -------------------------------------------------------------
 
@@ -80,6 +86,7 @@ class LocalProcessRunner:
                 if job.active and job.owner == owner and job.spec == spec:
                     return job.id
             check_limits(self.limits, spec, owner, jobs, self.models_dir)
+            check_disk(self.limits, self.disk_use(), sum(len(b) for b in (uploads or {}).values()))
             job_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
             d = self.root / job_id
             d.mkdir(parents=True)
@@ -156,6 +163,14 @@ class LocalProcessRunner:
                     removed.append(job.id)
         return removed
 
+    def disk_use(self) -> DiskUse:
+        """What the server's jobs, models and counted folders hold now."""
+        return disk_use(self.root, self.models_dir, self.counted_dirs)
+
+    def paused(self) -> dict | None:
+        """{"since", "by"} while a teacher has paused the queue (jobservice.pause), else None."""
+        return paused(self.root)
+
     def _check_owner(self, job: JobStatus, owner: str | None) -> None:
         if owner is not None and job.owner != owner:
             raise NotYours("Only the visitor who started a job can stop, cancel or remove it.")
@@ -193,12 +208,30 @@ class LocalProcessRunner:
                       f"{tail(d / 'train.log', 15)}", file=sys.stderr)
             if job.bundle and job.owner and job.state in FINISHED and str(job.bundle) not in _OWNED:
                 if is_bundle(job.bundle) and user_models.access(job.bundle).owner is None:
-                    user_models.set_owner(job.bundle, job.owner)
+                    changed |= not self._keep(job)
                 _OWNED.add(str(job.bundle))
-        for job in fair_starts(jobs, self.max_running, self.limits.running_per_owner):
-            self._launch(job)
-            changed = True
+            if job.kind == "import" and job.state in FINISHED and job.id not in _CLEARED:
+                # The visitor's files are needed only until the import ends, refused or not: gone at once.
+                shutil.rmtree(d / UPLOADS, ignore_errors=True)
+                _CLEARED.add(job.id)
+        if not self.paused():  # a teacher's pause holds every queued job; running ones go on
+            for job in fair_starts(jobs, self.max_running, self.limits.running_per_owner):
+                self._launch(job)
+                changed = True
         return None if changed else jobs
+
+    def _keep(self, job: JobStatus) -> bool:
+        """Give a finished job's new bundle to its owner if it fits their quota and the server's budget
+        (checked again now: several jobs may have been accepted at once); else remove it and say why in the
+        job's status. Returns whether it was kept."""
+        why = over_quota(self.limits, job.owner, job.bundle, self.models_dir, self.disk_use())
+        if why is None:
+            user_models.set_owner(job.bundle, job.owner)
+            return True
+        user_models.remove(job.bundle)
+        write_json(self.root / job.id / "status.json", {"state": "refused", "bundle": None, "message": why,
+                                                          "finished": job.finished or time.time()})
+        return False
 
     def _command(self, job: JobStatus) -> list[str]:
         """The job's command line, after `python` (another runner, e.g. Ray's, runs the same one)."""
@@ -227,7 +260,8 @@ class LocalProcessRunner:
         return bool(run.get("pid")) and processes.alive(run)
 
     def _launch(self, job: JobStatus) -> None:
-        processes.launch(self.root / job.id, [self.python, *self._command(job)])
+        processes.launch(self.root / job.id, [self.python, *self._command(job)], self.threads)
 
 
 _OWNED: set[str] = set()  # bundles of finished jobs already given their owner
+_CLEARED: set[str] = set()  # finished imports whose uploads are gone

@@ -22,9 +22,10 @@ def default_threads() -> int:
     return settings.train_threads()
 
 
-def launch(d: Path, cmd: list[str]) -> None:
-    """Start the job in folder `d` as a detached process (its output in train.log); record it in pid.json,
-    or, if it cannot start, record the job as failed."""
+def launch(d: Path, cmd: list[str], threads: int = 0) -> None:
+    """Start the job in folder `d` as a detached process (its output in train.log); record it in pid.json
+    with the threads it was given (what its run time cost: jobservice.usage), or, if it cannot start, record
+    the job as failed."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
@@ -38,7 +39,8 @@ def launch(d: Path, cmd: list[str]) -> None:
                                        "message": "Could not start the training process."})
         return
     _CHILDREN[proc.pid] = proc
-    write_json(d / "pid.json", {"pid": proc.pid, "proc_start": _proc_start(proc.pid), "started": time.time()})
+    write_json(d / "pid.json", {"pid": proc.pid, "proc_start": _proc_start(proc.pid), "started": time.time(),
+                                "threads": threads or os.cpu_count() or 1})
 
 
 def alive(run: dict) -> bool:

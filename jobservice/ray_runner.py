@@ -45,7 +45,7 @@ class RayJobRunner(LocalProcessRunner):
     def __init__(self, address: str, root: str | Path | None = None, models_dir: str | Path | None = None,
                  *, max_running: int | None = None, threads: int | None = None, python: str | None = None,
                  limits: Limits | None = None, memory_mb: int | None = None,
-                 env: dict[str, str] | None = None):
+                 env: dict[str, str] | None = None, counted_dirs: tuple[str | Path, ...] = ()):
         if not address:
             raise ValueError("the Ray runner needs the address of a Ray job server (VAE_RAY_ADDRESS, "
                              "e.g. http://HEAD:8265).")
@@ -53,7 +53,8 @@ class RayJobRunner(LocalProcessRunner):
         # A job's threads are the CPUs it asks Ray for (VAE_TRAIN_THREADS, default 2).
         threads = settings.train_threads(ray=True) if threads is None else threads
         super().__init__(root, models_dir, max_running=max_running, threads=max(1, threads),
-                         python=python or settings.text("VAE_RAY_PYTHON"), limits=limits)
+                         python=python or settings.text("VAE_RAY_PYTHON"), limits=limits,
+                         counted_dirs=counted_dirs)
         self.address = address.rstrip("/")
         # Memory Ray sets aside for a job (VAE_RAY_JOB_MEMORY_MB, default 3 GiB: an MNIST training's peak).
         memory_mb = settings.integer("VAE_RAY_JOB_MEMORY_MB") if memory_mb is None else memory_mb
@@ -100,7 +101,8 @@ class RayJobRunner(LocalProcessRunner):
             if self._ray_state(sid, fresh=True)[0] is None:  # not there: a real failure
                 raise
             # Already submitted (a launch that died before writing pid.json): it is the same job.
-        write_json(d / "pid.json", {"ray_job": sid, "address": self.address, "started": time.time()})
+        write_json(d / "pid.json", {"ray_job": sid, "address": self.address, "started": time.time(),
+                                    "threads": self.threads})
         return sid
 
     def _launch(self, job: JobStatus) -> None:

@@ -71,6 +71,7 @@ class JobStatus:
     log_tail: str = ""  # the end of the process's output, for failed jobs (server side: it names paths)
     owner: str | None = None  # the visitor who started it (None: from before owners, or the operator's)
     stage: str = ""  # an import's current step (vae.importing.job.STAGES)
+    threads: int = 1  # the threads it was started with (pid.json), for what its run time cost
 
     @property
     def active(self) -> bool:
@@ -171,7 +172,7 @@ def read_job(d: Path, running: Callable[[Path, dict], bool]) -> JobStatus:
         created=float(meta.get("created", 0.0)), started=(run or {}).get("started"),
         finished=(status or {}).get("finished"), pid=(run or {}).get("pid"),
         log_tail=tail(d / "train.log") if state == "failed" else "", owner=meta.get("owner"),
-        stage=str(progress.get("stage", "")),
+        stage=str(progress.get("stage", "")), threads=int((run or {}).get("threads") or 1),
     )
 
 

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import time
@@ -33,15 +34,39 @@ class NotYours(PermissionError):
 
 
 def set_shared(bundle: str | Path, owner: str, shared: bool) -> None:
-    """Share a model with the class, or stop sharing it: only its owner may."""
+    """Share a model with the class, or stop sharing it: only its owner may, and not one a teacher
+    published (it stays listed until a teacher withdraws it)."""
     now = _owned(bundle, owner)
-    write_json(Path(bundle) / ACCESS, {"owner": owner, "shared": bool(shared), "created": now.created})
+    if now.published and not shared:
+        raise NotYours("Your teacher published this model to the class: ask them to withdraw it.")
+    _write_access(bundle, now, shared=bool(shared))
+
+
+def set_published(bundle: str | Path, published: bool) -> None:
+    """A teacher publishes a model to the class (shared, read-only for everyone but its owner), or withdraws
+    it (no longer shared). The caller checks that a teacher asks (explorer.teachers)."""
+    now = access(bundle)
+    if now.owner is None:
+        raise NotYours("This model belongs to nobody on this server; it cannot be published.")
+    _write_access(bundle, now, shared=bool(published), published=bool(published))
+
+
+def _write_access(bundle: str | Path, now: Access, *, shared: bool, published: bool | None = None) -> None:
+    record = {"owner": now.owner, "shared": shared, "created": now.created}
+    if now.published if published is None else published:
+        record["published"] = True
+    write_json(Path(bundle) / ACCESS, record)
 
 
 def delete(bundle: str | Path, owner: str) -> None:
-    """Delete a model: only its owner may. It is renamed aside first, so no reader sees half a bundle."""
-    bundle = Path(bundle)
+    """Delete a model: only its owner may (a teacher's page, and the quota at a job's end, call remove)."""
     _owned(bundle, owner)
+    remove(bundle)
+
+
+def remove(bundle: str | Path) -> None:
+    """Remove a bundle, whoever owns it. It is renamed aside first, so no reader sees half a bundle."""
+    bundle = Path(bundle)
     aside = bundle.with_name(f".{bundle.name}.deleted-{os.getpid()}")
     os.rename(bundle, aside)
     shutil.rmtree(aside, ignore_errors=True)
@@ -87,11 +112,24 @@ def folder_bytes(folder: Path) -> int:
     return total
 
 
-def touch_visitor(root: str | Path, owner: str) -> None:
-    """Note that a visitor is active now (for the idle clean-up)."""
+def touch_visitor(root: str | Path, owner: str, name: str | None = None) -> None:
+    """Note that a visitor is active now (for the idle clean-up), with the name a signed-in user goes by
+    (for a teacher's page)."""
     folder = Path(root) / VISITORS
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / _safe(owner)).touch()
+    if name:
+        write_json(folder / _safe(owner), {"name": str(name)[:200]})
+    else:
+        (folder / _safe(owner)).touch()
+
+
+def visitor_name(root: str | Path, owner: str) -> str | None:
+    """The name a signed-in visitor last went by, if one was noted."""
+    try:
+        meta = json.loads((Path(root) / VISITORS / _safe(owner)).read_text() or "{}")
+    except (OSError, ValueError):
+        return None
+    return meta.get("name") if isinstance(meta, dict) and isinstance(meta.get("name"), str) else None
 
 
 def last_seen(root: str | Path, owner: str) -> float | None:

@@ -77,4 +77,4 @@ def test_the_page_shows_a_thin_digits_steps_at_one_height(monkeypatch):
     for (h, w), (png_w, png_h) in made[-4:]:
         assert abs(png_w / png_h - w / h) <= 1 / png_h + 1e-9
     shown = [i.proto.imgs[0].alt for i in at.get("image")][:4]
-    assert shown[2].startswith("Cropped to the ink") and shown[3].startswith("28×28")
+    assert shown[2].startswith("your digit: cropped to the ink") and shown[3].startswith("your digit: 28×28")

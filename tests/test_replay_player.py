@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from explorer.replay_figure import RING_SAMPLE, project, replay_figure
+from explorer.replay_figure import RING_SAMPLE, map_range, project, replay_figure
 
 
 def synthetic_replay(frames: int = 12, n: int = 200, d: int = 2) -> dict:
@@ -35,7 +35,7 @@ def test_every_snapshot_is_a_frame_that_moves_the_map():
     fig = replay_figure(replay, [str(i) for i in range(10)], follow=5)
     assert len(fig.frames) == 12 and [f.name for f in fig.frames] == [str(k) for k in range(12)]
     assert len(fig.layout.sliders[0].steps) == 12
-    assert [b.label for b in fig.layout.updatemenus[0].buttons] == ["▶ Play", "⏸ Pause"]
+    assert [b.label for b in fig.layout.updatemenus[0].buttons] == ["▶ Play", "Pause"]
     first, last = fig.frames[0].data, fig.frames[-1].data
     # Trace 0 is label 0's points: piled at the origin in frame 0, apart at the end.
     assert np.abs(np.asarray(first[0].x, float)).max() < 1e-3
@@ -49,8 +49,32 @@ def test_every_snapshot_is_a_frame_that_moves_the_map():
     assert len(first[11].x) == 1 + 1 + 13 and len(last[11].x) == 12 + 1 + 13
     cursors = [f.data[13].x[0] for f in fig.frames]
     assert cursors[0] == 0.5 and cursors[-1] == 1000  # step 0 sits at the log axis' left edge
-    pictures = [str(getattr(f.data[-1], "source", "")) for f in fig.frames]
-    assert all(p.startswith("data:image/png;base64,") for p in pictures)
+    # Every frame carries its decoded grid: a layout image, which Plotly redraws in step while playing.
+    pictures = [f.layout.images[0].source for f in fig.frames]
+    assert all(p.startswith("data:image/png;base64,") for p in pictures) and len(set(pictures)) == 12
+    assert fig.layout.images[0].source == pictures[0]
+    assert {f.layout.images[0].xref for f in fig.frames} == {"x3 domain"}  # the bottom-right subplot
+    assert not [t for t in fig.data if t.type == "image"]
+
+
+def test_the_map_holds_every_frame_in_one_fixed_range():
+    """One range for the whole replay, holding every point of every frame and the followed digit's ring:
+    a digit that ends far out (here at z0 = 9 and z1 = -7) stays in view."""
+    replay = synthetic_replay()
+    z_mean = replay["z_mean"].astype(np.float32)
+    z_mean[-1, 5] = (9.0, -7.0)  # the followed digit, in the last frame only
+    z_mean[6:, 33] = (-6.0, 5.0)  # another, from the middle on
+    replay["z_mean"] = z_mean.astype(np.float16)
+    fig = replay_figure(replay, follow=5)
+    (x0, x1), (y0, y1) = fig.layout.xaxis.range, fig.layout.yaxis.range
+    for frame in fig.frames:  # every point, ring and path in every frame
+        for trace in frame.data[:13]:
+            x, y = (np.asarray(v, float) for v in (trace.x, trace.y))
+            assert np.nanmin(x) >= x0 and np.nanmax(x) <= x1 and np.nanmin(y) >= y0 and np.nanmax(y) <= y1
+    assert x1 < 9.0 + 0.1 * (x1 - x0) and y0 > -7.0 - 0.1 * (y1 - y0)  # and not much wider than that
+    assert all(f.layout.xaxis.range is None and f.layout.yaxis.range is None for f in fig.frames)
+    # Before training every digit sits within the prior's ±1.5, which the range always holds.
+    assert map_range(np.zeros((1, 3, 2)), np.zeros((1, 3, 2)), None, np.arange(3))[0][1] >= 1.5
 
 
 def test_above_two_dimensions_the_frames_share_one_plane():

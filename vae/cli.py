@@ -71,7 +71,7 @@ def _parser() -> argparse.ArgumentParser:
                        help=f"the {role} file's name as the card and a refusal give it (default: its own)")
     i.add_argument("--description", default="")
     i.add_argument("--timeout", type=int, default=1200, help="seconds allowed for loading and checking")
-    i.add_argument("--memory-mb", type=int, help="address-space limit of the loading process")
+    i.add_argument("--memory-mb", type=int, help="MB the loading process may use")
     i.add_argument("--threads", type=int, default=0, help="CPU threads for TensorFlow (0 = all)")
     i.add_argument("--job-dir", help="folder for progress.json (the stage) and status.json (how it ended)")
     i.add_argument("--out", required=True, help="model bundle directory to write")

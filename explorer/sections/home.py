@@ -68,9 +68,12 @@ def your_model(handle: Handle) -> None:
         return
     share, delete, usage = st.columns([2, 1, 3], vertical_alignment="center")
     signed = visitors.can_act()  # class mode: sharing is for signed-in users (a model from before is kept)
-    share.toggle("Share with the class", value=entry.shared, key=f"share-{entry.id}", disabled=not signed,
+    published = entry.published  # a teacher's share: withdrawn by a teacher only
+    share.toggle("Share with the class", value=entry.shared, key=f"share-{entry.id}",
+                 disabled=not signed or published,
                  on_change=lambda: models.share(model.path, st.session_state[f"share-{entry.id}"]),
-                 help="Shared, it is listed for everyone on this server; only you can change or delete it."
+                 help="Your teacher published it to the class." if published else
+                 "Shared, it is listed for everyone on this server; only you can change or delete it."
                  if signed else "Sign in to share a model with the class.")
     with delete.popover("Delete…"):
         st.write("Delete this model for good? Pages that show it switch to the default model.")

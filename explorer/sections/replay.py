@@ -10,6 +10,7 @@ import streamlit as st
 from explorer import cache, models
 from explorer.models import Handle
 from explorer.replay_figure import replay_figure
+from explorer.sections.replay_notes import heads_parting, stage_notice
 from explorer.training_facts import TrainingFacts, beta_text, facts_of
 from vae.inputs.data import CLASS_NAMES
 from vae.model.replay import LIVE_FILE
@@ -36,11 +37,13 @@ def watch_it_learn(handle: Handle) -> None:
                    "spread.")
         return
     st.markdown(intro_text(facts_of(handle.served), replay))
+    stage_notice(handle)
     follow = follow_picker(handle, replay)
     st.plotly_chart(cache.replay_figure(handle, follow), key="replay_player",
                     config={"displayModeBar": False})
     if follow is not None:
         st.caption(followed_story(replay, follow, models.label_name(handle.served, replay["labels"][follow])))
+    heads_parting(replay, follow, handle.served.card.get("beta"))
 
 
 def intro_text(facts: TrainingFacts, replay: dict) -> str:

@@ -19,6 +19,9 @@ INTRO = ("Training runs in its own process on this server: it keeps going if you
 
 def limits(runner: training.LocalProcessRunner) -> None:
     st.caption(training.limits_text(runner.limits))
+    if runner.paused():
+        st.info("Your teacher has paused the queue: queued jobs wait until it is resumed (running ones go "
+                "on). You can still queue a job.", icon=icons.PAUSE)
 
 
 def form(runner: training.LocalProcessRunner) -> None:

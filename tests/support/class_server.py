@@ -70,3 +70,30 @@ def visit(token: str, page: str | None = None, model: str | None = None, user: d
 def texts(at) -> str:
     return " ".join(str(e.value) for e in [*at.markdown, *at.caption, *at.info, *at.warning, *at.error,
                                            *at.success])
+
+
+# Class mode: an [auth] login configured (its provider never reached: AppTest fakes st.user).
+AUTH = {"auth": {"redirect_uri": "http://127.0.0.1:8501/oauth2callback", "cookie_secret": "s" * 32,
+                 "client_id": "latent-explorer", "client_secret": "x",
+                 "server_metadata_url": "https://id.example/.well-known/openid-configuration"}}
+ISSUER = "https://id.example"
+
+
+def signed_in(sub: str, **claims) -> dict:
+    """st.user as Streamlit fills it from a provider's ID token (more claims, e.g. groups, as given)."""
+    return {"is_logged_in": True, "iss": ISSUER, "sub": sub, "email": f"{sub}@school.example",
+            "name": sub.title(), **claims}
+
+
+def user_owner(sub: str) -> str:
+    """The owner id of a user signed in at ISSUER (explorer.visitors: "u-" + a hash of issuer and subject)."""
+    from explorer.visitors import digest
+
+    return f"u-{digest(f'oidc:{ISSUER} {sub}')}"
+
+
+def owned_model(server: LocalProcessRunner, owner_id: str, folder: str, name: str) -> Path:
+    """A model of this owner's (signed in or not), as visitor_model makes one for a cookie."""
+    path = visitor_model(server, "unused-token-0123456789", folder, name)
+    user_models.set_owner(path, owner_id)
+    return path

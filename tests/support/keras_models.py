@@ -103,3 +103,11 @@ def lambda_encoder(marker: Path):
     z_mean = layers.Dense(2, name="z_mean")(x)
     z_log_var = layers.Dense(2, name="z_log_var")(x)
     return keras.Model(x_in, [z_mean, z_log_var, Sampling()([z_mean, z_log_var])])
+
+
+def wide_decoder(hidden: int, latent_dim: int = 2):
+    """A decoder of one hidden Dense layer `hidden` wide: (latent_dim + 785) × hidden + 784 parameters."""
+    z_in = keras.Input(shape=(latent_dim,))
+    x = layers.Dense(hidden, activation="relu")(z_in)
+    x = layers.Dense(784, activation="sigmoid")(x)
+    return keras.Model(z_in, layers.Reshape((28, 28, 1))(x), name="decoder")

@@ -1,4 +1,5 @@
-"""A bundle's access record (access.json): which visitor owns it, and whether the class may see it."""
+"""A bundle's access record (access.json): which visitor owns it, whether the class may see it, and whether a
+teacher published it."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ class Access:
     owner: str | None
     shared: bool = False
     created: float = 0.0
+    published: bool = False  # shared by a teacher: listed for the class until a teacher withdraws it
 
 
 def access(bundle: str | Path) -> Access:
@@ -24,7 +26,9 @@ def access(bundle: str | Path) -> Access:
     meta = _read_access(Path(bundle))
     if not isinstance(meta, dict) or not isinstance(meta.get("owner"), str):
         return Access(None)
-    return Access(meta["owner"], bool(meta.get("shared", False)), float(meta.get("created", 0.0)))
+    published = bool(meta.get("published", False))
+    shared = bool(meta.get("shared", False)) or published
+    return Access(meta["owner"], shared, float(meta.get("created", 0.0)), published)
 
 
 def _read_access(bundle: Path):

@@ -13,6 +13,7 @@ from vae.importing.archive_check import ImportRefused, check_weights_file, inspe
 from vae.importing.bundle import check_out, is_imported, load_imported, write_bundle
 from vae.importing.card import graph_card, shown_file_name, weights_card
 from vae.importing.job import write_stage
+from vae.importing.model_size import check_size
 from vae.importing.plan import analyze_decoder, analyze_encoder
 from vae.importing.sandbox import DEFAULT_TIMEOUT_S, default_memory_mb, run_child
 from vae.model.config import ModelConfig
@@ -54,11 +55,12 @@ def import_graph(encoder: str | Path, decoder: str | Path, out: str | Path, *, d
     The upload is untrusted. What happens to it, in order:
 
     1. In this process, without Keras: `vae.importing.archive_check` inspects each zip (members, sizes,
-       compression ratio, paths) and the allow-list runs over the whole config.
+       compression ratio, paths) and the allow-list runs over the whole config; `vae.importing.model_size`
+       counts the parameters the configs declare and refuses a model over its cap.
     2. `vae.importing.plan` rewrites the graphs: the encoder loses its sampling layer and outputs
        [z_mean, z_log_var]; a copy of the decoder ends in logits instead of its sigmoid.
     3. `vae.importing.sandbox` runs `vae.importing.child` in a separate Python process (memory cap via
-       RLIMIT_AS, CPU cap, wall-clock timeout): it loads the rewritten archives with
+       RLIMIT_DATA, CPU cap, wall-clock timeout): it loads the rewritten archives with
        `safe_mode=True`, smoke-tests them, evaluates them on the dataset's test split, exports and
        checks ONNX, and writes the bundle's files into a scratch folder.
     4. This process moves those files into `out` with the project's atomic bundle save.
@@ -72,6 +74,9 @@ def import_graph(encoder: str | Path, decoder: str | Path, out: str | Path, *, d
     dec_archive = inspect_archive(decoder)
     enc_plan = _with_file(enc_archive.path, analyze_encoder, enc_archive.config)
     dec_plan = _with_file(dec_archive.path, analyze_decoder, dec_archive.config)
+    # Counted from the configs before anything loads: a model too large for the memory limit is refused now.
+    check_size({"encoder": enc_plan.config, "decoder": dec_plan.probs_config},
+               f"{enc_archive.path.name} + {dec_archive.path.name}")
     out = check_out(out)
     card = graph_card(enc_archive, dec_archive, enc_plan, dec_plan, out=out, name=name,
                       description=description, dataset=dataset, file_names=file_names)

@@ -15,6 +15,7 @@ from vae.bundles.bundle import REPO_ROOT, read_json, write_json
 from vae.importing.archive_check import ImportRefused
 
 DEFAULT_TIMEOUT_S = 1200  # wall clock; generous because TensorFlow starts slowly on a busy machine
+CODE_MB = 448  # TensorFlow's, ONNX Runtime's and Python's code, resident but file-backed (measured: 440 MB)
 CHILD_MODULE = "vae.importing.child"  # run as `python -m vae.importing.child JOB.json`
 
 
@@ -81,8 +82,12 @@ def _why_no_result(returncode: int, last_line: str) -> str:
 def _set_limits(memory_mb: int, cpu_s: int) -> None:
     import resource  # POSIX only, and only the child needs it
 
-    limit = int(memory_mb) * 1024 * 1024
-    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    # RLIMIT_DATA, not RLIMIT_AS: TensorFlow reserves over 2 GB of address space it never touches (a tiny
+    # model's import was refused under a 2 GiB RLIMIT_AS), while the data limit counts the private memory
+    # the process maps for itself (heap, anonymous maps, thread stacks: Linux 4.7 and later). Resident
+    # memory is then at most that plus the code's file-backed pages (CODE_MB).
+    limit = max(256, int(memory_mb) - CODE_MB) * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
     resource.setrlimit(resource.RLIMIT_CPU, (cpu_s, cpu_s + 5))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 

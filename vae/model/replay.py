@@ -1,7 +1,9 @@
 """A replay of training (replay.npz): a fixed test subset's encodings, losses and decodes, step by step."""
 
 # A replay of training (the bundle's replay.npz): a fixed set of test images' z_mean and z_log_var, the loss
-# terms and the decodes of a fixed grid of z, from before the first update to the model as saved.
+# terms and the decodes of a fixed grid of z, from before the first update to the model as saved; and, for
+# the first few of each label, the gradient of each one's loss that reaches the two heads' outputs (why
+# two identical Dense heads become a mean and a spread).
 
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ MIN_LOSS_PER_LABEL = 10  # the loss terms take at least this many of them per la
 # Decoding the loss images at every snapshot may cost about this share of the images that training passes
 # (forward and backward) through the model; a short run evaluates its loss terms on fewer of the subset.
 LOSS_SHARE = 0.1
+GRADIENT_PER_LABEL = 10  # the gradients reaching the heads: for the subset's first 10 of each label
 GRID_SIDE = 5  # the decoded grid: 5 x 5 values of z
 LIVE_EVERY_S = 5.0
 LIVE_FILE = "replay.npz"  # in a job's folder: the replay so far
@@ -82,13 +85,15 @@ class Recorder:
         # NumPy's, so that recording takes nothing from the training's own random streams.
         rng = np.random.default_rng(seed)
         self.epsilon = rng.standard_normal((self.n_loss, latent_dim)).astype(np.float32)
+        # The gradients are the loss images' first ones (a prefix of k * n_labels holds k of each label).
+        self.n_gradient = min(self.n_loss, GRADIENT_PER_LABEL * n_labels)
         self.grid_z, self.grid_shape = grid_z(latent_dim, seed=seed)
         self.frames: list[dict] = []
         self.seconds = 0.0  # time spent taking snapshots
         # While a job trains, the replay so far goes to its folder (the Train page plays it live), at most
         # every LIVE_EVERY_S seconds: a full replay is about 1 MB uncompressed.
         self.live, self._live_written = live, 0.0
-        self._model = self._encode = self._decode = None
+        self._model = self._encode = self._decode = self._gradients = None
 
     def snapshot(self, vae, step: int, z_mean: np.ndarray | None = None,
                  z_log_var: np.ndarray | None = None) -> None:
@@ -101,18 +106,26 @@ class Recorder:
             self._model = vae
             self._encode = tf.function(lambda x: vae.encoder(x, training=False))
             self._decode = tf.function(lambda z: vae.decoder(z, training=False))
+            self._gradients = tf.function(lambda *args: head_gradients(vae.decoder, *args))
         if z_mean is None:
             z_mean, z_log_var = (np.asarray(t) for t in self._encode(self.x))
-        n = self.n_loss
+        n, g = self.n_loss, self.n_gradient
         z = reparameterize(z_mean[:n], z_log_var[:n], self.epsilon).astype(np.float32)
         logits = np.asarray(self._decode(np.concatenate([z, self.grid_z])), np.float64)
         rec = bce_from_logits(self.x[:n].astype(np.float64), logits[:n])
         kl = kl_per_dim(z_mean[:n], z_log_var[:n]).sum(axis=1)
         grid = 255.0 / (1.0 + np.exp(-logits[n:, ..., 0]))  # the sigmoid: pixel probabilities, as uint8
+        weight = kl_weight_at(vae, step)
+        rec_mean, rec_log_var, kl_mean, kl_log_var = (np.asarray(t, np.float32) for t in self._gradients(
+            self.x[:g].astype(np.float32), np.asarray(z_mean[:g], np.float32),
+            np.asarray(z_log_var[:g], np.float32), self.epsilon[:g]))
         self.frames.append({
             "step": int(step), "z_mean": np.asarray(z_mean, np.float16),
             "z_log_var": np.asarray(z_log_var, np.float16), "reconstruction_loss": float(rec.mean()),
             "kl_loss": float(kl.mean()), "grid_decodes": np.round(grid).astype(np.uint8),
+            "kl_weight": weight, "grad_reconstruction_z_mean": rec_mean,
+            "grad_reconstruction_z_log_var": rec_log_var, "grad_kl_z_mean": weight * kl_mean,
+            "grad_kl_z_log_var": weight * kl_log_var,
         })
         due = len(self.frames) <= 3 or time.time() - self._live_written > LIVE_EVERY_S
         if self.live is not None and due:
@@ -156,9 +169,13 @@ class Recorder:
 
     def arrays(self) -> dict[str, np.ndarray]:
         """replay.npz's arrays: per snapshot (T), step, epoch, the loss terms, z_mean / z_log_var (T, N, d)
-        and grid_decodes (T, G, 28, 28); once, the subset's indices into the test split and labels (N),
-        loss_count (the loss terms are over the subset's first loss_count images), grid_z (G, d) and
-        grid_shape."""
+        and grid_decodes (T, G, 28, 28); kl_weight (T), the KL term's weight at that step (β, or its warm-up
+        ramp), and for the subset's first M images the gradient of each one's own loss that reaches its
+        z_mean and z_log_var, split into the reconstruction part and the weighted KL part:
+        grad_reconstruction_z_mean, grad_reconstruction_z_log_var, grad_kl_z_mean, grad_kl_z_log_var
+        (T, M, d) float32; once, the subset's indices into the test split and labels (N), loss_count (the
+        loss terms are over the subset's first loss_count images), epsilon (loss_count, d, the fixed noise
+        of their z), grid_z (G, d) and grid_shape."""
         steps = np.array([f["step"] for f in self.frames], np.int64)
         rec = np.array([f["reconstruction_loss"] for f in self.frames], np.float32)
         kl = np.array([f["kl_loss"] for f in self.frames], np.float32)
@@ -171,4 +188,36 @@ class Recorder:
             "loss_count": np.array(self.n_loss, np.int32),
             "grid_z": self.grid_z, "grid_shape": np.array(self.grid_shape, np.int32),
             "grid_decodes": np.stack([f["grid_decodes"] for f in self.frames]),
+            "epsilon": self.epsilon,
+            "kl_weight": np.array([f["kl_weight"] for f in self.frames], np.float32),
+            **{name: np.stack([f[name] for f in self.frames]) for name in GRADIENTS},
         }
+
+
+GRADIENTS = ("grad_reconstruction_z_mean", "grad_reconstruction_z_log_var", "grad_kl_z_mean",
+             "grad_kl_z_log_var")
+
+
+def kl_weight_at(vae, step: int) -> float:
+    """The KL term's weight in the update after `step` steps: β, or on a warm-up its ramp (as train_step)."""
+    warmup = getattr(vae, "kl_warmup_steps", 0)
+    return float(vae.beta) * (min(1.0, step / warmup) if warmup else 1.0)
+
+
+def head_gradients(decoder, x, z_mean, z_log_var, epsilon):
+    """Per image, the gradient of its own loss with respect to its z_mean and z_log_var, with z drawn with
+    the given epsilon: (reconstruction w.r.t. z_mean, w.r.t. z_log_var, KL w.r.t. z_mean, w.r.t.
+    z_log_var), each (n, d). The images are independent (the decoder runs in inference mode), so the
+    gradient of the batch's sum is each image's own."""
+    import tensorflow as tf  # (TensorFlow: only while training)
+
+    from vae.model.losses import kl_loss, reconstruction_loss  # (Keras)
+
+    x, z_mean, z_log_var, epsilon = (tf.convert_to_tensor(t, tf.float32)
+                                     for t in (x, z_mean, z_log_var, epsilon))
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch([z_mean, z_log_var])
+        z = z_mean + tf.exp(0.5 * z_log_var) * epsilon
+        rec = tf.reduce_sum(reconstruction_loss(x, decoder(z, training=False)))
+        kl = tf.reduce_sum(kl_loss(z_mean, z_log_var))
+    return (*tape.gradient(rec, [z_mean, z_log_var]), *tape.gradient(kl, [z_mean, z_log_var]))

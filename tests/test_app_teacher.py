@@ -1,0 +1,141 @@
+"""The teacher's view (pages/teacher.py, "Class"), in AppTest with a faked st.user: a teacher and two students
+in class mode. The teacher sees every job and model with its owner and the usage, stops, removes, deletes,
+publishes and pauses; the students see none of it."""
+
+from __future__ import annotations
+
+import pytest
+
+from explorer import keeper
+from jobservice import JobSpec
+from tests.support import class_server
+from tests.support.class_server import ALICE, AUTH, BOB, job, owned_model, signed_in, texts, user_owner
+
+TEACHER = "teacher-token-0123456789"  # each person's browser (cookie); the login makes the owner
+
+
+@pytest.fixture()
+def school(server, monkeypatch):
+    """The server with one teacher named by owner id; each test's people noted afresh."""
+    monkeypatch.setenv("VAE_TEACHERS", user_owner("teacher"))
+    keeper._SEEN.clear()  # names are noted at most once an hour per process
+    return server
+
+
+def visit(token: str, user: dict, page: str | None = None):
+    return class_server.visit(token, page, user=user, secrets=AUTH)
+
+
+def menu(at) -> list[str]:
+    return [link.proto.label for link in at.sidebar.get("page_link")]
+
+
+def class_page(token: str = TEACHER, user: dict | None = None):
+    return visit(token, user or signed_in("teacher"), "pages/teacher.py")
+
+
+def test_only_teachers_have_the_class_page(school):
+    assert "Class" in menu(visit(TEACHER, signed_in("teacher")))
+    for token, who in ((ALICE, "alice"), (BOB, "bob")):
+        at = visit(token, signed_in(who))
+        assert "Class" not in menu(at)
+        with pytest.raises(ValueError, match="Could not find a navigation page"):  # not even registered
+            at.switch_page("pages/teacher.py")
+    # A cookie that happens to hash to a listed id is nobody: only a signed-in identity teaches.
+    anonymous = visit(TEACHER, {"is_logged_in": False})
+    assert "Class" not in menu(anonymous)
+
+
+def test_a_group_claim_makes_a_teacher(school, monkeypatch):
+    monkeypatch.setenv("VAE_TEACHERS", "")
+    monkeypatch.setenv("VAE_TEACHER_GROUP", "ml-teachers")
+    assert "Class" in menu(visit(TEACHER, signed_in("carol", groups=["staff", "ml-teachers"])))
+    assert "Class" not in menu(visit(ALICE, signed_in("alice", groups=["students"])))
+
+
+def test_the_teacher_sees_every_job_and_model_with_its_owner_and_the_usage(school):
+    visit(ALICE, signed_in("alice"))  # each student signs in once: their name is noted
+    visit(BOB, signed_in("bob"))
+    school.start(JobSpec(dataset="mnist", preset="default", latent_dim=2, beta=1.0, epochs=10,
+                         name="alice's digits"), owner=user_owner("alice"))  # 600,000 image passes
+    school.start(job("bob's digits"), owner=user_owner("bob"))
+    owned_model(school, user_owner("bob"), "bobs-abc123", "Bob's first model")
+    at = class_page()
+    shown = texts(at).replace("\u2060", "").replace("\\", "")  # as read: no word joiners, no escapes
+    for text in ("alice's digits", "bob's digits", "Bob's first model", "Alice · alice@school.example",
+                 "Bob · bob@school.example"):
+        assert text in shown, text
+    table = at.dataframe[0].value
+    alice = next(row for name, row in table.iterrows() if name.startswith("Alice"))
+    bob = next(row for name, row in table.iterrows() if name.startswith("Bob"))
+    assert (alice["Jobs under way"], bob["Jobs under way"], bob["Models"]) == (1, 1, 1)
+    assert alice["CPU-hours queued"] == 0.4 and bob["Disk (MB)"] > 1  # at 2.4 ms per image pass
+    assert table.loc["Whole server", "Jobs under way"] == 2
+    # A student's Train page: their own job only, no one else's, no usage.
+    student = visit(ALICE, signed_in("alice"), "pages/train.py")
+    assert "alice's digits" in texts(student) and "bob's digits" not in texts(student)
+    assert not student.get("dataframe")
+
+
+def test_the_teacher_stops_removes_deletes_and_publishes_anyones(school):
+    alice_job = school.start(job("alice's digits"), owner=user_owner("alice"))
+    model = owned_model(school, user_owner("alice"), "alices-abc123", "Alice's model")
+    other = owned_model(school, user_owner("bob"), "bobs-abc123", "Bob's model")
+    at = class_page()
+    at.button(key=f"class-stop-{alice_job}").click().run()
+    assert not at.exception and school.status(alice_job).state == "stopped"
+    at.button(key=f"class-remove-{alice_job}").click().run()
+    assert [j.id for j in school.list()] == []
+    # Published: Bob lists Alice's model; Alice cannot withdraw it herself.
+    assert "Alice's model (shared)" not in visit(BOB, signed_in("bob")).selectbox(key="home_model").options
+    at.toggle(key="class-publish-alices-abc123").set_value(True).run()
+    assert not at.exception, at.exception
+    assert "Alice's model (published)" in visit(BOB, signed_in("bob")).selectbox(key="home_model").options
+    mine = class_server.visit(ALICE, model="user/alices-abc123", user=signed_in("alice"), secrets=AUTH)
+    assert mine.toggle(key="share-user/alices-abc123").disabled
+    at.button(key="class-delete-bobs-abc123").click().run()
+    assert not other.exists() and model.exists()
+
+
+def test_the_teacher_pauses_and_resumes_the_queue(school):
+    at = class_page()
+    at.button(key="class_pause").click().run()
+    assert school.paused() is not None
+    assert "Your teacher has paused the queue" in texts(visit(ALICE, signed_in("alice"), "pages/train.py"))
+    at = class_page()
+    assert "The queue is paused" in texts(at)
+    at.button(key="class_resume").click().run()
+    assert school.paused() is None
+
+
+def test_a_student_cannot_take_a_teachers_action(school):
+    """The page's actions check again: a student's session running the same code is refused."""
+    from streamlit.testing.v1 import AppTest
+
+    def script():
+        import streamlit as st
+
+        from explorer import teachers
+
+        try:
+            teachers.require()
+            st.write("allowed")
+        except teachers.NotATeacher as exc:
+            st.error(str(exc))
+
+    at = AppTest.from_function(script)
+    at.user, at.secrets = signed_in("alice"), AUTH
+    at.run()
+    assert [e.value for e in at.error] == ["Only a teacher can do this."]
+
+
+def test_limits_follow_the_signed_in_user_not_the_cookie(school):
+    """The probe's ten fresh browsers each got fresh limits. Signed in, four browsers of one student are one
+    owner: the fourth job is refused whichever browser sends it."""
+    for n in range(4):
+        at = visit(f"fresh-browser-{n:02d}-0123456789", signed_in("alice"), "pages/train.py")
+        at.selectbox[0].select("digits")
+        at.text_input[0].input(f"job {n}")
+        next(b for b in at.get("form_submit_button") if b.label == "Start training").click().run()
+    assert [j.owner for j in school.list()] == [user_owner("alice")] * 3
+    assert "You already have 3 jobs queued or running" in " ".join(e.value for e in at.error)
