@@ -119,9 +119,10 @@ class Entry:
 
 
 # A short life: a model saved, shared or deleted through another session (or replica) shows within 2 s;
-# this session's own changes clear it at once (forget_models).
-@st.cache_data(ttl=2, show_spinner=False)
-def _catalogue(user_root: str, extra_roots: tuple[str, ...]) -> list[Entry]:
+# this session's own changes clear it at once (forget_models). A resource, shared read-only (a tuple of
+# frozen entries): cache_data would unpickle a copy for every caller, a few times a run.
+@st.cache_resource(ttl=2, show_spinner=False)
+def _catalogue(user_root: str, extra_roots: tuple[str, ...]) -> tuple[Entry, ...]:
     """Every bundle in the model roots, without symlinks: the shipped ones ("mnist-2d"), the operator's
     extra roots ("<root>/<bundle>") and the visitors' ("user/<bundle>", with their owner)."""
     found = [Entry(p.name, str(p.resolve()), _label(p)) for p in _clean(list_bundles(SHIPPED_DIR))]
@@ -133,7 +134,7 @@ def _catalogue(user_root: str, extra_roots: tuple[str, ...]) -> list[Entry]:
             owner = None if acc.owner == user_models.SERVER else acc.owner  # the CLI's: the server's own
             found.append(Entry(f"{USER_PREFIX}{p.name}", str(p.resolve()), _label(p), owner, acc.shared,
                                acc.published))
-    return found
+    return tuple(found)
 
 
 def _clean(paths: list[Path]) -> list[Path]:

@@ -218,10 +218,23 @@ def _sample(n: int) -> np.ndarray:
 def reconstructions(left: Handle, right: Handle) -> None:
     """The same inputs through both: each model decodes its own z_mean of them."""
     st.subheader("The same inputs, reconstructed")
-    gallery = cache.gallery(left) or cache.gallery(right)
-    if gallery is None:
+    rows = _reconstruction_rows(left, right)
+    if rows is None:
         st.info("Neither model carries a gallery of test images, so there are no inputs to compare.")
         return
+    for name, png, alt in rows:
+        st.caption(name)
+        st.image(png, width="content", alt=alt)
+
+
+# Cached (encodes, decodes and PNGs, the same on every view of this pair) like the figures above.
+@st.cache_data(show_spinner=False, max_entries=16, hash_funcs=cache.BY_CACHE_KEY)
+def _reconstruction_rows(left: Handle, right: Handle) -> list[tuple[str, bytes, str]] | None:
+    """(caption, strip PNG, alt text) of the inputs and each model's reconstructions; None without a
+    gallery."""
+    gallery = cache.gallery(left) or cache.gallery(right)
+    if gallery is None:
+        return None
     labels = gallery["labels"]
     pick = np.array([int(np.flatnonzero(labels == c)[0]) for c in np.unique(labels)][:10])
     x = gallery["images"][pick].astype(np.float32) / 255.0
@@ -233,9 +246,7 @@ def reconstructions(left: Handle, right: Handle) -> None:
         rows.append((models.plain_text(h.served.name, 60), h.served.decode(z_mean),
                      alt_text.strip(len(pick), "the same test images reconstructed by "
                                                + alt_text.plain(h.served.name))))
-    for name, images, alt in rows:
-        st.caption(name)
-        st.image(pics.to_png(pics.strip(images), 2), width="content", alt=alt)
+    return [(name, pics.to_png(pics.strip(images), 2), alt) for name, images, alt in rows]
 
 
 def prior_draws(left: Handle, right: Handle) -> None:
@@ -246,7 +257,7 @@ def prior_draws(left: Handle, right: Handle) -> None:
         z = compare_facts.prior_draws(h.served.latent_dim, N_PRIOR)
         st.caption(f"{models.plain_text(h.served.name, 60)}: {N_PRIOR} draws z ~ N(0, I), numbered "
                    f"1–{N_PRIOR} from the left, as on its map above")
-        st.image(pics.to_png(pics.strip(h.served.decode(z)), 2), width="content",
+        st.image(_prior_strip(h), width="content",
                  alt=alt_text.strip(N_PRIOR, f"what {alt_text.plain(h.served.name)} decodes from draws "
                                              "z ~ N(0, I)"))
         ref = h.served.reference
@@ -259,3 +270,10 @@ def prior_draws(left: Handle, right: Handle) -> None:
     st.caption("A VAE's decoder is meant to turn any draw from the prior into a plausible image. A draw in "
                "a gap lands where no test digit's code is, so its decode is the decoder's guess; and a prior "
                "that reaches only part of the map draws only the digits there.")
+
+
+@st.cache_data(show_spinner=False, max_entries=16, hash_funcs=cache.BY_CACHE_KEY)
+def _prior_strip(h: Handle) -> bytes:
+    """The model's decodes of the N_PRIOR draws z ~ N(0, I), as one strip PNG (cached, as above)."""
+    z = compare_facts.prior_draws(h.served.latent_dim, N_PRIOR)
+    return pics.to_png(pics.strip(h.served.decode(z)), 2)
