@@ -14,7 +14,6 @@ from explorer.cloud_map import backdrop_box, cloud_figure, too_small_to_see, vie
 from explorer.figures import history_figure
 from explorer.models import Handle, class_names
 from explorer.replay_figure import replay_figure as build_replay_figure
-from explorer.replay_story import decoder_stage
 from explorer.training_facts import facts_of
 from vae.bundles.bundle import DECODER_ONNX, load_gallery, load_replay
 from vae.bundles.serving import to_png
@@ -231,9 +230,9 @@ def replay(handle: Handle) -> dict | None:
 @st.cache_data(show_spinner=False, max_entries=8, hash_funcs=BY_CACHE_KEY)
 def replay_figure(handle: Handle, follow: int | None):
     """The replay player's figure for one followed digit (about 1.5 MB: every frame travels at once)."""
-    return build_replay_figure(replay(handle), class_names(handle.served), follow,
-                               beta=facts_of(handle.served).beta,
-                               frozen_decoder=decoder_stage(handle.served.card) is not None)
+    facts = facts_of(handle.served)
+    return build_replay_figure(replay(handle), class_names(handle.served), follow, beta=facts.beta,
+                               frozen_decoder=facts.stages == 2)
 
 
 @st.cache_resource(show_spinner=False, max_entries=8, hash_funcs=BY_CACHE_KEY)
