@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from explorer import cloud_svg, explain
+from explorer import cloud_svg, explain, notices
 from explorer import geometry as geo
 from explorer import pictures as pics
 from explorer.cloud_map import backdrop_box, cloud_figure, too_small_to_see, view_ranges
@@ -219,6 +219,13 @@ def live_decoder_inputs(handle: Handle) -> tuple:
         return ref["z_mean"], ref.get("labels"), None
     p = pca_2d(handle)
     return p["xy"], ref.get("labels"), (p["mean"], p["components"])
+
+
+@st.cache_data(show_spinner=False, max_entries=16, hash_funcs=BY_CACHE_KEY)
+def unit_notice(handle: Handle) -> tuple[str, str] | None:
+    """The latent map's word on inactive units (notices.unit_activity_notice): over every reference code,
+    so once per model."""
+    return notices.unit_activity_notice(handle.served)
 
 
 @st.cache_resource(show_spinner=False, max_entries=6, hash_funcs=BY_CACHE_KEY)
