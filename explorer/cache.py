@@ -7,14 +7,13 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from explorer import cloud_svg, explain
+from explorer import cloud_svg, explain, notices
 from explorer import geometry as geo
 from explorer import pictures as pics
 from explorer.cloud_map import backdrop_box, cloud_figure, too_small_to_see, view_ranges
 from explorer.figures import history_figure
 from explorer.models import Handle, class_names
 from explorer.replay_figure import replay_figure as build_replay_figure
-from explorer.replay_story import decoder_stage
 from explorer.training_facts import facts_of
 from vae.bundles.bundle import DECODER_ONNX, load_gallery, load_replay
 from vae.bundles.serving import to_png
@@ -222,6 +221,13 @@ def live_decoder_inputs(handle: Handle) -> tuple:
     return p["xy"], ref.get("labels"), (p["mean"], p["components"])
 
 
+@st.cache_data(show_spinner=False, max_entries=16, hash_funcs=BY_CACHE_KEY)
+def unit_notice(handle: Handle) -> tuple[str, str] | None:
+    """The latent map's word on inactive units (notices.unit_activity_notice): over every reference code,
+    so once per model."""
+    return notices.unit_activity_notice(handle.served)
+
+
 @st.cache_resource(show_spinner=False, max_entries=6, hash_funcs=BY_CACHE_KEY)
 def replay(handle: Handle) -> dict | None:
     """The bundle's replay of training (replay.npz), shared read-only, or None if it has none."""
@@ -231,9 +237,9 @@ def replay(handle: Handle) -> dict | None:
 @st.cache_data(show_spinner=False, max_entries=8, hash_funcs=BY_CACHE_KEY)
 def replay_figure(handle: Handle, follow: int | None):
     """The replay player's figure for one followed digit (about 1.5 MB: every frame travels at once)."""
-    return build_replay_figure(replay(handle), class_names(handle.served), follow,
-                               beta=facts_of(handle.served).beta,
-                               frozen_decoder=decoder_stage(handle.served.card) is not None)
+    facts = facts_of(handle.served)
+    return build_replay_figure(replay(handle), class_names(handle.served), follow, beta=facts.beta,
+                               frozen_decoder=facts.stages == 2)
 
 
 @st.cache_resource(show_spinner=False, max_entries=8, hash_funcs=BY_CACHE_KEY)

@@ -277,13 +277,30 @@ def show_model_notice() -> None:
         st.warning(notice, icon=icons.WARNING)
 
 
-def card_markdown(path: str | Path) -> str:
-    """A bundle's model card to show. The server's own cards show as written; a visitor's keeps its headings,
-    lists and tables, but no server path, and no link, picture, HTML or math ($…$, which Streamlit's
-    Markdown renders as LaTeX): its name and notes are a visitor's text."""
-    if has_symlinks(path):  # ServedModel refuses it too: a link could show any file the server can read
+def card_markdown(path: str | Path, handle: Handle | None = None) -> str:
+    """A bundle's model card to show (read once per save of it). The server's own cards show as written; a
+    visitor's keeps its headings, lists and tables, but no server path, and no link, picture, HTML or math
+    ($…$, which Streamlit's Markdown renders as LaTeX): its name and notes are a visitor's text. `handle`:
+    the bundle's, where the caller holds one (its card already read, its folder already checked)."""
+    if handle is not None:
+        return _card_markdown(handle.path, handle.stamp, handle.served)
+    path = str(Path(path).resolve())
+    try:
+        saved = stamp(path)
+    except OSError:  # no manifest: not a bundle's save to key on, read as it is now
+        saved = None
+    return _card_markdown(path, saved, None)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _card_markdown(path: str, saved: float | None, _served: ServedModel | None) -> str:
+    """card_markdown's work, per bundle and save (`_served`, not hashed: its loaded model, if any)."""
+    if _served is not None:
+        text = _served.card_markdown  # a ServedModel refused links when it was loaded
+    elif has_symlinks(path):  # ServedModel refuses it too: a link could show any file the server can read
         return "This model's card cannot be shown: its folder holds symbolic links."
-    text = bundle_card_markdown(path)
+    else:
+        text = bundle_card_markdown(path)
     if not is_visitors(path):
         return text
     text = public_message(text)

@@ -36,8 +36,6 @@ def at_height(image: np.ndarray, height: int) -> bytes:
     """A picture (grey or RGB; [0, 1] floats or uint8) as PNG bytes `height` px tall at its own aspect ratio.
     Enlarged with nearest-neighbour, so each pixel the pipeline made stays a sharp block (a small crop
     stretched by the browser is a blur); reduced with Lanczos."""
-    from PIL import Image
-
     arr = np.asarray(image)
     if arr.dtype != np.uint8:
         arr = (np.clip(arr, 0, 1) * 255).round().astype(np.uint8)

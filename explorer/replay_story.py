@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from explorer.training_facts import TrainingFacts
+
 GRADIENT_KEYS = ("grad_reconstruction_z_mean", "grad_reconstruction_z_log_var", "grad_kl_z_mean",
                  "grad_kl_z_log_var")
 SHOWN_DIMS = 4  # a vector shows its first four dimensions
@@ -20,22 +22,16 @@ NOT_RECORDED = ("This replay was recorded before the recorder kept the gradients
                 "so they cannot be shown here. Models trained from now on record them.")
 
 
-def decoder_stage(card: dict) -> dict | None:
-    """What the model card says of a decoder trained before and frozen (an encoder trained for it), if so."""
-    source = card.get("decoder_from")
-    return source if isinstance(source, dict) else ({} if source else None)
-
-
-def stage_note(card: dict, name_of) -> str | None:
-    """Why this replay is not of training from scratch (None when it is): a second stage. `name_of` makes a
-    model's name safe to show (Markdown)."""
-    source = decoder_stage(card)
-    if source is None:
+def stage_note(facts: TrainingFacts, epochs: int | None, name_of) -> str | None:
+    """Why this replay is not of training from scratch (None when it is): a second stage (`facts`: the
+    model's, `epochs`: its card's). `name_of` makes a model's name safe to show (Markdown)."""
+    if facts.stages != 2:
         return None
+    source = facts.first_stage or {}
     before = (f"“{name_of(source['name'])}”" if source.get("name") else "an earlier model")
     if source.get("epochs"):
         before += f", trained for {source['epochs']} epochs"
-    epochs = f" for {card['epochs']} epochs" if card.get("epochs") else ""
+    epochs = f" for {epochs} epochs" if epochs else ""
     return ("**This replay is not of training from scratch.** It is this model's second stage: a new encoder "
             f"trained{epochs} for the decoder of {before}, which stayed frozen. That is why the grid shows "
             "digits from step 0: only the encoder learns here.")

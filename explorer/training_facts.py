@@ -6,9 +6,12 @@
 
 from __future__ import annotations
 
+import functools
+import weakref
 from dataclasses import dataclass
+from pathlib import Path
 
-from vae.bundles.bundle import read_training_config
+from vae.bundles.bundle import CARD_JSON, CONFIG, MANIFEST, read_json, read_training_config
 from vae.bundles.serving import ServedModel
 
 IMPORTED = "imported"
@@ -25,14 +28,40 @@ class TrainingFacts:
     first_stage: dict | None = None
 
 
+# A served model is loaded once per save (explorer.models), so its facts are worked out once for it: pages
+# ask for them several times a run, and training_config.json is a file read.
+_FACTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def facts_of(model: ServedModel) -> TrainingFacts:
-    """The facts a model's card, config and training_config.json record about its training."""
-    card, config = model.card or {}, model.config or {}
+    """The facts a model's card, config and training_config.json record about its training (once a model)."""
+    try:
+        return _FACTS[model]
+    except KeyError:
+        facts = _FACTS[model] = _facts(model.card or {}, model.config or {}, model.path)
+        return facts
+    except TypeError:  # not weakly referable (a stand-in with a card and a config): worked out each time
+        return _facts(model.card or {}, model.config or {}, model.path)
+
+
+def facts_in(path: str | Path) -> TrainingFacts:
+    """The same facts for a bundle folder that is not loaded (read once per save of it)."""
+    path = Path(path).resolve()
+    saved = (path / MANIFEST).stat().st_mtime if (path / MANIFEST).is_file() else None
+    return _facts_in(str(path), saved)
+
+
+@functools.lru_cache(maxsize=64)
+def _facts_in(path: str, saved: float | None) -> TrainingFacts:
+    return _facts(read_json(Path(path) / CARD_JSON, {}), read_json(Path(path) / CONFIG, {}), path)
+
+
+def _facts(card: dict, config: dict, path: str | Path) -> TrainingFacts:
     beta = float(card.get("beta", config.get("beta", 1.0)))
     imported = (card.get("preset") or config.get("preset")) == IMPORTED
     first = card.get("decoder_from")
     if not first:
-        recipe = read_training_config(model.path)
+        recipe = read_training_config(path)
         first = getattr(recipe, "decoder_from", None)
     stages = None if imported else 2 if first else 1
     return TrainingFacts(beta, not imported, stages, first if isinstance(first, dict) else None)

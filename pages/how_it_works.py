@@ -13,7 +13,8 @@ handle = models.current()
 digits = how_it_works_sections.real_digits(handle)  # the test split if it is here, else the bundle's gallery
 
 how_it_works_sections.the_question()
-how_it_works_sections.glossary(handle.served)  # the loss with this model's β
+facts = how_it_works_sections.facts_of(handle.served)  # β and the stages: one source, looked up once
+how_it_works_sections.glossary(facts)  # the loss with this model's β
 
 st.header("This input, live")
 x, desc = how_it_works_sections.pick_input(handle, digits, "a", st.container())
@@ -24,7 +25,7 @@ how_it_works_sections.batch_shapes(handle)
 
 samples, magnify = how_it_works_sections.the_cloud(handle, enc)
 how_it_works_sections.move_z(handle, enc.z_mean)
-how_it_works_sections.kl_per_dimension(enc, how_it_works_sections.facts_of(handle.served))
+how_it_works_sections.kl_per_dimension(enc, facts)
 
 st.header("Follow-up questions")
 this = how_it_works_sections.Input(handle, x, enc, samples, magnify)

@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 from streamlit.testing.v1 import AppTest
 
-from explorer.sections.compare import DEFAULT_PAIR, default_partner
+from explorer.sections.compare import DEFAULT_PAIR, default_pair
+from vae.bundles.bundle import SHIPPED_DIR
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
@@ -86,11 +87,15 @@ def test_different_datasets_are_flagged():
     assert any("different datasets" in w.value for w in at.warning)
 
 
-def test_the_shipped_beta_pair_is_the_default_comparison():
-    ids = {i: "/nowhere" for i in ("mnist-2d", "mnist-2d-beta0", "mnist-2d-beta1", "mnist-2d-beta5")}
-    assert default_partner("mnist-2d", ids) == "mnist-2d-beta0"
-    assert default_partner("mnist-2d-beta0", ids) == "mnist-2d-beta1"
-    assert default_partner("mnist-2d-beta1", ids) == "mnist-2d-beta0"
+def test_without_the_shipped_pair_the_current_model_meets_the_likest_other():
+    """default_pair's last resort (its test used to call a branch that could never run: the shipped pair is
+    tried first): the current model on the left, and a model of its dataset and latent_dim on the right."""
+    ids = {i: str(SHIPPED_DIR / i) for i in ("fashion-mnist-2d", "mnist-16d", "mnist-2d", "mnist-2d-beta5")}
+    assert default_pair("mnist-2d", ids) == ("mnist-2d", "mnist-2d-beta5")
+    assert default_pair("mnist-16d", ids)[0] == "mnist-16d"
+    assert default_pair("fashion-mnist-2d", ids) == ("fashion-mnist-2d", "mnist-2d")  # only its latent_dim
+    with_pair = {**ids, **{i: str(SHIPPED_DIR / i) for i in DEFAULT_PAIR}}
+    assert default_pair("mnist-2d", with_pair) == DEFAULT_PAIR
 
 
 def _recipe(at):
@@ -175,3 +180,26 @@ def _decode(customdata) -> list[float]:
     if isinstance(customdata, dict):
         return np.frombuffer(base64.b64decode(customdata["bdata"]), customdata["dtype"]).tolist()
     return [row[0] if isinstance(row, list) else row for row in customdata]
+
+
+def test_a_shared_model_with_a_damaged_decoder_gives_a_word_and_the_current_model(server):
+    """A classmate's shared bundle whose decoder.onnx is damaged: Compare says which model could not be loaded
+    (by name, no path) and shows the current model in its place, instead of "an error occurred"."""
+    from explorer.visitors import TOKEN_KEY
+    from jobservice import user_models
+    from tests.support.class_server import ALICE, BOB, owner, visitor_model
+    from vae.bundles.bundle import DECODER_ONNX
+
+    broken = visitor_model(server, BOB, "broken-abc123", "Bob's broken model")
+    user_models.set_shared(broken, owner(BOB), True)
+    (broken / DECODER_ONNX).unlink()  # hard-linked to the shipped default's: replaced, not written through
+    (broken / DECODER_ONNX).write_bytes(b"not an ONNX model")
+    at = AppTest.from_file(APP, default_timeout=200)
+    at.session_state[TOKEN_KEY] = ALICE
+    at.query_params["compare"] = "user/broken-abc123"
+    at.run()
+    at.switch_page("pages/compare.py").run()
+    assert not at.exception, at.exception
+    warning = next(w.value for w in at.warning if "could not be loaded" in w.value)
+    assert "Bob's broken model" in warning and str(server.models_dir) not in warning and "/" not in warning
+    assert len(at.dataframe) >= 2  # the page went on: recipes and metrics of the two shown

@@ -153,3 +153,23 @@ def test_without_the_dataset_the_map_says_how_to_point_the_server_at_it(monkeypa
         assert "input (from the model's gallery)" in [c for img in at.image for c in img.captions]
     finally:
         cache.test_images.clear()
+
+
+def test_the_unit_notice_is_worked_out_once_per_model_not_on_every_run(monkeypatch):
+    """The inactive-units notice reads every reference code: it used to be recomputed on each rerun (each
+    click and widget change on the map)."""
+    from explorer import notices
+
+    calls = []
+    real = notices.unit_activity
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(notices, "unit_activity", counted)
+    at = open_page("pages/latent_map.py")
+    first = len(calls)
+    at.run()
+    at.run()
+    assert not at.exception and len(calls) == first <= 1, calls

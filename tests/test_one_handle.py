@@ -80,3 +80,28 @@ def test_the_cache_keys_a_handle_by_its_bundle_and_save_alone():
         assert cache.latent_ranges(resaved)["mean"].shape == (5,)  # a new save: computed afresh
     finally:
         cache.latent_ranges.clear()
+
+
+def test_while_the_browser_decodes_a_slider_move_decodes_no_single_z_on_the_server(monkeypatch):
+    """The Decoder's decoder(z) image is the browser's while live decoding runs: the server used to decode z
+    and make its PNG on every slider move all the same. Now it does only when it shows the image (live
+    decoding off), or when the PNG is downloaded."""
+    from vae.bundles.serving import ServedModel
+
+    rows: list[int] = []
+    real = ServedModel.decode
+
+    def counted(self, z):
+        rows.append(len(z))
+        return real(self, z)
+
+    monkeypatch.setattr(ServedModel, "decode", counted)
+    at = on_page(app_at(), "pages/decoder.py")
+    lo, hi = at.slider[0].min, at.slider[0].max
+    rows.clear()
+    at.slider[0].set_value((lo + hi) / 3).run()
+    assert not at.exception and 1 not in rows, rows
+    at.toggle(key="dec_live_on").set_value(False).run()
+    rows.clear()
+    at.slider[0].set_value((lo + hi) / 4).run()
+    assert not at.exception and rows.count(1) == 1, rows

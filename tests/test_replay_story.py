@@ -106,13 +106,37 @@ def test_the_table_puts_the_gradients_beside_the_heads():
 
 
 def test_a_second_stage_says_so():
+    # (stage_note now takes the model's TrainingFacts, the one source of its stages, and its card's epochs)
+    from explorer.training_facts import TrainingFacts, facts_of
+    from vae.bundles.serving import ServedModel
+
     card = json.loads((DEFAULT_MODEL / "card.json").read_text())
-    note = stage_note(card, str)
+    note = stage_note(facts_of(ServedModel(DEFAULT_MODEL)), card["epochs"], str)
     assert note.startswith("**This replay is not of training from scratch.**")
     assert "“MNIST, 2-D latent: stage 1 (encoder and decoder)”, trained for 45 epochs" in note
     assert "trained for 20 epochs for the decoder" in note
-    assert stage_note({"name": "x", "epochs": 3}, str) is None
-    assert "the decoder of an earlier model" in stage_note({"decoder_from": "somewhere"}, str)
+    assert stage_note(TrainingFacts(1.0), 3, str) is None
+    assert "the decoder of an earlier model" in stage_note(TrainingFacts(1.0, stages=2), None, str)
+
+
+def test_a_second_stage_recorded_only_in_training_config_gets_the_notice_and_the_frozen_decoder(
+        tiny_bundle, tmp_path):
+    """A bundle whose card does not say decoder_from but whose training_config.json does: the player still
+    says it is a second stage, and its grid is marked as a frozen decoder (both read the card alone)."""
+    from vae.bundles.bundle import CARD_JSON, TRAINING_CONFIG, read_json, read_training_config, write_json
+
+    second = tmp_path / "second"
+    shutil.copytree(tiny_bundle, second, copy_function=os.link)
+    recipe = read_training_config(tiny_bundle).to_dict() | {"decoder_from": str(tiny_bundle)}
+    (second / TRAINING_CONFIG).unlink()  # hard-linked: replaced, not written through
+    write_json(second / TRAINING_CONFIG, recipe)
+    assert "decoder_from" not in read_json(second / CARD_JSON)
+    at = open_page("pages/latent_map.py", str(second))
+    at.toggle(key="replay_on").set_value(True).run()
+    assert not at.exception, at.exception
+    assert any("not of training from scratch" in i.value for i in at.info)
+    [chart] = [c for c in at.get("plotly_chart") if "frames" in json.loads(c.proto.spec)]
+    assert "trained before, frozen" in chart.proto.spec
 
 
 def test_the_default_models_player_offers_the_course_models_replay_in_one_click():

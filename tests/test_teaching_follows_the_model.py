@@ -21,10 +21,16 @@ KL_AT_WORK = re.compile(r"pulls every cloud|costs more (β·)?KL|KL climbs|charg
 
 
 def _facts(name: str):
-    from explorer.training_facts import facts_of
-    from vae.bundles.serving import ServedModel
+    """What the shipped model's own files say (not facts_of, the function the pages' words come from): β from
+    its card.json, two stages where its card or its training_config.json names the first stage's decoder."""
+    from types import SimpleNamespace
 
-    return facts_of(ServedModel(REPO / "models" / name))
+    folder = REPO / "models" / name
+    card = json.loads((folder / "card.json").read_text())
+    recipe = folder / "training_config.json"
+    second = bool(card.get("decoder_from")) or (
+        recipe.is_file() and bool(json.loads(recipe.read_text()).get("decoder_from")))
+    return SimpleNamespace(beta=float(card["beta"]), stages=2 if second else 1)
 
 
 def _texts(at) -> str:

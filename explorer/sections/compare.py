@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,8 @@ from explorer import alt_text, cache, compare_facts, icons, models
 from explorer import geometry as geo
 from explorer import pictures as pics
 from explorer.figures import latent_figure
-from explorer.models import Handle
+from explorer.models import Entry, Handle
+from explorer.training_facts import facts_in
 from vae.bundles.bundle import CARD_JSON, read_json
 
 COMPARE_KEY = "compare"  # the link's ?compare=<id>: the right-hand model
@@ -28,7 +30,6 @@ PAIR_KEY = "compare_pair"  # the (left, right) ids this visitor last picked here
 # test digits against 79 %), for a slightly better reconstruction (148.4 against 151.2 nats). β = 1 against
 # β = 5 only turns the same knob further, and its maps differ far less to the eye.
 DEFAULT_PAIR = ("mnist-2d-beta0", "mnist-2d-beta1")
-PAIRS = (DEFAULT_PAIR,)  # the contrasting pairs, when the visitor has not chosen
 INTRO = ("Two models, the same test digits: their metrics, their maps, the same inputs reconstructed and the "
          "same draws from the prior decoded. Pick any two; the row under the pickers says how their recipes "
          "differ.")
@@ -43,7 +44,7 @@ def default_pair_sentence(ids: dict[str, str]) -> str:
     """Which pair the page opens on, with their β from their cards (nothing when they are not here)."""
     if not all(i in ids for i in DEFAULT_PAIR):
         return ""
-    a, b = (read_json(Path(ids[i]) / CARD_JSON, {}).get("beta") for i in DEFAULT_PAIR)
+    a, b = (facts_in(ids[i]).beta for i in DEFAULT_PAIR)
     return (f" Unless a link names them, it opens on the shipped pair **β = {a:g} on the left and β = {b:g} "
             "on the right**, trained with one recipe but for β: what the KL term does to the clouds, the "
             "map and the prior's draws.")
@@ -77,8 +78,21 @@ def pick_models(handle: Handle) -> tuple[Handle, Handle]:
     known = {current_id: handle}
     for i in (left, right):
         if i not in known:
-            known[i] = models.handle_of(ids[i], catalogue[i])
+            known[i] = _handle_or_current(catalogue[i], handle)
     return known[left], known[right]
+
+
+def _handle_or_current(entry: Entry, current: Handle) -> Handle:
+    """Another model's handle; for one that cannot be loaded (a shared bundle with damaged files), a word
+    and the current model in its place, so that the page still compares something."""
+    try:
+        return models.handle_of(entry.path, entry)
+    except Exception as exc:  # a damaged bundle (bad ONNX, unreadable file) must not break the page
+        # The reason goes to the server's log: its text can name server paths.
+        print(f"Latent Explorer: model {entry.path} could not be loaded: {exc!r}", file=sys.stderr)
+        st.warning(f"The model “{models.plain_text(entry.name)}” could not be loaded (its files are damaged "
+                   "or incomplete), so the current model is shown in its place.", icon=icons.WARNING)
+        return current
 
 
 def default_pair(current_id: str | None, ids: dict[str, str], asked: str | None = None,
@@ -90,19 +104,15 @@ def default_pair(current_id: str | None, ids: dict[str, str], asked: str | None 
         return (asked_left if asked_left in ids else current_id if current_id in ids else asked), asked
     if picked and all(i in ids for i in picked):
         return picked[0], picked[1]
-    for a, b in PAIRS:
-        if a in ids and b in ids:
-            return a, b
+    if all(i in ids for i in DEFAULT_PAIR):
+        return DEFAULT_PAIR
     left = current_id if current_id in ids else next(iter(ids))
     return left, default_partner(left, ids)
 
 
 def default_partner(left_id: str | None, ids: dict[str, str]) -> str:
-    """The model to compare with when the link names none: the shipped β pair where it is here (the other of
-    it, if the left is one), else a model of the same dataset and latent_dim, else any other."""
-    for a, b in PAIRS:
-        if a in ids and b in ids:
-            return b if left_id == a else a
+    """The model to compare with when the link names none and the shipped β pair is not here: a model of the
+    same dataset and latent_dim, else any other."""
     others = [i for i in ids if i != left_id] or list(ids)
 
     def likeness(i: str) -> tuple[bool, bool]:

@@ -12,7 +12,8 @@ from explorer import alt_text, cache, icons, models
 from explorer import geometry as geo
 from explorer import pictures as pics
 from explorer.models import Handle
-from live_decoder import live_decoder, live_decoder_error
+from explorer.sections.live_pad import live_pad
+from live_decoder import live_decoder_error
 
 Z_KEY = "dec_z"  # the z this page last showed, and so also what it last wrote to ?z=
 MODEL_KEY = "dec_model"  # the model dec_z belongs to
@@ -193,12 +194,7 @@ def live(z_holder: DecoderZ, z: np.ndarray) -> None:
     """
     if not st.session_state.get(LIVE_KEY, True):
         return
-    points, labels, plane = cache.live_decoder_inputs(z_holder.handle)
-    key = f"dec_live_{z_holder.tag}"
-    live_decoder(cache.decoder_bytes(z_holder.handle), z_holder.d, z.tolist(),
-                 [tuple(r) for r in z_holder.sliders], points, labels, key=key, plane=plane,
-                 on_release=z_holder.set)
-    error = live_decoder_error(key)
+    error = live_pad(z_holder.handle, z, z_holder.sliders, f"dec_live_{z_holder.tag}", z_holder.set)
     if error:
         st.warning(f"Your browser could not run the decoder ({error}); the server decodes instead, "
                    "after each slider release.")
@@ -222,11 +218,13 @@ def sliders(z_holder: DecoderZ) -> None:
 
 def decoded(z_holder: DecoderZ, z: np.ndarray) -> None:
     """decoder(z) as the server draws it (where the browser does not), z as numbers, its PNG, and where z
-    lies on the small map."""
-    png = pics.to_png(z_holder.model.decode(z[None])[0], scale=10)
+    lies on the small map. While the browser decodes, the server decodes only if the PNG is asked for."""
+    png = lambda: pics.to_png(z_holder.model.decode(z[None])[0], scale=10)  # noqa: E731
     if server_image_shown(z_holder):
         # Inline (a data: URL in the fragment's message): the new image shows without one more request.
-        st.image(pics.inline_png(png), width=280, caption="decoder(z), 28×28 shown at 10×",
+        shown = png()
+        png = lambda: shown  # noqa: E731  (the download is the image shown: decoded once)
+        st.image(pics.inline_png(shown), width=280, caption="decoder(z), 28×28 shown at 10×",
                  alt=alt_text.decoded(z))
     st.caption("z = (" + ", ".join(f"{v:.2f}" for v in z) + ")")
     st.download_button("Decoded image (PNG)", png, file_name="decoded.png", mime="image/png",

@@ -373,7 +373,7 @@ def downloads(handle: Handle, enc: Encoding, name: str, elbo: dict, nbrs: list[d
                 f"losses and the nearest test {words['things']}):")
     d1, d2, _ = st.columns([1, 1, 2])
     d1.download_button("JSON", explain.record_json(record), file_name="encoding.json",
-                       mime="application/json", key="encode_dl_json", icon=":material/download:",
+                       mime="application/json", key="encode_dl_json", icon=icons.DOWNLOAD,
                        width="stretch")
     d2.download_button("CSV", explain.record_csv(record), file_name="encoding.csv", mime="text/csv",
-                       key="encode_dl_csv", icon=":material/download:", width="stretch")
+                       key="encode_dl_csv", icon=icons.DOWNLOAD, width="stretch")

@@ -13,8 +13,8 @@ from explorer import alt_text, cache, explain, icons, models, widgets
 from explorer import pictures as pics
 from explorer.explain import Encoding, encode  # noqa: F401  (the page calls how.encode)
 from explorer.models import Handle
-from explorer.training_facts import TrainingFacts, beta_phrase, facts_of, loss_latex
-from live_decoder import live_decoder, live_decoder_error
+from explorer.sections.live_pad import live_pad
+from explorer.training_facts import TrainingFacts, beta_phrase, facts_of, loss_latex  # noqa: F401  (the page calls how.facts_of)
 from vae.bundles.bundle import read_training_config
 from vae.bundles.serving import ServedModel
 
@@ -201,9 +201,9 @@ def the_question() -> None:
     replay_link()
 
 
-def glossary(model: ServedModel) -> None:
-    """The page's words in one line, the loss with this model's β."""
-    st.caption(explain.glossary(beta_phrase(facts_of(model))))
+def glossary(facts: TrainingFacts) -> None:
+    """The page's words in one line, the loss with this model's β (`facts`: the model's)."""
+    st.caption(explain.glossary(beta_phrase(facts)))
 
 
 def replay_link() -> None:
@@ -312,11 +312,7 @@ def move_z(handle: Handle, z_mean: np.ndarray) -> None:
                 "z_std barely changes the image, which is why a draw from N(z_mean, z_std²) still "
                 "reconstructs this input.")
     sliders = np.asarray(cache.latent_ranges(handle)["sliders"], np.float64)
-    points, labels, plane = cache.live_decoder_inputs(handle)
-    z0 = np.clip(z_mean, sliders[:, 0], sliders[:, 1])
-    live_decoder(cache.decoder_bytes(handle), handle.served.latent_dim, z0.tolist(),
-                 [tuple(r) for r in sliders], points, labels, key="how_live", plane=plane)
-    error = live_decoder_error("how_live")
+    error = live_pad(handle, np.clip(z_mean, sliders[:, 0], sliders[:, 1]), sliders, "how_live")
     if error:
         st.warning(f"Your browser could not run the decoder ({error}); "
                    "the Decoder page decodes on the server.")

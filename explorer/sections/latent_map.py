@@ -76,7 +76,7 @@ def intro(handle: Handle) -> bool:
     if model.reference is None:
         st.info(NO_REFERENCE)
         return False
-    notice = notices.unit_activity_notice(model)
+    notice = cache.unit_notice(handle)
     if notice:
         getattr(st, notice[0])(notice[1])
     return True

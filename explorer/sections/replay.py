@@ -36,14 +36,15 @@ def watch_it_learn(handle: Handle) -> None:
         st.caption("The encoder's heads start as untrained Dense layers: watch them become a mean and a "
                    "spread.")
         return
-    st.markdown(intro_text(facts_of(handle.served), replay))
-    stage_notice(handle)
+    facts = facts_of(handle.served)
+    st.markdown(intro_text(facts, replay))
+    stage_notice(handle, facts)
     follow = follow_picker(handle, replay)
     st.plotly_chart(cache.replay_figure(handle, follow), key="replay_player",
                     config={"displayModeBar": False})
     if follow is not None:
         st.caption(followed_story(replay, follow, models.label_name(handle.served, replay["labels"][follow])))
-    heads_parting(replay, follow, handle.served.card.get("beta"))
+    heads_parting(replay, follow, facts.beta)
 
 
 def intro_text(facts: TrainingFacts, replay: dict) -> str:

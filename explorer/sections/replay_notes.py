@@ -9,14 +9,15 @@ import streamlit as st
 from explorer import models
 from explorer.models import Handle
 from explorer.replay_story import gradient_rows, gradients_missing, heads_story, stage_note
+from explorer.training_facts import TrainingFacts
 
 COURSE_MODEL = "mnist-2d-course"  # a shipped model trained from scratch, whose replay shows it all
 
 
-def stage_notice(handle: Handle) -> None:
-    """On the player, when its replay is not of training from scratch: say so, and offer the course
-    model's replay in one click (where this server has it)."""
-    note = stage_note(handle.served.card, models.plain_text)
+def stage_notice(handle: Handle, facts: TrainingFacts) -> None:
+    """On the player, when its replay is not of training from scratch (`facts`: the model's): say so, and
+    offer the course model's replay in one click (where this server has it)."""
+    note = stage_note(facts, handle.served.card.get("epochs"), models.plain_text)
     if note is None:
         return
     st.info(note)
