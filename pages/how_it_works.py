@@ -36,7 +36,7 @@ ask("Why the 0.5 in exp(0.5 · z_log_var)?", "how_q_half", how_questions_section
 ask("What is ε really for?", "how_q_epsilon", how_questions_sections.what_epsilon_is_for, this)
 ask("What makes the two heads become a mean and a spread?", "how_q_heads",
     how_questions_sections.what_makes_the_heads, this)
-ask("Why doesn't z_std collapse to zero? Reconstruction against KL", "how_q_collapse",
+ask(how_questions_sections.collapse_question(facts.beta), "how_q_collapse",
     how_questions_sections.why_no_collapse, this)
 
 how_it_works_sections.two_inputs(handle, digits, this, desc)

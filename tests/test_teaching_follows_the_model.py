@@ -77,6 +77,11 @@ def test_how_it_works_follows_the_models_beta_curve_and_stages(name):
     np.testing.assert_allclose(loss, rec + kl_part, rtol=1e-9)
     factors = _values(traces[0]["x"])
     best = int(np.argmin(loss))
+    if np.ptp(loss) < 0.01:  # flat (β = 0's sharp decoder): no minimum marked, and the sentence says flat
+        assert not any(str(tr.get("name", "")).startswith("minimum") for tr in traces)
+        assert any("is flat" in c.value and "no spread is lowest" in c.value for c in at.caption)
+        _check_beta_and_stages(text, facts, kl_part, b)
+        return
     assert _values(traces[3]["x"])[0] == pytest.approx(factors[best])  # the diamond
     summary = next(c.value for c in at.caption if "is lowest at" in c.value)
     assert ("exactly the learned z_std" in summary) == (abs(np.log(factors[best])) < 1e-9)
@@ -85,6 +90,11 @@ def test_how_it_works_follows_the_models_beta_curve_and_stages(name):
     if best in (0, len(factors) - 1):
         assert "the edge of this range" in summary
 
+    _check_beta_and_stages(text, facts, kl_part, b)
+
+
+def _check_beta_and_stages(text: str, facts, kl_part: np.ndarray, b: str) -> None:
+    """What How it works says of the KL term follows β, and of its origin follows the stages."""
     if facts.beta == 0:
         assert kl_part.max() == 0.0
         assert "No KL term: nothing stops z_std from shrinking" in text
@@ -162,8 +172,8 @@ def test_home_says_what_loss_the_model_trained_on_and_how(name):
     assert f"This model was trained on reconstruction + β·KL with β = {facts.beta:g}" in captions
     assert ("two stages" in captions) == (facts.stages == 2)
     titles = [_chart(at, key)["layout"]["title"]["text"] for key in ("home-curve-loss",)]
-    assert titles == ["Negative ELBO = reconstruction + KL " + (
-        "(the loss: β = 1)" if facts.beta == 1 else f"(the loss was reconstruction + {facts.beta:g}·KL)")]
+    assert titles == ["Negative ELBO " + (
+        "(the loss, β = 1)" if facts.beta == 1 else f"(trained on rec. + {facts.beta:g}·KL)")]
 
 
 @pytest.mark.parametrize("beta,edge", [(0.0, 0), (0.0, -1), (1.0, 0), (5.0, -1)])
@@ -188,3 +198,22 @@ def test_a_minimum_at_the_edge_of_the_range_says_what_it_means(beta, edge):
         assert "grows without bound" in text
     else:
         assert f"(β = {beta:g}) towards z_std = 1 outweighs" in text
+
+
+def test_a_flat_loss_marks_no_minimum_and_says_so():
+    """β = 0 with a sharp decoder: the loss changes by ~0.00 nats across the range, so a marked "minimum"
+    (found in a browser at × 11.40) was noise; the figure marks none and the sentence says it is flat."""
+    from explorer.explain import SPREAD_FACTORS, Encoding
+    from explorer.sections.how_questions import spread_figure, spread_summary
+
+    f = SPREAD_FACTORS
+    rec = 148.0 + 0.001 * np.sin(np.arange(len(f)))  # flat but for noise, its argmin anywhere
+    kl = np.zeros(len(f))
+    curve = {"factor": f, "reconstruction": rec, "kl": kl, "beta": 0.0, "total": rec.copy(),
+             "best": int(np.argmin(rec)), "learned": int(np.argmin(np.abs(np.log(f)))), "n_eps": 16}
+    enc = Encoding(np.zeros((28, 28), np.float32), np.zeros(2), np.full(2, np.log(0.001)))
+    names = [t.name for t in spread_figure(curve).data]
+    assert not any(n.startswith("minimum") for n in names) and "learned z_std (× 1)" in names
+    text = spread_summary(curve, enc)
+    assert "is flat" in text and "no spread is lowest" in text and "lowest at" not in text
+    assert "No KL term: nothing stops z_std from shrinking" in text

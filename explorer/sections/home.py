@@ -24,8 +24,9 @@ def curve_title(metric: str, title: str, beta: float) -> str:
     """A training curve's title; the history's "loss" is the negative ELBO, the loss itself only at β = 1."""
     if metric != "loss":
         return title
-    return (f"{title} = reconstruction + KL (the loss: β = 1)" if beta == 1 else
-            f"{title} = reconstruction + KL (the loss was reconstruction + {beta:g}·KL)")
+    # Short enough for a third of the page's width (a longer one was cut off at 1400 px); the caption above
+    # the charts states the loss in full.
+    return f"{title} (the loss, β = 1)" if beta == 1 else f"{title} (trained on rec. + {beta:g}·KL)"
 
 
 def intro() -> None:

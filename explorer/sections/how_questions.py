@@ -75,6 +75,16 @@ def kl_curve_figure(enc: Encoding, dim: int) -> go.Figure:
     return fig
 
 
+FLAT_NATS = 0.01  # a loss that changes by less than this over the whole range is flat: no minimum to speak of
+
+
+def collapse_question(beta: float) -> str:
+    """The follow-up's title: the question only holds where a KL term stops the collapse."""
+    if beta == 0:
+        return "Does z_std collapse to zero without a KL term? Reconstruction alone"
+    return "Why doesn't z_std collapse to zero? Reconstruction against KL"
+
+
 def spread_figure(curve: dict) -> go.Figure:
     """Reconstruction, KL and their sum against the factor z_std is scaled by; the sum's minimum and the
     learned z_std (factor 1) marked."""
@@ -88,10 +98,11 @@ def spread_figure(curve: dict) -> go.Figure:
         line = dict(color=color, width=width)
         fig.add_trace(go.Scatter(x=f, y=y, mode="lines", name=name, line=line))
     best, learned = curve["best"], curve["learned"]
-    fig.add_trace(go.Scatter(x=[f[best]], y=[curve["total"][best]], mode="markers",
-                             name=f"minimum of the loss (× {f[best]:.2f})",
-                             marker=dict(size=13, symbol="diamond", color="#d62728",
-                                         line=dict(color="black", width=1))))
+    if np.ptp(curve["total"]) >= FLAT_NATS:  # a flat loss (β = 0, a sharp decoder) has no minimum to mark
+        fig.add_trace(go.Scatter(x=[f[best]], y=[curve["total"][best]], mode="markers",
+                                 name=f"minimum of the loss (× {f[best]:.2f})",
+                                 marker=dict(size=13, symbol="diamond", color="#d62728",
+                                             line=dict(color="black", width=1))))
     star = dict(size=15, symbol="star", color="gold", line=dict(color="black", width=1.5))
     fig.add_trace(go.Scatter(x=[f[learned]], y=[curve["total"][learned]], mode="markers",
                              name="learned z_std (× 1)", marker=star))
@@ -114,6 +125,12 @@ def spread_summary(curve: dict, enc: Encoding) -> str:
     where = ("exactly the learned z_std, within this grid's steps of × 1.2" if best == learned else
              f"z_std × {f[best]:.2f} (mean z_std {f[best] * enc.z_std.mean():.3g} against the learned "
              f"{enc.z_std.mean():.3g}), {below} the learned one's")
+    if np.ptp(total) < FLAT_NATS:  # no minimum to speak of: the figure marks none either
+        why = (" No KL term: nothing stops z_std from shrinking, and the reconstruction does not care."
+               if beta == 0 else "")
+        return (f"For this input {what} is flat: it changes by only {np.ptp(total):.3f} nats across this "
+                f"whole range, so no spread is lowest.{why} Reconstruction is averaged over {curve['n_eps']} "
+                "fixed draws of ε.")
     text = [f"For this input {what} is lowest at {where}."]
     edge = {0: "narrowest", len(f) - 1: "widest"}.get(best)
     if edge:
