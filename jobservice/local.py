@@ -104,8 +104,8 @@ class LocalProcessRunner:
     def status(self, job_id: str) -> JobStatus:
         d = self._dir(job_id)
         with locked(self.root):
-            self._reconcile()
-        return next((j for j in self._read_all() if j.id == d.name), None) or self._read(d)
+            jobs = self._reconcile() or self._read_all()
+        return next((j for j in jobs if j.id == d.name), None) or self._read(d)
 
     def list(self, owner: str | None = None) -> list[JobStatus]:
         """The owner's jobs (everyone's for None: the operator), newest first."""
