@@ -17,7 +17,6 @@ try:
 except ImportError:  # Windows: no flock; a single Streamlit process is still safe enough
     fcntl = None
 
-import settings
 from jobservice.spec import ImportSpec, JobSpec
 from vae.inputs.data import not_downloaded
 
@@ -31,16 +30,6 @@ FINISHED = ("done", "stopped", "failed", "refused")  # refused: an import that f
 CRASHED = "The training process ended unexpectedly."
 IMPORT_CRASHED = "The import process ended unexpectedly."
 JOB_CONFIG = "training_config.json"  # in the job's folder: the training config the trainer reads
-
-
-def jobs_dir() -> Path:
-    """The jobs folder (settings: $VAE_JOBS_DIR, else $VAE_HOME/jobs)."""
-    return settings.jobs_dir()
-
-
-def user_models_dir() -> Path:
-    """Where trained bundles go: the visitors' models folder the model picker lists (settings)."""
-    return settings.user_models_dir()
 
 
 class JobNotFound(LookupError):
