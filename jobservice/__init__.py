@@ -2,7 +2,6 @@
 
 from jobservice.limits import LimitReached, Limits
 from jobservice.local import LocalProcessRunner, NotYours
-from jobservice.processes import default_threads
 from jobservice.spec import UPLOADS, ImportSpec, JobSpec, job_size, upload_digest
 from jobservice.state import (
     ACTIVE,
@@ -10,11 +9,9 @@ from jobservice.state import (
     JobNotFound,
     JobRunner,
     JobStatus,
-    jobs_dir,
     public_message,
-    user_models_dir,
 )
 
 __all__ = ["ACTIVE", "FINISHED", "UPLOADS", "ImportSpec", "JobNotFound", "JobRunner", "JobSpec", "JobStatus",
-           "LimitReached", "Limits", "LocalProcessRunner", "NotYours", "default_threads", "job_size",
-           "jobs_dir", "public_message", "upload_digest", "user_models_dir"]
+           "LimitReached", "Limits", "LocalProcessRunner", "NotYours", "job_size",
+           "public_message", "upload_digest"]

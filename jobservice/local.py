@@ -28,13 +28,11 @@ from jobservice.state import (
     JOB_CONFIG,
     JobStatus,
     job_folder,
-    jobs_dir,
     locked,
     read_job,
     read_jobs,
     remove_job_folder,
     tail,
-    user_models_dir,
 )
 from vae.bundles.bundle import is_bundle, write_json
 
@@ -53,10 +51,10 @@ class LocalProcessRunner:
     def __init__(self, root: str | Path | None = None, models_dir: str | Path | None = None, *,
                  max_running: int | None = None, threads: int | None = None, python: str = sys.executable,
                  limits: Limits | None = None, counted_dirs: Iterable[str | Path] = ()):
-        self.root = Path(root) if root else jobs_dir()
-        self.models_dir = Path(models_dir) if models_dir else user_models_dir()
+        self.root = Path(root) if root else settings.jobs_dir()
+        self.models_dir = Path(models_dir) if models_dir else settings.user_models_dir()
         self.max_running = settings.max_jobs() if max_running is None else max_running
-        self.threads = processes.default_threads() if threads is None else threads
+        self.threads = settings.train_threads() if threads is None else threads
         self.python = python
         self.limits = limits or Limits.from_env()
         # More folders the server's disk budget counts besides jobs and models (the published decoders).
@@ -104,8 +102,8 @@ class LocalProcessRunner:
     def status(self, job_id: str) -> JobStatus:
         d = self._dir(job_id)
         with locked(self.root):
-            self._reconcile()
-        return next((j for j in self._read_all() if j.id == d.name), None) or self._read(d)
+            jobs = self._reconcile() or self._read_all()
+        return next((j for j in jobs if j.id == d.name), None) or self._read(d)
 
     def list(self, owner: str | None = None) -> list[JobStatus]:
         """The owner's jobs (everyone's for None: the operator), newest first."""

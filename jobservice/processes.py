@@ -8,18 +8,11 @@ import sys
 import time
 from pathlib import Path
 
-import settings
 from vae.bundles.bundle import REPO_ROOT, write_json
 
 # Popen objects of the processes this web process started: polling them reaps finished
 # children, which would otherwise linger as zombies that still look alive to kill(pid, 0).
 _CHILDREN: dict[int, subprocess.Popen] = {}
-
-
-def default_threads() -> int:
-    """Threads per training job: VAE_TRAIN_THREADS, else half the cores, so the web pages stay responsive
-    while a job trains (0 means every core, as the CLI's default)."""
-    return settings.train_threads()
 
 
 def launch(d: Path, cmd: list[str], threads: int = 0) -> None:

@@ -27,7 +27,7 @@ import settings
 from jobservice.limits import Limits
 from jobservice.local import LocalProcessRunner
 from jobservice.spec import JobSpec
-from jobservice.state import CRASHED, JobStatus, crash_message, jobs_dir, read_json
+from jobservice.state import CRASHED, JobStatus, crash_message, read_json
 from vae.bundles.bundle import REPO_ROOT, is_bundle, write_json
 
 PREFIX = "latent-explorer-"  # Ray submission ids: PREFIX + the job's id
@@ -234,7 +234,7 @@ def train_cli(config, args) -> int:
         if (d / "status.json").exists() or (d / "pid.json").exists():
             raise ValueError(f"--job-dir {d} already holds another job's files; give a new folder.")
     else:
-        d = jobs_dir().resolve() / "cli" / f"{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
+        d = settings.jobs_dir().resolve() / "cli" / f"{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
     d.mkdir(parents=True, exist_ok=True)
     # max_running 0: this runner only watches; it never starts queued jobs of its folder.
     runner = RayJobRunner(address, root=d.parent, models_dir=out.parent, max_running=0,

@@ -12,6 +12,7 @@ from vae.model.training_config import TrainingConfig
 from vae.plural import count
 
 UPLOADS = "upload"  # in an import job's folder: the visitor's files, under the names below (never theirs)
+MAX_NAME = 80  # characters of a job's display name
 UPLOAD_NAMES = {"graph": ("encoder.keras", "decoder.keras"), "weights": ("upload.weights.h5",)}
 
 # Training images per epoch, before --max-train: what a job's size (epochs × images) is counted in.
@@ -24,6 +25,14 @@ def job_size(spec: TrainingConfig) -> int:
     return spec.epochs * min(images, spec.max_train or images)
 
 
+def _clean_name(name) -> str:
+    """A job's display name on one line, its spaces collapsed; a ValueError over MAX_NAME characters."""
+    name = " ".join(str(name).split())
+    if len(name) > MAX_NAME:
+        raise ValueError(f"name must be at most {MAX_NAME} characters; got {len(name)}.")
+    return name
+
+
 @dataclass(frozen=True, kw_only=True)
 class JobSpec(TrainingConfig):
     """What to train (a training config) and the job's display name; two equal specs are the same job
@@ -33,9 +42,7 @@ class JobSpec(TrainingConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        object.__setattr__(self, "name", " ".join(str(self.name).split()))
-        if len(self.name) > 80:
-            raise ValueError(f"name must be at most 80 characters; got {len(self.name)}.")
+        object.__setattr__(self, "name", _clean_name(self.name))
 
     @property
     def config(self) -> TrainingConfig:
@@ -87,9 +94,7 @@ class ImportSpec:
             raise ValueError(f"source must be one of {', '.join(UPLOAD_NAMES)}; got {self.source!r}.")
         if self.dataset not in TRAIN_IMAGES:
             raise ValueError(f"dataset must be one of {', '.join(TRAIN_IMAGES)}; got {self.dataset!r}.")
-        object.__setattr__(self, "name", " ".join(str(self.name).split()))
-        if len(self.name) > 80:
-            raise ValueError(f"name must be at most 80 characters; got {len(self.name)}.")
+        object.__setattr__(self, "name", _clean_name(self.name))
         object.__setattr__(self, "file_names", tuple(shown_file_name(n) for n in self.file_names))
         if self.source == "weights":
             if self.preset not in ("default", "course"):

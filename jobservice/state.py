@@ -17,7 +17,6 @@ try:
 except ImportError:  # Windows: no flock; a single Streamlit process is still safe enough
     fcntl = None
 
-import settings
 from jobservice.spec import ImportSpec, JobSpec
 from vae.inputs.data import not_downloaded
 
@@ -29,17 +28,8 @@ from vae.inputs.data import not_downloaded
 ACTIVE = ("queued", "running", "stopping")
 FINISHED = ("done", "stopped", "failed", "refused")  # refused: an import that failed its checks
 CRASHED = "The training process ended unexpectedly."
+IMPORT_CRASHED = "The import process ended unexpectedly."
 JOB_CONFIG = "training_config.json"  # in the job's folder: the training config the trainer reads
-
-
-def jobs_dir() -> Path:
-    """The jobs folder (settings: $VAE_JOBS_DIR, else $VAE_HOME/jobs)."""
-    return settings.jobs_dir()
-
-
-def user_models_dir() -> Path:
-    """Where trained bundles go: the visitors' models folder the model picker lists (settings)."""
-    return settings.user_models_dir()
 
 
 class JobNotFound(LookupError):
@@ -220,11 +210,14 @@ def _read_cached(d: Path, running: Callable[[Path, dict], bool]) -> JobStatus | 
 
 
 def remove_job_folder(d: Path) -> None:
-    """Remove a job's folder, renamed aside first so no reader sees half of it."""
-    aside = d.with_name(f".{d.name}.removed-{os.getpid()}")
-    os.rename(d, aside)
-    shutil.rmtree(aside, ignore_errors=True)
+    """Remove a job's folder, renamed aside first so no reader sees half of it; one already gone is fine."""
     _FINAL.pop(str(d), None)
+    aside = d.with_name(f".{d.name}.removed-{os.getpid()}")
+    try:
+        os.rename(d, aside)
+    except FileNotFoundError:
+        return  # removed meanwhile (another replica's clean-up): what was asked is done
+    shutil.rmtree(aside, ignore_errors=True)
 
 
 def read_json(path: Path):
@@ -250,4 +243,4 @@ def crash_message(log: Path, imported: bool = False) -> str:
     for line in reversed(tail(log, 50).splitlines()):
         if line.startswith("error: "):
             return line[len("error: "):]
-    return f"{CRASHED.replace('training', 'import') if imported else CRASHED} See the end of its log below."
+    return IMPORT_CRASHED if imported else CRASHED

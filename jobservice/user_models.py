@@ -65,10 +65,14 @@ def delete(bundle: str | Path, owner: str) -> None:
 
 
 def remove(bundle: str | Path) -> None:
-    """Remove a bundle, whoever owns it. It is renamed aside first, so no reader sees half a bundle."""
+    """Remove a bundle, whoever owns it. It is renamed aside first, so no reader sees half a bundle; one
+    already gone is fine."""
     bundle = Path(bundle)
     aside = bundle.with_name(f".{bundle.name}.deleted-{os.getpid()}")
-    os.rename(bundle, aside)
+    try:
+        os.rename(bundle, aside)
+    except FileNotFoundError:
+        return  # deleted meanwhile (its owner on Home, a teacher in another tab): what was asked is done
     shutil.rmtree(aside, ignore_errors=True)
 
 

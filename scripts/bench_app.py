@@ -113,7 +113,7 @@ def main() -> int:
             ctx.add_init_script(PAGE_CLOCK)
             page = ctx.new_page()
             t0 = time.perf_counter()
-            scratch = {"VAE_HOME": str(logs / "home"), "VAE_USER_MODELS": str(logs / "user")}
+            scratch = {"VAE_HOME": str(logs / "home")}
             server = AppServer(logs / f"streamlit-{run}.log", env=scratch)
             try:
                 server.wait_healthy(timeout=120)

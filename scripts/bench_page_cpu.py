@@ -105,7 +105,7 @@ class Server:
 
     def __init__(self, name: str, root: Path, scratch: Path, trace: Path | None, profile: bool,
                  funcs: str = ""):
-        env = {"VAE_USER_MODELS": str(scratch / name / "user_models")}
+        env = {}  # its $VAE_HOME: the harness's, beside its log in the scratch folder
         if trace:
             path = os.pathsep.join(filter(None, [str(TRACE_DIR), os.environ.get("PYTHONPATH")]))
             env.update(SERVER_TRACE_OUT=str(trace / name), SERVER_TRACE_PROFILE="1" if profile else "0",

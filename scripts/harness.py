@@ -38,7 +38,8 @@ def free_port() -> int:
 class AppServer:
     """`streamlit run app.py` (or another script; or the app of another checkout at `root`) on a free port
     (or `port`), with more `args` for streamlit run, in its own process group so that stop() ends all of
-    it; also a context manager that yields the URL once the server is healthy."""
+    it; also a context manager that yields the URL once the server is healthy. Its $VAE_HOME, unless `env`
+    or the environment sets one: `<log name>-home` beside the log."""
 
     def __init__(self, log_path: Path, env: dict[str, str] | None = None, script: str = "app.py",
                  root: Path = REPO, port: int | None = None, args: tuple[str, ...] = ()):
@@ -47,11 +48,16 @@ class AppServer:
         self.log_path = Path(log_path)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = open(self.log_path, "w")
+        env = {**os.environ, **(env or {})}
+        # Runtime data in a scratch folder beside the log, never the operator's
+        # ~/.local/share/latent-explorer, unless the caller (or its environment: tests/conftest.py)
+        # names a $VAE_HOME.
+        env.setdefault("VAE_HOME", str(self.log_path.parent / f"{self.log_path.stem}-home"))
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", script, "--server.headless", "true",
              "--server.port", str(self.port), "--server.address", "127.0.0.1",
              "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none", *args],
-            cwd=root, env={**os.environ, **(env or {})}, stdout=self._log, stderr=subprocess.STDOUT,
+            cwd=root, env=env, stdout=self._log, stderr=subprocess.STDOUT,
             start_new_session=True,
         )
 

@@ -150,7 +150,7 @@ async def run(args) -> int:
 
     logs = Path(tempfile.mkdtemp(prefix="load_test-"))
     server = None if args.url else AppServer(
-        logs / "streamlit.log", env={"VAE_HOME": str(logs / "home"), "VAE_USER_MODELS": str(logs / "user"),
+        logs / "streamlit.log", env={"VAE_HOME": str(logs / "home"),
                                      "STREAMLIT_SERVER_DISCONNECTED_SESSION_TTL": str(args.ttl)})
     url = args.url.rstrip("/") if args.url else server.url
     rss = (lambda: rss_mib(server.proc.pid)) if server else (lambda: float("nan"))

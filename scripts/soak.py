@@ -185,7 +185,7 @@ def run(args) -> int:
     from playwright.sync_api import sync_playwright  # here: Playwright loads only when the browser runs
 
     logs = Path(tempfile.mkdtemp(prefix="soak-"))
-    env = {"VAE_HOME": str(logs / "home"), "VAE_USER_MODELS": str(logs / "user")}
+    env = {"VAE_HOME": str(logs / "home")}
     if args.data_dir:  # with the test images the map's detail, Encode's neighbours and How it works show them
         env["VAE_DATA_DIR"] = str(args.data_dir)
     if args.ttl is not None:

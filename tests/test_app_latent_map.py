@@ -136,7 +136,7 @@ def test_without_the_dataset_the_map_says_how_to_point_the_server_at_it(monkeypa
 
     monkeypatch.setenv("VAE_DATA_DIR", str(tmp_path))  # an empty folder: no IDX files
     monkeypatch.setattr(data, "DEBIAN_DIRS", {})
-    monkeypatch.setattr(data, "KERAS_CACHE", tmp_path / "no-keras-cache")
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "no-keras"))
     cache.test_images.clear()
     try:
         from vae.bundles.bundle import DEFAULT_MODEL, load_gallery

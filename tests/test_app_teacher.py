@@ -97,6 +97,24 @@ def test_the_teacher_stops_removes_deletes_and_publishes_anyones(school):
     assert not other.exists() and model.exists()
 
 
+def test_a_disk_error_names_no_path(school, monkeypatch, capsys):
+    """The page once showed an OSError's text ("[Errno 13] Permission denied: '/srv/…/models/…'"): the
+    teacher reads one sentence, the server's log the details."""
+    from jobservice import user_models
+
+    stuck = owned_model(school, user_owner("bob"), "bobs-abc123", "Bob's model")
+
+    def refuse(bundle):
+        raise PermissionError(13, "Permission denied", str(bundle))
+
+    monkeypatch.setattr(user_models, "remove", refuse)
+    at = class_page()
+    at.button(key="class-delete-bobs-abc123").click().run()
+    assert [e.value for e in at.error] == ["The server could not change its files to do that; the server's "
+                                           "log says why."]
+    assert str(stuck) not in texts(at) and str(stuck) in capsys.readouterr().err
+
+
 def test_the_teacher_pauses_and_resumes_the_queue(school):
     at = class_page()
     at.button(key="class_pause").click().run()

@@ -301,10 +301,13 @@ def test_a_bundle_with_a_symlink_is_not_loaded(tmp_path):
     assert has_symlinks(tmp_path / "alias")
 
 
-def test_threads_per_job_default_to_half_the_cores(monkeypatch):
-    from jobservice import default_threads
+def test_threads_per_job_default_to_half_the_cores(monkeypatch, tmp_path):
+    from jobservice import LocalProcessRunner
+
+    def threads() -> int:
+        return LocalProcessRunner(tmp_path / "jobs", tmp_path / "models").threads
 
     monkeypatch.delenv("VAE_TRAIN_THREADS", raising=False)
-    assert default_threads() == max(1, (os.cpu_count() or 2) // 2)
+    assert threads() == max(1, (os.cpu_count() or 2) // 2)
     monkeypatch.setenv("VAE_TRAIN_THREADS", "3")
-    assert default_threads() == 3
+    assert threads() == 3

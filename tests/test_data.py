@@ -57,9 +57,20 @@ def test_missing_dataset_gives_a_clear_message(tmp_path, monkeypatch):
     with pytest.raises(data.DataUnavailable, match="--data-dir"):
         data.load_dataset("mnist", tmp_path / "empty", allow_download=False)
     monkeypatch.setattr(data, "DEBIAN_DIRS", {"mnist": [], "fashion_mnist": []})
-    monkeypatch.setattr(data, "KERAS_CACHE", tmp_path / "no-cache")
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "no-keras"))
     with pytest.raises(data.DataUnavailable, match="VAE_DATA_DIR"):
         data.load_dataset("mnist", allow_download=False)
+
+
+def test_keras_cache_follows_keras_home_when_asked(tmp_path, monkeypatch):
+    """KERAS_HOME was read once, at import: a server (or test) that set it later was not heard."""
+    monkeypatch.setattr(data, "DEBIAN_DIRS", {"mnist": [], "fashion_mnist": []})
+    monkeypatch.setenv("VAE_DATA_DIR", str(tmp_path / "empty"))
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    assert not data.on_this_server("mnist")
+    (tmp_path / "keras" / "datasets").mkdir(parents=True)
+    (tmp_path / "keras" / "datasets" / "mnist.npz").write_bytes(b"")
+    assert data.on_this_server("mnist")
 
 
 def test_unknown_dataset():
@@ -80,8 +91,9 @@ def test_which_datasets_are_here(tmp_path, monkeypatch):
     assert data.datasets_here() == ["digits"]  # scikit-learn's: always
     write_dataset(empty / "fashion-mnist")
     assert data.datasets_here() == ["fashion_mnist", "digits"]
-    write_dataset(tmp_path / "no-cache" / "fashion-mnist")
-    (tmp_path / "no-cache" / "mnist.npz").write_bytes(b"")  # Keras' cache of MNIST, by its name
+    cache = tmp_path / "no-keras" / "datasets"  # no_local_data's $KERAS_HOME: empty so far
+    write_dataset(cache / "fashion-mnist")
+    (cache / "mnist.npz").write_bytes(b"")  # Keras' cache of MNIST, by its name
     assert data.datasets_here() == list(data.DATASETS)
 
 

@@ -192,6 +192,28 @@ def test_extra_member_with_path_traversal_is_refused(example_files, tmp_path):
         inspect_archive(bad)
 
 
+def test_a_refusal_names_each_file_once_as_its_owner_did(example_files, tmp_path):
+    """The app stores uploads as encoder.keras and decoder.keras; a student who swapped the files (their
+    encoder named vae_decoder.keras) once read "vae_vae_encoder.keras + vae_encoder.keras: …", the stored
+    names having been swapped for theirs one after the other in the finished message."""
+    config = inspect_archive(example_files[1]).config
+    dense = next(layer for layer in config["config"]["layers"] if layer["class_name"] == "Dense")
+    dense["config"]["units"] = 25_000_000  # over the parameter cap: refused before anything loads
+    shutil.copyfile(example_files[0], tmp_path / "encoder.keras")
+    _rewrite(example_files[1], tmp_path / "decoder.keras",
+             replace={"config.json": json.dumps(config).encode()})
+    theirs = {"encoder": "vae_decoder.keras", "decoder": "vae_encoder.keras"}
+    with pytest.raises(ImportRefused) as info:
+        importer.import_graph(tmp_path / "encoder.keras", tmp_path / "decoder.keras", tmp_path / "out",
+                              dataset="digits", file_names=theirs)
+    assert str(info.value).startswith("vae_decoder.keras + vae_encoder.keras: the model declares ")
+    (tmp_path / "decoder.keras").write_text("hello")  # and a refusal of one file names that file
+    with pytest.raises(ImportRefused) as info:
+        importer.import_graph(tmp_path / "encoder.keras", tmp_path / "decoder.keras", tmp_path / "out",
+                              dataset="digits", file_names=theirs)
+    assert str(info.value) == "vae_encoder.keras: not a .keras archive (it is not a zip file)"
+
+
 def test_zip_bomb_member_is_refused(example_files, tmp_path):
     bomb = b"\x89HDF\r\n\x1a\n" + bytes(20 * 1024 * 1024)
     bad = _rewrite(example_files[1], tmp_path / "dec.keras", replace={"model.weights.h5": bomb},

@@ -226,7 +226,29 @@ def test_a_process_that_cannot_run_is_failed_with_its_log(tmp_path):
     while r.status(job_id).state not in FINISHED and time.time() < deadline:
         time.sleep(0.2)
     job = r.status(job_id)
-    assert job.state == "failed" and "ended unexpectedly" in job.message
+    # One sentence: no page shows the log, so the message sends no one to it.
+    assert job.state == "failed" and job.message == "The training process ended unexpectedly."
+
+
+def test_a_crashed_import_says_so_and_a_crash_names_the_clis_error(tmp_path):
+    from jobservice.state import crash_message
+
+    log = tmp_path / "train.log"
+    log.write_text("Traceback (most recent call last):\n  ...\nKilled\n")
+    assert crash_message(log, imported=True) == "The import process ended unexpectedly."
+    assert crash_message(tmp_path / "no.log") == "The training process ended unexpectedly."
+    log.write_text("loading\nerror: the decoder has no layers\n")
+    assert crash_message(log, imported=True) == "the decoder has no layers"
+
+
+def test_removing_a_folder_already_gone_is_done(tmp_path):
+    """A job's folder or a model removed meanwhile (another replica's clean-up, its owner in another tab)
+    once raised FileNotFoundError, whose text (a server path) the Class page showed."""
+    from jobservice.state import remove_job_folder
+
+    remove_job_folder(tmp_path / "jobs" / "gone")
+    user_models.remove(tmp_path / "models" / "gone")
+    assert not list(tmp_path.iterdir())
 
 
 RECORDER = """#!{python}

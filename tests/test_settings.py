@@ -85,11 +85,10 @@ def test_runtime_folders_live_under_vae_home(monkeypatch, tmp_path):
 
 
 def test_nothing_defaults_into_the_checkout(monkeypatch):
-    from jobservice import jobs_dir, user_models_dir
-
     for name in ("VAE_HOME", "VAE_JOBS_DIR", "VAE_USER_MODELS"):
         monkeypatch.delenv(name, raising=False)
-    for folder in (jobs_dir(), user_models_dir(), settings.decoders_dir(), settings.cache_dir()):
+    for folder in (settings.jobs_dir(), settings.user_models_dir(), settings.decoders_dir(),
+                   settings.cache_dir()):
         assert REPO.resolve() not in folder.resolve().parents, folder
 
 

@@ -3,6 +3,7 @@ every job and model with its owner, and stopping, removing, deleting and publish
 
 from __future__ import annotations
 
+import sys
 from datetime import datetime
 
 import pandas as pd
@@ -10,12 +11,13 @@ import streamlit as st
 
 import settings
 from explorer import icons, models, published, teachers, training
-from jobservice import disk, job_size, usage, user_models
+from jobservice import disk, job_size, public_message, usage, user_models
 from jobservice.limits import cpu_hours
 from jobservice.pause import set_paused
 from vae.plural import count
 
 SHOWN = 60  # jobs listed, newest first (the usage table counts them all)
+NOT_DONE = "The server could not change its files to do that; the server's log says why."
 
 
 def allowed() -> bool:
@@ -42,8 +44,12 @@ def _do(action, done: str) -> None:
     try:
         teachers.require()
         action()
-    except (teachers.NotATeacher, training.JobNotFound, user_models.NotYours, ValueError, OSError) as exc:
-        st.error(str(exc))
+    except (teachers.NotATeacher, training.JobNotFound, user_models.NotYours, ValueError) as exc:
+        st.error(public_message(str(exc)))
+        return
+    except OSError as exc:  # its text names server paths: the details go to the server's log only
+        print(f"Latent Explorer: a teacher's action failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        st.error(NOT_DONE)
         return
     models.forget_models()
     st.toast(done)

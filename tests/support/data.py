@@ -29,5 +29,5 @@ def no_local_data(monkeypatch, tmp_path):
     empty.mkdir(exist_ok=True)
     monkeypatch.setenv("VAE_DATA_DIR", str(empty))
     monkeypatch.setattr(data, "DEBIAN_DIRS", {"mnist": [], "fashion_mnist": []})
-    monkeypatch.setattr(data, "KERAS_CACHE", tmp_path / "no-cache")
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "no-keras"))
     return empty

@@ -90,10 +90,15 @@ class KerasArchive:
     config: dict
     metadata: dict = field(default_factory=dict)
     weights_bytes: int = 0
+    shown: str = ""  # the file's name in messages: its owner's name for it, else its own
+
+    def __post_init__(self) -> None:
+        self.shown = self.shown or self.path.name
 
 
-def _refuse(path: Path | str, why: str) -> ImportRefused:
-    return ImportRefused(f"{Path(path).name}: {why}")
+def _refuse(shown: str, why: str) -> ImportRefused:
+    """A refusal about the file its owner calls `shown`."""
+    return ImportRefused(f"{shown}: {why}")
 
 
 def _unsafe_name(name: str) -> bool:
@@ -123,25 +128,27 @@ def _read_capped(zf: zipfile.ZipFile, info: zipfile.ZipInfo, cap: int, sink=None
     return b"".join(chunks)
 
 
-def inspect_archive(path: str | Path) -> KerasArchive:
-    """Check a `.keras` zip's members, sizes, ratio and config; raise ImportRefused saying why."""
+def inspect_archive(path: str | Path, shown: str | None = None) -> KerasArchive:
+    """Check a `.keras` zip's members, sizes, ratio and config; raise ImportRefused saying why, naming the
+    file `shown` (its owner's name for it; default: the file's own)."""
     path = Path(path)
+    shown = shown or path.name
     if not path.is_file():
-        raise _refuse(path, "no such file")
+        raise _refuse(shown, "no such file")
     size = path.stat().st_size
     if size > MAX_FILE_BYTES:
-        raise _refuse(path, f"the file is {size / MiB:.0f} MB, over the {MAX_FILE_BYTES // MiB} MB cap")
+        raise _refuse(shown, f"the file is {size / MiB:.0f} MB, over the {MAX_FILE_BYTES // MiB} MB cap")
     with open(path, "rb") as fh:
         signature = fh.read(8)
     if signature.startswith(HDF5_MAGIC):
-        raise _refuse(path, "this is a legacy HDF5 model (.h5); only Keras 3 .keras archives can be "
+        raise _refuse(shown, "this is a legacy HDF5 model (.h5); only Keras 3 .keras archives can be "
                             "imported, because loading a legacy model can run code stored in it")
     if not zipfile.is_zipfile(path):
-        raise _refuse(path, "not a .keras archive (it is not a zip file)")
+        raise _refuse(shown, "not a .keras archive (it is not a zip file)")
     try:
         with zipfile.ZipFile(path) as zf:
             infos = zf.infolist()
-            _check_members(path, infos)
+            _check_members(shown, infos)
             by_name = {i.filename: i for i in infos}
             try:
                 raw_config = _read_capped(zf, by_name[CONFIG], MAX_CONFIG_BYTES)
@@ -153,21 +160,21 @@ def inspect_archive(path: str | Path) -> KerasArchive:
                 counter = _HeadKeeper(head)
                 _read_capped(zf, by_name[WEIGHTS], MAX_TOTAL_BYTES, sink=counter)
             except ImportRefused as exc:
-                raise _refuse(path, str(exc)) from None
+                raise _refuse(shown, str(exc)) from None
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, NotImplementedError,
             RuntimeError, ValueError) as exc:
         if isinstance(exc, ImportRefused):
             raise
-        raise _refuse(path, f"the archive is damaged or unreadable ({type(exc).__name__})") from None
+        raise _refuse(shown, f"the archive is damaged or unreadable ({type(exc).__name__})") from None
     if counter.total + len(raw_config) + len(raw_meta) > MAX_TOTAL_BYTES:
-        raise _refuse(path, f"its contents exceed the {MAX_TOTAL_BYTES // MiB} MB cap")
+        raise _refuse(shown, f"its contents exceed the {MAX_TOTAL_BYTES // MiB} MB cap")
     if not head.getvalue().startswith(HDF5_MAGIC):
-        raise _refuse(path, f"{WEIGHTS} is not an HDF5 file")
-    config = _parse_json(path, CONFIG, raw_config)
-    metadata = _parse_json(path, METADATA, raw_meta)
+        raise _refuse(shown, f"{WEIGHTS} is not an HDF5 file")
+    config = _parse_json(shown, CONFIG, raw_config)
+    metadata = _parse_json(shown, METADATA, raw_meta)
     if not isinstance(config, dict) or not isinstance(metadata, dict):
-        raise _refuse(path, "config.json and metadata.json must each hold a JSON object")
-    return KerasArchive(path=path, config=config, metadata=metadata, weights_bytes=counter.total)
+        raise _refuse(shown, "config.json and metadata.json must each hold a JSON object")
+    return KerasArchive(path=path, config=config, metadata=metadata, weights_bytes=counter.total, shown=shown)
 
 
 class _HeadKeeper:
@@ -182,41 +189,41 @@ class _HeadKeeper:
         self.total += len(chunk)
 
 
-def _check_members(path: Path, infos: list[zipfile.ZipInfo]) -> None:
+def _check_members(shown: str, infos: list[zipfile.ZipInfo]) -> None:
     names = [i.filename for i in infos]
     for name in names:
         if _unsafe_name(name):
-            raise _refuse(path, f"member '{name}' has an unsafe path (absolute or with '..')")
+            raise _refuse(shown, f"member '{name}' has an unsafe path (absolute or with '..')")
     for name in names:
         if name not in ALLOWED_MEMBERS:
-            raise _refuse(path, f"unexpected member '{name}' (a .keras archive may hold only "
+            raise _refuse(shown, f"unexpected member '{name}' (a .keras archive may hold only "
                                 f"{', '.join(ALLOWED_MEMBERS)})")
     if len(set(names)) != len(names):
-        raise _refuse(path, "the archive lists a member twice")
+        raise _refuse(shown, "the archive lists a member twice")
     for required in (CONFIG, WEIGHTS):
         if required not in names:
-            raise _refuse(path, f"the archive has no {required}")
+            raise _refuse(shown, f"the archive has no {required}")
     total = 0
     for info in infos:
         if info.flag_bits & 0x1:
-            raise _refuse(path, f"member {info.filename} is encrypted")
+            raise _refuse(shown, f"member {info.filename} is encrypted")
         if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-            raise _refuse(path, f"member {info.filename} uses an unsupported compression method")
+            raise _refuse(shown, f"member {info.filename} uses an unsupported compression method")
         total += info.file_size
         if info.file_size > RATIO_MIN_BYTES and info.file_size > MAX_RATIO * max(info.compress_size, 1):
             ratio = info.file_size / max(info.compress_size, 1)
-            raise _refuse(path, f"member {info.filename} expands {ratio:.0f}x when unpacked, over the "
+            raise _refuse(shown, f"member {info.filename} expands {ratio:.0f}x when unpacked, over the "
                                 f"{MAX_RATIO}x compression-ratio cap (a zip bomb?)")
     if total > MAX_TOTAL_BYTES:
-        raise _refuse(path, f"its members unpack to {total / MiB:.0f} MB, over the "
+        raise _refuse(shown, f"its members unpack to {total / MiB:.0f} MB, over the "
                             f"{MAX_TOTAL_BYTES // MiB} MB cap")
 
 
-def _parse_json(path: Path, member: str, raw: bytes):
+def _parse_json(shown: str, member: str, raw: bytes):
     try:
         return json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-        raise _refuse(path, f"{member} is not valid JSON") from None
+        raise _refuse(shown, f"{member} is not valid JSON") from None
 
 
 def check_config(config: dict, *, where: str = "the model") -> None:
@@ -286,19 +293,21 @@ def _check_string(key: str, value: str, where: str) -> None:
         raise ImportRefused(f"{where}: {key} '{value}' names a custom object")
 
 
-def check_weights_file(path: str | Path) -> int:
-    """A `.weights.h5` upload: a plain HDF5 file of a sane size (h5py parses it only in the child)."""
+def check_weights_file(path: str | Path, shown: str | None = None) -> int:
+    """A `.weights.h5` upload: a plain HDF5 file of a sane size (h5py parses it only in the child); a
+    refusal names it `shown` (as inspect_archive)."""
     path = Path(path)
+    shown = shown or path.name
     if not path.is_file():
-        raise _refuse(path, "no such file")
+        raise _refuse(shown, "no such file")
     if not path.name.endswith(".weights.h5"):
-        raise _refuse(path, "a weights file must be a Keras 3 '.weights.h5' file")
+        raise _refuse(shown, "a weights file must be a Keras 3 '.weights.h5' file")
     size = path.stat().st_size
     if size > MAX_TOTAL_BYTES:
-        raise _refuse(path, f"the file is {size / MiB:.0f} MB, over the {MAX_TOTAL_BYTES // MiB} MB cap")
+        raise _refuse(shown, f"the file is {size / MiB:.0f} MB, over the {MAX_TOTAL_BYTES // MiB} MB cap")
     with open(path, "rb") as fh:
         if fh.read(8) != HDF5_MAGIC:
-            raise _refuse(path, "not an HDF5 file")
+            raise _refuse(shown, "not an HDF5 file")
     return size
 
 

@@ -138,7 +138,8 @@ def _weights(job: dict) -> dict:
             f.visititems(lambda name, obj: n_stored.append(name) if isinstance(obj, h5py.Dataset)
                          and name.split("/")[0] in ("encoder", "decoder") else None)
     except OSError:
-        raise ImportRefused(f"{Path(job['weights']).name} is not a readable HDF5 file") from None
+        shown = job.get("weights_name") or Path(job["weights"]).name  # the owner's name for the file
+        raise ImportRefused(f"{shown} is not a readable HDF5 file") from None
     expected = len(vae.encoder.weights) + len(vae.decoder.weights)
     if len(n_stored) != expected:
         raise ImportRefused(f"the weights file holds {count(len(n_stored), 'array')}, but preset "

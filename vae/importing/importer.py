@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -25,27 +24,6 @@ __all__ = ["DEFAULT_TIMEOUT_S", "default_memory_mb", "ImportRefused", "import_gr
 T = TypeVar("T")
 
 
-def _naming_files(*roles: str) -> Callable[[Callable[..., Path]], Callable[..., Path]]:
-    """An import whose refusal names each file (its first arguments: `roles`) as its owner named it, where
-    the call says so (file_names={role: their name}; the app's uploads are renamed in the job's folder)."""
-    def wrap(run: Callable[..., Path]) -> Callable[..., Path]:
-        @functools.wraps(run)
-        def named(*args, file_names: dict[str, str] | None = None, **kwargs) -> Path:
-            try:
-                return run(*args, file_names=file_names, **kwargs)
-            except ImportRefused as exc:
-                msg = str(exc)
-                for role, path in zip(roles, args):
-                    if (file_names or {}).get(role):
-                        msg = msg.replace(Path(path).name, shown_file_name(file_names[role]))
-                if msg == str(exc):
-                    raise
-                raise ImportRefused(msg) from None
-        return named
-    return wrap
-
-
-@_naming_files("encoder", "decoder")
 def import_graph(encoder: str | Path, decoder: str | Path, out: str | Path, *, dataset: str = "mnist",
                  data_dir: str | None = None, name: str | None = None, description: str = "",
                  timeout_s: int = DEFAULT_TIMEOUT_S, memory_mb: int | None = None,
@@ -70,13 +48,14 @@ def import_graph(encoder: str | Path, decoder: str | Path, out: str | Path, *, d
     files' names by role ("encoder", "decoder") as their owner gave them, for the card and a refusal.
     """
     write_stage(progress, "checking")
-    enc_archive = inspect_archive(encoder)
-    dec_archive = inspect_archive(decoder)
-    enc_plan = _with_file(enc_archive.path, analyze_encoder, enc_archive.config)
-    dec_plan = _with_file(dec_archive.path, analyze_decoder, dec_archive.config)
+    shown = _shown_names(file_names)
+    enc_archive = inspect_archive(encoder, shown.get("encoder"))
+    dec_archive = inspect_archive(decoder, shown.get("decoder"))
+    enc_plan = _with_file(enc_archive.shown, analyze_encoder, enc_archive.config)
+    dec_plan = _with_file(dec_archive.shown, analyze_decoder, dec_archive.config)
     # Counted from the configs before anything loads: a model too large for the memory limit is refused now.
     check_size({"encoder": enc_plan.config, "decoder": dec_plan.probs_config},
-               f"{enc_archive.path.name} + {dec_archive.path.name}")
+               f"{enc_archive.shown} + {dec_archive.shown}")
     out = check_out(out)
     card = graph_card(enc_archive, dec_archive, enc_plan, dec_plan, out=out, name=name,
                       description=description, dataset=dataset, file_names=file_names)
@@ -93,7 +72,6 @@ def import_graph(encoder: str | Path, decoder: str | Path, out: str | Path, *, d
     return _run_sandboxed(make_job, out, timeout_s, memory_mb, progress)
 
 
-@_naming_files("weights")
 def import_weights(weights: str | Path, preset: str, latent_dim: int, out: str | Path, *,
                    dataset: str = "mnist", data_dir: str | None = None, name: str | None = None,
                    description: str = "", timeout_s: int = DEFAULT_TIMEOUT_S,
@@ -104,7 +82,8 @@ def import_weights(weights: str | Path, preset: str, latent_dim: int, out: str |
     write_stage(progress, "checking")
     ModelConfig(preset=preset, latent_dim=latent_dim)  # a ValueError here names the allowed values
     weights = Path(weights)
-    check_weights_file(weights)
+    shown = _shown_names(file_names).get("weights") or weights.name
+    check_weights_file(weights, shown)
     out = check_out(out)
     card = weights_card(weights, preset, latent_dim, out=out, name=name, description=description,
                         dataset=dataset, file_names=file_names)
@@ -112,8 +91,8 @@ def import_weights(weights: str | Path, preset: str, latent_dim: int, out: str |
     def make_job(work: Path) -> dict:
         local = work / "upload.weights.h5"
         shutil.copyfile(weights, local)  # the child reads a private copy
-        return {"kind": "weights", "weights": str(local), "preset": preset, "latent_dim": latent_dim,
-                "dataset": dataset, "data_dir": _abs(data_dir), "card": card}
+        return {"kind": "weights", "weights": str(local), "weights_name": shown, "preset": preset,
+                "latent_dim": latent_dim, "dataset": dataset, "data_dir": _abs(data_dir), "card": card}
 
     return _run_sandboxed(make_job, out, timeout_s, memory_mb, progress)
 
@@ -138,10 +117,15 @@ def _abs(path: str | Path | None) -> str | None:
     return str(Path(path).resolve()) if path else None  # the child runs in a scratch folder
 
 
-def _with_file(path: Path, fn: Callable[[dict], T], config: dict) -> T:
-    """Prefix an ImportRefused from graph analysis with the file it is about."""
+def _shown_names(file_names: dict[str, str] | None) -> dict[str, str]:
+    """The files' names by role as their owner gave them, fit to show (the app's uploads are stored under
+    the job folder's own names, which no message should show)."""
+    return {role: shown_file_name(name) for role, name in (file_names or {}).items() if name}
+
+
+def _with_file(shown: str, fn: Callable[[dict], T], config: dict) -> T:
+    """Prefix an ImportRefused from graph analysis with the file it is about (`shown`: its name)."""
     try:
         return fn(config)
     except ImportRefused as exc:
-        msg = str(exc)
-        raise ImportRefused(msg if msg.startswith(path.name) else f"{path.name}: {msg}") from None
+        raise ImportRefused(f"{shown}: {exc}") from None

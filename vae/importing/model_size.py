@@ -118,9 +118,7 @@ def _layer_parameters(layer: dict, shapes: list[list]) -> int:
 
     if cls == "Dense":
         return number("units") * (channels + 1)
-    if cls in ("Conv1D", "Conv2D"):
-        return number("kernel_size") * channels * number("filters") + number("filters")
-    if cls == "Conv2DTranspose":
+    if cls in ("Conv1D", "Conv2D", "Conv2DTranspose"):
         return number("kernel_size") * channels * number("filters") + number("filters")
     if cls == "SeparableConv2D":
         depth = channels * number("depth_multiplier")

@@ -45,8 +45,12 @@ DEBIAN_DIRS = {
     "fashion_mnist": [Path("/usr/share/datasets/fashion-mnist"), Path("/usr/share/datasets/fashion_mnist")],
 }
 
-# Where Keras' downloader caches its files, so a user who once downloaded works offline.
-KERAS_CACHE = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "datasets"
+
+def keras_cache() -> Path:
+    """Where Keras' downloader caches its files ($KERAS_HOME/datasets, read when asked), so a user who once
+    downloaded works offline."""
+    return Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras") / "datasets"
+
 
 # The datasets' names in a sentence.
 TITLES = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST", "digits": "scikit-learn's digits"}
@@ -104,8 +108,9 @@ def _load_idx_dir(directory: Path) -> tuple[np.ndarray, ...]:
 def _keras_cached(name: str) -> Path | None:
     """Keras' cached copy of the dataset (mnist.npz, or Fashion-MNIST's IDX folder), if any."""
     if name == "mnist":
-        return KERAS_CACHE / "mnist.npz" if (KERAS_CACHE / "mnist.npz").is_file() else None
-    return _find_idx_dir(KERAS_CACHE, "fashion-mnist") if name == "fashion_mnist" else None
+        cached = keras_cache() / "mnist.npz"
+        return cached if cached.is_file() else None
+    return _find_idx_dir(keras_cache(), "fashion-mnist") if name == "fashion_mnist" else None
 
 
 def _local_idx_dir(name: str) -> Path | None:
@@ -206,7 +211,7 @@ def load_dataset(
         return _wrap(name, _load_idx_dir(found), str(found), _origin_of(found, name))
     cached = _load_keras_cache(name)
     if cached is not None:
-        return _wrap(name, cached, str(KERAS_CACHE), "Keras' cache of its download")
+        return _wrap(name, cached, str(keras_cache()), "Keras' cache of its download")
     if not allow_download:
         raise DataUnavailable(_missing_message(name, "no local copy found"))
     return _wrap(name, _download(name), "Keras downloader", "downloaded by Keras")

@@ -199,9 +199,10 @@ GRADIENTS = ("grad_reconstruction_z_mean", "grad_reconstruction_z_log_var", "gra
 
 
 def kl_weight_at(vae, step: int) -> float:
-    """The KL term's weight in the update after `step` steps: β, or on a warm-up its ramp (as train_step)."""
-    warmup = getattr(vae, "kl_warmup_steps", 0)
-    return float(vae.beta) * (min(1.0, step / warmup) if warmup else 1.0)
+    """The KL term's weight in the update after `step` steps, as train_step weighs it (losses.kl_weight)."""
+    from vae.model.losses import kl_weight  # (Keras)
+
+    return float(kl_weight(float(vae.beta), step, getattr(vae, "kl_warmup_steps", 0)))
 
 
 def head_gradients(decoder, x, z_mean, z_log_var, epsilon):
