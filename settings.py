@@ -83,6 +83,8 @@ SETTINGS = (
             "members are teachers"),
     Setting("VAE_IMPORT_MEMORY_MB", "2048", "the memory an import's sandboxed process may hold, code "
             "included (models over 3 M parameters are refused before loading, to fit it)"),
+    Setting("VAE_DATASET_FOLDERS", "", "server folders of images (one subfolder per label) every visitor may "
+            "train on, separated by `:`; each is checked and prepared in a job, as an upload is"),
     Setting("VAE_RUNNER", "local", "`ray` sends training to a Ray cluster ([scaling.md](scaling.md))",
             "`local`"),
     Setting("VAE_RAY_ADDRESS", "", "the Ray job server, `http://HEAD:8265`"),
@@ -143,6 +145,8 @@ FOLDERS = (
            "everyone"),
     Folder("decoders", "", "the live decoder component's served folder: its frontend, copied in at start, "
            "and `models/`, each published decoder (removed with its model)"),
+    Folder("datasets", "", "visitors' own image datasets, each checked and prepared (`data.npz`, `dataset.json`, "
+           "`access.json`), and the operator's `VAE_DATASET_FOLDERS` prepared"),
     Folder("cache", "", "computed caches that outlive a process (t-SNE embeddings)"),
 )
 
@@ -176,6 +180,16 @@ def user_models_dir() -> Path:
 def decoders_dir() -> Path:
     """The live decoder's served folder, $VAE_HOME/decoders: its frontend and the published decoders."""
     return home() / "decoders"
+
+
+def datasets_dir() -> Path:
+    """$VAE_HOME/datasets: prepared image datasets (visitors' uploads and the operator's folders)."""
+    return home() / "datasets"
+
+
+def dataset_folders() -> tuple[str, ...]:
+    """The operator's server folders of labelled images (VAE_DATASET_FOLDERS, separated like PATH)."""
+    return tuple(r.strip() for r in text("VAE_DATASET_FOLDERS").split(os.pathsep) if r.strip())
 
 
 def cache_dir() -> Path:

@@ -11,6 +11,7 @@ import numpy as np
 from PIL import Image
 
 import settings
+from vae.inputs import prepared
 from vae.inputs.idx import IdxError, read_idx
 
 DATASETS = ("mnist", "fashion_mnist", "digits")
@@ -62,7 +63,8 @@ class DataUnavailable(RuntimeError):
 
 @dataclass(frozen=True)
 class Dataset:
-    """Images as float32 in [0, 1], shape (n, 28, 28, 1), with integer labels."""
+    """Images as float32 in [0, 1], shape (n, height, width, channels) ((n, 28, 28, 1) for the built-in
+    datasets), with integer labels."""
 
     name: str
     x_train: np.ndarray
@@ -71,10 +73,16 @@ class Dataset:
     y_test: np.ndarray
     source: str  # where it was read from, for whoever runs it: a folder's path, say
     origin: str = ""  # the same in words and with no path, for a model's card (every visitor reads it)
+    labels: tuple[str, ...] = ()  # the labels' names, for a dataset that is not one of CLASS_NAMES
+    title: str = ""  # its name in a sentence, for a dataset that is not one of TITLES
 
     @property
     def class_names(self) -> list[str]:
-        return CLASS_NAMES[self.name]
+        return list(self.labels) if self.labels else CLASS_NAMES[self.name]
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        return tuple(int(d) for d in self.x_train.shape[1:])
 
 
 def _find_idx_dir(directory: Path, name: str) -> Path | None:
@@ -196,6 +204,8 @@ def load_dataset(
 ) -> Dataset:
     """Load a dataset from, in order: data_dir / $VAE_DATA_DIR, Debian's folder, Keras' cache,
     the downloader."""
+    if prepared.is_prepared_name(name):
+        return prepared.load(name)
     if name not in DATASETS:
         raise ValueError(f"Unknown dataset '{name}': choose one of {', '.join(DATASETS)}.")
     if name == "digits":
