@@ -145,8 +145,8 @@ FOLDERS = (
            "everyone"),
     Folder("decoders", "", "the live decoder component's served folder: its frontend, copied in at start, "
            "and `models/`, each published decoder (removed with its model)"),
-    Folder("datasets", "", "visitors' own image datasets, each checked and prepared (`data.npz`, `dataset.json`, "
-           "`access.json`), and the operator's `VAE_DATASET_FOLDERS` prepared"),
+    Folder("datasets", "", "visitors' own image datasets, each checked and prepared (`data.npz`, "
+           "`dataset.json`, `access.json`), and the operator's `VAE_DATASET_FOLDERS` prepared"),
     Folder("cache", "", "computed caches that outlive a process (t-SNE embeddings)"),
 )
 

@@ -6,7 +6,7 @@ import re
 
 import streamlit as st
 
-from explorer import cache, icons, models, visitors
+from explorer import cache, icons, models, text, visitors
 from explorer.models import Handle
 from explorer.training_facts import facts_of, loss_sentence
 
@@ -102,7 +102,8 @@ def open_by_path() -> None:
 def card(handle: Handle) -> None:
     """The model card, its headings two levels down so they sit under this page's title."""
     model = handle.served
-    st.markdown(re.sub(r"^(#{1,4}) ", r"##\1 ", models.card_markdown(handle.path, handle), flags=re.M))
+    markdown = text.narrow_tables(models.card_markdown(handle.path, handle))
+    st.markdown(re.sub(r"^(#{1,4}) ", r"##\1 ", markdown, flags=re.M))
     if model.reference is None:
         st.info("This bundle stores no reference encodings of the test split, so the latent map "
                 "cannot be drawn; the Decoder still works (slider ranges then come from the prior).")

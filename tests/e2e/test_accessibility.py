@@ -118,11 +118,9 @@ SIDEWAYS = """() => {
   return {page: document.documentElement.scrollWidth - window.innerWidth,
           main: main.scrollWidth - main.clientWidth, cut};
 }"""
-# Wide content that scrolls inside its own box (code, tables, tabs) is fine; the page itself must not.
-WIDE_CARD = pytest.mark.xfail(strict=True, reason="the model card's 5-column metrics table (each shipped "
-                                                  "bundle's MODEL_CARD.md) is 422 px wide")
-PHONE_PAGES = [pytest.param(path, id=title, marks=[WIDE_CARD] if path == "" else [])
-               for path, title in MENU_PAGES.items()]
+# Wide content that scrolls inside its own box (code, tables, tabs) is fine; the page itself must not (Home's
+# card once did: its 5-column metrics table, 422 px wide, now turned on its side by text.narrow_tables).
+PHONE_PAGES = [pytest.param(path, id=title) for path, title in MENU_PAGES.items()]
 
 
 @pytest.mark.parametrize("path", PHONE_PAGES)
