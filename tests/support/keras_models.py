@@ -42,6 +42,9 @@ class MyScale(layers.Layer):
 
 def keras_example(latent_dim: int = 2):
     """keras-io examples/generative/vae.py, layer for layer (smaller Dense)."""
+    # Keras names unnamed layers from a process-wide counter ("sampling", then "sampling_2"): start it afresh,
+    # so the layers are named as in a user's own fresh process whichever test built a model first.
+    keras.backend.clear_session()
     x_in = keras.Input(shape=(28, 28, 1))
     x = layers.Conv2D(32, 3, activation="relu", strides=2, padding="same")(x_in)
     x = layers.Conv2D(64, 3, activation="relu", strides=2, padding="same")(x)
