@@ -8,7 +8,8 @@ from explorer.sections import teacher as teacher_sections
 st.title(icons.title("teacher", "Class"))
 if teacher_sections.allowed():
     runner = training.runner()
-    teacher_sections.queue(runner)
-    teacher_sections.usage_table(runner)
-    teacher_sections.jobs(runner)
+    everyone = runner.list()  # every job on the server, read once for the three sections below
+    teacher_sections.queue(runner, everyone)
+    teacher_sections.usage_table(runner, everyone)
+    teacher_sections.jobs(runner, everyone)
     teacher_sections.model_list()

@@ -56,10 +56,10 @@ def _do(action, done: str) -> None:
     st.rerun()
 
 
-def queue(runner: training.LocalProcessRunner) -> None:
-    """Whether queued jobs start; a button to pause or resume; the queue against its budget."""
+def queue(runner: training.LocalProcessRunner, jobs: list) -> None:
+    """Whether queued jobs start; a button to pause or resume; the queue against its budget (`jobs`: the
+    runner's list, read once per run by the page)."""
     st.subheader("Queue")
-    jobs = runner.list()
     passes = sum(job_size(j.spec) for j in jobs if j.active and j.kind == "train")
     lim = runner.limits
     st.caption(f"{count(sum(j.active for j in jobs), 'job')} queued or running, "
@@ -77,11 +77,11 @@ def queue(runner: training.LocalProcessRunner) -> None:
         _do(lambda: set_paused(runner.root, True, by=teachers.require()), "The queue is paused.")
 
 
-def usage_table(runner: training.LocalProcessRunner) -> None:
+def usage_table(runner: training.LocalProcessRunner, jobs: list) -> None:
     """Each student's jobs, CPU-hours queued (estimated) and spent (recorded), models and disk, and the
     server's, with its disk against the budget."""
     st.subheader("Usage")
-    per_owner = usage.by_owner(runner.list(), runner.root, runner.models_dir)
+    per_owner = usage.by_owner(jobs, runner.root, runner.models_dir)
     rows = [_row(who(owner), use) for owner, use in sorted(per_owner.items(), key=lambda kv: who(kv[0]))]
     rows.append(_row("Whole server", usage.total(per_owner)))
     st.dataframe(pd.DataFrame(rows).set_index("Who"), width="stretch")
@@ -99,10 +99,9 @@ def _row(name: str, use: usage.Usage) -> dict:
             "Disk (MB)": round(use.disk_bytes / 2**20, 1)}
 
 
-def jobs(runner: training.LocalProcessRunner) -> None:
+def jobs(runner: training.LocalProcessRunner, everyone: list) -> None:
     """Every job, newest first, with its owner: stop a running one, cancel a queued one, remove one ended."""
     st.subheader("Jobs")
-    everyone = runner.list()
     if not everyone:
         st.info("No jobs on this server yet.")
     for job in everyone[:SHOWN]:
