@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import settings
 from jobservice import (
+    DatasetSpec,
     ImportSpec,
     JobNotFound,
     JobSpec,
@@ -15,6 +16,7 @@ from jobservice import (
     upload_digest,
 )
 from jobservice.limits import cpu_hours
+from jobservice.spec import DATASET_UPLOAD
 from jobservice.ray_runner import RayJobRunner  # (it imports Ray itself only once it asks the cluster)
 from live_decoder.published import published_dir
 from vae.bundles.bundle import is_bundle
@@ -22,7 +24,7 @@ from vae.inputs.data import DATASETS, TITLES, datasets_here
 from vae.model.config import ENCODERS
 from vae.plural import count
 
-__all__ = ["DATASETS", "ENCODERS", "ImportSpec", "JobNotFound", "JobSpec", "JobStatus", "LimitReached",
+__all__ = ["DATASETS", "DATASET_UPLOAD", "ENCODERS", "DatasetSpec", "ImportSpec", "JobNotFound", "JobSpec", "JobStatus", "LimitReached",
            "Limits", "LocalProcessRunner", "NotYours", "dataset_label", "datasets_here", "is_bundle",
            "limits_text", "missing_data_warning", "runner", "upload_digest"]
 
