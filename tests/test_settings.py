@@ -80,7 +80,8 @@ def test_runtime_folders_live_under_vae_home(monkeypatch, tmp_path):
     assert folders == (home / "jobs", home / "models", home / "decoders", home / "cache")
     monkeypatch.setenv("VAE_USER_MODELS", str(tmp_path / "elsewhere"))
     assert settings.user_models_dir() == tmp_path / "elsewhere"
-    assert [f.name for f in settings.FOLDERS] == ["jobs", "models", "decoders", "cache"]
+    assert [f.name for f in settings.FOLDERS] == ["jobs", "models", "decoders", "datasets", "cache"]
+    assert settings.datasets_dir() == home / "datasets"
     assert not home.exists()  # asking makes nothing
 
 
