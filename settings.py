@@ -83,11 +83,11 @@ SETTINGS = (
             "members are teachers"),
     Setting("VAE_IMPORT_MEMORY_MB", "2048", "the memory an import's sandboxed process may hold, code "
             "included (models over 3 M parameters are refused before loading, to fit it)"),
+    Setting("VAE_DATASET_FOLDERS", "", "server folders of images (one subfolder per label) every visitor may "
+            "train on, separated by `:`; each is checked and prepared in a job, as an upload is"),
     Setting("VAE_DATASETS_PER_VISITOR", "5", "image datasets (plus dataset jobs under way) per visitor"),
     Setting("VAE_DATASET_MB_PER_VISITOR", "200", "MB of disk a visitor's prepared image datasets may take"),
     Setting("VAE_DATASET_IMAGES", "20000", "images one dataset (an upload or a server folder) may hold"),
-    Setting("VAE_DATASET_FOLDERS", "", "server folders of images (one subfolder per label) every visitor may "
-            "train on, separated by `:`; each is checked and prepared in a job, as an upload is"),
     Setting("VAE_RUNNER", "local", "`ray` sends training to a Ray cluster ([scaling.md](scaling.md))",
             "`local`"),
     Setting("VAE_RAY_ADDRESS", "", "the Ray job server, `http://HEAD:8265`"),
@@ -148,8 +148,8 @@ FOLDERS = (
            "everyone"),
     Folder("decoders", "", "the live decoder component's served folder: its frontend, copied in at start, "
            "and `models/`, each published decoder (removed with its model)"),
-    Folder("datasets", "", "visitors' own image datasets, each checked and prepared (`data.npz`, `dataset.json`, "
-           "`access.json`), and the operator's `VAE_DATASET_FOLDERS` prepared"),
+    Folder("datasets", "", "visitors' own image datasets, each checked and prepared (`data.npz`, "
+           "`dataset.json`, `access.json`), and the operator's `VAE_DATASET_FOLDERS` prepared"),
     Folder("cache", "", "computed caches that outlive a process (t-SNE embeddings)"),
 )
 

@@ -12,6 +12,6 @@ from jobservice.state import (
     public_message,
 )
 
-__all__ = ["ACTIVE", "FINISHED", "UPLOADS", "DatasetSpec", "ImportSpec", "JobNotFound", "JobRunner", "JobSpec", "JobStatus",
-           "LimitReached", "Limits", "LocalProcessRunner", "NotYours", "job_size",
+__all__ = ["ACTIVE", "FINISHED", "UPLOADS", "DatasetSpec", "ImportSpec", "JobNotFound", "JobRunner",
+           "JobSpec", "JobStatus", "LimitReached", "Limits", "LocalProcessRunner", "NotYours", "job_size",
            "public_message", "upload_digest"]

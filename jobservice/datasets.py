@@ -2,9 +2,9 @@
 
 # Each prepared dataset is a folder under settings.datasets_dir() (vae.inputs.prepared), named by its id and
 # holding an `access.json` like a bundle's (vae.bundles.access): a visitor's upload is theirs alone until they
-# share it with the class; the operator's VAE_DATASET_FOLDERS, prepared on first use, belong to SERVER and every
-# visitor may train on them. Visitors name a dataset by its id ("own/<id>"), never by a path; the web process
-# checks here, when a job is submitted, that the visitor may use it. Nothing here imports Streamlit or
+# share it with the class; the operator's VAE_DATASET_FOLDERS, prepared on first use, belong to SERVER and
+# every visitor may train on them. Visitors name a dataset by its id ("own/<id>"), never by a path; the web
+# process checks here, when a job is submitted, that the visitor may use it. Nothing here imports Streamlit or
 # TensorFlow.
 
 from __future__ import annotations

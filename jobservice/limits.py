@@ -37,7 +37,8 @@ class Limits:
     # the server's disk for jobs (their uploads included), visitors' models and the decoders published to
     # browsers, together (in bytes; the setting is in MB)
     disk_budget: int = settings.default_integer("VAE_DISK_BUDGET_MB") * 2**20
-    datasets_per_owner: int = settings.default_integer("VAE_DATASETS_PER_VISITOR")  # prepared + jobs under way
+    # datasets (prepared, and jobs under way), their disk, and images in one dataset
+    datasets_per_owner: int = settings.default_integer("VAE_DATASETS_PER_VISITOR")
     dataset_bytes_per_owner: int = settings.default_integer("VAE_DATASET_MB_PER_VISITOR") * 2**20
     dataset_images: int = settings.default_integer("VAE_DATASET_IMAGES")  # images in one dataset
 

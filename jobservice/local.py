@@ -97,8 +97,9 @@ class LocalProcessRunner:
             # Its own folder, named after the job as well as the name: two equal names never collide.
             out = (self.models_dir / f"{spec.slug}-{job_id.rsplit('-', 1)[1]}").resolve()
             if isinstance(spec, DatasetSpec):  # a dataset's folder is its id: own/<id>
-                out = (settings.datasets_dir() / (f"{spec.slug}-{job_id.rsplit('-', 1)[1]}" if spec.upload_names
-                       else datasets.folder_dataset_id(spec.folder, spec.size, spec.fit))).resolve()
+                own_id = (f"{spec.slug}-{job_id.rsplit('-', 1)[1]}" if spec.upload_names
+                          else datasets.folder_dataset_id(spec.folder, spec.size, spec.fit))
+                out = (settings.datasets_dir() / own_id).resolve()
             kind = {"kind": KINDS[type(spec)]} if type(spec) in KINDS else {}
             write_json(d / "spec.json", {**kind, "spec": spec.to_dict(), "created": time.time(),
                                           "owner": owner, "out": str(out)})

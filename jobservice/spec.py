@@ -21,7 +21,8 @@ TRAIN_IMAGES = {"mnist": 60_000, "fashion_mnist": 60_000, "digits": 1_437}
 
 
 def train_images(dataset: str) -> int:
-    """A dataset's training images: the built-in ones' known counts, a prepared one's from its dataset.json."""
+    """A dataset's training images: the built-in ones' known counts, a prepared one's from its
+    dataset.json."""
     if prepared.is_prepared_name(dataset):
         try:
             return int(prepared.read_meta(dataset)["n_train"])
@@ -156,9 +157,10 @@ DATASET_UPLOAD = "images.zip"  # in a dataset job's upload/ folder: the visitor'
 
 @dataclass(frozen=True, kw_only=True)
 class DatasetSpec:
-    """A dataset job: a visitor's zip of images (source "upload", in the job's folder), or one of the operator's
-    VAE_DATASET_FOLDERS (source "folder", named by its id, never a path), checked and prepared by `python -m vae
-    dataset` at the chosen size. Two equal specs (same settings, same zip by its digest) are the same job."""
+    """A dataset job: a visitor's zip of images (source "upload", in the job's folder), or one of the
+    operator's VAE_DATASET_FOLDERS (source "folder", named by its id, never a path), checked and prepared
+    by `python -m vae dataset` at the chosen size. Two equal specs (same settings, same zip by its digest)
+    are the same job."""
 
     source: str  # "upload" or "folder"
     name: str = ""  # the dataset's title

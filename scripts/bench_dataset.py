@@ -7,8 +7,8 @@ Two zips are made in a scratch folder: MNIST's 10,000 test digits as 28×28 grey
 Pillow (64×48 PNGs, three label folders). Each is checked and prepared by the job's own code
 (vae.inputs.own_images.run, in this process, one thread) at each size it suits: the checks before decoding
 (members, sizes, paths, ratio: image_zip.scan_zip), the decoding, fitting and split (own_images.build, which
-includes the scan) and the whole job (build and store: data.npz, dataset.json, thumbnails). Prints each run and
-the medians; then one run of the job as the Train page starts it (`python -m vae dataset`, a new process).
+includes the scan) and the whole job (build and store: data.npz, dataset.json, thumbnails). Prints the
+medians; then one run of the job as the Train page starts it (`python -m vae dataset`, a new process).
 """
 
 from __future__ import annotations
@@ -81,24 +81,27 @@ def main() -> None:
     for name, files, sizes in cases:
         path = scratch / f"{name}.zip"
         path.write_bytes(zip_bytes(files))
-        scan = statistics.median(timed(lambda: image_zip.scan_zip(path, 60_000))[0] for _ in range(args.repeats))
+        scan = statistics.median(timed(lambda: image_zip.scan_zip(path, 60_000))[0]
+                                 for _ in range(args.repeats))
         for size in sizes:
             builds, jobs = [], []
             for r in range(args.repeats):
-                builds.append(timed(lambda: own_images.build(str(path), size=size, fit="crop", title=name))[0])
+                builds.append(timed(lambda: own_images.build(str(path), size=size, fit="crop",
+                                                             title=name))[0])
                 out = scratch / "datasets" / f"{name}-{size}-{r}"
                 jobs.append(timed(lambda: own_images.run(path, out, shown=path.name, job_dir=scratch / "job",
                                                          owner="u-bench", size=size, fit="crop",
                                                          title=name))[0])
             build, job = statistics.median(builds), statistics.median(jobs)
-            print(f"| {name} | {path.stat().st_size / 2**20:.1f} | {size} | {scan:.2f} | {build:.2f} | {job:.2f} | "
-                  f"{1000 * job / args.images:.2f} |", flush=True)
+            print(f"| {name} | {path.stat().st_size / 2**20:.1f} | {size} | {scan:.2f} | {build:.2f} | "
+                  f"{job:.2f} | {1000 * job / args.images:.2f} |", flush=True)
     path = scratch / "digits.zip"
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "vae", "dataset", str(path), "--out", str(scratch / "datasets" / "cli"),
-                    "--job-dir", str(scratch / "cli-job")], check=True, cwd=ROOT, capture_output=True)
-    print(f"\nThe job as the Train page starts it (`python -m vae dataset`, digits at 28-grey, one run, a new "
-          f"process): {time.perf_counter() - start:.2f} s wall")
+    subprocess.run([sys.executable, "-m", "vae", "dataset", str(path),
+                    "--out", str(scratch / "datasets" / "cli"), "--job-dir", str(scratch / "cli-job")],
+                   check=True, cwd=ROOT, capture_output=True)
+    print(f"\nThe job as the Train page starts it (`python -m vae dataset`, digits at 28-grey, one run, a "
+          f"new process): {time.perf_counter() - start:.2f} s wall")
 
 
 if __name__ == "__main__":

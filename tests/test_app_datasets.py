@@ -1,5 +1,6 @@
-"""Own image datasets on the Train page (Streamlit AppTest): an upload prepared in a real job and shown as a card,
-a hostile zip refused in a sentence, quotas, and another visitor who neither sees nor trains on an unshared one."""
+"""Own image datasets on the Train page (Streamlit AppTest): an upload prepared in a real job and shown as a
+card, a hostile zip refused in a sentence, quotas, and another visitor who neither sees nor trains on an
+unshared one."""
 
 from __future__ import annotations
 
@@ -87,7 +88,8 @@ def test_an_uploaded_zip_is_prepared_in_a_job_and_shown_as_a_card(home):
     next(t for t in at.toggle if t.label == "Share with the class").set_value(True).run()
     assert datasets.visible(owner(BOB)) and datasets.check_use(f"own/{dataset.id}", owner(BOB)) is None
     bob.run()
-    assert "shared by a classmate" in shown(bob) and not [b for b in bob.button if b.label == "Delete this dataset"]
+    assert "shared by a classmate" in shown(bob)
+    assert not [b for b in bob.button if b.label == "Delete this dataset"]
     with pytest.raises(PermissionError):
         datasets.delete(dataset.id, owner(BOB))
     next(b for b in at.button if b.label == "Delete this dataset").click().run()
@@ -141,10 +143,12 @@ def test_the_operator_folders_are_everyones_and_prepared_in_a_job(home, tmp_path
     assert job.state == "done", job.message
     assert str(folder) not in json.dumps(job.spec.to_dict())
     [dataset] = datasets.visible(owner())  # Alice did not ask for it, and may train on it
-    assert dataset.access.owner == "server" and dataset.id == datasets.folder_dataset_id(fid, "28-grey", "crop")
+    assert dataset.access.owner == "server"
+    assert dataset.id == datasets.folder_dataset_id(fid, "28-grey", "crop")
     at.run().run()  # (the first run sees the job ended and reruns the page)
     assert not at.exception, at.exception
-    assert "this server's, for everyone" in shown(at) and not [b for b in at.button if b.label == f"Prepare {fid}"]
+    assert "this server's, for everyone" in shown(at)
+    assert not [b for b in at.button if b.label == f"Prepare {fid}"]
 
 
 @pytest.mark.slow

@@ -1,5 +1,6 @@
-"""A dataset from a zip of one's own images (vae.inputs.image_zip, own_images): the layout, the sizes, the fixed
-test split, and each kind of hostile zip refused with a sentence, nothing written outside the job's folder."""
+"""A dataset from a zip of one's own images (vae.inputs.image_zip, own_images): the layout, the sizes, the
+fixed test split, and each kind of hostile zip refused with a sentence, nothing written outside the job's
+folder."""
 
 from __future__ import annotations
 
@@ -27,7 +28,8 @@ def home(tmp_path, monkeypatch):
 
 
 def run(tmp_path, files_or_bytes, name="up", **options):
-    """The dataset job's own code, in this process: the zip in a job folder, the dataset to datasets/<name>."""
+    """The dataset job's own code, in this process: the zip in a job folder, the dataset to
+    datasets/<name>."""
     job = tmp_path / "job"
     (job / "upload").mkdir(parents=True, exist_ok=True)
     data = files_or_bytes if isinstance(files_or_bytes, bytes) else zip_bytes(files_or_bytes)
@@ -40,13 +42,14 @@ def run(tmp_path, files_or_bytes, name="up", **options):
 
 def refused(tmp_path, files_or_bytes, **options) -> str:
     """The sentence a hostile zip is refused with; asserts that the job says so and wrote no dataset."""
-    with pytest.raises(DatasetRefused) as caught:
+    with pytest.raises(DatasetRefused):
         run(tmp_path, files_or_bytes, **options)
     status = json.loads((tmp_path / "job" / "status.json").read_text())
     assert status["state"] == "refused" and status["message"].startswith("mine.zip: ")
     assert status["message"].endswith(".") and "Traceback" not in status["message"]
     assert str(tmp_path) not in status["message"]
-    assert not (tmp_path / "home" / "datasets").exists() or not any((tmp_path / "home" / "datasets").iterdir())
+    written = tmp_path / "home" / "datasets"
+    assert not written.exists() or not any(written.iterdir())
     return status["message"]
 
 
@@ -72,7 +75,8 @@ def test_digits_as_class_folders_become_a_28_grey_dataset_with_a_fixed_test_spli
     assert (out / "thumbs.png").is_file() and json.loads((out / "access.json").read_text())["owner"] == "u-a"
 
 
-@pytest.mark.parametrize("size, fit, shape", [("32-colour", "crop", (32, 32, 3)), ("64-colour", "pad", (64, 64, 3)),
+@pytest.mark.parametrize("size, fit, shape", [("32-colour", "crop", (32, 32, 3)),
+                                              ("64-colour", "pad", (64, 64, 3)),
                                               ("28-grey", "pad", (28, 28, 1))])
 def test_coloured_shapes_take_the_chosen_size_and_fit(tmp_path, home, size, fit, shape):
     out, _ = run(tmp_path, shapes_files(6), name="shapes", size=size, fit=fit)
@@ -106,7 +110,8 @@ def test_flat_zip_is_one_unlabelled_set_and_files_beside_folders_are_skipped(tmp
 
 def test_label_names_are_plain_text(tmp_path, home):
     files = {"x/**bold** $x$/a.png": png(Image.new("L", (28, 28), 9)),
-             "x/**bold** $x$/b.png": png(Image.new("L", (28, 28), 90)), "x/ok/c.png": png(Image.new("L", (9, 9)))}
+             "x/**bold** $x$/b.png": png(Image.new("L", (28, 28), 90)),
+             "x/ok/c.png": png(Image.new("L", (9, 9)))}
     out, _ = run(tmp_path, files, name="names")
     assert json.loads((out / "dataset.json").read_text())["labels"] == ["**bold** $x$", "ok"]
 

@@ -76,12 +76,12 @@ def test_runtime_folders_live_under_vae_home(monkeypatch, tmp_path):
     assert settings.home() == default
     monkeypatch.setenv("VAE_HOME", str(tmp_path / "home"))
     home = tmp_path / "home"
-    folders = settings.jobs_dir(), settings.user_models_dir(), settings.decoders_dir(), settings.cache_dir()
-    assert folders == (home / "jobs", home / "models", home / "decoders", home / "cache")
+    folders = (settings.jobs_dir(), settings.user_models_dir(), settings.decoders_dir(),
+               settings.datasets_dir(), settings.cache_dir())
+    assert folders == (home / "jobs", home / "models", home / "decoders", home / "datasets", home / "cache")
     monkeypatch.setenv("VAE_USER_MODELS", str(tmp_path / "elsewhere"))
     assert settings.user_models_dir() == tmp_path / "elsewhere"
     assert [f.name for f in settings.FOLDERS] == ["jobs", "models", "decoders", "datasets", "cache"]
-    assert settings.datasets_dir() == home / "datasets"
     assert not home.exists()  # asking makes nothing
 
 

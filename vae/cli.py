@@ -97,7 +97,8 @@ def _add_dataset(sub) -> None:
                                    "layout, make every image the chosen size, split off a fixed test split "
                                    "and save the dataset (data.npz, dataset.json) as own/<folder name>.")
     s.add_argument("source", help="the .zip file, or with --folder a folder")
-    s.add_argument("--folder", action="store_true", help="the source is a folder (symbolic links not followed)")
+    s.add_argument("--folder", action="store_true",
+                   help="the source is a folder (symbolic links not followed)")
     s.add_argument("--size", choices=list(SIZES), default="28-grey")
     s.add_argument("--fit", choices=list(FITS), default="crop")
     s.add_argument("--name", default="", help="the dataset's title")
@@ -111,9 +112,10 @@ def _add_dataset(sub) -> None:
 
 
 def _dataset(args) -> int:
-    out = own_images.run(args.source, args.out, shown=args.shown or Path(args.source).name, job_dir=args.job_dir,
-                         owner=args.owner, size=args.size, fit=args.fit, title=args.name, licence=args.licence,
-                         kind="folder" if args.folder else "upload", max_images=args.max_images,
+    out = own_images.run(args.source, args.out, shown=args.shown or Path(args.source).name,
+                         job_dir=args.job_dir, owner=args.owner, size=args.size, fit=args.fit,
+                         title=args.name, licence=args.licence, kind="folder" if args.folder else "upload",
+                         max_images=args.max_images,
                          max_bytes=None if args.max_mb is None else int(args.max_mb * 2**20))
     print(own_images.done_message(json.loads((out / "dataset.json").read_text())))
     return 0

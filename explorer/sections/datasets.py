@@ -1,8 +1,9 @@
 """The Train page's own-images sections: upload a zip of labelled folders, each dataset's card, its jobs."""
 
 # The web process only stores the visitor's zip in a new job's folder (jobservice): the checks and the
-# preparation run in the job (`python -m vae dataset`). A card reads the prepared dataset's dataset.json and its
-# thumbnail grid; every name in it (the title, the labels, the licence) is the visitor's text, shown as text.
+# preparation run in the job (`python -m vae dataset`). A card reads the prepared dataset's dataset.json and
+# its thumbnail grid; every name in it (the title, the labels, the licence) is the visitor's text, shown as
+# text.
 
 from __future__ import annotations
 
@@ -18,12 +19,12 @@ SIZES = {"28-grey": "28×28 grey (like MNIST)", "32-colour": "32×32 colour", "6
 FITS = {"crop": "Centre-crop to a square", "pad": "Pad to a square (keeps the whole image)"}
 STAGES = {"checking": "Checking the zip (members, sizes, compression ratio, paths)…",
           "preparing": "Opening and resizing each image…", "saving": "Saving the dataset…"}
-INTRO = ("Train on your own pictures: a `.zip` with one folder per label (`cats/1.png`, `dogs/7.jpg`, …, the "
-         "layout of Keras' `image_dataset_from_directory`; a zip of images without folders is one unlabelled "
-         "set). PNG, JPEG, GIF, BMP and WEBP images are used; anything else is skipped and counted. The zip is "
-         "checked and every image made the size you pick in a job on this server, and one image in six of each "
-         "label is kept aside, always the same ones, as the test split. The dataset is yours alone unless you "
-         "share it with the class.")
+INTRO = ("Train on your own pictures: a `.zip` with one folder per label (`cats/1.png`, `dogs/7.jpg`, …, "
+         "the layout of Keras' `image_dataset_from_directory`; a zip of images without folders is one "
+         "unlabelled set). PNG, JPEG, GIF, BMP and WEBP images are used; anything else is skipped and "
+         "counted. The zip is checked and every image made the size you pick in a job on this server, and "
+         "one image in six of each label is kept aside, always the same ones, as the test split. The "
+         "dataset is yours alone unless you share it with the class.")
 
 
 def upload_form(runner: training.LocalProcessRunner) -> None:
@@ -57,8 +58,8 @@ def start_upload(runner: training.LocalProcessRunner, chosen, **spec_settings) -
         owner = visitors.acting_owner("upload images")
         data = chosen.getvalue()
         uploads = {training.DATASET_UPLOAD: data}
-        spec = training.DatasetSpec(source="upload", file_name=chosen.name, digest=training.upload_digest(uploads),
-                                    **spec_settings)
+        spec = training.DatasetSpec(source="upload", file_name=chosen.name,
+                                    digest=training.upload_digest(uploads), **spec_settings)
         job = runner.status(runner.start(spec, owner=owner, uploads=uploads))
     except ValueError as exc:  # a bad setting, a quota (LimitReached), not signed in: the message says which
         st.error(str(exc))
@@ -101,8 +102,8 @@ def card(dataset: datasets.OwnDataset, owner: str | None) -> None:
     meta = dataset.meta
     with st.container(border=True):
         whose = ("yours" + (", shared with the class" if dataset.access.shared else ", only you see it")
-                 if dataset.mine(owner) else "this server's, for everyone" if dataset.access.owner == datasets.SERVER
-                 else "shared by a classmate")
+                 if dataset.mine(owner) else "this server's, for everyone"
+                 if dataset.access.owner == datasets.SERVER else "shared by a classmate")
         st.markdown(f"**{models.plain_text(dataset.title)}** · {whose} · train on it as `{dataset.name}`")
         skipped = sum((meta.get("skipped") or {}).values())
         st.caption(f"{count(dataset.images, 'image')} in {count(len(meta.get('labels', [])), 'label')}, "
@@ -113,7 +114,8 @@ def card(dataset: datasets.OwnDataset, owner: str | None) -> None:
                                    else "none given"))
         thumbs = dataset.folder / "thumbs.png"
         if thumbs.is_file():
-            st.image(thumbs.read_bytes(), alt=alt_text.dataset_grid(dataset.title, meta.get("thumbnail_rows", []), 8))
+            rows = meta.get("thumbnail_rows", [])
+            st.image(thumbs.read_bytes(), alt=alt_text.dataset_grid(dataset.title, rows, 8))
         with st.expander("Images per label"):
             st.markdown(label_table(meta))
             if skipped:

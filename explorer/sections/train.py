@@ -81,8 +81,9 @@ def data_warning() -> list[str]:
 def own_datasets(owner: str | None) -> dict[str, str]:
     """The prepared datasets this visitor may train on (theirs, shared, the server's), by name (own/<id>),
     with their titles as text."""
-    return {d.name: f"{' '.join(d.title.split())[:60]} ({d.meta.get('size_text', '')}, {count(d.images, 'image')})"
-            for d in datasets.visible(owner)}  # (a select box shows its options as text: nothing to escape)
+    # (a select box shows its options as text: nothing to escape)
+    return {d.name: f"{' '.join(d.title.split())[:60]} ({d.meta.get('size_text', '')}, "
+                    f"{count(d.images, 'image')})" for d in datasets.visible(owner)}
 
 
 def dataset_picker(container, here: list[str], own: dict[str, str] | None = None, **kwargs) -> str:

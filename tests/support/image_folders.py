@@ -1,4 +1,4 @@
-"""Folders of images the tests make: scikit-learn's digits or coloured shapes as PNG files in label folders, zipped."""
+"""Folders of images the tests make: scikit-learn's digits or coloured shapes, PNGs in label folders."""
 
 from __future__ import annotations
 
@@ -55,7 +55,8 @@ def shape_image(shape: str, index: int, side: int = 48) -> Image.Image:
 
 def shapes_files(per_label: int = 12, top: str = "shapes") -> dict[str, bytes]:
     """Coloured shapes as PNGs, `top/<shape>/<index>.png`."""
-    return {f"{top}/{shape}/{i:03d}.png": png(shape_image(shape, i)) for shape in SHAPES for i in range(per_label)}
+    return {f"{top}/{shape}/{i:03d}.png": png(shape_image(shape, i))
+            for shape in SHAPES for i in range(per_label)}
 
 
 def zip_bytes(files: dict[str, bytes], method: int = zipfile.ZIP_DEFLATED) -> bytes:

@@ -1,10 +1,11 @@
-"""Reading a visitor's zip (or the operator's folder) of images, one folder per label, checked before decoding."""
+"""Reading a visitor's zip (or the operator's folder) of images, one folder per label, checked first."""
 
-# The checks follow the .keras archive's (vae.importing.archive_check): the file's size, the members' count and
-# sizes, the compression ratio on the bytes actually read (not only on what the zip declares), no absolute, `..`
-# or symlinked member, nothing encrypted. Each image is then opened by vae.inputs.image_file.load_image (a size
-# cap, Pillow's decompression-bomb limits, only PNG/JPEG/WEBP/BMP/GIF). A file that is not a usable image is
-# skipped and counted; a decompression bomb refuses the whole upload (it is an attack, not a mistake).
+# The checks follow the .keras archive's (vae.importing.archive_check): the file's size, the members' count
+# and sizes, the compression ratio on the bytes actually read (not only on what the zip declares), no
+# absolute, `..` or symlinked member, nothing encrypted. Each image is then opened by
+# vae.inputs.image_file.load_image (a size cap, Pillow's decompression-bomb limits, only
+# PNG/JPEG/WEBP/BMP/GIF). A file that is not a usable image is skipped and counted; a decompression bomb
+# refuses the whole upload (it is an attack, not a mistake).
 #
 # The layout is Keras' image_dataset_from_directory's: `label/…/image.png`, optionally under one top folder
 # (what zipping a folder makes). Images directly in the top folder, with no label folders at all, are one
@@ -141,8 +142,9 @@ def scan_zip(path: str | Path, max_images: int) -> Found:
         if info.is_dir() or _IGNORED.search(name):
             continue
         if info.file_size > RATIO_MIN_BYTES and info.file_size > MAX_RATIO * max(info.compress_size, 1):
-            raise DatasetRefused(f"member '{label_text(name)}' expands {info.file_size / max(info.compress_size, 1):.0f}x "
-                                 f"when unpacked, over the {MAX_RATIO}x compression-ratio cap (a zip bomb?)")
+            ratio = info.file_size / max(info.compress_size, 1)
+            raise DatasetRefused(f"member '{label_text(name)}' expands {ratio:.0f}x when unpacked"
+                                 f", over the {MAX_RATIO}x compression-ratio cap (a zip bomb?)")
         if not name.lower().endswith(IMAGE_SUFFIXES):
             found.skip("not an image file by its name")
             continue
@@ -169,8 +171,8 @@ def read_zip(path: str | Path, found: Found) -> Iterator[tuple[Entry, bytes | No
                 data = _read_member(zf, info)
                 total += len(data) if data is not None else MAX_MEMBER_BYTES
                 if total > budget:
-                    raise DatasetRefused(f"its members unpack to more than {MAX_RATIO}x the zip's size (or over "
-                                         f"{MAX_TOTAL_BYTES // MiB} MB) when read: a zip bomb?")
+                    raise DatasetRefused(f"its members unpack to more than {MAX_RATIO}x the zip's size (or "
+                                         f"over {MAX_TOTAL_BYTES // MiB} MB) when read: a zip bomb?")
                 yield entry, data
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, NotImplementedError) as exc:
         raise DatasetRefused(f"the zip file is damaged or unreadable ({type(exc).__name__})") from None

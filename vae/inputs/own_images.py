@@ -1,11 +1,11 @@
-"""Making a prepared dataset from a visitor's zip or the operator's folder: decode, fit, split, store, in a job."""
+"""A prepared dataset from a visitor's zip or the operator's folder: decode, fit, split, store (in a job)."""
 
 # `python -m vae dataset …` runs this in its own process (a job), never in the web process. The checks are
 # vae.inputs.image_zip's (the archive) and image_file's (each image). Every image is made the chosen size: a
 # square centre crop (or the whole image padded to a square with its own edge colour), then resized with
-# Lanczos; transparent pixels are laid on white. The test split is fixed by the files' names: within each label,
-# the files whose salted name hashes rank lowest are the test images (one in six, at least one of two), so the
-# same upload always splits the same way, and the test files' names are recorded in dataset.json.
+# Lanczos; transparent pixels are laid on white. The test split is fixed by the files' names: within each
+# label, the files whose salted name hashes rank lowest are the test images (one in six, at least one of two),
+# so the same upload always splits the same way, and the test files' names are recorded in dataset.json.
 # Everything is written in a staging folder first (inside the job's folder), and moved into place only when it
 # is complete: a refused upload leaves nothing outside the job's folder.
 
@@ -119,7 +119,8 @@ def thumbnails(x: np.ndarray, y: np.ndarray, labels: list[str]) -> tuple[bytes, 
     grid = np.full((len(rows) * (side + 2), THUMBS_PER_LABEL * (side + 2), channels), 255, np.uint8)
     for r, label in enumerate(rows):
         for c, image in enumerate(x[y == label][:THUMBS_PER_LABEL]):
-            grid[r * (side + 2) + 1:r * (side + 2) + 1 + side, c * (side + 2) + 1:c * (side + 2) + 1 + side] = image
+            top, left = r * (side + 2) + 1, c * (side + 2) + 1
+            grid[top:top + side, left:left + side] = image
     picture = Image.fromarray(grid[..., 0] if channels == 1 else grid)
     picture = picture.resize((picture.width * scale, picture.height * scale), Image.Resampling.NEAREST)
     buffer = io.BytesIO()
@@ -147,7 +148,7 @@ def build(source: str, *, size: str, fit: str, title: str, licence: str = "", ki
     arrays = prepare(found, reader, size, fit, progress)
     labels = arrays.pop("labels")
     test_files = arrays.pop("test_files")
-    per_label = {label: {"train": int(np.sum(arrays["y_train"] == i)), "test": int(np.sum(arrays["y_test"] == i))}
+    per_label = {label: {split: int(np.sum(arrays[f"y_{split}"] == i)) for split in ("train", "test")}
                  for i, label in enumerate(labels)}
     thumbs, thumb_rows = thumbnails(np.concatenate([arrays["x_train"], arrays["x_test"]]),
                                     np.concatenate([arrays["y_train"], arrays["y_test"]]), labels)
@@ -204,8 +205,9 @@ def done_message(meta: dict) -> str:
 
 def run(source: str | Path, out: str | Path, *, shown: str, job_dir: str | Path | None = None,
         owner: str | None = None, **options) -> Path:
-    """The dataset job: build (checks and preparation), then store at `out`; its stage in JOB_DIR/progress.json
-    and how it ended in JOB_DIR/status.json (a refusal says why in one sentence, naming the file `shown`)."""
+    """The dataset job: build (checks and preparation), then store at `out`; its stage in
+    JOB_DIR/progress.json and how it ended in JOB_DIR/status.json (a refusal says why in one sentence,
+    naming the file `shown`)."""
     from vae.importing.job import write_ended  # the import job's wording of a refusal or a failure
 
     out = Path(out)

@@ -1,4 +1,4 @@
-"""Prepared image datasets: a visitor's own images (or the operator's folder), checked and stored as arrays."""
+"""Prepared image datasets: a visitor's own images (or an operator's folder), checked and stored as arrays."""
 
 # The format every part of the app shares (writing it is vae/inputs' folder checks' job, reading it is here):
 #   $VAE_HOME/datasets/<dataset id>/data.npz      x_train, x_test: uint8 (n, H, W, C); y_train, y_test: int
