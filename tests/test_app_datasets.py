@@ -169,4 +169,4 @@ def test_a_one_epoch_training_on_an_own_grey_dataset_of_digits(home):
     [job] = wait("train", timeout=600)
     assert job.state == "done", (job.message, LocalProcessRunner().log_tail(job.id))
     card = json.loads((job.bundle / "card.json").read_text())
-    assert card["dataset"] == dataset.name and card["n_train"] == 400 - 70
+    assert card["dataset"] == dataset.name and card["n_train"] == dataset.meta["n_train"]

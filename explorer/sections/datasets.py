@@ -23,7 +23,7 @@ INTRO = ("Train on your own pictures: a `.zip` with one folder per label (`cats/
          "the layout of Keras' `image_dataset_from_directory`; a zip of images without folders is one "
          "unlabelled set). PNG, JPEG, GIF, BMP and WEBP images are used; anything else is skipped and "
          "counted. The zip is checked and every image made the size you pick in a job on this server, and "
-         "one image in six of each label is kept aside, always the same ones, as the test split. The "
+         "about one image in six of each label is kept aside, always the same ones, as the test split. The "
          "dataset is yours alone unless you share it with the class.")
 
 

@@ -3,9 +3,10 @@
 # `python -m vae dataset …` runs this in its own process (a job), never in the web process. The checks are
 # vae.inputs.image_zip's (the archive) and image_file's (each image). Every image is made the chosen size: a
 # square centre crop (or the whole image padded to a square with its own edge colour), then resized with
-# Lanczos; transparent pixels are laid on white. The test split is fixed by the files' names: within each
-# label, the files whose salted name hashes rank lowest are the test images (one in six, at least one of two),
-# so the same upload always splits the same way, and the test files' names are recorded in dataset.json.
+# Lanczos; transparent pixels are laid on white. The test split is fixed by the files' names: a file is a test
+# image when a salted hash of its name falls in the lowest sixth (a label of two or more keeps at least one on
+# each side), so the same upload always splits the same way, adding files moves none, and the test files'
+# names are recorded in split.json.
 # Everything is written in a staging folder first (inside the job's folder), and moved into place only when it
 # is complete: a refused upload leaves nothing outside the job's folder.
 
@@ -34,6 +35,7 @@ FITS = {"crop": "centre-cropped to a square", "pad": "padded to a square with it
 TEST_FRACTION = 1 / 6
 SPLIT_SALT = "latent-explorer-split-1"
 THUMBS = "thumbs.png"
+SPLIT = "split.json"  # the test split's file names (dataset.json says how it was made; this file, which)
 THUMBS_PER_LABEL = 8
 THUMB_LABELS = 12
 PROGRESS = "progress.json"
@@ -58,15 +60,21 @@ def fit_image(img: Image.Image, size: str, fit: str) -> np.ndarray:
     return np.asarray(img, np.uint8).reshape(side, side, channels)
 
 
-def is_test(name: str, label_rank: int, n: int) -> bool:
-    """Whether the file of this rank (by salted hash, within its label of n files) is a test image."""
-    n_test = 0 if n < 2 else max(1, round(n * TEST_FRACTION))
-    return label_rank < n_test
+def _draw(name: str) -> float:
+    """A file's fixed draw in [0, 1): a salted SHA-256 of its name in the upload."""
+    return int(hashlib.sha256(f"{SPLIT_SALT}\0{name}".encode()).hexdigest()[:12], 16) / 16**12
 
 
-def _rank(names: list[str]) -> dict[str, int]:
-    salted = sorted(names, key=lambda n: hashlib.sha256(f"{SPLIT_SALT}\0{n}".encode()).hexdigest())
-    return {n: i for i, n in enumerate(salted)}
+def test_names(names: list[str]) -> set[str]:
+    """One label's test files: those whose draw is under TEST_FRACTION, so a file's side depends on its own
+    name alone (adding files moves none); a label of two or more files keeps at least one on each side."""
+    draws = sorted(names, key=_draw)
+    test = {n for n in draws if _draw(n) < TEST_FRACTION}
+    if len(names) >= 2 and not test:
+        test = {draws[0]}
+    if len(names) >= 2 and len(test) == len(names):
+        test.discard(draws[-1])
+    return test
 
 
 def prepare(found: image_zip.Found, reader, size: str, fit: str, progress=None) -> dict:
@@ -97,9 +105,9 @@ def prepare(found: image_zip.Found, reader, size: str, fit: str, progress=None) 
     out = {"train": ([], []), "test": ([], [])}
     test_files = []
     for index, label in enumerate(labels):
-        rank = _rank([name for name, _ in kept[label]])
+        test = test_names([name for name, _ in kept[label]])
         for name, pixels in kept[label]:
-            split = "test" if is_test(name, rank[name], len(kept[label])) else "train"
+            split = "test" if name in test else "train"
             out[split][0].append(pixels)
             out[split][1].append(index)
             if split == "test":
@@ -159,19 +167,22 @@ def build(source: str, *, size: str, fit: str, title: str, licence: str = "", ki
         "counts": per_label, "n_train": len(arrays["y_train"]), "n_test": len(arrays["y_test"]),
         "skipped": found.skipped, "unlabelled": labels == [image_zip.UNLABELLED] and len(labels) == 1,
         "split": {"test_fraction": round(TEST_FRACTION, 4), "by": "salted hash of each file's name",
-                  "salt": SPLIT_SALT, "test_files": test_files},
+                  "salt": SPLIT_SALT, "test_files_in": SPLIT},
         "thumbnail_rows": thumb_rows, "created": time.time(), "seconds": round(time.time() - started, 2),
     }
-    return meta, arrays, thumbs
+    return meta, {**arrays, "test_files": test_files}, thumbs
 
 
 def store(meta: dict, arrays: dict, thumbs: bytes, out: Path, staging: Path, owner: str | None) -> Path:
-    """Write the dataset in `staging`, give it its owner (SERVER: everyone's), then move it to `out` whole."""
+    """Write the dataset in `staging` (its dataset.json last), give it its owner (SERVER: everyone's), then
+    move it to `out` whole."""
     if out.exists():
         raise ValueError("A dataset of that id exists already.")
     shutil.rmtree(staging, ignore_errors=True)
-    prepared.write(staging, meta, arrays["x_train"], arrays["y_train"], arrays["x_test"], arrays["y_test"])
+    staging.mkdir(parents=True)
+    (staging / SPLIT).write_text(json.dumps({"test_files": arrays["test_files"]}))
     (staging / THUMBS).write_bytes(thumbs)
+    prepared.write(staging, meta, arrays["x_train"], arrays["y_train"], arrays["x_test"], arrays["y_test"])
     if owner == SERVER:
         set_server_owned(staging)
     elif owner:
