@@ -199,3 +199,20 @@ def test_an_operator_folder_is_read_without_following_symlinks(tmp_path, home):
     assert meta["labels"] == ["circle", "square", "triangle"] and meta["skipped"] == {"a symbolic link": 1}
     assert json.loads((out / "access.json").read_text()) == {**json.loads((out / "access.json").read_text()),
                                                               "owner": "server", "shared": True}
+
+
+def test_the_job_process_has_a_memory_cap_and_says_so_in_a_sentence(tmp_path, home):
+    import subprocess
+    import sys
+
+    (tmp_path / "up.zip").write_bytes(zip_bytes(shapes_files(12)))
+    job = tmp_path / "job"
+    done = subprocess.run([sys.executable, "-m", "vae", "dataset", str(tmp_path / "up.zip"),
+                           "--size", "64-colour", "--memory-mb", "20", "--out", str(home / "datasets" / "x"),
+                           "--job-dir", str(job)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    status = json.loads((job / "status.json").read_text())
+    assert status["state"] == "failed"
+    assert "needs more memory than a dataset job may take" in status["message"]
+    assert not (home / "datasets" / "x").exists()

@@ -107,11 +107,18 @@ def _add_dataset(sub) -> None:
     s.add_argument("--owner", help="the owner id to record (access.json); 'server': everyone's")
     s.add_argument("--max-images", type=int, default=20_000)
     s.add_argument("--max-mb", type=float, help="MB the prepared arrays may take")
+    s.add_argument("--memory-mb", type=int, default=3072,
+                   help="MB of memory this process may take while it decodes the images (0: no limit)")
     s.add_argument("--job-dir", help="folder for progress.json and status.json")
     s.add_argument("--out", required=True, help="the dataset folder to write (its name is the dataset's id)")
 
 
 def _dataset(args) -> int:
+    if args.memory_mb:  # Pillow decodes a visitor's files here: a cap on this process's own memory, as an
+        import resource  # import's sandbox has (RLIMIT_DATA: private memory, not reserved address space)
+
+        limit = args.memory_mb * 2**20
+        resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
     out = own_images.run(args.source, args.out, shown=args.shown or Path(args.source).name,
                          job_dir=args.job_dir, owner=args.owner, size=args.size, fit=args.fit,
                          title=args.name, licence=args.licence, kind="folder" if args.folder else "upload",

@@ -232,6 +232,9 @@ def run(source: str | Path, out: str | Path, *, shown: str, job_dir: str | Path 
             meta, arrays, thumbs = build(str(source), progress=progress, **options)
         except DatasetRefused as exc:
             raise DatasetRefused(f"{shown}: {exc}") from None
+        except MemoryError:  # the job's memory cap (python -m vae dataset --memory-mb)
+            raise RuntimeError(f"{shown}: preparing these images needs more memory than a dataset job may "
+                               "take on this server; try fewer images, or a smaller size.") from None
         progress("saving", 0.95)
         staging = job_dir / "dataset" if job_dir else out.with_name(f".{out.name}.staging")
         store(meta, arrays, thumbs, out, staging, owner)
