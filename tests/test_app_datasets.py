@@ -170,3 +170,9 @@ def test_a_one_epoch_training_on_an_own_grey_dataset_of_digits(home):
     assert job.state == "done", (job.message, LocalProcessRunner().log_tail(job.id))
     card = json.loads((job.bundle / "card.json").read_text())
     assert card["dataset"] == dataset.name and card["n_train"] == dataset.meta["n_train"]
+    # Every page opens on the new model (its labels' names on the pages are issue 27's colour work).
+    from tests.support.pages import open_page
+
+    for page in ("pages/home.py", "pages/latent_map.py", "pages/decoder.py", "pages/encode.py",
+                 "pages/how_it_works.py", "pages/compare.py"):
+        assert not open_page(page, str(job.bundle)).error, page
