@@ -170,7 +170,7 @@ class LocalProcessRunner:
 
     def disk_use(self) -> DiskUse:
         """What the server's jobs, models and counted folders hold now."""
-        return disk_use(self.root, self.models_dir, self.counted_dirs)
+        return disk_use(self.root, self.models_dir, self.counted_dirs, settings.datasets_dir())
 
     def paused(self) -> dict | None:
         """{"since", "by"} while a teacher has paused the queue (jobservice.pause), else None."""

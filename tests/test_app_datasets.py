@@ -65,6 +65,7 @@ def test_an_uploaded_zip_is_prepared_in_a_job_and_shown_as_a_card(home):
     assert job.state == "done" and job.owner == owner(), job.message
     assert job.message == "Prepared 18 images in 3 labels at 32×32 colour (3 for the test split)."
     assert not (home / "jobs" / job.id / "upload").exists()  # the zip is gone once the job ends
+    assert LocalProcessRunner().disk_use().datasets > 0  # the server's disk budget counts datasets
     at.run()
     assert not at.exception, at.exception
     text = shown(at)
