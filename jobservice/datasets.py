@@ -12,11 +12,18 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import settings
-from jobservice.user_models import NotYours, folder_bytes, remove, set_shared  # noqa: F401 (set_shared: pages')
+from jobservice.user_models import (  # noqa: F401 (set_shared: the pages')
+    NotYours,
+    folder_bytes,
+    last_seen,
+    remove,
+    set_shared,
+)
 from vae.bundles.access import SERVER, Access, access
 from vae.inputs import prepared
 from vae.plural import count
@@ -108,6 +115,26 @@ def owned(dataset_id: str, owner: str) -> OwnDataset:
 def delete(dataset_id: str, owner: str) -> None:
     """Delete the owner's dataset (models trained on it stay)."""
     remove(owned(dataset_id, owner).folder)
+
+
+def remove_idle(models_root: Path, idle_days: float, now: float | None = None,
+                root: Path | None = None) -> list[str]:
+    """Delete the unshared datasets of visitors not seen for `idle_days` (when they were last seen is kept
+    beside the models: user_models.last_seen), as their models go; 0 or less keeps everything. Returns the
+    removed datasets' ids."""
+    if idle_days <= 0:
+        return []
+    now = time.time() if now is None else now
+    removed = []
+    for dataset in all_datasets(root):
+        owner = dataset.access.owner
+        if owner is None or owner == SERVER or dataset.access.shared:
+            continue
+        seen = max(last_seen(models_root, owner) or 0.0, dataset.access.created)
+        if now - seen > idle_days * 86400:
+            remove(dataset.folder)
+            removed.append(dataset.id)
+    return removed
 
 
 def usage(owner: str, root: Path | None = None) -> tuple[int, int]:

@@ -216,3 +216,19 @@ def test_the_job_process_has_a_memory_cap_and_says_so_in_a_sentence(tmp_path, ho
     assert status["state"] == "failed"
     assert "needs more memory than a dataset job may take" in status["message"]
     assert not (home / "datasets" / "x").exists()
+
+
+def test_idle_visitors_unshared_datasets_go_with_their_models(tmp_path, home):
+    import time
+
+    from jobservice import datasets
+    from jobservice.user_models import touch_visitor
+
+    run(tmp_path, shapes_files(2), name="mine")
+    run(tmp_path, shapes_files(2), name="shared")
+    datasets.set_shared(home / "datasets" / "shared", "u-a", True)
+    models = tmp_path / "models"
+    touch_visitor(models, "u-a")
+    assert datasets.remove_idle(models, 30, time.time() + 29 * 86400) == []
+    assert datasets.remove_idle(models, 30, time.time() + 31 * 86400) == ["mine"]
+    assert [d.id for d in datasets.all_datasets()] == ["shared"]
