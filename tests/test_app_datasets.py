@@ -73,6 +73,7 @@ def test_an_uploaded_zip_is_prepared_in_a_job_and_shown_as_a_card(home):
     assert "**Shapes \\*of mine\\***" in text and "drawn by the tests, CC0 \\$1" in text
     assert "18 images in 3 labels, 32×32 colour, centre-cropped to a square; 3 kept aside" in text
     assert "| circle | 5 | 1 |" in text
+    assert "Rows, top to bottom: circle, square, triangle" in text
     alts = [img.alt for element in at.get("image") for img in element.proto.imgs]
     assert any(alt.startswith("sample images of Shapes *of mine*: a row of up to 8 for each label, top to "
                               "bottom: circle, square, triangle") for alt in alts)

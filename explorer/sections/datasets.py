@@ -116,6 +116,8 @@ def card(dataset: datasets.OwnDataset, owner: str | None) -> None:
         if thumbs.is_file():
             rows = meta.get("thumbnail_rows", [])
             st.image(thumbs.read_bytes(), alt=alt_text.dataset_grid(dataset.title, rows, 8))
+            first = f" (the first {len(rows)} labels)" if len(rows) < len(meta.get("labels", [])) else ""
+            st.caption("Rows, top to bottom: " + ", ".join(models.plain_text(r, 40) for r in rows) + first)
         with st.expander("Images per label"):
             st.markdown(label_table(meta))
             if skipped:
