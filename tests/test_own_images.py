@@ -232,3 +232,13 @@ def test_idle_visitors_unshared_datasets_go_with_their_models(tmp_path, home):
     assert datasets.remove_idle(models, 30, time.time() + 29 * 86400) == []
     assert datasets.remove_idle(models, 30, time.time() + 31 * 86400) == ["mine"]
     assert [d.id for d in datasets.all_datasets()] == ["shared"]
+
+
+@pytest.mark.parametrize("name", ["own/../../etc", "own//tmp/x", "own/", "own/UPPER", "own/a/b"])
+def test_a_dataset_is_named_by_its_id_never_a_path(home, name):
+    from jobservice import JobSpec, datasets
+
+    with pytest.raises(ValueError, match="not a dataset name of the form own/<id>"):
+        JobSpec(dataset=name, epochs=1)
+    with pytest.raises(ValueError, match="not on this server, or it is another visitor's"):
+        datasets.check_use(name, "u-a")
