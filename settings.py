@@ -85,6 +85,9 @@ SETTINGS = (
             "included (models over 3 M parameters are refused before loading, to fit it)"),
     Setting("VAE_DATASET_FOLDERS", "", "server folders of images (one subfolder per label) every visitor may "
             "train on, separated by `:`; each is checked and prepared in a job, as an upload is"),
+    Setting("VAE_DATASETS_PER_VISITOR", "5", "image datasets (plus dataset jobs under way) per visitor"),
+    Setting("VAE_DATASET_MB_PER_VISITOR", "200", "MB of disk a visitor's prepared image datasets may take"),
+    Setting("VAE_DATASET_IMAGES", "20000", "images one dataset (an upload or a server folder) may hold"),
     Setting("VAE_RUNNER", "local", "`ray` sends training to a Ray cluster ([scaling.md](scaling.md))",
             "`local`"),
     Setting("VAE_RAY_ADDRESS", "", "the Ray job server, `http://HEAD:8265`"),

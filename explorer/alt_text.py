@@ -61,3 +61,10 @@ def grid(shape: tuple[int, int], x_title: str, xs: Sequence[float], y_title: str
         return f"row of {cols} decoded images along {span}"
     return (f"{rows}×{cols} grid of decoded images, {span} left to right and {y_title} from "
             f"{number(max(ys))} at the top to {number(min(ys))} at the bottom")
+
+
+def dataset_grid(title: str, rows: Sequence[str], per_row: int) -> str:
+    """A dataset's thumbnail grid: "sample images of My shapes: a row of up to 8 for each label, top to
+    bottom: circle, …"."""
+    return (f"sample images of {plain(title)}: a row of up to {per_row} for each label, top to bottom: "
+            + ", ".join(plain(r, 40) for r in rows))

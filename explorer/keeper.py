@@ -15,7 +15,7 @@ import streamlit as st
 
 import settings
 from explorer import published, training
-from jobservice import user_models
+from jobservice import datasets, user_models
 
 TICK_S = 2.0
 CLEAN_EVERY_S = 3600.0
@@ -36,10 +36,12 @@ def tick(now: float, last_clean: float) -> float:
     job_days, idle_days = retention_days()
     removed = runner.clean_up(job_days, now)
     gone = user_models.remove_idle(settings.user_models_dir(), idle_days, now)
+    gone += datasets.remove_idle(settings.user_models_dir(), idle_days, now)  # their unshared datasets too
     unused = published.clean_up(now)  # after the idle models went: their decoders go too
     if removed or gone or unused:
         print(f"Latent Explorer: removed {len(removed)} old job folders, {len(gone)} idle visitors' "
-              f"models and {len(unused)} published files of decoders no model has.", file=sys.stderr)
+              f"models and datasets, and {len(unused)} published files of decoders no model has.",
+              file=sys.stderr)
     return now
 
 

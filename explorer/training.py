@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import settings
 from jobservice import (
+    DatasetSpec,
     ImportSpec,
     JobNotFound,
     JobSpec,
@@ -16,15 +17,16 @@ from jobservice import (
 )
 from jobservice.limits import cpu_hours
 from jobservice.ray_runner import RayJobRunner  # (it imports Ray itself only once it asks the cluster)
+from jobservice.spec import DATASET_UPLOAD
 from live_decoder.published import published_dir
 from vae.bundles.bundle import is_bundle
 from vae.inputs.data import DATASETS, TITLES, datasets_here
 from vae.model.config import ENCODERS
 from vae.plural import count
 
-__all__ = ["DATASETS", "ENCODERS", "ImportSpec", "JobNotFound", "JobSpec", "JobStatus", "LimitReached",
-           "Limits", "LocalProcessRunner", "NotYours", "dataset_label", "datasets_here", "is_bundle",
-           "limits_text", "missing_data_warning", "runner", "upload_digest"]
+__all__ = ["DATASETS", "DATASET_UPLOAD", "ENCODERS", "DatasetSpec", "ImportSpec", "JobNotFound", "JobSpec",
+           "JobStatus", "LimitReached", "Limits", "LocalProcessRunner", "NotYours", "dataset_label",
+           "datasets_here", "is_bundle", "limits_text", "missing_data_warning", "runner", "upload_digest"]
 
 
 def runner() -> LocalProcessRunner:

@@ -2,7 +2,7 @@
 
 from jobservice.limits import LimitReached, Limits
 from jobservice.local import LocalProcessRunner, NotYours
-from jobservice.spec import UPLOADS, ImportSpec, JobSpec, job_size, upload_digest
+from jobservice.spec import UPLOADS, DatasetSpec, ImportSpec, JobSpec, job_size, upload_digest
 from jobservice.state import (
     ACTIVE,
     FINISHED,
@@ -12,6 +12,6 @@ from jobservice.state import (
     public_message,
 )
 
-__all__ = ["ACTIVE", "FINISHED", "UPLOADS", "ImportSpec", "JobNotFound", "JobRunner", "JobSpec", "JobStatus",
-           "LimitReached", "Limits", "LocalProcessRunner", "NotYours", "job_size",
+__all__ = ["ACTIVE", "FINISHED", "UPLOADS", "DatasetSpec", "ImportSpec", "JobNotFound", "JobRunner",
+           "JobSpec", "JobStatus", "LimitReached", "Limits", "LocalProcessRunner", "NotYours", "job_size",
            "public_message", "upload_digest"]

@@ -24,16 +24,19 @@ class DiskUse:
     jobs: int = 0
     models: int = 0
     published: int = 0
+    datasets: int = 0  # visitors' prepared image datasets (jobservice.datasets)
 
     @property
     def total(self) -> int:
-        return self.jobs + self.models + self.published
+        return self.jobs + self.models + self.published + self.datasets
 
 
-def disk_use(jobs_root: Path, models_root: Path, published: Iterable[Path] = ()) -> DiskUse:
+def disk_use(jobs_root: Path, models_root: Path, published: Iterable[Path] = (),
+             datasets_root: Path | None = None) -> DiskUse:
     """What the server holds now, by kind."""
     published_bytes = sum(folder_bytes(p) for p in published)
-    return DiskUse(folder_bytes(jobs_root), folder_bytes(models_root), published_bytes)
+    return DiskUse(folder_bytes(jobs_root), folder_bytes(models_root), published_bytes,
+                   folder_bytes(datasets_root) if datasets_root else 0)
 
 
 def mb(n: float) -> str:

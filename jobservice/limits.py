@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import settings
-from jobservice import user_models
-from jobservice.spec import TRAIN_IMAGES, ImportSpec, JobSpec, job_size
+from jobservice import datasets, user_models
+from jobservice.spec import TRAIN_IMAGES, DatasetSpec, ImportSpec, JobSpec, job_size
 from jobservice.state import JobStatus
 from vae.plural import count
 
@@ -37,6 +37,10 @@ class Limits:
     # the server's disk for jobs (their uploads included), visitors' models and the decoders published to
     # browsers, together (in bytes; the setting is in MB)
     disk_budget: int = settings.default_integer("VAE_DISK_BUDGET_MB") * 2**20
+    # datasets (prepared, and jobs under way), their disk, and images in one dataset
+    datasets_per_owner: int = settings.default_integer("VAE_DATASETS_PER_VISITOR")
+    dataset_bytes_per_owner: int = settings.default_integer("VAE_DATASET_MB_PER_VISITOR") * 2**20
+    dataset_images: int = settings.default_integer("VAE_DATASET_IMAGES")  # images in one dataset
 
     @classmethod
     def from_env(cls) -> Limits:
@@ -49,6 +53,9 @@ class Limits:
             bytes_per_owner=settings.integer("VAE_BYTES_PER_VISITOR"),
             queue_budget=settings.integer("VAE_QUEUE_BUDGET"),
             disk_budget=int(settings.number("VAE_DISK_BUDGET_MB") * 2**20),
+            datasets_per_owner=settings.integer("VAE_DATASETS_PER_VISITOR"),
+            dataset_bytes_per_owner=int(settings.number("VAE_DATASET_MB_PER_VISITOR") * 2**20),
+            dataset_images=settings.integer("VAE_DATASET_IMAGES"),
         )
 
 
@@ -57,8 +64,8 @@ def cpu_hours(image_passes: float) -> float:
     return image_passes * SECONDS_PER_IMAGE_PASS / 3600
 
 
-def check_limits(lim: Limits, spec: JobSpec | ImportSpec, owner: str, jobs: list[JobStatus],
-                 models_dir: Path) -> None:
+def check_limits(lim: Limits, spec: JobSpec | ImportSpec | DatasetSpec, owner: str, jobs: list[JobStatus],
+                 models_dir: Path, adding: int = 0) -> None:
     """Raise LimitReached, saying why, if the owner may not start this job now (the server's disk budget is
     checked apart: jobservice.disk)."""
     size = job_size(spec) if isinstance(spec, JobSpec) else 0  # an import is capped by its time limit
@@ -84,6 +91,14 @@ def check_limits(lim: Limits, spec: JobSpec | ImportSpec, owner: str, jobs: list
             f"{cpu_hours(queued):,.0f} CPU-hours), and this job's {size:,} would take it over its budget of "
             f"{lim.queue_budget:,} (about {cpu_hours(lim.queue_budget):,.0f} CPU-hours). Try fewer epochs, "
             "or again when some jobs have finished.")
+    if isinstance(spec, DatasetSpec):  # a dataset counts against the owner's datasets, not their models
+        if spec.source == "upload":
+            try:
+                datasets.check_quota(owner, adding, sum(j.kind == "dataset" for j in mine),
+                                     lim.datasets_per_owner, lim.dataset_bytes_per_owner)
+            except ValueError as exc:
+                raise LimitReached(str(exc)) from None
+        return
     used = user_models.usage(models_dir, owner)
     if used.models + len(mine) >= lim.models_per_owner:
         raise LimitReached(

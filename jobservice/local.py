@@ -18,11 +18,11 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import settings
-from jobservice import processes, user_models
+from jobservice import datasets, processes, user_models
 from jobservice.disk import DiskUse, check_disk, disk_use, over_quota
 from jobservice.limits import Limits, check_limits, fair_starts
 from jobservice.pause import paused
-from jobservice.spec import UPLOADS, ImportSpec, JobSpec, upload_digest
+from jobservice.spec import UPLOADS, DatasetSpec, ImportSpec, JobSpec, upload_digest
 from jobservice.state import (
     FINISHED,
     JOB_CONFIG,
@@ -34,8 +34,10 @@ from jobservice.state import (
     remove_job_folder,
     tail,
 )
+from vae.bundles.access import SERVER
 from vae.bundles.bundle import is_bundle, write_json
 
+KINDS = {ImportSpec: "import", DatasetSpec: "dataset"}  # spec.json's "kind" (none: a training)
 NotYours = user_models.NotYours  # only a job's owner may stop, cancel or delete it
 
 
@@ -62,29 +64,30 @@ class LocalProcessRunner:
 
     # -- the JobRunner interface -------------------------------------------------------------
 
-    def start(self, spec: JobSpec | ImportSpec, *, owner: str,
+    def start(self, spec: JobSpec | ImportSpec | DatasetSpec, *, owner: str,
               uploads: dict[str, bytes] | None = None) -> str:
         """Queue the owner's job (it starts at once if a slot is free), or raise LimitReached saying why
         not; the owner's identical active job (a double-click) is reused. An import's `uploads` (its files'
         bytes by `spec.upload_names`) are saved in the job's folder before the job can start."""
-        if not isinstance(spec, (JobSpec, ImportSpec)):
-            raise TypeError("start() takes a JobSpec or an ImportSpec")
+        if not isinstance(spec, (JobSpec, ImportSpec, DatasetSpec)):
+            raise TypeError("start() takes a JobSpec, an ImportSpec or a DatasetSpec")
         if not owner:
             raise ValueError("a job needs an owner")
-        if isinstance(spec, ImportSpec):
+        if isinstance(spec, (ImportSpec, DatasetSpec)) and spec.upload_names:
             if sorted(uploads or {}) != sorted(spec.upload_names) or spec.digest != upload_digest(uploads):
                 raise ValueError(f"an import needs exactly its files ({', '.join(spec.upload_names)}), "
                                  "as its digest says")
         elif uploads:
-            raise ValueError("only an import job takes uploads")
+            raise ValueError("only an import or an upload's dataset job takes uploads")
         with locked(self.root):
             self._reconcile()
             jobs = self._read_all()
             for job in jobs:
                 if job.active and job.owner == owner and job.spec == spec:
                     return job.id
-            check_limits(self.limits, spec, owner, jobs, self.models_dir)
-            check_disk(self.limits, self.disk_use(), sum(len(b) for b in (uploads or {}).values()))
+            adding = sum(len(b) for b in (uploads or {}).values())
+            check_limits(self.limits, spec, owner, jobs, self.models_dir, adding)
+            check_disk(self.limits, self.disk_use(), adding)
             job_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
             d = self.root / job_id
             d.mkdir(parents=True)
@@ -93,7 +96,11 @@ class LocalProcessRunner:
                 (d / UPLOADS / name).write_bytes(data)
             # Its own folder, named after the job as well as the name: two equal names never collide.
             out = (self.models_dir / f"{spec.slug}-{job_id.rsplit('-', 1)[1]}").resolve()
-            kind = {"kind": "import"} if isinstance(spec, ImportSpec) else {}
+            if isinstance(spec, DatasetSpec):  # a dataset's folder is its id: own/<id>
+                own_id = (f"{spec.slug}-{job_id.rsplit('-', 1)[1]}" if spec.upload_names
+                          else datasets.folder_dataset_id(spec.folder, spec.size, spec.fit))
+                out = (settings.datasets_dir() / own_id).resolve()
+            kind = {"kind": KINDS[type(spec)]} if type(spec) in KINDS else {}
             write_json(d / "spec.json", {**kind, "spec": spec.to_dict(), "created": time.time(),
                                           "owner": owner, "out": str(out)})
             self._reconcile()
@@ -163,7 +170,7 @@ class LocalProcessRunner:
 
     def disk_use(self) -> DiskUse:
         """What the server's jobs, models and counted folders hold now."""
-        return disk_use(self.root, self.models_dir, self.counted_dirs)
+        return disk_use(self.root, self.models_dir, self.counted_dirs, settings.datasets_dir())
 
     def paused(self) -> dict | None:
         """{"since", "by"} while a teacher has paused the queue (jobservice.pause), else None."""
@@ -208,7 +215,7 @@ class LocalProcessRunner:
                 if is_bundle(job.bundle) and user_models.access(job.bundle).owner is None:
                     changed |= not self._keep(job)
                 _OWNED.add(str(job.bundle))
-            if job.kind == "import" and job.state in FINISHED and job.id not in _CLEARED:
+            if job.kind in ("import", "dataset") and job.state in FINISHED and job.id not in _CLEARED:
                 # The visitor's files are needed only until the import ends, refused or not: gone at once.
                 shutil.rmtree(d / UPLOADS, ignore_errors=True)
                 _CLEARED.add(job.id)
@@ -245,12 +252,29 @@ class LocalProcessRunner:
             files += [f"--{role}-name={theirs}" for role, theirs in zip(roles, s.file_names) if theirs]
             return ["-m", "vae", "import", *files, "--dataset", s.dataset, f"--name={s.display_name}",
                     "--threads", str(self.threads), "--out", str(job.out), "--job-dir", str(d.resolve())]
+        if isinstance(job.spec, DatasetSpec):
+            return self._dataset_command(job)
         config = d / JOB_CONFIG  # written at launch, not at start(), so jobs an older runner queued start too
         write_json(config, job.spec.config.to_dict())
         return ["-m", "vae", "train", "--config", str(config.resolve()),
                 # "--name=…" in one piece: a name that starts with "-" is still the name, not an option.
                 f"--name={job.spec.display_name}", "--threads", str(self.threads),
                 "--out", str(job.out), "--job-dir", str(d.resolve())]
+
+    def _dataset_command(self, job: JobStatus) -> list[str]:
+        """A dataset job's command: the visitor's zip (or the operator's folder, found by its id now) checked
+        and prepared, with the owner's room left and the server's image cap."""
+        s, d = job.spec, (self.root / job.id).resolve()
+        if s.source == "upload":
+            source = [str(d / UPLOADS / s.upload_names[0])]
+            owner = job.owner or ""
+            room = ["--max-mb", f"{datasets.room(owner, self.limits.dataset_bytes_per_owner) / 2**20:.3f}"]
+        else:
+            source, owner, room = ["--folder", datasets.folder_path(s.folder)], SERVER, []
+        return ["-m", "vae", "dataset", *source, "--size", s.size, "--fit", s.fit, f"--name={s.display_name}",
+                f"--licence={s.licence}", f"--shown={s.file_name or 'the server folder'}", f"--owner={owner}",
+                "--max-images", str(self.limits.dataset_images), *room, "--out", str(job.out),
+                "--job-dir", str(d)]
 
     def _running(self, d: Path, run: dict) -> bool:
         """Whether a launched job (its pid.json: `run`) still runs: here its process; another runner asks

@@ -8,6 +8,7 @@ import unicodedata
 from dataclasses import dataclass, fields
 
 from vae.importing.card import shown_file_name
+from vae.inputs import prepared
 from vae.model.training_config import TrainingConfig
 from vae.plural import count
 
@@ -19,9 +20,20 @@ UPLOAD_NAMES = {"graph": ("encoder.keras", "decoder.keras"), "weights": ("upload
 TRAIN_IMAGES = {"mnist": 60_000, "fashion_mnist": 60_000, "digits": 1_437}
 
 
+def train_images(dataset: str) -> int:
+    """A dataset's training images: the built-in ones' known counts, a prepared one's from its
+    dataset.json."""
+    if prepared.is_prepared_name(dataset):
+        try:
+            return int(prepared.read_meta(dataset)["n_train"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return 60_000  # gone or unreadable: the job fails at once, but is sized like MNIST meanwhile
+    return TRAIN_IMAGES.get(dataset, 60_000)
+
+
 def job_size(spec: TrainingConfig) -> int:
     """Epochs × training images: what a job costs, roughly, in trainer time."""
-    images = TRAIN_IMAGES.get(spec.dataset, 60_000)
+    images = train_images(spec.dataset)
     return spec.epochs * min(images, spec.max_train or images)
 
 
@@ -136,3 +148,57 @@ class ImportSpec:
     def from_dict(cls, d: dict) -> ImportSpec:
         known = {f.name for f in fields(cls)}
         return cls(**{k: tuple(v) if k == "file_names" else v for k, v in d.items() if k in known})
+
+
+DATASET_SIZES = ("28-grey", "32-colour", "64-colour")  # vae.inputs.own_images.SIZES (not imported: Pillow)
+DATASET_FITS = ("crop", "pad")
+DATASET_UPLOAD = "images.zip"  # in a dataset job's upload/ folder: the visitor's zip, under this name
+
+
+@dataclass(frozen=True, kw_only=True)
+class DatasetSpec:
+    """A dataset job: a visitor's zip of images (source "upload", in the job's folder), or one of the
+    operator's VAE_DATASET_FOLDERS (source "folder", named by its id, never a path), checked and prepared
+    by `python -m vae dataset` at the chosen size. Two equal specs (same settings, same zip by its digest)
+    are the same job."""
+
+    source: str  # "upload" or "folder"
+    name: str = ""  # the dataset's title
+    size: str = "28-grey"
+    fit: str = "crop"  # centre-crop, or pad, to a square
+    licence: str = ""  # the owner's licence line for the images, shown on the card
+    file_name: str = ""  # the visitor's name for the zip, shown as text, never used as a path
+    folder: str = ""  # "folder": the operator folder's id (jobservice.datasets.folder_id)
+    digest: str = ""  # upload_digest() of the zip
+
+    def __post_init__(self) -> None:
+        if self.source not in ("upload", "folder"):
+            raise ValueError(f"source must be upload or folder; got {self.source!r}.")
+        if self.size not in DATASET_SIZES or self.fit not in DATASET_FITS:
+            raise ValueError(f"size must be one of {', '.join(DATASET_SIZES)} and fit one of "
+                             f"{', '.join(DATASET_FITS)}.")
+        if (self.source == "folder") != bool(re.fullmatch(r"[a-z0-9-]{1,80}", self.folder)):
+            raise ValueError("an operator's folder is named by its id, and only a folder job names one.")
+        object.__setattr__(self, "name", _clean_name(self.name))
+        object.__setattr__(self, "licence", " ".join(str(self.licence).split())[:200])
+        object.__setattr__(self, "file_name", shown_file_name(self.file_name) if self.file_name else "")
+
+    @property
+    def upload_names(self) -> tuple[str, ...]:
+        return (DATASET_UPLOAD,) if self.source == "upload" else ()
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.file_name or "My images"
+
+    @property
+    def slug(self) -> str:
+        return _slug(self.name or self.file_name.rsplit(".", 1)[0], "images")
+
+    def to_dict(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> DatasetSpec:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in known})

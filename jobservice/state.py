@@ -17,7 +17,7 @@ try:
 except ImportError:  # Windows: no flock; a single Streamlit process is still safe enough
     fcntl = None
 
-from jobservice.spec import ImportSpec, JobSpec
+from jobservice.spec import DatasetSpec, ImportSpec, JobSpec
 from vae.inputs.data import not_downloaded
 
 # A job folder holds: spec.json (what to train, where to save), training_config.json (what the trainer
@@ -32,6 +32,9 @@ IMPORT_CRASHED = "The import process ended unexpectedly."
 JOB_CONFIG = "training_config.json"  # in the job's folder: the training config the trainer reads
 
 
+SPECS = {"import": ImportSpec, "dataset": DatasetSpec}  # spec.json's "kind" (none: a training)
+
+
 class JobNotFound(LookupError):
     """No job with that id under the runner's jobs folder."""
 
@@ -41,7 +44,7 @@ class JobStatus:
     """A job as its runner sees it now."""
 
     id: str
-    spec: JobSpec | ImportSpec
+    spec: JobSpec | ImportSpec | DatasetSpec
     state: str  # queued, running, stopping, done, stopped, failed
     out: Path  # where the bundle is (or will be) saved
     queue_position: int | None = None  # 1 = next to start; None unless queued
@@ -69,8 +72,8 @@ class JobStatus:
 
     @property
     def kind(self) -> str:
-        """"train" or "import"."""
-        return "import" if isinstance(self.spec, ImportSpec) else "train"
+        """"train", "import" or "dataset"."""
+        return {ImportSpec: "import", DatasetSpec: "dataset"}.get(type(self.spec), "train")
 
 
 class JobRunner(Protocol):
@@ -134,7 +137,7 @@ def read_job(d: Path, running: Callable[[Path, dict], bool]) -> JobStatus:
     """A job's state from its files and whether its process is alive (`running(d, pid.json)`: here its
     process; another runner asks its cluster); writes nothing."""
     meta = read_json(d / "spec.json")
-    spec = (ImportSpec if meta.get("kind") == "import" else JobSpec).from_dict(meta["spec"])
+    spec = SPECS.get(meta.get("kind"), JobSpec).from_dict(meta["spec"])
     status = read_json(d / "status.json")
     run = read_json(d / "pid.json")
     progress = read_json(d / "progress.json") or {}
@@ -149,7 +152,7 @@ def read_job(d: Path, running: Callable[[Path, dict], bool]) -> JobStatus:
         state = "stopping" if (d / "STOP").exists() else "running"
     else:
         state = "failed"
-        status = {"message": crash_message(d / "train.log", isinstance(spec, ImportSpec))}
+        status = {"message": crash_message(d / "train.log", not isinstance(spec, JobSpec))}
     bundle = status.get("bundle") if status else None
     return JobStatus(
         id=d.name, spec=spec, state=state, out=Path(meta["out"]),

@@ -16,7 +16,7 @@ APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
 def test_train_page_shows_the_form(dirs):
     at = train_page()
-    assert [b.label for b in at.button] == ["Start training"]
+    assert [b.label for b in at.button] == ["Start training", "Prepare the dataset"]  # (own images: below)
     # The EMA toggle sits in a third of the form (a quarter cut its label short in a 1400 px window).
     ema = next(t for t in at.toggle if t.label.startswith("Average the weights"))
     assert ema.label == "Average the weights (EMA)"
@@ -30,8 +30,7 @@ def test_train_page_shows_the_form(dirs):
 def test_enter_in_a_field_of_the_form_never_starts_a_job(dirs):
     """Pressing Enter in the Epochs box submitted the form (Streamlit's default): only the button does."""
     at = train_page()
-    (form,) = at.get("form")
-    assert form.proto.form.enter_to_submit is False
+    assert [form.proto.form.enter_to_submit for form in at.get("form")] == [False, False]  # (and own images')
 
 
 def test_failed_job_shows_its_message_and_no_log(dirs, tmp_path):

@@ -19,7 +19,9 @@ from vae.bundles.save import load_vae
 from vae.bundles.serving import ServedModel, encode_files, to_png
 from vae.importing import importer
 from vae.importing.job import PROGRESS, write_done, write_ended
+from vae.inputs import own_images
 from vae.inputs.data import load_dataset
+from vae.inputs.own_images import FITS, SIZES
 from vae.model.config import ENCODERS
 from vae.model.evaluate import evaluate
 from vae.model.train import TrainingStopped, train, write_job_json
@@ -76,6 +78,8 @@ def _parser() -> argparse.ArgumentParser:
     i.add_argument("--job-dir", help="folder for progress.json (the stage) and status.json (how it ended)")
     i.add_argument("--out", required=True, help="model bundle directory to write")
 
+    _add_dataset(sub)
+
     g = sub.add_parser("add-gallery", help="give bundles a gallery of their dataset's test images",
                        description="Add gallery.npz (30 test images of each label, with labels and indices) "
                                    "to a finished bundle from its dataset on this machine, list it in the "
@@ -84,6 +88,44 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--data-dir", help="folder with the IDX files (default: $VAE_DATA_DIR, Debian, Keras' "
                                       "cache; never downloaded)")
     return p
+
+
+def _add_dataset(sub) -> None:
+    """The dataset command: a zip (or a folder) of images, one folder per label, checked and prepared."""
+    s = sub.add_parser("dataset", help="check and prepare a zip or folder of images (one folder per label)",
+                       description="Check a zip (or folder) of images in Keras' image_dataset_from_directory "
+                                   "layout, make every image the chosen size, split off a fixed test split "
+                                   "and save the dataset (data.npz, dataset.json) as own/<folder name>.")
+    s.add_argument("source", help="the .zip file, or with --folder a folder")
+    s.add_argument("--folder", action="store_true",
+                   help="the source is a folder (symbolic links not followed)")
+    s.add_argument("--size", choices=list(SIZES), default="28-grey")
+    s.add_argument("--fit", choices=list(FITS), default="crop")
+    s.add_argument("--name", default="", help="the dataset's title")
+    s.add_argument("--shown", help="the source's name in messages (default: its own)")
+    s.add_argument("--licence", default="", help="the owner's licence line for the images")
+    s.add_argument("--owner", help="the owner id to record (access.json); 'server': everyone's")
+    s.add_argument("--max-images", type=int, default=20_000)
+    s.add_argument("--max-mb", type=float, help="MB the prepared arrays may take")
+    s.add_argument("--memory-mb", type=int, default=3072,
+                   help="MB of memory this process may take while it decodes the images (0: no limit)")
+    s.add_argument("--job-dir", help="folder for progress.json and status.json")
+    s.add_argument("--out", required=True, help="the dataset folder to write (its name is the dataset's id)")
+
+
+def _dataset(args) -> int:
+    if args.memory_mb:  # Pillow decodes a visitor's files here: a cap on this process's own memory, as an
+        import resource  # import's sandbox has (RLIMIT_DATA: private memory, not reserved address space)
+
+        limit = args.memory_mb * 2**20
+        resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
+    out = own_images.run(args.source, args.out, shown=args.shown or Path(args.source).name,
+                         job_dir=args.job_dir, owner=args.owner, size=args.size, fit=args.fit,
+                         title=args.name, licence=args.licence, kind="folder" if args.folder else "upload",
+                         max_images=args.max_images,
+                         max_bytes=None if args.max_mb is None else int(args.max_mb * 2**20))
+    print(own_images.done_message(json.loads((out / "dataset.json").read_text())))
+    return 0
 
 
 def _add_train(sub) -> None:
@@ -107,7 +149,7 @@ def _add_train(sub) -> None:
             text = f"{text} (default: {shown})".strip()
         group.add_argument(flag, help=text or None, **kw)
 
-    recipe("--dataset", choices=["mnist", "fashion_mnist", "digits"])
+    recipe("--dataset", "mnist, fashion_mnist, digits, or a prepared dataset's own/<id>")
     recipe("--latent-dim", type=int)
     recipe("--epochs", type=int)
     recipe("--beta", "weight of the KL term (1 = true ELBO)", type=float)
@@ -152,7 +194,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return {"train": _train, "evaluate": _evaluate, "encode": _encode, "decode": _decode,
-                "import": _import, "add-gallery": _add_gallery}[args.command](args)
+                "import": _import, "add-gallery": _add_gallery,
+                "dataset": _dataset}[args.command](args)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -11,6 +11,7 @@ from explorer import icons, models, notices, training, visitors
 from explorer.figures import history_figure
 from explorer.models import Handle
 from explorer.sections import replay
+from jobservice import datasets
 from vae.plural import count
 
 INTRO = ("Training runs in its own process on this server: it keeps going if you switch pages or close the "
@@ -32,7 +33,9 @@ def form(runner: training.LocalProcessRunner) -> None:
     here = data_warning()
     with st.form("train_form", enter_to_submit=False):  # Enter in a field never starts a job
         c1, c2, c3 = st.columns(3)
-        dataset = dataset_picker(c1, here, help="digits: scikit-learn's 1,797 small digits, quick to train")
+        dataset = dataset_picker(c1, here, own=own_datasets(visitors.owner()),
+                                 help="digits: scikit-learn's 1,797 small digits, quick to train; own/…: a "
+                                      "dataset of your own images (below)")
         preset = c2.selectbox("Architecture preset", ["default", "course"])
         name = c3.text_input("Name (optional)", max_chars=80, placeholder="e.g. my fashion 2-D")
         c1, c2, c3, c4 = st.columns(4)
@@ -57,7 +60,9 @@ def form(runner: training.LocalProcessRunner) -> None:
                                         beta=float(beta), epochs=int(epochs), batch_size=int(batch_size),
                                         dropout=float(dropout), ema=bool(ema),
                                         encoder=encoder if preset == "default" else "wide", name=name)
-                job = runner.status(runner.start(spec, owner=visitors.acting_owner("train a model")))
+                owner = visitors.acting_owner("train a model")
+                datasets.check_use(dataset, owner)  # by its id, here: the job never sees another's dataset
+                job = runner.status(runner.start(spec, owner=owner))
                 st.toast(f"“{models.plain_text(spec.display_name)}” is {job.state}"
                          + (f" (position {job.queue_position} in the queue)." if job.queue_position else "."))
             except ValueError as exc:  # a bad setting, a limit, not signed in: the message says which
@@ -73,10 +78,21 @@ def data_warning() -> list[str]:
     return here
 
 
-def dataset_picker(container, here: list[str], **kwargs) -> str:
-    """The Dataset box of a job's form: every dataset, those this server lacks marked, one it has chosen."""
-    return container.selectbox("Dataset", training.DATASETS, index=training.DATASETS.index(here[0]),
-                               format_func=lambda name: training.dataset_label(name, here), **kwargs)
+def own_datasets(owner: str | None) -> dict[str, str]:
+    """The prepared datasets this visitor may train on (theirs, shared, the server's), by name (own/<id>),
+    with their titles as text."""
+    # (a select box shows its options as text: nothing to escape)
+    return {d.name: f"{' '.join(d.title.split())[:60]} ({d.meta.get('size_text', '')}, "
+                    f"{count(d.images, 'image')})" for d in datasets.visible(owner)}
+
+
+def dataset_picker(container, here: list[str], own: dict[str, str] | None = None, **kwargs) -> str:
+    """The Dataset box of a job's form: every dataset, those this server lacks marked, one it has chosen;
+    then the visitor's `own` prepared datasets (name: title)."""
+    own = own or {}
+    return container.selectbox("Dataset", [*training.DATASETS, *own], index=training.DATASETS.index(here[0]),
+                               format_func=lambda name: own.get(name) or training.dataset_label(name, here),
+                               **kwargs)
 
 
 def loss_charts(history: dict, job_id: str) -> None:

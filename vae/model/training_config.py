@@ -9,6 +9,7 @@ import os
 from dataclasses import MISSING, asdict, dataclass, fields
 from pathlib import Path
 
+from vae.inputs import prepared
 from vae.inputs.data import DATASETS
 from vae.model.config import ENCODERS, ModelConfig, check_range
 from vae.plural import count, noun
@@ -32,7 +33,7 @@ class TrainingConfig:
     they say where and how fast a run goes, not what it trains.
     """
 
-    dataset: str  # one of vae.inputs.data.DATASETS
+    dataset: str  # one of vae.inputs.data.DATASETS, or a prepared dataset's own/<id>
     max_train: int | None = None  # use only the first N training images (tests, quick trials)
     # The model (see ModelConfig for each field's meaning)
     preset: str = "default"
@@ -57,8 +58,11 @@ class TrainingConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if self.dataset not in DATASETS:
-            raise ValueError(f"Unknown dataset '{self.dataset}': choose one of {', '.join(DATASETS)}.")
+        if prepared.is_prepared_name(self.dataset):
+            prepared.folder_of(self.dataset)  # a well-formed own/<id> (whether it is there: the trainer's)
+        elif self.dataset not in DATASETS:
+            raise ValueError(f"Unknown dataset '{self.dataset}': choose one of {', '.join(DATASETS)}, or a "
+                             "prepared own/<id>.")
         for name in INTS + FLOATS:
             self._coerce(name, int if name in INTS else float)
         if self.encoder_dropout is not None:
