@@ -53,6 +53,7 @@ class AppServer:
         # ~/.local/share/latent-explorer, unless the caller (or its environment: tests/conftest.py)
         # names a $VAE_HOME.
         env.setdefault("VAE_HOME", str(self.log_path.parent / f"{self.log_path.stem}-home"))
+        self.home = Path(env["VAE_HOME"])  # (nginx serves its published decoders: scripts/balancer.py)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", script, "--server.headless", "true",
              "--server.port", str(self.port), "--server.address", "127.0.0.1",

@@ -90,7 +90,7 @@ def test_a_job_started_on_one_replica_is_seen_stopped_and_used_on_the_other(brow
 @pytest.mark.skipif(nginx_binary() is None, reason="no nginx (apt-get install nginx)")
 def test_nginx_in_front_of_two_replicas_serves_the_load_script(replicas, tmp_path):
     (a, b), _ = replicas
-    balancer = Balancer(tmp_path, (a.port, b.port), free_port())
+    balancer = Balancer(tmp_path, (a.port, b.port), free_port(), decoders=a.home / "decoders")
     with balancer as url:
         load = subprocess.run([sys.executable, "scripts/load_test.py", "--url", url, "--users", "2",
                                "--actions", "2"], cwd=REPO, capture_output=True, text=True, timeout=400)
