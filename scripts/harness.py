@@ -113,8 +113,10 @@ def launch_chromium(playwright):
 
 
 def component_frame(page, timeout_ms: float = 60_000):
-    """The live decoder's iframe, once ONNX Runtime Web has a session (or has failed)."""
+    """The live decoder's iframe, scrolled to (it loads its model only once on the screen), once ONNX Runtime
+    Web has a session (or has failed)."""
     handle = page.wait_for_selector(COMPONENT_IFRAME, timeout=timeout_ms)
+    handle.scroll_into_view_if_needed(timeout=timeout_ms)
     frame = handle.content_frame()
     frame.wait_for_function("window.__liveDecoderStatus && window.__liveDecoderStatus !== 'loading'",
                             timeout=timeout_ms)
