@@ -4,15 +4,23 @@ its own; ended by its own process id)."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import shutil
 import subprocess
 from pathlib import Path
 
+import settings
+
 REPO = Path(__file__).resolve().parents[1]
 SITE = REPO / "deploy" / "nginx.conf"
 EXAMPLE_PORTS = (8501, 8502)  # the replicas' ports as the example names them
+# The folders nginx serves files from, as the example names them: Streamlit's static folder, the replicas'
+# published decoders ($VAE_HOME/decoders/models/) and the checkout's live decoder frontend.
+EXAMPLE_STATIC = "/srv/latent-explorer/venv/lib/python3/site-packages/streamlit/static"
+EXAMPLE_DECODERS = "/home/latent/.local/share/latent-explorer/decoders/models/"
+EXAMPLE_FRONTEND = "/srv/latent-explorer/live_decoder/frontend/"
 
 
 def nginx_binary() -> str | None:
@@ -26,12 +34,27 @@ SIGN_IN = re.compile(r"#   (auth_basic .*;)\n\s*#   auth_basic_user_file .*;\n"
                      r"(\s*)proxy_set_header X-Forwarded-User \"\";")
 
 
+def streamlit_static_dir() -> Path:
+    """Streamlit's frontend folder (index.html, static/), as the comment in deploy/nginx.conf finds it."""
+    return Path(importlib.util.find_spec("streamlit").origin).resolve().parent / "static"
+
+
 def nginx_config(folder: Path, ports: tuple[int, int], listen: int, users: Path | None = None,
-                 bind: str | None = None) -> Path:
+                 bind: str | None = None, decoders: Path | None = None, checkout: Path = REPO) -> Path:
     """deploy/nginx.conf with these replica and balancer ports, inside a main config of its own; with
     `users` (an htpasswd file), its sign-in switched on; with `bind`, connecting to the replicas from that
-    address (proxy_bind: a test's way to tell the proxy's connections from a browser's on one machine)."""
+    address (proxy_bind: a test's way to tell the proxy's connections from a browser's on one machine).
+    It serves Streamlit's static files from this Python's Streamlit, the published decoders from `decoders`
+    (the replicas' $VAE_HOME/decoders; by default this process's settings.decoders_dir()) and the live
+    decoder's frontend from `checkout`."""
     site = SITE.read_text()
+    served = {EXAMPLE_STATIC: streamlit_static_dir(),
+              EXAMPLE_DECODERS: f"{decoders or settings.decoders_dir()}/models/",
+              EXAMPLE_FRONTEND: f"{Path(checkout).resolve() / 'live_decoder' / 'frontend'}/"}
+    for example, path in served.items():
+        if site.count(example) != 1:
+            raise ValueError(f"{SITE} no longer names {example} once")
+        site = site.replace(example, str(path))
     if ports[0] == ports[1]:  # one replica (a test's): the map of answering replicas names it once
         site = re.sub(rf"\n\s*127\.0\.0\.1:{EXAMPLE_PORTS[1]}\s+b;", "", site)
     for example, port in zip(EXAMPLE_PORTS, ports, strict=True):
@@ -57,6 +80,8 @@ pid {folder / 'nginx.pid'};
 error_log {folder / 'error.log'} warn;
 events {{ worker_connections 1024; }}
 http {{
+    include /etc/nginx/mime.types;
+    default_type application/octet-stream;
     log_format upstream '$request_method $uri $status $upstream_addr';
     access_log {folder / 'access.log'} upstream;
 {temp}
@@ -70,13 +95,13 @@ class Balancer:
     """nginx with deploy/nginx.conf in front of two replicas; a context manager yielding its URL."""
 
     def __init__(self, folder: Path, ports: tuple[int, int], listen: int, users: Path | None = None,
-                 bind: str | None = None):
+                 bind: str | None = None, decoders: Path | None = None, checkout: Path = REPO):
         self.folder, self.listen = Path(folder), listen
         self.folder.mkdir(parents=True, exist_ok=True)
         self.nginx = nginx_binary()
         if self.nginx is None:
             raise FileNotFoundError("no nginx (apt-get install nginx)")
-        self.conf = nginx_config(self.folder, ports, listen, users, bind)
+        self.conf = nginx_config(self.folder, ports, listen, users, bind, decoders, checkout)
         self.proc: subprocess.Popen | None = None
 
     def __enter__(self) -> str:

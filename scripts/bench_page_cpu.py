@@ -1,7 +1,7 @@
 """Server CPU per page view: the web process's user+system time for one page opened in a fresh tab.
 
     python scripts/bench_page_cpu.py [--pages latent_map,compare] [--repeats 3] [--visit first]
-        [--checkout /tmp/before] [--trace DIR [--profile]] [--py-spy DIR]
+        [--via nginx] [--checkout /tmp/before] [--trace DIR [--profile]] [--py-spy DIR]
 
 Starts `streamlit run app.py` (this checkout, and each --checkout's app as well) and a bare Streamlit
 app with the same eight page paths, each page writing one line (generated into a temp folder, with this
@@ -12,7 +12,10 @@ and after. Each page is opened once on each server first (warm-up, not counted);
 median of --repeats views. --visit first: a new browser context each time (a browser's first visit: no
 cookies, so the pixel-ratio report and the visitor cookie, and no HTTP cache, so the server sends
 Streamlit's frontend and the components' files again); tab: a new tab in one context per server that
-has been there before (cookies set, static files cached: every later view of a page).
+has been there before (cookies set, static files cached: every later view of a page). --via nginx: each
+server behind an nginx of its own running deploy/nginx.conf (scripts/balancer.py, one replica), as on a
+class server: nginx then sends Streamlit's static files and the live decoder's files from disk, and the
+table also gives the nginx processes' own CPU per view (master and worker); the figures stay the app's.
 
 Prints per page the app's CPU, the bare app's, the difference, the part of each spent on the event
 loop's thread (HTTP, websocket; the rest is script runs, garbage collection, file reads), and the script
@@ -37,13 +40,15 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from scripts.harness import AppServer, launch_chromium  # noqa: E402
+from scripts.balancer import Balancer  # noqa: E402
+from scripts.harness import AppServer, free_port, launch_chromium  # noqa: E402
 
 # url path -> (page file stem, title): the app's menu (app.py's PAGES); "" is the default page, Home.
 MENU = {"": ("home", "Home"), "latent_map": ("latent_map", "Latent map"),
@@ -111,11 +116,44 @@ class Server:
             env.update(SERVER_TRACE_OUT=str(trace / name), SERVER_TRACE_PROFILE="1" if profile else "0",
                        SERVER_TRACE_FUNCS=funcs, PYTHONPATH=path)
         self.name = name
+        self.root = root
         self.app = AppServer(scratch / f"{name}.log", env=env, root=root)
+        self.url = self.app.url  # where the browser goes: the app, or (--via nginx) its nginx
+        self.proxy: Balancer | None = None
         self.trace = trace / name if trace else None
         self.views: dict[str, list[View]] = {}
         self.browser = None  # --visit tab: the context whose tabs open the pages
         self.spy: subprocess.Popen | None = None
+
+    def start_proxy(self, folder: Path) -> None:
+        """--via nginx: deploy/nginx.conf in front of this server alone, serving its published decoders."""
+        self.proxy = Balancer(folder / f"nginx-{self.name}", (self.app.port, self.app.port), free_port(),
+                              decoders=self.app.home / "decoders", checkout=self.root)
+        self.url = self.proxy.__enter__()
+        deadline = time.time() + 30
+        while True:  # until nginx answers, with the app's answer
+            try:
+                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as answer:
+                    if answer.status == 200:
+                        return
+            except OSError:
+                if time.time() > deadline:
+                    raise
+            time.sleep(0.2)
+
+    def stop(self) -> None:
+        if self.proxy is not None:
+            self.proxy.__exit__(None, None, None)
+        stop_py_spy(self)
+        self.app.stop()
+
+    def proxy_cpu(self) -> float:
+        """CPU seconds of its nginx so far (master and workers), 0 without one."""
+        if self.proxy is None or self.proxy.proc is None:
+            return 0.0
+        pid = self.proxy.proc.pid
+        workers = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        return cpu_seconds(pid) + sum(cpu_seconds(int(worker)) for worker in workers)
 
     def idle_rate(self, seconds: float = 5.0) -> float:
         """CPU seconds per second with no page open (the keeper thread, timers)."""
@@ -127,13 +165,14 @@ class Server:
 @dataclass
 class View:
     """One page view: server CPU s (of which the event loop's, the main thread), script runs the browser
-    saw, and its span (time.time(), to find its runs in the trace)."""
+    saw, its span (time.time(), to find its runs in the trace), and its nginx's CPU s (--via nginx)."""
 
     cpu: float
     loop: float
     runs: int
     start: float
     end: float
+    proxy: float = 0.0
 
 
 def median(views: list[View], field: str) -> float:
@@ -152,16 +191,16 @@ def view(browser, server: Server, path: str, quiet_ms: int) -> View:
     ctx = server.browser or new_context(browser)
     page = ctx.new_page()
     pid = server.app.proc.pid
-    t0, c0, l0 = time.time(), cpu_seconds(pid), cpu_seconds(pid, pid)
-    page.goto(f"{server.app.url}/{path}")
+    t0, c0, l0, p0 = time.time(), cpu_seconds(pid), cpu_seconds(pid, pid), server.proxy_cpu()
+    page.goto(f"{server.url}/{path}")
     page.wait_for_function(QUIET, arg=quiet_ms, polling=100)
-    c1, l1, t1 = cpu_seconds(pid), cpu_seconds(pid, pid), time.time()
+    c1, l1, t1, p1 = cpu_seconds(pid), cpu_seconds(pid, pid), time.time(), server.proxy_cpu()
     runs = page.evaluate("window.__runs.runs")
     page.close()
     if ctx is not server.browser:
         ctx.close()
     time.sleep(0.3)  # the server's side of the closed websocket, outside the next figure
-    return View(c1 - c0, l1 - l0, runs, t0, t1)
+    return View(c1 - c0, l1 - l0, runs, t0, t1, p1 - p0)
 
 
 def start_py_spy(server: Server, folder: Path) -> None:
@@ -178,14 +217,15 @@ def stop_py_spy(server: Server) -> None:
         server.spy.wait(60)
 
 
-def report(servers: list[Server], pages: list[str], repeats: int, visit: str) -> None:
+def report(servers: list[Server], pages: list[str], repeats: int, visit: str, via: str) -> None:
     bare, apps = servers[0], servers[1:]
     width = max(16, *(len(s.name) + 10 for s in apps))
     names = "/".join(s.name for s in servers)
     head = f"{'page':<14}" + "".join(f"{s.name + ' CPU s':>{width}}" for s in apps) + f"{'bare CPU s':>12}"
     head += "".join(f"{s.name + ' - bare':>{width}}" for s in apps)
-    print(f"\nServer CPU per page view ({visit} visit, median of {repeats}, seconds)\n{head}"
-          f"   event loop s ({names})   runs seen ({names})")
+    nginx = via == "nginx"
+    print(f"\nServer CPU per page view ({visit} visit, {via}, median of {repeats}, seconds)\n{head}"
+          f"   event loop s ({names})   runs seen ({names})" + (f"   nginx CPU s ({names})" if nginx else ""))
     diffs: dict[str, list[float]] = {s.name: [] for s in apps}
     for path in pages:
         med = {s.name: median(s.views[path], "cpu") for s in servers}
@@ -196,6 +236,8 @@ def report(servers: list[Server], pages: list[str], repeats: int, visit: str) ->
             line += f"{diffs[s.name][-1]:{width}.3f}"
         line += "   " + " / ".join(f"{median(s.views[path], 'loop'):.2f}" for s in servers)
         line += "   " + " / ".join(f"{median(s.views[path], 'runs'):g}" for s in servers)
+        if nginx:
+            line += "   " + " / ".join(f"{median(s.views[path], 'proxy'):.2f}" for s in servers)
         print(line)
     for s in apps:
         d = diffs[s.name]
@@ -249,6 +291,8 @@ def main() -> int:
                     "default: the whole menu")
     ap.add_argument("--repeats", type=int, default=3, help="measured views per page and server (median)")
     ap.add_argument("--visit", choices=("first", "tab"), default="first")
+    ap.add_argument("--via", choices=("direct", "nginx"), default="direct",
+                    help="nginx: each server behind deploy/nginx.conf (static files served by nginx)")
     ap.add_argument("--checkout", type=Path, action="append", default=[],
                     help="another checkout whose app.py to measure in the same run (repeatable)")
     ap.add_argument("--quiet-ms", type=int, default=1000, help="no rerun for this long ends a view")
@@ -277,6 +321,8 @@ def main() -> int:
     try:
         for s in servers:
             s.app.wait_healthy(timeout=180)
+            if args.via == "nginx":
+                s.start_proxy(scratch)
         with sync_playwright() as p:
             browser = launch_chromium(p)
             if args.visit == "tab":
@@ -302,9 +348,8 @@ def main() -> int:
             browser.close()
     finally:
         for s in servers:
-            stop_py_spy(s)
-            s.app.stop()
-    report(servers, pages, args.repeats, args.visit)
+            s.stop()
+    report(servers, pages, args.repeats, args.visit, args.via)
     walls = [v.end - v.start - args.quiet_ms / 1000 for s in servers for vs in s.views.values() for v in vs]
     print("idle CPU with no page open (keeper, timers), CPU s per s: "
           + ", ".join(f"{name} {rate:.4f}" for name, rate in idle.items())

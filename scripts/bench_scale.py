@@ -95,7 +95,8 @@ def bench_web(args) -> dict[str, dict]:
         try:
             for s in servers:
                 s.wait_healthy(timeout=180)
-            with Balancer(Path(tmp) / "nginx", (servers[0].port, servers[1].port), free_port()) as url:
+            with Balancer(Path(tmp) / "nginx", (servers[0].port, servers[1].port), free_port(),
+                          decoders=servers[0].home / "decoders") as url:
                 results["two replicas behind nginx"] = load(args, url)
         finally:
             for s in servers:

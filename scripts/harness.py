@@ -53,6 +53,7 @@ class AppServer:
         # ~/.local/share/latent-explorer, unless the caller (or its environment: tests/conftest.py)
         # names a $VAE_HOME.
         env.setdefault("VAE_HOME", str(self.log_path.parent / f"{self.log_path.stem}-home"))
+        self.home = Path(env["VAE_HOME"])  # (nginx serves its published decoders: scripts/balancer.py)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", script, "--server.headless", "true",
              "--server.port", str(self.port), "--server.address", "127.0.0.1",
@@ -112,8 +113,10 @@ def launch_chromium(playwright):
 
 
 def component_frame(page, timeout_ms: float = 60_000):
-    """The live decoder's iframe, once ONNX Runtime Web has a session (or has failed)."""
+    """The live decoder's iframe, scrolled to (it loads its model only once on the screen), once ONNX Runtime
+    Web has a session (or has failed)."""
     handle = page.wait_for_selector(COMPONENT_IFRAME, timeout=timeout_ms)
+    handle.scroll_into_view_if_needed(timeout=timeout_ms)
     frame = handle.content_frame()
     frame.wait_for_function("window.__liveDecoderStatus && window.__liveDecoderStatus !== 'loading'",
                             timeout=timeout_ms)

@@ -145,11 +145,29 @@ function whenIdle() {
   });
 }
 
+// Resolves once this iframe is on the screen or near it (600 px). How it works' live decoder is far below the
+// fold: a visit that never scrolls there fetches neither its decoder (up to 6 MB) nor ONNX Runtime (3.7 MB), which
+// the server would send for nothing (docs/benchmarks.md, "Server CPU per page view").
+let visible = null;
+function whenVisible() {
+  if (!visible) {
+    visible = new Promise((resolve) => {
+      if (typeof IntersectionObserver !== "function") { resolve(); return; }
+      const watch = new IntersectionObserver((entries) => {
+        if (entries.some((e) => e.isIntersecting)) { watch.disconnect(); resolve(); }
+      }, { rootMargin: "600px 0px" });
+      watch.observe(document.documentElement);
+    });
+  }
+  return visible;
+}
+
 async function loadModel(bytes, modelId, url) {
   S.wantedModelId = modelId;
   window.__liveDecoderStatus = "loading";
   setStatus("Loading the decoder…");
   try {
+    await whenVisible();
     await whenIdle();
     if (modelId !== S.wantedModelId) return;   // a newer model arrived while waiting
     if (url && !bytes) bytes = await fetchDecoder(url);

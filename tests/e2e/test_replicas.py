@@ -1,7 +1,7 @@
 """Two app replicas sharing one jobs folder and one models folder behave as one app: a job started through one
 is seen, stopped and used through the other, and its model listed by it (the same browser, so the same
 visitor, going to either); and deploy/nginx.conf, run in Debian's nginx in front of them, serves the load
-script with 0 errors and sends browsers to both."""
+script with 0 errors, sends browsers to both, and sends Streamlit's and the live decoder's files itself."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import pytest
 from scripts.balancer import Balancer, nginx_binary
 from tests.support.class_jobs import job_states, start_digits_job
 
-from . import REPO, AppServer, exceptions, free_port, scratch_env, wait_idle
+from . import REPO, AppServer, component_frame, exceptions, free_port, scratch_env, wait_idle
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 OUTPUT = REPO / "test-output"
@@ -90,7 +90,7 @@ def test_a_job_started_on_one_replica_is_seen_stopped_and_used_on_the_other(brow
 @pytest.mark.skipif(nginx_binary() is None, reason="no nginx (apt-get install nginx)")
 def test_nginx_in_front_of_two_replicas_serves_the_load_script(replicas, tmp_path):
     (a, b), _ = replicas
-    balancer = Balancer(tmp_path, (a.port, b.port), free_port())
+    balancer = Balancer(tmp_path, (a.port, b.port), free_port(), decoders=a.home / "decoders")
     with balancer as url:
         load = subprocess.run([sys.executable, "scripts/load_test.py", "--url", url, "--users", "2",
                                "--actions", "2"], cwd=REPO, capture_output=True, text=True, timeout=400)
@@ -100,3 +100,35 @@ def test_nginx_in_front_of_two_replicas_serves_the_load_script(replicas, tmp_pat
     # Both replicas served browsers, and the websockets went through (101: switched to a websocket).
     assert f"127.0.0.1:{a.port}" in served and f"127.0.0.1:{b.port}" in served
     assert re.search(r"GET /_stcore/stream 101 ", served)
+
+
+@pytest.mark.skipif(nginx_binary() is None, reason="no nginx (apt-get install nginx)")
+def test_nginx_sends_streamlits_frontend_and_the_live_decoders_files_itself(browser, replicas, tmp_path):
+    """Through deploy/nginx.conf, the Decoder page's live decoder runs, and neither Streamlit's frontend
+    (/static/) nor the live decoder's files reach a replica: nginx sends them from disk, a published decoder
+    with a year's max-age (named by its content), the rest to be revalidated."""
+    (a, b), _ = replicas
+    balancer = Balancer(tmp_path, (a.port, b.port), free_port(), decoders=a.home / "decoders")
+    with balancer as url:
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        context.set_default_timeout(120_000)
+        page = context.new_page()
+        answers = {}
+        page.on("response", lambda r: answers.setdefault(r.url.split("?")[0].removeprefix(url), r.headers))
+        page.goto(f"{url}/decoder")
+        wait_idle(page)
+        assert component_frame(page).evaluate("window.__liveDecoderStatus") == "ready"
+        assert not exceptions(page)
+        context.close()
+    # The access log: method, path, status, the replica that answered ("-": nginx itself).
+    served = [line.split() for line in balancer.served().splitlines()]
+    files = [line for line in served if line[1].startswith(("/static/", "/component/"))]
+    assert len(files) > 50, files
+    assert all(line[3] == "-" for line in files), [line for line in files if line[3] != "-"]
+    assert any(line[3] != "-" for line in served)  # the page itself and its websocket went to a replica
+    decoder = [path for path in answers if re.fullmatch(r"/component/live_decoder\.live_decoder/models/"
+                                                        r"[0-9a-f]{16}\.onnx\.gz", path)]
+    assert decoder and "max-age=31536000" in answers[decoder[0]]["cache-control"]
+    assert answers["/component/live_decoder.live_decoder/main.js"]["cache-control"] == "no-cache"
+    assert "javascript" in answers["/component/live_decoder.live_decoder/ort/ort.wasm.bundle.min.mjs"][
+        "content-type"]
