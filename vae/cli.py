@@ -13,8 +13,16 @@ from pathlib import Path
 
 import numpy as np
 
+from vae.bundles import classifier
 from vae.bundles.access import set_server_owned
-from vae.bundles.bundle import CARD_JSON, DEFAULT_MODEL, GALLERY, add_gallery, check_bundle, read_json
+from vae.bundles.bundle import (
+    CARD_JSON,
+    DEFAULT_MODEL,
+    GALLERY,
+    add_gallery,
+    check_bundle,
+    read_json,
+)
 from vae.bundles.save import load_vae
 from vae.bundles.serving import ServedModel, encode_files, to_png
 from vae.importing import importer
@@ -83,6 +91,17 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("bundles", nargs="+", metavar="BUNDLE")
     g.add_argument("--data-dir", help="folder with the IDX files (default: $VAE_DATA_DIR, Debian, Keras' "
                                       "cache; never downloaded)")
+    c = sub.add_parser("add-classifier", help="give bundles a classifier of their dataset's images (ONNX)",
+                       description="Train a small scikit-learn MLP on the pixels of each bundle's "
+                                   "dataset's training images on this machine, export it to ONNX "
+                                   "(classifier.onnx; nothing is pickled), and put its test accuracy on the "
+                                   "card.")
+    c.add_argument("bundles", nargs="+", metavar="MODEL",
+                   help="a bundle folder, or a model id: a shipped model's (mnist-2d) or user/NAME")
+    c.add_argument("--data-dir", help="folder with the IDX files (default: $VAE_DATA_DIR, Debian, Keras' "
+                                      "cache; never downloaded)")
+    c.add_argument("--max-train", type=int, default=classifier.MAX_TRAIN,
+                   help="train on the first N training images (default: %(default)s; 0 = all)")
     return p
 
 
@@ -152,7 +171,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return {"train": _train, "evaluate": _evaluate, "encode": _encode, "decode": _decode,
-                "import": _import, "add-gallery": _add_gallery}[args.command](args)
+                "import": _import, "add-gallery": _add_gallery,
+                "add-classifier": _add_classifier}[args.command](args)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
@@ -344,4 +364,17 @@ def _add_gallery(args) -> int:
         labels = arrays["labels"]
         print(f"{Path(path) / GALLERY}: {count(len(labels), 'image')} of {count(len(set(labels)), 'label')}, "
               f"{size / 1024:.0f} KiB")
+    return 0
+
+
+def _add_classifier(args) -> int:
+    if args.max_train < 0:
+        raise ValueError(f"--max-train must be 0 (all) or more; got {args.max_train}.")
+    for model in args.bundles:
+        path = classifier.bundle_of(model)
+        info = classifier.add_classifier(path, args.data_dir, args.max_train or None)
+        size = (path / classifier.CLASSIFIER_ONNX).stat().st_size
+        print(f"{model}: {classifier.CLASSIFIER_ONNX}, {size / 1024:.0f} KiB, trained on "
+              f"{info['trained_on']}; "
+              f"test accuracy {100 * info['test_accuracy']:.1f} % on {info['test_images']:,} test images")
     return 0
