@@ -62,8 +62,8 @@ def test_train_for_reports_the_test_accuracy_of_the_served_onnx(digits):
     accuracy = (classifier.run_onnx(onnx_bytes, digits.x_test).argmax(1) == digits.y_test).mean()
     assert info["test_accuracy"] == pytest.approx(accuracy, abs=1e-4)
     assert info["train_images"] == 300 and info["test_images"] == 360
-    assert info["trained_on"] == "the first 300 scikit-learn's digits training images (1,437 on the machine " \
-                                 "that trained it)"
+    assert info["trained_on"] == ("the first 300 scikit-learn's digits training images (1,437 on the "
+                                  "machine that trained it)")
     assert info["labels"] == [str(i) for i in range(10)]
 
 
