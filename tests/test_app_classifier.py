@@ -112,3 +112,20 @@ def test_the_live_decoder_is_sent_the_classifier_with_its_labels():
     assert plain["classifier"] is None and plain["classifier_id"] is None
     with pytest.raises(ValueError):
         build_args(b"decoder", 2, [0.0, 0.0], [(-1, 1), (-1, 1)], classifier=b"")
+
+
+def test_a_click_between_the_dots_shows_that_points_decode_and_probabilities():
+    at = open_page("pages/latent_map.py")
+    at.toggle(key=OVERLAY_KEY).set_value(True).run()
+    chart = next(e for e in at.get("plotly_chart") if e.proto.id.endswith("map_chart"))
+    cells = [t for t in json.loads(chart.proto.spec)["data"] if t.get("name") == "classifier cells"]
+    assert len(cells) == 1 and len(cells[0]["customdata"]) == 1600
+    select_on_map(at, {"points": [{"curve_number": 12, "point_index": 5, "x": 1.5, "y": -0.5,
+                                    "customdata": "cell"}], "point_indices": [5]})
+    assert not at.exception
+    assert any(m.value.startswith("**Point (1.50, -0.50)**") for m in at.markdown)
+    assert any(m.value.startswith("**Classifier:** this decode is a **") for m in at.markdown)
+    assert len(at.dataframe[-1].value) == 10
+    select_on_map(at, {"points": [{"curve_number": 4, "point_index": 3, "customdata": [42]}],
+                        "point_indices": [3]})  # a test image: the point is dropped
+    assert at.session_state["map_cell"] is None and any("Test image #42" in m.value for m in at.markdown)

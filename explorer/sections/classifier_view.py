@@ -6,11 +6,14 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from explorer import cache
+from explorer import alt_text, cache
 from explorer import class_overlay as overlays
+from explorer import pictures as pics
 from explorer.models import Handle
 
 OVERLAY_KEY = "map_overlay"
+CELL_KEY = "map_cell"  # the point of the map's plane last clicked between the dots (with the overlay on)
+CELL = "cell"  # the customdata of the overlay's cells on the map (a test image's is its index)
 TOGGLE = "Classifier overlay: the label of the decode at each point"
 
 
@@ -72,15 +75,63 @@ def with_overlay(fig, overlay: overlays.Overlay | None, shared_key: tuple | None
         return fig
     if shared_key is not None:
         return _overlaid_copy(shared_key, overlay, fig)
-    overlays.add_to_figure(fig, overlay)
+    _add_overlay(fig, overlay)
     return fig
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
 def _overlaid_copy(shared_key: tuple, overlay: overlays.Overlay, _fig):
     copy = go.Figure(_fig)
-    overlays.add_to_figure(copy, overlay)
+    _add_overlay(copy, overlay)
     return copy
+
+
+def _add_overlay(fig, overlay: overlays.Overlay) -> None:
+    """The overlay's picture, and its cells' centres as invisible points, so a click between the dots
+    picks a cell (its customdata says so; a test image's is its index)."""
+    overlays.add_to_figure(fig, overlay)
+    xy = overlays.cell_centres(overlay.x_range, overlay.y_range, overlay.cols, overlay.rows)
+    if overlay.rows == 1:  # the strip: a column of points per cell, so a click anywhere in it finds one
+        xy = np.vstack([np.column_stack([xy[:, 0], np.full(len(xy), y)])
+                        for y in np.linspace(*overlay.y_range, 12)])
+    fig.add_trace(go.Scatter(x=xy[:, 0], y=xy[:, 1], mode="markers", name="classifier cells",
+                             marker=dict(size=6, opacity=0), customdata=[CELL] * len(xy), showlegend=False,
+                             hovertemplate="decode here: (%{x:.2f}, %{y:.2f})<extra></extra>"))
+
+
+def cell_state(event: dict | None, view_key: tuple) -> dict:
+    """The session-state changes a map selection asks of the overlay: a click on a cell only (no test
+    image, no box) picks that point of the plane (and drops the picked image); anything else drops it."""
+    selection = (event or {}).get("selection") or {}
+    points = selection.get("points") or []
+    cells = [p for p in points if _is_cell(p)]
+    if selection.get("box") or not cells or len(cells) < len(points):
+        return {CELL_KEY: None}
+    x, y = cells[0].get("x"), cells[0].get("y")
+    if not all(isinstance(v, int | float) and np.isfinite(v) for v in (x, y)):
+        return {CELL_KEY: None}
+    return {CELL_KEY: {"xy": (float(x), float(y)), "view": view_key}, "sel_index": None, "map_idx": None,
+            "map_box": None}
+
+
+def _is_cell(point) -> bool:
+    cd = point.get("customdata") if isinstance(point, dict) else None
+    return cd == CELL or cd == [CELL] or (isinstance(cd, dict) and cd.get("0") == CELL)
+
+
+def cell_detail(handle: Handle, view, view_key: tuple) -> bool:
+    """A clicked point of the overlay: its decode and the class probabilities; False if none is picked."""
+    cell = st.session_state.get(CELL_KEY)
+    if not cell or tuple(cell.get("view", ())) != view_key or view.to_z is None:
+        return False
+    xy = np.asarray(cell["xy"], np.float64)
+    z = view.to_z(xy[None])
+    image = handle.served.decode(z)[0]
+    st.markdown(f"**Point ({xy[0]:.2f}, {xy[1]:.2f})** of the map's plane, decoded")
+    st.image(pics.to_png(image, 5), output_format="PNG", caption="decoder(z) at the clicked point",
+             alt=alt_text.decoded(z[0]))
+    probabilities(handle, image, "this decode")
+    return True
 
 
 def probabilities(handle: Handle, image: np.ndarray, what: str = "this decode") -> None:

@@ -201,6 +201,7 @@ def map_chart(handle: Handle, view: MapView, box: dict | None) -> None:
     def on_select() -> None:
         box_view = (path, view.name, view.titles)
         st.session_state.update(selection_to_state(st.session_state.get("map_chart"), n, box_view))
+        st.session_state.update(classifier_view.cell_state(st.session_state.get("map_chart"), box_view))
 
     st.plotly_chart(fig, key="map_chart", on_select=on_select, selection_mode=("points", "box"),
                     config=widgets.plotly_config())
@@ -255,7 +256,7 @@ def detail(handle: Handle, view: MapView, box: dict | None) -> None:
         _box_detail(handle, view, box)
     elif sel is not None:
         _point_detail(handle, int(sel))
-    else:
+    elif not classifier_view.cell_detail(handle, view, (handle.path, view.name, view.titles)):
         st.caption("Click a dot for its image, reconstruction and numbers; drag a box to decode a region.")
 
 

@@ -46,7 +46,7 @@ def test_the_overlay_draws_on_every_model_without_an_exception(page, classifier_
     page.wait_for_function("""(sel) => {
         const gd = document.querySelector(sel);
         return gd && gd._fullLayout && (gd._fullLayout.images || []).length === 1
-          && gd.querySelector('.layer-below image') !== null;
+          && gd.querySelector('.imagelayer image') !== null;
       }""", arg=CHART, timeout=60_000)
     assert "cells is coloured by the label" in page.locator("[data-testid='stMain']").inner_text()
 
