@@ -73,3 +73,35 @@ def test_the_decoder_shows_live_probabilities_that_follow_a_drag(page, classifie
     assert "classifier" in frame.locator("#probcaption").inner_text()
     wait_idle(page)
     assert not exceptions(page)
+
+
+def test_a_click_between_the_dots_shows_that_points_probabilities(page, classifier_app):
+    page.goto(f"{classifier_app}/latent_map?model=mnist-2d", wait_until="domcontentloaded")
+    wait_idle(page)
+    page.get_by_text(TOGGLE).click()
+    wait_idle(page)
+    page.wait_for_timeout(500)
+    spot = page.evaluate("""(sel) => {  // the centre of a cell with no test image's dot within 12 px
+        const gd = document.querySelector(sel), L = gd._fullLayout, box = gd.getBoundingClientRect();
+        const px = (x) => box.left + L.xaxis._offset + L.xaxis.l2p(x);
+        const py = (y) => box.top + L.yaxis._offset + L.yaxis.l2p(y);
+        const dots = [];
+        gd._fullData.forEach((t) => { if (t.type === 'scattergl')
+          for (let i = 0; i < t.x.length; i++) dots.push([px(t.x[i]), py(t.y[i])]); });
+        const cells = gd._fullData.find((t) => t.name === 'classifier cells');
+        for (let i = 0; i < cells.x.length; i++) {
+          const [x, y] = [px(cells.x[i]), py(cells.y[i])];
+          if (!dots.some(([a, b]) => Math.hypot(a - x, b - y) < 12)) return {x, y};
+        }
+        return null;
+      }""", CHART)
+    assert spot is not None
+    page.mouse.move(spot["x"], spot["y"], steps=3)
+    page.wait_for_timeout(300)
+    page.mouse.click(spot["x"], spot["y"])
+    page.wait_for_function("() => document.querySelector(\"[data-testid='stMain']\").innerText"
+                           ".includes(\"of the map's plane, decoded\")", timeout=60_000)
+    wait_idle(page)
+    text = page.locator("[data-testid='stMain']").inner_text()
+    assert "Classifier:" in text and "this decode is a" in text
+    assert not exceptions(page)
