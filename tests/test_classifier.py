@@ -143,3 +143,42 @@ def test_overlay_colours_each_cell_by_its_label_and_shades_it_by_confidence():
 
     strip = class_overlay.compute(decode, classify, lambda xy: xy[:, :1], (-1.0, 1.0), (0.0, 9.0), strip=True)
     assert (strip.cols, strip.rows) == (40, 1)
+
+
+def _cli(*args, env=None):
+    import os
+    import subprocess
+    import sys
+
+    from tests.support.bundles import REPO
+
+    return subprocess.run([sys.executable, "-m", "vae", "add-classifier", *args], cwd=REPO,
+                          capture_output=True, text=True, timeout=300, env={**os.environ, **(env or {})})
+
+
+def test_the_cli_adds_a_classifier_to_a_bundle_named_by_its_id(tmp_path, bundle):
+    from tests.support.data import write_dataset
+
+    arrays = write_dataset(tmp_path / "idx", n_train=120, n_test=40)
+    users = tmp_path / "users"
+    users.mkdir()
+    shutil.move(bundle, users / "mine")
+    proc = _cli("user/mine", "--data-dir", str(tmp_path / "idx"), "--max-train", "100",
+                env={"VAE_USER_MODELS": str(users)})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "user/mine: classifier.onnx" in proc.stdout and "on 40 test images" in proc.stdout
+    info = read_json(users / "mine" / "card.json")["classifier"]
+    assert info["train_images"] == 100 and info["test_images"] == 40
+    assert info["trained_on"] == "the first 100 MNIST training images (120 on the machine that trained it)"
+    served = ServedModel(users / "mine").classifier
+    probabilities = served.probabilities(arrays["t10k-images-idx3-ubyte"] / 255)
+    assert info["test_accuracy"] == pytest.approx(
+        (probabilities.argmax(1) == arrays["t10k-labels-idx1-ubyte"]).mean(), abs=1e-4)
+
+
+def test_the_cli_says_what_is_wrong_without_a_traceback(tmp_path):
+    proc = _cli("no-such-model")
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == "error: no-such-model: no such model folder or model id."
+    proc = _cli("mnist-2d", "--max-train", "-1")
+    assert proc.returncode == 2 and "--max-train must be 0" in proc.stderr
