@@ -182,3 +182,14 @@ def test_the_cli_says_what_is_wrong_without_a_traceback(tmp_path):
     assert proc.stderr.strip() == "error: no-such-model: no such model folder or model id."
     proc = _cli("mnist-2d", "--max-train", "-1")
     assert proc.returncode == 2 and "--max-train must be 0" in proc.stderr
+
+
+def test_a_finished_training_job_leaves_a_bundle_with_its_classifier(tiny_bundle):
+    """The CLI's train (what a job runs) adds the classifier after saving, on the images it trained on."""
+    info = read_json(tiny_bundle / "card.json")["classifier"]
+    assert info["trained_on"] == ("the first 256 scikit-learn's digits training images (1,437 on the "
+                                  "machine that trained it)")
+    assert classifier.CLASSIFIER_ONNX in read_json(tiny_bundle / MANIFEST)["files"]
+    served = ServedModel(tiny_bundle)
+    assert served.classifier is not None and served.classifier.labels == [str(i) for i in range(10)]
+    assert "## Classifier" in (tiny_bundle / "MODEL_CARD.md").read_text()

@@ -10,6 +10,7 @@ import pytest
 from vae.bundles.bundle import SHIPPED_DIR
 
 from . import AppServer, component_frame, exceptions, scratch_env, wait_idle
+from .test_accessibility import AXE, check_with_axe
 
 pytestmark = pytest.mark.e2e
 
@@ -105,3 +106,5 @@ def test_a_click_between_the_dots_shows_that_points_probabilities(page, classifi
     text = page.locator("[data-testid='stMain']").inner_text()
     assert "Classifier:" in text and "this decode is a" in text
     assert not exceptions(page)
+    if AXE.is_file():  # the overlay and the clicked point's picture and table: alt text and contrast
+        check_with_axe(page, AXE.read_text(encoding="utf-8"), "Latent map, overlay on, a point clicked")
