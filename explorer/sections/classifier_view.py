@@ -52,7 +52,8 @@ def overlay_toggle(handle: Handle, view) -> overlays.Overlay | None:
         f"Each of the {overlay.cols * overlay.rows:,} cells is coloured by the label a classifier "
         f"({accuracy_text(handle)}) gives the decode of its centre, paler the less sure it is: "
         f"{overlay.unsure_share:.0%} of the cells get under {overlays.UNSURE:.0%} for their top label, "
-        f"where the decoder draws what the classifier cannot name.{plane}"
+        f"where the decoder draws what the classifier cannot name. Click between the dots for the decode "
+        f"of that point and its class probabilities.{plane}"
         + (f" {view.decode_note}" if view.decode_note else ""))
     return overlay
 
