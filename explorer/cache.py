@@ -16,6 +16,7 @@ from explorer.models import Handle, class_names
 from explorer.replay_figure import replay_figure as build_replay_figure
 from explorer.training_facts import facts_of
 from vae.bundles.bundle import DECODER_ONNX, load_gallery, load_replay
+from vae.bundles.classifier import CLASSIFIER_ONNX
 from vae.bundles.serving import to_png
 from vae.inputs.data import DataUnavailable, load_dataset
 
@@ -195,6 +196,12 @@ def cloud_picture(handle: Handle, clouds: list[dict], zoom: bool = False, width:
 def decoder_bytes(handle: Handle) -> bytes:
     """The bundle's decoder.onnx, read once: the browser runs this same file (live decoding)."""
     return (Path(handle.path) / DECODER_ONNX).read_bytes()
+
+
+@st.cache_resource(show_spinner=False, max_entries=6, hash_funcs=BY_CACHE_KEY)
+def classifier_bytes(handle: Handle) -> bytes:
+    """The bundle's classifier.onnx, read once: the browser runs it on its decodes (live decoding)."""
+    return (Path(handle.path) / CLASSIFIER_ONNX).read_bytes()
 
 
 def reference_images(handle: Handle) -> np.ndarray | None:

@@ -109,12 +109,16 @@ def build_args(
     pad_range: Sequence[tuple[float, float]] | None = None,
     image_shape: tuple[int, int] = (28, 28),
     max_points: int = MAX_POINTS,
+    classifier: bytes | None = None,
+    class_names: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """Validate the inputs and build the component's arguments (no Streamlit needed).
 
     ``points`` are in pad coordinates: z itself for a 2-D latent, the PCA coordinates when a
     ``plane`` = (mean (D,), components (2, D)) maps the pad to z = mean + xy @ components.
     More than ``max_points`` points are subsampled (the same subsample on every rerun).
+    ``classifier`` (ONNX bytes: input ``x`` (n, pixels), output ``probabilities``) is run on every
+    decode, its probabilities shown beside the image under ``class_names``.
     """
     if not isinstance(decoder_onnx, (bytes, bytearray, memoryview)) or len(decoder_onnx) == 0:
         raise ValueError("decoder_onnx must be the non-empty bytes of the decoder's ONNX file.")
@@ -179,7 +183,18 @@ def build_args(
         "labels": None if lab is None else lab.tolist(),
         "points_id": points_id,
         "image_shape": [int(image_shape[0]), int(image_shape[1])],
+        **_classifier_args(classifier, class_names),
     }
+
+
+def _classifier_args(classifier: bytes | None, class_names: Sequence[str] | None) -> dict[str, Any]:
+    if classifier is None:
+        return {"classifier": None, "classifier_id": None, "class_names": None}
+    if not isinstance(classifier, (bytes, bytearray)) or not classifier:
+        raise ValueError("classifier must be the non-empty bytes of an ONNX file.")
+    names = [str(name) for name in class_names] if class_names is not None else None
+    digest = hashlib.sha256(classifier).hexdigest()[:ID_LENGTH]
+    return {"classifier": bytes(classifier), "classifier_id": digest, "class_names": names}
 
 
 def publish_decoder(decoder_onnx: bytes, model_id: str) -> str | None:
@@ -228,6 +243,8 @@ def live_decoder(
     pad_range: Sequence[tuple[float, float]] | None = None,
     image_shape: tuple[int, int] = (28, 28),
     max_points: int = MAX_POINTS,
+    classifier: bytes | None = None,
+    class_names: Sequence[str] | None = None,
     on_change: Callable[[], None] | None = None,
     on_release: Callable[[list[float]], None] | None = None,
 ) -> list[float] | None:
@@ -245,10 +262,16 @@ def live_decoder(
     model only): the place to move other widgets, whose keys may only be written before they exist.
     """
     args = build_args(decoder_onnx, latent_dim, z, ranges, points, labels, pad=pad, plane=plane,
-                      pad_range=pad_range, image_shape=image_shape, max_points=max_points)
+                      pad_range=pad_range, image_shape=image_shape, max_points=max_points,
+                      classifier=classifier, class_names=class_names)
     url = publish_decoder(args["decoder"], args["model_id"])
     if url is not None:
         args["decoder"], args["decoder_url"] = None, url
+    if args["classifier"] is not None:  # a file beside the decoder's, named by it (removed with it)
+        clf = args["classifier"]
+        clf_url = publish(f"{args['model_id']}.classifier-{args['classifier_id']}.onnx.gz", lambda: clf)
+        if clf_url is not None:
+            args["classifier"], args["classifier_url"] = None, clf_url
     points_url = publish_points(args)
     if points_url is not None:
         args["points"], args["labels"], args["points_url"] = None, None, points_url

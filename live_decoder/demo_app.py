@@ -1,7 +1,8 @@
 """Demo page for the live decoder: `streamlit run live_decoder/demo_app.py` from the repo root."""
 
 # Query parameters: ?model=mnist-16d (any shipped bundle folder; default mnist-2d),
-# ?broken=1 (passes bytes that are not a model, to show the server fallback).
+# ?broken=1 (passes bytes that are not a model, to show the server fallback), ?classifier=0 (no class
+# probabilities).
 # The lower half is the server-side path (st.slider + ONNX decode + st.image) for comparison.
 
 from __future__ import annotations
@@ -61,8 +62,12 @@ decoder = b"this is not an ONNX model" if st.query_params.get("broken") == "1" e
 st.title("Live decoder demo")
 st.caption(f"Model **{model.name}**, latent_dim {model.latent_dim}")
 
+# ?classifier=0 leaves out the model's classifier (scripts/bench_classifier.py compares with and without).
+classifier = model.classifier if st.query_params.get("classifier", "1") == "1" else None
 z = live_decoder(decoder, model.latent_dim, m["z0"], m["ranges"], m["points"], m["labels"],
-                 key="live", plane=m["plane"])
+                 key="live", plane=m["plane"],
+                 classifier=None if classifier is None else (path / "classifier.onnx").read_bytes(),
+                 class_names=None if classifier is None else classifier.labels)
 error = live_decoder_error("live")
 if error:
     st.warning(f"Live decoding is unavailable here ({error}); fell back to server decoding below.")

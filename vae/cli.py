@@ -13,15 +13,22 @@ from pathlib import Path
 
 import numpy as np
 
+from vae import cli_dataset
+from vae.bundles import classifier
 from vae.bundles.access import set_server_owned
-from vae.bundles.bundle import CARD_JSON, DEFAULT_MODEL, GALLERY, add_gallery, check_bundle, read_json
+from vae.bundles.bundle import (
+    CARD_JSON,
+    DEFAULT_MODEL,
+    GALLERY,
+    add_gallery,
+    check_bundle,
+    read_json,
+)
 from vae.bundles.save import load_vae
 from vae.bundles.serving import ServedModel, encode_files, to_png
 from vae.importing import importer
 from vae.importing.job import PROGRESS, write_done, write_ended
-from vae.inputs import own_images
 from vae.inputs.data import load_dataset
-from vae.inputs.own_images import FITS, SIZES
 from vae.model.config import ENCODERS
 from vae.model.evaluate import evaluate
 from vae.model.train import TrainingStopped, train, write_job_json
@@ -78,7 +85,7 @@ def _parser() -> argparse.ArgumentParser:
     i.add_argument("--job-dir", help="folder for progress.json (the stage) and status.json (how it ended)")
     i.add_argument("--out", required=True, help="model bundle directory to write")
 
-    _add_dataset(sub)
+    cli_dataset.add_parser(sub)
 
     g = sub.add_parser("add-gallery", help="give bundles a gallery of their dataset's test images",
                        description="Add gallery.npz (30 test images of each label, with labels and indices) "
@@ -87,45 +94,18 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("bundles", nargs="+", metavar="BUNDLE")
     g.add_argument("--data-dir", help="folder with the IDX files (default: $VAE_DATA_DIR, Debian, Keras' "
                                       "cache; never downloaded)")
+    c = sub.add_parser("add-classifier", help="give bundles a classifier of their dataset's images (ONNX)",
+                       description="Train a small scikit-learn MLP on the pixels of each bundle's "
+                                   "dataset's training images on this machine, export it to ONNX "
+                                   "(classifier.onnx; nothing is pickled), and put its test accuracy on the "
+                                   "card.")
+    c.add_argument("bundles", nargs="+", metavar="MODEL",
+                   help="a bundle folder, or a model id: a shipped model's (mnist-2d) or user/NAME")
+    c.add_argument("--data-dir", help="folder with the IDX files (default: $VAE_DATA_DIR, Debian, Keras' "
+                                      "cache; never downloaded)")
+    c.add_argument("--max-train", type=int, default=classifier.MAX_TRAIN,
+                   help="train on the first N training images (default: %(default)s; 0 = all)")
     return p
-
-
-def _add_dataset(sub) -> None:
-    """The dataset command: a zip (or a folder) of images, one folder per label, checked and prepared."""
-    s = sub.add_parser("dataset", help="check and prepare a zip or folder of images (one folder per label)",
-                       description="Check a zip (or folder) of images in Keras' image_dataset_from_directory "
-                                   "layout, make every image the chosen size, split off a fixed test split "
-                                   "and save the dataset (data.npz, dataset.json) as own/<folder name>.")
-    s.add_argument("source", help="the .zip file, or with --folder a folder")
-    s.add_argument("--folder", action="store_true",
-                   help="the source is a folder (symbolic links not followed)")
-    s.add_argument("--size", choices=list(SIZES), default="28-grey")
-    s.add_argument("--fit", choices=list(FITS), default="crop")
-    s.add_argument("--name", default="", help="the dataset's title")
-    s.add_argument("--shown", help="the source's name in messages (default: its own)")
-    s.add_argument("--licence", default="", help="the owner's licence line for the images")
-    s.add_argument("--owner", help="the owner id to record (access.json); 'server': everyone's")
-    s.add_argument("--max-images", type=int, default=20_000)
-    s.add_argument("--max-mb", type=float, help="MB the prepared arrays may take")
-    s.add_argument("--memory-mb", type=int, default=3072,
-                   help="MB of memory this process may take while it decodes the images (0: no limit)")
-    s.add_argument("--job-dir", help="folder for progress.json and status.json")
-    s.add_argument("--out", required=True, help="the dataset folder to write (its name is the dataset's id)")
-
-
-def _dataset(args) -> int:
-    if args.memory_mb:  # Pillow decodes a visitor's files here: a cap on this process's own memory, as an
-        import resource  # import's sandbox has (RLIMIT_DATA: private memory, not reserved address space)
-
-        limit = args.memory_mb * 2**20
-        resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
-    out = own_images.run(args.source, args.out, shown=args.shown or Path(args.source).name,
-                         job_dir=args.job_dir, owner=args.owner, size=args.size, fit=args.fit,
-                         title=args.name, licence=args.licence, kind="folder" if args.folder else "upload",
-                         max_images=args.max_images,
-                         max_bytes=None if args.max_mb is None else int(args.max_mb * 2**20))
-    print(own_images.done_message(json.loads((out / "dataset.json").read_text())))
-    return 0
 
 
 def _add_train(sub) -> None:
@@ -195,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return {"train": _train, "evaluate": _evaluate, "encode": _encode, "decode": _decode,
                 "import": _import, "add-gallery": _add_gallery,
-                "dataset": _dataset}[args.command](args)
+                "dataset": cli_dataset.run, "add-classifier": _add_classifier}[args.command](args)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
@@ -387,4 +367,17 @@ def _add_gallery(args) -> int:
         labels = arrays["labels"]
         print(f"{Path(path) / GALLERY}: {count(len(labels), 'image')} of {count(len(set(labels)), 'label')}, "
               f"{size / 1024:.0f} KiB")
+    return 0
+
+
+def _add_classifier(args) -> int:
+    if args.max_train < 0:
+        raise ValueError(f"--max-train must be 0 (all) or more; got {args.max_train}.")
+    for model in args.bundles:
+        path = classifier.bundle_of(model)
+        info = classifier.add_classifier(path, args.data_dir, args.max_train or None)
+        size = (path / classifier.CLASSIFIER_ONNX).stat().st_size
+        print(f"{model}: {classifier.CLASSIFIER_ONNX}, {size / 1024:.0f} KiB, trained on "
+              f"{info['trained_on']}; "
+              f"test accuracy {100 * info['test_accuracy']:.1f} % on {info['test_images']:,} test images")
     return 0

@@ -12,6 +12,7 @@ from explorer import alt_text, cache, icons, models
 from explorer import geometry as geo
 from explorer import pictures as pics
 from explorer.models import Handle
+from explorer.sections import classifier_view
 from explorer.sections.live_pad import live_pad
 from live_decoder import live_decoder_error
 
@@ -226,6 +227,9 @@ def decoded(z_holder: DecoderZ, z: np.ndarray) -> None:
         png = lambda: shown  # noqa: E731  (the download is the image shown: decoded once)
         st.image(pics.inline_png(shown), width=280, caption="decoder(z), 28×28 shown at 10×",
                  alt=alt_text.decoded(z))
+        classifier_view.probabilities(z_holder.handle, z_holder.model.decode(z[None])[0])
+    elif z_holder.model.classifier is None:  # (else the browser shows the probabilities while you drag)
+        classifier_view.none_note(z_holder.handle)
     st.caption("z = (" + ", ".join(f"{v:.2f}" for v in z) + ")")
     st.download_button("Decoded image (PNG)", png, file_name="decoded.png", mime="image/png",
                        on_click="ignore", icon=icons.DOWNLOAD)

@@ -14,6 +14,7 @@ from explorer import figures as figs
 from explorer import geometry as geo
 from explorer import pictures as pics
 from explorer.models import Handle
+from explorer.sections import classifier_view
 from vae.plural import count
 
 VIEWS = ["PCA", "Two latent dims", "t-SNE"]
@@ -189,13 +190,18 @@ def map_chart(handle: Handle, view: MapView, box: dict | None) -> None:
     sel = st.session_state.get("sel_index")
     ring_label = "bars (1σ, to scale along x)" if view.name == STRIP else "rings (1σ, to scale)"
     rings = view.cov_of is not None and st.toggle(f"Show z_std {ring_label}", value=True, key="map_rings")
+    overlay = classifier_view.overlay_toggle(handle, view)
     # A page view (nothing picked) shows the model's figure as every visitor sees it: built once.
-    fig = (plain_map_figure(handle, view.name, view.titles, rings, view) if sel is None and not box
+    plain = sel is None and not box
+    fig = (plain_map_figure(handle, view.name, view.titles, rings, view) if plain
            else map_figure(handle, view, rings, sel, box))
+    fig = classifier_view.with_overlay(fig, overlay, (handle.cache_key, view.name, view.titles, rings)
+                                       if plain else None)
 
     def on_select() -> None:
         box_view = (path, view.name, view.titles)
         st.session_state.update(selection_to_state(st.session_state.get("map_chart"), n, box_view))
+        st.session_state.update(classifier_view.cell_state(st.session_state.get("map_chart"), box_view))
 
     st.plotly_chart(fig, key="map_chart", on_select=on_select, selection_mode=("points", "box"),
                     config=widgets.plotly_config())
@@ -250,7 +256,7 @@ def detail(handle: Handle, view: MapView, box: dict | None) -> None:
         _box_detail(handle, view, box)
     elif sel is not None:
         _point_detail(handle, int(sel))
-    else:
+    elif not classifier_view.cell_detail(handle, view, (handle.path, view.name, view.titles)):
         st.caption("Click a dot for its image, reconstruction and numbers; drag a box to decode a region.")
 
 
@@ -310,6 +316,7 @@ def _point_detail(handle: Handle, sel: int) -> None:
     d = model.latent_dim
     st.dataframe({"dim": [f"z{k}" for k in range(d)], "z_mean": z_mean[sel].round(3),
                   "z_std": std[sel].round(3)}, hide_index=True, height=min(35 * d + 40, 320))
+    classifier_view.probabilities(handle, recon, "the reconstruction")
 
 
 @st.fragment

@@ -2,6 +2,8 @@
 // and redraws the decoded image on every slider / pad move, at most once per animation frame.
 // Talks to Streamlit with the plain components-v1 postMessage protocol (no build step).
 
+import { ClassifierPanel } from "./probs.js";
+
 const ORT_URL = new URL("./ort/ort.wasm.bundle.min.mjs", import.meta.url).href;
 // The .wasm is committed gzipped: served as application/gzip, Streamlit's gzip middleware leaves it
 // alone (it would otherwise re-compress 14 MB on every page load) and the browser inflates it here.
@@ -21,6 +23,15 @@ const el = {
   status: $("status"), padpanel: $("padpanel"), padwrap: $("padwrap"), scatter: $("scatter"),
   cursor: $("cursor"), padcaption: $("padcaption"), imgpanel: $("imgpanel"), img: $("img"), sliders: $("sliders"),
 };
+const probs = new ClassifierPanel($("probpanel"), $("probs"), $("probcaption"),
+                                  () => requestDecode(performance.now(), "classifier"));
+window.__liveDecoderProbabilities = () => probs.last;   // tests: the probabilities shown, or null
+// Once the decoder runs (not before: it waits for a quiet page), the classifier of the latest render's args.
+function wantClassifier() {
+  if (!S.session || !S.lastArgs) return;
+  probs.want(S.lastArgs, loadOrt,
+             async (url) => new Uint8Array(await (await fetchGzip(url, "the classifier")).arrayBuffer()));
+}
 
 // ---------------------------------------------------------------- Streamlit protocol
 function post(type, data = {}) {
@@ -92,7 +103,7 @@ function fail(err, modelId) {
   S.failed = msg;
   window.__liveDecoderStatus = "failed";
   window.__liveDecoderError = msg;
-  for (const n of [el.padpanel, el.imgpanel, el.sliders]) n.classList.add("hidden");
+  for (const n of [el.padpanel, el.imgpanel, el.sliders, $("probpanel")]) n.classList.add("hidden");
   setStatus(`Live decoding is not available in this browser (${msg}). Decoding falls back to the server.`, true);
   post("streamlit:setComponentValue", { value: { z: null, error: msg, model_id: modelId }, dataType: "json" });
 }
@@ -196,6 +207,7 @@ async function loadModel(bytes, modelId, url) {
     window.__liveDecoderStatus = "ready";
     window.__liveDecoderInit = { sessionMs: t1 - t0, firstDecodeMs: t2 - t1 };
     for (const n of [el.imgpanel, el.sliders]) n.classList.remove("hidden");
+    wantClassifier();
     el.padpanel.classList.toggle("hidden", !S.showPad);
     schedule();   // input that arrived while the session was loading
     setStatus(`Decoding in your browser (ONNX Runtime Web, WebAssembly): session ${Math.round(t1 - t0)} ms, ` +
@@ -243,6 +255,7 @@ async function decodeNow() {
   const input = new ort.Tensor("float32", Float32Array.from(z), [1, S.D]);
   const out = await S.session.run({ [S.inputName]: input });
   draw(out[S.outputName].data);
+  await probs.run(out[S.outputName].data);   // the class probabilities follow the image, same frame
   S.drawnZ = z;
   el.img.setAttribute("aria-label", `decoded image of z = ${pointText(z)}`);
 }
@@ -493,6 +506,8 @@ function onRender(args, theme, disabled) {
   }
   drawCursor();
   if (args.model_id !== S.wantedModelId) loadModel(args.decoder, args.model_id, args.decoder_url);
+  S.lastArgs = args;
+  wantClassifier();
   updateHeight();
 }
 

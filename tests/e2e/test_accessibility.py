@@ -7,31 +7,23 @@ tests/e2e/axe/package-lock.json (`npm ci` there; .ci/run does it).
 
 from __future__ import annotations
 
-import json
 import os
 
 import pytest
 
 from explorer import alt_text
+from tests.support.axe import AXE, check_with_axe
 from tests.support.pictures import digit_png
 
 from . import COMPONENT_IFRAME, REPO, component_frame, wait_idle
 
 pytestmark = pytest.mark.e2e
 
-AXE = REPO / "tests" / "e2e" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
 # The menu's pages, in its order (app.py's PAGES): url path -> title.
 MENU_PAGES = {"": "Home", "latent_map": "Latent map", "decoder": "Decoder", "encode": "Encode",
               "train": "Train", "import_model": "Import", "how_it_works": "How it works",
               "compare": "Compare"}
 MODELS = {"default": "", "beta0": "mnist-2d-beta0"}
-MUST_PASS = ("image-alt", "color-contrast")
-RUN_AXE = """() => axe.run(document, {
-    runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']},
-    iframes: false, resultTypes: ['violations']})
-  .then(r => r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
-    nodes: v.nodes.map(n => ({target: n.target.join(' '), html: n.html.slice(0, 160),
-                              summary: (n.failureSummary || '').slice(0, 240)}))})))"""
 
 
 @pytest.fixture(scope="module")
@@ -43,13 +35,6 @@ def axe_source() -> str:
     return AXE.read_text(encoding="utf-8")
 
 
-def frame_violations(frame, axe_source: str) -> list[dict]:
-    """axe's violations in one frame (its own document only: each iframe is checked as a frame of its own)."""
-    if not frame.evaluate("() => typeof window.axe !== 'undefined'"):
-        frame.evaluate(axe_source)
-    return frame.evaluate(RUN_AXE)
-
-
 def settle(page, path: str) -> None:
     """Wait until what the page draws after its script has run is there: charts, the live decoder."""
     wait_idle(page)
@@ -57,23 +42,6 @@ def settle(page, path: str) -> None:
         frame = page.locator(COMPONENT_IFRAME).first.element_handle().content_frame()
         frame.wait_for_function("window.__liveDecoderStatus && window.__liveDecoderStatus !== 'loading'")
     page.wait_for_timeout(1000)  # Plotly's and images' drawing after the last message
-
-
-def check_with_axe(page, axe_source: str, title: str) -> None:
-    """Run axe in the page and in each of its iframes; fail on MUST_PASS rules, print the others."""
-    found: dict[str, list[dict]] = {}
-    for frame in page.frames:
-        if frame.url in ("", "about:blank") and frame is not page.main_frame:
-            continue
-        where = "page" if frame is page.main_frame else f"iframe {frame.name or frame.url[:80]}"
-        for violation in frame_violations(frame, axe_source):
-            found.setdefault(violation["id"], []).extend({**n, "frame": where} for n in violation["nodes"])
-    others = {rule: nodes for rule, nodes in found.items() if rule not in MUST_PASS}
-    if others:  # reported, not failed: the issue asks for these two rules
-        print(f"\n{title}: other axe violations:\n" + json.dumps(others, indent=1, ensure_ascii=False)[:6000])
-    bad = {rule: nodes for rule, nodes in found.items() if rule in MUST_PASS}
-    assert not bad, f"{title}: " + "; ".join(f"{len(n)} {rule}" for rule, n in bad.items()) + "\n" + \
-        json.dumps(bad, indent=1, ensure_ascii=False)[:8000]
 
 
 @pytest.mark.parametrize("model", list(MODELS))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -160,9 +161,17 @@ def _load_npz(file: Path) -> dict[str, np.ndarray] | None:
 def add_npz(path: str | Path, name: str, arrays: dict[str, np.ndarray]) -> None:
     """Add (or replace) one .npz file in a finished bundle: written aside and renamed in, then the manifest
     rewritten (atomically) to list it, so the new manifest time tells caches that the bundle changed."""
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    add_file(path, name, buffer.getvalue())
+
+
+def add_file(path: str | Path, name: str, content: bytes) -> None:
+    """Add (or replace) one file in a finished bundle, as add_npz does (written aside and renamed in, then the
+    manifest rewritten to list it)."""
     path = check_bundle(path)
-    tmp = path / f".{name}.tmp-{os.getpid()}.npz"
-    np.savez_compressed(tmp, **arrays)
+    tmp = path / f".{name}.tmp-{os.getpid()}"
+    tmp.write_bytes(content)
     os.replace(tmp, path / name)
     manifest = read_json(path / MANIFEST)
     write_json(path / MANIFEST, {**manifest, "files": sorted({*manifest.get("files", []), name})})
@@ -269,6 +278,10 @@ def render_card(card: dict, training: TrainingConfig | None = None) -> str:
         ]
     if card.get("notes"):
         lines += ["", "## Notes", "", card["notes"]]
+    if card.get("classifier"):  # vae.bundles.classifier's section, the one add-classifier writes
+        from vae.bundles.classifier import card_section
+
+        lines += ["", *card_section(card["classifier"])]
     return "\n".join(line for line in lines if line is not None) + "\n"
 
 

@@ -22,6 +22,7 @@ from vae.bundles.bundle import (
     load_reference,
     read_json,
 )
+from vae.bundles.classifier import CLASSIFIER_ONNX, PROBABILITIES
 from vae.inputs.image_file import ImageError, load_image
 from vae.inputs.preprocess import to_mnist
 from vae.model.posterior import z_std
@@ -58,6 +59,7 @@ class ServedModel:
         self._encoder = _session(self.path / ENCODER_ONNX)
         self._decoder = _session(self.path / DECODER_ONNX)
         self.reference: dict[str, np.ndarray] | None = load_reference(self.path)
+        self.classifier: ServedClassifier | None = ServedClassifier.of(self.path, self.card)
 
     @property
     def name(self) -> str:
@@ -92,6 +94,34 @@ class ServedModel:
         z_mean = np.atleast_2d(z_mean)
         d2 = ((z_mean[:, None, :] - ref[None, :, :]) ** 2).sum(-1)
         return np.argsort(d2, axis=1)[:, :k]
+
+
+CLASSIFY_BATCH = 256  # images per classifier run (its arena stays under 1 MB)
+
+
+class ServedClassifier:
+    """A bundle's classifier (vae.bundles.classifier) served from its ONNX file: images -> class
+    probabilities. `info` is the card's entry: labels, test accuracy, what it was trained on."""
+
+    def __init__(self, path: Path, info: dict):
+        self._session = _session(path)
+        self.info = info
+        self.labels: list[str] = [str(name) for name in info.get("labels", [])]
+        self.test_accuracy: float | None = info.get("test_accuracy")
+
+    @classmethod
+    def of(cls, bundle: Path, card: dict) -> ServedClassifier | None:
+        """The bundle's classifier, or None when it has none (or its card does not describe it)."""
+        file = bundle / CLASSIFIER_ONNX
+        info = card.get("classifier")
+        return cls(file, info) if file.is_file() and isinstance(info, dict) else None
+
+    def probabilities(self, images: np.ndarray) -> np.ndarray:
+        """Images (n, h, w[, 1]) in [0, 1] -> class probabilities (n, classes), each row summing to 1."""
+        x = np.asarray(images, np.float32).reshape(len(images), -1)
+        out = [self._session.run([PROBABILITIES], {"x": x[i:i + CLASSIFY_BATCH]})[0]
+               for i in range(0, max(len(x), 1), CLASSIFY_BATCH)]
+        return np.concatenate(out)[:len(x)]
 
 
 def to_png(image: np.ndarray, scale: int = 1) -> bytes:
