@@ -126,7 +126,9 @@ def card(dataset: datasets.OwnDataset, owner: str | None) -> None:
         if dataset.mine(owner):
             share, delete = st.columns(2)
             shared = share.toggle("Share with the class", value=dataset.access.shared,
-                                  key=f"share-dataset-{dataset.id}")
+                                  key=f"share-dataset-{dataset.id}", disabled=dataset.access.published,
+                                  help="Your teacher shared it with the class." if dataset.access.published
+                                  else None)
             if shared != dataset.access.shared:
                 act(lambda: datasets.set_shared(dataset.folder, owner, shared))
             if delete.button("Delete this dataset", key=f"delete-dataset-{dataset.id}",
