@@ -64,8 +64,7 @@ def start_upload(runner: training.LocalProcessRunner, chosen, **spec_settings) -
     except ValueError as exc:  # a bad setting, a quota (LimitReached), not signed in: the message says which
         st.error(str(exc))
         return
-    st.toast(f"“{models.plain_text(spec.display_name)}” is {job.state}"
-             + (f" (position {job.queue_position} in the queue)." if job.queue_position else "."))
+    jobs_ui.queued(spec, job)
 
 
 def server_folders(runner: training.LocalProcessRunner) -> None:
@@ -174,9 +173,8 @@ def show_dataset_job(runner: training.LocalProcessRunner, job: training.JobStatu
             st.error(models.plain_text(job.message, 400))
         if job.state == "queued" and st.button("Cancel", key=f"cancel-dataset-{job.id}"):
             jobs_ui.act(lambda: runner.stop(job.id, owner=visitors.owner()))
-        if not job.active and st.button("Remove from list", key=f"remove-dataset-{job.id}",
-                                        help="Removes the job; its dataset stays."):
-            jobs_ui.act(lambda: runner.delete(job.id, owner=visitors.owner()))
+        if not job.active:
+            jobs_ui.finished(runner, job, key="-dataset", remove_help="Removes the job; its dataset stays.")
 
 
 def section(runner: training.LocalProcessRunner) -> None:
