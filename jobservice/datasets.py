@@ -20,6 +20,7 @@ from jobservice.user_models import (  # noqa: F401 (set_shared: the pages')
     NotYours,
     folder_bytes,
     last_seen,
+    mb,
     remove,
     set_shared,
 )
@@ -57,10 +58,6 @@ class OwnDataset:
         """Its owner, anyone if shared, everyone for the server's."""
         return self.mine(owner) or self.access.owner == SERVER or (self.access.owner is not None
                                                                   and self.access.shared)
-
-
-def mb(n: float) -> str:
-    return f"{n / 2**20:,.0f} MB"
 
 
 def all_datasets(root: Path | None = None) -> list[OwnDataset]:

@@ -95,8 +95,8 @@ def check_limits(lim: Limits, spec: JobSpec | ImportSpec | DatasetSpec, owner: s
             f"each visitor may keep {lim.models_per_owner}. Delete a model on Home to make room.")
     if used.bytes >= lim.bytes_per_owner:
         raise LimitReached(
-            f"Your saved models take {used.bytes / 2**20:,.0f} MB; each visitor may keep "
-            f"{lim.bytes_per_owner / 2**20:,.0f} MB. Delete a model on Home to make room.")
+            f"Your saved models take {user_models.mb(used.bytes)}; each visitor may keep "
+            f"{user_models.mb(lim.bytes_per_owner)}. Delete a model on Home to make room.")
 
 
 def fair_starts(jobs: list[JobStatus], max_running: int, running_per_owner: int) -> list[JobStatus]:

@@ -104,6 +104,11 @@ def usage(root: str | Path, owner: str) -> Usage:
     return Usage(len(mine), sum(folder_bytes(p) for p in mine))
 
 
+def mb(n: float) -> str:
+    """Bytes in whole MB (MiB), as every quota's sentence says them: "1,024 MB"."""
+    return f"{n / 2**20:,.0f} MB"
+
+
 def folder_bytes(folder: Path) -> int:
     total = 0
     for dirpath, _dirs, files in os.walk(folder):
