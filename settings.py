@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 APP_FOLDER = "latent-explorer"  # the app's folder under the XDG data home
@@ -120,9 +120,17 @@ def integer(name: str) -> int:
     return int(number(name))
 
 
-def default_integer(name: str) -> int:
-    """The variable's default, as a whole number (what a dataclass of settings starts from)."""
-    return int(setting(name).default)
+def field_of(name: str, scale: int = 1):
+    """A dataclass field holding the whole-number setting `name` × `scale` (2**20: one in MB held in
+    bytes), its default this file's; from_env fills every such field from the environment."""
+    default = int(float(setting(name).default) * scale)
+    return field(default=default, metadata={"setting": name, "scale": scale})
+
+
+def from_env(cls):
+    """An instance of a dataclass of field_of fields, each read from its variable now."""
+    return cls(**{f.name: int(number(f.metadata["setting"]) * f.metadata["scale"]) for f in fields(cls)
+                  if "setting" in f.metadata})
 
 
 def flag(name: str) -> bool:

@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import time
 from dataclasses import dataclass
@@ -21,10 +20,12 @@ from jobservice.user_models import (  # noqa: F401 (set_shared: the pages')
     NotYours,
     folder_bytes,
     last_seen,
+    mb,
     remove,
     set_shared,
 )
 from vae.bundles.access import SERVER, Access, access
+from vae.bundles.bundle import read_json_or_none
 from vae.inputs import prepared
 from vae.plural import count
 
@@ -59,10 +60,6 @@ class OwnDataset:
                                                                   and self.access.shared)
 
 
-def mb(n: float) -> str:
-    return f"{n / 2**20:,.0f} MB"
-
-
 def all_datasets(root: Path | None = None) -> list[OwnDataset]:
     """Every complete prepared dataset on the server (with a dataset.json), by title."""
     root = Path(root) if root else settings.datasets_dir()
@@ -71,9 +68,8 @@ def all_datasets(root: Path | None = None) -> list[OwnDataset]:
         for folder in sorted(root.iterdir()):
             if folder.name.startswith(".") or folder.is_symlink() or not (folder / "dataset.json").is_file():
                 continue
-            try:
-                meta = json.loads((folder / "dataset.json").read_text())
-            except (OSError, ValueError):
+            meta = read_json_or_none(folder / "dataset.json")
+            if not isinstance(meta, dict):
                 continue
             found.append(OwnDataset(folder.name, folder, meta, access(folder)))
     return sorted(found, key=lambda d: (d.title.lower(), d.id))

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from jobservice import user_models
 from jobservice.limits import LimitReached, Limits
-from jobservice.user_models import folder_bytes
+from jobservice.user_models import folder_bytes, mb
 from vae.plural import count
 
 
@@ -37,10 +37,6 @@ def disk_use(jobs_root: Path, models_root: Path, published: Iterable[Path] = (),
     published_bytes = sum(folder_bytes(p) for p in published)
     return DiskUse(folder_bytes(jobs_root), folder_bytes(models_root), published_bytes,
                    folder_bytes(datasets_root) if datasets_root else 0)
-
-
-def mb(n: float) -> str:
-    return f"{n / 2**20:,.0f} MB"
 
 
 def check_disk(lim: Limits, use: DiskUse, adding: int = 0) -> None:

@@ -25,38 +25,27 @@ class Limits:
     """What one server allows; the defaults (settings.py's) suit a class on one machine
     (docs/class_server.md), and each comes from an environment variable."""
 
-    running_per_owner: int = settings.default_integer("VAE_RUNNING_PER_VISITOR")
-    active_per_owner: int = settings.default_integer("VAE_JOBS_PER_VISITOR")  # queued or running
-    queue: int = settings.default_integer("VAE_QUEUE_LIMIT")  # queued or running jobs on the whole server
-    job_size: int = settings.default_integer("VAE_JOB_SIZE_LIMIT")  # epochs × training images
-    models_per_owner: int = settings.default_integer("VAE_MODELS_PER_VISITOR")  # saved models + active jobs
-    bytes_per_owner: int = settings.default_integer("VAE_BYTES_PER_VISITOR")  # disk of their saved models
+    running_per_owner: int = settings.field_of("VAE_RUNNING_PER_VISITOR")
+    active_per_owner: int = settings.field_of("VAE_JOBS_PER_VISITOR")  # queued or running
+    queue: int = settings.field_of("VAE_QUEUE_LIMIT")  # queued or running jobs on the whole server
+    job_size: int = settings.field_of("VAE_JOB_SIZE_LIMIT")  # epochs × training images
+    models_per_owner: int = settings.field_of("VAE_MODELS_PER_VISITOR")  # saved models + active jobs
+    bytes_per_owner: int = settings.field_of("VAE_BYTES_PER_VISITOR")  # disk of their saved models
     # image passes of all queued and running trainings together (about 12 CPU-hours: thirty 10-epoch MNIST
     # models), so a few large jobs cannot hold the machine for days
-    queue_budget: int = settings.default_integer("VAE_QUEUE_BUDGET")
+    queue_budget: int = settings.field_of("VAE_QUEUE_BUDGET")
     # the server's disk for jobs (their uploads included), visitors' models and the decoders published to
     # browsers, together (in bytes; the setting is in MB)
-    disk_budget: int = settings.default_integer("VAE_DISK_BUDGET_MB") * 2**20
+    disk_budget: int = settings.field_of("VAE_DISK_BUDGET_MB", 2**20)
     # datasets (prepared, and jobs under way), their disk, and images in one dataset
-    datasets_per_owner: int = settings.default_integer("VAE_DATASETS_PER_VISITOR")
-    dataset_bytes_per_owner: int = settings.default_integer("VAE_DATASET_MB_PER_VISITOR") * 2**20
-    dataset_images: int = settings.default_integer("VAE_DATASET_IMAGES")  # images in one dataset
+    datasets_per_owner: int = settings.field_of("VAE_DATASETS_PER_VISITOR")
+    dataset_bytes_per_owner: int = settings.field_of("VAE_DATASET_MB_PER_VISITOR", 2**20)
+    dataset_images: int = settings.field_of("VAE_DATASET_IMAGES")  # images in one dataset
 
     @classmethod
     def from_env(cls) -> Limits:
-        return cls(
-            running_per_owner=settings.integer("VAE_RUNNING_PER_VISITOR"),
-            active_per_owner=settings.integer("VAE_JOBS_PER_VISITOR"),
-            queue=settings.integer("VAE_QUEUE_LIMIT"),
-            job_size=settings.integer("VAE_JOB_SIZE_LIMIT"),
-            models_per_owner=settings.integer("VAE_MODELS_PER_VISITOR"),
-            bytes_per_owner=settings.integer("VAE_BYTES_PER_VISITOR"),
-            queue_budget=settings.integer("VAE_QUEUE_BUDGET"),
-            disk_budget=int(settings.number("VAE_DISK_BUDGET_MB") * 2**20),
-            datasets_per_owner=settings.integer("VAE_DATASETS_PER_VISITOR"),
-            dataset_bytes_per_owner=int(settings.number("VAE_DATASET_MB_PER_VISITOR") * 2**20),
-            dataset_images=settings.integer("VAE_DATASET_IMAGES"),
-        )
+        """This server's limits, each read from its environment variable now."""
+        return settings.from_env(cls)
 
 
 def cpu_hours(image_passes: float) -> float:
@@ -106,8 +95,8 @@ def check_limits(lim: Limits, spec: JobSpec | ImportSpec | DatasetSpec, owner: s
             f"each visitor may keep {lim.models_per_owner}. Delete a model on Home to make room.")
     if used.bytes >= lim.bytes_per_owner:
         raise LimitReached(
-            f"Your saved models take {used.bytes / 2**20:,.0f} MB; each visitor may keep "
-            f"{lim.bytes_per_owner / 2**20:,.0f} MB. Delete a model on Home to make room.")
+            f"Your saved models take {user_models.mb(used.bytes)}; each visitor may keep "
+            f"{user_models.mb(lim.bytes_per_owner)}. Delete a model on Home to make room.")
 
 
 def fair_starts(jobs: list[JobStatus], max_running: int, running_per_owner: int) -> list[JobStatus]:

@@ -27,8 +27,8 @@ import settings
 from jobservice.limits import Limits
 from jobservice.local import LocalProcessRunner
 from jobservice.spec import JobSpec
-from jobservice.state import CRASHED, JobStatus, crash_message, read_json
-from vae.bundles.bundle import REPO_ROOT, is_bundle, write_json
+from jobservice.state import CRASHED, JobStatus, crash_message
+from vae.bundles.bundle import REPO_ROOT, is_bundle, read_json_or_none, write_json
 
 PREFIX = "latent-explorer-"  # Ray submission ids: PREFIX + the job's id
 TERMINAL = ("SUCCEEDED", "FAILED", "STOPPED")
@@ -139,7 +139,7 @@ class RayJobRunner(LocalProcessRunner):
         """As the local runner's (a STOP file the trainer honours at its next batch); a job Ray still holds
         back, or one past the grace time, is stopped in Ray too."""
         super().stop(job_id, owner=owner)
-        run = read_json(self._dir(job_id) / "pid.json") or {}
+        run = read_json_or_none(self._dir(job_id) / "pid.json") or {}
         if run.get("ray_job"):
             _forget(run["ray_job"])
             self._running(self.root / job_id, run)
@@ -148,7 +148,7 @@ class RayJobRunner(LocalProcessRunner):
         """The end of the job's output: Ray's logs while it runs, the copy in train.log once it has ended
         (for the operator and tests: it names server paths, so never a visitor)."""
         d = self._dir(job_id)
-        run = read_json(d / "pid.json") or {}
+        run = read_json_or_none(d / "pid.json") or {}
         if run.get("ray_job") and not (d / "train.log").exists():
             try:
                 return "\n".join(self.client.get_job_logs(run["ray_job"]).splitlines()[-lines:])
@@ -158,7 +158,7 @@ class RayJobRunner(LocalProcessRunner):
 
     def ray_message(self, job_id: str) -> str:
         """Ray's own word on how the job ended (e.g. the entrypoint's exit code), or ""."""
-        run = read_json(self._dir(job_id) / "pid.json") or {}
+        run = read_json_or_none(self._dir(job_id) / "pid.json") or {}
         return self._ray_state(run["ray_job"])[1] if run.get("ray_job") else ""
 
     def _stop_in_ray(self, sid: str) -> None:
@@ -266,10 +266,10 @@ def train_cli(config, args) -> int:
         print("interrupted: the Ray job was asked to stop", file=sys.stderr)
         return 130
     if job.state in ("done", "stopped") and is_bundle(out):
-        status = read_json(d / "status.json") or {}
+        status = read_json_or_none(d / "status.json") or {}
         print(f"{job.state}: {status.get('message', '')} The bundle is complete at {out}", flush=True)
         return 0
-    status = read_json(d / "status.json") or {}
+    status = read_json_or_none(d / "status.json") or {}
     message = status.get("message") or crash_message(d / "train.log")
     if message.startswith(CRASHED) or not message:
         message = f"{CRASHED} Ray: {runner.ray_message(d.name) or job.state}"

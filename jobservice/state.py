@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
-import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -18,6 +16,8 @@ except ImportError:  # Windows: no flock; a single Streamlit process is still sa
     fcntl = None
 
 from jobservice.spec import DatasetSpec, ImportSpec, JobSpec
+from jobservice.user_models import remove
+from vae.bundles.bundle import read_json_or_none
 from vae.inputs.data import not_downloaded
 
 # A job folder holds: spec.json (what to train, where to save), training_config.json (what the trainer
@@ -136,14 +136,14 @@ def locked(root: Path) -> Iterator[None]:
 def read_job(d: Path, running: Callable[[Path, dict], bool]) -> JobStatus:
     """A job's state from its files and whether its process is alive (`running(d, pid.json)`: here its
     process; another runner asks its cluster); writes nothing."""
-    meta = read_json(d / "spec.json")
+    meta = read_json_or_none(d / "spec.json")
     spec = SPECS.get(meta.get("kind"), JobSpec).from_dict(meta["spec"])
-    status = read_json(d / "status.json")
-    run = read_json(d / "pid.json")
-    progress = read_json(d / "progress.json") or {}
+    status = read_json_or_none(d / "status.json")
+    run = read_json_or_none(d / "pid.json")
+    progress = read_json_or_none(d / "progress.json") or {}
     alive = bool(run) and running(d, run)
     if status is None and run is not None and not alive:
-        status = read_json(d / "status.json")  # it may have written status.json as it exited
+        status = read_json_or_none(d / "status.json")  # it may have written status.json as it exited
     if status:
         state = status.get("state", "failed")
     elif run is None:
@@ -159,7 +159,7 @@ def read_job(d: Path, running: Callable[[Path, dict], bool]) -> JobStatus:
         progress=1.0 if state == "done" else float(progress.get("fraction", 0.0)),
         epoch=int(progress.get("epoch", 0)), epochs=getattr(spec, "epochs", 0),
         step=int(progress.get("step", 0)), steps=int(progress.get("steps", 0)),
-        logs=progress.get("logs", {}), history=read_json(d / "history.json") or {},
+        logs=progress.get("logs", {}), history=read_json_or_none(d / "history.json") or {},
         message=public_message((status or {}).get("message", "")),
         bundle=Path(bundle) if bundle else None,
         created=float(meta.get("created", 0.0)), started=(run or {}).get("started"),
@@ -215,19 +215,7 @@ def _read_cached(d: Path, running: Callable[[Path, dict], bool]) -> JobStatus | 
 def remove_job_folder(d: Path) -> None:
     """Remove a job's folder, renamed aside first so no reader sees half of it; one already gone is fine."""
     _FINAL.pop(str(d), None)
-    aside = d.with_name(f".{d.name}.removed-{os.getpid()}")
-    try:
-        os.rename(d, aside)
-    except FileNotFoundError:
-        return  # removed meanwhile (another replica's clean-up): what was asked is done
-    shutil.rmtree(aside, ignore_errors=True)
-
-
-def read_json(path: Path):
-    try:
-        return json.loads(path.read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
-        return None
+    remove(d)  # (one removed meanwhile, by another replica's clean-up, is fine)
 
 
 def tail(path: Path, lines: int = 30) -> str:

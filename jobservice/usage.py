@@ -1,4 +1,4 @@
-"""What each owner, and the whole server, uses: jobs, CPU-hours queued and spent, and disk."""
+"""What each owner, and the whole server, uses: jobs, CPU-hours queued and spent, models, datasets, disk."""
 
 # For the teacher's page (explorer/sections/teacher.py). CPU-hours queued are an estimate: a training's
 # image passes (epochs × training images) at the measured seconds per image pass (jobservice.limits), less
@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from jobservice.datasets import all_datasets
 from jobservice.disk import folder_bytes
 from jobservice.limits import SECONDS_PER_IMAGE_PASS
 from jobservice.spec import JobSpec, job_size
@@ -31,14 +32,16 @@ class Usage:
     models: int = 0
     model_bytes: int = 0
     job_bytes: int = 0  # job folders, uploads included
+    datasets: int = 0  # prepared image datasets (jobservice.datasets)
+    dataset_bytes: int = 0
 
     @property
     def disk_bytes(self) -> int:
-        return self.model_bytes + self.job_bytes
+        return self.model_bytes + self.job_bytes + self.dataset_bytes
 
     def add(self, other: Usage) -> None:
         for name in ("active", "finished", "queued_cpu_s", "spent_cpu_s", "models", "model_bytes",
-                     "job_bytes"):
+                     "job_bytes", "datasets", "dataset_bytes"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
@@ -64,9 +67,10 @@ def cpu_spent_s(job: JobStatus, now: float | None = None) -> float:
     return max(0.0, end - job.started) * max(1, job.threads)
 
 
-def by_owner(jobs: list[JobStatus], jobs_root: Path, models_root: Path,
-             now: float | None = None) -> dict[str | None, Usage]:
-    """Each owner's usage (None: jobs and models nobody owns, e.g. the command line's)."""
+def by_owner(jobs: list[JobStatus], jobs_root: Path, models_root: Path, now: float | None = None,
+             datasets_root: Path | None = None) -> dict[str | None, Usage]:
+    """Each owner's usage (None: jobs and models nobody owns, e.g. the command line's); the datasets under
+    `datasets_root` too, when given."""
     found: dict[str | None, Usage] = {}
     for job in jobs:
         use = found.setdefault(job.owner, Usage())
@@ -79,6 +83,10 @@ def by_owner(jobs: list[JobStatus], jobs_root: Path, models_root: Path,
         use = found.setdefault(acc.owner, Usage())
         use.models += 1
         use.model_bytes += folder_bytes(path)
+    for dataset in all_datasets(datasets_root) if datasets_root else ():
+        use = found.setdefault(dataset.access.owner, Usage())
+        use.datasets += 1
+        use.dataset_bytes += folder_bytes(dataset.folder)
     return found
 
 

@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import time
@@ -24,7 +23,7 @@ from vae.bundles.access import (  # noqa: F401  (the job service's and pages' us
     set_owner,
     set_server_owned,
 )
-from vae.bundles.bundle import list_bundles, write_json
+from vae.bundles.bundle import list_bundles, read_json_or_none, write_json
 
 VISITORS = ".visitors"  # one empty file per owner id, touched when they visit: when they were last seen
 
@@ -65,8 +64,8 @@ def delete(bundle: str | Path, owner: str) -> None:
 
 
 def remove(bundle: str | Path) -> None:
-    """Remove a bundle, whoever owns it. It is renamed aside first, so no reader sees half a bundle; one
-    already gone is fine."""
+    """Remove a bundle (or a job's or dataset's folder), whoever owns it. It is renamed aside first, so no
+    reader sees half of it; one already gone is fine."""
     bundle = Path(bundle)
     aside = bundle.with_name(f".{bundle.name}.deleted-{os.getpid()}")
     try:
@@ -105,6 +104,11 @@ def usage(root: str | Path, owner: str) -> Usage:
     return Usage(len(mine), sum(folder_bytes(p) for p in mine))
 
 
+def mb(n: float) -> str:
+    """Bytes in whole MB (MiB), as every quota's sentence says them: "1,024 MB"."""
+    return f"{n / 2**20:,.0f} MB"
+
+
 def folder_bytes(folder: Path) -> int:
     total = 0
     for dirpath, _dirs, files in os.walk(folder):
@@ -130,8 +134,8 @@ def touch_visitor(root: str | Path, owner: str, name: str | None = None) -> None
 def visitor_name(root: str | Path, owner: str) -> str | None:
     """The name a signed-in visitor last went by, if one was noted."""
     try:
-        meta = json.loads((Path(root) / VISITORS / _safe(owner)).read_text() or "{}")
-    except (OSError, ValueError):
+        meta = read_json_or_none(Path(root) / VISITORS / _safe(owner))  # an empty file: a visit, no name
+    except ValueError:  # not an owner id
         return None
     return meta.get("name") if isinstance(meta, dict) and isinstance(meta.get("name"), str) else None
 

@@ -13,3 +13,4 @@ if teacher_sections.allowed():
     teacher_sections.usage_table(runner, everyone)
     teacher_sections.jobs(runner, everyone)
     teacher_sections.model_list()
+    teacher_sections.dataset_list()

@@ -93,3 +93,34 @@ def test_a_refusal_is_one_sentence_without_traceback_or_path(dirs, monkeypatch):
     assert "Traceback" not in shown(at) and str(jobs) not in shown(at) and "/tmp" not in shown(at)
     assert not list(models.glob("*")), "no model was saved"
     assert [b.label for b in at.button if "remove-import" in (b.key or "")] == ["Remove from list"]
+
+
+def test_a_finished_import_offers_its_model_on_the_decoder(dirs, tmp_path):
+    """The finished-job row the Train page shares: use the model, open it on the Decoder, when it ended."""
+    import shutil
+    import sys
+
+    from tests.test_app_train import FAKE_TRAINER
+    from vae.bundles.bundle import DEFAULT_MODEL
+
+    jobs, models = dirs
+    ready = tmp_path / "ready"
+    shutil.copytree(DEFAULT_MODEL, ready)
+    fake = tmp_path / "fake-importer"  # stands in for `python -m vae import`, as for a training
+    fake.write_text(FAKE_TRAINER.format(python=sys.executable, bundle=str(ready)))
+    fake.chmod(0o755)
+    runner = LocalProcessRunner(jobs, models, python=str(fake))
+    uploads = {"encoder.keras": b"e", "decoder.keras": b"d"}
+    spec = ImportSpec(source="graph", file_names=("enc.keras", "dec.keras"), digest=upload_digest(uploads),
+                      dataset="digits", name="Imported")
+    job_id = runner.start(spec, owner=owner(), uploads=uploads)
+    deadline = time.time() + 60
+    while (job := runner.status(job_id)).state not in FINISHED and time.time() < deadline:
+        time.sleep(0.3)
+    assert job.state == "done", f"{job.message}\n{runner.log_tail(job_id)}"
+    at = import_page()
+    assert f"Saved as the model `user/imported-{job_id[-6:]}`" in shown(at)
+    assert any(x.label == "Model card" for x in at.expander)
+    at.button(key=f"decoder-import-{job_id}").click().run()
+    assert not at.exception, at.exception
+    assert at.session_state["model_path"] == str(job.bundle)

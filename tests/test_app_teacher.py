@@ -1,13 +1,16 @@
 """The teacher's view (pages/teacher.py, "Class"), in AppTest with a faked st.user: a teacher and two students
-in class mode. The teacher sees every job and model with its owner and the usage, stops, removes, deletes,
-publishes and pauses; the students see none of it."""
+in class mode. The teacher sees every job, model and image dataset with its owner and the usage, stops,
+removes, deletes, publishes, shares and pauses; the students see none of it."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
+import settings
 from explorer import keeper
-from jobservice import JobSpec
+from jobservice import JobSpec, datasets, user_models
 from tests.support import class_server
 from tests.support.class_server import ALICE, AUTH, BOB, job, owned_model, signed_in, texts, user_owner
 
@@ -15,8 +18,9 @@ TEACHER = "teacher-token-0123456789"  # each person's browser (cookie); the logi
 
 
 @pytest.fixture()
-def school(server, monkeypatch):
-    """The server with one teacher named by owner id; each test's people noted afresh."""
+def school(server, monkeypatch, tmp_path):
+    """The server with one teacher named by owner id; each test's people noted afresh, its own datasets."""
+    monkeypatch.setenv("VAE_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("VAE_TEACHERS", user_owner("teacher"))
     keeper._SEEN.clear()  # names are noted at most once an hour per process
     return server
@@ -157,3 +161,67 @@ def test_limits_follow_the_signed_in_user_not_the_cookie(school):
         next(b for b in at.get("form_submit_button") if b.label == "Start training").click().run()
     assert [j.owner for j in school.list()] == [user_owner("alice")] * 3
     assert "You already have 3 jobs queued or running" in " ".join(e.value for e in at.error)
+
+
+def owned_dataset(owner_id: str, dataset_id: str, title: str, images: int, mib: int, shared: bool = False):
+    """A prepared dataset of this owner's as the dataset job leaves one: dataset.json, its arrays (`mib` MiB
+    of them here), access.json."""
+    folder = settings.datasets_dir() / dataset_id
+    folder.mkdir(parents=True)
+    test = images // 6
+    (folder / "dataset.json").write_text(json.dumps({"title": title, "labels": ["a", "b"],
+                                                     "n_train": images - test, "n_test": test}))
+    (folder / "data.npz").write_bytes(b"\0" * mib * 2**20)
+    if owner_id == user_models.SERVER:
+        user_models.set_server_owned(folder)
+    else:
+        user_models.set_owner(folder, owner_id)
+    if shared:
+        datasets.set_shared(folder, owner_id, True)
+    return folder
+
+
+def test_the_teacher_sees_every_dataset_with_its_owner_images_size_and_the_usage(school):
+    visit(ALICE, signed_in("alice"))
+    visit(BOB, signed_in("bob"))
+    owned_dataset(user_owner("alice"), "alices-leaves", "Alice's leaves", 120, 3)
+    owned_dataset(user_owner("bob"), "bobs-sprites", "Bob's sprites", 60, 2, shared=True)
+    owned_dataset(user_models.SERVER, "server-letters", "Letters", 600, 1)
+    at = class_page()
+    assert not at.exception, at.exception
+    shown = texts(at).replace("\u2060", "").replace("\\", "")
+    for text in ("**Alice's leaves** · private · 120 images, 3 MB",
+                 "**Bob's sprites** · shared by its owner · 60 images, 2 MB",
+                 "**Letters** · the server's, for everyone · 600 images, 1 MB",
+                 "Alice · alice@school.example", "Bob · bob@school.example", "the server",
+                 "image datasets 6 MB"):
+        assert text in shown, text
+    table = at.dataframe[0].value
+    alice = next(row for name, row in table.iterrows() if name.startswith("Alice"))
+    bob = next(row for name, row in table.iterrows() if name.startswith("Bob"))
+    assert (alice["Datasets"], bob["Datasets"], table.loc["Whole server", "Datasets"]) == (1, 1, 3)
+    assert (alice["Datasets (MB)"], bob["Datasets (MB)"]) == (3.0, 2.0)
+    assert alice["Disk (MB)"] >= 3.0 and table.loc["Whole server", "Datasets (MB)"] == 6.0
+    # The server's own are everyone's already: nothing to share, but the teacher may delete them.
+    assert not at.get("toggle") or all(t.key != "class-share-dataset-server-letters" for t in at.toggle)
+    assert at.button(key="class-delete-dataset-server-letters")
+
+
+def test_the_teacher_shares_withdraws_and_deletes_anyones_dataset(school):
+    alices = owned_dataset(user_owner("alice"), "alices-leaves", "Alice's leaves", 120, 1)
+    bobs = owned_dataset(user_owner("bob"), "bobs-sprites", "Bob's sprites", 60, 1)
+    assert "alices-leaves" not in [d.id for d in datasets.visible(user_owner("bob"))]
+    at = class_page()
+    at.toggle(key="class-share-dataset-alices-leaves").set_value(True).run()
+    assert not at.exception, at.exception
+    assert "alices-leaves" in [d.id for d in datasets.visible(user_owner("bob"))]
+    assert "**Alice's leaves** · shared by you" in texts(at).replace("\\", "")
+    # Alice cannot withdraw what her teacher shared: her card's switch is off limits.
+    mine = visit(ALICE, signed_in("alice"), "pages/train.py")
+    assert mine.toggle(key="share-dataset-alices-leaves").disabled
+    at.toggle(key="class-share-dataset-alices-leaves").set_value(False).run()
+    assert "alices-leaves" not in [d.id for d in datasets.visible(user_owner("bob"))]
+    at.button(key="class-delete-dataset-bobs-sprites").click().run()
+    assert not at.exception, at.exception
+    assert not bobs.exists() and alices.exists()
+    assert "Bob's sprites" not in texts(at)

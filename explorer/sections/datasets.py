@@ -64,8 +64,7 @@ def start_upload(runner: training.LocalProcessRunner, chosen, **spec_settings) -
     except ValueError as exc:  # a bad setting, a quota (LimitReached), not signed in: the message says which
         st.error(str(exc))
         return
-    st.toast(f"“{models.plain_text(spec.display_name)}” is {job.state}"
-             + (f" (position {job.queue_position} in the queue)." if job.queue_position else "."))
+    jobs_ui.queued(spec, job)
 
 
 def server_folders(runner: training.LocalProcessRunner) -> None:
@@ -126,7 +125,9 @@ def card(dataset: datasets.OwnDataset, owner: str | None) -> None:
         if dataset.mine(owner):
             share, delete = st.columns(2)
             shared = share.toggle("Share with the class", value=dataset.access.shared,
-                                  key=f"share-dataset-{dataset.id}")
+                                  key=f"share-dataset-{dataset.id}", disabled=dataset.access.published,
+                                  help="Your teacher shared it with the class." if dataset.access.published
+                                  else None)
             if shared != dataset.access.shared:
                 act(lambda: datasets.set_shared(dataset.folder, owner, shared))
             if delete.button("Delete this dataset", key=f"delete-dataset-{dataset.id}",
@@ -172,9 +173,8 @@ def show_dataset_job(runner: training.LocalProcessRunner, job: training.JobStatu
             st.error(models.plain_text(job.message, 400))
         if job.state == "queued" and st.button("Cancel", key=f"cancel-dataset-{job.id}"):
             jobs_ui.act(lambda: runner.stop(job.id, owner=visitors.owner()))
-        if not job.active and st.button("Remove from list", key=f"remove-dataset-{job.id}",
-                                        help="Removes the job; its dataset stays."):
-            jobs_ui.act(lambda: runner.delete(job.id, owner=visitors.owner()))
+        if not job.active:
+            jobs_ui.finished(runner, job, key="-dataset", remove_help="Removes the job; its dataset stays.")
 
 
 def section(runner: training.LocalProcessRunner) -> None:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import streamlit as st
 
-from explorer import icons, models, training, visitors
+from explorer import models, training, visitors
 from explorer.sections import train as jobs_ui  # the job list and its actions, shared with the Train page
 from vae.plural import count
 
@@ -97,8 +95,7 @@ def start(runner: training.LocalProcessRunner, source: str, chosen: list, **sett
     except ValueError as exc:  # a bad setting, a limit (LimitReached), not signed in: the message says which
         st.error(str(exc))
         return
-    st.toast(f"“{models.plain_text(spec.display_name)}” is {job.state}"
-             + (f" (position {job.queue_position} in the queue)." if job.queue_position else "."))
+    jobs_ui.queued(spec, job)
 
 
 def what(spec: training.ImportSpec) -> str:
@@ -130,25 +127,8 @@ def show_import(runner: training.LocalProcessRunner, job: training.JobStatus) ->
             jobs_ui.act(lambda: runner.stop(job.id, owner=visitors.owner()))
         if job.active:
             return
-        model_id = models.id_of_saved(job.bundle)
-        use, open_, remove, when = st.columns([1, 1.4, 1, 2], vertical_alignment="center")
-        if model_id:
-            if use.button("Use this model", key=f"use-import-{job.id}", type="primary"):
-                models.choose_model(model_id)
-                st.rerun(scope="app")  # so the sidebar shows the new current model
-            if open_.button("Open it on the Decoder", key=f"decoder-import-{job.id}",
-                            icon=icons.PAGES["decoder"]):
-                models.choose_model(model_id)
-                st.switch_page("pages/decoder.py")
-        if remove.button("Remove from list", key=f"remove-import-{job.id}",
-                         help="Removes the import from this list; its model stays (delete models on Home)."):
-            jobs_ui.act(lambda: runner.delete(job.id, owner=visitors.owner()))
-        if job.finished:
-            saved = f"Saved as the model `{model_id}` · " if model_id else ""
-            when.caption(f"{saved}finished {datetime.fromtimestamp(job.finished):%Y-%m-%d %H:%M}")
-        if model_id:
-            with st.expander("Model card"):
-                st.markdown(models.card_markdown(job.bundle))  # read, not loaded: no model served for it
+        jobs_ui.finished(runner, job, key="-import", decoder=True, remove_help="Removes the import from this "
+                         "list; its model stays (delete models on Home).")
 
 
 def job_list(runner: training.LocalProcessRunner) -> None:

@@ -1,5 +1,5 @@
 """The Class page's sections, for teachers: the queue's pause switch, usage per student and for the server,
-every job and model with its owner, and stopping, removing, deleting and publishing any of them."""
+every job, model and dataset with its owner, and stopping, removing, deleting and publishing any of them."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import streamlit as st
 
 import settings
 from explorer import icons, models, published, teachers, training
-from jobservice import disk, job_size, public_message, usage, user_models
+from jobservice import datasets, disk, job_size, public_message, usage, user_models
 from jobservice.limits import cpu_hours
 from jobservice.pause import set_paused
 from vae.plural import count
@@ -78,24 +78,26 @@ def queue(runner: training.LocalProcessRunner, jobs: list) -> None:
 
 
 def usage_table(runner: training.LocalProcessRunner, jobs: list) -> None:
-    """Each student's jobs, CPU-hours queued (estimated) and spent (recorded), models and disk, and the
-    server's, with its disk against the budget."""
+    """Each student's jobs, CPU-hours queued (estimated) and spent (recorded), models, datasets and disk, and
+    the server's, with its disk against the budget."""
     st.subheader("Usage")
-    per_owner = usage.by_owner(jobs, runner.root, runner.models_dir)
+    per_owner = usage.by_owner(jobs, runner.root, runner.models_dir, datasets_root=settings.datasets_dir())
     rows = [_row(who(owner), use) for owner, use in sorted(per_owner.items(), key=lambda kv: who(kv[0]))]
     rows.append(_row("Whole server", usage.total(per_owner)))
     st.dataframe(pd.DataFrame(rows).set_index("Who"), width="stretch")
     held, lim = runner.disk_use(), runner.limits
     st.caption(f"Disk: {disk.mb(held.total)} of the server's budget of {disk.mb(lim.disk_budget)} (jobs and "
-               f"their uploads {disk.mb(held.jobs)}, models {disk.mb(held.models)}, decoders published to "
-               f"browsers {disk.mb(held.published)}). CPU-hours queued are estimated from each job's size "
-               "(epochs × training images); spent ones are each job's run time × its threads.")
+               f"their uploads {disk.mb(held.jobs)}, models {disk.mb(held.models)}, image datasets "
+               f"{disk.mb(held.datasets)}, decoders published to browsers {disk.mb(held.published)}). "
+               "CPU-hours queued are estimated from each job's size (epochs × training images); spent ones "
+               "are each job's run time × its threads.")
 
 
 def _row(name: str, use: usage.Usage) -> dict:
     return {"Who": name, "Jobs under way": use.active, "Jobs ended": use.finished,
             "CPU-hours queued": round(use.queued_cpu_s / 3600, 2),
             "CPU-hours spent": round(use.spent_cpu_s / 3600, 2), "Models": use.models,
+            "Datasets": use.datasets, "Datasets (MB)": round(use.dataset_bytes / 2**20, 1),
             "Disk (MB)": round(use.disk_bytes / 2**20, 1)}
 
 
@@ -139,6 +141,33 @@ def model_list() -> None:
                 "Published to the class." if st.session_state[key] else "No longer published.")
         if delete.button("Delete", key=f"class-delete-{path.name}"):
             _do(lambda p=path: _delete(p), "Deleted.")
+
+
+def dataset_list() -> None:
+    """Every image dataset with its owner, images, size on disk and whether the class may use it: share it
+    with the class (or withdraw it), or delete it (models trained on it stay)."""
+    st.subheader("Datasets")
+    found = datasets.all_datasets()
+    if not found:
+        st.info("No image datasets prepared on this server yet.")
+    for dataset in found:
+        what, owner, share, delete = st.columns([4, 3, 2, 1], vertical_alignment="center")
+        acc = dataset.access
+        status = ("the server's, for everyone" if acc.owner == user_models.SERVER else "shared by you"
+                  if acc.published else "shared by its owner" if acc.shared else "private")
+        size = f"{count(dataset.images, 'image')}, {disk.mb(user_models.folder_bytes(dataset.folder))}"
+        what.markdown(f"**{models.plain_text(dataset.title)}** · {status} · {size}")
+        owner.caption(models.plain_text(who(acc.owner), 120))
+        key = f"class-share-dataset-{dataset.id}"
+        if acc.owner not in (None, user_models.SERVER):  # the server's are everyone's already
+            share.toggle("Shared", value=acc.published, key=key,
+                         help="Shared by you, every visitor may train on it; only you can withdraw it.")
+            if st.session_state.get(key, acc.published) != acc.published:
+                _do(lambda d=dataset, on=st.session_state[key]: user_models.set_published(d.folder, on),
+                    "Shared with the class." if st.session_state[key] else "No longer shared.")
+        if delete.button("Delete", key=f"class-delete-dataset-{dataset.id}",
+                         help="Models trained on it stay."):
+            _do(lambda d=dataset: user_models.remove(d.folder), "Deleted.")
 
 
 def _delete(bundle) -> None:

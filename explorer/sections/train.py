@@ -62,9 +62,7 @@ def form(runner: training.LocalProcessRunner) -> None:
                                         encoder=encoder if preset == "default" else "wide", name=name)
                 owner = visitors.acting_owner("train a model")
                 datasets.check_use(dataset, owner)  # by its id, here: the job never sees another's dataset
-                job = runner.status(runner.start(spec, owner=owner))
-                st.toast(f"“{models.plain_text(spec.display_name)}” is {job.state}"
-                         + (f" (position {job.queue_position} in the queue)." if job.queue_position else "."))
+                queued(spec, runner.status(runner.start(spec, owner=owner)))
             except ValueError as exc:  # a bad setting, a limit, not signed in: the message says which
                 st.error(str(exc))
 
@@ -151,26 +149,44 @@ def show_job(runner: training.LocalProcessRunner, job: training.JobStatus,
             if st.button(label, key=f"stop-{job.id}", disabled=job.state == "stopping", help=tip):
                 act(lambda: runner.stop(job.id, owner=visitors.owner()))
             return
-        use, remove, when = st.columns([1, 1, 3], vertical_alignment="center")
-        model_id = models.id_of_saved(job.bundle)
-        if model_id and use.button("Use this model", key=f"use-{job.id}", type="primary"):
-            models.choose_model(model_id)
-            st.rerun(scope="app")  # so the sidebar shows the new current model
-        if remove.button("Remove from list", key=f"remove-{job.id}",
-                         help="Removes the job; its model stays (delete models on Home)."):
-            act(lambda: runner.delete(job.id, owner=visitors.owner()))
-        if job.finished:
-            at = datetime.fromtimestamp(job.finished)
-            saved = f"Saved as the model `{model_id}` · " if model_id else ""
-            when.caption(f"{saved}finished {at:%Y-%m-%d %H:%M}")
-        if model_id:
-            current_id = current.id if current else None
-            if current_id and current_id != model_id:
-                st.page_link("pages/compare.py", label=f"Compare with the current model ({current_id})",
-                             icon=icons.PAGES["compare"],
-                             query_params={"model": current_id, "compare": model_id})
-            with st.expander("Model card"):
-                st.markdown(models.card_markdown(job.bundle))  # read, not loaded: no model served for it
+        finished(runner, job, remove_help="Removes the job; its model stays (delete models on Home).",
+                 current=current)
+
+
+def finished(runner: training.LocalProcessRunner, job: training.JobStatus, remove_help: str, key: str = "",
+             current: Handle | None = None, decoder: bool = False) -> None:
+    """A finished job's row (a training's, an import's, a dataset's): use its model (and open it on the
+    Decoder), remove the job from the list, when it ended; then a link to compare its model with `current`,
+    and the model's card. `key` tells one page's buttons from another's."""
+    model_id = models.id_of_saved(job.bundle)  # None: no model kept (failed, refused, a dataset job)
+    widths = [1, 1.4, 1, 2] if decoder else [1, 1, 3]
+    use, *more, remove, when = st.columns(widths, vertical_alignment="center")
+    if model_id and use.button("Use this model", key=f"use{key}-{job.id}", type="primary"):
+        models.choose_model(model_id)
+        st.rerun(scope="app")  # so the sidebar shows the new current model
+    if model_id and decoder and more[0].button("Open it on the Decoder", key=f"decoder{key}-{job.id}",
+                                               icon=icons.PAGES["decoder"]):
+        models.choose_model(model_id)
+        st.switch_page("pages/decoder.py")
+    if remove.button("Remove from list", key=f"remove{key}-{job.id}", help=remove_help):
+        act(lambda: runner.delete(job.id, owner=visitors.owner()))
+    if job.finished:
+        saved = f"Saved as the model `{model_id}` · " if model_id else ""
+        when.caption(f"{saved}finished {datetime.fromtimestamp(job.finished):%Y-%m-%d %H:%M}")
+    if not model_id:
+        return
+    current_id = current.id if current else None
+    if current_id and current_id != model_id:
+        st.page_link("pages/compare.py", label=f"Compare with the current model ({current_id})",
+                     icon=icons.PAGES["compare"], query_params={"model": current_id, "compare": model_id})
+    with st.expander("Model card"):
+        st.markdown(models.card_markdown(job.bundle))  # read, not loaded: no model served for it
+
+
+def queued(spec, job: training.JobStatus) -> None:
+    """Say that a visitor's job is queued (or running), and where in the queue."""
+    st.toast(f"“{models.plain_text(spec.display_name)}” is {job.state}"
+             + (f" (position {job.queue_position} in the queue)." if job.queue_position else "."))
 
 
 def act(action) -> None:

@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from vae.bundles.bundle import read_json, write_json
+from vae.bundles.bundle import read_json_or_none, write_json
 
 ACCESS = "access.json"
 SERVER = "server"  # the owner of bundles made at the command line: the operator's, listed for everyone
@@ -33,12 +33,7 @@ def access(bundle: str | Path) -> Access:
 
 def _read_access(bundle: Path):
     path = bundle / ACCESS
-    if path.is_symlink():
-        return None
-    try:
-        return read_json(path)
-    except (OSError, ValueError):
-        return None
+    return None if path.is_symlink() else read_json_or_none(path)
 
 
 def set_owner(bundle: str | Path, owner: str) -> None:

@@ -68,6 +68,15 @@ def read_json(path: Path, default=None):
         return default
 
 
+def read_json_or_none(path: str | Path):
+    """A JSON file's value, or None where it is missing, unreadable or not JSON: for readers that must not
+    fail (a job's files, access records, a visitor's note), since a damaged file can only be hand-made."""
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return None
+
+
 def write_json(path: Path, obj) -> None:
     """Write JSON atomically: aside, then renamed, so a reader (the app, another process) never sees half
     a file."""
