@@ -91,7 +91,9 @@ def publish(handle: Handle) -> None:
     """Every saved direction of this model in the link (none: no ?dirs=)."""
     mine = saved(handle)
     if mine:
-        st.query_params[LINK_KEY] = format_link(mine)
+        text = format_link(mine)
+        if st.query_params.get(LINK_KEY) != text:  # each write is a browser history entry
+            st.query_params[LINK_KEY] = text
         st.session_state[f"{STORE_KEY}_seen"] = (handle.path, st.query_params[LINK_KEY])
     elif LINK_KEY in st.query_params:
         del st.query_params[LINK_KEY]

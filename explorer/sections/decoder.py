@@ -185,7 +185,7 @@ def gallery_digit(z_holder: DecoderZ, gallery: dict, container) -> int:
                                    format_func=lambda i: f"a {z_holder.label_of(i)} (#{i})"))
 
 
-def live(z_holder: DecoderZ, z: np.ndarray) -> None:
+def live(z_holder: DecoderZ, z: np.ndarray, strip: dict | None = None) -> None:
     """The decoder running in the browser, if switched on: sliders and a latent pad decode on every drag.
 
     Only a released z comes back; its callback moves the server sliders (and the link) before the
@@ -194,7 +194,7 @@ def live(z_holder: DecoderZ, z: np.ndarray) -> None:
     """
     if not st.session_state.get(LIVE_KEY, True):
         return
-    error = live_pad(z_holder.handle, z, z_holder.sliders, f"dec_live_{z_holder.tag}", z_holder.set)
+    error = live_pad(z_holder.handle, z, z_holder.sliders, f"dec_live_{z_holder.tag}", z_holder.set, strip)
     if error:
         st.warning(f"Your browser could not run the decoder ({error}); the server decodes instead, "
                    "after each slider release.")

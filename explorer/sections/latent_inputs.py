@@ -23,6 +23,18 @@ class Picked:
     z: np.ndarray
     what: str
     image: np.ndarray | None = None
+    index: int | None = None  # a test image's index: another model has its own z_mean for it
+
+
+def for_model(handle: Handle, picked: Picked) -> np.ndarray | None:
+    """The same input as another model codes it: its z_mean of the same test image, or its encoding of the
+    same picture; None for a map point (a place in one model's space only) or a test image it lacks."""
+    ref = handle.served.reference
+    if picked.index is not None and ref is not None and picked.index < len(ref["z_mean"]):
+        return np.asarray(ref["z_mean"][picked.index], np.float64)
+    if picked.image is not None:
+        return np.asarray(explain.encode(handle.served, picked.image).z_mean, np.float64)
+    return None
 
 
 def encode_image(handle: Handle, image: np.ndarray, what: str) -> Picked:
@@ -38,7 +50,7 @@ def test_image(handle: Handle, index: int) -> Picked:
     label = "" if labels is None else f" ({models.label_name(model, labels[index])})"
     images = cache.reference_images(handle)
     return Picked(np.asarray(model.reference["z_mean"][index], np.float64), f"test image #{index}{label}",
-                  None if images is None else images[index])
+                  None if images is None else images[index], int(index))
 
 
 def drawing_to_image(image_data, digits: bool) -> np.ndarray:
