@@ -59,3 +59,24 @@ def add_path(fig: go.Figure, handle: Handle, zs: np.ndarray, name: str = "path")
     for (x, y), text in ((xy[0], "start"), (xy[-1], "end")):
         fig.add_annotation(x=x, y=y, text=text, showarrow=False, yshift=14, font=dict(size=13),
                            bgcolor="rgba(255,255,255,0.8)")
+
+
+def with_saved_arrows(fig, handle: Handle, view_name: str, dims: tuple[int, int] | None):
+    """The Latent map's figure with this session's saved directions as arrows from the data mean, or the
+    figure itself where there are none or the view has no latent axes (t-SNE). A copy: the plain figure is
+    shared by every session."""
+    mine = directions.saved(handle)
+    if not mine or view_name == "t-SNE":
+        return fig
+    fig = go.Figure(fig)
+    mean = directions.data_mean(handle)
+    for k, (name, e) in enumerate(mine.items()):
+        vector, colour = np.asarray(e["vector"]), ARROW_COLOURS[k % len(ARROW_COLOURS)]
+        if view_name == "Two latent dims" and dims is not None and handle.served.latent_dim > 2:
+            (x0, y0), (x1, y1) = mean[list(dims)], (mean + vector)[list(dims)]
+            fig.add_annotation(x=x1, y=y1, ax=x0, ay=y0, xref="x", yref="y", axref="x", ayref="y",
+                               showarrow=True, arrowhead=3, arrowsize=1.4, arrowwidth=3, arrowcolor=colour,
+                               text=name, font=dict(color=colour, size=13), bgcolor="rgba(255,255,255,0.8)")
+        else:
+            add_arrow(fig, handle, vector, name, colour, mean)
+    return fig

@@ -35,7 +35,8 @@ from streamlit.components.v1 import declare_component
 from live_decoder.published import FRONTEND_DIR, publish, served_folder
 
 __all__ = ["live_decoder", "live_decoder_error", "model_id_of", "model_id_of_file", "read_value",
-           "build_args", "strip_args", "publish_decoder", "publish_points", "FRONTEND_DIR", "ORT_BUNDLE", "ORT_WASM"]
+           "build_args", "strip_args", "publish_decoder", "publish_points", "FRONTEND_DIR", "ORT_BUNDLE",
+           "ORT_WASM"]
 
 ORT_DIR = FRONTEND_DIR / "ort"
 #: onnxruntime-web's single-file ESM bundle (the WebAssembly backend with its loader inlined).

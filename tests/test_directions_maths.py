@@ -1,4 +1,4 @@
-"""Attribute directions and interpolation paths on known cases (vae.model.directions, vae.model.interpolate)."""
+"""Attribute directions and interpolation paths on known cases (vae.model directions and interpolate)."""
 
 import numpy as np
 import pytest
@@ -90,7 +90,8 @@ def test_slerp_keeps_the_norm_between_codes_of_one_norm_and_linear_does_not():
 def test_slerp_falls_back_to_the_line_where_there_is_no_arc():
     a = np.array([1.0, 1.0])
     np.testing.assert_allclose(interpolate.spherical(a, 3 * a, 5), interpolate.linear(a, 3 * a, 5))
-    np.testing.assert_allclose(interpolate.spherical(np.zeros(2), a, 5), interpolate.linear(np.zeros(2), a, 5))
+    zero = np.zeros(2)
+    np.testing.assert_allclose(interpolate.spherical(zero, a, 5), interpolate.linear(zero, a, 5))
     with pytest.raises(ValueError):
         interpolate.path(a, a, 1)
     with pytest.raises(ValueError):

@@ -32,15 +32,15 @@ def controls(z_holder: DecoderZ) -> None:
     the fragment, like the page's other buttons: a click reruns the page with its new z)."""
     mine = directions.from_link(z_holder.handle)
     if not mine:
-        st.caption("No saved direction on this model yet: make one on the **Directions** page (a “slant”, say) "
-                   "to walk z along it here.")
+        st.caption("No saved direction on this model yet: make one on the **Directions** page (a “slant”, "
+                   "say) to walk z along it here.")
         return
     directions.publish(z_holder.handle)  # this page's link carries them too
     if st.session_state.get(DIR_KEY) not in mine:
         st.session_state[DIR_KEY] = next(iter(mine))
     c1, c2, c3, c4, c5 = st.columns([1.4, 1.4, 1, 1.2, 1.2], vertical_alignment="bottom")
     name = c1.selectbox("Direction", list(mine), key=DIR_KEY)
-    k = c2.slider("k", 0.25, 4.0, 1.0, 0.25, key=K_KEY, help=f"k = 1 moves {mine[name]['unit']}.")
+    c2.slider("k", 0.25, 4.0, 1.0, 0.25, key=K_KEY, help=f"k = 1 moves {mine[name]['unit']}.")
     c3.number_input("Strip steps", 3, 15, 7, step=2, key=STEPS_KEY)
     vector = np.asarray(mine[name]["vector"], np.float64)
 
@@ -50,8 +50,8 @@ def controls(z_holder: DecoderZ) -> None:
 
     c4.button(f"Add k × {name}", icon=":material/add:", on_click=move, args=(1.0,), key="dec_dir_add",
               width="stretch")
-    c5.button(f"Subtract k × {name}", icon=":material/remove:", on_click=move, args=(-1.0,), key="dec_dir_sub",
-              width="stretch")
+    c5.button(f"Subtract k × {name}", icon=":material/remove:", on_click=move, args=(-1.0,),
+              key="dec_dir_sub", width="stretch")
 
 
 def live_strip(z_holder: DecoderZ) -> dict | None:
@@ -79,5 +79,5 @@ def strip(z_holder: DecoderZ, z: np.ndarray) -> None:
                  caption=f"z − {k:g} × {name} … z + {k:g} × {name} ({steps} steps)",
                  alt=alt_text.strip(steps, what))
     st.download_button(f"Strip along {name} (PNG)", lambda: pics.to_png(picture(), 4),
-                       file_name=f"direction_{name.replace(' ', '_')}.png", mime="image/png", on_click="ignore",
-                       icon=icons.DOWNLOAD, key="dec_dir_png")
+                       file_name=f"direction_{name.replace(' ', '_')}.png", mime="image/png",
+                       on_click="ignore", icon=icons.DOWNLOAD, key="dec_dir_png")

@@ -6,16 +6,16 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from explorer import directions, icons, inputs, models, widgets
 from explorer import direction_figures as dfigs
+from explorer import directions, icons, inputs, models, widgets
 from explorer.models import Handle
 from explorer.sections import latent_inputs
 from explorer.sections.encode import IMAGE_TYPES, is_digits
 from vae.model import directions as maths
 from vae.plural import count
 
-METHODS = {"labels": "Two labels", "boxes": "Two boxes on the Latent map", "images": "Two sets of your images",
-           "attribute": "An attribute of every test image"}
+METHODS = {"labels": "Two labels", "boxes": "Two boxes on the Latent map",
+           "images": "Two sets of your images", "attribute": "An attribute of every test image"}
 BOXES_KEY = "dir_boxes"  # {"A": {"rows": [...], "what": str}, "B": ...}, from the Latent map's box
 IMAGES_KEY = "dir_images"  # {"A": [z_mean, ...], "B": [...]}: the visitor's uploads and drawings, encoded
 GROUPS = ("A", "B")
@@ -63,7 +63,8 @@ def from_labels(handle: Handle) -> dict | None:
         return None
     n_a, n_b = int((labels == a).sum()), int((labels == b).sum())
     return directions.entry(directions.label_direction(handle, a, b),
-                            f"mean z_mean of the {n_b:,} test {name(b)}s minus that of the {n_a:,} {name(a)}s",
+                            f"mean z_mean of the {n_b:,} test {name(b)}s minus that of the "
+                            f"{n_a:,} {name(a)}s",
                             f"from the mean {name(a)} to the mean {name(b)}")
 
 
@@ -102,8 +103,8 @@ def from_images(handle: Handle) -> dict | None:
                 zs = []
                 for up in ups:
                     try:
-                        zs.append(latent_inputs.encode_image(handle, inputs.preprocess_bytes(up.getvalue()).image,
-                                                             "upload").z)
+                        image = inputs.preprocess_bytes(up.getvalue()).image
+                        zs.append(latent_inputs.encode_image(handle, image, "upload").z)
                     except Exception:  # one unreadable file is left out, not the page broken
                         st.warning(f"{models.plain_text(up.name)} could not be read as an image; left out.")
                 st.session_state[f"dir_up_z_{g}"] = zs
@@ -114,8 +115,8 @@ def from_images(handle: Handle) -> dict | None:
     for g, col in zip(GROUPS, (b1, b2)):
         if col.button(f"Add the drawing to group {g}", key=f"dir_add_{g}", disabled=data is None):
             try:
-                kept[g].append(latent_inputs.encode_image(handle, latent_inputs.drawing_to_image(data, digits),
-                                                          "drawing").z.tolist())
+                image = latent_inputs.drawing_to_image(data, digits)
+                kept[g].append(latent_inputs.encode_image(handle, image, "drawing").z.tolist())
                 st.rerun()
             except inputs.ImageError as exc:
                 st.error(str(exc))
@@ -125,8 +126,8 @@ def from_images(handle: Handle) -> dict | None:
         st.info("Each group needs at least one image: upload some, or draw and add.")
         return None
     vector = maths.group_direction(np.array(groups["A"]), np.array(groups["B"]))
-    return directions.entry(vector, f"mean z_mean of your {count(len(groups['B']), 'image')} in group B minus "
-                            f"that of your {count(len(groups['A']), 'image')} in group A",
+    return directions.entry(vector, f"mean z_mean of your {count(len(groups['B']), 'image')} in group B "
+                            f"minus that of your {count(len(groups['A']), 'image')} in group A",
                             "from group A's mean to group B's")
 
 
@@ -156,7 +157,8 @@ def save_form(handle: Handle, candidate: dict | None) -> None:
         return
     st.caption(f"This direction: {candidate['how']}; |v| = {np.linalg.norm(candidate['vector']):.3f}.")
     c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
-    default = st.session_state.get("dir_attr", "") if st.session_state.get("dir_method") == "attribute" else ""
+    by_attribute = st.session_state.get("dir_method") == "attribute"
+    default = st.session_state.get("dir_attr", "") if by_attribute else ""
     name = c1.text_input("Name", value=default, key="dir_name", max_chars=directions.MAX_NAME,
                          placeholder="e.g. slant")
     if c2.button("Save the direction", key="dir_save", width="stretch"):
@@ -164,8 +166,8 @@ def save_form(handle: Handle, candidate: dict | None) -> None:
         if why:
             st.warning(why)
         else:
-            st.success(f"Saved as “{directions.clean_name(name)}”: the Decoder and Interpolate pages offer it, "
-                       "and this page's link carries it.")
+            st.success(f"Saved as “{directions.clean_name(name)}”: the Decoder and Interpolate pages offer "
+                       "it, and this page's link carries it.")
 
 
 def saved_list(handle: Handle) -> None:

@@ -24,9 +24,9 @@ MAX_STEPS = 32
 def intro(handle: Handle) -> None:
     st.title(icons.title("interpolate", "Interpolate"))
     st.markdown(
-        "Pick two inputs: test images (by number, or by clicking the map), your uploads or drawings, or points "
-        "of the map, and walk from one code to the other. The path is drawn on the map, and its decodes make "
-        "a strip and an animated GIF. **Linear** goes straight; **spherical** (slerp) bends around z = 0 "
+        "Pick two inputs: test images (by number, or by clicking the map), your uploads or drawings, or "
+        "points of the map, and walk from one code to the other. The path is drawn on the map, and its "
+        "decodes make a strip and an animated GIF. **Linear** goes straight; **spherical** (slerp) bends around z = 0 "
         "and keeps clear of the prior's empty middle, which matters more the more dimensions z has.")
     directions.from_link(handle)
 
@@ -87,8 +87,8 @@ def strip(handle: Handle, ends: tuple[Picked, Picked], kind: str, steps: int) ->
                        mime="image/png", on_click="ignore", icon=icons.DOWNLOAD, key="int_png")
     bounce = c3.toggle("GIF plays back and forth", value=False, key="int_bounce")
     c2.download_button("Animation (GIF)", lambda: directions.gif_bytes(frames, bounce=bounce),
-                       file_name="interpolation.gif", mime="image/gif", on_click="ignore", icon=icons.DOWNLOAD,
-                       key="int_gif")
+                       file_name="interpolation.gif", mime="image/gif", on_click="ignore",
+                       icon=icons.DOWNLOAD, key="int_gif")
     return zs
 
 
@@ -148,4 +148,5 @@ def compare_pair(left: Handle, right: Handle) -> None:
             st.download_button("Animation (GIF)", lambda f=frames: directions.gif_bytes(f),
                                file_name=f"interpolation_{handle.served.path.name}.gif", mime="image/gif",
                                on_click="ignore", icon=icons.DOWNLOAD, key=f"cmp_int_gif_{side}")
-    st.caption("Each model walks between its own codes of the two inputs: the same images, two latent spaces.")
+    st.caption("Each model walks between its own codes of the two inputs: the same images, two latent "
+               "spaces.")

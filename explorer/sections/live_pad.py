@@ -18,5 +18,6 @@ def live_pad(handle: Handle, z: Sequence[float], sliders: np.ndarray, key: str,
     has not said)."""
     points, labels, plane = cache.live_decoder_inputs(handle)
     live_decoder(cache.decoder_bytes(handle), handle.served.latent_dim, [float(v) for v in z],
-                 [tuple(r) for r in sliders], points, labels, key=key, plane=plane, on_release=on_release, strip=strip)
+                 [tuple(r) for r in sliders], points, labels, key=key, plane=plane, on_release=on_release,
+                 strip=strip)
     return live_decoder_error(key)
