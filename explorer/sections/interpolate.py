@@ -27,7 +27,8 @@ def intro(handle: Handle) -> None:
         "Pick two inputs: test images (by number, or by clicking the map), your uploads or drawings, or "
         "points of the map, and walk from one code to the other. The path is drawn on the map, and its "
         "decodes make a strip and an animated GIF. **Linear** goes straight; **spherical** (slerp) bends "
-        "around z = 0 and keeps clear of the prior's empty middle, which matters more the more dimensions z has.")
+        "around z = 0 and keeps clear of the prior's empty middle, which matters more the more dimensions "
+        "z has.")
     directions.from_link(handle)
 
 
