@@ -110,7 +110,7 @@ def from_images(handle: Handle) -> dict | None:
                 st.session_state[f"dir_up_z_{g}"] = zs
             st.button(f"Clear group {g}", key=f"dir_clear_{g}", on_click=lambda g=g: kept.update({g: []}))
     st.markdown("Or draw one, then add it to a group (repeat for several):")
-    data = latent_inputs.canvas("dir_canvas", 200)
+    data = latent_inputs.canvas("dir_canvas")
     b1, b2 = st.columns(2)
     for g, col in zip(GROUPS, (b1, b2)):
         if col.button(f"Add the drawing to group {g}", key=f"dir_add_{g}", disabled=data is None):
@@ -135,6 +135,8 @@ def from_attribute(handle: Handle) -> dict | None:
     """An attribute of every test image regressed on z_mean, with R² on held-out images."""
     name = st.selectbox("Attribute", list(maths.ATTRIBUTES), format_func=maths.ATTRIBUTES.get, key="dir_attr")
     found = directions.attribute_direction(handle, name)
+    if st.session_state.get("dir_name_for") != name:  # the attribute's name offered as the direction's
+        st.session_state["dir_name"] = st.session_state["dir_name_for"] = name
     if found is None:
         st.info(f"The {handle.served.card.get('dataset', 'training')} test images are not on this server, "
                 "so their attributes cannot be measured. Use two labels or two groups instead.")
@@ -157,10 +159,7 @@ def save_form(handle: Handle, candidate: dict | None) -> None:
         return
     st.caption(f"This direction: {candidate['how']}; |v| = {np.linalg.norm(candidate['vector']):.3f}.")
     c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
-    by_attribute = st.session_state.get("dir_method") == "attribute"
-    default = st.session_state.get("dir_attr", "") if by_attribute else ""
-    name = c1.text_input("Name", value=default, key="dir_name", max_chars=directions.MAX_NAME,
-                         placeholder="e.g. slant")
+    name = c1.text_input("Name", key="dir_name", max_chars=directions.MAX_NAME, placeholder="e.g. slant")
     if c2.button("Save the direction", key="dir_save", width="stretch"):
         why = directions.save(handle, name, candidate)
         if why:

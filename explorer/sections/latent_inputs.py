@@ -100,7 +100,7 @@ def pick(handle: Handle, key: str, title: str, sources: tuple[str, ...] = tuple(
             st.error("This file could not be read as an image; try a PNG or JPEG.")
             return None
     if source == "draw":
-        data = canvas(f"{key}_canvas", 200)
+        data = canvas(f"{key}_canvas")
         if data is None:
             st.caption("Draw on the square (large, in the middle).")
             return None
