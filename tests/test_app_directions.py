@@ -232,3 +232,15 @@ def test_link_format_round_trips_and_cleans_names():
     assert directions.clean_name("<b>thick</b>/../") == "bthickb"
     assert list(directions.parse_link("a~1,2;a<>~3,4", 2)) == ["a"]
     assert maths.ATTRIBUTES  # the page offers every attribute the maths computes
+
+
+def test_an_input_opens_on_the_decoder_at_its_z(monkeypatch):
+    monkeypatch.setitem(sys.modules, "streamlit_drawable_canvas", FakeCanvas({"int_start_canvas": 7}).module)
+    at = _on("pages/interpolate.py")
+    at.radio(key="int_start_source").set_value("draw").run()
+    at.button(key="int_start_to_decoder").click().run()
+    assert not at.exception, at.exception
+    from explorer.sections import decoder
+
+    z = at.session_state[decoder.Z_KEY]
+    assert len(at.slider) >= 2 and [at.slider[i].value for i in range(2)] == pytest.approx(z, abs=1e-6)

@@ -10,7 +10,7 @@ from explorer import alt_text, cache, directions, icons, models, widgets
 from explorer import direction_figures as dfigs
 from explorer import pictures as pics
 from explorer.models import Handle
-from explorer.sections import latent_inputs
+from explorer.sections import decoder, latent_inputs
 from explorer.sections.latent_inputs import Picked
 from vae.model import interpolate
 
@@ -43,12 +43,30 @@ def endpoints(handle: Handle) -> tuple[Picked, Picked] | None:
     c1, c2 = st.columns(2, gap="large")
     with c1:
         start = latent_inputs.pick(handle, START, "Start", default_index=0)
+        to_decoder(handle, start, START)
     with c2:
         end = latent_inputs.pick(handle, END, "End", default_index=1)
+        to_decoder(handle, end, END)
     if start is None or end is None:
         st.info("Both ends need an input: draw or upload the missing one.")
         return None
     return start, end
+
+
+def to_decoder(handle: Handle, picked: Picked | None, key: str) -> None:
+    """A button that opens the Decoder at this input's z (to walk it along a saved direction there)."""
+    if picked is None:
+        return
+
+    def go() -> None:
+        # The Decoder starts from this session's last z on the model when no link or slider says otherwise.
+        st.session_state[decoder.Z_KEY] = [float(v) for v in picked.z]
+        st.session_state[decoder.MODEL_KEY] = handle.path
+        st.session_state["int_go_decoder"] = True
+
+    st.button("Open it on the Decoder", key=f"{key}_to_decoder", on_click=go, icon=icons.PAGES["decoder"])
+    if st.session_state.pop("int_go_decoder", False):
+        st.switch_page("pages/decoder.py")
 
 
 def direction_ends(handle: Handle, mine: dict) -> tuple[Picked, Picked]:
