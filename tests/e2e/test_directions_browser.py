@@ -97,7 +97,7 @@ def test_done_when_slant_walk_and_interpolation(page, app_url):
     on the Decoder, whose in-browser strip walks it along slant, and add k × slant to it."""
     page.goto(f"{app_url}/directions", wait_until="domcontentloaded")
     wait_idle(page)
-    page.get_by_role("button", name="An attribute of every test image").click()
+    page.locator("[data-testid='stButtonGroup'] button", has_text="An attribute of every test image").click()
     wait_idle(page)
     page.locator("[data-testid='stSelectbox']").first.click()
     page.get_by_role("option", name="slant", exact=False).first.click()
@@ -126,7 +126,7 @@ def test_done_when_slant_walk_and_interpolation(page, app_url):
     z_seven = np.array(strip["z"])
     page.get_by_role("button", name="Add k × slant").click()
     wait_idle(page)
-    frame.wait_for_function(f"window.__liveDecoderStrip.z[0] !== {z_seven[0]!r}")
+    frame.wait_for_function(f"window.__liveDecoderStrip.z[0] !== {float(z_seven[0])!r}")
     moved = np.array(frame.evaluate("window.__liveDecoderStrip.z"))
     assert np.linalg.norm(moved - z_seven) > 0.1
     assert "slant~" in page.url  # the Decoder's link carries the direction
