@@ -3,9 +3,9 @@
     python scripts/bench_directions.py [--model models/mnist-2d] [--repeats 15]
 
 Each figure is the median (and max) of --repeats runs in this process, computed afresh (no Streamlit cache):
-- attribute direction: the four attributes of all 10,000 MNIST test images (vae.model.directions.image_attributes)
-  plus one regression on z_mean with its held-out R² (attribute_direction); also the regression alone, as
-  the page pays it once the attributes are cached;
+- attribute direction: the four attributes of all 10,000 MNIST test images
+  (vae.model.directions.image_attributes) plus one regression on z_mean with its held-out R²
+  (attribute_direction); also the regression alone, as the page pays it once the attributes are cached;
 - label direction: the difference of two labels' mean z_mean over the 10,000 codes;
 - interpolation: a 16-step slerp path, its ONNX Runtime decodes (ServedModel.decode), the strip's PNG and the
   animated GIF's bytes: everything the Interpolate page's server does for one new path.
@@ -19,8 +19,6 @@ import statistics
 import sys
 import time
 from pathlib import Path
-
-import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -54,8 +52,9 @@ def main() -> None:
 
     rows = [
         ("attribute direction (4 attributes of 10,000 images + regression, R²)",
-         lambda: directions.attribute_direction(z_mean, directions.image_attributes(images)["slant"], "slant")),
-        ("  the regression alone (attributes cached)", lambda: directions.attribute_direction(z_mean, values)),
+         lambda: directions.attribute_direction(z_mean, directions.image_attributes(images)["slant"])),
+        ("  the regression alone (attributes cached)",
+         lambda: directions.attribute_direction(z_mean, values)),
         ("label direction (two labels' mean z_mean)",
          lambda: directions.group_direction(z_mean[labels == 1], z_mean[labels == 7])),
     ]

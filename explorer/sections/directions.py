@@ -14,8 +14,13 @@ from explorer.sections.encode import IMAGE_TYPES, is_digits
 from vae.model import directions as maths
 from vae.plural import count
 
-METHODS = {"labels": "Two labels", "boxes": "Two boxes on the Latent map",
-           "images": "Two sets of your images", "attribute": "An attribute of every test image"}
+# Short: the options sit side by side, on a phone too; the control's help says more.
+METHODS = {"labels": "Two labels", "boxes": "Two map boxes", "images": "Your images",
+           "attribute": "An attribute"}
+METHOD_HELP = ("Two labels: from one label's mean z_mean to another's. Two map boxes: from the test "
+               "images in one box on the Latent map to those in another. Your images: from one set of your "
+               "uploads or drawings to another. An attribute: ink, slant, width or height of every test "
+               "image, regressed on z_mean.")
 BOXES_KEY = "dir_boxes"  # {"A": {"rows": [...], "what": str}, "B": ...}, from the Latent map's box
 IMAGES_KEY = "dir_images"  # {"A": [z_mean, ...], "B": [...]}: the visitor's uploads and drawings, encoded
 GROUPS = ("A", "B")
@@ -37,7 +42,8 @@ def make(handle: Handle) -> dict | None:
     has_ref = handle.served.reference is not None
     offered = [m for m in METHODS if has_ref or m == "images"]
     method = st.segmented_control("Make a direction from", offered, format_func=METHODS.get,
-                                  default=offered[0], key="dir_method") or offered[0]
+                                  default=offered[0], key="dir_method",
+                                  help=METHOD_HELP) or offered[0]
     if method == "labels":
         return from_labels(handle)
     if method == "boxes":

@@ -14,7 +14,7 @@ from explorer.sections import decoder, latent_inputs
 from explorer.sections.latent_inputs import Picked
 from vae.model import interpolate
 
-KINDS = {"linear": "Linear (a straight line)", "spherical": "Spherical (slerp: an arc about z = 0)"}
+KINDS = {"linear": "Linear", "spherical": "Spherical (slerp)"}  # short: side by side on a phone
 ENDS = {"inputs": "Two inputs", "direction": "A saved direction's ends"}
 START, END = "int_start", "int_end"  # the two endpoints' widget keys' prefixes
 CLICK_KEY = "int_click_sets"  # which end a click on the map sets
@@ -83,7 +83,8 @@ def direction_ends(handle: Handle, mine: dict) -> tuple[Picked, Picked]:
 def path_controls() -> tuple[str, int]:
     c1, c2 = st.columns([3, 2])
     kind = c1.segmented_control("Path", list(KINDS), format_func=KINDS.get, default="linear",
-                                key="int_kind") or "linear"
+                                key="int_kind", help="Linear: the straight line between the two codes. "
+                                "Spherical: the great-circle arc about z = 0 between them.") or "linear"
     steps = int(c2.slider("Steps (both ends included)", 2, MAX_STEPS, 10, key="int_steps"))
     return kind, steps
 

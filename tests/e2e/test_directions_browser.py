@@ -97,7 +97,7 @@ def test_done_when_slant_walk_and_interpolation(page, app_url):
     on the Decoder, whose in-browser strip walks it along slant, and add k × slant to it."""
     page.goto(f"{app_url}/directions", wait_until="domcontentloaded")
     wait_idle(page)
-    page.locator("[data-testid='stButtonGroup'] button", has_text="An attribute of every test image").click()
+    page.locator("[data-testid='stButtonGroup'] button", has_text="An attribute").click()
     wait_idle(page)
     page.locator("[data-testid='stSelectbox']").first.click()
     page.get_by_role("option", name="slant", exact=False).first.click()
