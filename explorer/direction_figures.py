@@ -46,9 +46,17 @@ def add_arrow(fig: go.Figure, handle: Handle, vector: np.ndarray, name: str, col
     """The direction from `start` (default the data mean) to start + vector, projected onto the plane."""
     start = directions.data_mean(handle) if start is None else np.asarray(start, np.float64)
     (x0, y0), (x1, y1) = directions.to_plane(handle, np.stack([start, start + np.asarray(vector)]))
-    fig.add_annotation(x=x1, y=y1, ax=x0, ay=y0, xref="x", yref="y", axref="x", ayref="y", showarrow=True,
-                       arrowhead=3, arrowsize=1.4, arrowwidth=3 if not dash else 2, arrowcolor=colour,
-                       text=name, font=dict(color=colour, size=13), bgcolor="rgba(255,255,255,0.8)")
+    draw_arrow(fig, (x0, y0), (x1, y1), name, colour, 2 if dash else 3)
+
+
+def draw_arrow(fig: go.Figure, tail, head, name: str, colour: str, width: int = 3) -> None:
+    """An arrow from tail to head in the plot's coordinates, named at its head (every arrow starts at the
+    data mean: names at the tails would pile up there)."""
+    fig.add_annotation(x=head[0], y=head[1], ax=tail[0], ay=tail[1], xref="x", yref="y", axref="x",
+                       ayref="y", showarrow=True, arrowhead=3, arrowsize=1.4, arrowwidth=width,
+                       arrowcolor=colour, text="")
+    fig.add_annotation(x=head[0], y=head[1], text=name, showarrow=False, xanchor="left", yanchor="bottom",
+                       font=dict(color=colour, size=13), bgcolor="rgba(255,255,255,0.8)")
 
 
 def add_path(fig: go.Figure, handle: Handle, zs: np.ndarray, name: str = "path") -> None:
@@ -73,10 +81,7 @@ def with_saved_arrows(fig, handle: Handle, view_name: str, dims: tuple[int, int]
     for k, (name, e) in enumerate(mine.items()):
         vector, colour = np.asarray(e["vector"]), ARROW_COLOURS[k % len(ARROW_COLOURS)]
         if view_name == "Two latent dims" and dims is not None and handle.served.latent_dim > 2:
-            (x0, y0), (x1, y1) = mean[list(dims)], (mean + vector)[list(dims)]
-            fig.add_annotation(x=x1, y=y1, ax=x0, ay=y0, xref="x", yref="y", axref="x", ayref="y",
-                               showarrow=True, arrowhead=3, arrowsize=1.4, arrowwidth=3, arrowcolor=colour,
-                               text=name, font=dict(color=colour, size=13), bgcolor="rgba(255,255,255,0.8)")
+            draw_arrow(fig, mean[list(dims)], (mean + vector)[list(dims)], name, colour)
         else:
             add_arrow(fig, handle, vector, name, colour, mean)
     return fig

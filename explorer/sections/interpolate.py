@@ -12,6 +12,7 @@ from explorer import pictures as pics
 from explorer.models import Handle
 from explorer.sections import decoder, latent_inputs
 from explorer.sections.latent_inputs import Picked
+from explorer.training_facts import facts_of
 from vae.model import interpolate
 
 KINDS = {"linear": "Linear", "spherical": "Spherical (slerp)"}  # short: side by side on a phone
@@ -29,6 +30,9 @@ def intro(handle: Handle) -> None:
         "decodes make a strip and an animated GIF. **Linear** goes straight; **spherical** (slerp) bends "
         "around z = 0 and keeps clear of the prior's empty middle, which matters more the more dimensions "
         "z has.")
+    if facts_of(handle.served).beta == 0:
+        st.caption("This model was trained without a KL term (β = 0): nothing pulled its codes towards the "
+                   "prior N(0, I), so the sphere a spherical path keeps to is only z = 0's, not the prior's.")
     directions.from_link(handle)
 
 
