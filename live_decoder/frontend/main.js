@@ -66,7 +66,7 @@ const S = {
   points: null, labels: null, dragging: false, disabled: false,
   accent: "#ff4b4b", activeSlider: -1, sliderHeld: false,
   pending: null, rafScheduled: false, busy: false, lastSentKey: null, sliderInputs: [], sliderOutputs: [],
-  releases: 0, drawnZ: null, cursorAt: null, strip: null, stripKey: null,
+  releases: 0, drawnZ: null, cursorAt: null, strip: null, stripKey: null, stripTimes: [],
 };
 
 // Tests read what the component shows: its z, the z of the image on the canvas, where the pad's cursor is.
@@ -234,14 +234,32 @@ async function decodeNow() {
   draw(out[S.outputName].data);
   S.drawnZ = z;
   el.img.setAttribute("aria-label", `decoded image of z = ${pointText(z)}`);
-  if (S.strip) await decodeStrip(z);
+  if (S.strip) requestStrip();
 }
 
 // ---------------------------------------------------------------- a strip along a direction (issue 28)
 // args.strip = {vector, k, steps, name}: the decodes of z + t * vector for t from -k to +k, in one batch,
-// redrawn with the image on every move, so the strip follows a drag as the image does.
-const STRIP_CELL = 56, STRIP_GAP = 4;
-window.__liveDecoderStrip = null;   // tests read the z and the t of the strip last drawn
+// redrawn while z moves. At most every STRIP_EVERY_MS, and always at the last z: a batch of 7 decodes every
+// frame would take the image itself from 60 frames a second to about 30 (scripts/bench_directions.py).
+const STRIP_CELL = 56, STRIP_GAP = 4, STRIP_EVERY_MS = 100;
+window.__liveDecoderStrip = null;   // tests read the z and the t of the strip last drawn, and its time
+let stripTimer = null;
+let stripAt = -Infinity;
+
+function requestStrip() {
+  if (!S.strip || stripTimer !== null) return;
+  const wait = Math.max(0, STRIP_EVERY_MS - (performance.now() - stripAt));
+  stripTimer = setTimeout(async () => {
+    stripTimer = null;
+    if (!S.strip || !S.session) return;
+    stripAt = performance.now();
+    try {
+      await exclusive(() => decodeStrip(Float64Array.from(S.z)));
+    } catch (err) {
+      console.error("live decoder: the strip could not be drawn:", err);   // the image still works
+    }
+  }, wait);
+}
 
 function setStrip(strip) {
   const ok = strip && Array.isArray(strip.vector) && strip.vector.length === S.D && strip.steps >= 2;
@@ -251,6 +269,7 @@ function setStrip(strip) {
 
 async function decodeStrip(z) {
   const { vector, k, steps, name } = S.strip;
+  const t0 = performance.now();
   const [h, w] = S.imageShape;
   const batch = new Float32Array(steps * S.D);
   const ts = [];
@@ -273,10 +292,23 @@ async function decodeStrip(z) {
   const kText = pointText([k]).slice(1, -1);
   el.stripcaption.textContent = `z \u2212 ${kText} \u00d7 ${name} \u2026 z + ${kText} \u00d7 ${name} (${steps} steps), decoded in your browser`;
   el.strip.setAttribute("aria-label", `${steps} decoded images from z \u2212 ${kText} \u00d7 ${name} to z + ${kText} \u00d7 ${name}, z = ${pointText(z)}`);
-  window.__liveDecoderStrip = { z: Array.from(z), t: ts, name };
+  window.__liveDecoderStrip = { z: Array.from(z), t: ts, name, ms: performance.now() - t0 };
+  S.stripTimes.push(performance.now() - t0);
+  if (S.stripTimes.length > 1000) S.stripTimes.splice(0, 500);
 }
 
 // For benchmarks: n back-to-back decodes of the current z (each with its draw), their times in ms.
+// The same for the strip along a direction: n batches back to back, their times in ms.
+window.__liveDecoderStripTimes = async (n = 100) => {
+  const times = [];
+  for (let k = 0; k < n && S.session && S.strip; k++) {
+    const t0 = performance.now();
+    await exclusive(() => decodeStrip(Float64Array.from(S.z)));
+    times.push(performance.now() - t0);
+  }
+  return times;
+};
+
 window.__liveDecoderDecodeTimes = async (n = 100) => {
   const times = [];
   for (let k = 0; k < n && S.session; k++) {
