@@ -64,18 +64,15 @@ def _decode_of_canvas(page, nth: int) -> np.ndarray:
     return model.decode(z_mean)[0]
 
 
-def _draw_two_and_download(page, app_url: str) -> tuple[list, np.ndarray, np.ndarray]:
-    page.goto(f"{app_url}/interpolate", wait_until="domcontentloaded")
-    wait_idle(page)
+def _seven_into_one_gif(page) -> list[np.ndarray]:
+    """On the Interpolate page: a 7 drawn as the start, a 1 as the end, and the GIF's frames downloaded."""
     _choose_drawing(page, "Start")
     _choose_drawing(page, "End")
     _draw(page, 0, 7, OPEN)
     _draw(page, 1, 1, OPEN)
     with page.expect_download() as info:
         page.get_by_role("button", name="Animation (GIF)").click()
-    frames = gif_frames(open(info.value.path(), "rb").read())
-    assert not exceptions(page)
-    return frames, _decode_of_canvas(page, 0), _decode_of_canvas(page, 1)
+    return gif_frames(open(info.value.path(), "rb").read())
 
 
 def _close(frame: np.ndarray, decode: np.ndarray) -> float:
@@ -84,7 +81,11 @@ def _close(frame: np.ndarray, decode: np.ndarray) -> float:
 
 
 def test_two_drawings_interpolated_into_a_gif(page, app_url):
-    frames, first, last = _draw_two_and_download(page, app_url)
+    page.goto(f"{app_url}/interpolate", wait_until="domcontentloaded")
+    wait_idle(page)
+    frames = _seven_into_one_gif(page)
+    assert not exceptions(page)
+    first, last = _decode_of_canvas(page, 0), _decode_of_canvas(page, 1)
     assert len(frames) == 10  # the page's default steps, both ends included
     assert frames[0].shape == (112, 112)
     # The GIF's ends are the decodes of the two drawings (to GIF's 8 bits), and not of each other.
@@ -109,13 +110,7 @@ def test_done_when_slant_walk_and_interpolation(page, app_url):
 
     page.locator(MENU, has_text="Interpolate").click()  # the same session: the direction comes along
     wait_idle(page)
-    _choose_drawing(page, "Start")
-    _choose_drawing(page, "End")
-    _draw(page, 0, 7, OPEN)
-    _draw(page, 1, 1, OPEN)
-    with page.expect_download() as info:
-        page.get_by_role("button", name="Animation (GIF)").click()
-    assert len(gif_frames(open(info.value.path(), "rb").read())) == 10
+    assert len(_seven_into_one_gif(page)) == 10
 
     page.get_by_role("button", name="Open it on the Decoder").first.click()
     wait_idle(page)
