@@ -73,6 +73,8 @@ def test_two_labels_make_the_difference_of_their_means_saved_in_the_link(model):
     np.testing.assert_allclose(linked, want, atol=1e-4)
     assert at.dataframe[-1].value["name"].tolist() == ["one to seven"]  # the saved list
     assert "one to seven" in " ".join(c.value for c in at.caption)  # an arrow of that name on the map
+    on_page(at, "pages/latent_map.py")  # and on the Latent map (a 16-D model's PCA view)
+    assert "one to seven" in at.get("plotly_chart")[0].proto.spec
 
 
 def test_the_same_label_twice_is_no_direction():
@@ -244,3 +246,35 @@ def test_an_input_opens_on_the_decoder_at_its_z(monkeypatch):
 
     z = at.session_state[decoder.Z_KEY]
     assert len(at.slider) >= 2 and [at.slider[i].value for i in range(2)] == pytest.approx(z, abs=1e-6)
+
+
+@pytest.fixture()
+def no_reference_bundle(tmp_path):
+    """The shipped 2-D bundle without its reference encodings (no map, no test codes)."""
+    import shutil
+    from pathlib import Path
+
+    src = Path(__file__).resolve().parent.parent / MNIST_2D
+    dst = tmp_path / "no-ref"
+    dst.mkdir()
+    for f in src.iterdir():
+        if f.name != "reference.npz":
+            shutil.copy(f, dst / f.name)
+    return dst
+
+
+def test_without_reference_encodings_only_your_own_inputs_are_offered(no_reference_bundle, monkeypatch):
+    monkeypatch.setitem(sys.modules, "streamlit_drawable_canvas", FakeCanvas({"int_end_canvas": 1}).module)
+    at = _on("pages/directions.py", str(no_reference_bundle))
+    assert at.segmented_control(key="dir_method").options == ["Your images"]
+    on_page(at, "pages/interpolate.py")
+    assert at.radio(key="int_start_source").options == ["Upload", "Drawing"]
+    at.radio(key="int_start_source").set_value("draw").run()
+    at.radio(key="int_end_source").set_value("draw").run()
+    assert any("from your drawing to your drawing" in i.proto.imgs[0].caption for i in at.get("image"))
+
+
+def test_fashion_model_pages_run():
+    for page in ("pages/directions.py", "pages/interpolate.py"):
+        at = _on(page, "models/fashion-mnist-2d")
+        assert not at.exception
