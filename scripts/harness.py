@@ -20,8 +20,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
 # url path -> page file (app.py declares them with st.navigation; "" is the default page, Home)
 PAGES = {"": "home", "latent_map": "latent_map", "decoder": "decoder", "encode": "encode",
-         "train": "train", "how_it_works": "how_it_works",
-         "directions": "directions", "interpolate": "interpolate"}
+         "train": "train", "how_it_works": "how_it_works"}
 LIVE_DEMO = "live_decoder/demo_app.py"  # the live decoder component on a page of its own
 COMPONENT_IFRAME = 'iframe[title="live_decoder.live_decoder"]'
 IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
