@@ -278,3 +278,17 @@ def test_fashion_model_pages_run():
     for page in ("pages/directions.py", "pages/interpolate.py"):
         at = _on(page, "models/fashion-mnist-2d")
         assert not at.exception
+
+
+def test_uploads_make_two_groups():
+    from tests.support.pictures import digit_png, thin_one_png
+
+    at = _on("pages/directions.py")
+    at.segmented_control(key="dir_method").set_value("images").run()
+    at.file_uploader(key="dir_up_A").upload("seven.png", digit_png(True), "image/png")
+    at.run()
+    at.file_uploader(key="dir_up_B").upload("one.png", thin_one_png(), "image/png")
+    at.run()
+    assert not at.exception, at.exception
+    assert "**Group A:** 0 drawings and 1 upload" in [m.value for m in at.markdown]
+    assert any("your 1 image in group B minus that of your 1 image in group A" in c.value for c in at.caption)

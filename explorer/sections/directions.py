@@ -102,19 +102,21 @@ def from_images(handle: Handle) -> dict | None:
     cols = st.columns(2)
     for g, col in zip(GROUPS, cols):
         with col:
-            st.markdown(f"**Group {g}:** {count(len(kept[g]), 'image')}")
+            head = st.empty()  # the group's counts, once its uploads are read below
             ups = st.file_uploader(f"Images for group {g}", type=IMAGE_TYPES, accept_multiple_files=True,
                                    key=f"dir_up_{g}")
+            zs = []
             if ups:
-                zs = []
                 for up in ups:
                     try:
                         image = inputs.preprocess_bytes(up.getvalue()).image
                         zs.append(latent_inputs.encode_image(handle, image, "upload").z)
                     except Exception:  # one unreadable file is left out, not the page broken
                         st.warning(f"{models.plain_text(up.name)} could not be read as an image; left out.")
-                st.session_state[f"dir_up_z_{g}"] = zs
-            st.button(f"Clear group {g}", key=f"dir_clear_{g}", on_click=lambda g=g: kept.update({g: []}))
+            st.session_state[f"dir_up_z_{g}"] = zs  # the uploader's files now: a removed one goes
+            head.markdown(f"**Group {g}:** {count(len(kept[g]), 'drawing')} and {count(len(zs), 'upload')}")
+            st.button(f"Clear group {g}'s drawings", key=f"dir_clear_{g}",
+                      on_click=lambda g=g: kept.update({g: []}))
     st.markdown("Or draw one, then add it to a group (repeat for several):")
     data = latent_inputs.canvas("dir_canvas")
     b1, b2 = st.columns(2)
