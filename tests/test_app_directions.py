@@ -248,21 +248,6 @@ def test_an_input_opens_on_the_decoder_at_its_z(monkeypatch):
     assert len(at.slider) >= 2 and [at.slider[i].value for i in range(2)] == pytest.approx(z, abs=1e-6)
 
 
-@pytest.fixture()
-def no_reference_bundle(tmp_path):
-    """The shipped 2-D bundle without its reference encodings (no map, no test codes)."""
-    import shutil
-    from pathlib import Path
-
-    src = Path(__file__).resolve().parent.parent / MNIST_2D
-    dst = tmp_path / "no-ref"
-    dst.mkdir()
-    for f in src.iterdir():
-        if f.name != "reference.npz":
-            shutil.copy(f, dst / f.name)
-    return dst
-
-
 def test_without_reference_encodings_only_your_own_inputs_are_offered(no_reference_bundle, monkeypatch):
     monkeypatch.setitem(sys.modules, "streamlit_drawable_canvas", FakeCanvas({"int_end_canvas": 1}).module)
     at = _on("pages/directions.py", str(no_reference_bundle))
