@@ -17,6 +17,8 @@ PAGES = [  # (file, title); each page's icon is explorer.icons.PAGES[its file's 
     ("pages/import_model.py", "Import"),
     ("pages/how_it_works.py", "How it works"),
     ("pages/compare.py", "Compare"),
+    ("pages/directions.py", "Directions"),
+    ("pages/interpolate.py", "Interpolate"),
 ]
 TEACHER_PAGE = ("pages/teacher.py", "Class")  # teachers only: anyone else has no such page
 HERE = Path(__file__).resolve().parent

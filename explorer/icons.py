@@ -11,6 +11,8 @@ PAGES = {
     "import_model": ":material/upload_file:",
     "how_it_works": ":material/lightbulb:",
     "compare": ":material/compare:",
+    "directions": ":material/north_east:",
+    "interpolate": ":material/timeline:",
     "teacher": ":material/school:",  # the Class page, teachers only
 }
 DOWNLOAD = ":material/download:"

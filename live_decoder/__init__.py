@@ -35,7 +35,8 @@ from streamlit.components.v1 import declare_component
 from live_decoder.published import FRONTEND_DIR, publish, served_folder
 
 __all__ = ["live_decoder", "live_decoder_error", "model_id_of", "model_id_of_file", "read_value",
-           "build_args", "publish_decoder", "publish_points", "FRONTEND_DIR", "ORT_BUNDLE", "ORT_WASM"]
+           "build_args", "strip_args", "publish_decoder", "publish_points", "FRONTEND_DIR", "ORT_BUNDLE",
+           "ORT_WASM"]
 
 ORT_DIR = FRONTEND_DIR / "ort"
 #: onnxruntime-web's single-file ESM bundle (the WebAssembly backend with its loader inlined).
@@ -247,6 +248,7 @@ def live_decoder(
     class_names: Sequence[str] | None = None,
     on_change: Callable[[], None] | None = None,
     on_release: Callable[[list[float]], None] | None = None,
+    strip: dict | None = None,
 ) -> list[float] | None:
     """Show sliders (and for a 2-D latent, or with a ``plane``, a latent pad) decoded live in the browser.
 
@@ -255,6 +257,9 @@ def live_decoder(
     could not run the decoder: then ``live_decoder_error(key)`` says why, and the page should
     decode on the server instead. The browser fetches the decoder as a file (see
     ``publish_decoder``) and builds its ONNX Runtime session once per distinct model.
+
+    ``strip`` = {vector, k, steps, name}: the browser also draws the decodes of z + t · vector for `steps`
+    t from −k to +k under the image, redrawn with it on every move (``strip_args`` checks it).
 
     ``z`` is applied in the browser whenever it differs from the ``z`` of the previous call (never in
     the middle of a drag), so a page can move the component by passing a new z. ``on_release(z)`` is
@@ -275,6 +280,7 @@ def live_decoder(
     points_url = publish_points(args)
     if points_url is not None:
         args["points"], args["labels"], args["points_url"] = None, None, points_url
+    args["strip"] = strip_args(strip, args["latent_dim"])
     model_id, dim = args["model_id"], args["latent_dim"]
 
     def released() -> None:
@@ -289,6 +295,17 @@ def live_decoder(
     result, error = read_value(value, args["model_id"], args["latent_dim"])
     st.session_state[_ERROR_KEY + key] = error
     return result
+
+
+def strip_args(strip: dict | None, latent_dim: int) -> dict | None:
+    """The strip along a direction as the browser takes it (None: no strip), each part checked."""
+    if strip is None:
+        return None
+    k, steps = float(strip["k"]), int(strip["steps"])
+    if not (np.isfinite(k) and k > 0 and 2 <= steps <= 32):
+        raise ValueError(f"a strip needs k > 0 and 2 to 32 steps, got k={k}, steps={steps}.")
+    return {"vector": _floats(strip["vector"], latent_dim, "strip vector"), "k": k, "steps": steps,
+            "name": str(strip.get("name", "direction"))[:40]}
 
 
 def read_value(value: Any, model_id: str, latent_dim: int) -> tuple[list[float] | None, str | None]:

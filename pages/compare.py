@@ -2,6 +2,7 @@
 
 from explorer import models
 from explorer.sections import compare as compare_sections
+from explorer.sections import interpolate as interpolate_sections
 
 compare_sections.intro()
 left, right = compare_sections.pick_models(models.current())  # each other model: its own handle, once
@@ -10,3 +11,4 @@ compare_sections.metrics(left, right)
 compare_sections.maps(left, right)
 compare_sections.reconstructions(left, right)
 compare_sections.prior_draws(left, right)
+interpolate_sections.compare_pair(left, right)  # the same two inputs interpolated by both models

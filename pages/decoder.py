@@ -4,6 +4,7 @@ import streamlit as st
 
 from explorer import icons, models
 from explorer.sections import decoder as decoder_sections
+from explorer.sections import decoder_direction as direction_sections
 
 # The one place that holds z: the link's ?z=, the sliders' keys, dec_z; buttons and live releases go
 # through it.
@@ -22,6 +23,7 @@ z_holder.start()  # from the link, else the sliders, else this session's last z,
 st.toggle("Live decoding in the browser (the image follows while you drag)", value=True,
           key=decoder_sections.LIVE_KEY)
 decoder_sections.controls(z_holder)  # outside the fragment: a click reruns the whole page with its new z
+direction_sections.controls(z_holder)  # add k × a saved direction (issue 28), outside the fragment too
 
 
 @st.fragment
@@ -32,13 +34,14 @@ def panel() -> None:
     too (the page never shows two z).
     """
     z = z_holder.resend()  # every run re-sends the sliders' values (issue 14, defect 2)
-    decoder_sections.live(z_holder, z)
+    decoder_sections.live(z_holder, z, direction_sections.live_strip(z_holder))  # with the strip along it
     ctrl, view = st.columns([3, 2], gap="large")
     with ctrl:
         decoder_sections.sliders(z_holder)
     z_holder.publish(z)
     with view:
         decoder_sections.decoded(z_holder, z)
+    direction_sections.strip(z_holder, z)  # z − k·v … z + k·v, where the browser does not draw it
     st.divider()
     t_tab, i_tab = st.tabs(["Traversal along one dimension", "Interpolation between two test digits"])
     with t_tab:

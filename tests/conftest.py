@@ -49,6 +49,20 @@ def default_bundle() -> Path:
 
 
 @pytest.fixture()
+def no_reference_bundle(tmp_path) -> Path:
+    """The shipped 2-D bundle without its reference encodings (copied: bundles with symlinks are refused)."""
+    import shutil
+
+    src = REPO / "models" / "mnist-2d"
+    dst = tmp_path / "no-ref"
+    dst.mkdir()
+    for f in src.iterdir():
+        if f.name != "reference.npz":
+            shutil.copy(f, dst / f.name)
+    return dst
+
+
+@pytest.fixture()
 def dirs(tmp_path, monkeypatch):
     """Jobs and user models in temporary folders, for the runner and for the app alike (settings reads them
     when asked)."""

@@ -17,9 +17,11 @@ from tests.support.pages import app_at, on_page, select_on_map
 from tests.support.pictures import digit_png
 
 # The pages that show pictures as soon as they open (Home, Train and Import show none).
-PICTURE_PAGES = ["pages/latent_map.py", "pages/decoder.py", "pages/how_it_works.py", "pages/compare.py"]
+PICTURE_PAGES = ["pages/latent_map.py", "pages/decoder.py", "pages/how_it_works.py", "pages/compare.py",
+                 "pages/interpolate.py"]
 MENU_PAGES = ["pages/home.py", "pages/latent_map.py", "pages/decoder.py", "pages/encode.py", "pages/train.py",
-              "pages/import_model.py", "pages/how_it_works.py", "pages/compare.py"]
+              "pages/import_model.py", "pages/how_it_works.py", "pages/compare.py", "pages/directions.py",
+              "pages/interpolate.py"]
 # Emoji and pictographs (with the variation selector that asks for an emoji's colour form): without an
 # emoji font a browser shows them as empty boxes. Arrows such as → and ↺ are ordinary text.
 EMOJI = re.compile("[\U0001F000-\U0001FAFF\u2300-\u23FF\u2600-\u27BF\u2B00-\u2BFF\uFE0F]")

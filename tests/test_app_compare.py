@@ -37,8 +37,9 @@ def test_two_models_on_the_same_digits_inputs_and_draws():
     assert len(indices[0]) == 2000 and indices[0] == indices[1]
     table = next(d.value for d in at.dataframe if "negative ELBO" in d.value.columns)
     assert len(table) == 2 and {"negative ELBO", "KL", "mean z_std"} <= set(table.columns)
-    # Inputs, each model's reconstructions of them, and each model's decodes of the same prior draws.
-    assert len(at.image) == 3 + 2
+    # Inputs, each model's reconstructions of them, and each model's decodes of the same prior draws; then
+    # each model's interpolation between the same two test images (issue 28).
+    assert len(at.image) == 3 + 2 + 2
     assert any("8 draws z ~ N(0, I)" in c.value for c in at.caption)
 
 

@@ -100,7 +100,7 @@ def test_a_finished_import_offers_its_model_on_the_decoder(dirs, tmp_path):
     import shutil
     import sys
 
-    from tests.test_app_train import FAKE_TRAINER
+    from tests.support.fake_jobs import FAKE_TRAINER
     from vae.bundles.bundle import DEFAULT_MODEL
 
     jobs, models = dirs

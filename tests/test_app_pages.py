@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import io
-import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,18 +15,6 @@ from tests.support.pages import app_at, on_page, select_on_map
 from tests.support.widget_states import rerun_with
 
 MODEL_16D = "models/mnist-16d"
-
-
-@pytest.fixture()
-def no_reference_bundle(tmp_path) -> Path:
-    """The shipped 2-D bundle without its reference encodings (copied: bundles with symlinks are refused)."""
-    src = Path(__file__).resolve().parent.parent / "models" / "mnist-2d"
-    dst = tmp_path / "no-ref"
-    dst.mkdir()
-    for f in src.iterdir():
-        if f.name != "reference.npz":
-            shutil.copy(f, dst / f.name)
-    return dst
 
 
 # --- pages ---

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from jobservice import FINISHED, JobSpec, LocalProcessRunner
+from tests.support.fake_jobs import FAKE_TRAINER
 from tests.support.visitors import owner, train_page
 from vae.bundles.bundle import DEFAULT_MODEL, SHIPPED_DIR, is_bundle, write_json
 
@@ -80,19 +81,6 @@ def test_start_from_the_form_queues_once_and_cancel(dirs, monkeypatch):
     assert not at.exception, at.exception
     assert runner.status(job.id).state == "stopped"
     assert "Cancelled before it started." in [w.value for w in at.warning]
-
-
-FAKE_TRAINER = """#!{python}
-# Stands in for `python -m vae train`: copies a ready bundle to --out and reports done, as the CLI does.
-import json, shutil, sys, time
-args = sys.argv[1:]
-out, job = args[args.index("--out") + 1], args[args.index("--job-dir") + 1]
-shutil.copytree({bundle!r}, out)
-history = json.load(open(out + "/history.json"))
-json.dump(history, open(job + "/history.json", "w"))
-json.dump({{"state": "done", "message": "Trained 1 epoch.", "bundle": out, "finished": time.time()}},
-          open(job + "/status.json", "w"))
-"""
 
 
 def test_finished_job_offers_its_model(dirs, tmp_path):

@@ -18,7 +18,8 @@ PATHLIKE = re.compile("|".join([r"\.\./", r"(?<![\w.])/(?:work|usr|home|tmp|root
                                 *(re.escape(str(p)) for p in (REPO, REPO.parent, Path.home()))]))
 SHIPPED = sorted(p for p in SHIPPED_DIR.iterdir() if (p / CARD_JSON).is_file())
 PAGES = ["pages/home.py", "pages/latent_map.py", "pages/decoder.py", "pages/encode.py",
-         "pages/how_it_works.py", "pages/compare.py", "pages/train.py", "pages/import_model.py"]
+         "pages/how_it_works.py", "pages/compare.py", "pages/train.py", "pages/import_model.py",
+         "pages/directions.py", "pages/interpolate.py"]
 TEXT = ("title", "header", "subheader", "markdown", "caption", "text", "code", "latex", "info", "warning",
         "error", "success", "toast")
 WIDGETS = ("selectbox", "radio", "toggle", "slider", "select_slider", "number_input", "text_input",

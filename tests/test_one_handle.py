@@ -8,7 +8,8 @@ import pytest
 from explorer import cache, models
 from tests.support.pages import app_at, on_page
 
-PAGES = ["home", "latent_map", "decoder", "encode", "train", "import_model", "how_it_works", "compare"]
+PAGES = ["home", "latent_map", "decoder", "encode", "train", "import_model", "how_it_works", "compare",
+         "directions", "interpolate"]
 
 
 @pytest.fixture()

@@ -186,7 +186,7 @@ def gallery_digit(z_holder: DecoderZ, gallery: dict, container) -> int:
                                    format_func=lambda i: f"a {z_holder.label_of(i)} (#{i})"))
 
 
-def live(z_holder: DecoderZ, z: np.ndarray) -> None:
+def live(z_holder: DecoderZ, z: np.ndarray, strip: dict | None = None) -> None:
     """The decoder running in the browser, if switched on: sliders and a latent pad decode on every drag.
 
     Only a released z comes back; its callback moves the server sliders (and the link) before the
@@ -195,7 +195,7 @@ def live(z_holder: DecoderZ, z: np.ndarray) -> None:
     """
     if not st.session_state.get(LIVE_KEY, True):
         return
-    error = live_pad(z_holder.handle, z, z_holder.sliders, f"dec_live_{z_holder.tag}", z_holder.set)
+    error = live_pad(z_holder.handle, z, z_holder.sliders, f"dec_live_{z_holder.tag}", z_holder.set, strip)
     if error:
         st.warning(f"Your browser could not run the decoder ({error}); the server decodes instead, "
                    "after each slider release.")
@@ -223,11 +223,12 @@ def decoded(z_holder: DecoderZ, z: np.ndarray) -> None:
     png = lambda: pics.to_png(z_holder.model.decode(z[None])[0], scale=10)  # noqa: E731
     if server_image_shown(z_holder):
         # Inline (a data: URL in the fragment's message): the new image shows without one more request.
-        shown = png()
-        png = lambda: shown  # noqa: E731  (the download is the image shown: decoded once)
+        image = z_holder.model.decode(z[None])[0]  # decoded once: the picture, its PNG and its probabilities
+        shown = pics.to_png(image, scale=10)
+        png = lambda: shown  # noqa: E731
         st.image(pics.inline_png(shown), width=280, caption="decoder(z), 28×28 shown at 10×",
                  alt=alt_text.decoded(z))
-        classifier_view.probabilities(z_holder.handle, z_holder.model.decode(z[None])[0])
+        classifier_view.probabilities(z_holder.handle, image)
     elif z_holder.model.classifier is None:  # (else the browser shows the probabilities while you drag)
         classifier_view.none_note(z_holder.handle)
     st.caption("z = (" + ", ".join(f"{v:.2f}" for v in z) + ")")

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
-from explorer import alt_text, cache, icons, models, notices, tsne, widgets
+from explorer import alt_text, cache, direction_figures, icons, models, notices, tsne, widgets
 from explorer import figures as figs
 from explorer import geometry as geo
 from explorer import pictures as pics
@@ -203,6 +203,7 @@ def map_chart(handle: Handle, view: MapView, box: dict | None) -> None:
         st.session_state.update(selection_to_state(st.session_state.get("map_chart"), n, box_view))
         st.session_state.update(classifier_view.cell_state(st.session_state.get("map_chart"), box_view))
 
+    fig = direction_figures.with_saved_arrows(fig, handle, view.name, view.hover_dims)  # issue 28's arrows
     st.plotly_chart(fig, key="map_chart", on_select=on_select, selection_mode=("points", "box"),
                     config=widgets.plotly_config())
 
@@ -278,6 +279,7 @@ def _box_detail(handle: Handle, view: MapView, box: dict) -> None:
                  alt=alt_text.grid((rows, cols), view.titles[0], box["x"], view.titles[1], box["y"]))
         st.download_button("Box grid (PNG)", png, file_name="box_grid.png", mime="image/png",
                            on_click="ignore", icon=icons.DOWNLOAD)
+    use_box_for_a_direction(view, box, inside)
     st.button("Clear the box", on_click=lambda: st.session_state.update(map_box=None))
 
 
@@ -369,3 +371,16 @@ def csv_download(handle: Handle) -> None:
                        lambda: cache.latent_csv(handle),
                        file_name=f"{name}_latent_codes.csv", mime="text/csv", on_click="ignore",
                        icon=icons.DOWNLOAD)
+
+
+def use_box_for_a_direction(view: MapView, box: dict, inside: np.ndarray) -> None:
+    """The box's test images as group A or B of a direction (the Directions page's "two boxes")."""
+    from explorer.sections.directions import keep_box  # (the Directions page's sections: only when asked)
+
+    what = (f"the {view.name} box x ∈ [{box['x'][0]:.2f}, {box['x'][1]:.2f}], "
+            f"y ∈ [{box['y'][0]:.2f}, {box['y'][1]:.2f}]")
+    c1, c2 = st.columns(2)
+    for g, col in (("A", c1), ("B", c2)):
+        col.button(f"Use as group {g}", key=f"map_box_group_{g}", on_click=keep_box,
+                   args=(g, view.index[inside], what), disabled=not inside.any(),
+                   help="For a direction on the Directions page: from group A's mean z to group B's.")

@@ -22,6 +22,7 @@ const $ = (id) => document.getElementById(id);
 const el = {
   status: $("status"), padpanel: $("padpanel"), padwrap: $("padwrap"), scatter: $("scatter"),
   cursor: $("cursor"), padcaption: $("padcaption"), imgpanel: $("imgpanel"), img: $("img"), sliders: $("sliders"),
+  strippanel: $("strippanel"), strip: $("strip"), stripcaption: $("stripcaption"),
 };
 const probs = new ClassifierPanel($("probpanel"), $("probs"), $("probcaption"),
                                   () => requestDecode(performance.now(), "classifier"));
@@ -76,7 +77,7 @@ const S = {
   points: null, labels: null, dragging: false, disabled: false,
   accent: "#ff4b4b", activeSlider: -1, sliderHeld: false,
   pending: null, rafScheduled: false, busy: false, lastSentKey: null, sliderInputs: [], sliderOutputs: [],
-  releases: 0, drawnZ: null, cursorAt: null,
+  releases: 0, drawnZ: null, cursorAt: null, strip: null, stripKey: null, stripTimes: [],
 };
 
 // Tests read what the component shows: its z, the z of the image on the canvas, where the pad's cursor is.
@@ -103,7 +104,7 @@ function fail(err, modelId) {
   S.failed = msg;
   window.__liveDecoderStatus = "failed";
   window.__liveDecoderError = msg;
-  for (const n of [el.padpanel, el.imgpanel, el.sliders, $("probpanel")]) n.classList.add("hidden");
+  for (const n of [el.padpanel, el.imgpanel, el.sliders, el.strippanel, $("probpanel")]) n.classList.add("hidden");
   setStatus(`Live decoding is not available in this browser (${msg}). Decoding falls back to the server.`, true);
   post("streamlit:setComponentValue", { value: { z: null, error: msg, model_id: modelId }, dataType: "json" });
 }
@@ -209,6 +210,7 @@ async function loadModel(bytes, modelId, url) {
     for (const n of [el.imgpanel, el.sliders]) n.classList.remove("hidden");
     wantClassifier();
     el.padpanel.classList.toggle("hidden", !S.showPad);
+    el.strippanel.classList.toggle("hidden", !S.strip);
     schedule();   // input that arrived while the session was loading
     setStatus(`Decoding in your browser (ONNX Runtime Web, WebAssembly): session ${Math.round(t1 - t0)} ms, ` +
               `first image ${Math.round(t2 - t1)} ms.`);
@@ -224,6 +226,13 @@ let smallData = null;
 const imgCtx = el.img.getContext("2d");
 
 function draw(data) {
+  toSmall(data);
+  imgCtx.imageSmoothingEnabled = false;
+  imgCtx.drawImage(small, 0, 0, IMG, IMG);
+}
+
+// One decoded image onto the small canvas, the image's own size (the main image and the strip scale it).
+function toSmall(data) {
   const [h, w] = S.imageShape;
   if (!smallData || small.width !== w || small.height !== h) {
     small.width = w; small.height = h;
@@ -237,8 +246,6 @@ function draw(data) {
     px[j] = v; px[j + 1] = v; px[j + 2] = v; px[j + 3] = 255;
   }
   smallCtx.putImageData(smallData, 0, 0);
-  imgCtx.imageSmoothingEnabled = false;
-  imgCtx.drawImage(small, 0, 0, IMG, IMG);
 }
 
 // Session calls run one at a time.
@@ -258,9 +265,81 @@ async function decodeNow() {
   await probs.run(out[S.outputName].data);   // the class probabilities follow the image, same frame
   S.drawnZ = z;
   el.img.setAttribute("aria-label", `decoded image of z = ${pointText(z)}`);
+  if (S.strip) requestStrip();
+}
+
+// ---------------------------------------------------------------- a strip along a direction (issue 28)
+// args.strip = {vector, k, steps, name}: the decodes of z + t * vector for t from -k to +k, in one batch,
+// redrawn while z moves. At most every STRIP_EVERY_MS, and always at the last z: a batch of 7 decodes every
+// frame would take the image itself from 60 frames a second to about 30 (scripts/bench_directions.py).
+const STRIP_CELL = 56, STRIP_GAP = 4, STRIP_EVERY_MS = 100;
+window.__liveDecoderStrip = null;   // tests read the z and the t of the strip last drawn, and its time
+let stripTimer = null;
+let stripAt = -Infinity;
+
+function requestStrip() {
+  if (!S.strip || stripTimer !== null) return;
+  const wait = Math.max(0, STRIP_EVERY_MS - (performance.now() - stripAt));
+  stripTimer = setTimeout(async () => {
+    stripTimer = null;
+    if (!S.strip || !S.session) return;
+    stripAt = performance.now();
+    try {
+      await exclusive(() => decodeStrip(Float64Array.from(S.z)));
+    } catch (err) {
+      console.error("live decoder: the strip could not be drawn:", err);   // the image still works
+    }
+  }, wait);
+}
+
+function setStrip(strip) {
+  const ok = strip && Array.isArray(strip.vector) && strip.vector.length === S.D && strip.steps >= 2;
+  S.strip = ok ? strip : null;
+  el.strippanel.classList.toggle("hidden", !S.strip || !S.session);
+}
+
+async function decodeStrip(z) {
+  const { vector, k, steps, name } = S.strip;
+  const t0 = performance.now();
+  const [h, w] = S.imageShape;
+  const batch = new Float32Array(steps * S.D);
+  const ts = [];
+  for (let s = 0; s < steps; s++) {
+    const t = -k + (2 * k * s) / (steps - 1);
+    ts.push(t);
+    for (let i = 0; i < S.D; i++) batch[s * S.D + i] = z[i] + t * vector[i];
+  }
+  const out = await S.session.run({ [S.inputName]: new S.ort.Tensor("float32", batch, [steps, S.D]) });
+  const data = out[S.outputName].data;
+  const width = steps * STRIP_CELL + (steps - 1) * STRIP_GAP;
+  if (el.strip.width !== width) el.strip.width = width;
+  el.strip.height = STRIP_CELL;
+  const ctx = el.strip.getContext("2d");
+  ctx.imageSmoothingEnabled = false;
+  for (let s = 0; s < steps; s++) {
+    toSmall(data.subarray(s * h * w, (s + 1) * h * w));
+    ctx.drawImage(small, s * (STRIP_CELL + STRIP_GAP), 0, STRIP_CELL, STRIP_CELL);
+  }
+  const kText = pointText([k]).slice(1, -1);
+  el.stripcaption.textContent = `z \u2212 ${kText} \u00d7 ${name} \u2026 z + ${kText} \u00d7 ${name} (${steps} steps), decoded in your browser`;
+  el.strip.setAttribute("aria-label", `${steps} decoded images from z \u2212 ${kText} \u00d7 ${name} to z + ${kText} \u00d7 ${name}, z = ${pointText(z)}`);
+  window.__liveDecoderStrip = { z: Array.from(z), t: ts, name, ms: performance.now() - t0 };
+  S.stripTimes.push(performance.now() - t0);
+  if (S.stripTimes.length > 1000) S.stripTimes.splice(0, 500);
 }
 
 // For benchmarks: n back-to-back decodes of the current z (each with its draw), their times in ms.
+// The same for the strip along a direction: n batches back to back, their times in ms.
+window.__liveDecoderStripTimes = async (n = 100) => {
+  const times = [];
+  for (let k = 0; k < n && S.session && S.strip; k++) {
+    const t0 = performance.now();
+    await exclusive(() => decodeStrip(Float64Array.from(S.z)));
+    times.push(performance.now() - t0);
+  }
+  return times;
+};
+
 window.__liveDecoderDecodeTimes = async (n = 100) => {
   const times = [];
   for (let k = 0; k < n && S.session; k++) {
@@ -482,6 +561,12 @@ function onRender(args, theme, disabled) {
   S.imageShape = args.image_shape || [28, 28];
   if (D !== S.D) { S.D = D; S.z = new Float64Array(D); S.argsZKey = null; }
   if (layoutKey !== S.layoutKey) { S.layoutKey = layoutKey; buildLayout(); }
+  const stripKey = JSON.stringify(args.strip || null);
+  if (stripKey !== S.stripKey) {
+    S.stripKey = stripKey;
+    setStrip(args.strip);
+    if (S.session && S.modelId === args.model_id) requestDecode(performance.now(), "args");
+  }
   for (const n of S.sliderInputs) n.disabled = S.disabled;
 
   // z from Python: applied when Python changes it (not on every rerun, not in the middle of a drag), e.g.

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.e2e
 # The menu's pages, in its order (app.py's PAGES): url path -> title.
 MENU_PAGES = {"": "Home", "latent_map": "Latent map", "decoder": "Decoder", "encode": "Encode",
               "train": "Train", "import_model": "Import", "how_it_works": "How it works",
-              "compare": "Compare"}
+              "compare": "Compare", "directions": "Directions", "interpolate": "Interpolate"}
 MODELS = {"default": "", "beta0": "mnist-2d-beta0"}
 
 

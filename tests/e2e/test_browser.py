@@ -67,7 +67,8 @@ def test_page_renders(page, app_url, path):
 
 # Pages added this round; kept out of the harness's PAGES, which bench_app.py times page by page (adding
 # them there would change the benchmark's own figures).
-NEW_PAGES = {"import_model": "Import your own model", "compare": "Compare two models"}
+NEW_PAGES = {"import_model": "Import your own model", "compare": "Compare two models",
+             "directions": "Make a direction from", "interpolate": "Interpolate between"}
 
 
 @pytest.mark.parametrize("path", list(NEW_PAGES))
