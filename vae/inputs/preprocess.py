@@ -8,8 +8,9 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
-from vae.inputs import photo
+from vae.inputs import photo, shape
 from vae.inputs.image_file import ImageError, check_pixels, load_image
+from vae.inputs.shape import BOX_SIDE, MNIST_STROKE, stroke_width  # noqa: F401 - MNIST_STROKE, stroke_width: public here
 from vae.plural import count
 
 MIN_SIDE = 8  # below this there is no room for a recognisable digit
@@ -31,14 +32,9 @@ COLOURED_SHARE = 0.3
 MIN_CONTRAST = 0.15
 # Fewer clearly-inked pixels than this is a speck of dust, not a digit.
 MIN_INK_PIXELS = 4
-# MNIST: the digit's bounding box is scaled so its long side is 20 px, then placed in 28x28
+# MNIST: the digit's bounding box is scaled so its long side is 20 px (shape.BOX_SIDE), then placed in 28x28
 # so that its centre of mass lands on (14, 14).
-BOX_SIDE = 20
 SIDE = 28
-# MNIST's pen: its test digits' strokes are 2.4 px wide on average at 28x28 (median 2.25, quartiles
-# 2.0-2.75; the first 2,000, each upsampled 8x and measured with stroke_width();
-# scripts/bench_drawn_digits.py --mnist measures it again).
-MNIST_STROKE = 2.4
 # The Encode page's canvas: a square of this side, and a pen this wide, so that a digit drawn about
 # 200 px tall, as its instruction asks, has MNIST's strokes before any correction (2.4 * 200 / 20).
 CANVAS_SIDE = 280
@@ -161,52 +157,6 @@ def _notes(evened: bool, coloured: bool, threshold: float, lines: photo.Lines, g
     return tuple(notes)
 
 
-def stroke_width(ink: np.ndarray) -> float:
-    """The typical width in pixels of the strokes in an ink image (ink >= 0.5), 0 when there is none:
-    twice the median distance from the strokes' centre lines (the ridge of the distance transform)
-    to the paper. Exact for even widths, one pixel too wide for odd ones: use it on images whose strokes
-    are many pixels wide."""
-    return _ridge_width(ndimage.distance_transform_edt(np.pad(np.asarray(ink) >= 0.5, 1)))
-
-
-def _ridge_width(dist: np.ndarray) -> float:
-    if not dist.any():
-        return 0.0
-    ridge = (dist > 0) & (dist >= ndimage.maximum_filter(dist, size=3))
-    return 2.0 * float(np.median(dist[ridge]))
-
-
-def _set_stroke(crop: np.ndarray, target: float) -> tuple[np.ndarray, float]:
-    """Thicken or thin the strokes of a crop so that they are `target` px wide once its long side is
-    scaled to BOX_SIDE; returns the new crop (to its ink again) and the old width at that scale.
-
-    A pen of fixed width makes a digit drawn large thin-stroked and one drawn small bold once both are
-    scaled to 20 px, and the encoder only knows MNIST's strokes. The strokes are redrawn at the new width
-    from the signed distance to their edge, with a one-pixel soft edge (anti-aliased like the canvas).
-    """
-    if not 0 < target < BOX_SIDE / 2:
-        raise ValueError(f"stroke must be between 0 and {BOX_SIDE / 2} px, got {target}")
-    long_side = max(crop.shape)
-    k = target / BOX_SIDE
-    # Room for the thickest the strokes can become (delta below, for width 0), plus one pixel of paper.
-    ink = np.pad(crop >= 0.5, int(np.ceil(k * long_side / (2 * (1 - k)))) + 1)
-    inside = ndimage.distance_transform_edt(ink)
-    width = _ridge_width(inside)
-    before = width * BOX_SIDE / long_side
-    if width <= 0:
-        return crop, before
-    # Thicker strokes also grow the box, which shrinks them again when it is scaled to BOX_SIDE: the edge
-    # moves out by delta where  width + 2*delta = target / BOX_SIDE * (long_side + 2*delta).
-    delta = (k * long_side - width) / (2 * (1 - k))
-    # Distance to the strokes' edge: > 0 on the paper, < 0 in the ink (pixel centres lie 0.5 inside).
-    edge = np.where(ink, 0.5 - inside, ndimage.distance_transform_edt(~ink) - 0.5)
-    out = np.clip(0.5 + delta - edge, 0, 1).astype(np.float32)
-    rows, cols = np.flatnonzero(out.max(axis=1) > 0), np.flatnonzero(out.max(axis=0) > 0)
-    if len(rows) == 0:  # thinned away entirely (cannot happen for target > 0, but never return nothing)
-        return crop, before
-    return out[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1], before
-
-
 def _faint_edges(level: np.ndarray, keep: np.ndarray, lines: np.ndarray, top: float,
                  floor: float) -> np.ndarray:
     """The digit's ink with its strokes' faint anti-aliased edges, which MNIST's digits have and the threshold
@@ -305,14 +255,26 @@ def to_mnist(img: Image.Image, stroke: float | None = None) -> Preprocessed:
     floor = float(np.clip(3 * spread, 0.0, threshold))
     cropped = _faint_edges(level, group.keep, lines.pixels, top, floor)[box]
     edge = (threshold - floor) / (1 - floor)  # the threshold, on the faint edges' scale
-    if lines.count and abs(lines.angle) >= MIN_STRAIGHTEN:
-        cropped = _straighten(cropped, lines.angle, edge)
     strong = kept >= 0.5
     coloured = colour is not None and float(colour[strong].mean()) >= COLOURED_SHARE
     notes = _notes(evened, coloured, threshold, lines, group, removed)
+    if lines.count and abs(lines.angle) >= MIN_STRAIGHTEN:
+        cropped = _straighten(cropped, lines.angle, edge)
+    elif stroke is None and min(hh, ww) >= photo.LINE_IMAGE:
+        # A photo (not a drawing, not a digit already 28x28) turned without lines to tell by how much: its
+        # slant, if beyond any MNIST digit's, is the page's.
+        angle = shape.deskew_angle(cropped)
+        if angle:
+            cropped = _straighten(cropped, angle, edge)
+            notes += (f"deskewed by {abs(angle):.1f}° (the digit leaned further than any MNIST digit)",)
     before = None
     if stroke is not None:
-        cropped, before = _set_stroke(cropped, float(stroke))
+        cropped, before = shape.set_stroke(cropped, float(stroke))
+    else:
+        cropped, thin = shape.thicken_thin(cropped)
+        if thin is not None:
+            notes += (f"thickened thin strokes (from {thin:.1f} px to MNIST's {shape.THIN_TARGET:.1f} px "
+                      "at 28x28)",)
 
     ch, cw = cropped.shape
     s = BOX_SIDE / max(ch, cw)
