@@ -85,7 +85,7 @@ def test_a_slant_mnist_digits_have_is_kept(degrees):
 
 
 def test_a_28_pixel_digit_is_never_deskewed():
-    """A digit already 28x28 is MNIST-like input, not a photo: whatever its slant, it goes through as it is."""
+    """A digit already 28x28 is MNIST-like input, not a photo: whatever its slant, it goes through as is."""
     ink = np.zeros((28, 28), np.float32)
     ink[4:24, 13:15] = 1
     turned = np.clip(ndimage.rotate(ink, 40, reshape=False, order=1), 0, 1)

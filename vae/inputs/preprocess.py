@@ -268,7 +268,8 @@ def to_mnist(img: Image.Image, stroke: float | None = None) -> Preprocessed:
         angle = shape.deskew_angle(cropped)
         if angle:
             cropped = _straighten(cropped, angle, edge)
-            notes += (f"deskewed by {abs(angle):.1f}° (the digit leaned further than 99 % of MNIST's digits)",)
+            notes += (f"deskewed by {abs(angle):.1f}° (the digit leaned further than 99 % of MNIST's "
+                      "digits)",)
     before = None
     if stroke is not None:
         cropped, before = shape.set_stroke(cropped, float(stroke))
