@@ -253,7 +253,7 @@ def to_mnist(img: Image.Image, stroke: float | None = None) -> Preprocessed:
     cols = np.flatnonzero(kept.max(axis=0) > 0)
     floor = float(np.clip(3 * spread, 0.0, threshold))
     faint = _faint_edges(level, group.keep, lines.pixels, top, floor)
-    if floor == 0:  # noiseless paper (a digital image, an MNIST digit): its faintest ink is ink, box and all
+    if min(hh, ww) < photo.LINE_IMAGE:  # a digit already about MNIST's size: its faintest ink is its box's
         rows, cols = np.flatnonzero(faint.max(axis=1) > 0), np.flatnonzero(faint.max(axis=0) > 0)
     cropped = faint[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
     edge = (threshold - floor) / (1 - floor)  # the threshold, on the faint edges' scale
