@@ -180,8 +180,11 @@ def to_mnist(img: Image.Image, stroke: float | None = None) -> Preprocessed:
     2. Paper removal: the border median is subtracted and the result scaled by the strongest ink,
        so grey paper becomes 0 and faint pencil becomes full strength; then anything below
        NOISE_THRESHOLD of that contrast is paper texture and set to 0.
-    3. Crop to the ink's bounding box. With `stroke` (px at 28x28; MNIST_STROKE for MNIST's pen), the
-       strokes are thickened or thinned to that width: for drawings made with one pen, whatever their size.
+    3. Crop to the ink's bounding box, keeping the strokes' faint edges. With `stroke` (px at 28x28;
+       MNIST_STROKE for MNIST's pen), the strokes are thickened or thinned to that width: for drawings made
+       with one pen, whatever their size. Without it (an upload, a photo), a digit slanted beyond 99 % of
+       MNIST's is turned back into their range, and strokes much thinner than MNIST's are thickened to the
+       bottom of its range (vae.inputs.shape); thicker ones keep their width.
     4. Scale the long side to 20 px (Lanczos, anti-aliased), and place in 28x28 so the centre of
        mass is at (14, 14), clipped so nothing falls off.
 
@@ -264,7 +267,7 @@ def to_mnist(img: Image.Image, stroke: float | None = None) -> Preprocessed:
         cropped = _straighten(cropped, lines.angle, edge)
     elif stroke is None and min(hh, ww) >= photo.LINE_IMAGE:
         # A photo (not a drawing, not a digit already 28x28) turned without lines to tell by how much: its
-        # slant, if beyond any MNIST digit's, is the page's.
+        # slant, if beyond 99 % of MNIST's digits', is the page's.
         angle = shape.deskew_angle(cropped)
         if angle:
             cropped = _straighten(cropped, angle, edge)
