@@ -1,6 +1,6 @@
 """Simulated phone photos of digits on paper: MNIST digits printed as ink (or digits drawn as pen strokes),
 with one kind of trouble each: uneven light, a shadow, paper grain, ruled or squared paper, coloured ink,
-JPEG, a turned page, a digit near the edge, other marks.
+JPEG, a turned page, a digit near the edge, other marks, a thin pen.
 
 For scripts/bench_photos.py and tests/test_photo_preprocess.py; in scripts/ like drawn_digits.py, and imported
 as `scripts.photo_digits`.
@@ -52,6 +52,20 @@ def drawn(label: int, rng: np.random.Generator, side: int = SIDE) -> np.ndarray:
     """A digit drawn as pen strokes (drawn_digits.py's hands) with a pen 6-16 px wide: its ink coverage."""
     canvas = drawn_digits.draw_digit(label, float(rng.uniform(6, 16)), rng)[..., 0].astype(np.float32) / 255
     return np.asarray(Image.fromarray(canvas, "F").resize((side, side), Image.Resampling.BILINEAR))
+
+
+def thinned(digit: np.ndarray, rng: np.random.Generator, zoom: int = 8) -> np.ndarray:
+    """A 28x28 MNIST digit (ink = 1) as if written with a thin pen: its ink at `zoom` times the size, with
+    strokes 0.5-1.2 px wide at 28x28 (MNIST's own are 1.5-3.7 px), the same centre lines, a soft edge."""
+    big = np.asarray(Image.fromarray(np.asarray(digit, np.float32), "F")
+                     .resize((28 * zoom, 28 * zoom), Image.Resampling.BILINEAR)) >= 0.5
+    inside = ndimage.distance_transform_edt(big)
+    ridge = (inside > 0) & (inside >= ndimage.maximum_filter(inside, size=3))
+    width = 2 * float(np.median(inside[ridge])) if ridge.any() else 0.0  # the strokes' width now, zoomed
+    target = float(rng.uniform(0.5, 1.2)) * zoom
+    # Pixels deeper than this inside the stroke stay: a stroke `width` wide keeps its middle `target`.
+    depth = max(0.0, (width - target) / 2)
+    return np.clip(inside - depth, 0, 1).astype(np.float32)
 
 
 def lay(paper: np.ndarray, cover: np.ndarray, colour: np.ndarray) -> np.ndarray:
@@ -212,7 +226,7 @@ def _photo(kind: str, cover: np.ndarray, rng: np.random.Generator) -> bytes:
 
 # The kinds of trouble, one each (the last two several at once and pen strokes); "printed" has none.
 KINDS = ("printed", "light gradient", "shadow", "paper grain", "ruled paper", "squared paper", "ink colours",
-         "jpeg", "rotation", "near the edge", "other marks", "pen strokes", "everything")
+         "jpeg", "rotation", "near the edge", "other marks", "thin pen", "pen strokes", "everything")
 
 
 def photo(kind: str, digit: np.ndarray, rng: np.random.Generator) -> bytes:
@@ -220,6 +234,9 @@ def photo(kind: str, digit: np.ndarray, rng: np.random.Generator) -> bytes:
     trouble; for "pen strokes", `digit` is the ink of a drawing on the whole photo (`drawn`)."""
     if kind == "pen strokes":
         return encode(camera(grain(light_gradient(_printed(digit, rng), rng), rng), rng))
+    if kind == "thin pen":  # the same digit written with a thin pen, on grainy paper under uneven light
+        cover = place(thinned(digit, rng), rng)
+        return encode(camera(grain(light_gradient(_printed(cover, rng), rng), rng), rng))
     if kind == "near the edge":  # smaller or larger, and 2-8 % of the side from one edge
         s = float(rng.uniform(3.5, 7.0))
         half = 10 * s  # half the digit's 20 px box, enlarged

@@ -136,7 +136,9 @@ def test_pen_strokes_on_grainy_paper_under_uneven_light(model):
         cover = photo_digits.drawn(label, rng)
         clean = preprocess_bytes(photo_digits.encode(photo_digits.on_paper(cover))).image
         shot = preprocess_bytes(photo_digits.photo("pen strokes", cover, rng)).image
-        assert _alike(shot, clean) > 0.85, label  # thin pen strokes: a pixel off weighs more
+        # Thin pen strokes, thickened to MNIST's range: the centring may round a pixel the other way.
+        assert max(_alike(np.roll(shot, (dy, dx), axis=(0, 1)), clean)
+                   for dy in (-1, 0, 1) for dx in (-1, 0, 1)) > 0.85, label
         agree += _label(model, shot) == _label(model, clean)
     assert agree >= 7  # thin pen strokes sit near class borders in 2-D: a pixel can flip the label
 
@@ -162,7 +164,8 @@ def test_tight_crop_keeps_a_bar_from_edge_to_edge():
     d.line([(0, 4), (119, 4)], fill=0, width=4)
     d.line([(116, 4), (50, 159)], fill=0, width=5)
     pre = to_mnist(img)
-    assert not pre.removed.any() and pre.notes == ()
+    # Its 4-5 px pen is 0.5 px at 28x28, far thinner than MNIST's: thickened, and nothing else done.
+    assert not pre.removed.any() and len(pre.notes) == 1 and pre.notes[0].startswith("thickened thin strokes")
     top = np.flatnonzero(pre.image.max(axis=1) > 0.3)[0]
     assert (pre.image[top:top + 3].max(axis=0) > 0.3).sum() >= 12  # the bar: the digit's top, 12+ px wide
 

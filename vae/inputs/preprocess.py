@@ -8,8 +8,9 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
-from vae.inputs import photo
+from vae.inputs import photo, shape
 from vae.inputs.image_file import ImageError, check_pixels, load_image
+from vae.inputs.shape import BOX_SIDE, MNIST_STROKE, stroke_width  # noqa: F401 - MNIST_STROKE, stroke_width: public here
 from vae.plural import count
 
 MIN_SIDE = 8  # below this there is no room for a recognisable digit
@@ -31,14 +32,9 @@ COLOURED_SHARE = 0.3
 MIN_CONTRAST = 0.15
 # Fewer clearly-inked pixels than this is a speck of dust, not a digit.
 MIN_INK_PIXELS = 4
-# MNIST: the digit's bounding box is scaled so its long side is 20 px, then placed in 28x28
+# MNIST: the digit's bounding box is scaled so its long side is 20 px (shape.BOX_SIDE), then placed in 28x28
 # so that its centre of mass lands on (14, 14).
-BOX_SIDE = 20
 SIDE = 28
-# MNIST's pen: its test digits' strokes are 2.4 px wide on average at 28x28 (median 2.25, quartiles
-# 2.0-2.75; the first 2,000, each upsampled 8x and measured with stroke_width();
-# scripts/bench_drawn_digits.py --mnist measures it again).
-MNIST_STROKE = 2.4
 # The Encode page's canvas: a square of this side, and a pen this wide, so that a digit drawn about
 # 200 px tall, as its instruction asks, has MNIST's strokes before any correction (2.4 * 200 / 20).
 CANVAS_SIDE = 280
@@ -127,11 +123,12 @@ def _soft(level: np.ndarray, threshold: float) -> np.ndarray:
     return np.clip((level - threshold) / (1 - threshold), 0, 1).astype(np.float32)
 
 
-def _straighten(crop: np.ndarray, angle: float) -> np.ndarray:
-    """The crop turned by `angle` degrees (the slant of the paper's lines), and cropped to its ink again."""
+def _straighten(crop: np.ndarray, angle: float, edge: float) -> np.ndarray:
+    """The crop turned by `angle` degrees, and cropped again to the box of its ink above `edge` (the level
+    the threshold put the box at: the faint edges outside it are not part of MNIST's box)."""
     turned = np.clip(ndimage.rotate(np.pad(crop, 2), angle, order=1, reshape=True), 0, 1).astype(np.float32)
     turned[turned < 0.02] = 0
-    rows, cols = np.flatnonzero(turned.max(axis=1) > 0), np.flatnonzero(turned.max(axis=0) > 0)
+    rows, cols = np.flatnonzero(turned.max(axis=1) > edge), np.flatnonzero(turned.max(axis=0) > edge)
     return turned[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1] if len(rows) else crop
 
 
@@ -160,50 +157,17 @@ def _notes(evened: bool, coloured: bool, threshold: float, lines: photo.Lines, g
     return tuple(notes)
 
 
-def stroke_width(ink: np.ndarray) -> float:
-    """The typical width in pixels of the strokes in an ink image (ink >= 0.5), 0 when there is none:
-    twice the median distance from the strokes' centre lines (the ridge of the distance transform)
-    to the paper. Exact for even widths, one pixel too wide for odd ones: use it on images whose strokes
-    are many pixels wide."""
-    return _ridge_width(ndimage.distance_transform_edt(np.pad(np.asarray(ink) >= 0.5, 1)))
-
-
-def _ridge_width(dist: np.ndarray) -> float:
-    if not dist.any():
-        return 0.0
-    ridge = (dist > 0) & (dist >= ndimage.maximum_filter(dist, size=3))
-    return 2.0 * float(np.median(dist[ridge]))
-
-
-def _set_stroke(crop: np.ndarray, target: float) -> tuple[np.ndarray, float]:
-    """Thicken or thin the strokes of a crop so that they are `target` px wide once its long side is
-    scaled to BOX_SIDE; returns the new crop (to its ink again) and the old width at that scale.
-
-    A pen of fixed width makes a digit drawn large thin-stroked and one drawn small bold once both are
-    scaled to 20 px, and the encoder only knows MNIST's strokes. The strokes are redrawn at the new width
-    from the signed distance to their edge, with a one-pixel soft edge (anti-aliased like the canvas).
-    """
-    if not 0 < target < BOX_SIDE / 2:
-        raise ValueError(f"stroke must be between 0 and {BOX_SIDE / 2} px, got {target}")
-    long_side = max(crop.shape)
-    k = target / BOX_SIDE
-    # Room for the thickest the strokes can become (delta below, for width 0), plus one pixel of paper.
-    ink = np.pad(crop >= 0.5, int(np.ceil(k * long_side / (2 * (1 - k)))) + 1)
-    inside = ndimage.distance_transform_edt(ink)
-    width = _ridge_width(inside)
-    before = width * BOX_SIDE / long_side
-    if width <= 0:
-        return crop, before
-    # Thicker strokes also grow the box, which shrinks them again when it is scaled to BOX_SIDE: the edge
-    # moves out by delta where  width + 2*delta = target / BOX_SIDE * (long_side + 2*delta).
-    delta = (k * long_side - width) / (2 * (1 - k))
-    # Distance to the strokes' edge: > 0 on the paper, < 0 in the ink (pixel centres lie 0.5 inside).
-    edge = np.where(ink, 0.5 - inside, ndimage.distance_transform_edt(~ink) - 0.5)
-    out = np.clip(0.5 + delta - edge, 0, 1).astype(np.float32)
-    rows, cols = np.flatnonzero(out.max(axis=1) > 0), np.flatnonzero(out.max(axis=0) > 0)
-    if len(rows) == 0:  # thinned away entirely (cannot happen for target > 0, but never return nothing)
-        return crop, before
-    return out[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1], before
+def _faint_edges(level: np.ndarray, keep: np.ndarray, lines: np.ndarray, top: float,
+                 floor: float) -> np.ndarray:
+    """The digit's ink with its strokes' faint anti-aliased edges, which MNIST's digits have and the threshold
+    cuts: the level above `floor` (the paper's own noise), rescaled so the strongest ink is 1,
+    where it is connected to the digit and within a twentieth of its size of it (one pixel at 28x28)."""
+    shade = _soft(np.clip(level / max(top, 1e-3), 0, 1), floor)
+    rows, cols = np.flatnonzero(keep.any(axis=1)), np.flatnonzero(keep.any(axis=0))
+    reach = max(1, round(max(rows[-1] - rows[0], cols[-1] - cols[0]) / BOX_SIDE))
+    band = ndimage.binary_dilation(keep, iterations=reach) & ~lines
+    band = ndimage.binary_propagation(keep & band, mask=band & (shade > 0))
+    return np.where(band, shade, 0).astype(np.float32)
 
 
 def to_mnist(img: Image.Image, stroke: float | None = None) -> Preprocessed:
@@ -216,8 +180,11 @@ def to_mnist(img: Image.Image, stroke: float | None = None) -> Preprocessed:
     2. Paper removal: the border median is subtracted and the result scaled by the strongest ink,
        so grey paper becomes 0 and faint pencil becomes full strength; then anything below
        NOISE_THRESHOLD of that contrast is paper texture and set to 0.
-    3. Crop to the ink's bounding box. With `stroke` (px at 28x28; MNIST_STROKE for MNIST's pen), the
-       strokes are thickened or thinned to that width: for drawings made with one pen, whatever their size.
+    3. Crop to the ink's bounding box, keeping the strokes' faint edges. With `stroke` (px at 28x28;
+       MNIST_STROKE for MNIST's pen), the strokes are thickened or thinned to that width: for drawings made
+       with one pen, whatever their size. Without it (an upload, a photo), a digit slanted beyond 99 % of
+       MNIST's is turned back into their range, and strokes much thinner than MNIST's are thickened to the
+       bottom of its range (vae.inputs.shape); thicker ones keep their width.
     4. Scale the long side to 20 px (Lanczos, anti-aliased), and place in 28x28 so the centre of
        mass is at (14, 14), clipped so nothing falls off.
 
@@ -287,15 +254,33 @@ def to_mnist(img: Image.Image, stroke: float | None = None) -> Preprocessed:
 
     rows = np.flatnonzero(kept.max(axis=1) > 0)
     cols = np.flatnonzero(kept.max(axis=0) > 0)
-    cropped = kept[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1].copy()
-    if lines.count and abs(lines.angle) >= MIN_STRAIGHTEN:
-        cropped = _straighten(cropped, lines.angle)
+    floor = float(np.clip(3 * spread, 0.0, threshold))
+    faint = _faint_edges(level, group.keep, lines.pixels, top, floor)
+    if min(hh, ww) < photo.LINE_IMAGE:  # a digit already about MNIST's size: its faintest ink is its box's
+        rows, cols = np.flatnonzero(faint.max(axis=1) > 0), np.flatnonzero(faint.max(axis=0) > 0)
+    cropped = faint[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+    edge = (threshold - floor) / (1 - floor)  # the threshold, on the faint edges' scale
     strong = kept >= 0.5
     coloured = colour is not None and float(colour[strong].mean()) >= COLOURED_SHARE
     notes = _notes(evened, coloured, threshold, lines, group, removed)
+    if lines.count and abs(lines.angle) >= MIN_STRAIGHTEN:
+        cropped = _straighten(cropped, lines.angle, edge)
+    elif stroke is None and min(hh, ww) >= photo.LINE_IMAGE:
+        # A photo (not a drawing, not a digit already 28x28) turned without lines to tell by how much: its
+        # slant, if beyond 99 % of MNIST's digits', is the page's.
+        angle = shape.deskew_angle(cropped)
+        if angle:
+            cropped = _straighten(cropped, angle, edge)
+            notes += (f"deskewed by {abs(angle):.1f}° (the digit leaned further than 99 % of MNIST's "
+                      "digits)",)
     before = None
     if stroke is not None:
-        cropped, before = _set_stroke(cropped, float(stroke))
+        cropped, before = shape.set_stroke(cropped, float(stroke))
+    else:
+        cropped, thin = shape.thicken_thin(cropped)
+        if thin is not None:
+            notes += (f"thickened thin strokes (from {thin:.1f} px to MNIST's {shape.THIN_TARGET:.1f} px "
+                      "at 28x28)",)
 
     ch, cw = cropped.shape
     s = BOX_SIDE / max(ch, cw)
