@@ -3,6 +3,7 @@ data in scratch, never in the operator's ~/.local/share/latent-explorer."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -11,9 +12,16 @@ from scripts.harness import AppServer
 
 
 def _environ(pid: int) -> dict[str, str]:
-    """A running process's environment, as Linux shows it."""
-    raw = Path(f"/proc/{pid}/environ").read_bytes()
-    return dict(item.split("=", 1) for item in raw.decode(errors="replace").split("\0") if "=" in item)
+    """A running process's environment, as Linux shows it. Popen can return while the child's exec is still
+    setting up its new stack (vfork resumes the parent early), when /proc shows no environment yet: wait
+    for one."""
+    deadline = time.monotonic() + 10
+    while True:
+        raw = Path(f"/proc/{pid}/environ").read_bytes()
+        if raw or time.monotonic() > deadline:
+            items = raw.decode(errors="replace").split("\0")
+            return dict(item.split("=", 1) for item in items if "=" in item)
+        time.sleep(0.05)
 
 
 @pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs Linux's /proc")
