@@ -12,16 +12,13 @@ from scripts.harness import AppServer
 
 
 def _environ(pid: int) -> dict[str, str]:
-    """A running process's environment, as Linux shows it. Popen can return while the child's exec is still
-    setting up its new stack (vfork resumes the parent early), when /proc shows no environment yet: wait
-    for one."""
+    """A running process's environment, as Linux shows it, once it runs streamlit: Popen can return before
+    the child's exec is done (vfork resumes the parent early), and until then /proc shows the parent's."""
     deadline = time.monotonic() + 10
-    while True:
-        raw = Path(f"/proc/{pid}/environ").read_bytes()
-        if raw or time.monotonic() > deadline:
-            items = raw.decode(errors="replace").split("\0")
-            return dict(item.split("=", 1) for item in items if "=" in item)
+    while b"streamlit" not in Path(f"/proc/{pid}/cmdline").read_bytes() and time.monotonic() < deadline:
         time.sleep(0.05)
+    items = Path(f"/proc/{pid}/environ").read_bytes().decode(errors="replace").split("\0")
+    return dict(item.split("=", 1) for item in items if "=" in item)
 
 
 @pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs Linux's /proc")
