@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import signal
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -169,6 +170,8 @@ def train(config: TrainingConfig, *, out: str | Path, data_dir: str | None = Non
 
     source = _decoder_source(config.decoder_from, config.dataset) if config.decoder_from else None
     data = load_dataset(config.dataset, data_dir)
+    if config.image_shape != data.image_shape:  # the recipe records the images the model was made for
+        config = replace(config, image_shape=data.image_shape)
     x_train = data.x_train[:config.max_train] if config.max_train else data.x_train
     keras.utils.set_random_seed(config.seed)
     vae = build_vae(config.model_config, seed=config.seed)
