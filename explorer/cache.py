@@ -78,7 +78,8 @@ def latent_csv(handle: Handle) -> bytes:
 def test_images(dataset: str) -> np.ndarray | None:
     """The dataset's test images if a local copy exists (never downloads in the web process); read-only."""
     try:
-        images = load_dataset(dataset, allow_download=False).x_test[..., 0]
+        images = load_dataset(dataset, allow_download=False).x_test
+        images = images[..., 0] if images.shape[-1] == 1 else images  # grey (n, H, W); colour (n, H, W, 3)
     except (DataUnavailable, ValueError, OSError):
         return None
     images.setflags(write=False)

@@ -381,7 +381,10 @@ def choose_model(model_id: str) -> None:
 
 
 def class_names(model: ServedModel) -> list[str] | None:
-    """Label names of the model's dataset (card['dataset']), if known."""
+    """Label names of the model's dataset (card['dataset']) or its own images' (card['labels']), if known."""
+    labels = model.card.get("labels")
+    if isinstance(labels, list) and all(isinstance(label, str) for label in labels):
+        return labels
     return CLASS_NAMES.get(model.card.get("dataset", ""))
 
 

@@ -107,7 +107,7 @@ def build_args(
     pad: bool = True,
     plane=None,
     pad_range: Sequence[tuple[float, float]] | None = None,
-    image_shape: tuple[int, int] = (28, 28),
+    image_shape: tuple[int, ...] = (28, 28),
     max_points: int = MAX_POINTS,
 ) -> dict[str, Any]:
     """Validate the inputs and build the component's arguments (no Streamlit needed).
@@ -178,7 +178,9 @@ def build_args(
         "points": None if pts is None else pts.tolist(),
         "labels": None if lab is None else lab.tolist(),
         "points_id": points_id,
-        "image_shape": [int(image_shape[0]), int(image_shape[1])],
+        # (height, width, channels): the decoder's output per image, channels last; 1 = grey, 3 = RGB.
+        "image_shape": [int(image_shape[0]), int(image_shape[1]),
+                        int(image_shape[2]) if len(image_shape) > 2 else 1],
     }
 
 
@@ -226,7 +228,7 @@ def live_decoder(
     pad: bool = True,
     plane=None,
     pad_range: Sequence[tuple[float, float]] | None = None,
-    image_shape: tuple[int, int] = (28, 28),
+    image_shape: tuple[int, ...] = (28, 28),
     max_points: int = MAX_POINTS,
     on_change: Callable[[], None] | None = None,
     on_release: Callable[[list[float]], None] | None = None,

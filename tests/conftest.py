@@ -47,7 +47,9 @@ def colour_bundle(tmp_path_factory) -> Path:
     from tests.support.colour import make_shapes_dataset, train_colour
 
     dataset = make_shapes_dataset("shapes32", 32, n_train=256, n_test=64)
-    return train_colour(tmp_path_factory.mktemp("bundles") / "colour32", dataset)
+    # 16 steps at a higher learning rate: enough for its decodes to take the shapes' colours (not grey).
+    return train_colour(tmp_path_factory.mktemp("bundles") / "colour32", dataset, "--batch-size", "16",
+                        "--learning-rate", "0.003")
 
 
 @pytest.fixture(scope="session")

@@ -95,7 +95,7 @@ def _onnx_against_keras(bundle) -> float:
 @pytest.mark.parametrize("side", [32, 64])
 def test_one_epoch_at_each_colour_size_exports_onnx_that_matches_keras(side, tmp_path):
     name = make_shapes_dataset(f"train{side}", side, n_train=256, n_test=64)
-    bundle = train_colour(tmp_path / f"colour{side}", name, "--latent-dim", "4")
+    bundle = train_colour(tmp_path / f"colour{side}", name, "--latent-dim", "4", "--batch-size", "32")
     from vae.bundles.bundle import read_json
 
     assert read_json(bundle / "config.json")["image_shape"] == [side, side, 3]

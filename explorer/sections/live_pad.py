@@ -17,5 +17,6 @@ def live_pad(handle: Handle, z: Sequence[float], sliders: np.ndarray, key: str,
     digits' map; why the browser could not run it (None if it can, or has not said)."""
     points, labels, plane = cache.live_decoder_inputs(handle)
     live_decoder(cache.decoder_bytes(handle), handle.served.latent_dim, [float(v) for v in z],
-                 [tuple(r) for r in sliders], points, labels, key=key, plane=plane, on_release=on_release)
+                 [tuple(r) for r in sliders], points, labels, key=key, plane=plane, on_release=on_release,
+                 image_shape=tuple(handle.served.image_shape))
     return live_decoder_error(key)

@@ -194,17 +194,25 @@ let smallData = null;
 const imgCtx = el.img.getContext("2d");
 
 function draw(data) {
-  const [h, w] = S.imageShape;
+  const [h, w, channels = 1] = S.imageShape;
   if (!smallData || small.width !== w || small.height !== h) {
     small.width = w; small.height = h;
     smallCtx = small.getContext("2d");
     smallData = smallCtx.createImageData(w, h);
   }
   const px = smallData.data;
-  for (let i = 0, n = w * h; i < n; i++) {
-    const v = data[i] <= 0 ? 0 : data[i] >= 1 ? 255 : (data[i] * 255 + 0.5) | 0;   // white ink on black
-    const j = i * 4;
-    px[j] = v; px[j + 1] = v; px[j + 2] = v; px[j + 3] = 255;
+  const byte = (v) => v <= 0 ? 0 : v >= 1 ? 255 : (v * 255 + 0.5) | 0;
+  if (channels === 3) {   // colour: the decoder's output is (h, w, 3), channels last, each value in [0, 1]
+    for (let i = 0, n = w * h; i < n; i++) {
+      const j = i * 4, k = i * 3;
+      px[j] = byte(data[k]); px[j + 1] = byte(data[k + 1]); px[j + 2] = byte(data[k + 2]); px[j + 3] = 255;
+    }
+  } else {
+    for (let i = 0, n = w * h; i < n; i++) {
+      const v = byte(data[i]);   // white ink on black
+      const j = i * 4;
+      px[j] = v; px[j + 1] = v; px[j + 2] = v; px[j + 3] = 255;
+    }
   }
   smallCtx.putImageData(smallData, 0, 0);
   imgCtx.imageSmoothingEnabled = false;

@@ -18,8 +18,8 @@ SHAPES = ("circle", "square", "triangle", "cross")
 
 def shape_image(label: int, side: int, rng: np.random.Generator) -> np.ndarray:
     """One side x side RGB picture: a shape of kind SHAPES[label], in a random colour, size and place, on a
-    random pale background."""
-    background = tuple(int(v) for v in rng.integers(170, 256, 3))
+    random warm background (orange on average: even a barely trained decoder's mean image is not grey)."""
+    background = tuple(int(v) for v in rng.integers((190, 130, 30), (256, 200, 110)))
     colour = tuple(int(v) for v in rng.integers(0, 160, 3))
     img = Image.new("RGB", (side, side), background)
     draw = ImageDraw.Draw(img)
@@ -60,7 +60,7 @@ def train_colour(out: Path, dataset: str, *flags: str) -> Path:
     """Train the colour preset on a prepared dataset for 1 epoch through the CLI into `out`."""
     proc = subprocess.run(
         [sys.executable, "-m", "vae", "train", "--dataset", dataset, "--preset", "colour", "--epochs", "1",
-         "--batch-size", "32", "--threads", "1", *flags, "--out", str(out)],
+         "--threads", "1", *flags, "--out", str(out)],
         cwd=REPO, capture_output=True, text=True, timeout=600,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]

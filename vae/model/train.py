@@ -234,6 +234,8 @@ def train(config: TrainingConfig, *, out: str | Path, data_dir: str | None = Non
         card["replay_seconds"] = round(recorder.seconds, 1)  # of train_seconds, and the last snapshot's
     if decoder_source:
         card["decoder_from"] = decoder_source
+    if data.labels:  # a prepared dataset's labels and name: the pages say them, not "digit" and a number
+        card["labels"], card["dataset_title"] = list(data.labels), data.title
     reference = {"z_mean": z_mean, "z_log_var": z_log_var, "labels": data.y_test.astype(np.int16)}
     return save_bundle(vae, config, out, history=history, metrics=metrics, card=card, reference=reference,
                        sample_images=data.x_test[:64], replay=recorder.arrays() if recorder else None,
