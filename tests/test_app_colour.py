@@ -95,3 +95,51 @@ def test_the_latent_map_shows_a_clicked_colour_image_by_its_label_and_a_colour_g
     assert captions[:2] == ["input", "reconstruction: decoder(z_mean)"]
     grid = [p for p in _colour_pictures(at) if p.size[0] > 64]
     assert grid and grid[0].mode == "RGB"  # the decoded grid, in colour
+    at.toggle(key="replay_on").set_value(True).run()  # the replay of its training: its grid, its words
+    assert not at.exception, at.exception
+    assert "digit" not in _text(at).lower()
+
+
+def _photo_png(width: int = 120, height: int = 90) -> bytes:
+    """A wide colour picture that is no digit: an orange field with a blue square off its centre."""
+    img = Image.new("RGB", (width, height), (230, 150, 60))
+    img.paste((40, 60, 200), (50, 30, 80, 60))
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def test_encode_takes_any_picture_for_a_colour_model_and_says_which_pipeline_ran(colour_bundle):
+    from vae.bundles.serving import ServedModel
+    from vae.inputs.picture import fit_bytes
+
+    at = open_page("pages/encode.py", str(colour_bundle))
+    png = _photo_png()
+    at.file_uploader(key="encode_upload").upload("field.png", png, "image/png")
+    at.run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    text = _text(at)
+    assert "Pipeline: **your own images'**" in text and "32×32 in colour" in text
+    assert "did not run" in text and "digit" not in text.replace("digit clean-up", "").replace(
+        "for digit models", "").lower()
+    fitted = fit_bytes(png, (32, 32, 3))
+    assert fitted.image.shape == (32, 32, 3) and fitted.cropped.shape == (90, 90, 3)  # the centred square
+    z_mean, _ = ServedModel(colour_bundle).encode(fitted.image[None])
+    shown = next(t.value["z_mean"].to_numpy(np.float64) for t in at.dataframe if "z_mean" in t.value.columns)
+    assert np.allclose(shown, z_mean[0], atol=1e-3)  # the page encoded the centred, resized colour picture
+
+
+def test_encode_on_a_digit_model_says_the_digit_pipeline_ran():
+    from tests.support.bundles import REPO
+
+    at = open_page("pages/encode.py", str((REPO / "models" / "mnist-2d").resolve()))
+    at.file_uploader(key="encode_upload").upload("field.png", _photo_png(), "image/png")
+    at.run()
+    assert not at.exception, at.exception
+    assert "Pipeline: **MNIST's digit clean-up**" in _text(at)
+
+
+def test_how_it_works_on_a_colour_model_shows_colour(colour_bundle):
+    at = open_page("pages/how_it_works.py", str(colour_bundle))
+    assert _colour_pictures(at), "the input and its reconstruction in colour"
