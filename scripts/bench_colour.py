@@ -143,7 +143,8 @@ def main() -> int:
         neg_elbo = card["test_metrics"]["neg_elbo"]
         mean_only = mean_image_nats(data.x_train, data.x_test)
         out["elbo"][f"{side}x{side}x3"] = {"neg_elbo": round(neg_elbo, 1), "mean_image": round(mean_only, 1),
-                                           "per_value": round(neg_elbo / values, 4), "seconds": round(seconds)}
+                                           "per_value": round(neg_elbo / values, 4),
+                                           "seconds": round(seconds)}
         print(f"colour {side}x{side}x3, latent 16, {args.epochs} epochs on {args.n_train} shapes "
               f"({seconds:.0f} s): "
               f"test negative ELBO {neg_elbo:.1f} nats per image ({neg_elbo / values:.4f} per value); "

@@ -104,3 +104,15 @@ def test_one_epoch_at_each_colour_size_exports_onnx_that_matches_keras(side, tmp
     labels = read_json(bundle / "card.json")
     assert labels["dataset"] == name and labels["n_train"] == 256
     assert len(SHAPES) == 4
+
+
+def test_encoding_a_file_with_a_colour_model_crops_and_resizes_it(colour_bundle, tmp_path):
+    from vae.bundles.serving import ServedModel, encode_files
+    from vae.inputs.picture import to_model_input
+
+    picture = Image.new("RGB", (60, 40), (220, 120, 40))
+    picture.save(tmp_path / "wide.png")
+    entry = encode_files(colour_bundle, [str(tmp_path / "wide.png")])[0]
+    fitted = to_model_input(picture, (32, 32, 3))
+    assert fitted.cropped.shape == (40, 40, 3) and fitted.image.shape == (32, 32, 3)
+    assert np.allclose(entry["z_mean"], ServedModel(colour_bundle).encode(fitted.image[None])[0][0], atol=1e-5)

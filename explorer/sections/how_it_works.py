@@ -283,8 +283,9 @@ def the_cloud(handle: Handle, enc: Encoding) -> tuple[np.ndarray, float]:
             c_map.caption(f"{model.latent_dim}-D latent space shown through its first two principal "
                           "components.")
         elif model.latent_dim == 1:
-            c_map.caption("1-D latent space: x is z; y only spreads the test digits out (a random jitter). "
-                          "The cloud lies on the centre line, its 2·z_std ring a horizontal bar.")
+            c_map.caption(f"1-D latent space: x is z; y only spreads the test {nouns.things(model)} out (a "
+                          "random jitter). The cloud lies on the centre line, its 2·z_std ring a horizontal "
+                          "bar.")
         # Half the page wide: the legend goes under the plot, so the plot keeps the width.
         this = [cloud("this input", enc, samples, CLOUD_COLORS[0], magnify)]
         picture = cache.cloud_picture(handle, this,

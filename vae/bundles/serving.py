@@ -23,6 +23,7 @@ from vae.bundles.bundle import (
     read_json,
 )
 from vae.inputs.image_file import ImageError, load_image
+from vae.inputs.picture import to_model_input
 from vae.inputs.preprocess import to_mnist
 from vae.model.posterior import z_std
 
@@ -125,7 +126,10 @@ def encode_files(model_path: str | Path, files: list[str], k: int = 5) -> list[d
     for f in files:
         entry: dict = {"file": f}
         try:
-            x = to_mnist(load_image(Path(f))).image
+            image = load_image(Path(f))
+            # MNIST's models take a digit made MNIST-like; others, the picture cropped and resized.
+            x = (to_mnist(image).image if model.image_shape == (28, 28, 1)
+                 else to_model_input(image, model.image_shape).image)
         except ImageError as exc:
             entry["error"] = str(exc)
             results.append(entry)
