@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from explorer import cloud_svg, explain, notices
+from explorer import cloud_svg, explain, notices, nouns
 from explorer import geometry as geo
 from explorer import pictures as pics
 from explorer.cloud_map import backdrop_box, cloud_figure, too_small_to_see, view_ranges
@@ -240,7 +240,7 @@ def replay_figure(handle: Handle, follow: int | None):
     """The replay player's figure for one followed digit (about 1.5 MB: every frame travels at once)."""
     facts = facts_of(handle.served)
     return build_replay_figure(replay(handle), class_names(handle.served), follow, beta=facts.beta,
-                               frozen_decoder=facts.stages == 2)
+                               frozen_decoder=facts.stages == 2, noun=nouns.noun(handle.served))
 
 
 @st.cache_resource(show_spinner=False, max_entries=8, hash_funcs=BY_CACHE_KEY)

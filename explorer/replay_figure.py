@@ -123,7 +123,8 @@ def loss_curves(replay: dict, beta: float | None) -> list[tuple[str, str, np.nda
 
 
 def replay_figure(replay: dict, class_names: list[str] | None = None, follow: int | None = None,
-                  height: int = 660, beta: float | None = None, frozen_decoder: bool = False) -> go.Figure:
+                  height: int = 660, beta: float | None = None, frozen_decoder: bool = False,
+                  noun: str = "digit") -> go.Figure:
     """The animated figure: the map (left), the loss terms with a cursor (top right) and the decoded grid
     (bottom right); frame k is snapshot k. With the model's `beta` the loss it trained on is drawn too,
     reconstruction + β·KL (β = 1: the negative ELBO itself). `frozen_decoder`: the replay trains an encoder
@@ -162,7 +163,7 @@ def replay_figure(replay: dict, class_names: list[str] | None = None, follow: in
             path_x, path_y = (np.concatenate([xy[: k + 1, follow, a], [np.nan], ring]).astype(np.float32)
                               for a, ring in ((0, fx), (1, fy)))
             traces.append(go.Scatter(x=path_x, y=path_y,
-                                     mode="lines", name="followed digit", hoverinfo="skip",
+                                     mode="lines", name=f"followed {noun}", hoverinfo="skip",
                                      line=dict(width=2, color="black")))
             traces.append(go.Scatter(x=[xy[k, follow, 0]], y=[xy[k, follow, 1]], mode="markers",
                                      showlegend=False, hoverinfo="skip",

@@ -94,7 +94,11 @@ def main() -> int:
     ap.add_argument("--n-train", type=int, default=2000, help="coloured shapes to train on, per size")
     ap.add_argument("--n-test", type=int, default=500)
     ap.add_argument("--epochs", type=int, default=8, help="epochs of each colour model for the ELBO")
-    ap.add_argument("--repeats", type=int, default=3, help="timed epochs per preset for the throughput")
+    ap.add_argument("--repeats", type=int, default=3,
+                    help="timed epochs per preset for the throughput (0: no throughput)")
+    ap.add_argument("--sides", default="32,64", help="the colour sizes to train for the ELBO")
+    ap.add_argument("--elbo-batch", type=int, default=64, help="batch size of the ELBO runs")
+    ap.add_argument("--learning-rate", type=float, default=1e-3, help="of the ELBO runs")
     ap.add_argument("--batch-size", type=int, default=128)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--browser", action="store_true", help="also time the live decoder in Chromium")
@@ -117,23 +121,24 @@ def main() -> int:
     out: dict = {"cpus": os.cpu_count(), "threads": args.threads,
                  "loadavg": [round(v, 2) for v in os.getloadavg()]}
     names = {side: make_shapes_dataset(f"bench{side}", side, args.n_train, args.n_test) for side in (32, 64)}
-    digits = load_dataset("digits")
-    out["throughput_images_per_s"] = rates = {
-        "default 28x28x1": throughput(ModelConfig(), digits.x_train[:args.n_train], args.repeats,
-                                      args.batch_size)}
-    for side in (32, 64):
-        x = load_dataset(names[side]).x_train
-        cfg = ModelConfig(preset="colour", image_shape=(side, side, 3))
-        rates[f"colour {side}x{side}x3"] = throughput(cfg, x, args.repeats, args.batch_size)
-    base = rates["default 28x28x1"]
-    for name, rate in rates.items():
-        print(f"training {name:18s}: {rate:8.0f} images/s  ({rate / base:.2f} x the 28x28 default's)")
+    if args.repeats:
+        digits = load_dataset("digits")
+        out["throughput_images_per_s"] = rates = {
+            "default 28x28x1": throughput(ModelConfig(), digits.x_train[:args.n_train], args.repeats,
+                                          args.batch_size)}
+        for side in (32, 64):
+            x = load_dataset(names[side]).x_train
+            cfg = ModelConfig(preset="colour", image_shape=(side, side, 3))
+            rates[f"colour {side}x{side}x3"] = throughput(cfg, x, args.repeats, args.batch_size)
+        base = rates["default 28x28x1"]
+        for name, rate in rates.items():
+            print(f"training {name:18s}: {rate:8.0f} images/s  ({rate / base:.2f} x the 28x28 default's)")
 
     out["elbo"] = {}
     bundles = {}
-    for side in (32, 64):
+    for side in (int(v) for v in args.sides.split(",")):
         config = TrainingConfig(dataset=names[side], preset="colour", epochs=args.epochs, latent_dim=16,
-                                batch_size=64)
+                                batch_size=args.elbo_batch, learning_rate=args.learning_rate)
         t0 = time.perf_counter()
         bundles[side] = train(config, out=home / f"colour{side}", verbose=0, replay=False)
         seconds = time.perf_counter() - t0
@@ -145,11 +150,12 @@ def main() -> int:
         out["elbo"][f"{side}x{side}x3"] = {"neg_elbo": round(neg_elbo, 1), "mean_image": round(mean_only, 1),
                                            "per_value": round(neg_elbo / values, 4),
                                            "seconds": round(seconds)}
-        print(f"colour {side}x{side}x3, latent 16, {args.epochs} epochs on {args.n_train} shapes "
+        print(f"colour {side}x{side}x3, latent 16, {args.epochs} epochs (batch {args.elbo_batch}, learning "
+              f"rate {args.learning_rate:g}) on {args.n_train} shapes "
               f"({seconds:.0f} s): "
               f"test negative ELBO {neg_elbo:.1f} nats per image ({neg_elbo / values:.4f} per value); "
               f"the mean image alone: {mean_only:.1f} ({neg_elbo / mean_only:.2f} x)")
-    if args.browser:
+    if args.browser and 64 in bundles:
         out["live"] = live = live_fps(bundles[64], home, args.seconds, args.hz)
         for name, r in live.items():
             if "error" in r:

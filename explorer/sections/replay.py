@@ -44,7 +44,7 @@ def watch_it_learn(handle: Handle) -> None:
                     config={"displayModeBar": False})
     if follow is not None:
         st.caption(followed_story(replay, follow, models.label_name(handle.served, replay["labels"][follow])))
-    heads_parting(replay, follow, facts.beta)
+    heads_parting(replay, follow, facts.beta, nouns.noun(handle.served))
 
 
 def intro_text(facts: TrainingFacts, replay: dict, noun: str = "digit") -> str:
