@@ -115,4 +115,5 @@ def test_encoding_a_file_with_a_colour_model_crops_and_resizes_it(colour_bundle,
     entry = encode_files(colour_bundle, [str(tmp_path / "wide.png")])[0]
     fitted = to_model_input(picture, (32, 32, 3))
     assert fitted.cropped.shape == (40, 40, 3) and fitted.image.shape == (32, 32, 3)
-    assert np.allclose(entry["z_mean"], ServedModel(colour_bundle).encode(fitted.image[None])[0][0], atol=1e-5)
+    z_mean = ServedModel(colour_bundle).encode(fitted.image[None])[0][0]
+    assert np.allclose(entry["z_mean"], z_mean, atol=1e-5)
