@@ -1,8 +1,9 @@
-"""What the pages call a model's images: digits for a digit dataset's models, images for any other."""
+"""What the pages call a model's images and labels: digits for a digit dataset's models, images for others."""
 
 from __future__ import annotations
 
 from vae.bundles.serving import ServedModel
+from vae.inputs.data import CLASS_NAMES
 
 DIGIT_DATASETS = ("mnist", "digits")
 
@@ -22,3 +23,11 @@ def noun(*served: ServedModel) -> str:
 def things(*served: ServedModel) -> str:
     """The plural: "digits" or "images"."""
     return noun(*served) + "s"
+
+
+def class_names(model: ServedModel) -> list[str] | None:
+    """Label names of the model's dataset (card['dataset']) or its own images' (card['labels']), if known."""
+    labels = model.card.get("labels")  # a prepared dataset's, kept on the card: the dataset may be gone
+    if isinstance(labels, list) and all(isinstance(label, str) for label in labels):
+        return labels
+    return CLASS_NAMES.get(model.card.get("dataset", ""))
