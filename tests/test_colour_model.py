@@ -117,3 +117,17 @@ def test_encoding_a_file_with_a_colour_model_crops_and_resizes_it(colour_bundle,
     assert fitted.cropped.shape == (40, 40, 3) and fitted.image.shape == (32, 32, 3)
     z_mean = ServedModel(colour_bundle).encode(fitted.image[None])[0][0]
     assert np.allclose(entry["z_mean"], z_mean, atol=1e-5)
+
+
+def test_the_replays_grid_of_a_colour_model_is_in_colour():
+    import base64
+
+    from explorer.replay_figure import grid_png
+
+    decodes, _ = shapes_arrays(4, 32)
+    url = grid_png(decodes, (2, 2))
+    picture = Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1])))
+    assert picture.mode == "RGB" and picture.size == (65, 65)
+    assert np.array_equal(np.asarray(picture)[33:, 33:], decodes[3])  # each tile its own colours
+    grey = Image.open(io.BytesIO(base64.b64decode(grid_png(decodes[..., 0], (2, 2)).split(",", 1)[1])))
+    assert grey.mode == "L" and np.array_equal(np.asarray(grey)[:32, :32], 255 - decodes[0, ..., 0])
