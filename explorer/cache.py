@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from explorer import cloud_svg, explain, notices
+from explorer import cloud_svg, explain, notices, nouns
 from explorer import geometry as geo
 from explorer import pictures as pics
 from explorer.cloud_map import backdrop_box, cloud_figure, too_small_to_see, view_ranges
@@ -79,7 +79,8 @@ def latent_csv(handle: Handle) -> bytes:
 def test_images(dataset: str) -> np.ndarray | None:
     """The dataset's test images if a local copy exists (never downloads in the web process); read-only."""
     try:
-        images = load_dataset(dataset, allow_download=False).x_test[..., 0]
+        images = load_dataset(dataset, allow_download=False).x_test
+        images = images[..., 0] if images.shape[-1] == 1 else images  # grey (n, H, W); colour (n, H, W, 3)
     except (DataUnavailable, ValueError, OSError):
         return None
     images.setflags(write=False)
@@ -246,7 +247,7 @@ def replay_figure(handle: Handle, follow: int | None):
     """The replay player's figure for one followed digit (about 1.5 MB: every frame travels at once)."""
     facts = facts_of(handle.served)
     return build_replay_figure(replay(handle), class_names(handle.served), follow, beta=facts.beta,
-                               frozen_decoder=facts.stages == 2)
+                               frozen_decoder=facts.stages == 2, noun=nouns.noun(handle.served))
 
 
 @st.cache_resource(show_spinner=False, max_entries=8, hash_funcs=BY_CACHE_KEY)

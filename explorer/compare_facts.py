@@ -114,7 +114,8 @@ def prior_reach(z_mean: np.ndarray, labels: np.ndarray | None) -> tuple[float, l
     return float(inside.mean()), rare
 
 
-def prior_sentence(ratios: np.ndarray, reach: float, rare: list[str], latent_dim: int) -> str:
+def prior_sentence(ratios: np.ndarray, reach: float, rare: list[str], latent_dim: int,
+                   things: str = "digits") -> str:
     """What the map shows of one model's prior draws, in numbers: how many land in a gap (and which), and
     what share of the test digits the prior reaches."""
     gaps = [str(i + 1) for i in np.flatnonzero(ratios > GAP_SPACINGS)]
@@ -123,11 +124,11 @@ def prior_sentence(ratios: np.ndarray, reach: float, rare: list[str], latent_dim
     region = ("its 2σ circle (dashed)" if latent_dim == 2 else
               f"{radius:.2f} of the origin (in the {latent_dim}-D latent space)")
     within = "in" if latent_dim == 2 else "within"
-    text = (f"**{len(gaps)} of {len(ratios)}** draws land in a gap (their nearest test digit "
+    text = (f"**{len(gaps)} of {len(ratios)}** draws land in a gap (their nearest test {things[:-1]} "
             f"{GAP_SPACINGS:g} or more typical spacings away{where})"
             + (f": draw{'s' * (len(gaps) > 1)} {_listed(gaps)}. " if gaps else ". ")
             + f"{PRIOR_MASS:.0%} of N(0, I)'s draws land {within} {region}, which holds {reach:.0%} of "
-            "the test digits' z_mean")
+            f"the test {things}' z_mean")
     if rare:
         text += (f", and almost none (under {FEW:.0%}) of those labelled {_listed(rare)}: draws rarely "
                  "decode to them")

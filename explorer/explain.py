@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass
 
 import numpy as np
+from PIL import Image
 
 from explorer.geometry import pca_project
 from explorer.geometry import projected_cov as geometry_projected_cov
@@ -51,8 +52,19 @@ class Encoding:
         return kl_per_dim(self.z_mean, self.z_log_var)
 
 
+def as_input(image: np.ndarray, model) -> np.ndarray:
+    """An input left by the Encode page, as this model takes it: resized (and made colour or grey) when it
+    was made for a model of another size, e.g. a 28x28 digit taken to a 32x32 colour model."""
+    x = np.asarray(image, np.float32)
+    if x.size != int(np.prod(model.image_shape)):
+        picture = Image.fromarray((np.clip(x, 0, 1) * 255).round().astype(np.uint8))
+        picture = picture.convert("RGB" if model.image_shape[-1] == 3 else "L")
+        x = np.asarray(picture.resize(tuple(model.image_shape[1::-1])), np.float32) / 255.0  # (W, H)
+    return x.reshape(model.picture_shape)
+
+
 def encode(model, image: np.ndarray) -> Encoding:
-    """The served model's z_mean and z_log_var for one 28x28 image."""
+    """The served model's z_mean and z_log_var for one image of its shape (28x28 for MNIST's)."""
     x = np.asarray(image).astype(np.float32)
     z_mean, z_log_var = (z[0].astype(np.float64) for z in model.encode(x[None]))
     return Encoding(x, z_mean, z_log_var)

@@ -14,6 +14,7 @@ import streamlit as st
 import settings
 from explorer import icons, published, visitors
 from explorer.legacy_pages import leave_legacy_pages_mode
+from explorer.nouns import class_names  # noqa: F401  (the pages' models.class_names)
 from explorer.text import no_autolinks, plain_text  # noqa: F401  (the sections' models.plain_text)
 from jobservice import Limits, public_message, user_models
 from vae.bundles.bundle import (
@@ -29,7 +30,6 @@ from vae.bundles.bundle import (
 )
 from vae.bundles.bundle import card_markdown as bundle_card_markdown
 from vae.bundles.serving import ServedModel
-from vae.inputs.data import CLASS_NAMES
 
 leave_legacy_pages_mode()  # before anything else a page does (see legacy_pages)
 
@@ -378,11 +378,6 @@ def choose_model(model_id: str) -> None:
     path = model_ids().get(model_id)
     if path:
         set_current_model(path)
-
-
-def class_names(model: ServedModel) -> list[str] | None:
-    """Label names of the model's dataset (card['dataset']), if known."""
-    return CLASS_NAMES.get(model.card.get("dataset", ""))
 
 
 def label_name(model: ServedModel, label) -> str:

@@ -18,10 +18,11 @@ PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
 
 def compose_grid(images: np.ndarray, n_rows: int, n_cols: int, gap: int = 0,
                  fill: float = 0.25) -> np.ndarray:
-    """Tile (n_rows * n_cols, h, w) images into one (rows*h + gaps, cols*w + gaps) image."""
+    """Tile (n_rows * n_cols, h, w[, 3]) images into one (rows*h + gaps, cols*w + gaps[, 3]) image."""
     images = np.asarray(images)
     h, w = images.shape[1:3]
-    out = np.full((n_rows * h + (n_rows - 1) * gap, n_cols * w + (n_cols - 1) * gap), fill, np.float32)
+    out = np.full((n_rows * h + (n_rows - 1) * gap, n_cols * w + (n_cols - 1) * gap, *images.shape[3:]), fill,
+                  np.float32)
     for k, img in enumerate(images[: n_rows * n_cols]):
         r, c = divmod(k, n_cols)
         out[r * (h + gap): r * (h + gap) + h, c * (w + gap): c * (w + gap) + w] = img

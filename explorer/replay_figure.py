@@ -67,12 +67,16 @@ def rings(xy: np.ndarray, std: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray
 
 
 def grid_png(decodes: np.ndarray, shape: tuple[int, int]) -> str:
-    """A frame's decoded grid (G, 28, 28) uint8 as one PNG data URL (tiled rows x cols, 1 px gaps)."""
+    """A frame's decoded grid (G, H, W) uint8, or (G, H, W, 3) in colour, as one PNG data URL (tiled rows x
+    cols, 1 px gaps)."""
     rows, cols = shape
-    tile = np.full((rows * 29 - 1, cols * 29 - 1), 255, np.uint8)
+    h, w = decodes.shape[1:3]
+    colour = decodes.ndim == 4
+    tile = np.full((rows * (h + 1) - 1, cols * (w + 1) - 1, *decodes.shape[3:]), 255, np.uint8)
     for i, img in enumerate(decodes[: rows * cols]):
         r, c = divmod(i, cols)
-        tile[r * 29:r * 29 + 28, c * 29:c * 29 + 28] = 255 - img  # dark ink on white, as the page's pictures
+        # Grey: dark ink on white, as the page's pictures; colour: the colours themselves.
+        tile[r * (h + 1):r * (h + 1) + h, c * (w + 1):c * (w + 1) + w] = img if colour else 255 - img
     buf = io.BytesIO()
     Image.fromarray(tile).save(buf, format="PNG", optimize=True)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
@@ -119,7 +123,8 @@ def loss_curves(replay: dict, beta: float | None) -> list[tuple[str, str, np.nda
 
 
 def replay_figure(replay: dict, class_names: list[str] | None = None, follow: int | None = None,
-                  height: int = 660, beta: float | None = None, frozen_decoder: bool = False) -> go.Figure:
+                  height: int = 660, beta: float | None = None, frozen_decoder: bool = False,
+                  noun: str = "digit") -> go.Figure:
     """The animated figure: the map (left), the loss terms with a cursor (top right) and the decoded grid
     (bottom right); frame k is snapshot k. With the model's `beta` the loss it trained on is drawn too,
     reconstruction + β·KL (β = 1: the negative ELBO itself). `frozen_decoder`: the replay trains an encoder
@@ -158,7 +163,7 @@ def replay_figure(replay: dict, class_names: list[str] | None = None, follow: in
             path_x, path_y = (np.concatenate([xy[: k + 1, follow, a], [np.nan], ring]).astype(np.float32)
                               for a, ring in ((0, fx), (1, fy)))
             traces.append(go.Scatter(x=path_x, y=path_y,
-                                     mode="lines", name="followed digit", hoverinfo="skip",
+                                     mode="lines", name=f"followed {noun}", hoverinfo="skip",
                                      line=dict(width=2, color="black")))
             traces.append(go.Scatter(x=[xy[k, follow, 0]], y=[xy[k, follow, 1]], mode="markers",
                                      showlegend=False, hoverinfo="skip",

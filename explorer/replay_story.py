@@ -22,7 +22,7 @@ NOT_RECORDED = ("This replay was recorded before the recorder kept the gradients
                 "so they cannot be shown here. Models trained from now on record them.")
 
 
-def stage_note(facts: TrainingFacts, epochs: int | None, name_of) -> str | None:
+def stage_note(facts: TrainingFacts, epochs: int | None, name_of, things: str = "digits") -> str | None:
     """Why this replay is not of training from scratch (None when it is): a second stage (`facts`: the
     model's, `epochs`: its card's). `name_of` makes a model's name safe to show (Markdown)."""
     if facts.stages != 2:
@@ -34,7 +34,7 @@ def stage_note(facts: TrainingFacts, epochs: int | None, name_of) -> str | None:
     epochs = f" for {epochs} epochs" if epochs else ""
     return ("**This replay is not of training from scratch.** It is this model's second stage: a new encoder "
             f"trained{epochs} for the decoder of {before}, which stayed frozen. That is why the grid shows "
-            "digits from step 0: only the encoder learns here.")
+            f"{things} from step 0: only the encoder learns here.")
 
 
 def has_gradients(replay: dict) -> bool:
@@ -125,12 +125,12 @@ def heads_story(replay: dict, i: int, beta: float | None = None) -> list[str]:
     return [first, second]
 
 
-def gradients_missing(replay: dict, i: int) -> str | None:
+def gradients_missing(replay: dict, i: int, noun: str = "digit") -> str | None:
     """Why digit i's gradients are not shown, if they are not."""
     if not has_gradients(replay):
         return NOT_RECORDED
     recorded = replay["grad_reconstruction_z_mean"].shape[1]
     if i >= recorded:
-        return (f"The gradients reaching the heads are recorded for the list's first {recorded:,} digits; "
+        return (f"The gradients reaching the heads are recorded for the list's first {recorded:,} {noun}s; "
                 "follow one of those to see them.")
     return None

@@ -108,7 +108,7 @@ def build_args(
     pad: bool = True,
     plane=None,
     pad_range: Sequence[tuple[float, float]] | None = None,
-    image_shape: tuple[int, int] = (28, 28),
+    image_shape: tuple[int, ...] = (28, 28),
     max_points: int = MAX_POINTS,
     classifier: bytes | None = None,
     class_names: Sequence[str] | None = None,
@@ -183,7 +183,9 @@ def build_args(
         "points": None if pts is None else pts.tolist(),
         "labels": None if lab is None else lab.tolist(),
         "points_id": points_id,
-        "image_shape": [int(image_shape[0]), int(image_shape[1])],
+        # (height, width, channels): the decoder's output per image, channels last; 1 = grey, 3 = RGB.
+        "image_shape": [int(image_shape[0]), int(image_shape[1]),
+                        int(image_shape[2]) if len(image_shape) > 2 else 1],
         **_classifier_args(classifier, class_names),
     }
 
@@ -242,7 +244,7 @@ def live_decoder(
     pad: bool = True,
     plane=None,
     pad_range: Sequence[tuple[float, float]] | None = None,
-    image_shape: tuple[int, int] = (28, 28),
+    image_shape: tuple[int, ...] = (28, 28),
     max_points: int = MAX_POINTS,
     classifier: bytes | None = None,
     class_names: Sequence[str] | None = None,

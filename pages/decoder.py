@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from explorer import icons, models
+from explorer import icons, models, nouns
 from explorer.sections import decoder as decoder_sections
 from explorer.sections import decoder_direction as direction_sections
 
@@ -17,7 +17,7 @@ st.markdown(
 )
 if not z_holder.from_data:
     st.info("This model stores no reference encodings, so slider ranges are ±3 (the prior N(0, I)), "
-            "'reset' goes to z = 0 and there is no map or test digit to start from.")
+            f"'reset' goes to z = 0 and there is no map or test {nouns.noun(z_holder.model)} to start from.")
 
 z_holder.start()  # from the link, else the sliders, else this session's last z, else the data mean
 st.toggle("Live decoding in the browser (the image follows while you drag)", value=True,
@@ -43,7 +43,8 @@ def panel() -> None:
         decoder_sections.decoded(z_holder, z)
     direction_sections.strip(z_holder, z)  # z − k·v … z + k·v, where the browser does not draw it
     st.divider()
-    t_tab, i_tab = st.tabs(["Traversal along one dimension", "Interpolation between two test digits"])
+    t_tab, i_tab = st.tabs(["Traversal along one dimension",
+                            f"Interpolation between two test {nouns.things(z_holder.model)}"])
     with t_tab:
         decoder_sections.traversal(z_holder, z)
     with i_tab:

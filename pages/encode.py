@@ -12,16 +12,16 @@ encode_sections.intro(words)
 # Input: an uploaded file, a camera photo or a drawing, preprocessed; nothing below runs until there is one.
 source = encode_sections.choose_source(words)
 if source == "upload":
-    got = encode_sections.from_upload(words)
+    got = encode_sections.from_upload(words, handle.served)
 elif source == "camera":
-    got = encode_sections.from_camera(words)
+    got = encode_sections.from_camera(words, handle.served)
 else:
-    got = encode_sections.from_canvas(words, encode_sections.is_digits(handle.served))
+    got = encode_sections.from_canvas(words, handle.served)
 
 if got is not None:
     pre, name = got
     encode_sections.remember_input(pre, name)  # the How it works page's "your input"
-    encode_sections.preprocessing(pre, words)  # 1 · file or drawing to 28×28
+    encode_sections.preprocessing(pre, words, handle.served)  # 1 · file or drawing to the input, the pipeline
     encoding = encode_sections.encode(handle.served, pre.image)
     encode_sections.posterior(encoding)  # 2 · z_mean and z_std, KL per dimension
     samples = encode_sections.sampling(handle, encoding)  # 3 · z = z_mean + z_std · ε, decoded

@@ -41,6 +41,18 @@ def tiny_1d_bundle(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def colour_bundle(tmp_path_factory) -> Path:
+    """A real colour bundle: the colour preset trained through the CLI for 1 epoch on 256 coloured shapes at
+    32x32x3 that the tests drew (a prepared dataset, own/shapes32)."""
+    from tests.support.colour import make_shapes_dataset, train_colour
+
+    dataset = make_shapes_dataset("shapes32", 32, n_train=256, n_test=64)
+    # 16 steps at a higher learning rate: enough for its decodes to take the shapes' colours (not grey).
+    return train_colour(tmp_path_factory.mktemp("bundles") / "colour32", dataset, "--batch-size", "16",
+                        "--learning-rate", "0.003")
+
+
+@pytest.fixture(scope="session")
 def default_bundle() -> Path:
     """The shipped default model (committed in models/)."""
     from vae.bundles.bundle import DEFAULT_MODEL

@@ -97,7 +97,7 @@ def test_every_training_config_field_has_a_flag():
 @pytest.mark.parametrize("config, flags, words", [
     ({"dataset": "digits", "epochs": 1, "learning_rat": 0.1}, (), "Unknown training-config key learning_rat"),
     ({"dataset": "digits", "epochs": 1}, ("--latent-dim", "100000"), "latent_dim must be between"),  # flag
-    ({"format_version": 2, "dataset": "digits", "epochs": 0, "warp_drive": 1}, (), "epochs must be between"),
+    ({"format_version": 3, "dataset": "digits", "epochs": 0, "warp_drive": 1}, (), "epochs must be between"),
     ({"dataset": "digits"}, (), "A training config needs epochs"),
     ("not json", (), "config.json: Expecting value"),
 ])

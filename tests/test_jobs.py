@@ -288,7 +288,10 @@ def test_job_folders_of_older_and_newer_runners_are_listed(tmp_path):
     old = {"dataset": "digits", "preset": "default", "latent_dim": 2, "beta": 1.0, "epochs": 2,
            "batch_size": 32, "learning_rate": 0.001, "dropout": 0.0, "ema": False, "encoder": "wide",
            "name": "old", "max_train": 256}
-    specs = {"1-old": old, "2-newer": {**old, "name": "newer", "format_version": 2, "warp_drive": True},
+    from vae.model.training_config import FORMAT_VERSION
+
+    newer = {**old, "name": "newer", "format_version": FORMAT_VERSION + 1, "warp_drive": True}
+    specs = {"1-old": old, "2-newer": newer,
              "3-foreign": {"recipe": "secret"}}
     for job_id, spec in specs.items():
         (root / job_id).mkdir(parents=True)

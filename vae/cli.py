@@ -28,8 +28,8 @@ from vae.bundles.save import load_vae
 from vae.bundles.serving import ServedModel, encode_files, to_png
 from vae.importing import importer
 from vae.importing.job import PROGRESS, write_done, write_ended
-from vae.inputs.data import load_dataset
-from vae.model.config import ENCODERS
+from vae.inputs.data import DATASETS, load_dataset
+from vae.model.config import ENCODERS, PRESETS
 from vae.model.evaluate import evaluate
 from vae.model.train import TrainingStopped, train, write_job_json
 from vae.model.training_config import TrainingConfig
@@ -129,11 +129,11 @@ def _add_train(sub) -> None:
             text = f"{text} (default: {shown})".strip()
         group.add_argument(flag, help=text or None, **kw)
 
-    recipe("--dataset", "mnist, fashion_mnist, digits, or a prepared dataset's own/<id>")
+    recipe("--dataset", f"{', '.join(DATASETS)}, or a prepared dataset's own/<id>")
     recipe("--latent-dim", type=int)
     recipe("--epochs", type=int)
     recipe("--beta", "weight of the KL term (1 = true ELBO)", type=float)
-    recipe("--preset", choices=["default", "course"])
+    recipe("--preset", "colour: for 32x32 and 64x64 images (a prepared dataset's)", choices=list(PRESETS))
     recipe("--dropout", "dropout after the hidden Dense layers (default preset)", type=float)
     recipe("--encoder-dropout", "the encoder's dropout rate, if not --dropout's", type=float)
     recipe("--input-dropout", "drop this share of the encoder's input pixels", type=float)
@@ -142,6 +142,7 @@ def _add_train(sub) -> None:
     recipe("--encoder", f"the default preset's encoder: {encoders}", choices=list(ENCODERS))
     recipe("--decoder-from", "take this trained bundle's decoder, frozen, and train only a new encoder "
            "for it", metavar="BUNDLE")
+    recipe("--image-shape", "height,width,channels of the images; training always takes its dataset's")
     recipe("--augment-shift", "random shifts of up to N pixels while training", type=int)
     recipe("--batch-size", type=int)
     recipe("--learning-rate", type=float)
@@ -240,10 +241,17 @@ def _write_status(job_dir: Path, state: str, message: str, bundle: str | None) -
 
 
 def _filters(text: str) -> tuple[int, int]:
+    return _numbers("--decoder-filters", text, "128,32")
+
+
+def _numbers(flag: str, text: str, example: str) -> tuple[int, ...]:
+    """A flag's comma-separated whole numbers; how many it takes is the training config's to check."""
     try:
         return tuple(int(v) for v in text.split(","))
     except ValueError:
-        raise ValueError(f"--decoder-filters takes two whole numbers such as 128,32; got {text!r}.") from None
+        count = len(example.split(","))
+        raise ValueError(f"{flag} takes {('two', 'three')[count - 2]} whole numbers such as {example}; "
+                         f"got {text!r}.") from None
 
 
 def _training_config(args) -> TrainingConfig:
@@ -253,6 +261,8 @@ def _training_config(args) -> TrainingConfig:
     flags = {name: value for name, value in given.items() if value is not None}
     if "decoder_filters" in flags:
         flags["decoder_filters"] = _filters(flags["decoder_filters"])
+    if "image_shape" in flags:
+        flags["image_shape"] = _numbers("--image-shape", flags["image_shape"], "28,28,1")
     if args.config:
         return TrainingConfig.from_dict({**TrainingConfig.read(args.config).to_dict(), **flags})
     missing = [f"--{name.replace('_', '-')}" for name in ("dataset", "epochs") if name not in flags]

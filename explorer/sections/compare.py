@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from explorer import alt_text, cache, compare_facts, icons, models
+from explorer import alt_text, cache, compare_facts, explain, icons, models, nouns
 from explorer import geometry as geo
 from explorer import pictures as pics
 from explorer.figures import latent_figure
@@ -30,7 +30,7 @@ PAIR_KEY = "compare_pair"  # the (left, right) ids this visitor last picked here
 # test digits against 79 %), for a slightly better reconstruction (148.4 against 151.2 nats). β = 1 against
 # β = 5 only turns the same knob further, and its maps differ far less to the eye.
 DEFAULT_PAIR = ("mnist-2d-beta0", "mnist-2d-beta1")
-INTRO = ("Two models, the same test digits: their metrics, their maps, the same inputs reconstructed and the "
+INTRO = ("Two models, the same test images: their metrics, their maps, the same inputs reconstructed and the "
          "same draws from the prior decoded. Pick any two; the row under the pickers says how their recipes "
          "differ.")
 
@@ -160,13 +160,14 @@ def _mean_std(h: Handle) -> float | None:
 
 def maps(left: Handle, right: Handle) -> None:
     """The same test digits' z_mean (and z_std rings for some) on each model's map."""
-    st.subheader("The same test digits on both maps")
+    things = nouns.things(left.served, right.served)
+    st.subheader(f"The same test {things} on both maps")
     n = _common_size(left, right)
     common = _sample(n)
     datasets = {h.served.card.get("dataset") for h in (left, right)}
     if len(datasets) > 1:
         st.warning("These two models were trained on different datasets: the same test indices are different "
-                   "images, so compare the maps' shapes, not where a digit lands.")
+                   "images, so compare the maps' shapes, not where an image lands.")
     for side, col, h in zip(("left", "right"), st.columns(2), (left, right)):
         with col:
             if h.served.reference is None:
@@ -174,7 +175,7 @@ def maps(left: Handle, right: Handle) -> None:
                 continue
             st.plotly_chart(_map_figure(h, n), key=f"compare_map_{side}",
                             config={"displayModeBar": False})
-    st.caption(f"{len(common):,} test digits, the same on both sides; rings: z_std (1σ) of {N_RINGS} of "
+    st.caption(f"{len(common):,} test {things}, the same on both sides; rings: z_std (1σ) of {N_RINGS} of "
                f"them. Black numbers: the {N_PRIOR} draws from the prior decoded below, the same z for both "
                "models; dashed: the prior's 2σ circle, where 86 % of its draws land.")
 
@@ -252,7 +253,8 @@ def _reconstruction_rows(left: Handle, right: Handle) -> list[tuple[str, bytes, 
     names = ", ".join(models.label_name(owner, c) for c in labels[pick])
     rows = [("input", x, alt_text.strip(len(pick), f"test images, one of each label: {names}"))]
     for h in (left, right):
-        z_mean, _ = h.served.encode(x[..., None])
+        # Each model takes the inputs at its own size (a 28x28 digit model and a 32x32 colour one, say).
+        z_mean, _ = h.served.encode(np.stack([explain.as_input(image, h.served) for image in x]))
         rows.append((models.plain_text(h.served.name, 60), h.served.decode(z_mean),
                      alt_text.strip(len(pick), "the same test images reconstructed by "
                                                + alt_text.plain(h.served.name))))
@@ -276,10 +278,12 @@ def prior_draws(left: Handle, right: Handle) -> None:
         ratios, _ = compare_facts.gap_ratios(ref["z_mean"][common], z)
         reach, rare = compare_facts.prior_reach(ref["z_mean"], ref.get("labels"))
         names = [models.label_name(h.served, c) for c in rare]
-        st.markdown(compare_facts.prior_sentence(ratios, reach, names, h.served.latent_dim))
+        st.markdown(compare_facts.prior_sentence(ratios, reach, names, h.served.latent_dim,
+                                                 nouns.things(h.served)))
+    noun = nouns.noun(left.served, right.served)
     st.caption("A VAE's decoder is meant to turn any draw from the prior into a plausible image. A draw in "
-               "a gap lands where no test digit's code is, so its decode is the decoder's guess; and a prior "
-               "that reaches only part of the map draws only the digits there.")
+               f"a gap lands where no test {noun}'s code is, so its decode is the decoder's guess; and a "
+               f"prior that reaches only part of the map draws only the {noun}s there.")
 
 
 @st.cache_data(show_spinner=False, max_entries=16, hash_funcs=cache.BY_CACHE_KEY)

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 import numpy as np
 import streamlit as st
 
-from explorer import alt_text, cache, icons, models
+from explorer import alt_text, cache, icons, models, nouns
 from explorer import geometry as geo
 from explorer import pictures as pics
 from explorer.models import Handle
@@ -162,7 +162,8 @@ def controls(z_holder: DecoderZ) -> None:
     offline = cache.reference_images(z_holder.handle) is None
     gallery = cache.gallery(z_holder.handle) if offline else None
     idx = digit_by_index(z_holder, b3) if gallery is None else gallery_digit(z_holder, gallery, b3)
-    b4.button(f"Start from digit #{idx} ({z_holder.label_of(idx)})", on_click=z_holder.from_digit,
+    noun = nouns.noun(z_holder.model)
+    b4.button(f"Start from {noun} #{idx} ({z_holder.label_of(idx)})", on_click=z_holder.from_digit,
               args=(idx,), width="stretch")
 
 
@@ -172,7 +173,8 @@ def digit_by_index(z_holder: DecoderZ, container) -> int:
     if DIGIT_KEY not in st.session_state:
         # Start from the image last picked on the Latent map, if any.
         st.session_state[DIGIT_KEY] = min(int(st.session_state.get("sel_index") or 0), n - 1)
-    container.number_input(f"Test digit (0–{n - 1})", min_value=0, max_value=n - 1, step=1, key=DIGIT_KEY)
+    container.number_input(f"Test {nouns.noun(z_holder.model)} (0–{n - 1})", min_value=0, max_value=n - 1,
+                           step=1, key=DIGIT_KEY)
     return int(st.session_state[DIGIT_KEY])
 
 
@@ -182,7 +184,8 @@ def gallery_digit(z_holder: DecoderZ, gallery: dict, container) -> int:
     picked = st.session_state.get(GALLERY_KEY, st.session_state.get("sel_index"))
     # This session's pick, else the Latent map's if it is in the gallery, else the first 0.
     st.session_state[GALLERY_KEY] = picked if picked in options else options[0]
-    return int(container.selectbox("Real test digit (this model's gallery)", options, key=GALLERY_KEY,
+    label = f"Real test {nouns.noun(z_holder.model)} (this model's gallery)"
+    return int(container.selectbox(label, options, key=GALLERY_KEY,
                                    format_func=lambda i: f"a {z_holder.label_of(i)} (#{i})"))
 
 
@@ -220,13 +223,15 @@ def sliders(z_holder: DecoderZ) -> None:
 def decoded(z_holder: DecoderZ, z: np.ndarray) -> None:
     """decoder(z) as the server draws it (where the browser does not), z as numbers, its PNG, and where z
     lies on the small map. While the browser decodes, the server decodes only if the PNG is asked for."""
-    png = lambda: pics.to_png(z_holder.model.decode(z[None])[0], scale=10)  # noqa: E731
+    h, w = z_holder.model.image_shape[:2]
+    scale = max(1, 280 // w)  # about 280 px wide whatever the size: 10× for 28×28, 8× for 32×32, 4× for 64×64
+    png = lambda: pics.to_png(z_holder.model.decode(z[None])[0], scale=scale)  # noqa: E731
     if server_image_shown(z_holder):
         # Inline (a data: URL in the fragment's message): the new image shows without one more request.
         image = z_holder.model.decode(z[None])[0]  # decoded once: the picture, its PNG and its probabilities
-        shown = pics.to_png(image, scale=10)
+        shown = pics.to_png(image, scale=scale)
         png = lambda: shown  # noqa: E731
-        st.image(pics.inline_png(shown), width=280, caption="decoder(z), 28×28 shown at 10×",
+        st.image(pics.inline_png(shown), width=w * scale, caption=f"decoder(z), {h}×{w} shown at {scale}×",
                  alt=alt_text.decoded(z))
         classifier_view.probabilities(z_holder.handle, image)
     elif z_holder.model.classifier is None:  # (else the browser shows the probabilities while you drag)
@@ -272,21 +277,21 @@ def traversal(z_holder: DecoderZ, z: np.ndarray) -> None:
 
 def interpolation(z_holder: DecoderZ) -> None:
     """The straight line between two test digits' z_means, decoded."""
-    ref = z_holder.ref
+    ref, noun = z_holder.ref, nouns.noun(z_holder.model)
     if ref is None:
-        st.info("This model stores no reference encodings of test digits to interpolate between.")
+        st.info(f"This model stores no reference encodings of test {noun}s to interpolate between.")
         return
     n = len(ref["z_mean"])
     c1, c2, c3 = st.columns(3)
-    a = int(c1.number_input("From test digit", 0, n - 1, 0, key="dec_int_a"))
-    b = int(c2.number_input("To test digit", 0, n - 1, 1, key="dec_int_b"))
+    a = int(c1.number_input(f"From test {noun}", 0, n - 1, 0, key="dec_int_a"))
+    b = int(c2.number_input(f"To test {noun}", 0, n - 1, 1, key="dec_int_b"))
     steps = int(c3.number_input("Steps", 3, 21, 10, key="dec_int_steps"))
     zs = geo.interpolation_z(ref["z_mean"][a], ref["z_mean"][b], steps)
     strip = pics.strip(cache.decode(z_holder.handle, zs))
     st.image(pics.inline_png(pics.to_png(strip, 3)),
              caption=f"straight line from z_mean of #{a} ({z_holder.label_of(a)}) "
                      f"to #{b} ({z_holder.label_of(b)})",
-             alt=alt_text.strip(steps, f"decoded images on the straight line from the z_mean of test digit "
+             alt=alt_text.strip(steps, f"decoded images on the straight line from the z_mean of test {noun} "
                                 f"#{a} ({z_holder.label_of(a)}) to that of #{b} ({z_holder.label_of(b)})"))
     st.download_button("Interpolation strip (PNG)", lambda: pics.to_png(strip, 4),
                        file_name=f"interpolation_{a}_{b}.png", mime="image/png", on_click="ignore",

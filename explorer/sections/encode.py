@@ -12,6 +12,8 @@ from explorer import alt_text, cache, explain, icons, inputs, models, widgets
 from explorer import pictures as pics
 from explorer.explain import Encoding, encode  # noqa: F401  (the page calls S.encode)
 from explorer.models import Handle
+from explorer.sections import encode_picture
+from explorer.sections.encode_picture import Fitted
 from explorer.training_facts import facts_of, loss_formula
 from vae.bundles.serving import ServedModel
 
@@ -47,12 +49,16 @@ class Samples:
 
 
 def is_digits(model: ServedModel) -> bool:
-    """Whether the model's images are digits: anything but Fashion-MNIST (named by card or config)."""
-    return (model.card.get("dataset") or model.config.get("dataset")) != "fashion_mnist"
+    """Whether the model's images are digits: anything but Fashion-MNIST (named by card or config) and a
+    visitor's own images."""
+    return ((model.card.get("dataset") or model.config.get("dataset")) != "fashion_mnist"
+            and not encode_picture.own_images(model))
 
 
 def words_for(model: ServedModel) -> dict[str, str]:
     """The page's nouns for this model's images."""
+    if encode_picture.own_images(model):
+        return encode_picture.OWN
     return DIGITS if is_digits(model) else CLOTHES
 
 
@@ -152,7 +158,7 @@ def your_cloud(enc: Encoding, samples: Samples) -> dict:
 
 def intro(words: dict[str, str]) -> None:
     st.title(icons.title("encode", words["title"]))
-    st.markdown("Give the encoder an image and see every step: how it is brought to MNIST's format, the "
+    st.markdown("Give the encoder an image and see every step: how it is brought to the model's input, the "
                 "mean and spread the encoder outputs for it, samples from that spread, and where it "
                 f"lands among the test {words['things']}.")
 
@@ -164,7 +170,7 @@ def choose_source(words: dict[str, str]) -> str:
                     label_visibility="collapsed")
 
 
-def from_upload(words: dict[str, str]) -> tuple[inputs.Preprocessed, str] | None:
+def from_upload(words: dict[str, str], model: ServedModel) -> tuple[inputs.Preprocessed | Fitted, str] | None:
     """(Preprocessed, name) for the uploaded file, or None (an unusable file shows st.error)."""
     up = st.file_uploader(
         f"An image of {words['one']} (PNG, JPEG, WebP, BMP or GIF). "
@@ -174,22 +180,25 @@ def from_upload(words: dict[str, str]) -> tuple[inputs.Preprocessed, str] | None
     if up is None:
         st.info(f"Upload an image to encode it, or switch to **{words['draw']}**.")
         return None
-    return from_bytes(up.getvalue(), up.name, words)
+    return from_bytes(up.getvalue(), up.name, words, model)
 
 
-def from_camera(words: dict[str, str]) -> tuple[inputs.Preprocessed, str] | None:
+def from_camera(words: dict[str, str], model: ServedModel) -> tuple[inputs.Preprocessed | Fitted, str] | None:
     """(Preprocessed, name) for a photo from the visitor's camera, or None until one is taken."""
     shot = st.camera_input(words["camera"], key="encode_camera")
     if shot is None:
         st.info("Lined, squared or grey paper, uneven light and coloured ink are fine: the preprocessing "
                 "evens out the light and removes the lines and stray marks, and shows what it removed.")
         return None
-    return from_bytes(shot.getvalue(), "your photo", words)
+    return from_bytes(shot.getvalue(), "your photo", words, model)
 
 
-def from_bytes(data: bytes, name: str, words: dict[str, str]) -> tuple[inputs.Preprocessed, str] | None:
+def from_bytes(data: bytes, name: str, words: dict[str, str],
+               model: ServedModel) -> tuple[inputs.Preprocessed | Fitted, str] | None:
     """An uploaded file's or a camera photo's bytes preprocessed, or None (st.error says why)."""
     try:
+        if encode_picture.own_images(model):
+            return encode_picture.fit_bytes(data, model), name
         return inputs.preprocess_bytes(data), name
     except inputs.ImageError as exc:
         st.error(str(exc))
@@ -199,7 +208,7 @@ def from_bytes(data: bytes, name: str, words: dict[str, str]) -> tuple[inputs.Pr
     return None
 
 
-def from_canvas(words: dict[str, str], digits: bool) -> tuple[inputs.Preprocessed, str] | None:
+def from_canvas(words: dict[str, str], model: ServedModel) -> tuple[inputs.Preprocessed | Fitted, str] | None:
     """(Preprocessed, name) for the drawing on the canvas, or None while it is empty."""
     try:  # imported here: the page still works (upload only) where the package is missing
         from streamlit_drawable_canvas import st_canvas
@@ -225,16 +234,18 @@ def from_canvas(words: dict[str, str], digits: bool) -> tuple[inputs.Preprocesse
         # makes a digit drawn large thin-stroked once scaled to 20 px and one drawn small bold, and the
         # encoder reads thin-stroked 2s as 3s and 8s: digits get MNIST's stroke width whatever their size.
         # Clothes are filled shapes, not pen strokes: they are left as drawn.
-        stroke = inputs.MNIST_STROKE if digits else None
+        if encode_picture.own_images(model):
+            return encode_picture.fit_drawing(data, model), "your drawing"
+        stroke = inputs.MNIST_STROKE if is_digits(model) else None
         return inputs.to_mnist(Image.fromarray(np.asarray(data, np.uint8)), stroke=stroke), "your drawing"
     except inputs.ImageError as exc:
         st.error(str(exc))
     except Exception:
-        st.error("The drawing could not be turned into a 28×28 image; clear the canvas and try again.")
+        st.error("The drawing could not be turned into the model's input; clear the canvas and try again.")
     return None
 
 
-def remember_input(pre: inputs.Preprocessed, name: str) -> None:
+def remember_input(pre: inputs.Preprocessed | Fitted, name: str) -> None:
     """Leave the input for the How-it-works page, which shows it as "your input"."""
     st.session_state[explain.CURRENT_INPUT_KEY] = np.asarray(pre.image, np.float32)
     st.session_state[explain.CURRENT_INPUT_NAME_KEY] = name
@@ -243,8 +254,12 @@ def remember_input(pre: inputs.Preprocessed, name: str) -> None:
 # ----------------------------------------------------------------------------- numbered sections
 
 
-def preprocessing(pre: inputs.Preprocessed, words: dict[str, str]) -> None:
-    """1: the image at each step from the file or canvas to the encoder's 28×28."""
+def preprocessing(pre: inputs.Preprocessed | Fitted, words: dict[str, str], model: ServedModel) -> None:
+    """1: the image at each step from the file or canvas to the encoder's input, and which pipeline ran."""
+    if isinstance(pre, Fitted):
+        encode_picture.preprocessing(pre, words)
+        st.caption(encode_picture.pipeline_note(model))
+        return
     st.subheader(f"1 · Preprocessing: from your image to a 28×28 MNIST-style {words['noun']}")
     pictures = [pre.original, np.clip(pre.gray, 0, 1), np.clip(pre.cropped, 0, 1), pre.image]
     captions = step_captions(pre)
@@ -266,6 +281,7 @@ def preprocessing(pre: inputs.Preprocessed, words: dict[str, str]) -> None:
     note = cleanup_note(pre)
     if note:
         st.caption(note)
+    st.caption(encode_picture.pipeline_note(model))
 
 
 def posterior(enc: Encoding) -> None:
@@ -288,7 +304,7 @@ def sampling(handle: Handle, enc: Encoding) -> Samples:
     samples = draw_samples(handle.served, enc, n, seed=st.session_state.get("encode_seed", 0))
     cols = st.columns(2 + n)
     cols[0].image(pics.to_png(enc.image, 4), caption="input", width="stretch",
-                  alt="your input at 28×28, as the encoder sees it")
+                  alt=f"your input at {enc.image.shape[1]}×{enc.image.shape[0]}, as the encoder sees it")
     cols[1].image(pics.to_png(samples.reconstruction, 4), caption="decode(z_mean)", width="stretch",
                   alt="reconstruction: " + alt_text.decoded(enc.z_mean))
     for i in range(n):

@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from explorer import alt_text, cache, explain, icons, models, widgets
+from explorer import alt_text, cache, explain, icons, models, nouns, widgets
 from explorer import pictures as pics
 from explorer.explain import Encoding, encode  # noqa: F401  (the page calls how.encode)
 from explorer.models import Handle
@@ -150,14 +150,15 @@ def pick_gallery_digit(model: ServedModel, gallery: dict, slot: str,
 
 def pick_input(handle: Handle, digits: RealDigits, slot: str,
                container: DeltaGenerator) -> tuple[np.ndarray, str]:
-    """Let the learner choose an input in `container`; returns (28x28 image in [0, 1], description)."""
+    """Let the learner choose an input in `container`; returns (the model's image in [0, 1], description)."""
     model = handle.served
     options = input_options(digits.test is not None, digits.gallery is not None,
                             explain.CURRENT_INPUT_KEY in st.session_state)
+    noun = nouns.noun(model)  # the options keep their values (SRC_*); a model of other images shows its noun
     source = container.radio("Input", options, index=default_source(options, slot), key=f"how_source_{slot}",
-                             horizontal=True)
+                             horizontal=True, format_func=lambda option: option.replace("digit", noun))
     if slot == "a" and SRC_YOURS not in options:
-        container.page_link("pages/encode.py", label="Draw or upload your own digit on Encode: it then "
+        container.page_link("pages/encode.py", label=f"Draw or upload your own {noun} on Encode: it then "
                             "appears here as an input", icon=icons.PAGES["encode"])
     if source == SRC_TEST:
         images, labels = digits.test
@@ -167,10 +168,10 @@ def pick_input(handle: Handle, digits: RealDigits, slot: str,
     if source == SRC_GALLERY:
         return pick_gallery_digit(model, digits.gallery, slot, container)
     if source == SRC_YOURS:
-        x = np.asarray(st.session_state[explain.CURRENT_INPUT_KEY], np.float32).reshape(28, 28)
+        x = explain.as_input(st.session_state[explain.CURRENT_INPUT_KEY], model)
         # A file's name is the visitor's text: shown as text.
         return x, models.plain_text(st.session_state.get(explain.CURRENT_INPUT_NAME_KEY, "your input"))
-    container.caption("This model carries no real digits and its dataset is not on this machine.")
+    container.caption(f"This model carries no real {noun}s and its dataset is not on this machine.")
     seed = int(container.number_input("Seed for the random z", 0, 10_000, 0 if slot == "a" else 1,
                                       key=f"how_seed_{slot}"))
     z = np.random.default_rng(seed).standard_normal((1, model.latent_dim))
@@ -282,8 +283,9 @@ def the_cloud(handle: Handle, enc: Encoding) -> tuple[np.ndarray, float]:
             c_map.caption(f"{model.latent_dim}-D latent space shown through its first two principal "
                           "components.")
         elif model.latent_dim == 1:
-            c_map.caption("1-D latent space: x is z; y only spreads the test digits out (a random jitter). "
-                          "The cloud lies on the centre line, its 2·z_std ring a horizontal bar.")
+            c_map.caption(f"1-D latent space: x is z; y only spreads the test {nouns.things(model)} out (a "
+                          "random jitter). The cloud lies on the centre line, its 2·z_std ring a horizontal "
+                          "bar.")
         # Half the page wide: the legend goes under the plot, so the plot keeps the width.
         this = [cloud("this input", enc, samples, CLOUD_COLORS[0], magnify)]
         picture = cache.cloud_picture(handle, this,

@@ -9,7 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from explorer import alt_text, cache, explain, widgets
+from explorer import alt_text, cache, explain, nouns, widgets
 from explorer.explain import Encoding
 from explorer.figures import pin_margins
 from explorer.sections.how_it_works import Input, dim_index, replay_link, thumbnail
@@ -113,7 +113,7 @@ def spread_figure(curve: dict) -> go.Figure:
     return fig
 
 
-def spread_summary(curve: dict, enc: Encoding) -> str:
+def spread_summary(curve: dict, enc: Encoding, noun: str = "digit") -> str:
     """The chart in words: where the model's loss is lowest against where training put z_std, and what a
     minimum at the edge of the range means."""
     f, best, learned, beta = curve["factor"], curve["best"], curve["learned"], curve["beta"]
@@ -151,7 +151,7 @@ def spread_summary(curve: dict, enc: Encoding) -> str:
     else:
         wider = rec[-1] - rec[learned]
         text.append(f"Narrower, {kl} climbs (−log z_std); wider, " + (
-            f"the decodes spill into other digits and the reconstruction climbs ({wider:.1f} nats more at "
+            f"the decodes spill into other {noun}s and the reconstruction climbs ({wider:.1f} nats more at "
             f"× {f[-1]:.0f})." if wider > 0.5 else f"the reconstruction hardly changes ({flat})."))
     if best != learned and beta != 0:
         text.append("The encoder sets z_std for every input with one set of weights, trained on all of them, "
@@ -245,8 +245,8 @@ def what_makes_the_heads(about: Input) -> None:
     st.markdown(
         f"Only the loss, **{loss_formula(facts)}**:\n"
         "- the **reconstruction** term wants the decoder to redraw this image from *any* z in its cloud: "
-        "it pushes z_mean to a spot that decodes to this digit and z_std small, so the cloud does not "
-        f"spill into other digits;\n{kl_line} "
+        f"it pushes z_mean to a spot that decodes to this {nouns.noun(model)} and z_std small, so the cloud "
+        f"does not spill into other {nouns.things(model)};\n{kl_line} "
         "“Why doesn't z_std collapse to zero?” below draws the loss against this input's spread."
         + (f"\n\n{stage}" if stage else ""))
     replay_link()
@@ -277,7 +277,7 @@ def why_no_collapse(about: Input) -> None:
                 "z_mean, and add up this model's loss, reconstruction + β·KL:")
     curve = cache.spread_curve(about.handle, about.x)
     st.plotly_chart(spread_figure(curve), width="stretch", key="how_spread_curve")
-    st.caption(spread_summary(curve, enc))
+    st.caption(spread_summary(curve, enc, nouns.noun(about.model)))
     st.markdown("**One dimension's KL alone**")
     dim = st.selectbox("Dimension", list(range(enc.z_mean.size)), format_func=lambda d: f"z[{d}]",
                        key="how_dim")

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
-from explorer import alt_text, cache, direction_figures, icons, models, notices, tsne, widgets
+from explorer import alt_text, cache, direction_figures, icons, models, notices, nouns, tsne, widgets
 from explorer import figures as figs
 from explorer import geometry as geo
 from explorer import pictures as pics
@@ -303,8 +303,8 @@ def _point_detail(handle: Handle, sel: int) -> None:
         row = int(np.argmin(((z_mean[gallery["indices"]] - z_mean[sel]) ** 2).sum(1)))
         near, near_label = int(gallery["indices"][row]), models.label_name(model, gallery["labels"][row])
         c1.image(pics.to_png(gallery["images"][row] / 255.0, 5), output_format="PNG",
-                 caption=f"not this image: its nearest of the gallery's real digits on the map, #{near} "
-                         f"({near_label})",
+                 caption=f"not this image: its nearest of the gallery's real {nouns.things(model)} on the "
+                         f"map, #{near} ({near_label})",
                  alt=f"test image #{near}, label {near_label}: the real image nearest to #{sel} on the map")
         st.caption(f"The {model.card.get('dataset', 'training')} test set is not on this server: the model "
                    f"carries {len(gallery['indices'])} of its images. {notices.DATA_HELP}")

@@ -22,5 +22,6 @@ def live_pad(handle: Handle, z: Sequence[float], sliders: np.ndarray, key: str,
                  [tuple(r) for r in sliders], points, labels, key=key, plane=plane, on_release=on_release,
                  classifier=None if classifier is None else cache.classifier_bytes(handle),
                  class_names=None if classifier is None else classifier.labels,
-                 strip=strip)
+                 strip=strip,
+                 image_shape=tuple(handle.served.image_shape))
     return live_decoder_error(key)

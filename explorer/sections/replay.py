@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from explorer import cache, models
+from explorer import cache, models, nouns
 from explorer.models import Handle
 from explorer.replay_figure import replay_figure
 from explorer.sections.replay_notes import heads_parting, stage_notice
@@ -37,31 +37,31 @@ def watch_it_learn(handle: Handle) -> None:
                    "spread.")
         return
     facts = facts_of(handle.served)
-    st.markdown(intro_text(facts, replay))
+    st.markdown(intro_text(facts, replay, nouns.noun(handle.served)))
     stage_notice(handle, facts)
     follow = follow_picker(handle, replay)
     st.plotly_chart(cache.replay_figure(handle, follow), key="replay_player",
                     config={"displayModeBar": False})
     if follow is not None:
         st.caption(followed_story(replay, follow, models.label_name(handle.served, replay["labels"][follow])))
-    heads_parting(replay, follow, facts.beta)
+    heads_parting(replay, follow, facts.beta, nouns.noun(handle.served))
 
 
-def intro_text(facts: TrainingFacts, replay: dict) -> str:
+def intro_text(facts: TrainingFacts, replay: dict, noun: str = "digit") -> str:
     """What the replay shows, from its first snapshot's numbers and the model's β and stages."""
     z_mean = np.asarray(replay["z_mean"][0], np.float64)
     z_std = np.exp(0.5 * np.asarray(replay["z_log_var"][0], np.float64))
     reach = float(np.sqrt((z_mean ** 2).sum(-1)).max())
-    start = (f"At step 0 every digit's z_mean lies within {reach:.2f} of the origin and its z_std is "
+    start = (f"At step 0 every {noun}'s z_mean lies within {reach:.2f} of the origin and its z_std is "
              f"{z_std.min():.2f}–{z_std.max():.2f}")
     start += ", the prior's 1 or near it." if 0.5 <= z_std.min() and z_std.max() <= 2 else "."
     if facts.beta == 0:
-        forces = ("The reconstruction loss rewards codes that tell digits apart. This model has no KL term "
+        forces = (f"The reconstruction loss rewards codes that tell {noun}s apart. This model has no KL term "
                   "(β = 0): nothing pulls the clouds back towards N(0, I), so nothing stops z_std from "
                   "shrinking.")
     else:
         weight = "" if facts.beta == 1 else f", weighed by β = {beta_text(facts.beta)},"
-        forces = ("The reconstruction loss rewards codes that tell digits apart; the KL term"
+        forces = (f"The reconstruction loss rewards codes that tell {noun}s apart; the KL term"
                   f"{weight} pulls every cloud back towards N(0, I); the heads become a mean and a spread.")
     stage = ""
     if facts.stages == 2:
@@ -77,7 +77,7 @@ def follow_picker(handle: Handle, replay: dict) -> int | None:
     options = [None, *range(len(labels))]
     first = int(np.flatnonzero(labels == labels.min())[0])
     return st.selectbox(
-        "Follow one digit", options, index=first + 1, key="replay_follow",
+        f"Follow one {nouns.noun(handle.served)}", options, index=first + 1, key="replay_follow",
         format_func=lambda i: "none" if i is None else
         f"#{int(replay['indices'][i])} of the test split ({models.label_name(handle.served, labels[i])})",
         help="Its z_mean's path so far, and its z_std ring, in black.")

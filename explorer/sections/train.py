@@ -36,7 +36,8 @@ def form(runner: training.LocalProcessRunner) -> None:
         dataset = dataset_picker(c1, here, own=own_datasets(visitors.owner()),
                                  help="digits: scikit-learn's 1,797 small digits, quick to train; own/…: a "
                                       "dataset of your own images (below)")
-        preset = c2.selectbox("Architecture preset", ["default", "course"])
+        preset = c2.selectbox("Architecture preset", ["default", "course", "colour"],
+                              help="colour: for 32×32 and 64×64 images (your own, in colour)")
         name = c3.text_input("Name (optional)", max_chars=80, placeholder="e.g. my fashion 2-D")
         c1, c2, c3, c4 = st.columns(4)
         latent_dim = c1.number_input("Latent dimensions", 1, 64, 2)

@@ -233,17 +233,25 @@ function draw(data) {
 
 // One decoded image onto the small canvas, the image's own size (the main image and the strip scale it).
 function toSmall(data) {
-  const [h, w] = S.imageShape;
+  const [h, w, channels = 1] = S.imageShape;
   if (!smallData || small.width !== w || small.height !== h) {
     small.width = w; small.height = h;
     smallCtx = small.getContext("2d");
     smallData = smallCtx.createImageData(w, h);
   }
   const px = smallData.data;
-  for (let i = 0, n = w * h; i < n; i++) {
-    const v = data[i] <= 0 ? 0 : data[i] >= 1 ? 255 : (data[i] * 255 + 0.5) | 0;   // white ink on black
-    const j = i * 4;
-    px[j] = v; px[j + 1] = v; px[j + 2] = v; px[j + 3] = 255;
+  const byte = (v) => v <= 0 ? 0 : v >= 1 ? 255 : (v * 255 + 0.5) | 0;
+  if (channels === 3) {   // colour: the decoder's output is (h, w, 3), channels last, each value in [0, 1]
+    for (let i = 0, n = w * h; i < n; i++) {
+      const j = i * 4, k = i * 3;
+      px[j] = byte(data[k]); px[j + 1] = byte(data[k + 1]); px[j + 2] = byte(data[k + 2]); px[j + 3] = 255;
+    }
+  } else {
+    for (let i = 0, n = w * h; i < n; i++) {
+      const v = byte(data[i]);   // white ink on black
+      const j = i * 4;
+      px[j] = v; px[j + 1] = v; px[j + 2] = v; px[j + 3] = 255;
+    }
   }
   smallCtx.putImageData(smallData, 0, 0);
 }
@@ -301,7 +309,8 @@ function setStrip(strip) {
 async function decodeStrip(z) {
   const { vector, k, steps, name } = S.strip;
   const t0 = performance.now();
-  const [h, w] = S.imageShape;
+  const [h, w, channels = 1] = S.imageShape;
+  const size = h * w * channels;   // one decoded image's values
   const batch = new Float32Array(steps * S.D);
   const ts = [];
   for (let s = 0; s < steps; s++) {
@@ -317,7 +326,7 @@ async function decodeStrip(z) {
   const ctx = el.strip.getContext("2d");
   ctx.imageSmoothingEnabled = false;
   for (let s = 0; s < steps; s++) {
-    toSmall(data.subarray(s * h * w, (s + 1) * h * w));
+    toSmall(data.subarray(s * size, (s + 1) * size));
     ctx.drawImage(small, s * (STRIP_CELL + STRIP_GAP), 0, STRIP_CELL, STRIP_CELL);
   }
   const kText = pointText([k]).slice(1, -1);

@@ -155,8 +155,8 @@ def load_replay(path: str | Path) -> dict[str, np.ndarray] | None:
 
 
 def load_gallery(path: str | Path) -> dict[str, np.ndarray] | None:
-    """The bundle's gallery, if it has one: `images` uint8 (n, 28, 28), `labels` and `indices` (n) into the
-    dataset's test split."""
+    """The bundle's gallery, if it has one: `images` uint8 (n, H, W), or (n, H, W, 3) in colour, `labels`
+    and `indices` (n) into the dataset's test split."""
     return _load_npz(Path(path) / GALLERY)
 
 
@@ -267,6 +267,7 @@ def render_card(card: dict, training: TrainingConfig | None = None) -> str:
         f"- **Preset:** `{card.get('preset')}` — latent_dim {card.get('latent_dim')}, "
         f"beta {card.get('beta')}",
         f"- **Trained on:** {card.get('trained_on')}",
+        _images_line(card),
         f"- **Data licence:** {card['data_license']}" if card.get("data_license") else None,
         f"- **Epochs:** {card.get('epochs')} (batch {card.get('batch_size')}), "
         f"{card.get('train_seconds', 0) / 60:.1f} min on {card.get('hardware', 'this machine')}",
@@ -292,6 +293,17 @@ def render_card(card: dict, training: TrainingConfig | None = None) -> str:
 
         lines += ["", *card_section(card["classifier"])]
     return "\n".join(line for line in lines if line is not None) + "\n"
+
+
+def _images_line(card: dict) -> str | None:
+    """The card's line on images other than 28x28 grey: their size and the likelihood, with its reason."""
+    shape = card.get("image_shape")
+    if not shape or not card.get("likelihood"):
+        return None
+    height, width, channels = shape
+    kind = "colour (RGB)" if channels == 3 else "grey"
+    return (f"- **Images and likelihood:** {height}×{width} {kind}; {card['likelihood']}, chosen as "
+            f"{card.get('likelihood_reason', '')}")
 
 
 def card_markdown(path: str | Path, card: dict | None = None) -> str:

@@ -27,7 +27,7 @@ from vae.bundles.bundle import (
 )
 from vae.importing.importer import load_imported
 from vae.inputs.data import DATA_LICENSES
-from vae.model.config import ModelConfig
+from vae.model.config import LIKELIHOOD, LIKELIHOOD_REASON, ModelConfig
 from vae.model.export import export_pair
 from vae.model.training_config import TrainingConfig
 
@@ -107,6 +107,7 @@ def make_card(*, name: str, training: TrainingConfig, n_train: int, source: str,
         "encoder": cfg.encoder,
         "augment_shift": cfg.augment_shift,
         "dataset": dataset,
+        **_images(cfg),
         "n_train": n_train,
         "trained_on": _trained_on(dataset, n_train, source),
         "data_license": DATA_LICENSES.get(dataset, ""),
@@ -119,6 +120,15 @@ def make_card(*, name: str, training: TrainingConfig, n_train: int, source: str,
         "date": dt.date.today().isoformat(),
         "notes": notes,
     }
+
+
+def _images(cfg: ModelConfig) -> dict:
+    """What the card says of images other than MNIST's 28x28 grey: their shape and the likelihood, with
+    why (a card of a 28x28 grey model stays as it was)."""
+    if tuple(cfg.image_shape) == (28, 28, 1):
+        return {}
+    return {"image_shape": list(cfg.image_shape), "likelihood": LIKELIHOOD,
+            "likelihood_reason": LIKELIHOOD_REASON}
 
 
 FULL_TRAIN_SIZE = {"mnist": 60000, "fashion_mnist": 60000}

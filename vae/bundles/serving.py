@@ -24,6 +24,7 @@ from vae.bundles.bundle import (
 )
 from vae.bundles.classifier import CLASSIFIER_ONNX, PROBABILITIES
 from vae.inputs.image_file import ImageError, load_image
+from vae.inputs.picture import to_model_input
 from vae.inputs.preprocess import to_mnist
 from vae.model.posterior import z_std
 
@@ -70,13 +71,15 @@ class ServedModel:
         return card_markdown(self.path, self.card)
 
     def encode(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Images (n, 28, 28[, 1]) in [0, 1] -> (z_mean, z_log_var), each (n, latent_dim)."""
+        """Images (n, H, W[, C]) in [0, 1] (28x28 grey for MNIST models) -> (z_mean, z_log_var), each
+        (n, latent_dim)."""
         x = np.asarray(images, np.float32).reshape(-1, *self.image_shape)
         z_mean, z_log_var = self._encoder.run(None, {self._encoder.get_inputs()[0].name: x})
         return z_mean, z_log_var
 
     def decode(self, z: np.ndarray) -> np.ndarray:
-        """Latent vectors (n, latent_dim) -> pixel probabilities (n, 28, 28) in [0, 1]."""
+        """Latent vectors (n, latent_dim) -> pixel probabilities in [0, 1]: (n, H, W) for a grey model
+        ((n, 28, 28) for MNIST's), (n, H, W, 3) for a colour one."""
         z = np.asarray(z, np.float32).reshape(-1, self.latent_dim)
         name = self._decoder.get_inputs()[0].name
         # In batches: ONNX Runtime's memory arena keeps, for the life of the process, room for the largest
@@ -84,7 +87,17 @@ class ServedModel:
         # batches of DECODE_BATCH pin ~20 MiB, and run no slower.
         out = [self._decoder.run(None, {name: z[i:i + DECODE_BATCH]})[0]
                for i in range(0, max(len(z), 1), DECODE_BATCH)]
-        return np.concatenate(out).reshape(len(z), *self.image_shape[:2])
+        return np.concatenate(out).reshape(len(z), *self.picture_shape)
+
+    @property
+    def picture_shape(self) -> tuple[int, ...]:
+        """The shape of one decoded picture: (H, W) for grey, (H, W, 3) for colour."""
+        return tuple(self.image_shape[:2]) if self.image_shape[-1] == 1 else tuple(self.image_shape)
+
+    @property
+    def colour(self) -> bool:
+        """Whether the model's images are in colour (RGB)."""
+        return self.image_shape[-1] == 3
 
     def nearest(self, z_mean: np.ndarray, k: int = 5) -> np.ndarray:
         """Indices of the k reference encodings closest to each z_mean (Euclidean in latent space)."""
@@ -125,9 +138,10 @@ class ServedClassifier:
 
 
 def to_png(image: np.ndarray, scale: int = 1) -> bytes:
-    """A [0, 1] grayscale image as PNG bytes, white ink on black like MNIST, optionally upscaled."""
+    """A [0, 1] image as PNG bytes, optionally upscaled: grey (H, W[, 1]) white ink on black like MNIST, or
+    colour (H, W, 3) as RGB."""
     arr = (np.clip(np.asarray(image).squeeze(), 0, 1) * 255).round().astype(np.uint8)
-    img = Image.fromarray(arr, mode="L")
+    img = Image.fromarray(arr, mode="RGB" if arr.ndim == 3 else "L")
     if scale > 1:
         img = img.resize((arr.shape[1] * scale, arr.shape[0] * scale), Image.NEAREST)
     buf = io.BytesIO()
@@ -142,7 +156,10 @@ def encode_files(model_path: str | Path, files: list[str], k: int = 5) -> list[d
     for f in files:
         entry: dict = {"file": f}
         try:
-            x = to_mnist(load_image(Path(f))).image
+            image = load_image(Path(f))
+            # MNIST's models take a digit made MNIST-like; others, the picture cropped and resized.
+            x = (to_mnist(image).image if model.image_shape == (28, 28, 1)
+                 else to_model_input(image, model.image_shape).image)
         except ImageError as exc:
             entry["error"] = str(exc)
             results.append(entry)

@@ -260,9 +260,11 @@ def stratified_indices(labels: np.ndarray, per_label: int, seed: int = 0) -> np.
 
 def gallery(data: Dataset, per_label: int = GALLERY_PER_LABEL) -> dict[str, np.ndarray]:
     """A few real test images to ship with a model (its gallery.npz): `per_label` of each label, as
-    uint8 (n, 28, 28), with their labels and indices into the test split, in stratified_indices' order."""
+    uint8 (n, H, W) for grey images (n, 28, 28 for MNIST) or (n, H, W, 3) for colour, with their labels and
+    indices into the test split, in stratified_indices' order."""
     indices = stratified_indices(data.y_test, per_label)
-    images = np.round(data.x_test[indices, ..., 0] * 255.0).astype(np.uint8)
+    picked = data.x_test[indices]
+    images = np.round((picked[..., 0] if picked.shape[-1] == 1 else picked) * 255.0).astype(np.uint8)
     return {"images": images, "labels": data.y_test[indices].astype(np.int16),
             "indices": indices.astype(np.int32)}
 

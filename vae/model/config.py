@@ -5,7 +5,20 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, fields
 
-PRESETS = ("default", "course")
+PRESETS = ("default", "course", "colour")
+# The image sizes a model takes: MNIST's 28x28 grey, and 32x32 or 64x64 in colour (or grey) for a visitor's
+# own images (vae/inputs/prepared.py). The colour preset halves the size down to 4x4, so it needs 32 or 64.
+IMAGE_SIDES = (28, 32, 64)
+COLOUR_SIDES = (32, 64)
+# Every preset's likelihood, in the words a model card states it with. Pixel values (each colour channel of
+# each pixel) in [0, 1] are the means of independent Bernoullis: the decoder's sigmoid output is then the
+# image it shows, exported and served unchanged, and the ELBO is in nats per image as for MNIST.
+LIKELIHOOD = ("Bernoulli per pixel value (each colour channel a value in [0, 1]; the decoder's sigmoid "
+              "output is its mean)")
+LIKELIHOOD_REASON = ("the same likelihood as the MNIST models, so the negative ELBO is in the same units "
+                     "(nats per image, summed over H × W × C values) and the decoder's output is the "
+                     "picture shown; a Gaussian with a fixed σ would make the nats depend on a σ picked by "
+                     "hand, and a learnt σ lets the likelihood grow without bound on flat colour areas")
 # The default preset's encoders, by name, with the words the CLI, the Train page and model cards use for
 # them. "wide" is the original; "deep" has fewer weights that can memorise training images, so its codes
 # carry over better to images it was not trained on.
@@ -43,6 +56,7 @@ class ModelConfig:
         if self.preset not in PRESETS:
             raise ValueError(f"Unknown preset '{self.preset}': choose one of {', '.join(PRESETS)}.")
         check_encoder(self.preset, self.encoder)
+        check_image_shape(self.preset, self.image_shape)
         check_range("latent_dim", self.latent_dim)
         check_range("beta", self.beta)
         check_range("augment_shift", self.augment_shift)
@@ -74,9 +88,21 @@ def check_encoder(preset: str, encoder: str) -> None:
     """Raise a ValueError that says why, unless `encoder` is one of ENCODERS and fits the preset."""
     if encoder not in ENCODERS:
         raise ValueError(f"Unknown encoder '{encoder}': choose one of {', '.join(ENCODERS)}.")
-    if preset == "course" and encoder != "wide":
-        raise ValueError("The course preset keeps the course's encoder; the deep encoder is for the default "
-                         "preset.")
+    if preset in ("course", "colour") and encoder != "wide":
+        own = "the course's encoder" if preset == "course" else "its own encoder"
+        raise ValueError(f"The {preset} preset keeps {own}; the deep encoder is for the default preset.")
+
+
+def check_image_shape(preset: str, image_shape: tuple[int, ...]) -> None:
+    """Raise a ValueError that says why, unless the preset can take square images of this shape."""
+    shape = tuple(int(d) for d in image_shape)
+    if len(shape) != 3 or shape[0] != shape[1] or shape[0] not in IMAGE_SIDES or shape[2] not in (1, 3):
+        sides = ", ".join(map(str, IMAGE_SIDES))
+        raise ValueError(f"image_shape must be square, {sides} pixels wide, with 1 or 3 channels; "
+                         f"got {image_shape}.")
+    if preset == "colour" and shape[0] not in COLOUR_SIDES:
+        raise ValueError(f"The colour preset takes {' or '.join(map(str, COLOUR_SIDES))}-pixel images; got "
+                         f"{shape[0]}. Use the default preset for 28x28.")
 
 
 def check_range(name: str, value: float) -> None:

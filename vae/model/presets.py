@@ -1,4 +1,4 @@
-"""Encoder/decoder architectures (presets `course` and `default`) and the VAE training model."""
+"""Encoder/decoder architectures (presets `course`, `default` and `colour`) and the VAE training model."""
 
 from __future__ import annotations
 
@@ -30,14 +30,15 @@ def _course_decoder(cfg: ModelConfig) -> keras.Model:
     z_in = keras.Input((cfg.latent_dim,), name="z")
     x = layers.Dense(20, activation="relu")(z_in)
     x = layers.BatchNormalization()(x)
-    x = layers.Dense(7 * 7 * 64, activation="relu")(x)
+    side = _start_side(cfg)
+    x = layers.Dense(side * side * 64, activation="relu")(x)
     x = layers.BatchNormalization()(x)
-    x = layers.Reshape((7, 7, 64))(x)
+    x = layers.Reshape((side, side, 64))(x)
     x = layers.Conv2DTranspose(64, 3, strides=2, padding="same", activation="relu")(x)
     x = layers.BatchNormalization()(x)
     x = layers.Conv2DTranspose(32, 3, strides=2, padding="same", activation="relu")(x)
     x = layers.BatchNormalization()(x)
-    logits = layers.Conv2DTranspose(1, 3, padding="same", name="logits")(x)
+    logits = layers.Conv2DTranspose(cfg.image_shape[-1], 3, padding="same", name="logits")(x)
     return keras.Model(z_in, logits, name="decoder")
 
 
@@ -74,18 +75,71 @@ def _default_decoder(cfg: ModelConfig) -> keras.Model:
     x = layers.Dense(512, activation="relu")(z_in)
     if cfg.dropout:
         x = layers.Dropout(cfg.dropout)(x)
-    x = layers.Dense(7 * 7 * 64, activation="relu")(x)
-    x = layers.Reshape((7, 7, 64))(x)
+    side = _start_side(cfg)
+    x = layers.Dense(side * side * 64, activation="relu")(x)
+    x = layers.Reshape((side, side, 64))(x)
     f1, f2 = cfg.decoder_filters
     x = layers.Conv2DTranspose(f1, 3, strides=2, padding="same", activation="relu")(x)
     x = layers.Conv2DTranspose(f2, 3, strides=2, padding="same", activation="relu")(x)
-    logits = layers.Conv2D(1, 3, padding="same", name="logits")(x)
+    logits = layers.Conv2D(cfg.image_shape[-1], 3, padding="same", name="logits")(x)
+    return keras.Model(z_in, logits, name="decoder")
+
+
+def _start_side(cfg: ModelConfig) -> int:
+    """The side of the default and course decoders' first feature map: two stride-2 layers double it twice
+    (7 for 28x28 images, as these presets were made for; 8 for 32x32, 16 for 64x64)."""
+    return cfg.image_shape[0] // 4
+
+
+# The colour preset's filters per stride-2 step, from the image down: each step halves the side, down to 4x4
+# (3 steps for 32x32, 4 for 64x64), so the Dense layers stay small whatever the image size. A 64x64 colour
+# image has 15 times MNIST's values: the default preset's 2 steps would leave a 16x16x64 map, and 8 M weights
+# in its Dense layer.
+COLOUR_FILTERS = (32, 64, 128, 256)
+COLOUR_DENSE = 256
+
+
+def _colour_steps(cfg: ModelConfig) -> int:
+    return (cfg.image_shape[0] // 4).bit_length() - 1  # log2(side / 4): 3 for 32, 4 for 64
+
+
+def _colour_encoder(cfg: ModelConfig) -> keras.Model:
+    """Stride-2 4x4 convolutions down to a 4x4 map, then a Dense layer: for 32x32 and 64x64 images, colour
+    or grey."""
+    x_in = keras.Input(cfg.image_shape, name="image")
+    x = x_in
+    for filters in COLOUR_FILTERS[:_colour_steps(cfg)]:
+        x = layers.Conv2D(filters, 4, strides=2, padding="same", activation="relu")(x)
+    x = layers.Flatten()(x)
+    x = layers.Dense(COLOUR_DENSE, activation="relu")(x)
+    if cfg.dropout:
+        x = layers.Dropout(cfg.dropout)(x)
+    z_mean = layers.Dense(cfg.latent_dim, name="z_mean")(x)
+    z_log_var = layers.Dense(cfg.latent_dim, name="z_log_var")(x)
+    return keras.Model(x_in, [z_mean, z_log_var], name="encoder")
+
+
+def _colour_decoder(cfg: ModelConfig) -> keras.Model:
+    """Mirror of the colour encoder: a Dense layer to a 4x4 map, transposed convolutions back up to the image
+    size, and a 3x3 convolution to one logit per pixel value (each colour channel)."""
+    steps = _colour_steps(cfg)
+    filters = COLOUR_FILTERS[:steps][::-1]
+    z_in = keras.Input((cfg.latent_dim,), name="z")
+    x = layers.Dense(COLOUR_DENSE, activation="relu")(z_in)
+    if cfg.dropout:
+        x = layers.Dropout(cfg.dropout)(x)
+    x = layers.Dense(4 * 4 * filters[0], activation="relu")(x)
+    x = layers.Reshape((4, 4, filters[0]))(x)
+    for f in filters:
+        x = layers.Conv2DTranspose(f, 4, strides=2, padding="same", activation="relu")(x)
+    logits = layers.Conv2D(cfg.image_shape[-1], 3, padding="same", name="logits")(x)
     return keras.Model(z_in, logits, name="decoder")
 
 
 _BUILDERS = {
     "course": (_course_encoder, _course_decoder),
     "default": (_default_encoder, _default_decoder),
+    "colour": (_colour_encoder, _colour_decoder),
 }
 
 
@@ -97,8 +151,9 @@ class VAE(keras.Model):
         super().__init__(**kwargs)
         # Shifted copies of the training images are new images the decoder cannot memorise;
         # the target is the shifted image itself, so the ELBO being optimised is unchanged.
-        self.augment = (layers.RandomTranslation(augment_shift / 28, augment_shift / 28, fill_mode="constant",
-                                                 interpolation="nearest", seed=seed)
+        side = encoder.input_shape[1]  # a shift in pixels, as a fraction of the image's side
+        self.augment = (layers.RandomTranslation(augment_shift / side, augment_shift / side,
+                                                 fill_mode="constant", interpolation="nearest", seed=seed)
                         if augment_shift else None)
         if self.augment is not None:
             self.augment.build((None, *encoder.input_shape[1:]))  # built up front: call() never uses it

@@ -114,7 +114,8 @@ class Recorder:
         logits = np.asarray(self._decode(np.concatenate([z, self.grid_z])), np.float64)
         rec = bce_from_logits(self.x[:n].astype(np.float64), logits[:n])
         kl = kl_per_dim(z_mean[:n], z_log_var[:n]).sum(axis=1)
-        grid = 255.0 / (1.0 + np.exp(-logits[n:, ..., 0]))  # the sigmoid: pixel probabilities, as uint8
+        grid_logits = logits[n:, ..., 0] if logits.shape[-1] == 1 else logits[n:]  # grey (G, H, W), or RGB
+        grid = 255.0 / (1.0 + np.exp(-grid_logits))  # the sigmoid: pixel probabilities, as uint8
         weight = kl_weight_at(vae, step)
         rec_mean, rec_log_var, kl_mean, kl_log_var = (np.asarray(t, np.float32) for t in self._gradients(
             self.x[:g].astype(np.float32), np.asarray(z_mean[:g], np.float32),
@@ -169,9 +170,9 @@ class Recorder:
 
     def arrays(self) -> dict[str, np.ndarray]:
         """replay.npz's arrays: per snapshot (T), step, epoch, the loss terms, z_mean / z_log_var (T, N, d)
-        and grid_decodes (T, G, 28, 28); kl_weight (T), the KL term's weight at that step (β, or its warm-up
-        ramp), and for the subset's first M images the gradient of each one's own loss that reaches its
-        z_mean and z_log_var, split into the reconstruction part and the weighted KL part:
+        and grid_decodes (T, G, H, W[, 3]); kl_weight (T), the KL term's weight at that step (β, or its
+        warm-up ramp), and for the subset's first M images the gradient of each one's own loss that reaches
+        its z_mean and z_log_var, split into the reconstruction part and the weighted KL part:
         grad_reconstruction_z_mean, grad_reconstruction_z_log_var, grad_kl_z_mean, grad_kl_z_log_var
         (T, M, d) float32; once, the subset's indices into the test split and labels (N), loss_count (the
         loss terms are over the subset's first loss_count images), epsilon (loss_count, d, the fixed noise

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import signal
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -169,6 +170,8 @@ def train(config: TrainingConfig, *, out: str | Path, data_dir: str | None = Non
 
     source = _decoder_source(config.decoder_from, config.dataset) if config.decoder_from else None
     data = load_dataset(config.dataset, data_dir)
+    if config.image_shape != data.image_shape:  # the recipe records the images the model was made for
+        config = replace(config, image_shape=data.image_shape)
     x_train = data.x_train[:config.max_train] if config.max_train else data.x_train
     keras.utils.set_random_seed(config.seed)
     vae = build_vae(config.model_config, seed=config.seed)
@@ -231,6 +234,8 @@ def train(config: TrainingConfig, *, out: str | Path, data_dir: str | None = Non
         card["replay_seconds"] = round(recorder.seconds, 1)  # of train_seconds, and the last snapshot's
     if decoder_source:
         card["decoder_from"] = decoder_source
+    if data.labels:  # a prepared dataset's labels and name: the pages say them, not "digit" and a number
+        card["labels"], card["dataset_title"] = list(data.labels), data.title
     reference = {"z_mean": z_mean, "z_log_var": z_log_var, "labels": data.y_test.astype(np.int16)}
     path = save_bundle(vae, config, out, history=history, metrics=metrics, card=card, reference=reference,
                        sample_images=data.x_test[:64], replay=recorder.arrays() if recorder else None,

@@ -18,11 +18,11 @@ from vae.plural import count, noun
 # an error in a file of this version or an older one (a typo must not pass as a default), and is ignored
 # in a file of a newer version (a newer trainer added a field this one cannot use); a key the file lacks
 # takes the field's default. So adding a field means raising FORMAT_VERSION.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: image_shape (a visitor's own images may be 32x32 or 64x64, in colour)
 INTS = ("latent_dim", "augment_shift", "epochs", "batch_size", "kl_warmup", "average_last", "seed")
 FLOATS = ("beta", "dropout", "input_dropout", "learning_rate", "weight_decay", "ema_momentum")
 # The fields that make up the model's own ModelConfig (config.json): the same names and meanings.
-MODEL_FIELDS = tuple(f.name for f in fields(ModelConfig) if f.name != "image_shape")
+MODEL_FIELDS = tuple(f.name for f in fields(ModelConfig))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -45,6 +45,9 @@ class TrainingConfig:
     input_dropout: float = 0.0
     decoder_filters: tuple[int, int] = (64, 32)
     augment_shift: int = 0
+    # The dataset's images: None when made means the dataset's own (28x28x1 for a built-in dataset, a
+    # prepared dataset's from its dataset.json), so a preset that cannot take them fails before training.
+    image_shape: tuple[int, int, int] | None = None
     # The optimisation
     epochs: int
     batch_size: int = 128
@@ -70,6 +73,8 @@ class TrainingConfig:
         if not isinstance(self.ema, bool):
             raise ValueError(f"ema must be true or false; got {self.ema!r}.")
         object.__setattr__(self, "decoder_filters", _filters(self.decoder_filters))
+        object.__setattr__(self, "image_shape", _shape(self.image_shape) if self.image_shape is not None
+                           else _dataset_shape(self.dataset))
         self.model_config  # building it checks the model's fields, with ModelConfig's own messages
         for name in ("epochs", "batch_size", "learning_rate", "weight_decay", "kl_warmup"):
             check_range(name, getattr(self, name))
@@ -136,7 +141,7 @@ class TrainingConfig:
     def to_dict(self) -> dict:
         """The fields as JSON types, after the file format's version."""
         return {"format_version": FORMAT_VERSION, **asdict(self),
-                "decoder_filters": list(self.decoder_filters)}
+                "decoder_filters": list(self.decoder_filters), "image_shape": list(self.image_shape)}
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2)
@@ -180,3 +185,21 @@ def _filters(value) -> tuple[int, int]:
             for v in value):
         return tuple(int(v) for v in value)
     raise ValueError(f"decoder_filters must be two numbers between 1 and 512; got {value!r}.")
+
+
+def _dataset_shape(dataset: str) -> tuple[int, int, int]:
+    """The shape of a dataset's images: a prepared dataset's (a ValueError if it is not on this server)."""
+    if not prepared.is_prepared_name(dataset):
+        return (28, 28, 1)
+    try:
+        return _shape(prepared.read_meta(dataset)["image_shape"])
+    except (OSError, KeyError, json.JSONDecodeError):
+        raise ValueError(f"No prepared dataset '{dataset}' on this server.") from None
+
+
+def _shape(value) -> tuple[int, int, int]:
+    """An image shape as a tuple of whole numbers (JSON gives a list); ModelConfig checks which it takes."""
+    if isinstance(value, (list, tuple)) and len(value) == 3 and all(
+            isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in value):
+        return tuple(int(v) for v in value)
+    raise ValueError(f"image_shape must be three whole numbers (height, width, channels); got {value!r}.")
