@@ -14,7 +14,7 @@ from PIL import Image
 from tests.support.pages import app_at, on_page, open_page, select_on_map
 
 PAGES = ["pages/home.py", "pages/latent_map.py", "pages/decoder.py", "pages/encode.py",
-         "pages/how_it_works.py"]
+         "pages/how_it_works.py", "pages/directions.py", "pages/interpolate.py"]
 
 
 def _inline_pngs(url: str) -> list[Image.Image]:
@@ -143,3 +143,20 @@ def test_encode_on_a_digit_model_says_the_digit_pipeline_ran():
 def test_how_it_works_on_a_colour_model_shows_colour(colour_bundle):
     at = open_page("pages/how_it_works.py", str(colour_bundle))
     assert _colour_pictures(at), "the input and its reconstruction in colour"
+
+
+def test_a_colour_model_carries_its_classifier_and_the_map_overlays_it(colour_bundle):
+    """The job's classifier is trained on the colour images too, and the Latent map's overlay draws it."""
+    from vae.bundles.serving import ServedModel
+
+    served = ServedModel(colour_bundle)
+    assert served.classifier is not None
+    images = served.decode(np.zeros((3, served.latent_dim), np.float32))
+    probabilities = served.classifier.probabilities(images)
+    assert probabilities.shape == (3, len(served.classifier.labels))
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-4)
+    at = open_page("pages/latent_map.py", str(colour_bundle))
+    overlay = [t for t in at.toggle if t.label.startswith("Classifier overlay")]
+    assert overlay, [t.label for t in at.toggle]
+    overlay[0].set_value(True).run()
+    assert not at.exception, at.exception
