@@ -29,7 +29,7 @@ def pipeline_note(model: ServedModel) -> str:
     """Which preprocessing ran, in one sentence the page shows above the pictures."""
     h, w, c = model.image_shape
     if own_images(model):
-        return (f"Pipeline: **your own images'** — centre-cropped to a square and resized to {h}×{w} "
+        return (f"Pipeline: **your own images'** — {picture.FITS[fit_of(model)]} and resized to {h}×{w} "
                 f"{'in colour' if c == 3 else 'in grey'}, as this model's training images were. The digit "
                 "clean-up of photos (inverting, evening the light, removing lines, MNIST's stroke width) is "
                 "for digit models only, and did not run.")
@@ -41,15 +41,21 @@ def pipeline_note(model: ServedModel) -> str:
             "were; strokes are left as drawn.")
 
 
+def fit_of(model: ServedModel) -> str:
+    """How the model's training images were made square ("crop" or "pad"; its card's, else crop)."""
+    fit = model.card.get("fit", "crop")
+    return fit if fit in picture.FITS else "crop"
+
+
 def fit_bytes(data: bytes, model: ServedModel) -> Fitted:
     """An upload or photo as this model takes it (picture.ImageError, an ImageError, says why not)."""
-    return picture.fit_bytes(data, model.image_shape)
+    return picture.fit_bytes(data, model.image_shape, fit_of(model))
 
 
 def fit_drawing(rgba: np.ndarray, model: ServedModel) -> Fitted:
     """The canvas's drawing (white strokes on black) as this model takes it."""
     return picture.to_model_input(Image.fromarray(np.asarray(rgba, np.uint8)).convert("RGB"),
-                                  model.image_shape)
+                                  model.image_shape, fit_of(model))
 
 
 def preprocessing(fitted: Fitted, words: dict[str, str]) -> None:

@@ -21,17 +21,17 @@ import time
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image
 
 from vae.bundles.access import SERVER, set_owner, set_server_owned
-from vae.inputs import image_zip, prepared
+from vae.inputs import image_zip, picture, prepared
 from vae.inputs.image_file import ImageError, load_image
 from vae.inputs.image_zip import DatasetRefused
 from vae.plural import count
 
 SIZES = {"28-grey": (28, 1), "32-colour": (32, 3), "64-colour": (64, 3)}
 SIZE_NAMES = {"28-grey": "28×28 grey", "32-colour": "32×32 colour", "64-colour": "64×64 colour"}
-FITS = {"crop": "centre-cropped to a square", "pad": "padded to a square with its edge colour"}
+FITS = picture.FITS
 TEST_FRACTION = 1 / 6
 SPLIT_SALT = "latent-explorer-split-1"
 THUMBS = "thumbs.png"
@@ -43,21 +43,10 @@ STATUS = "status.json"
 
 
 def fit_image(img: Image.Image, size: str, fit: str) -> np.ndarray:
-    """One image as uint8 (side, side, channels): transparency on white, cropped or padded square, resized."""
+    """One image as uint8 (side, side, channels): transparency on white, cropped or padded square, resized
+    (picture.fit_pixels: the same fitting Encode gives a picture for the model trained on it)."""
     side, channels = SIZES[size]
-    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
-        rgba = img.convert("RGBA")
-        img = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
-    img = img.convert("RGB" if channels == 3 else "L")
-    if fit == "crop":
-        img = ImageOps.fit(img, (side, side), Image.Resampling.LANCZOS)
-    else:
-        edge = np.concatenate([np.asarray(img)[[0, -1]].reshape(-1, channels),
-                               np.asarray(img)[:, [0, -1]].reshape(-1, channels)])
-        colour = tuple(int(v) for v in np.median(edge, axis=0))
-        img = ImageOps.pad(img, (side, side), Image.Resampling.LANCZOS, color=colour[0] if channels == 1
-                           else colour)
-    return np.asarray(img, np.uint8).reshape(side, side, channels)
+    return picture.fit_pixels(img, side, channels, fit)[1]
 
 
 def _draw(name: str) -> float:

@@ -20,6 +20,7 @@ from vae.bundles.bundle import (
     write_json,
 )
 from vae.bundles.save import load_vae, make_card, save_bundle
+from vae.inputs import prepared
 from vae.inputs.data import gallery, load_dataset
 from vae.model.evaluate import encode_all, evaluate
 from vae.model.replay import LIVE_FILE, Recorder
@@ -236,6 +237,8 @@ def train(config: TrainingConfig, *, out: str | Path, data_dir: str | None = Non
         card["decoder_from"] = decoder_source
     if data.labels:  # a prepared dataset's labels and name: the pages say them, not "digit" and a number
         card["labels"], card["dataset_title"] = list(data.labels), data.title
+    if prepared.is_prepared_name(config.dataset):  # how its images were squared, so Encode squares alike
+        card["fit"] = prepared.read_meta(config.dataset).get("fit", "crop")
     reference = {"z_mean": z_mean, "z_log_var": z_log_var, "labels": data.y_test.astype(np.int16)}
     path = save_bundle(vae, config, out, history=history, metrics=metrics, card=card, reference=reference,
                        sample_images=data.x_test[:64], replay=recorder.arrays() if recorder else None,
