@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 from tests.support.colour import SHAPES, make_shapes_dataset, shapes_arrays, train_colour
+from tests.support.pages import open_page
 
 
 def test_the_colour_preset_takes_32_and_64_pixel_images_and_says_why_not_28():
@@ -91,6 +92,11 @@ def _onnx_against_keras(bundle) -> float:
                float(np.abs(keras_z_mean - served.encode(x)[0]).max()))
 
 
+# The menu's pages that show a model (Train and Import show the visitor's jobs instead).
+PAGES = ["pages/home.py", "pages/latent_map.py", "pages/decoder.py", "pages/encode.py",
+         "pages/how_it_works.py", "pages/compare.py", "pages/directions.py", "pages/interpolate.py"]
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("side", [32, 64])
 def test_one_epoch_at_each_colour_size_exports_onnx_that_matches_keras(side, tmp_path):
@@ -104,6 +110,12 @@ def test_one_epoch_at_each_colour_size_exports_onnx_that_matches_keras(side, tmp
     labels = read_json(bundle / "card.json")
     assert labels["dataset"] == name and labels["n_train"] == 256
     assert len(SHAPES) == 4
+    # Every page explores the model at its size (tests/test_app_colour.py looks closer, at 32×32).
+    for page in PAGES:
+        at = open_page(page, str(bundle))
+        said = " ".join(str(e.value) for kind in ("markdown", "caption", "subheader") for e in at.get(kind))
+        # (Compare puts it beside a digit model, whose own sentences rightly say "digit".)
+        assert page == "pages/compare.py" or "digit" not in said.lower(), page
 
 
 def test_encoding_a_file_with_a_colour_model_crops_and_resizes_it(colour_bundle, tmp_path):
