@@ -383,3 +383,18 @@ def test_an_imports_card_names_the_files_as_the_visitor_did(example_files, tmp_p
     [shown] = [m.value for m in at.markdown if "Imported from" in m.value]  # the card, in its expander
     assert "Imported from `kerasio_encoder.keras` and `kerasio_decoder.keras`." in shown
     assert "`kerasio_encoder.keras` (sha256 " in shown and "`kerasio_decoder.keras` (sha256 " in shown
+
+
+def test_an_import_job_gives_the_model_its_classifier(example_files, tmp_path):
+    """As a trained model does: the Latent map's overlay and the Decoder's probabilities work on imports too."""
+    from vae.bundles.serving import ServedModel
+
+    job = tmp_path / "job"
+    job.mkdir()
+    proc = _cli("import", "--encoder", str(example_files[0]), "--decoder", str(example_files[1]),
+                "--out", str(tmp_path / "out"), "--dataset", "digits", "--job-dir", str(job))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "Classifier: test accuracy" in proc.stdout
+    served = ServedModel(tmp_path / "out")
+    assert served.classifier is not None and served.classifier.labels == [str(i) for i in range(10)]
+    assert json.loads((job / "status.json").read_text())["state"] == "done"

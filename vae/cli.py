@@ -332,6 +332,9 @@ def _import(args) -> int:
     job_dir = Path(args.job_dir) if args.job_dir else None
     try:
         out = _run_import(args, importer, job_dir / PROGRESS if job_dir else None)
+        # An imported model gets its classifier as a trained one does (the Latent map's overlay, the Decoder's
+        # probabilities), before the job says done.
+        classifier.add_classifier_or_say_why(Path(out), data_dir=args.data_dir)
     except BaseException as exc:
         if job_dir:
             write_ended(job_dir, exc)

@@ -113,6 +113,21 @@ def add_classifier(path: str | Path, data_dir: str | Path | None = None, max_tra
     return info
 
 
+def add_classifier_or_say_why(path: Path, data: Dataset | None = None, data_dir: str | Path | None = None,
+                              max_train: int | None = None) -> dict | None:
+    """Give a new bundle (a training's or an import's) its classifier, saying so in the job's log. The model
+    is saved already: a classifier that fails leaves it without one (`add-classifier` adds it later)."""
+    print("Training the classifier of the decoder's images…", flush=True)
+    try:
+        info = add_classifier(path, data_dir, min(max_train or MAX_TRAIN, MAX_TRAIN), data=data)
+    except Exception as exc:  # noqa: BLE001 (any failure here must not fail a saved model)
+        print(f"No classifier ({type(exc).__name__}: {exc}); `python -m vae add-classifier` adds one later.",
+              flush=True)
+        return None
+    print(f"Classifier: test accuracy {100 * info['test_accuracy']:.1f} %.", flush=True)
+    return info
+
+
 def card_section(info: dict) -> list[str]:
     """The model card's "Classifier" section: what it is, what it was trained on, its test accuracy."""
     kind = str(info.get("kind") or "a classifier")

@@ -19,6 +19,7 @@ from vae.bundles.bundle import (
     recipe_text,
     write_json,
 )
+from vae.bundles.classifier import add_classifier_or_say_why
 from vae.bundles.save import load_vae, make_card, save_bundle
 from vae.inputs import prepared
 from vae.inputs.data import gallery, load_dataset
@@ -243,20 +244,5 @@ def train(config: TrainingConfig, *, out: str | Path, data_dir: str | None = Non
     path = save_bundle(vae, config, out, history=history, metrics=metrics, card=card, reference=reference,
                        sample_images=data.x_test[:64], replay=recorder.arrays() if recorder else None,
                        gallery=gallery(data))
-    _add_classifier(path, data, config.max_train)
+    add_classifier_or_say_why(path, data=data, max_train=config.max_train)
     return path
-
-
-def _add_classifier(path: Path, data, max_train: int | None) -> None:
-    """Give the new bundle its classifier (vae.bundles.classifier) on the images it was trained on. The
-    model is saved already: a classifier that fails leaves it without one (`add-classifier` adds it later)."""
-    from vae.bundles.classifier import MAX_TRAIN, add_classifier
-
-    print("Training the classifier of the decoder's images…", flush=True)
-    try:
-        info = add_classifier(path, data=data, max_train=min(max_train or MAX_TRAIN, MAX_TRAIN))
-    except Exception as exc:  # noqa: BLE001 (any failure here must not fail a saved model)
-        print(f"No classifier ({type(exc).__name__}: {exc}); `python -m vae add-classifier` adds one later.",
-              flush=True)
-        return
-    print(f"Classifier: test accuracy {100 * info['test_accuracy']:.1f} %.", flush=True)
