@@ -386,7 +386,7 @@ def test_an_imports_card_names_the_files_as_the_visitor_did(example_files, tmp_p
 
 
 def test_an_import_job_gives_the_model_its_classifier(example_files, tmp_path):
-    """As a trained model does: the Latent map's overlay and the Decoder's probabilities work on imports too."""
+    """As a trained model does: the Latent map's overlay and the Decoder's probabilities work on imports."""
     from vae.bundles.serving import ServedModel
 
     job = tmp_path / "job"

@@ -18,6 +18,7 @@ from explorer.training_facts import facts_in
 from vae.bundles.bundle import CARD_JSON, read_json
 
 COMPARE_KEY = "compare"  # the link's ?compare=<id>: the right-hand model
+LEGEND_ROWS_PX = 90  # under each map: its legend's rows (10 labels and 3 more, in a half-width column)
 N_POINTS = 2000  # test digits drawn on both maps: the same ones
 N_RINGS = 150
 N_PRIOR = 8
@@ -212,6 +213,12 @@ def _map_figure(h: Handle, n: int):
                     text=[str(i + 1) for i in range(len(at))], textposition="top right",
                     textfont=dict(size=13, color="black"), hovertemplate="prior draw %{text}<extra></extra>",
                     marker=dict(size=11, symbol="x", color="black", line=dict(width=1, color="white")))
+    # Each map its own legend, under it in rows (beside it, a half-width column would leave no map): which
+    # colour is which label, the rings, the circle and the draws. Only labels have markers worth a swatch.
+    fig.update_layout(showlegend=True, height=460 + LEGEND_ROWS_PX,
+                      margin=dict(b=50 + LEGEND_ROWS_PX),
+                      legend=dict(orientation="h", x=0, xanchor="left", y=-0.12, yanchor="top",
+                                  itemsizing="constant", font=dict(size=11)))
     return fig
 
 
