@@ -20,6 +20,13 @@ from vae.bundles.bundle import DEFAULT_MODEL, write_json
 STUDENTS = [f"u-student{i:02d}" for i in range(10)]  # signed-in owner ids (explorer.visitors: "u-" + hash)
 
 
+@pytest.fixture(autouse=True)
+def own_home(tmp_path, monkeypatch):
+    """Each test's own VAE_HOME: the disk budget counts $VAE_HOME/datasets, where other tests of the session
+    (own images, colour models) leave theirs."""
+    monkeypatch.setenv("VAE_HOME", str(tmp_path / "home"))
+
+
 def mnist(name: str, epochs: int = 50) -> JobSpec:
     return JobSpec(dataset="mnist", preset="default", latent_dim=2, beta=1.0, epochs=epochs, name=name)
 
