@@ -9,6 +9,8 @@ import pytest
 
 pytest.importorskip("playwright.sync_api")
 
+from tests.support.colour import COLOURFULNESS  # noqa: E402
+
 from . import REPO, AppServer, chromium_available, component_frame  # noqa: E402
 
 pytestmark = [
@@ -17,18 +19,6 @@ pytestmark = [
 ]
 
 TIMEOUT_MS = 180_000
-# The canvas's pixels: how far from grey the most colourful one is, and the canvas's size.
-COLOURFULNESS = """() => {
-  const c = document.querySelector('canvas#img');
-  const px = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-  let most = 0;
-  for (let i = 0; i < px.length; i += 4) {
-    most = Math.max(most, Math.abs(px[i] - px[i + 1]), Math.abs(px[i + 1] - px[i + 2]));
-  }
-  return [most, c.width, c.height];
-}"""
-
-
 @pytest.fixture(scope="module")
 def colour_app(colour_bundle, tmp_path_factory):
     """The app with the colour bundle among the server's models (user/colour)."""

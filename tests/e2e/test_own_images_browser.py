@@ -10,11 +10,10 @@ import pytest
 from PIL import Image
 
 from tests.support.class_jobs import job_states
-from tests.support.colour import SHAPES, shape_image
+from tests.support.colour import COLOURFULNESS, SHAPES, shape_image
 from tests.support.image_folders import png, zip_bytes
 
 from . import REPO, AppServer, chromium_available, component_frame, exceptions, scratch_env, wait_idle
-from .test_live_decoder_colour import COLOURFULNESS
 
 pytest.importorskip("playwright.sync_api")
 

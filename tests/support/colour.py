@@ -14,6 +14,17 @@ from vae.inputs import prepared
 
 REPO = Path(__file__).resolve().parents[2]
 SHAPES = ("circle", "square", "triangle", "cross")
+# The live decoder's canvas, read in the browser: how far from grey its most colourful pixel is, and its size.
+COLOURFULNESS = """() => {
+  const c = document.querySelector('canvas#img');
+  const px = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+  let most = 0;
+  for (let i = 0; i < px.length; i += 4) {
+    most = Math.max(most, Math.abs(px[i] - px[i + 1]), Math.abs(px[i + 1] - px[i + 2]));
+  }
+  return [most, c.width, c.height];
+}"""
+
 
 
 def shape_image(label: int, side: int, rng: np.random.Generator) -> np.ndarray:
