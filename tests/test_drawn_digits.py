@@ -80,10 +80,12 @@ def test_drawn_digits_reconstruct_like_mnist_at_every_size():
     """The model's reconstruction loss, the page's own measure of how unusual an input is, stays near its
     mean on MNIST's test digits whether the digit was drawn small or large."""
     limit = _test_rec() + REC_MARGIN
-    for settings, ok in ((NOW, True), (OLD, False)):
-        recs = {size: np.mean([v["rec"] for v in _rates(settings, n=6, size=size).values()])
-                for size in (120, 200, 250)}
-        assert all(r <= limit for r in recs.values()) == ok, (settings, recs, limit)
+    recs = {settings: {size: np.mean([v["rec"] for v in _rates(settings, n=6, size=size).values()])
+                       for size in (120, 200, 250)} for settings in (NOW, OLD)}
+    assert all(r <= limit for r in recs[NOW].values()), (recs, limit)
+    # The old canvas's strokes reconstruct worse. (Its digits went over the limit too until issue 27's photo
+    # work kept strokes' faint edges, which brought them within it.)
+    assert np.mean(list(recs[NOW].values())) < np.mean(list(recs[OLD].values())), recs
 
 
 @pytest.mark.slow
