@@ -117,7 +117,7 @@ def add_classifier_or_say_why(path: Path, data: Dataset | None = None, data_dir:
                               max_train: int | None = None) -> dict | None:
     """Give a new bundle (a training's or an import's) its classifier, saying so in the job's log. The model
     is saved already: a classifier that fails leaves it without one (`add-classifier` adds it later)."""
-    print("Training the classifier of the decoder's images…", flush=True)
+    print("Training the classifier of the dataset's images…", flush=True)
     try:
         info = add_classifier(path, data_dir, min(max_train or MAX_TRAIN, MAX_TRAIN), data=data)
     except Exception as exc:  # noqa: BLE001 (any failure here must not fail a saved model)
