@@ -54,17 +54,12 @@ def start_upload(runner: training.LocalProcessRunner, chosen, **spec_settings) -
     if chosen is None:
         st.warning("Choose a zip file first.")
         return
-    try:
-        owner = visitors.acting_owner("upload images")
-        data = chosen.getvalue()
-        uploads = {training.DATASET_UPLOAD: data}
-        spec = training.DatasetSpec(source="upload", file_name=chosen.name,
-                                    digest=training.upload_digest(uploads), **spec_settings)
-        job = runner.status(runner.start(spec, owner=owner, uploads=uploads))
-    except ValueError as exc:  # a bad setting, a quota (LimitReached), not signed in: the message says which
-        st.error(str(exc))
-        return
-    jobs_ui.queued(spec, job)
+    def make(owner: str):
+        uploads = {training.DATASET_UPLOAD: chosen.getvalue()}
+        return training.DatasetSpec(source="upload", file_name=chosen.name,
+                                    digest=training.upload_digest(uploads), **spec_settings), uploads
+
+    jobs_ui.submit(runner, "upload images", make)
 
 
 def server_folders(runner: training.LocalProcessRunner) -> None:

@@ -87,15 +87,8 @@ def start(runner: training.LocalProcessRunner, source: str, chosen: list, **sett
         st.warning("Choose " + ("both files, the encoder and the decoder," if len(chosen) > 1 else "the file")
                    + " first.")
         return
-    try:
-        owner = visitors.acting_owner("import a model")  # (before reading the files)
-        spec, uploads = training.ImportSpec.of_files(source, [(f.name, f.getvalue()) for f in chosen],
-                                                     **settings)
-        job = runner.status(runner.start(spec, owner=owner, uploads=uploads))
-    except ValueError as exc:  # a bad setting, a limit (LimitReached), not signed in: the message says which
-        st.error(str(exc))
-        return
-    jobs_ui.queued(spec, job)
+    jobs_ui.submit(runner, "import a model", lambda owner: training.ImportSpec.of_files(
+        source, [(f.name, f.getvalue()) for f in chosen], **settings))
 
 
 def what(spec: training.ImportSpec) -> str:

@@ -56,16 +56,15 @@ def form(runner: training.LocalProcessRunner) -> None:
                                + " The deep one's codes carry over better to new images (the encoder of the "
                                  "shipped MNIST models).")
         if st.form_submit_button("Start training", type="primary"):
-            try:
+            def make(owner: str):
                 spec = training.JobSpec(dataset=dataset, preset=preset, latent_dim=int(latent_dim),
                                         beta=float(beta), epochs=int(epochs), batch_size=int(batch_size),
                                         dropout=float(dropout), ema=bool(ema),
                                         encoder=encoder if preset == "default" else "wide", name=name)
-                owner = visitors.acting_owner("train a model")
                 datasets.check_use(dataset, owner)  # by its id, here: the job never sees another's dataset
-                queued(spec, runner.status(runner.start(spec, owner=owner)))
-            except ValueError as exc:  # a bad setting, a limit, not signed in: the message says which
-                st.error(str(exc))
+                return spec, None
+
+            submit(runner, "train a model", make)
 
 
 def data_warning() -> list[str]:
@@ -182,6 +181,20 @@ def finished(runner: training.LocalProcessRunner, job: training.JobStatus, remov
                      icon=icons.PAGES["compare"], query_params={"model": current_id, "compare": model_id})
     with st.expander("Model card"):
         st.markdown(models.card_markdown(job.bundle))  # read, not loaded: no model served for it
+
+
+def submit(runner: training.LocalProcessRunner, doing: str, make) -> None:
+    """Queue a visitor's job and say where it is in the queue: who they are first (signed in, where the server
+    asks: `doing` says for what), then `make(owner)`'s (spec, uploads). A bad setting, a quota (LimitReached)
+    or not being signed in is a ValueError whose message is shown instead."""
+    try:
+        owner = visitors.acting_owner(doing)  # before reading any upload
+        spec, uploads = make(owner)
+        job = runner.status(runner.start(spec, owner=owner, uploads=uploads))
+    except ValueError as exc:
+        st.error(str(exc))
+        return
+    queued(spec, job)
 
 
 def queued(spec, job: training.JobStatus) -> None:
